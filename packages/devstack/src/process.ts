@@ -1,0 +1,115 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
+import net from 'node:net';
+
+/** A clear, step-named failure: what we were doing and where to look. */
+export class DevstackError extends Error {
+  constructor(step: string, detail: string, readonly logFile?: string) {
+    super(`[devstack] ${step} failed: ${detail}${logFile ? `\n  see log: ${logFile}` : ''}`);
+    this.name = 'DevstackError';
+  }
+}
+
+export function progress(message: string): void {
+  process.stderr.write(`[devstack] ${message}\n`);
+}
+
+export function commandExists(command: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
+}
+
+/** Runs a command to completion, sending its output to a log file; throws a DevstackError naming the step. */
+export function runLogged(step: string, command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): void {
+  const fd = openSync(logFile, 'a');
+  try {
+    const result = spawnSync(command, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
+    if (result.error) throw new DevstackError(step, `${command}: ${result.error.message}`, logFile);
+    if (result.status !== 0) throw new DevstackError(step, `${command} exited with ${result.status}`, logFile);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * Starts a long-running server in its own process group with output to a log file.
+ * Detached so `infra:up` can exit and leave it running; stopped later by pid.
+ */
+export function spawnServer(command: string, args: string[], logFile: string): ChildProcess {
+  const fd = openSync(logFile, 'a');
+  const child = spawn(command, args, { stdio: ['ignore', fd, fd], detached: true });
+  closeSync(fd);
+  child.unref();
+  return child;
+}
+
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** SIGTERM the process group, wait, then SIGKILL whatever is left. */
+export async function stopProcess(pid: number, graceMs = 15_000): Promise<void> {
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-pid, signal);
+    } catch {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        /* already gone */
+      }
+    }
+  };
+  signalGroup('SIGTERM');
+  const deadline = Date.now() + graceMs;
+  while (isAlive(pid) && Date.now() < deadline) await sleep(100);
+  if (isAlive(pid)) signalGroup('SIGKILL');
+  while (isAlive(pid)) await sleep(50);
+}
+
+export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      if (address === null || typeof address === 'string') return reject(new Error('no port'));
+      server.close(() => resolve(address.port));
+    });
+  });
+}
+
+export async function isPortListening(port: number, host = '127.0.0.1'): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect({ port, host });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/** Polls `check` until it returns true; throws a DevstackError with the log file on timeout or process death. */
+export async function waitUntil(
+  step: string,
+  check: () => Promise<boolean>,
+  opts: { timeoutMs: number; pid?: number; logFile?: string },
+): Promise<void> {
+  const deadline = Date.now() + opts.timeoutMs;
+  while (Date.now() < deadline) {
+    if (opts.pid !== undefined && !isAlive(opts.pid)) {
+      throw new DevstackError(step, 'the process exited during start-up', opts.logFile);
+    }
+    if (await check().catch(() => false)) return;
+    await sleep(200);
+  }
+  throw new DevstackError(step, `not ready after ${opts.timeoutMs} ms`, opts.logFile);
+}

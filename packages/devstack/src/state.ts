@@ -1,0 +1,45 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { isAlive } from './process.js';
+import { endpointsFromEnvironment, type RunningStack, type StackEndpoints } from './stack.js';
+
+/** Where `infra up` records the stack it left running, so `infra down` and other commands can find it. */
+export function stateFile(): string {
+  return process.env.RTML_DEVSTACK_STATE ?? join(process.cwd(), '.devstack', 'state.json');
+}
+
+export interface RecordedStack extends StackEndpoints {
+  mode: RunningStack['mode'];
+  processes: RunningStack['processes'];
+  runDir?: string;
+}
+
+export function recordStack(stack: RunningStack): void {
+  const file = stateFile();
+  mkdirSync(dirname(file), { recursive: true });
+  const record: RecordedStack = { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
+  writeFileSync(file, JSON.stringify(record, null, 2));
+}
+
+export function readRecordedStack(): RecordedStack | undefined {
+  const file = stateFile();
+  if (!existsSync(file)) return undefined;
+  const record = JSON.parse(readFileSync(file, 'utf8')) as RecordedStack;
+  return record.processes.every((p) => isAlive(p.pid)) ? record : undefined;
+}
+
+export function forgetStack(): void {
+  rmSync(stateFile(), { force: true });
+}
+
+/**
+ * Endpoints for clients: the environment first, then a stack left running by `npm run infra:up`.
+ * Throws with the command to run when neither exists.
+ */
+export function resolveEndpoints(): StackEndpoints {
+  const fromEnv = endpointsFromEnvironment();
+  if (fromEnv) return fromEnv;
+  const recorded = readRecordedStack();
+  if (recorded) return { kafkaBrokers: recorded.kafkaBrokers, redisUrl: recorded.redisUrl };
+  throw new Error('[devstack] no Kafka/Redis: set KAFKA_BROKERS and REDIS_URL, or run `npm run infra:up` first');
+}
