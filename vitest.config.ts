@@ -7,7 +7,7 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts'],
-    globalSetup: ['packages/devstack/src/global-setup.ts'],
+    globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,
     hookTimeout: 180_000,

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startStack, type RunningStack } from './stack.js';
+import { startStack, type RunningStack } from '@rtml/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
