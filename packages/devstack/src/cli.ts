@@ -1,7 +1,9 @@
 #!/usr/bin/env node
+import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Command } from 'commander';
 import { isAlive, progress, stopProcess } from './process.js';
+import { resolveKafkaJars } from './kafka-native.js';
 import { startStack } from './stack.js';
 import { forgetStack, readRecordedStack, recordStack, stateFile } from './state.js';
 
@@ -53,6 +55,28 @@ program
       return;
     }
     printEnv(recorded);
+  });
+
+program
+  .command('exec')
+  .description('start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack')
+  .argument('<command...>', 'the command and its arguments (put -- before it)')
+  .action(async (command: string[]) => {
+    const stack = await startStack();
+    const [file, ...args] = command as [string, ...string[]];
+    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl } });
+    const forward = (signal: NodeJS.Signals) => child.kill(signal);
+    process.on('SIGINT', forward).on('SIGTERM', forward);
+    const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+    await stack.stop();
+    process.exitCode = code;
+  });
+
+program
+  .command('prefetch')
+  .description('resolve the Kafka broker jars into the cache now (setup does this so the first test run starts fast)')
+  .action(() => {
+    progress(`kafka jars in ${resolveKafkaJars()}`);
   });
 
 function printEnv(endpoints: { kafkaBrokers: string; redisUrl: string }): void {

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Installs everything a fresh machine needs, idempotently: system packages (apt), npm packages,
+# the Kafka broker's jars (Maven Central), the TypeScript build, and the notebook kernel (PyPI + tslab).
+# Second runs skip what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n[setup] %s\n' "$*" >&2; }
+
+apt_packages=()
+command -v redis-server >/dev/null || apt_packages+=(redis-server)
+command -v redis-benchmark >/dev/null || apt_packages+=(redis-tools)
+command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null || apt_packages+=(maven)
+command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)
+if ((${#apt_packages[@]})); then
+  if [ "$(id -u)" != 0 ]; then
+    echo "[setup] missing system packages: ${apt_packages[*]} (run as root, or install them with apt-get)" >&2
+    exit 1
+  fi
+  step "apt-get install ${apt_packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${apt_packages[@]}" >/dev/null
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]')
+if [ "$node_major" -lt 20 ]; then
+  echo "[setup] Node.js >= 20 is required (found $(node --version))" >&2
+  exit 1
+fi
+
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "npm ci"
+  npm ci --no-audit --no-fund
+fi
+
+step "Kafka broker jars (Maven Central, cached after the first run)"
+npx tsx packages/devstack/src/cli.ts prefetch
+
+step "TypeScript build (tsc -b)"
+npx tsc -b
+
+if [ -f scripts/notebooks.sh ]; then
+  step "Jupyter + tslab kernel (.venv)"
+  bash scripts/notebooks.sh setup
+fi
+step "done"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Runs inside `devstack exec`: KAFKA_BROKERS and REDIS_URL point at the running stack.
+# Ends with one summary line, "Tests: N passed, N failed", over every suite.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+results=.cache/vitest-results.json
+rm -f "$results"
+echo "[test] vitest against KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL" >&2
+npx vitest run --reporter=default --reporter=json --outputFile="$results"
+vitest_status=$?
+
+notebook_status=0
+if [ -f scripts/notebooks.sh ]; then
+  echo "[test] notebooks (executed headless with the tslab kernel)" >&2
+  bash scripts/notebooks.sh run --check
+  notebook_status=$?
+fi
+
+node -e '
+  const fs = require("fs");
+  const r = fs.existsSync(process.argv[1]) ? JSON.parse(fs.readFileSync(process.argv[1], "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
+  const nbFailed = Number(process.argv[2]) === 0 ? 0 : 1;
+  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests + nbFailed} failed`);
+' "$results" "$notebook_status"
+
+[ "$vitest_status" -eq 0 ] && [ "$notebook_status" -eq 0 ]
