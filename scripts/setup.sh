@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything a fresh machine needs, idempotently: system packages (apt), npm packages,
-# the Kafka broker's jars (Maven Central), the TypeScript build, and the notebook kernel (PyPI + tslab).
+# the Kafka broker's jars (Maven Central), the TypeScript build, and with --notebooks the notebook kernel (PyPI + tslab).
 # Second runs skip what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -41,7 +41,7 @@ npx tsx packages/devstack/src/cli.ts prefetch
 step "TypeScript build (tsc -b)"
 npx tsc -b
 
-if [ -f scripts/notebooks.sh ]; then
+if [ "${1:-}" = "--notebooks" ] && [ -f scripts/notebooks.sh ]; then
   step "Jupyter + tslab kernel (.venv)"
   bash scripts/notebooks.sh setup
 fi

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash scripts/setup.sh
+bash scripts/setup.sh --notebooks
 
 echo "[test] type check" >&2
 npm run --silent typecheck
