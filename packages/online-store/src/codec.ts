@@ -1,0 +1,38 @@
+import type { FeatureValue } from '@rtml/features';
+import { OnlineStoreError } from './errors.js';
+
+function isStringList(value: readonly unknown[]): boolean {
+  return value.every((item) => typeof item === 'string');
+}
+
+function isFiniteNumberList(value: readonly unknown[]): boolean {
+  return value.every((item) => typeof item === 'number' && Number.isFinite(item));
+}
+
+/** Runtime check mirroring the `FeatureValue` type (lists are homogeneous; numbers are finite). */
+export function isFeatureValue(value: unknown): value is FeatureValue {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return true;
+  if (typeof value === 'number') return Number.isFinite(value);
+  if (Array.isArray(value)) return isStringList(value) || isFiniteNumberList(value);
+  return false;
+}
+
+/** JSON keeps the type of every FeatureValue: 1 vs "1" vs true vs null vs [1] stay distinct. */
+export function encodeFeatureValue(where: string, value: unknown): string {
+  // JSON.stringify(NaN) is "null": refuse it rather than turn a bad number into a silent "missing".
+  if (!isFeatureValue(value)) {
+    throw new OnlineStoreError(`${where}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${String(value)}`);
+  }
+  return JSON.stringify(value);
+}
+
+export function decodeFeatureValue(where: string, raw: string): FeatureValue {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new OnlineStoreError(`${where}: stored value is not JSON: ${raw.slice(0, 80)}`);
+  }
+  if (!isFeatureValue(parsed)) throw new OnlineStoreError(`${where}: stored value is not a FeatureValue: ${raw.slice(0, 80)}`);
+  return parsed;
+}

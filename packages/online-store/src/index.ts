@@ -1,0 +1,6 @@
+export { OnlineStore, type OnlineStoreOptions, type FeatureSetConfig, type WriteOptions, type WriteResult } from './store.js';
+export { readFence, type Fence } from './fence.js';
+export type { OnlineRead, FoundRead, MissingRead } from './read.js';
+export { materialize, type MaterializeOptions, type MaterializeProgress } from './materialize.js';
+export { OnlineStoreError } from './errors.js';
+export { EVENT_TIME_FIELD, WRITE_TIME_FIELD } from './keys.js';

@@ -1,0 +1,230 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
+import { OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
+
+let redis: Redis;
+const namespaces: string[] = [];
+
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+});
+
+afterAll(async () => {
+  // The Redis is shared with other engineers: delete only what this file created.
+  for (const ns of namespaces) {
+    const keys = await redis.keys(`rtml:${ns}:*`);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+  redis.disconnect();
+});
+
+/** A store in a fresh namespace, so tests never see each other's keys. */
+function freshStore(features?: readonly string[]): OnlineStore {
+  const namespace = `t-${randomUUID()}`;
+  namespaces.push(namespace);
+  return new OnlineStore(redis, {
+    namespace,
+    featureSets: { user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10), ...(features ? { features } : {}) } },
+  });
+}
+
+const T0 = 1_700_000_000_000;
+const vec = (entityId: string, at: number, values: FeatureValues): FeatureVector => ({ featureSet: 'user_txn', entityId, eventTime: eventTime(at), values });
+const fenceKeys = (store: OnlineStore) => ({ fence: `rtml:${store.namespace}:offsets:p0`, state: `rtml:${store.namespace}:state:p0` });
+
+describe('round trip', () => {
+  it('keeps every value type exactly, including null and lists', async () => {
+    const store = freshStore();
+    const values = { n: 42.5, neg: -3, zero: 0, s: 'hello', emptyS: '', numeric: '1', t: true, f: false, nothing: null, nums: [1, 2.5, -3], strs: ['a', 'b'], empty: [] };
+    await store.writeBatch([vec('user:42', T0, values)], { now: processingTime(T0 + 5) });
+    const read = await store.read('user_txn', 'user:42', processingTime(T0 + 1_000));
+    expect(read).toEqual({
+      featureSet: 'user_txn', entityId: 'user:42', status: 'fresh', eventTime: T0, writeTime: T0 + 5, freshnessMs: 1_000, values, missingFeatures: [],
+    });
+  });
+
+  it('stores one hash per entity with JSON fields and metadata', async () => {
+    const store = freshStore();
+    await store.writeBatch([vec('u1', T0, { amount: 10, label: 'x' })], { now: processingTime(T0 + 7) });
+    expect(await redis.hgetall(`rtml:${store.namespace}:fs:user_txn:u1`)).toEqual({ amount: '10', label: '"x"', __event_time: String(T0), __write_time: String(T0 + 7) });
+  });
+
+  it('sets the feature set TTL on every write', async () => {
+    const store = freshStore();
+    await store.writeBatch([vec('u1', T0, { a: 1 })]);
+    const ttl = await redis.pttl(store.keyOf('user_txn', 'u1'));
+    expect(ttl).toBeGreaterThan(duration.days(7) - 60_000);
+    expect(ttl).toBeLessThanOrEqual(duration.days(7));
+  });
+});
+
+describe('idempotent writes', () => {
+  it('skips older vectors and lets equal event times overwrite', async () => {
+    const store = freshStore();
+    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'new' })])).toEqual({ applied: true, written: 1, skippedOlder: 0 });
+    expect(await store.writeBatch([vec('u1', T0 + 5, { v: 'old' })])).toEqual({ applied: true, written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'replay' })])).toEqual({ applied: true, written: 1, skippedOlder: 0 });
+    const read = await store.read('user_txn', 'u1');
+    expect(read.values).toEqual({ v: 'replay' });
+  });
+
+  it('replaces the whole vector, so a feature dropped by a newer vector does not linger', async () => {
+    const store = freshStore();
+    await store.writeBatch([vec('u1', T0, { a: 1, b: 2 })]);
+    await store.writeBatch([vec('u1', T0 + 1, { a: 3 })]);
+    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 3 });
+  });
+
+  it('any order of versioned writes (across and within batches) ends at the max-event-time version', async () => {
+    const store = freshStore();
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 1, maxLength: 12 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.infiniteStream(fc.nat()),
+        async (versions, batchSize, shuffleSeed) => {
+          const entityId = `prop-${run++}`;
+          const shuffled = shuffle(versions, shuffleSeed);
+          for (let i = 0; i < shuffled.length; i += batchSize) {
+            await store.writeBatch(shuffled.slice(i, i + batchSize).map((v) => vec(entityId, T0 + v, { version: v, tag: `v${v}` })));
+          }
+          const max = Math.max(...versions);
+          const read = await store.read('user_txn', entityId);
+          expect(read.eventTime).toBe(T0 + max);
+          expect(read.values).toEqual({ version: max, tag: `v${max}` });
+        },
+      ),
+      { numRuns: 40 },
+    );
+  });
+});
+
+function shuffle<T>(items: readonly T[], randomness: Iterable<number>): T[] {
+  const out = [...items];
+  const source = randomness[Symbol.iterator]();
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = (source.next().value as number) % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+describe('fence', () => {
+  it('applies vectors, fence and side writes together when expected matches (null = absent)', async () => {
+    const store = freshStore();
+    const k = fenceKeys(store);
+    const fence: Fence = { key: k.fence, expected: null, next: '100', sideWrites: [{ key: k.state, value: 'snapshot@100' }] };
+    expect(await store.writeBatch([vec('u1', T0, { a: 1 })], { fence })).toEqual({ applied: true, written: 1, skippedOlder: 0 });
+    expect(await readFence(redis, k.fence)).toBe('100');
+    expect(await redis.get(k.state)).toBe('snapshot@100');
+
+    const next: Fence = { key: k.fence, expected: '100', next: '200', sideWrites: [{ key: k.state, value: 'snapshot@200' }] };
+    expect(await store.writeBatch([vec('u1', T0 + 1, { a: 2 })], { fence: next })).toMatchObject({ applied: true, written: 1 });
+    expect(await readFence(redis, k.fence)).toBe('200');
+    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 2 });
+  });
+
+  it('writes nothing at all when expected does not match (a zombie after a rebalance)', async () => {
+    const store = freshStore();
+    const k = fenceKeys(store);
+    await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: null, next: '200', sideWrites: [{ key: k.state, value: 'live' }] } });
+
+    const zombie = (expected: string | null): Fence => ({ key: k.fence, expected, next: '150', sideWrites: [{ key: k.state, value: 'zombie' }] });
+    for (const expected of ['100', null]) {
+      const result = await store.writeBatch([vec('u1', T0 + 50, { a: 666 }), vec('u2', T0, { a: 666 })], { fence: zombie(expected) });
+      expect(result).toEqual({ applied: false, written: 0, skippedOlder: 0 });
+    }
+    expect(await readFence(redis, k.fence)).toBe('200');
+    expect(await redis.get(k.state)).toBe('live');
+    expect(await store.read('user_txn', 'u1')).toMatchObject({ eventTime: T0, values: { a: 1 } });
+    expect((await store.read('user_txn', 'u2')).status).toBe('missing');
+  });
+
+  it('commits a fence with no vectors (an offset-only commit)', async () => {
+    const store = freshStore();
+    const k = fenceKeys(store);
+    expect(await store.writeBatch([], { fence: { key: k.fence, expected: null, next: '7', sideWrites: [] } })).toEqual({ applied: true, written: 0, skippedOlder: 0 });
+    expect(await readFence(redis, k.fence)).toBe('7');
+  });
+
+  it('rejects fence keys inside the feature keyspace', async () => {
+    const store = freshStore();
+    const fence: Fence = { key: store.keyOf('user_txn', 'u1'), expected: null, next: '1', sideWrites: [] };
+    await expect(store.writeBatch([], { fence })).rejects.toThrow(/feature keyspace/);
+  });
+
+  it('aborts the whole batch, writing nothing, when a key has the wrong type', async () => {
+    const store = freshStore();
+    const k = fenceKeys(store);
+    await redis.set(store.keyOf('user_txn', 'bad'), 'not a hash');
+    const fence: Fence = { key: k.fence, expected: null, next: '1', sideWrites: [] };
+    await expect(store.writeBatch([vec('good', T0, { a: 1 }), vec('bad', T0, { a: 1 })], { fence })).rejects.toThrow(/not a feature hash/);
+    expect((await store.read('user_txn', 'good')).status).toBe('missing');
+    expect(await readFence(redis, k.fence)).toBeNull();
+  });
+});
+
+describe('reads', () => {
+  it('reports fresh, stale and missing explicitly', async () => {
+    const store = freshStore();
+    await store.writeBatch([vec('u1', T0, { a: 1 })]);
+    const at = (ms: number) => processingTime(T0 + ms);
+    expect((await store.read('user_txn', 'u1', at(duration.minutes(10)))).status).toBe('fresh');
+    expect(await store.read('user_txn', 'u1', at(duration.minutes(10) + 1))).toMatchObject({ status: 'stale', freshnessMs: duration.minutes(10) + 1, values: { a: 1 } });
+    const missing = await store.read('user_txn', 'nobody', at(0));
+    expect(missing).toEqual({ featureSet: 'user_txn', entityId: 'nobody', status: 'missing' });
+  });
+
+  it('lists declared features absent from the hash instead of defaulting them', async () => {
+    const store = freshStore(['count', 'sum', 'last_country']);
+    await store.writeBatch([vec('u1', T0, { count: 0, sum: null })]);
+    const read = await store.read('user_txn', 'u1');
+    expect(read.status === 'missing' ? undefined : read.missingFeatures).toEqual(['last_country']);
+    expect(read.values).toEqual({ count: 0, sum: null });
+  });
+
+  it('readMany equals N single reads, in order', async () => {
+    const store = freshStore();
+    await store.writeBatch(Array.from({ length: 20 }, (_, i) => vec(`u${i}`, T0 + i, { i, name: `n${i}` })));
+    const ids = ['u3', 'ghost', 'u0', 'u19', 'u3'];
+    const now = processingTime(T0 + 9_000);
+    const single = await Promise.all(ids.map((id) => store.read('user_txn', id, now)));
+    expect(await store.readMany('user_txn', ids, now)).toEqual(single);
+    expect(await store.readMany('user_txn', [], now)).toEqual([]);
+  });
+});
+
+describe('bad input', () => {
+  it('rejects empty entity ids, unknown feature sets, non-finite event times and non-values', async () => {
+    const store = freshStore(['a']);
+    await expect(store.writeBatch([vec('', T0, { a: 1 })])).rejects.toThrow(/non-empty string/);
+    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), featureSet: 'nope' }])).rejects.toThrow(/unknown feature set "nope"/);
+    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), eventTime: NaN as never }])).rejects.toThrow(/finite/);
+    await expect(store.writeBatch([vec('u', T0, { a: NaN })])).rejects.toThrow(OnlineStoreError);
+    await expect(store.writeBatch([vec('u', T0, { b: 1 })])).rejects.toThrow(/not declared/);
+    await expect(store.read('nope', 'u')).rejects.toThrow(/unknown feature set/);
+    await expect(store.readMany('user_txn', ['ok', ''])).rejects.toThrow(/non-empty string/);
+    expect(() => new OnlineStore(redis, { namespace: 'a:b', featureSets: {} })).toThrow(/may not contain ':'/);
+    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: { s: { ttl: duration.ms(0), maxAge: duration.ms(1) } } })).toThrow(/ttl/);
+  });
+});
+
+describe('materialize', () => {
+  it('fills the store in batches but never overwrites a newer streamed value', async () => {
+    const store = freshStore();
+    await store.writeBatch([vec('u1', T0 + 100, { source: 'stream' })]);
+    async function* offline(): AsyncIterable<FeatureVector> {
+      for (let i = 0; i < 5; i++) yield vec(`u${i}`, T0 + 50, { source: 'batch' });
+    }
+    const progress: number[] = [];
+    const total = await materialize(store, offline(), { batchSize: 2, onProgress: (p) => progress.push(p.seen) });
+    expect(total).toEqual({ batches: 3, seen: 5, written: 4, skippedOlder: 1 });
+    expect(progress).toEqual([2, 4, 5]);
+    expect((await store.read('user_txn', 'u1')).values).toEqual({ source: 'stream' });
+    expect((await store.read('user_txn', 'u4')).values).toEqual({ source: 'batch' });
+  });
+});

@@ -1,0 +1,141 @@
+import type { Redis } from 'ioredis';
+import { nowProcessingTime, type DurationMs, type FeatureVector, type ProcessingTime } from '@rtml/features';
+import { encodeFeatureValue } from './codec.js';
+import { OnlineStoreError } from './errors.js';
+import { validateFence, type Fence } from './fence.js';
+import { assertEntityId, assertKeySegment, entityKey, META_PREFIX } from './keys.js';
+import { decodeRead, type OnlineRead } from './read.js';
+import { WRITE_BATCH_LUA } from './write-script.js';
+
+export interface FeatureSetConfig {
+  /** Redis expiry of an entity's hash, refreshed on every write, so abandoned entities disappear. */
+  readonly ttl: DurationMs;
+  /** A read whose event time is older than this (relative to `now`) is reported `stale`. */
+  readonly maxAge: DurationMs;
+  /** Optional schema: writes may not carry other features, and reads list declared-but-absent ones. */
+  readonly features?: readonly string[];
+}
+
+export interface OnlineStoreOptions {
+  readonly namespace: string;
+  readonly featureSets: Readonly<Record<string, FeatureSetConfig>>;
+}
+
+export interface WriteOptions {
+  readonly fence?: Fence;
+  /** Recorded as `__write_time`; defaults to the wall clock. */
+  readonly now?: ProcessingTime;
+}
+
+export interface WriteResult {
+  /** false only when a fence did not match: then nothing at all was written. */
+  readonly applied: boolean;
+  readonly written: number;
+  /** Vectors older (by event time) than what was already stored, or than an earlier vector of the same batch. */
+  readonly skippedOlder: number;
+}
+
+const SCRIPT_NAME = 'rtmlOnlineWriteBatch';
+type ScriptReply = [applied: number, written: number, skippedOlder: number];
+type RedisWithWriteScript = Redis & Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => Promise<ScriptReply>>;
+
+function validateConfig(name: string, config: FeatureSetConfig): void {
+  assertKeySegment('feature set name', name);
+  if (!Number.isInteger(config.ttl) || config.ttl <= 0) throw new OnlineStoreError(`feature set "${name}": ttl must be a positive whole number of ms, got ${config.ttl}`);
+  if (!Number.isFinite(config.maxAge) || config.maxAge < 0) throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${config.maxAge}`);
+}
+
+export class OnlineStore {
+  readonly namespace: string;
+  private readonly redis: RedisWithWriteScript;
+  private readonly featureSets: ReadonlyMap<string, FeatureSetConfig>;
+
+  constructor(redis: Redis, options: OnlineStoreOptions) {
+    assertKeySegment('namespace', options.namespace);
+    for (const [name, config] of Object.entries(options.featureSets)) validateConfig(name, config);
+    this.namespace = options.namespace;
+    this.featureSets = new Map(Object.entries(options.featureSets));
+    // defineCommand sends EVALSHA and falls back to EVAL once if the server lost the script.
+    redis.defineCommand(SCRIPT_NAME, { lua: WRITE_BATCH_LUA });
+    this.redis = redis as RedisWithWriteScript;
+  }
+
+  /** The Redis hash holding one entity's features: `rtml:{namespace}:fs:{featureSet}:{entityId}`. */
+  keyOf(featureSet: string, entityId: string): string {
+    this.configOf(featureSet);
+    assertEntityId(featureSet, entityId);
+    return entityKey(this.namespace, featureSet, entityId);
+  }
+
+  /**
+   * Writes vectors idempotently in ONE atomic script call: a vector older than the stored event time
+   * is skipped; equal event time overwrites (replays are harmless). With a fence, all or nothing.
+   */
+  async writeBatch(vectors: readonly FeatureVector[], opts: WriteOptions = {}): Promise<WriteResult> {
+    if (vectors.length === 0 && opts.fence === undefined) return { applied: true, written: 0, skippedOlder: 0 };
+    const writeTime = opts.now ?? nowProcessingTime();
+    const keys: string[] = [];
+    const args: string[] = [opts.fence ? '1' : '0', String(opts.fence?.sideWrites.length ?? 0), String(vectors.length), String(writeTime)];
+    if (opts.fence) this.appendFence(opts.fence, keys, args);
+    for (const vector of vectors) this.appendVector(vector, keys, args);
+    const [applied, written, skippedOlder] = await this.redis[SCRIPT_NAME](keys.length, ...keys, ...args);
+    return { applied: applied === 1, written, skippedOlder };
+  }
+
+  /** Current features of one entity, with freshness relative to `now`. */
+  async read(featureSet: string, entityId: string, now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead> {
+    const key = this.keyOf(featureSet, entityId);
+    return this.decode(featureSet, entityId, key, now, await this.redis.hgetall(key));
+  }
+
+  /** Same as N reads, in ONE round trip (a pipeline of HGETALLs). Results keep the order of `entityIds`. */
+  async readMany(featureSet: string, entityIds: readonly string[], now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead[]> {
+    const keys = entityIds.map((id) => this.keyOf(featureSet, id));
+    if (keys.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const key of keys) pipeline.hgetall(key);
+    const replies = (await pipeline.exec()) ?? [];
+    return replies.map(([error, hash], index) => {
+      if (error) throw error;
+      return this.decode(featureSet, entityIds[index]!, keys[index]!, now, hash as Record<string, string>);
+    });
+  }
+
+  private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, hash: Record<string, string>): OnlineRead {
+    const config = this.configOf(featureSet);
+    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, hash);
+  }
+
+  private configOf(featureSet: string): FeatureSetConfig {
+    const config = this.featureSets.get(featureSet);
+    if (!config) throw new OnlineStoreError(`unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ${[...this.featureSets.keys()].join(', ') || 'none'})`);
+    return config;
+  }
+
+  private appendFence(fence: Fence, keys: string[], args: string[]): void {
+    validateFence(fence, this.namespace);
+    keys.push(fence.key, ...fence.sideWrites.map((write) => write.key));
+    args.push(fence.expected === null ? '0' : '1', fence.expected ?? '', fence.next, ...fence.sideWrites.map((write) => write.value));
+  }
+
+  private appendVector(vector: FeatureVector, keys: string[], args: string[]): void {
+    const config = this.configOf(vector.featureSet);
+    const key = this.keyOf(vector.featureSet, vector.entityId);
+    if (typeof vector.eventTime !== 'number' || !Number.isFinite(vector.eventTime)) {
+      throw new OnlineStoreError(`${key}: event time must be a finite epoch-ms number, got ${vector.eventTime}`);
+    }
+    const pairs = this.encodeValues(key, config, vector.values);
+    keys.push(key);
+    args.push(String(vector.eventTime), String(config.ttl), String(pairs.length / 2), ...pairs);
+  }
+
+  private encodeValues(key: string, config: FeatureSetConfig, values: FeatureVector['values']): string[] {
+    const pairs: string[] = [];
+    for (const [name, value] of Object.entries(values)) {
+      if (name.length === 0 || name.startsWith(META_PREFIX)) throw new OnlineStoreError(`${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`);
+      if (config.features && !config.features.includes(name)) throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
+      pairs.push(name, encodeFeatureValue(`${key} feature ${name}`, value));
+    }
+    return pairs;
+  }
+}
