@@ -1,0 +1,20 @@
+export {
+  trainLogisticRegression,
+  predictProbability,
+  predictProbabilities,
+  fitStandardiser,
+  type LogisticModel,
+  type Standardiser,
+  type TrainOptions,
+  type Matrix,
+} from './logistic.js';
+export { rocAuc, precisionAtK, recallAtK, logLoss } from './metrics.js';
+export {
+  populationStabilityIndex,
+  psiBinEdges,
+  mismatchRate,
+  valuesMatch,
+  type PsiOptions,
+  type MismatchOptions,
+  type Comparable,
+} from './drift.js';
