@@ -26,13 +26,14 @@ export function encodeFeatureValue(where: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
-export function decodeFeatureValue(where: string, raw: string): FeatureValue {
+/** `where` is a function so the hot read path builds no message strings unless something is wrong. */
+export function decodeFeatureValue(raw: string, where: () => string): FeatureValue {
   let parsed: unknown;
   try {
     parsed = JSON.parse(raw);
   } catch {
-    throw new OnlineStoreError(`${where}: stored value is not JSON: ${raw.slice(0, 80)}`);
+    throw new OnlineStoreError(`${where()}: stored value is not JSON: ${raw.slice(0, 80)}`);
   }
-  if (!isFeatureValue(parsed)) throw new OnlineStoreError(`${where}: stored value is not a FeatureValue: ${raw.slice(0, 80)}`);
+  if (!isFeatureValue(parsed)) throw new OnlineStoreError(`${where()}: stored value is not a FeatureValue: ${raw.slice(0, 80)}`);
   return parsed;
 }

@@ -48,8 +48,8 @@ function metaNumber(ctx: DecodeContext, hash: Record<string, string>, field: str
 
 function decodeValues(ctx: DecodeContext, hash: Record<string, string>): Record<string, FeatureValue> {
   const values: Record<string, FeatureValue> = {};
-  for (const [field, raw] of Object.entries(hash)) {
-    if (!field.startsWith(META_PREFIX)) values[field] = decodeFeatureValue(`${ctx.key} field ${field}`, raw);
+  for (const field in hash) {
+    if (!field.startsWith(META_PREFIX)) values[field] = decodeFeatureValue(hash[field]!, () => `${ctx.key} field ${field}`);
   }
   return values;
 }
