@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Jupyter + tslab (TypeScript kernel) for the notebooks in notebooks/.
+#
+#   bash scripts/notebooks.sh setup          .venv with pinned Jupyter pieces, tslab kernelspec registered into it
+#                                            (JupyterLab too, unless CI=true or --minimal); idempotent, fast when done
+#   bash scripts/notebooks.sh run [files]    execute notebooks headless against the real services
+#                                            (KAFKA_BROKERS / REDIS_URL), write the outputs back into the .ipynb
+#   bash scripts/notebooks.sh run --check    same, into a temp copy (CI); the .ipynb files stay untouched
+#   bash scripts/notebooks.sh lab            open JupyterLab on notebooks/
+#
+# Options for run: --timeout SECONDS (per cell, default 300, env NB_CELL_TIMEOUT), --out-dir DIR (with --check).
+# Without KAFKA_BROKERS/REDIS_URL, run starts the dev stack for its own duration (devstack exec).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+VENV=$ROOT/.venv
+PY=$VENV/bin/python
+say() { printf '[notebooks] %s\n' "$*" >&2; }
+
+kernelspec() {
+  local dir=$VENV/share/jupyter/kernels/tslab
+  mkdir -p "$dir"
+  # The kernel is the repo's own tslab (root devDependency), started by absolute path.
+  cat >"$dir/kernel.json" <<JSON
+{
+  "argv": ["$ROOT/node_modules/.bin/tslab", "kernel", "--config-path", "{connection_file}"],
+  "display_name": "TypeScript (tslab)",
+  "language": "typescript"
+}
+JSON
+}
+
+pip_install() { # requirements file; skipped when the venv already has exactly it
+  local req=$1 stamp=$VENV/.stamp-$(basename "$1")
+  if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then return 0; fi
+  say "pip install -r ${req#$ROOT/}"
+  "$PY" -m pip install --quiet --disable-pip-version-check -r "$req"
+  cp "$req" "$stamp"
+}
+
+setup() {
+  local minimal=0
+  [ "${CI:-}" = true ] && minimal=1
+  [ "${1:-}" = --minimal ] && minimal=1
+  if [ ! -x node_modules/.bin/tslab ]; then
+    say "tslab missing from node_modules: run npm ci (it is a root devDependency)"
+    exit 1
+  fi
+  # zeromq (tslab's transport) ships prebuilt binaries; make sure one loads here, install scripts or not.
+  node -e 'require("zeromq")' 2>/dev/null || { say "zeromq native addon does not load (npm rebuild zeromq?)"; exit 1; }
+  if [ ! -x "$PY" ]; then
+    say "python3 -m venv .venv"
+    python3 -m venv "$VENV"
+  fi
+  pip_install scripts/notebooks/requirements.txt
+  [ "$minimal" = 1 ] || pip_install scripts/notebooks/requirements-lab.txt
+  kernelspec
+  node scripts/notebooks/type-shims.mjs
+  say "ready: kernel $("$PY" -m jupyter_client.kernelspecapp list 2>/dev/null | grep -o 'tslab.*' || echo tslab) ($("$ROOT/node_modules/.bin/tslab" --version))"
+}
+
+run() {
+  [ -x "$PY" ] && "$PY" -c 'import nbclient' 2>/dev/null || setup --minimal
+  kernelspec
+  node scripts/notebooks/type-shims.mjs
+  say "tsc -b (notebooks load the packages' compiled dist/)"
+  npx tsc -b || say "WARNING: tsc -b failed; running against whatever dist/ is there"
+  if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${REDIS_URL:-}" ]; then
+    say "KAFKA_BROKERS/REDIS_URL not set: starting the dev stack for this run"
+    exec npx tsx packages/devstack/src/cli.ts exec -- "$PY" scripts/notebooks/run.py "$@"
+  fi
+  say "services: KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL"
+  exec "$PY" scripts/notebooks/run.py "$@"
+}
+
+lab() {
+  [ -x "$VENV/bin/jupyter-lab" ] || { pip_install scripts/notebooks/requirements-lab.txt; }
+  kernelspec
+  node scripts/notebooks/type-shims.mjs
+  npx tsc -b || say "WARNING: tsc -b failed; the notebooks get whatever dist/ is there"
+  exec "$VENV/bin/jupyter-lab" --notebook-dir="$ROOT/notebooks" "$@"
+}
+
+cmd=${1:-}
+shift || true
+case "$cmd" in
+  setup) setup "$@" ;;
+  run) run "$@" ;;
+  lab) lab "$@" ;;
+  *) echo "usage: bash scripts/notebooks.sh setup|run [--check] [files...]|lab" >&2; exit 2 ;;
+esac

@@ -1,0 +1,31 @@
+// tslab type-checks notebook cells with TypeScript 5.0 and `moduleResolution: node10`, which ignores
+// package.json "exports". Our workspace packages declare their types only under "exports", so
+// `import { x } from "@rtml/features"` would not type-check inside a notebook (it runs fine: Node
+// resolves "exports" -> dist/index.js). For every @rtml/* workspace package, this writes
+// notebooks/node_modules/@rtml/<name>.d.ts re-exporting the package's dist/index.d.ts, which node10
+// resolution finds first. Generated, gitignored (node_modules/). Unneeded once each package.json has a
+// top-level "types": "./dist/index.d.ts".
+import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
+import { join, relative, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const outDir = join(root, 'notebooks', 'node_modules', '@rtml');
+rmSync(outDir, { recursive: true, force: true });
+mkdirSync(outDir, { recursive: true });
+const written = [];
+for (const ws of ['packages', 'scenarios']) {
+  const base = join(root, ws);
+  if (!existsSync(base)) continue;
+  for (const dir of readdirSync(base)) {
+    const pj = join(base, dir, 'package.json');
+    if (!existsSync(pj)) continue;
+    const { name } = JSON.parse(readFileSync(pj, 'utf8'));
+    if (!name?.startsWith('@rtml/')) continue;
+    const short = name.slice('@rtml/'.length);
+    const target = relative(outDir, join(base, dir, 'dist', 'index.js'));
+    writeFileSync(join(outDir, `${short}.d.ts`), `export * from ${JSON.stringify(target)};\n`);
+    written.push(name);
+  }
+}
+console.error(`[notebooks] type shims for ${written.join(', ')}`);
