@@ -15,8 +15,9 @@ beforeAll(() => {
 afterAll(async () => {
   // The Redis is shared with other engineers: delete only what this file created.
   for (const ns of namespaces) {
-    const keys = await redis.keys(`rtml:${ns}:*`);
-    if (keys.length > 0) await redis.del(...keys);
+    for await (const keys of redis.scanStream({ match: `rtml:${ns}:*`, count: 1000 }) as AsyncIterable<string[]>) {
+      if (keys.length > 0) await redis.del(...keys);
+    }
   }
   redis.disconnect();
 });
