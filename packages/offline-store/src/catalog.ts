@@ -1,0 +1,136 @@
+import { mkdir, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { queryRows, relationSql } from './db.js';
+import { FEATURE_TYPES, type FeatureSchema, type FeatureType } from './schema.js';
+import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql.js';
+
+const CATALOG_TABLE = 'rtml_feature_columns';
+const RESERVED_COLUMNS = new Set(['entity_id', 'event_time']);
+
+/** Feature-set names may not contain `__`: training-set columns are `<set>__<feature>` and must split back unambiguously. */
+export function assertFeatureSetName(name: string): string {
+  assertIdentifier(name, 'feature set name');
+  if (name.includes('__')) throw new InvalidIdentifierError(`invalid feature set name ${JSON.stringify(name)}: "__" is reserved as the column prefix separator`);
+  return name;
+}
+
+export function assertFeatureName(name: string): string {
+  assertIdentifier(name, 'feature name');
+  if (RESERVED_COLUMNS.has(name)) throw new InvalidIdentifierError(`invalid feature name ${JSON.stringify(name)}: reserved for the history key`);
+  return name;
+}
+
+/**
+ * Which feature sets exist, their columns (persisted in the DuckDB file) and their Parquet parts.
+ * Each set is read through a view `fs__<set>` over its part files. It is rebuilt on open and after every append,
+ * so appends become visible at once and a moved store directory repairs its paths when reopened.
+ */
+export class FeatureCatalog {
+  private readonly schemas = new Map<string, Record<string, FeatureType>>();
+
+  private constructor(
+    private readonly connection: DuckDBConnection,
+    private readonly dir: string,
+  ) {}
+
+  static async load(connection: DuckDBConnection, dir: string): Promise<FeatureCatalog> {
+    const catalog = new FeatureCatalog(connection, dir);
+    await connection.run(
+      `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, position INTEGER, PRIMARY KEY (feature_set, feature))`,
+    );
+    const rows = await queryRows(connection, `SELECT feature_set, feature, type FROM ${CATALOG_TABLE} ORDER BY feature_set, position`);
+    for (const row of rows) catalog.schemaFor(String(row['feature_set']))[String(row['feature'])] = row['type'] as FeatureType;
+    for (const set of catalog.schemas.keys()) await catalog.refreshView(set);
+    return catalog;
+  }
+
+  featureSets(): string[] {
+    return [...this.schemas.keys()].sort();
+  }
+
+  has(set: string): boolean {
+    return this.schemas.has(set);
+  }
+
+  /** The registered columns of a set; unknown sets are an error that lists the known ones. */
+  schema(set: string): FeatureSchema {
+    const schema = this.schemas.get(assertFeatureSetName(set));
+    if (!schema) throw new Error(`unknown feature set ${JSON.stringify(set)}; known: ${this.featureSets().join(', ') || '(none)'}`);
+    return schema;
+  }
+
+  /** Quoted name of the view over the set's history. */
+  view(set: string): string {
+    this.schema(set);
+    return quoteIdentifier(`fs__${set}`, 'view name');
+  }
+
+  partsDir(set: string): string {
+    return join(this.dir, 'feature_sets', assertFeatureSetName(set));
+  }
+
+  /** The set's schema with the incoming columns added; throws if a column would change type. Persists nothing. */
+  merged(set: string, incoming: FeatureSchema): FeatureSchema {
+    assertFeatureSetName(set);
+    const existing = this.schemas.get(set) ?? {};
+    const added = Object.entries(incoming).filter(([feature, type]) => checkColumn(set, existing, feature, type));
+    return { ...existing, ...Object.fromEntries(added) };
+  }
+
+  /** Registers the merged schema (see `merged`) and persists the new columns in the DuckDB file. */
+  async register(set: string, incoming: FeatureSchema): Promise<FeatureSchema> {
+    const merged = this.merged(set, incoming);
+    const isNew = !this.schemas.has(set);
+    const schema = this.schemaFor(set);
+    const added = Object.entries(merged).filter(([feature]) => schema[feature] === undefined);
+    for (const [feature, type] of added) {
+      await this.connection.run(`INSERT INTO ${CATALOG_TABLE} VALUES ($set, $feature, $type, $position)`, {
+        set,
+        feature,
+        type,
+        position: Object.keys(schema).length,
+      });
+      schema[feature] = type;
+    }
+    if (isNew) await mkdir(this.partsDir(set), { recursive: true });
+    if (isNew || added.length > 0) await this.refreshView(set);
+    return schema;
+  }
+
+  async refreshView(set: string): Promise<void> {
+    const files = await this.partFiles(set);
+    // Views cannot hold bound parameters, so the paths go in as escaped literals.
+    await this.connection.run(`CREATE OR REPLACE VIEW ${this.view(set)} AS ${this.viewBody(set, files)}`);
+  }
+
+  private viewBody(set: string, files: readonly string[]): string {
+    const columns = Object.entries(this.schema(set)).map(([feature, type]) => `CAST(${quoteIdentifier(feature)} AS ${type}) AS ${quoteIdentifier(feature)}`);
+    const select = ['entity_id::VARCHAR AS entity_id', 'event_time::TIMESTAMP AS event_time', ...columns].join(', ');
+    if (files.length > 0) return `SELECT ${select} FROM ${relationSql({ parquet: files })}`;
+    // No parts yet: an empty relation of the right shape, so queries on a registered set still bind.
+    const nulls = ['NULL AS entity_id', 'NULL AS event_time', ...Object.keys(this.schema(set)).map((f) => `NULL AS ${quoteIdentifier(f)}`)];
+    return `SELECT ${select} FROM (SELECT ${nulls.join(', ')}) WHERE false`;
+  }
+
+  async partFiles(set: string): Promise<string[]> {
+    const dir = this.partsDir(set);
+    const names = await readdir(dir).catch(() => [] as string[]);
+    return names.filter((name) => name.endsWith('.parquet')).sort().map((name) => join(dir, name));
+  }
+
+  private schemaFor(set: string): Record<string, FeatureType> {
+    let schema = this.schemas.get(set);
+    if (!schema) this.schemas.set(set, (schema = {}));
+    return schema;
+  }
+}
+
+/** True if the column is new; throws if it exists with another type or is not a valid feature column. */
+function checkColumn(set: string, schema: FeatureSchema, feature: string, type: FeatureType): boolean {
+  assertFeatureName(feature);
+  if (!FEATURE_TYPES.includes(type)) throw new TypeError(`feature ${set}.${feature}: unsupported type ${type}; use one of ${FEATURE_TYPES.join(', ')}`);
+  const existing = schema[feature];
+  if (existing !== undefined && existing !== type) throw new TypeError(`feature ${set}.${feature} is registered as ${existing}, cannot write it as ${type}`);
+  return existing === undefined;
+}

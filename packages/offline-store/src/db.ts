@@ -1,0 +1,100 @@
+import {
+  DOUBLE,
+  DuckDBTimestampValue,
+  LIST,
+  VARCHAR,
+  listValue,
+  type DuckDBAppender,
+  type DuckDBConnection,
+  type DuckDBValue,
+  type JS,
+} from '@duckdb/node-api';
+import type { FeatureValue } from '@rtml/features';
+import type { FeatureType } from './schema.js';
+import { epochMsParameter, quoteIdentifier, quoteTableName, stringLiteral } from './sql.js';
+
+export type Params = Record<string, DuckDBValue>;
+export type Row = Record<string, JS>;
+
+/**
+ * A relation the store can read: a table or view in the store's own connection, a SQL query
+ * (trusted text: it is run as written), or Parquet files.
+ */
+export type RelationSource =
+  | { readonly table: string }
+  | { readonly query: string }
+  | { readonly parquet: string | readonly string[] };
+
+/** The SQL for a relation source, usable after FROM. */
+export function relationSql(source: RelationSource): string {
+  if ('table' in source) return quoteTableName(source.table);
+  if ('query' in source) return `(${source.query})`;
+  const files = typeof source.parquet === 'string' ? [source.parquet] : source.parquet;
+  if (files.length === 0) throw new Error('parquet source needs at least one file');
+  return `read_parquet([${files.map(stringLiteral).join(', ')}], union_by_name = true)`;
+}
+
+export interface ColumnInfo {
+  readonly name: string;
+  readonly sqlType: string;
+}
+
+/** A staging column: a feature type or the one timestamp type we store. */
+export type StageType = FeatureType | 'TIMESTAMP';
+
+export async function queryRows(connection: DuckDBConnection, sql: string, params?: Params): Promise<Row[]> {
+  const reader = await connection.runAndReadAll(sql, params);
+  return reader.getRowObjectsJS();
+}
+
+export async function describe(connection: DuckDBConnection, relation: string): Promise<ColumnInfo[]> {
+  const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${relation}`);
+  return rows.map((row) => ({ name: String(row['column_name']), sqlType: String(row['column_type']) }));
+}
+
+let stagingCounter = 0;
+
+/** A fresh temp-table name, unique within this process. */
+export function stagingTableName(purpose: string): string {
+  stagingCounter += 1;
+  return `rtml_stage_${purpose}_${process.pid}_${stagingCounter}`;
+}
+
+/** Creates a temp table with the given columns and fills it from JS values through DuckDB's appender (no SQL text per value). */
+export async function stageRows(
+  connection: DuckDBConnection,
+  table: string,
+  columns: readonly { readonly name: string; readonly type: StageType }[],
+  rows: Iterable<readonly FeatureValue[]>,
+): Promise<void> {
+  const ddl = columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ');
+  await connection.run(`CREATE TEMP TABLE ${quoteIdentifier(table)} (${ddl})`);
+  const appender = await connection.createAppender(table, 'main', 'temp');
+  try {
+    for (const row of rows) {
+      columns.forEach((column, index) => appendValue(appender, column.type, row[index] ?? null));
+      appender.endRow();
+    }
+    appender.flushSync();
+  } finally {
+    appender.closeSync();
+  }
+}
+
+function appendValue(appender: DuckDBAppender, type: StageType, value: FeatureValue): void {
+  if (value === null) return appender.appendNull();
+  switch (type) {
+    case 'TIMESTAMP':
+      return appender.appendTimestamp(new DuckDBTimestampValue(epochMsParameter(value as number) * 1000n));
+    case 'DOUBLE':
+      return appender.appendDouble(value as number);
+    case 'VARCHAR':
+      return appender.appendVarchar(value as string);
+    case 'BOOLEAN':
+      return appender.appendBoolean(value as boolean);
+    case 'DOUBLE[]':
+      return appender.appendList(listValue(value as readonly number[]), LIST(DOUBLE));
+    case 'VARCHAR[]':
+      return appender.appendList(listValue(value as readonly string[]), LIST(VARCHAR));
+  }
+}

@@ -1,0 +1,117 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { DurationMs } from '@rtml/features';
+import type { FeatureCatalog } from './catalog.js';
+import { queryRows } from './db.js';
+import { LABEL_ROW, stageLabels, type LabelSource } from './labels.js';
+import { quoteIdentifier, quoteTableName } from './sql.js';
+
+/** Which features of a set to join, and how old a value may be before it counts as missing. */
+export interface FeatureSetRequest {
+  readonly name: string;
+  /** Default: every registered feature of the set. */
+  readonly features?: readonly string[];
+  /** A value whose history row is older than this at label time is NULL. Default: no expiry. Ignored by the naive join. */
+  readonly ttl?: DurationMs;
+}
+
+/**
+ * - `point-in-time`: per label, the entity's last history row with event_time STRICTLY BEFORE label_time (DuckDB ASOF JOIN), subject to TTL.
+ * - `naive-latest`: per label, the entity's latest history row overall, ignoring time: the look-ahead-biased baseline.
+ */
+export type JoinStrategy = 'point-in-time' | 'naive-latest';
+
+export interface TrainingSetRequest {
+  readonly labels: LabelSource;
+  readonly featureSets: readonly (string | FeatureSetRequest)[];
+  /** Table created (or replaced) in the store's database. Default `training_set`. */
+  readonly into?: string;
+  readonly strategy?: JoinStrategy;
+}
+
+export interface JoinedFeatureSet {
+  readonly name: string;
+  /** `<set>__event_time`: the history row each label used (NULL if none / expired), for leakage audits. */
+  readonly eventTimeColumn: string;
+  /** Feature name -> output column `<set>__<feature>`. */
+  readonly featureColumns: Readonly<Record<string, string>>;
+  readonly ttl: DurationMs | undefined;
+}
+
+export interface TrainingSet {
+  readonly table: string;
+  readonly strategy: JoinStrategy;
+  readonly rowCount: number;
+  /** Columns carried over from the labels: entity_id, label_time, label, then extras. */
+  readonly labelColumns: readonly string[];
+  readonly featureSets: readonly JoinedFeatureSet[];
+}
+
+/** Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and `<set>__<feature>` columns. */
+export async function buildTrainingSet(connection: DuckDBConnection, catalog: FeatureCatalog, request: TrainingSetRequest): Promise<TrainingSet> {
+  const strategy = request.strategy ?? 'point-in-time';
+  const table = request.into ?? 'training_set';
+  const featureSets = resolveFeatureSets(catalog, request.featureSets);
+  const labels = await stageLabels(connection, request.labels);
+  try {
+    assertNoColumnCollision(labels.columns, featureSets);
+    const joins = featureSets.map((set, index) => joinSql(catalog, set, `h${index}`, strategy));
+    await connection.run(
+      `CREATE OR REPLACE TABLE ${quoteTableName(table)} AS
+       SELECT l.* EXCLUDE (${LABEL_ROW}), ${joins.map((join) => join.projection).join(', ')}
+       FROM ${quoteIdentifier(labels.table)} l ${joins.map((join) => join.from).join(' ')}
+       ORDER BY l.${LABEL_ROW}`,
+    );
+  } finally {
+    await connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(labels.table)}`);
+  }
+  const [count] = await queryRows(connection, `SELECT count(*)::DOUBLE AS n FROM ${quoteTableName(table)}`);
+  return { table, strategy, rowCount: Number(count?.['n']), labelColumns: labels.columns, featureSets };
+}
+
+function resolveFeatureSets(catalog: FeatureCatalog, requested: readonly (string | FeatureSetRequest)[]): JoinedFeatureSet[] {
+  if (requested.length === 0) throw new Error('a training set needs at least one feature set');
+  const names = requested.map((entry) => (typeof entry === 'string' ? entry : entry.name));
+  const duplicate = names.find((name, index) => names.indexOf(name) !== index);
+  if (duplicate !== undefined) throw new Error(`feature set ${duplicate} is requested twice`);
+  return requested.map((entry) => resolveFeatureSet(catalog, typeof entry === 'string' ? { name: entry } : entry));
+}
+
+function resolveFeatureSet(catalog: FeatureCatalog, request: FeatureSetRequest): JoinedFeatureSet {
+  const schema = catalog.schema(request.name);
+  const features = request.features ?? Object.keys(schema);
+  const unknown = features.filter((feature) => !(feature in schema));
+  if (unknown.length > 0) throw new Error(`feature set ${request.name} has no feature ${unknown.join(', ')}; it has ${Object.keys(schema).join(', ')}`);
+  if (request.ttl !== undefined && !(Number.isSafeInteger(request.ttl) && request.ttl >= 0)) {
+    throw new RangeError(`ttl of ${request.name} must be a non-negative integer number of milliseconds, got ${request.ttl}`);
+  }
+  return {
+    name: request.name,
+    eventTimeColumn: `${request.name}__event_time`,
+    featureColumns: Object.fromEntries(features.map((feature) => [feature, `${request.name}__${feature}`])),
+    ttl: request.ttl,
+  };
+}
+
+function assertNoColumnCollision(labelColumns: readonly string[], featureSets: readonly JoinedFeatureSet[]): void {
+  const output = featureSets.flatMap((set) => [set.eventTimeColumn, ...Object.values(set.featureColumns)]);
+  const clash = output.find((column) => labelColumns.includes(column));
+  if (clash !== undefined) throw new Error(`label column ${clash} collides with a feature column of the training set; rename it`);
+}
+
+/** The FROM clause joining one feature set onto the labels `l`, and its output columns. */
+function joinSql(catalog: FeatureCatalog, set: JoinedFeatureSet, alias: string, strategy: JoinStrategy): { from: string; projection: string } {
+  const features = Object.keys(set.featureColumns);
+  const history = `SELECT entity_id, event_time${features.map((feature) => `, ${quoteIdentifier(feature)}`).join('')} FROM ${catalog.view(set.name)}`;
+  const from =
+    strategy === 'point-in-time'
+      ? `ASOF LEFT JOIN (${history}) ${alias} ON l.entity_id = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
+      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON l.entity_id = ${alias}.entity_id`;
+  // TTL: a row older than ttl at label time is treated exactly like no row at all.
+  const fresh = strategy === 'point-in-time' && set.ttl !== undefined ? `${alias}.event_time >= l.label_time - to_milliseconds(${set.ttl})` : undefined;
+  const column = (source: string, name: string) => `${fresh ? `CASE WHEN ${fresh} THEN ${source} END` : source} AS ${quoteIdentifier(name)}`;
+  const projection = [
+    column(`${alias}.event_time`, set.eventTimeColumn),
+    ...features.map((feature) => column(`${alias}.${quoteIdentifier(feature)}`, set.featureColumns[feature]!)),
+  ].join(', ');
+  return { from, projection };
+}
