@@ -28,7 +28,10 @@ function freshStore(features?: readonly string[]): OnlineStore {
   namespaces.push(namespace);
   return new OnlineStore(redis, {
     namespace,
-    featureSets: { user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10), ...(features ? { features } : {}) } },
+    featureSets: {
+      user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10), ...(features ? { features } : {}) },
+      short_lived: { ttl: duration.ms(40), maxAge: duration.minutes(10) },
+    },
   });
 }
 
@@ -59,6 +62,20 @@ describe('round trip', () => {
     const ttl = await redis.pttl(store.keyOf('user_txn', 'u1'));
     expect(ttl).toBeGreaterThan(duration.days(7) - 60_000);
     expect(ttl).toBeLessThanOrEqual(duration.days(7));
+  });
+
+  it('lets abandoned entities expire', async () => {
+    const store = freshStore();
+    await store.writeBatch([{ featureSet: 'short_lived', entityId: 'u1', eventTime: eventTime(T0), values: { a: 1 } }]);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect((await store.read('short_lived', 'u1')).status).toBe('missing');
+  });
+
+  it('round-trips vectors wider than one HSET chunk (the script splits long argument lists)', async () => {
+    const store = freshStore();
+    const values = Object.fromEntries(Array.from({ length: 450 }, (_, i) => [`f${i}`, i % 2 ? i : `s${i}`]));
+    await store.writeBatch([vec('wide', T0, values)]);
+    expect((await store.read('user_txn', 'wide')).values).toEqual(values);
   });
 });
 
