@@ -1,2 +1,35 @@
 export * from './time.js';
 export * from './vector.js';
+export { isoOrEpochMs } from './event-time.js';
+export { compareEventIds, compareEventKeys } from './order.js';
+export {
+  source,
+  sliding,
+  lifetime,
+  count,
+  sum,
+  mean,
+  min,
+  max,
+  last,
+  distinctCount,
+  lastK,
+  request,
+  transform,
+  DefinitionError,
+  type SourceEvent,
+  type Source,
+  type FieldType,
+  type FieldsOf,
+  type Window,
+  type SlidingWindow,
+  type Aggregate,
+  type CountAggregate,
+  type FieldAggregate,
+  type AggregateOptions,
+  type RequestFeature,
+  type Transform,
+} from './definition.js';
+export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
+export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type RetainedEvent, type ParseResult } from './online.js';
+export type { Json } from './accumulators.js';

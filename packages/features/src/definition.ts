@@ -1,0 +1,167 @@
+import { z } from 'zod';
+import type { DurationMs, EventTime } from './time.js';
+import type { FeatureValue } from './vector.js';
+
+/* ------------------------------------------------------------------ sources */
+
+/** Every source event carries an id and an event time; together they give the total order (eventTime, eventId). */
+export interface SourceEvent {
+  readonly eventId: string;
+  readonly eventTime: EventTime;
+}
+
+export type FieldType = 'number' | 'string' | 'boolean';
+
+/** Names of the fields of E whose (non-null) values are of type T. */
+export type FieldsOf<E, T> = { [K in keyof E & string]: NonNullable<E[K]> extends T ? K : never }[keyof E & string];
+
+export interface Source<E extends SourceEvent> {
+  readonly name: string;
+  readonly schema: z.ZodType<E, z.ZodTypeDef, unknown>;
+  readonly entityKey: FieldsOf<E, string>;
+  /** Value type of each plainly typed field (number / string / boolean), read from the zod schema. */
+  readonly fieldTypes: Readonly<Record<string, FieldType>>;
+}
+
+type EventSchema = z.ZodObject<z.ZodRawShape, z.UnknownKeysParam, z.ZodTypeAny, SourceEvent>;
+
+export function source<S extends EventSchema>(
+  name: string,
+  schema: S,
+  options: { entityKey: FieldsOf<z.output<S>, string> },
+): Source<z.output<S>> {
+  const fieldTypes = Object.fromEntries(
+    Object.entries(schema.shape).flatMap(([field, type]) => {
+      const fieldType = plainFieldType(type);
+      return fieldType ? [[field, fieldType]] : [];
+    }),
+  );
+  for (const required of ['eventId', 'eventTime']) {
+    if (!(required in schema.shape)) throw new DefinitionError(`source '${name}': schema must have an '${required}' field`);
+  }
+  if (fieldTypes[options.entityKey] !== 'string') {
+    throw new DefinitionError(`source '${name}': entityKey '${options.entityKey}' must be a string field of the schema`);
+  }
+  return { name, schema: schema as z.ZodType<z.output<S>, z.ZodTypeDef, unknown>, entityKey: options.entityKey, fieldTypes };
+}
+
+function plainFieldType(type: z.ZodTypeAny): FieldType | undefined {
+  if (type instanceof z.ZodOptional || type instanceof z.ZodNullable) return plainFieldType(type.unwrap());
+  if (type instanceof z.ZodDefault) return plainFieldType(type.removeDefault());
+  if (type instanceof z.ZodNumber) return 'number';
+  if (type instanceof z.ZodString || type instanceof z.ZodEnum) return 'string';
+  if (type instanceof z.ZodBoolean) return 'boolean';
+  return undefined;
+}
+
+export class DefinitionError extends Error {
+  override readonly name = 'DefinitionError';
+}
+
+/* ------------------------------------------------------------------ windows */
+
+/** Sliding: as of T, the events with eventTime in (T - size, T]. Lifetime: every event with eventTime <= T. */
+export type Window = { readonly kind: 'lifetime' } | { readonly kind: 'sliding'; readonly size: DurationMs };
+export type SlidingWindow = Extract<Window, { kind: 'sliding' }>;
+
+export const lifetime: Window = { kind: 'lifetime' };
+
+export function sliding(size: DurationMs): SlidingWindow {
+  if (!Number.isSafeInteger(size) || size <= 0) {
+    throw new DefinitionError(`sliding window size must be a positive whole number of ms, got ${size}`);
+  }
+  return { kind: 'sliding', size };
+}
+
+/* ------------------------------------------------------------------ aggregations */
+
+/** What a field must hold for an aggregation: numbers (sum/mean/min/max), scalars (last, distinctCount), list items (lastK). */
+export type FieldNeed = 'number' | 'scalar' | 'listable';
+export type NeedType = { number: number; scalar: string | number | boolean; listable: string | number };
+
+export type NumericAggregateKind = 'sum' | 'mean' | 'min' | 'max';
+
+export interface AggregateOptions {
+  readonly window?: Window;
+  /** Used only when the aggregate has no value (e.g. an empty window); null values are never replaced silently. */
+  readonly default?: FeatureValue;
+}
+
+interface AggregateCommon {
+  readonly window: Window;
+  readonly default: FeatureValue;
+}
+export interface CountAggregate extends AggregateCommon {
+  readonly kind: 'count';
+}
+export interface FieldAggregate<F extends string = string, Need extends FieldNeed = FieldNeed> extends AggregateCommon {
+  readonly kind: NumericAggregateKind | 'last' | 'distinctCount' | 'lastK';
+  readonly field: F;
+  readonly need: Need;
+  /** Only for lastK: how many values to keep. */
+  readonly k?: number;
+}
+export type Aggregate = CountAggregate | FieldAggregate;
+
+function common(options: AggregateOptions | undefined): AggregateCommon {
+  return { window: options?.window ?? lifetime, default: options?.default ?? null };
+}
+
+/** Number of events in the window (null field values do not matter). Never missing: 0 when empty. */
+export function count(options?: AggregateOptions): CountAggregate {
+  return { kind: 'count', ...common(options) };
+}
+
+function numeric(kind: NumericAggregateKind) {
+  return <F extends string>(field: F, options?: AggregateOptions): FieldAggregate<F, 'number'> => ({
+    kind,
+    field,
+    need: 'number',
+    ...common(options),
+  });
+}
+/** Sum / mean / min / max of the non-null values in the window; missing when there are none. */
+export const sum = numeric('sum');
+export const mean = numeric('mean');
+export const min = numeric('min');
+export const max = numeric('max');
+
+/** The latest non-null value by (eventTime, eventId). */
+export function last<F extends string>(field: F, options?: AggregateOptions): FieldAggregate<F, 'scalar'> {
+  return { kind: 'last', field, need: 'scalar', ...common(options) };
+}
+
+/** Number of distinct non-null values in the window. Never missing: 0 when empty. */
+export function distinctCount<F extends string>(field: F, options?: AggregateOptions): FieldAggregate<F, 'scalar'> {
+  return { kind: 'distinctCount', field, need: 'scalar', ...common(options) };
+}
+
+/** The k latest non-null values by (eventTime, eventId), newest first; missing when there are none. */
+export function lastK<F extends string>(field: F, k: number, options?: AggregateOptions): FieldAggregate<F, 'listable'> {
+  if (!Number.isSafeInteger(k) || k < 1) throw new DefinitionError(`lastK('${field}'): k must be a whole number >= 1, got ${k}`);
+  return { kind: 'lastK', field, need: 'listable', k, ...common(options) };
+}
+
+/* ------------------------------------------------------------------ request features and transforms */
+
+/** Computed from the request/event itself at serving time (and from the labelled event offline). */
+export interface RequestFeature<E> {
+  readonly kind: 'request';
+  readonly compute: (event: E) => FeatureValue;
+}
+export function request<E>(compute: (event: E) => FeatureValue): RequestFeature<E> {
+  return { kind: 'request', compute };
+}
+
+/** A stateless function of other features' values (aggregates or request features). */
+export interface Transform<Input extends string = string> {
+  readonly kind: 'transform';
+  readonly inputs: readonly Input[];
+  readonly compute: (...values: FeatureValue[]) => FeatureValue;
+}
+export function transform<const Inputs extends readonly string[]>(
+  inputs: Inputs,
+  compute: (...values: { [I in keyof Inputs]: FeatureValue }) => FeatureValue,
+): Transform<Inputs[number]> {
+  return { kind: 'transform', inputs, compute: compute as (...values: FeatureValue[]) => FeatureValue };
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { count, last, lastK, sliding, sum } from './definition.js';
+import { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
+import { featureSet } from './feature-set.js';
+import { createOnlineEngine, type OnlineEngine, type OnlineState } from './online.js';
+import { duration, eventTime } from './time.js';
+
+const HOUR = duration.hours(1);
+const t0 = Date.UTC(2024, 0, 1);
+
+function txn(id: string, offsetMs: number, amount: number | null, merchantId = 'm1'): TransactionEvent {
+  return { eventId: id, eventTime: eventTime(t0 + offsetMs), userId: 'u1', amount, merchantId };
+}
+
+function applyAll(engine: OnlineEngine<TransactionEvent>, events: readonly TransactionEvent[]): OnlineState {
+  return events.reduce((state, event) => engine.apply(state, event), engine.initialState());
+}
+
+const hourly = featureSet({
+  name: 'hourly',
+  entity: 'user',
+  source: transactions,
+  features: {
+    n_1h: count({ window: sliding(HOUR) }),
+    sum_1h: sum('amount', { window: sliding(HOUR) }),
+    sum_1h_or_zero: sum('amount', { window: sliding(HOUR), default: 0 }),
+    last_amount: last('amount'),
+    last_2_merchants_1h: lastK('merchantId', 2, { window: sliding(HOUR) }),
+  },
+});
+
+describe('online engine', () => {
+  const engine = createOnlineEngine(hourly);
+
+  it('counts events in (T - window, T]: the start is exclusive, the end inclusive', () => {
+    const state = applyAll(engine, [txn('a', 0, 1)]);
+    expect(engine.read(state, 'u1', eventTime(t0 - 1)).values.n_1h).toBe(0);
+    expect(engine.read(state, 'u1', eventTime(t0)).values.n_1h).toBe(1);
+    expect(engine.read(state, 'u1', eventTime(t0 + HOUR - 1)).values.n_1h).toBe(1);
+    expect(engine.read(state, 'u1', eventTime(t0 + HOUR)).values.n_1h).toBe(0);
+  });
+
+  it('keeps null (missing) apart from the default, and skips null values', () => {
+    const onlyNull = applyAll(engine, [txn('a', 0, null)]);
+    const values = engine.read(onlyNull, 'u1', eventTime(t0)).values;
+    expect(values).toMatchObject({ n_1h: 1, sum_1h: null, sum_1h_or_zero: 0, last_amount: null });
+    const withValue = applyAll(engine, [txn('a', 0, 5), txn('b', 1, null)]);
+    expect(engine.read(withValue, 'u1', eventTime(t0 + 1)).values).toMatchObject({ n_1h: 2, sum_1h: 5, last_amount: 5 });
+  });
+
+  it('breaks event-time ties by eventId, whatever the arrival order', () => {
+    const events = [txn('b', 0, 2, 'mb'), txn('a', 0, 1, 'ma'), txn('c', 0, 3, 'mc')];
+    for (const order of [events, [...events].reverse()]) {
+      const values = engine.read(applyAll(engine, order), 'u1', eventTime(t0)).values;
+      expect(values.last_amount).toBe(3);
+      expect(values.last_2_merchants_1h).toEqual(['mc', 'mb']);
+    }
+  });
+
+  it('handles late events exactly and ignores a redelivered one', () => {
+    const state = applyAll(engine, [txn('a', 10, 1), txn('c', 30, 3), txn('b', 20, 2), txn('b', 20, 2)]);
+    expect(engine.read(state, 'u1', eventTime(t0 + 25)).values).toMatchObject({ n_1h: 2, sum_1h: 3 });
+    expect(engine.read(state, 'u1', eventTime(t0 + 30)).values).toMatchObject({ n_1h: 3, sum_1h: 6, last_amount: 3 });
+  });
+
+  it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {
+    const state = applyAll(engine, [txn('a', 0, 1), txn('b', 100, 2)]);
+    expect(engine.nextChange(state, eventTime(t0))).toBe(t0 + HOUR);
+    expect(engine.nextChange(state, eventTime(t0 + HOUR))).toBe(t0 + 100 + HOUR);
+    expect(engine.nextChange(state, eventTime(t0 + 100 + HOUR))).toBeUndefined();
+    engine.compact(state, eventTime(t0 + HOUR));
+    expect(state.events.map((e) => e[1])).toEqual(['b']);
+    expect(engine.read(state, 'u1', eventTime(t0 + HOUR)).values.n_1h).toBe(1);
+    expect(engine.isEmpty(state)).toBe(false);
+  });
+
+  it('keeps state as plain JSON: a checkpoint round trip reads the same', () => {
+    const state = applyAll(engine, [txn('a', 0, 1.5, 'x'), txn('b', 5, 2, 'y')]);
+    const restored = JSON.parse(JSON.stringify(state)) as OnlineState;
+    expect(engine.read(restored, 'u1', eventTime(t0 + 5))).toEqual(engine.read(state, 'u1', eventTime(t0 + 5)));
+  });
+
+  it('parses raw events without throwing and names what is wrong', () => {
+    const full = createOnlineEngine(userTransactionFeatures);
+    const ok = full.parse({ eventId: 'e1', eventTime: '2024-01-01T02:00:00+02:00', userId: 'u1', amount: 3, merchantId: 'm' });
+    expect(ok).toEqual({ ok: true, event: { eventId: 'e1', eventTime: t0, userId: 'u1', amount: 3, merchantId: 'm' } });
+    const bad = full.parse({ eventId: 'e1', eventTime: 'noon', userId: 'u1', merchantId: 'm' });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.reason).toMatch(/eventTime: .*amount: Required/s);
+    expect(full.parse(null).ok).toBe(false);
+  });
+
+  it('serves aggregates + request features + transforms', () => {
+    const full = createOnlineEngine(userTransactionFeatures);
+    const state = applyAll(full, [txn('a', 0, 10)]);
+    const request = txn('r', 1, Math.E - 1);
+    const input = full.serving(full.read(state, full.entityKey(request), eventTime(t0 + 1)), request);
+    expect(input.amount_log).toBeCloseTo(1, 12);
+    expect(input.amount_sum_24h).toBe(10);
+    expect(input.amount_vs_24h_sum).toBeCloseTo(1 / Math.log1p(10), 12);
+  });
+});
