@@ -1,0 +1,38 @@
+/** Tiny flag parser shared by the bench scripts: `--full`, `--name value`, `--name=value`, `--flag`. */
+export interface BenchArgs {
+  /** true with --full: README-table sizes; default is the small CI size. */
+  readonly full: boolean;
+  readonly flags: ReadonlyMap<string, string | true>;
+  string(name: string): string | undefined;
+  number(name: string, fallback: number): number;
+  has(name: string): boolean;
+}
+
+export function parseArgs(argv: readonly string[] = process.argv.slice(2)): BenchArgs {
+  const flags = new Map<string, string | true>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (!arg.startsWith('--')) continue;
+    const eq = arg.indexOf('=');
+    if (eq > 0) flags.set(arg.slice(2, eq), arg.slice(eq + 1));
+    else if (i + 1 < argv.length && !argv[i + 1]!.startsWith('--')) flags.set(arg.slice(2), argv[++i]!);
+    else flags.set(arg.slice(2), true);
+  }
+  const string = (name: string) => {
+    const v = flags.get(name);
+    return typeof v === 'string' ? v : undefined;
+  };
+  return {
+    full: flags.has('full') || process.env['BENCH_FULL'] === '1',
+    flags,
+    string,
+    number: (name, fallback) => {
+      const v = string(name);
+      if (v === undefined) return fallback;
+      const n = Number(v.replaceAll('_', ''));
+      if (!Number.isFinite(n)) throw new Error(`--${name}: not a number: ${v}`);
+      return n;
+    },
+    has: (name) => flags.has(name),
+  };
+}
