@@ -9,7 +9,7 @@ Timed: get_historical_features(entity_df, ...).to_arrow() -- the training set ma
 Not timed: reading labels.parquet into the pandas entity_df (Feast's API takes a DataFrame), feature_store.yaml,
 apply(). Use --out to also write the result (label_id, f0..f3) to Parquet for cross-checking.
 
-Semantics (Feast 0.67 ibis point_in_time_join): feature.event_time <= label.event_time, latest first, and with
+Semantics (Feast 0.67 ibis point_in_time_join): feature.event_time <= label_time, latest first, and with
 ttl=0 (Feast: no TTL) no lower bound. Ours is strictly before; the generator makes label times odd seconds and
 feature times even seconds, so no tie exists and both select the same row.
 """
@@ -63,7 +63,7 @@ def main() -> None:
     store.apply([entity, view])
 
     t_read = time.perf_counter()
-    entity_df = pd.read_parquet(args.labels).rename(columns={"event_time": "event_timestamp"})
+    entity_df = pd.read_parquet(args.labels).rename(columns={"label_time": "event_timestamp"})
     read_s = time.perf_counter() - t_read
 
     best = None

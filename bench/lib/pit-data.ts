@@ -11,12 +11,15 @@
  *   labels.parquet    (N rows, j in [0, N))
  *     label_id   BIGINT     j                                                  -> join key for cross-checks
  *     entity_id  VARCHAR    'e' || ((j * 40503 + 7) % E)
- *     event_time TIMESTAMP  BASE + ((j * 7919 + 12345) % M) * 2000 + 1000 ms  -> ODD seconds: never equal to a feature time
+ *     label_time TIMESTAMP  BASE + ((j * 7919 + 12345) % M) * 2000 + 1000 ms  -> ODD seconds: never equal to a feature time
  *     label      DOUBLE     1.0 if (j * 31) % 7 = 0 else 0.0
  *
  * BASE = 2024-01-01T00:00:00Z. Because label times and feature times never coincide, "feature time < label time"
  * (ours, strictly before) and "feature time <= label time" (Feast) select the same feature row for every label.
  * Every (entity, time) pair of features.parquet is unique, so "latest row" is never ambiguous.
+ *
+ * Column names match `@rtml/offline-store` directly: `appendHistory(set, { parquet: featuresParquet })` and
+ * `buildTrainingSet({ labels: { parquet: labelsParquet }, ... })`. Feast's entity_df renames label_time -> event_timestamp.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
@@ -24,7 +27,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 
-export const PIT_GENERATOR_VERSION = 1;
+export const PIT_GENERATOR_VERSION = 2;
 export const PIT_FEATURE_COLUMNS = ['f0', 'f1', 'f2', 'f3'] as const;
 export const PIT_BASE_ISO = '2024-01-01 00:00:00';
 
@@ -101,7 +104,7 @@ export async function ensurePitDataset(size: PitSize, dataDir: string = DEFAULT_
     await connection.run(
       `COPY (SELECT j AS label_id,
                     'e' || ((j * 40503 + 7) % ${E}) AS entity_id,
-                    ${base} + to_milliseconds(((j * 7919 + 12345) % ${M}) * 2000 + 1000) AS event_time,
+                    ${base} + to_milliseconds(((j * 7919 + 12345) % ${M}) * 2000 + 1000) AS label_time,
                     CASE WHEN (j * 31) % 7 = 0 THEN 1.0 ELSE 0.0 END::DOUBLE AS label
              FROM range(${N}) t(j) ORDER BY j)
        TO '${join(tmp, 'labels.parquet')}' (FORMAT PARQUET, COMPRESSION ZSTD)`,
