@@ -1,0 +1,13 @@
+export {
+  createServingApp,
+  createScorer,
+  type ServingOptions,
+  type ScoringModel,
+  type Assembler,
+  type ScoreResponse,
+  type ServedFeature,
+  type FeatureStatus,
+  type Fallback,
+} from './app.js';
+export { modelRow, trainingMeans, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
+export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type KafkaServedLogOptions } from './served-log.js';
