@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { queryRows, relationSql } from './db.js';
+import { describe, queryRows, relationSql } from './db.js';
 import { FEATURE_TYPES, type FeatureSchema, type FeatureType } from './schema.js';
 import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql.js';
 
@@ -100,17 +100,14 @@ export class FeatureCatalog {
 
   async refreshView(set: string): Promise<void> {
     const files = await this.partFiles(set);
-    // Views cannot hold bound parameters, so the paths go in as escaped literals.
-    await this.connection.run(`CREATE OR REPLACE VIEW ${this.view(set)} AS ${this.viewBody(set, files)}`);
-  }
-
-  private viewBody(set: string, files: readonly string[]): string {
-    const columns = Object.entries(this.schema(set)).map(([feature, type]) => `CAST(${quoteIdentifier(feature)} AS ${type}) AS ${quoteIdentifier(feature)}`);
-    const select = ['entity_id::VARCHAR AS entity_id', 'event_time::TIMESTAMP AS event_time', ...columns].join(', ');
-    if (files.length > 0) return `SELECT ${select} FROM ${relationSql({ parquet: files })}`;
-    // No parts yet: an empty relation of the right shape, so queries on a registered set still bind.
-    const nulls = ['NULL AS entity_id', 'NULL AS event_time', ...Object.keys(this.schema(set)).map((f) => `NULL AS ${quoteIdentifier(f)}`)];
-    return `SELECT ${select} FROM (SELECT ${nulls.join(', ')}) WHERE false`;
+    const parts = files.length > 0 ? relationSql({ parquet: files }) : undefined;
+    const stored = new Set(parts ? (await describe(this.connection, parts)).map((column) => column.name) : []);
+    // A column registered after older parts were written (or before any part has it) reads as NULL.
+    const column = (name: string, type: string) => (stored.has(name) ? `CAST(${quoteIdentifier(name)} AS ${type})` : `NULL::${type}`) + ` AS ${quoteIdentifier(name)}`;
+    const columns = [column('entity_id', 'VARCHAR'), column('event_time', 'TIMESTAMP'), ...Object.entries(this.schema(set)).map(([name, type]) => column(name, type))];
+    // Views cannot hold bound parameters, so the paths go in as escaped literals (relationSql).
+    const from = parts ? `FROM ${parts}` : 'WHERE false';
+    await this.connection.run(`CREATE OR REPLACE VIEW ${this.view(set)} AS SELECT ${columns.join(', ')} ${from}`);
   }
 
   async partFiles(set: string): Promise<string[]> {

@@ -23,8 +23,9 @@ export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
   return undefined;
 }
 
+/** Plain timestamps only: a TIMESTAMPTZ would convert through the session time zone, so callers convert to UTC first. */
 export function isTimestampSqlType(sqlType: string): boolean {
-  return /^TIMESTAMP(_S|_MS|_NS| WITH TIME ZONE)?$/i.test(sqlType) || sqlType.toUpperCase() === 'DATE';
+  return /^(TIMESTAMP(_S|_MS|_NS)?|DATE)$/i.test(sqlType);
 }
 
 /** The feature type a JS value needs, or undefined for null / empty lists (which fit any type of their shape). */

@@ -12,6 +12,16 @@ import { assertEntityId, latestRowsSql, streamLatestVectors, toFeatureVector, ty
 import { buildTrainingSet, type TrainingSet, type TrainingSetRequest } from './training-set.js';
 import { assertFeatureName } from './catalog.js';
 
+/**
+ * Everything here is plain TIMESTAMP + epoch_ms, which no time zone touches. Should the ICU extension be present,
+ * the session zone is still pinned to UTC; without ICU DuckDB is UTC-only already, so failing to set it is fine.
+ */
+async function pinUtc(connection: DuckDBConnection): Promise<void> {
+  await connection.run(`SET TimeZone = 'UTC'`).catch((error: unknown) => {
+    if (!/icu/i.test(String(error))) throw error;
+  });
+}
+
 export interface OfflineStoreOptions {
   /** Directory holding `offline.duckdb` and `feature_sets/<set>/part-*.parquet`; created if missing. */
   readonly dir: string;
@@ -33,9 +43,9 @@ export class OfflineStore {
   static async open(options: OfflineStoreOptions): Promise<OfflineStore> {
     const dir = resolve(options.dir);
     await mkdir(join(dir, 'feature_sets'), { recursive: true });
-    // Pinned to UTC so no conversion anywhere can shift a timestamp by the machine's offset.
-    const instance = await DuckDBInstance.create(join(dir, 'offline.duckdb'), { TimeZone: 'UTC' });
+    const instance = await DuckDBInstance.create(join(dir, 'offline.duckdb'));
     const connection = await instance.connect();
+    await pinUtc(connection);
     const catalog = await FeatureCatalog.load(connection, dir);
     return new OfflineStore(instance, connection, catalog, dir);
   }

@@ -17,7 +17,7 @@ export function latestRowsSql(catalog: FeatureCatalog, set: string, query: Lates
   const conditions: string[] = [];
   const params: Params = {};
   if (query.asOf !== undefined) {
-    conditions.push('event_time <= epoch_ms($as_of)');
+    conditions.push('event_time <= epoch_ms($as_of::BIGINT)');
     params['as_of'] = epochMsParameter(query.asOf);
   }
   if (query.entityIds !== undefined) {

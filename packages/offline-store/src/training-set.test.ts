@@ -1,0 +1,114 @@
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { duration } from '@rtml/features';
+import { at, openTempStore } from './test-support.js';
+
+let ctx: Awaited<ReturnType<typeof openTempStore>>;
+beforeEach(async () => {
+  ctx = await openTempStore();
+  // u1 spends at minutes 0 and 10; u2 only at minute 0; u3 never. Profile is a second set with a colliding feature name.
+  await ctx.store.appendHistory('spend', {
+    rows: [
+      { entityId: 'u1', eventTime: at(0), values: { total: 5 } },
+      { entityId: 'u1', eventTime: at(10), values: { total: 50 } },
+      { entityId: 'u2', eventTime: at(0), values: { total: 7 } },
+    ],
+  });
+  await ctx.store.appendHistory('profile', {
+    rows: [
+      { entityId: 'u1', eventTime: at(3), values: { total: 1, country: 'FR' } },
+      { entityId: 'u2', eventTime: at(30), values: { total: 2, country: 'DE' } },
+    ],
+  });
+});
+afterEach(async () => ctx.cleanup());
+
+const labels = [
+  { entityId: 'u1', labelTime: at(10), label: 1, extra: { amount: 99 } }, // exactly at a spend row: must not see it
+  { entityId: 'u1', labelTime: at(11), label: 0, extra: { amount: 1 } },
+  { entityId: 'u2', labelTime: at(20), label: 0, extra: { amount: 3 } }, // spend row 20 min old: expired under a 15 min TTL
+  { entityId: 'u3', labelTime: at(20), label: 1, extra: { amount: 4 } }, // no history at all
+];
+
+async function rows(table: string) {
+  return ctx.store.query(`SELECT * EXCLUDE (label_time), epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(spend__event_time)::DOUBLE AS spend_ms FROM ${table}`);
+}
+
+describe('point-in-time training set', () => {
+  it('joins strictly before label time, applies TTL, and keeps label order and extras', async () => {
+    const set = await ctx.store.buildTrainingSet({
+      labels: { rows: labels },
+      featureSets: [{ name: 'spend', ttl: duration.minutes(15) }, 'profile'],
+      into: 'pit',
+    });
+    expect(set).toMatchObject({ table: 'pit', rowCount: 4, strategy: 'point-in-time', labelColumns: ['entity_id', 'label_time', 'label', 'amount'] });
+    expect(set.featureSets.map((s) => [s.eventTimeColumn, s.featureColumns])).toEqual([
+      ['spend__event_time', { total: 'spend__total' }],
+      ['profile__event_time', { total: 'profile__total', country: 'profile__country' }],
+    ]);
+    const result = await rows('pit');
+    expect(result.map((r) => [r['entity_id'], r['amount'], r['spend__total'], r['spend_ms'], r['profile__total'], r['profile__country']])).toEqual([
+      ['u1', 99, 5, at(0), 1, 'FR'],
+      ['u1', 1, 50, at(10), 1, 'FR'],
+      ['u2', 3, null, null, null, null],
+      ['u3', 4, null, null, null, null],
+    ]);
+  });
+
+  it('without TTL an old value is still used', async () => {
+    await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend'], into: 'no_ttl' });
+    expect((await rows('no_ttl')).map((r) => r['spend__total'])).toEqual([5, 50, 7, null]);
+  });
+
+  it('a TTL boundary is inclusive: a value exactly ttl old is still fresh', async () => {
+    await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: [{ name: 'spend', ttl: duration.minutes(20) }], into: 'edge' });
+    expect((await rows('edge')).map((r) => r['spend__total'])).toEqual([5, 50, 7, null]);
+  });
+
+  it('the naive join sees the future: latest values regardless of label time', async () => {
+    const set = await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend', 'profile'], into: 'naive', strategy: 'naive-latest' });
+    expect(set.strategy).toBe('naive-latest');
+    const result = await rows('naive');
+    expect(result.map((r) => [r['spend__total'], r['profile__country']])).toEqual([
+      [50, 'FR'],
+      [50, 'FR'],
+      [7, 'DE'],
+      [null, null],
+    ]);
+  });
+
+  it('reads labels from a table or Parquet, with the same result as JS rows', async () => {
+    await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend'], into: 'from_js' });
+    await ctx.store.connection.run(`CREATE TABLE labels AS SELECT entity_id, label_time, label, amount FROM from_js`);
+    await ctx.store.buildTrainingSet({ labels: { table: 'labels' }, featureSets: ['spend'], into: 'from_table' });
+    const parquet = join(ctx.dir, 'labels.parquet');
+    await ctx.store.exportTable('labels', parquet, 'parquet');
+    await ctx.store.buildTrainingSet({ labels: { parquet }, featureSets: ['spend'], into: 'from_parquet' });
+    const expected = await rows('from_js');
+    expect(await rows('from_table')).toEqual(expected);
+    expect(await rows('from_parquet')).toEqual(expected);
+  });
+
+  it('rejects unknown sets or features, bad TTLs, colliding label columns and bad table names', async () => {
+    const build = (request: Partial<Parameters<typeof ctx.store.buildTrainingSet>[0]>) =>
+      ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend'], ...request });
+    await expect(build({ featureSets: ['nope'] })).rejects.toThrow(/unknown feature set "nope"; known: profile, spend/);
+    await expect(build({ featureSets: [{ name: 'spend', features: ['missing'] }] })).rejects.toThrow(/has no feature missing/);
+    await expect(build({ featureSets: [{ name: 'spend', ttl: duration.ms(-1) }] })).rejects.toThrow(/non-negative/);
+    await expect(build({ featureSets: ['spend', 'spend'] })).rejects.toThrow(/requested twice/);
+    await expect(build({ into: 'x"; DROP TABLE y; --' })).rejects.toThrow(/invalid table name/);
+    await expect(build({ labels: { rows: [{ entityId: 'u1', labelTime: at(1), label: 1, extra: { spend__total: 1 } }] } })).rejects.toThrow(
+      /collides/,
+    );
+    await expect(build({ labels: { query: `SELECT 'u1' AS entity_id, 1 AS label` } })).rejects.toThrow(/missing label_time/);
+  });
+
+  it('binds entity ids as values: quotes in ids neither break nor inject SQL', async () => {
+    const evil = "u1'; DROP TABLE rtml_feature_columns; --";
+    await ctx.store.appendHistory('spend', { rows: [{ entityId: evil, eventTime: at(1), values: { total: 3 } }] });
+    await ctx.store.buildTrainingSet({ labels: { rows: [{ entityId: evil, labelTime: at(2), label: 1 }] }, featureSets: ['spend'], into: 'evil' });
+    expect((await rows('evil'))[0]).toMatchObject({ entity_id: evil, spend__total: 3 });
+    expect(await ctx.store.valueAsOf('spend', evil, 'total', at(1))).toBe(3);
+    expect(ctx.store.featureSets()).toEqual(['profile', 'spend']);
+  });
+});
