@@ -1,0 +1,120 @@
+import type { EventTime, FeatureVector } from '@rtml/features';
+import type { DeadLetter, DeadLetterReason } from './dead-letter.js';
+import type { KeyedProcessor } from './processor.js';
+import type { Task } from './task.js';
+
+/** One input record as read from Kafka. */
+export interface SourceRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: string;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+export interface DecodedEvent<E> {
+  readonly kind: 'event';
+  readonly event: E;
+  readonly entityId: string;
+  readonly eventTime: EventTime;
+  readonly source: SourceRecord;
+}
+
+export type Decoded<E> = DecodedEvent<E> | (DeadLetter & { readonly kind: 'dead-letter' });
+
+function deadLetter(source: SourceRecord, reason: DeadLetterReason, detail: string): DeadLetter & { kind: 'dead-letter' } {
+  return { kind: 'dead-letter', reason, detail, ...source };
+}
+
+/** JSON decoding, schema validation and keying of one record; never throws. */
+export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: SourceRecord): Decoded<E> {
+  if (source.value === null) return deadLetter(source, 'malformed-json', 'record has no value');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(source.value.toString('utf8'));
+  } catch (error) {
+    return deadLetter(source, 'malformed-json', (error as Error).message);
+  }
+  const parsed = processor.parse(raw, source.topic);
+  if (!parsed.ok) return deadLetter(source, 'schema', parsed.reason);
+  const entityId = processor.entityKey(parsed.event);
+  if (typeof entityId !== 'string' || entityId.length === 0) return deadLetter(source, 'missing-key', 'event has no entity key');
+  return { kind: 'event', event: parsed.event, entityId, eventTime: processor.eventTimeOf(parsed.event), source };
+}
+
+export interface BatchOutcome {
+  readonly deadLetters: DeadLetter[];
+  readonly vectors: FeatureVector[];
+  /** State snapshots of every entity emitted, and the task's meta (stream time, timers). */
+  readonly sideWrites: { key: string; value: string }[];
+  /** Event times of the events applied, for freshness once committed. */
+  readonly appliedEventTimes: EventTime[];
+  readonly timerEmits: number;
+}
+
+/**
+ * Applies decoded records to the task's (already loaded) entity states, fires due timers, and plans the
+ * commit. Mutates the task image: the caller discards the task if the commit does not go through.
+ */
+export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, records: readonly Decoded<E>[]): BatchOutcome {
+  const deadLetters: DeadLetter[] = [];
+  const appliedEventTimes: EventTime[] = [];
+  const touched = new Set<string>();
+  for (const record of records) {
+    if (record.kind === 'dead-letter') {
+      deadLetters.push(record);
+      continue;
+    }
+    const watermark = task.watermark(allowedLatenessMs);
+    if (watermark !== undefined && record.eventTime < watermark) {
+      deadLetters.push(deadLetter(record.source, 'late', `event time ${record.eventTime} is before the watermark ${watermark} (allowed lateness ${allowedLatenessMs} ms)`));
+      continue;
+    }
+    task.entities.set(record.entityId, processor.apply(entityState(task, record.entityId), record.event));
+    if (task.streamTime === undefined || record.eventTime > task.streamTime) task.streamTime = record.eventTime;
+    touched.add(record.entityId);
+    appliedEventTimes.push(record.eventTime);
+  }
+  const due = task.dueTimers().filter((id) => !touched.has(id));
+  const emitted = [...touched, ...due];
+  return { deadLetters, appliedEventTimes, timerEmits: due.length, ...emitEntities(task, processor, allowedLatenessMs, emitted) };
+}
+
+function entityState<S>(task: Task<S>, entityId: string): S {
+  const state = task.entities.get(entityId);
+  if (state === undefined) throw new Error(`internal: state of entity "${entityId}" (partition ${task.partition}) was not loaded before apply`);
+  return state;
+}
+
+/** Compacts, reads as of stream time, re-arms the timer and snapshots each entity. */
+function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, entityIds: readonly string[]) {
+  const vectors: FeatureVector[] = [];
+  const sideWrites: { key: string; value: string }[] = [];
+  const asOf = task.streamTime;
+  const watermark = task.watermark(allowedLatenessMs);
+  if (asOf === undefined || watermark === undefined) return { vectors, sideWrites };
+  for (const id of entityIds) {
+    const state = processor.compact(entityState(task, id), watermark);
+    task.entities.set(id, state);
+    vectors.push(processor.read(state, id, asOf));
+    const next = processor.nextChange(state, asOf);
+    if (next === undefined) task.timers.delete(id);
+    else task.timers.set(id, next);
+    sideWrites.push({ key: task.keys.state(id), value: JSON.stringify(state) });
+  }
+  sideWrites.push({ key: task.keys.meta, value: task.metaSnapshot() });
+  return { vectors, sideWrites };
+}
+
+/** Entities whose state `applyBatch` will touch: the events' keys plus timers that can come due in this batch. */
+export function entitiesNeeded<S, E>(task: Task<S>, records: readonly Decoded<E>[]): string[] {
+  const ids = new Set<string>();
+  let maxTime = task.streamTime ?? -Infinity;
+  for (const record of records) {
+    if (record.kind !== 'event') continue;
+    ids.add(record.entityId);
+    if (record.eventTime > maxTime) maxTime = record.eventTime;
+  }
+  for (const [id, at] of task.timers) if (at <= maxTime) ids.add(id);
+  return [...ids];
+}

@@ -1,0 +1,7 @@
+export type { KeyedProcessor, ParseResult } from './processor.js';
+export { StreamProcessor, type StreamProcessorOptions, type ConsumerTuning } from './stream-processor.js';
+export { DEAD_LETTER_HEADERS, defaultDeadLetterTopic, type DeadLetter, type DeadLetterReason } from './dead-letter.js';
+export { StreamMetrics, RecentSamples, serveMetrics } from './metrics.js';
+export { checkpointKeys, type CheckpointKeys } from './keys.js';
+export { coPartitionedAssigner } from './assigner.js';
+export { featureSetProcessor } from './feature-set.js';

@@ -1,0 +1,21 @@
+/**
+ * Redis layout of the runtime's checkpoints, beside (never inside) the online store's feature keys:
+ *   rtml:{namespace}:stream:{group}:offsets:{partition}          fence: JSON {topic: next offset}
+ *   rtml:{namespace}:stream:{group}:meta:{partition}             stream time + pending timers
+ *   rtml:{namespace}:stream:{group}:state:{partition}:{entity}   one entity's processor state
+ * A task is one partition number across all input topics (co-partitioned, like Kafka Streams tasks).
+ */
+export interface CheckpointKeys {
+  readonly offsets: string;
+  readonly meta: string;
+  state(entityId: string): string;
+}
+
+export function checkpointKeys(namespace: string, group: string, partition: number): CheckpointKeys {
+  const prefix = `rtml:${namespace}:stream:${group}`;
+  return {
+    offsets: `${prefix}:offsets:${partition}`,
+    meta: `${prefix}:meta:${partition}`,
+    state: (entityId) => `${prefix}:state:${partition}:${entityId}`,
+  };
+}

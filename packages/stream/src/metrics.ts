@@ -1,0 +1,116 @@
+import { createServer, type Server } from 'node:http';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { DeadLetterReason } from './dead-letter.js';
+
+/** Keeps the most recent samples for percentiles in progress lines and benchmarks (Prometheus gets histograms). */
+export class RecentSamples {
+  private readonly values: number[] = [];
+  constructor(private readonly capacity = 10_000) {}
+
+  add(value: number): void {
+    if (this.values.length >= this.capacity) this.values.splice(0, this.values.length - this.capacity + 1);
+    this.values.push(value);
+  }
+
+  percentile(p: number): number | undefined {
+    if (this.values.length === 0) return undefined;
+    const sorted = [...this.values].sort((a, b) => a - b);
+    return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+  }
+
+  get count(): number {
+    return this.values.length;
+  }
+
+  clear(): void {
+    this.values.length = 0;
+  }
+}
+
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** Prometheus metrics of one processor instance, in its own registry (two instances can share a process). */
+export class StreamMetrics {
+  readonly registry = new Registry();
+  readonly events = new Counter({ name: 'rtml_stream_events_total', help: 'Input records handled, by outcome', labelNames: ['topic', 'outcome'], registers: [this.registry] });
+  readonly deadLetters = new Counter({ name: 'rtml_stream_dead_letters_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
+  readonly lag = new Gauge({ name: 'rtml_stream_consumer_lag', help: 'High watermark minus next offset committed to Redis', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly batchLatency = new Histogram({ name: 'rtml_stream_batch_latency_seconds', help: 'From batch received to committed in Redis', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
+  readonly freshness = new Histogram({ name: 'rtml_stream_freshness_seconds', help: 'Event time to value visible in Redis', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
+  readonly fenceRejections = new Counter({ name: 'rtml_stream_fence_rejections_total', help: 'Commits refused because another instance advanced the partition', registers: [this.registry] });
+  readonly timerEmits = new Counter({ name: 'rtml_stream_timer_emits_total', help: 'Vectors re-emitted by event-time timers (window expiry)', registers: [this.registry] });
+
+  /** Since the last progress line. */
+  readonly recentFreshnessMs = new RecentSamples();
+  readonly recentBatchMs = new RecentSamples();
+  /** Never reset by progress lines: for benchmarks, which clear it themselves between phases. */
+  readonly runFreshnessMs = new RecentSamples(200_000);
+  private readonly lagByPartition = new Map<string, number>();
+  private applied = 0;
+  private dead = 0;
+  private lastReport = Date.now();
+
+  recordCommit(topic: string, applied: number, batchMs: number, freshnessMs: readonly number[]): void {
+    this.events.inc({ topic, outcome: 'applied' }, applied);
+    this.applied += applied;
+    this.batchLatency.observe(batchMs / 1000);
+    this.recentBatchMs.add(batchMs);
+    for (const ms of freshnessMs) {
+      this.freshness.observe(ms / 1000);
+      this.recentFreshnessMs.add(ms);
+      this.runFreshnessMs.add(ms);
+    }
+  }
+
+  recordDeadLetter(topic: string, reason: DeadLetterReason): void {
+    this.events.inc({ topic, outcome: 'dead_letter' });
+    this.deadLetters.inc({ reason });
+    this.dead += 1;
+  }
+
+  recordLag(topic: string, partition: number, lag: number): void {
+    this.lag.set({ topic, partition: String(partition) }, lag);
+    this.lagByPartition.set(`${topic}/${partition}`, lag);
+  }
+
+  forgetLag(): void {
+    this.lag.reset();
+    this.lagByPartition.clear();
+  }
+
+  /** One line summarising the interval since the previous call; resets the interval. */
+  progressLine(name: string): string {
+    const now = Date.now();
+    const seconds = Math.max(0.001, (now - this.lastReport) / 1000);
+    const lag = [...this.lagByPartition.values()].reduce((a, b) => a + b, 0);
+    const ms = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)}ms`);
+    const line =
+      `[stream ${name}] ${Math.round(this.applied / seconds)} ev/s | lag ${lag} over ${this.lagByPartition.size} partitions | ` +
+      `batch p50 ${ms(this.recentBatchMs.percentile(50))} | freshness p50 ${ms(this.recentFreshnessMs.percentile(50))} p99 ${ms(this.recentFreshnessMs.percentile(99))} | dead letters ${this.dead}`;
+    this.applied = 0;
+    this.dead = 0;
+    this.lastReport = now;
+    this.recentBatchMs.clear();
+    this.recentFreshnessMs.clear();
+    return line;
+  }
+}
+
+/** Serves `GET /metrics` in Prometheus text format. Resolves once listening; port 0 is not allowed here (0 = off is the caller's job). */
+export async function serveMetrics(registry: Registry, port: number): Promise<Server> {
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response.writeHead(404).end('not found; try /metrics\n');
+      return;
+    }
+    registry.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(body),
+      (error: Error) => response.writeHead(500).end(error.message),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, resolve);
+  });
+  return server;
+}

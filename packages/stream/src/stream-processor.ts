@@ -1,0 +1,190 @@
+import type { Redis } from 'ioredis';
+import { Kafka, logLevel, type Admin, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import type { DurationMs } from '@rtml/features';
+import type { OnlineStore } from '@rtml/online-store';
+import { coPartitionedAssigner } from './assigner.js';
+import { applyBatch, decodeRecord, entitiesNeeded, type BatchOutcome } from './batch.js';
+import { defaultDeadLetterTopic, sendDeadLetters } from './dead-letter.js';
+import { checkpointKeys } from './keys.js';
+import { StreamMetrics } from './metrics.js';
+import type { KeyedProcessor } from './processor.js';
+import { encodeOffsets, Task } from './task.js';
+
+/** Kafka consumer timings; tests turn these down so rebalances after a crash take seconds, not minutes. */
+export interface ConsumerTuning {
+  readonly sessionTimeout?: number;
+  readonly heartbeatInterval?: number;
+  readonly rebalanceTimeout?: number;
+  readonly maxBytesPerPartition?: number;
+  readonly maxWaitTimeInMs?: number;
+}
+
+export interface StreamProcessorOptions<S, E> {
+  readonly brokers: readonly string[];
+  readonly redis: Redis;
+  /** Vectors, checkpoints and offsets go through its fenced `writeBatch`; checkpoint keys use its namespace. */
+  readonly store: OnlineStore;
+  readonly group: string;
+  /** Co-partitioned input topics; partition N of each forms task N. */
+  readonly topics: readonly string[];
+  readonly processor: KeyedProcessor<S, E>;
+  /** Events up to this much older than the task's max event time still update results; older ones are dead-lettered as `late`. */
+  readonly allowedLateness: DurationMs;
+  readonly deadLetterTopic?: (sourceTopic: string) => string;
+  readonly consumer?: ConsumerTuning;
+  readonly clientId?: string;
+  readonly log?: (line: string) => void;
+  /** Period of the progress line; 0 = no progress lines. */
+  readonly progressIntervalMs?: number;
+}
+
+/**
+ * Consumes keyed events in a consumer group and maintains per-entity state and feature vectors in Redis,
+ * exactly once: each batch commits vectors, state snapshots and the next offset in ONE fenced Redis call.
+ * Kafka's group offsets are written afterwards for lag monitoring only; positions are read from Redis.
+ */
+export class StreamProcessor<S, E> {
+  readonly metrics = new StreamMetrics();
+  private readonly kafka: Kafka;
+  private readonly consumer: Consumer;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly tasks = new Map<number, Task<S>>();
+  private readonly lowWatermarks = new Map<string, Map<number, string>>();
+  private readonly deadLetterTopic: (sourceTopic: string) => string;
+  private readonly log: (line: string) => void;
+  private assigned: Readonly<Record<string, readonly number[]>> = {};
+  private progressTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: StreamProcessorOptions<S, E>) {
+    if (options.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
+    if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
+    this.deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic;
+    this.log = options.log ?? ((line) => console.log(line));
+    this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR });
+    const tuning = options.consumer ?? {};
+    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], ...tuning });
+    this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    this.admin = this.kafka.admin();
+  }
+
+  /** Partitions (task numbers) this instance currently owns. */
+  assignedPartitions(): number[] {
+    return [...new Set(Object.values(this.assigned).flat())].sort((a, b) => a - b);
+  }
+
+  async start(): Promise<void> {
+    await Promise.all([this.admin.connect(), this.producer.connect(), this.consumer.connect()]);
+    await this.createDeadLetterTopics();
+    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
+      // Another instance may have committed while we did not own a partition: rebuild every task from Redis.
+      this.tasks.clear();
+      this.metrics.forgetLag();
+      this.assigned = event.payload.memberAssignment;
+    });
+    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (payload) => this.onBatch(payload) });
+    const every = this.options.progressIntervalMs ?? 5_000;
+    if (every > 0) this.progressTimer = setInterval(() => this.log(this.metrics.progressLine(this.options.processor.name)), every).unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.progressTimer);
+    await this.consumer.disconnect();
+    await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+
+  private async createDeadLetterTopics(): Promise<void> {
+    const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.options.topics] });
+    const topics = metadata.topics.map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }));
+    const existing = new Set(await this.admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic.topic));
+    if (missing.length > 0) await this.admin.createTopics({ topics: missing, waitForLeaders: true }).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
+  }
+
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch } = payload;
+    if (payload.isStale() || !payload.isRunning()) return;
+    try {
+      await this.processBatch(payload);
+    } catch (error) {
+      // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last commit.
+      this.tasks.delete(batch.partition);
+      throw error;
+    }
+  }
+
+  private async processBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
+    const receivedAt = Date.now();
+    const { topic, partition } = batch;
+    const task = await this.taskFor(partition);
+    const committed = await this.committedOffset(task, topic);
+    if (!task.positioned.has(topic)) {
+      task.positioned.add(topic);
+      if (batch.firstOffset() !== committed) {
+        this.consumer.seek({ topic, partition, offset: committed });
+        return;
+      }
+    }
+    const fresh = batch.messages.filter((message) => BigInt(message.offset) >= BigInt(committed));
+    const last = fresh.at(-1);
+    if (last === undefined) return;
+    const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }));
+    await task.loadEntities(this.options.redis, this.options.processor, entitiesNeeded(task, records));
+    const outcome = applyBatch(task, this.options.processor, this.options.allowedLateness, records);
+    // Dead letters are durable before the offset moves past them: a crash may duplicate one, never lose it.
+    await sendDeadLetters(this.producer, this.deadLetterTopic, outcome.deadLetters);
+    await heartbeat();
+    const next = (BigInt(last.offset) + 1n).toString();
+    if (!(await this.commit(task, topic, next, outcome))) return;
+    resolveOffset(last.offset);
+    this.recordMetrics(batch, next, outcome, receivedAt);
+    await this.consumer.commitOffsets([{ topic, partition, offset: next }]).catch((error: Error) => this.log(`[stream] Kafka offset commit (monitoring only) failed: ${error.message}`));
+  }
+
+  /** One atomic Redis call; false (and the task dropped) when another instance committed first. */
+  private async commit(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome): Promise<boolean> {
+    const offsets = { ...task.offsets, [topic]: nextOffset };
+    const fence = { key: task.keys.offsets, expected: task.fence, next: encodeOffsets(offsets), sideWrites: outcome.sideWrites };
+    const result = await this.options.store.writeBatch(outcome.vectors, { fence });
+    if (!result.applied) {
+      this.tasks.delete(task.partition);
+      this.metrics.fenceRejections.inc();
+      this.log(`[stream] partition ${task.partition}: another instance committed first; reloading state from Redis`);
+      return false;
+    }
+    task.fence = fence.next;
+    task.offsets = offsets;
+    return true;
+  }
+
+  private recordMetrics(batch: Batch, nextOffset: string, outcome: BatchOutcome, receivedAt: number): void {
+    const committedAt = Date.now();
+    this.metrics.recordCommit(batch.topic, outcome.appliedEventTimes.length, committedAt - receivedAt, outcome.appliedEventTimes.map((t) => committedAt - t));
+    for (const letter of outcome.deadLetters) this.metrics.recordDeadLetter(batch.topic, letter.reason);
+    this.metrics.timerEmits.inc(outcome.timerEmits);
+    this.metrics.recordLag(batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - BigInt(nextOffset)));
+  }
+
+  private async taskFor(partition: number): Promise<Task<S>> {
+    const cached = this.tasks.get(partition);
+    if (cached) return cached;
+    const task = await Task.load<S>(this.options.redis, partition, checkpointKeys(this.options.store.namespace, this.options.group, partition));
+    this.tasks.set(partition, task);
+    return task;
+  }
+
+  /** Next offset to process: from Redis, or the start of the partition if this task never committed that topic. */
+  private async committedOffset(task: Task<S>, topic: string): Promise<string> {
+    const fromRedis = task.offsets[topic];
+    if (fromRedis !== undefined) return fromRedis;
+    let lows = this.lowWatermarks.get(topic);
+    if (!lows) {
+      lows = new Map((await this.admin.fetchTopicOffsets(topic)).map((p) => [p.partition, p.low] as const));
+      this.lowWatermarks.set(topic, lows);
+    }
+    const low = lows.get(task.partition);
+    if (low === undefined) throw new Error(`partition ${task.partition} of ${topic} not found in topic metadata`);
+    return low;
+  }
+}

@@ -1,0 +1,126 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { duration } from '@rtml/features';
+import { OnlineStore } from '@rtml/online-store';
+import { DEAD_LETTER_HEADERS } from './dead-letter.js';
+import { StreamProcessor } from './stream-processor.js';
+import { countingProcessor, type Payment } from './testing/counting-processor.js';
+import { createTopic, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName, waitForCommitted } from './testing/harness.js';
+
+const brokers = inject('kafkaBrokers').split(',');
+const kafka = new Kafka({ clientId: 'stream-test', brokers, logLevel: logLevel.NOTHING });
+const redis = new Redis(inject('redisUrl'));
+let admin: Admin;
+let producer: Producer;
+
+beforeAll(async () => {
+  admin = kafka.admin();
+  producer = kafka.producer();
+  await Promise.all([admin.connect(), producer.connect()]);
+});
+
+afterAll(async () => {
+  await Promise.all([admin.disconnect(), producer.disconnect()]);
+  redis.disconnect();
+});
+
+const PARTITIONS = 3;
+const WINDOW_MS = 60_000;
+const LATENESS = duration.seconds(30);
+
+function setup(prefix: string) {
+  const namespace = uniqueName(prefix);
+  const processor = countingProcessor(WINDOW_MS);
+  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  return { namespace, processor, store, topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`) };
+}
+
+function startProcessor(s: ReturnType<typeof setup>) {
+  const instance = new StreamProcessor({ brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: LATENESS, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  return instance;
+}
+
+describe('StreamProcessor', () => {
+  it('writes the same values as a clean recomputation, with out-of-order events and window expiry', async () => {
+    const s = setup('parity');
+    await createTopic(admin, s.topic, PARTITIONS);
+    // 1500 events over ~25 minutes of event time, up to 20 s out of order: windows slide and expire.
+    const events = paymentStream({ count: 1500, users: 40, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 20_000, seed: 7 });
+    // Later, one event per partition from a fresh key, 10 minutes on: every other entity's window expires
+    // without a new event of its own, so only event-time timers can bring its Redis value up to date.
+    const ticks = Array.from({ length: PARTITIONS }, (_, p) => tickerFor(p)).map((userId, i) => ({
+      key: userId,
+      body: { eventId: `tick-${i}`, userId, eventTime: 1_700_000_000_000 + 1500 * 1_000 + 600_000, amount: 1 },
+    }));
+    await produce(producer, s.topic, PARTITIONS, events);
+    const instance = startProcessor(s);
+    await instance.start();
+    try {
+      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await produce(producer, s.topic, PARTITIONS, ticks);
+      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+    } finally {
+      await instance.stop();
+    }
+    const expected = recompute(s.processor, [...events, ...ticks].map((e) => e.body as Payment), PARTITIONS);
+    const actual = await onlineValues(s.store, s.processor.name, [...expected.keys()]);
+    expect(actual).toEqual(expected);
+    // The sums make double counting visible; window counts make missed timers visible.
+    expect([...expected.values()].reduce((a, v) => a + (v.count as number), 0)).toBe(1500 + PARTITIONS);
+    expect((await instance.metrics.timerEmits.get()).values[0]?.value).toBeGreaterThan(0);
+  });
+
+  it('dead-letters bad JSON, schema failures, missing keys and too-late events with reasons and original bytes', async () => {
+    const s = setup('dlq');
+    await createTopic(admin, s.topic, 1);
+    const t0 = 1_700_000_000_000;
+    const good = (i: number, eventTime: number) => ({ key: 'alice', body: { eventId: `g${i}`, userId: 'alice', eventTime, amount: 1 } });
+    await produce(producer, s.topic, 1, [
+      good(1, t0),
+      { key: 'alice', body: '{"eventId": "broken' },
+      { key: 'alice', body: { eventId: 'x1', userId: 'alice', eventTime: t0, amount: 'ten' } },
+      { key: 'nobody', body: { eventId: 'x2', userId: '', eventTime: t0, amount: 1 } },
+      good(2, t0 + 120_000),
+      good(3, t0 + 100_000), // 20 s late: within the allowed 30 s, counted
+      good(4, t0 + 60_000), // 60 s late: dead-lettered
+    ]);
+    const instance = startProcessor(s);
+    await instance.start();
+    try {
+      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+    } finally {
+      await instance.stop();
+    }
+    const letters = await consumeAll(`${s.topic}.dlq`, 4);
+    expect(letters.map((l) => l.reason)).toEqual(['malformed-json', 'schema', 'missing-key', 'late']);
+    expect(letters.map((l) => l.offset)).toEqual(['1', '2', '3', '6']);
+    expect(letters[0]!.value).toBe('{"eventId": "broken');
+    expect(letters[1]!.detail).toMatch(/amount/);
+    expect(letters.every((l) => l.sourceTopic === s.topic && l.key === `${s.topic}:0:${l.offset}`)).toBe(true);
+    const values = await onlineValues(s.store, s.processor.name, ['alice']);
+    expect(values.get('alice')).toMatchObject({ count: 3, sum: 3 });
+  });
+});
+
+function tickerFor(partition: number): string {
+  for (let i = 0; ; i++) if (partitionOf(`ticker${i}`, PARTITIONS) === partition) return `ticker${i}`;
+}
+
+async function consumeAll(topic: string, expectedCount: number) {
+  const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader'), ...TEST_CONSUMER_TUNING });
+  const letters: { reason: string; detail: string; sourceTopic: string; offset: string; key: string; value: string }[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const header = (name: string) => String(message.headers?.[name] ?? '');
+        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value) });
+        if (letters.length >= expectedCount) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return letters;
+}

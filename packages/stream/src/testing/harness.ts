@@ -1,0 +1,113 @@
+import { randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Admin, Producer } from 'kafkajs';
+import type { EventTime, FeatureValues } from '@rtml/features';
+import type { OnlineStore } from '@rtml/online-store';
+import { checkpointKeys } from '../keys.js';
+import type { KeyedProcessor } from '../processor.js';
+import type { ConsumerTuning } from '../stream-processor.js';
+
+/** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
+export const TEST_CONSUMER_TUNING: ConsumerTuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 100 };
+
+export function uniqueName(prefix: string): string {
+  return `${prefix}-${randomUUID().slice(0, 8)}`;
+}
+
+/** Deterministic key -> partition, so tests know each entity's partition (the runtime does not care how). */
+export function partitionOf(key: string, partitions: number): number {
+  let hash = 2166136261;
+  for (const char of key) hash = Math.imul(hash ^ char.charCodeAt(0), 16777619);
+  return (hash >>> 0) % partitions;
+}
+
+export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
+  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+}
+
+export interface KeyedEvent {
+  readonly key: string;
+  readonly body: unknown;
+}
+
+/** Sends JSON bodies (or raw strings as-is) keyed and partitioned by `key`. */
+export async function produce(producer: Producer, topic: string, partitions: number, events: readonly KeyedEvent[]): Promise<void> {
+  const messages = events.map(({ key, body }) => ({ key, partition: partitionOf(key, partitions), value: typeof body === 'string' ? body : JSON.stringify(body) }));
+  for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+}
+
+/** Resolves once Redis holds, for every partition, a committed offset equal to the topic's end offset. */
+export async function waitForCommitted(redis: Redis, admin: Admin, options: { namespace: string; group: string; topic: string; timeoutMs: number }): Promise<void> {
+  const ends = await admin.fetchTopicOffsets(options.topic);
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    const fences = await redis.mget(...ends.map((p) => checkpointKeys(options.namespace, options.group, p.partition).offsets));
+    const done = ends.every((p, i) => {
+      const fence = fences[i];
+      return p.high === '0' || (fence ? (JSON.parse(fence) as Record<string, string>)[options.topic] === p.high : false);
+    });
+    if (done) return;
+    if (Date.now() > deadline) throw new Error(`not caught up within ${options.timeoutMs} ms: ends ${JSON.stringify(ends)}, fences ${JSON.stringify(fences)}`);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
+/**
+ * Clean recomputation: each entity's events applied in event-time order to a fresh state, read as of its
+ * partition's final stream time (what the runtime's timers must have brought Redis to).
+ */
+export function recompute<S, E>(processor: KeyedProcessor<S, E>, events: readonly E[], partitions: number): Map<string, FeatureValues> {
+  const streamTime = new Map<number, number>();
+  const byEntity = new Map<string, E[]>();
+  for (const event of events) {
+    const id = processor.entityKey(event);
+    const p = partitionOf(id, partitions);
+    streamTime.set(p, Math.max(streamTime.get(p) ?? -Infinity, processor.eventTimeOf(event)));
+    byEntity.set(id, [...(byEntity.get(id) ?? []), event]);
+  }
+  const expected = new Map<string, FeatureValues>();
+  for (const [id, entityEvents] of byEntity) {
+    const sorted = [...entityEvents].sort((a, b) => processor.eventTimeOf(a) - processor.eventTimeOf(b));
+    const state = sorted.reduce((s, e) => processor.apply(s, e), processor.initialState());
+    expected.set(id, processor.read(state, id, streamTime.get(partitionOf(id, partitions))! as EventTime).values);
+  }
+  return expected;
+}
+
+/** What Redis holds for these entities (missing ones map to undefined). */
+export async function onlineValues(store: OnlineStore, featureSet: string, ids: readonly string[]): Promise<Map<string, FeatureValues | undefined>> {
+  const reads = await store.readMany(featureSet, ids);
+  return new Map(reads.map((read) => [read.entityId, read.status === 'missing' ? undefined : read.values]));
+}
+
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export interface PaymentStreamOptions {
+  readonly count: number;
+  readonly users: number;
+  readonly start: number;
+  /** Event times advance by this on average per event (arrival order). */
+  readonly stepMs: number;
+  /** Each event's time is up to this much earlier than its arrival slot: out-of-order within lateness. */
+  readonly jitterMs: number;
+  readonly seed: number;
+}
+
+/** Seeded payments in arrival order (whole-number amounts, so sums are exact in any order), out of event-time order by up to `jitterMs`. */
+export function paymentStream(options: PaymentStreamOptions): { key: string; body: { eventId: string; userId: string; eventTime: number; amount: number } }[] {
+  const random = mulberry32(options.seed);
+  return Array.from({ length: options.count }, (_, i) => {
+    const userId = `u${Math.floor(random() * options.users)}`;
+    const eventTime = Math.round(options.start + i * options.stepMs - random() * options.jitterMs);
+    return { key: userId, body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random() * 10_000) } };
+  });
+}
