@@ -1,0 +1,89 @@
+/**
+ * Point-in-time join throughput of @rtml/offline-store, next to references measured in the SAME run on the same data
+ * (bench/lib/pit-data.ts: deterministic Parquet, labels never tie with feature times):
+ *   - PIT join:   buildTrainingSet, DuckDB ASOF JOIN, feature time strictly before label time
+ *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased), same output shape
+ *   - hash join:  a plain equi-join of the same labels x the same history producing one row per label (no time logic):
+ *                 the floor any join of these sizes pays in this DuckDB
+ * It also audits both training sets with checkLeakage, giving the workshop's "how much does the naive join leak" number.
+ *
+ *   npx tsx --conditions=source bench/pit-join.ts                                   # CI size: 10k labels x 100k rows
+ *   npx tsx --conditions=source bench/pit-join.ts --labels 1000000 --rows 10000000  # full size (or --full)
+ *   options: --entities E, --runs R (best of R timed runs per join, default 1)
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OfflineStore } from '@rtml/offline-store';
+import { emit, ensurePitDataset, machineNote, parseArgs, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, repeatMs, timeMs, type PitSize } from './lib/index.js';
+
+const args = parseArgs();
+const preset = pitSizeFromArgs(args);
+const size: PitSize = { ...preset, featureRows: args.number('rows', preset.featureRows) };
+const runs = Math.max(1, args.number('runs', 1));
+
+console.log(`# pit-join: ${pitLabel(size)}, best of ${runs}; ${machineNote()}`);
+const data = await ensurePitDataset(size);
+const work = await mkdtemp(join(tmpdir(), 'rtml-pit-join-'));
+const store = await OfflineStore.open({ dir: join(work, 'store') });
+try {
+  const ingest = await timeMs(() => store.appendHistory('pit', { parquet: data.featuresParquet }));
+  console.log(`# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s (not part of the join times)`);
+
+  const labels = { parquet: data.labelsParquet };
+  const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'pit_ts' }));
+  const naive = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'naive_ts', strategy: 'naive-latest' }));
+  // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s after one.
+  const features = PIT_FEATURE_COLUMNS.map((c) => `h.${c}`).join(', ');
+  const hash = await bestOf(() =>
+    store.connection.run(
+      `CREATE OR REPLACE TABLE hash_ts AS SELECT l.*, h.event_time, ${features}
+       FROM read_parquet('${data.labelsParquet}') l JOIN fs__pit h ON h.event_time = l.label_time - INTERVAL 1 SECOND`,
+    ),
+  );
+  const [counts] = await store.query(
+    `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit, (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
+            (SELECT count(*) FROM hash_ts)::DOUBLE AS hash`,
+  );
+  if (counts?.['pit'] !== size.labels || counts['hash'] !== size.labels) throw new Error(`unexpected row counts ${JSON.stringify(counts)}`);
+
+  report('PIT join (ASOF, strictly before)', pit, null);
+  report('naive latest-value join', naive, pit);
+  report('plain hash join, same sizes', hash, pit);
+
+  const pitAudit = await timeMs(() => store.checkLeakage({ table: 'pit_ts' }));
+  const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }));
+  if (pitAudit.result.leakingRows !== 0) throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
+  console.log(`# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); naive ${naiveAudit.result.leakingRows} of ${size.labels} rows leak (${percent(naiveAudit.result.leakingRows)}) (${seconds(naiveAudit.ms)} s)`);
+  console.log(`# PIT rows with features: ${counts['pit_with_features']} of ${size.labels}; ${machineNote()}`);
+
+  emit({
+    row: `PIT join vs plain hash join: ${pitLabel(size)}`,
+    ours: pit / 1000,
+    reference: hash / 1000,
+    unit: 's',
+    better: 'lower',
+    target: null,
+    note: `${Math.round(size.labels / (pit / 1000))} rows/s; naive latest join ${seconds(naive)} s; naive set leaks ${percent(naiveAudit.result.leakingRows)} of rows`,
+  });
+} finally {
+  store.close();
+  await rm(work, { recursive: true, force: true });
+}
+
+async function bestOf(fn: () => Promise<unknown>): Promise<number> {
+  return (await repeatMs(fn, runs, 0)).best;
+}
+
+function report(name: string, ms: number, reference: number | null): void {
+  const ratio = reference === null ? '' : `  (${(ms / reference).toFixed(2)}x the PIT join time)`;
+  console.log(`${name.padEnd(34)} ${seconds(ms).padStart(8)} s  ${Math.round(size.labels / (ms / 1000)).toLocaleString('en-US').padStart(12)} labels/s${ratio}`);
+}
+
+function seconds(ms: number): string {
+  return (ms / 1000).toFixed(3);
+}
+
+function percent(rows: number): string {
+  return `${((100 * rows) / size.labels).toFixed(1)}%`;
+}
