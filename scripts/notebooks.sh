@@ -15,15 +15,17 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 VENV=$ROOT/.venv
 PY=$VENV/bin/python
+KERNEL_DIR=$ROOT/scripts/notebooks/kernel   # tslab lives here, NOT in the root node_modules (see its package.json)
+TSLAB=$KERNEL_DIR/node_modules/.bin/tslab
 say() { printf '[notebooks] %s\n' "$*" >&2; }
 
 kernelspec() {
   local dir=$VENV/share/jupyter/kernels/tslab
   mkdir -p "$dir"
-  # The kernel is the repo's own tslab (root devDependency), started by absolute path.
+  # The kernel is the repo's pinned tslab (scripts/notebooks/kernel), started by absolute path.
   cat >"$dir/kernel.json" <<JSON
 {
-  "argv": ["$ROOT/node_modules/.bin/tslab", "kernel", "--config-path", "{connection_file}"],
+  "argv": ["$TSLAB", "kernel", "--config-path", "{connection_file}"],
   "display_name": "TypeScript (tslab)",
   "language": "typescript"
 }
@@ -42,12 +44,12 @@ setup() {
   local minimal=0
   [ "${CI:-}" = true ] && minimal=1
   [ "${1:-}" = --minimal ] && minimal=1
-  if [ ! -x node_modules/.bin/tslab ]; then
-    say "tslab missing from node_modules: run npm ci (it is a root devDependency)"
-    exit 1
+  if [ ! -x "$TSLAB" ] || [ "$KERNEL_DIR/package-lock.json" -nt "$KERNEL_DIR/node_modules/.package-lock.json" ]; then
+    say "npm ci --prefix scripts/notebooks/kernel (tslab)"
+    npm ci --prefix "$KERNEL_DIR" --no-audit --no-fund --loglevel=error
   fi
   # zeromq (tslab's transport) ships prebuilt binaries; make sure one loads here, install scripts or not.
-  node -e 'require("zeromq")' 2>/dev/null || { say "zeromq native addon does not load (npm rebuild zeromq?)"; exit 1; }
+  (cd "$KERNEL_DIR" && node -e 'require("zeromq")') || { say "zeromq native addon does not load (npm rebuild --prefix scripts/notebooks/kernel zeromq?)"; exit 1; }
   if [ ! -x "$PY" ]; then
     say "python3 -m venv .venv"
     python3 -m venv "$VENV"
@@ -56,11 +58,11 @@ setup() {
   [ "$minimal" = 1 ] || pip_install scripts/notebooks/requirements-lab.txt
   kernelspec
   node scripts/notebooks/type-shims.mjs
-  say "ready: kernel $("$PY" -m jupyter_client.kernelspecapp list 2>/dev/null | grep -o 'tslab.*' || echo tslab) ($("$ROOT/node_modules/.bin/tslab" --version))"
+  say "ready: kernel $("$PY" -m jupyter_client.kernelspecapp list 2>/dev/null | grep -o 'tslab.*' || echo tslab) ($("$TSLAB" --version))"
 }
 
 run() {
-  [ -x "$PY" ] && "$PY" -c 'import nbclient' 2>/dev/null || setup --minimal
+  [ -x "$PY" ] && [ -x "$TSLAB" ] && "$PY" -c 'import nbclient' 2>/dev/null || setup --minimal
   kernelspec
   node scripts/notebooks/type-shims.mjs
   say "tsc -b (notebooks load the packages' compiled dist/)"
@@ -74,7 +76,8 @@ run() {
 }
 
 lab() {
-  [ -x "$VENV/bin/jupyter-lab" ] || { pip_install scripts/notebooks/requirements-lab.txt; }
+  [ -x "$TSLAB" ] || setup --minimal
+  [ -x "$VENV/bin/jupyter-lab" ] || pip_install scripts/notebooks/requirements-lab.txt
   kernelspec
   node scripts/notebooks/type-shims.mjs
   npx tsc -b || say "WARNING: tsc -b failed; the notebooks get whatever dist/ is there"

@@ -28,4 +28,10 @@ for (const ws of ['packages', 'scenarios']) {
     written.push(name);
   }
 }
+// `import * as tslab from "tslab"` (display helpers): the kernel hooks require("tslab") itself; the types
+// come from the kernel's own install in scripts/notebooks/kernel.
+writeFileSync(
+  join(outDir, '..', 'tslab.d.ts'),
+  `export * from ${JSON.stringify(relative(join(outDir, '..'), join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js')))};\n`,
+);
 console.error(`[notebooks] type shims for ${written.join(', ')}`);
