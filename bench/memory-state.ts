@@ -1,0 +1,190 @@
+/**
+ * Memory of the stream processor's keyed state at N entities (default 1M with --full, 100k small).
+ *
+ * ours:      what a stream task keeps per entity: the `@rtml/features` online engine's OnlineState in a
+ *            Map<string, OnlineState> (as packages/stream Task.entities) plus its window-expiry timer in a
+ *            Map<string, EventTime> (Task.timers), after K events per entity, all inside the windows (retained).
+ * reference: a hand-written minimal aggregator: Map<string, {count, sum}> fed the same events (what a
+ *            hand-rolled "count + sum" job would hold; no windows, no ids, no timers).
+ * also:      the serialized JSON size of ours (= the Redis checkpoint value per entity).
+ *
+ * Each variant runs in its own child process with --expose-gc, so RSS high-water (getrusage maxRSS) is its own:
+ *   retained heap/entity = (heapUsed after full GC, map alive) - (heapUsed after full GC, before) / N
+ *
+ *   npx tsx --conditions=source bench/memory-state.ts            # 100k entities
+ *   npx tsx --conditions=source bench/memory-state.ts --full     # 1M entities
+ *   options: --entities N --events K (per entity, default 4)
+ */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  count,
+  createOnlineEngine,
+  duration,
+  eventTime,
+  featureSet,
+  last,
+  max,
+  mean,
+  sliding,
+  source,
+  sum,
+  isoOrEpochMs,
+  type EventTime,
+  type OnlineState,
+} from '@rtml/features';
+import { z } from 'zod';
+import { emit, machineNote, parseArgs } from './lib/index.js';
+
+/** Representative set: 3 sliding-window aggregates (1h, 24h) + 3 lifetime aggregates, over one numeric field. */
+const payments = source(
+  'payment',
+  z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), amount: z.number().nullable() }),
+  { entityKey: 'userId' },
+);
+type Payment = z.output<typeof payments.schema>;
+const paymentFeatures = featureSet({
+  name: 'user_payments',
+  entity: 'user',
+  source: payments,
+  features: {
+    txn_count_1h: count({ window: sliding(duration.hours(1)) }),
+    amount_sum_24h: sum('amount', { window: sliding(duration.hours(24)), default: 0 }),
+    amount_max_24h: max('amount', { window: sliding(duration.hours(24)) }),
+    txn_count_lifetime: count(),
+    amount_mean_lifetime: mean('amount'),
+    last_amount: last('amount'),
+  },
+});
+
+type Variant = 'ours' | 'plain';
+interface ChildResult {
+  variant: Variant;
+  entities: number;
+  events: number;
+  retainedHeapBytes: number;
+  peakHeapUsedBytes: number;
+  baselineRssBytes: number;
+  maxRssBytes: number;
+  jsonBytes: number | null;
+  buildSeconds: number;
+}
+
+const BASE_MS = Date.UTC(2026, 0, 1);
+const gc = (globalThis as { gc?: () => void }).gc;
+
+function fullGc(): void {
+  if (!gc) throw new Error('run with --expose-gc (the parent does this for its children)');
+  for (let i = 0; i < 3; i++) gc();
+}
+
+function child(variant: Variant, entities: number, events: number): ChildResult {
+  const engine = createOnlineEngine(paymentFeatures);
+  fullGc();
+  const baseline = process.memoryUsage();
+  let peakHeap = baseline.heapUsed;
+  const t0 = process.hrtime.bigint();
+  const states = new Map<string, OnlineState>();
+  const timers = new Map<string, EventTime>();
+  const plain = new Map<string, { count: number; sum: number }>();
+  for (let i = 0; i < entities; i++) {
+    const userId = `user-${i}`;
+    if (variant === 'ours') {
+      let state = engine.initialState();
+      let latest = BASE_MS;
+      for (let k = 0; k < events; k++) {
+        // K events within the last 40 minutes: every one is inside every window, so all are retained.
+        latest = BASE_MS + ((i * 7 + k * 600_000) % 2_400_000);
+        const event: Payment = { eventId: `${userId}:${k}`, eventTime: eventTime(latest), userId, amount: ((i + k) % 1000) / 10 };
+        state = engine.apply(state, event);
+      }
+      states.set(userId, state);
+      const next = engine.nextChange(state, eventTime(latest));
+      if (next !== undefined) timers.set(userId, next);
+    } else {
+      const acc = { count: 0, sum: 0 };
+      for (let k = 0; k < events; k++) {
+        acc.count += 1;
+        acc.sum += ((i + k) % 1000) / 10;
+      }
+      plain.set(userId, acc);
+    }
+    if ((i & 0xffff) === 0) peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  }
+  const buildSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+  fullGc();
+  const after = process.memoryUsage();
+  const maxRssBytes = process.resourceUsage().maxRSS * 1024;
+  // Serialized size (the Redis checkpoint) after the heap figures, so the strings do not count above.
+  let jsonBytes: number | null = null;
+  if (variant === 'ours') {
+    jsonBytes = 0;
+    for (const state of states.values()) jsonBytes += Buffer.byteLength(JSON.stringify(state));
+  }
+  // Keep the maps alive up to here.
+  if (states.size + plain.size !== entities || timers.size > entities) throw new Error('unexpected map size');
+  return {
+    variant,
+    entities,
+    events,
+    retainedHeapBytes: after.heapUsed - baseline.heapUsed,
+    peakHeapUsedBytes: peakHeap,
+    baselineRssBytes: baseline.rss,
+    maxRssBytes,
+    jsonBytes,
+    buildSeconds,
+  };
+}
+
+const args = parseArgs();
+const childVariant = args.string('child') as Variant | undefined;
+const entities = args.number('entities', args.full ? 1_000_000 : 100_000);
+const events = args.number('events', 4);
+
+if (childVariant) {
+  console.log(`CHILD ${JSON.stringify(child(childVariant, entities, events))}`);
+} else {
+  console.log(`# memory-state: ${entities} entities x ${events} events; ${machineNote()}`);
+  const run = (variant: Variant): ChildResult => {
+    const script = fileURLToPath(import.meta.url);
+    const out = spawnSync(
+      process.execPath,
+      [...process.execArgv.filter((a) => a !== '--expose-gc'), '--expose-gc', '--max-old-space-size=8192', script, '--child', variant, '--entities', String(entities), '--events', String(events)],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    const line = out.stdout.split('\n').find((l) => l.startsWith('CHILD '));
+    if (out.status !== 0 || !line) throw new Error(`child ${variant} failed (exit ${out.status}): ${out.stdout}`);
+    return JSON.parse(line.slice('CHILD '.length)) as ChildResult;
+  };
+  const ours = run('ours');
+  const plain = run('plain');
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
+  for (const r of [ours, plain]) {
+    console.log(
+      `# ${r.variant.padEnd(5)}: retained heap ${mb(r.retainedHeapBytes)} = ${(r.retainedHeapBytes / entities).toFixed(0)} B/entity; ` +
+        `peak heapUsed ${mb(r.peakHeapUsedBytes)}; RSS high-water ${mb(r.maxRssBytes)} (baseline ${mb(r.baselineRssBytes)}); built in ${r.buildSeconds.toFixed(1)} s` +
+        (r.jsonBytes === null ? '' : `; JSON ${(r.jsonBytes / entities).toFixed(0)} B/entity`),
+    );
+  }
+  console.log(`# ${machineNote()}`);
+  const label = `${entities.toLocaleString('en-US')} entities x ${events} events`;
+  emit({
+    row: `Stream state retained heap, ${label} (ref: Map of {count,sum})`,
+    ours: ours.retainedHeapBytes / entities,
+    reference: plain.retainedHeapBytes / entities,
+    unit: 'B/entity',
+    better: 'lower',
+    target: null,
+    note: `6 features (3 sliding 1h/24h, 3 lifetime) + expiry timer; JSON checkpoint ${(ours.jsonBytes! / entities).toFixed(0)} B/entity`,
+  });
+  emit({
+    row: `Stream state RSS high-water, ${label} (ref: Map of {count,sum})`,
+    ours: ours.maxRssBytes / 2 ** 20,
+    reference: plain.maxRssBytes / 2 ** 20,
+    unit: 'MiB',
+    better: 'lower',
+    target: null,
+    note: `process RSS high-water incl. node+tsx baseline ${mb(ours.baselineRssBytes)}`,
+  });
+}
