@@ -45,7 +45,9 @@ export interface FeatureSet<E extends SourceEvent> {
 /** Turns an aggregate over a field of the wrong type (or an unknown field) into a compile error naming the allowed fields. */
 type CheckAggregates<E, A> = {
   [N in keyof A]: A[N] extends FieldAggregate<infer F, infer Need>
-    ? F extends FieldsOf<E, NeedType[Need]>
+    ? string extends F // a field name only known at run time (generated definitions): checked at run time
+      ? A[N]
+      : F extends FieldsOf<E, NeedType[Need]>
       ? A[N]
       : FieldAggregate<FieldsOf<E, NeedType[Need]>, Need>
     : A[N];

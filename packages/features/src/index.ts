@@ -33,3 +33,5 @@ export {
 export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type RetainedEvent, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
+export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding } from './offline.js';
+export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';

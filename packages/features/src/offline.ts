@@ -1,0 +1,163 @@
+import type { DuckDBConnection } from '@duckdb/node-api';
+import type { Aggregate, SourceEvent } from './definition.js';
+import type { AggregateFeature, FeatureSet, ValueType } from './feature-set.js';
+import type { FeatureValue } from './vector.js';
+
+/** How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with an offset. */
+export type EventTimeEncoding = 'epoch_ms' | 'timestamp' | 'iso8601';
+
+export interface BackfillOptions {
+  /** A relation of parsed source events, columns named as the source fields: a table name or e.g. `read_parquet('x/*.parquet')`. */
+  readonly events: string;
+  readonly eventTimeEncoding?: EventTimeEncoding;
+}
+
+const SQL_TYPE: Record<ValueType, string> = {
+  number: 'DOUBLE',
+  string: 'VARCHAR',
+  boolean: 'BOOLEAN',
+  'number[]': 'DOUBLE[]',
+  'string[]': 'VARCHAR[]',
+};
+
+/**
+ * Compiles a feature set to one DuckDB query producing its feature history: a row per (entity_id, event_time)
+ * at every event time and every sliding-window expiry point (event time + window size), with columns
+ * `entity_id VARCHAR, event_time TIMESTAMP` and one column per aggregate feature. A row's values hold from
+ * its event_time until the entity's next row.
+ *
+ * Each candidate point is a marker row on the entity's timeline; window aggregates with RANGE frames over
+ * integer epoch ms compute (T - size, T] as `size - 1 PRECEDING .. CURRENT ROW` (peers, i.e. ties, included).
+ */
+export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): string {
+  const fields = [...new Set(set.aggregates.flatMap((a) => (a.spec.kind === 'count' ? [] : [a.spec.field])))];
+  const fieldColumn = (field: string) => quote(`f_${field}`);
+  const sizes = [...new Set(set.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : [])))];
+  const eventColumns = fields.map((f) => `CAST(${quote(f)} AS ${fieldSqlType(set, f)}) AS ${fieldColumn(f)}`);
+  const markerColumns = fields.map((f) => `CAST(NULL AS ${fieldSqlType(set, f)}) AS ${fieldColumn(f)}`);
+  const expiries = sizes.map((size) => `      UNION ALL SELECT entity_id, t + ${size} FROM ev`);
+  const windows = [...new Set(set.aggregates.map((a) => windowName(a.spec)))].map((name) => `${name} AS (${windowFrame(name)})`);
+  const featureColumns = set.aggregates.map((a) => `${withDefault(a, aggregateSql(a.spec, fieldColumn))} AS ${quote(a.name)}`);
+  return `WITH ev AS (
+  SELECT CAST(${quote(set.source.entityKey)} AS VARCHAR) AS entity_id,
+         ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms')} AS t,
+         CAST("eventId" AS VARCHAR) AS event_id${eventColumns.map((c) => `,\n         ${c}`).join('')}
+  FROM ${options.events} AS src
+),
+points AS (
+  SELECT DISTINCT entity_id, t FROM (
+      SELECT entity_id, t FROM ev
+${expiries.join('\n')}
+  )
+),
+timeline AS (
+  SELECT entity_id, t, event_id${fields.map((f) => `, ${fieldColumn(f)}`).join('')}, FALSE AS is_point FROM ev
+  UNION ALL
+  SELECT entity_id, t, CAST(NULL AS VARCHAR)${markerColumns.map((c) => `, ${c}`).join('')}, TRUE FROM points
+),
+history AS (
+  SELECT entity_id, t, is_point${featureColumns.map((c) => `,\n         ${c}`).join('')}
+  FROM timeline
+  WINDOW ${windows.join(',\n         ')}
+)
+SELECT entity_id, epoch_ms(t) AS event_time${set.aggregates.map((a) => `, ${quote(a.name)}`).join('')}
+FROM history
+WHERE is_point
+ORDER BY entity_id, event_time`;
+}
+
+export interface BackfillResult {
+  readonly table: string;
+  readonly rows: number;
+}
+
+/** Runs the backfill into table `into` (replaced if it exists). Detects the event-time encoding unless given. */
+export async function runBackfill<E extends SourceEvent>(
+  connection: DuckDBConnection,
+  set: FeatureSet<E>,
+  options: BackfillOptions & { readonly into: string },
+): Promise<BackfillResult> {
+  const target = qualifiedName(options.into);
+  const eventTimeEncoding = options.eventTimeEncoding ?? (await detectEventTimeEncoding(connection, options.events));
+  await connection.run(`CREATE OR REPLACE TABLE ${target} AS ${compileBackfillSql(set, { ...options, eventTimeEncoding })}`);
+  const reader = await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${target}`);
+  return { table: options.into, rows: Number(reader.getRows()[0]?.[0] ?? 0) };
+}
+
+async function detectEventTimeEncoding(connection: DuckDBConnection, events: string): Promise<EventTimeEncoding> {
+  const reader = await connection.runAndReadAll(`SELECT typeof("eventTime") FROM ${events} AS src LIMIT 1`);
+  const type = String(reader.getRows()[0]?.[0] ?? 'BIGINT');
+  if (type.startsWith('TIMESTAMP')) return 'timestamp';
+  if (type === 'VARCHAR') return 'iso8601';
+  return 'epoch_ms';
+}
+
+function eventTimeSql(encoding: EventTimeEncoding): string {
+  switch (encoding) {
+    case 'epoch_ms':
+      return 'CAST("eventTime" AS BIGINT)';
+    case 'timestamp':
+      return 'epoch_ms("eventTime")';
+    case 'iso8601':
+      return 'epoch_ms(CAST("eventTime" AS TIMESTAMPTZ))';
+  }
+}
+
+function fieldSqlType<E extends SourceEvent>(set: FeatureSet<E>, field: string): string {
+  return SQL_TYPE[set.source.fieldTypes[field] ?? 'string'];
+}
+
+function windowName(spec: Aggregate): string {
+  return spec.window.kind === 'sliding' ? `w_${spec.window.size}` : 'w_lifetime';
+}
+
+function windowFrame(name: string): string {
+  const start = name === 'w_lifetime' ? 'UNBOUNDED' : String(Number(name.slice(2)) - 1);
+  return `PARTITION BY entity_id ORDER BY t RANGE BETWEEN ${start} PRECEDING AND CURRENT ROW`;
+}
+
+/** The order key (eventTime, eventId) as a struct: DuckDB compares structs field by field, ids by code point. */
+const ORDER_KEY = 'struct_pack(t := t, id := event_id)';
+
+function aggregateSql(spec: Aggregate, fieldColumn: (field: string) => string): string {
+  const over = `OVER ${windowName(spec)}`;
+  if (spec.kind === 'count') return `CAST(COUNT(event_id) ${over} AS DOUBLE)`;
+  const f = fieldColumn(spec.field);
+  switch (spec.kind) {
+    case 'sum':
+      return `SUM(${f}) ${over}`;
+    case 'mean':
+      return `AVG(${f}) ${over}`;
+    case 'min':
+      return `MIN(${f}) ${over}`;
+    case 'max':
+      return `MAX(${f}) ${over}`;
+    case 'distinctCount':
+      return `CAST(COUNT(DISTINCT ${f}) ${over} AS DOUBLE)`;
+    case 'last':
+      return `arg_max(${f}, ${ORDER_KEY}) FILTER (WHERE ${f} IS NOT NULL) ${over}`;
+    case 'lastK':
+      return `arg_max(${f}, ${ORDER_KEY}, ${spec.k ?? 1}) FILTER (WHERE ${f} IS NOT NULL) ${over}`;
+  }
+}
+
+function withDefault(feature: AggregateFeature, sql: string): string {
+  const fallback = feature.spec.default;
+  const typed = `CAST(${sql} AS ${SQL_TYPE[feature.valueType]})`;
+  return fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+}
+
+function literal(value: Exclude<FeatureValue, null>): string {
+  if (Array.isArray(value)) return `[${value.map((v) => literal(v)).join(', ')}]`;
+  if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
+  return String(value);
+}
+
+function quote(identifier: string): string {
+  return `"${identifier.replaceAll('"', '""')}"`;
+}
+
+function qualifiedName(name: string): string {
+  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(name)) throw new Error(`table name '${name}' must be an identifier, optionally schema-qualified`);
+  return name.split('.').map(quote).join('.');
+}
