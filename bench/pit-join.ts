@@ -5,11 +5,13 @@
  *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased), same output shape
  *   - hash join:  a plain equi-join of the same labels x the same history producing one row per label (no time logic):
  *                 the floor any join of these sizes pays in this DuckDB
+ *   - window PIT: the classic hand-written PIT join without ASOF (range join + row_number), cross-checked row by row
+ *                 against ours; skip with --no-window
  * It also audits both training sets with checkLeakage, giving the workshop's "how much does the naive join leak" number.
  *
  *   npx tsx --conditions=source bench/pit-join.ts                                   # CI size: 10k labels x 100k rows
  *   npx tsx --conditions=source bench/pit-join.ts --labels 1000000 --rows 10000000  # full size (or --full)
- *   options: --entities E, --runs R (best of R timed runs per join, default 1)
+ *   options: --entities E, --runs R (best of R timed runs per join, default 1), --no-window
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -41,6 +43,7 @@ try {
        FROM read_parquet('${data.labelsParquet}') l JOIN fs__pit h ON h.event_time = l.label_time - INTERVAL 1 SECOND`,
     ),
   );
+  const window = args.has('no-window') ? undefined : await windowReference(features);
   const [counts] = await store.query(
     `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit, (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
             (SELECT count(*) FROM hash_ts)::DOUBLE AS hash`,
@@ -50,6 +53,7 @@ try {
   report('PIT join (ASOF, strictly before)', pit, null);
   report('naive latest-value join', naive, pit);
   report('plain hash join, same sizes', hash, pit);
+  if (window !== undefined) report('hand-written PIT (window function)', window, pit);
 
   const pitAudit = await timeMs(() => store.checkLeakage({ table: 'pit_ts' }));
   const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }));
@@ -66,9 +70,28 @@ try {
     target: null,
     note: `${Math.round(size.labels / (pit / 1000))} rows/s; naive latest join ${seconds(naive)} s; naive set leaks ${percent(naiveAudit.result.leakingRows)} of rows`,
   });
+  if (window !== undefined) {
+    emit({ row: `PIT join vs hand-written window PIT: ${pitLabel(size)}`, ours: pit / 1000, reference: window / 1000, unit: 's', better: 'lower', target: null });
+  }
 } finally {
   store.close();
   await rm(work, { recursive: true, force: true });
+}
+
+/** Times the window-function PIT join and fails the run if any label gets other feature values than ours. */
+async function windowReference(features: string): Promise<number> {
+  const ms = await bestOf(() =>
+    store.connection.run(
+      `CREATE OR REPLACE TABLE window_ts AS SELECT l.*, h.event_time, ${features}
+       FROM read_parquet('${data.labelsParquet}') l LEFT JOIN fs__pit h ON h.entity_id = l.entity_id AND h.event_time < l.label_time
+       QUALIFY row_number() OVER (PARTITION BY l.label_id ORDER BY h.event_time DESC) = 1`,
+    ),
+  );
+  const differs = PIT_FEATURE_COLUMNS.map((c) => `p.pit__${c} IS DISTINCT FROM w.${c}`).join(' OR ');
+  const [check] = await store.query(`SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched FROM pit_ts p JOIN window_ts w USING (label_id)`);
+  if (check?.['n'] !== size.labels || check['mismatched'] !== 0) throw new Error(`PIT join and window reference disagree: ${JSON.stringify(check)}`);
+  console.log(`# cross-check: all ${size.labels} labels get identical features from the ASOF join and the window reference`);
+  return ms;
 }
 
 async function bestOf(fn: () => Promise<unknown>): Promise<number> {
