@@ -95,10 +95,12 @@ export class StreamProcessor<S, E> {
   }
 
   private async createDeadLetterTopics(): Promise<void> {
+    const existingTopics = new Set(await this.admin.listTopics());
+    const missingInputs = this.options.topics.filter((topic) => !existingTopics.has(topic));
+    if (missingInputs.length > 0) throw new Error(`input topic(s) ${missingInputs.join(', ')} do not exist; create them first`);
     const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.options.topics] });
     const topics = metadata.topics.map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }));
-    const existing = new Set(await this.admin.listTopics());
-    const missing = topics.filter((topic) => !existing.has(topic.topic));
+    const missing = topics.filter((topic) => !existingTopics.has(topic.topic));
     if (missing.length > 0) await this.admin.createTopics({ topics: missing, waitForLeaders: true }).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
   }
 
