@@ -1,0 +1,166 @@
+// Runs each generator through the real plop CLI, non-interactively, into temp folders; then builds the output with tsc
+// and runs ITS tests against the real Kafka + Redis. Bad answers must fail with a clear message and write nothing.
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+
+const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BIN = join(REPO, 'node_modules', '.bin');
+const temps: string[] = [];
+afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+
+function temp(prefix: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `rtml-gen-${prefix}-`));
+  temps.push(dir);
+  return dir;
+}
+
+interface Run {
+  readonly code: number | null;
+  readonly output: string;
+}
+
+function run(command: string, args: readonly string[], cwd: string, timeoutMs = 300_000): Promise<Run> {
+  return new Promise((done, fail) => {
+    const env = { ...process.env, KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl'), FORCE_COLOR: '0', NO_COLOR: '1' };
+    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', fail);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      done({ code, output });
+    });
+  });
+}
+
+const plop = (generator: string, answers: Record<string, string | number>) =>
+  run(join(BIN, 'plop'), ['--plopfile', join(REPO, 'templates', 'plopfile.js'), generator, '--', ...Object.entries(answers).flatMap(([k, v]) => [`--${k}`, String(v)])], REPO, 60_000);
+
+/** Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not change. */
+function snapshot(dir: string): Record<string, string> {
+  const files: Record<string, string> = {};
+  const walk = (at: string) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      if (entry.isSymbolicLink()) files[path] = 'link';
+      else if (entry.isDirectory()) walk(path);
+      else files[path] = createHash('sha1').update(readFileSync(path)).digest('hex');
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** A throwaway monorepo: links to this checkout's packages and node_modules, copies of the root configs, empty scenarios/. */
+function monorepoCopy(): string {
+  const root = temp('repo');
+  symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
+  symlinkSync(join(REPO, 'packages'), join(root, 'packages'));
+  for (const file of ['package.json', 'tsconfig.base.json', 'tsconfig.json']) cpSync(join(REPO, file), join(root, file));
+  mkdirSync(join(root, 'scenarios', 'taken'), { recursive: true });
+  return root;
+}
+
+function expectFailure(result: Run, message: RegExp): void {
+  expect(result.code, result.output).not.toBe(0);
+  expect(result.output).toMatch(message);
+}
+
+describe('bad answers: a clear error and nothing written', () => {
+  it('project', async () => {
+    const dir = temp('bad-project');
+    mkdirSync(join(dir, 'taken'));
+    const before = snapshot(dir);
+    expectFailure(await plop('project', { name: 'Bad_Name', dir }), /--name "Bad_Name": must be kebab-case/);
+    expectFailure(await plop('project', { name: 'taken', dir }), /taken already exists/);
+    expectFailure(await plop('project', { name: 'ok-name', dir, entity: 'User-Name' }), /--entity "User-Name": must be snake_case/);
+    expectFailure(await plop('project', { name: 'ok-name', dir, colour: 'red' }), /unknown answer\(s\) "colour"/);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('scenario and feature', async () => {
+    const root = monorepoCopy();
+    const before = snapshot(root);
+    expectFailure(await plop('scenario', { root, name: '9lives' }), /must be kebab-case/);
+    expectFailure(await plop('scenario', { root, name: 'taken' }), /a workspace named "taken" already exists/);
+    expectFailure(await plop('scenario', { root, name: 'features' }), /a workspace named "features" already exists/);
+    expectFailure(await plop('feature', { root, into: 'nowhere', name: 'x_1h' }), /nowhere[/\\]src[/\\]features\.ts does not exist/);
+    expect(snapshot(root)).toEqual(before);
+  });
+});
+
+describe('generated code builds and passes its own tests on the real services', () => {
+  it('scenario + feature: events -> Kafka -> stream -> Redis, offline backfill -> PIT training set, parity', async () => {
+    const root = monorepoCopy();
+    const scenario = await plop('scenario', { root, name: 'gen-check', entity: 'account' });
+    expect(scenario.code, scenario.output).toBe(0);
+    const dir = join(root, 'scenarios', 'gen-check');
+    expect(JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).references).toContainEqual({ path: 'scenarios/gen-check' });
+
+    // Feature answers from a JSON file; then bad feature answers against the real scenario write nothing.
+    const answers = join(temp('answers'), 'feature.json');
+    writeFileSync(answers, JSON.stringify({ root, into: 'gen-check', name: 'recent_categories', aggregation: 'lastK', field: 'category', k: 3, window: '2h' }));
+    const featureRun = await run(join(BIN, 'plop'), ['--plopfile', join(REPO, 'templates', 'plopfile.js'), 'feature', '--', '--answers', answers], REPO, 60_000);
+    expect(featureRun.code, featureRun.output).toBe(0);
+    expect((await plop('feature', { root, into: 'gen-check', name: 'amount_max_2h', aggregation: 'max', field: 'amount', window: '2h' })).code).toBe(0);
+    const before = snapshot(dir);
+    expectFailure(await plop('feature', { root, into: 'gen-check', name: 'amount_max_2h', aggregation: 'count' }), /feature "amount_max_2h" already exists/);
+    expectFailure(await plop('feature', { root, into: 'gen-check', name: 'sum_cat', aggregation: 'sum', field: 'category' }), /sum needs a number field, "category" is string; use one of: amount/);
+    expectFailure(await plop('feature', { root, into: 'gen-check', name: 'x', aggregation: 'count', window: '2w' }), /must be "lifetime" or a sliding size/);
+    expect(snapshot(dir)).toEqual(before);
+    const features = readFileSync(join(dir, 'src', 'features.ts'), 'utf8');
+    expect(features).toContain("recent_categories: lastK('category', 3, { window: sliding(duration.hours(2)) }),");
+    expect(features).toContain("amount_max_2h: max('amount', { window: sliding(duration.hours(2)) }),");
+
+    writeFileSync(join(root, 'tsconfig.check.json'), JSON.stringify({
+      extends: './tsconfig.base.json',
+      compilerOptions: { noEmit: true, composite: false, declaration: false, declarationMap: false, customConditions: ['source'] },
+      include: ['scenarios/gen-check/src/**/*.ts', join(REPO, 'test', 'global-setup.ts')],
+    }));
+    const tsc = await run(join(BIN, 'tsc'), ['-p', 'tsconfig.check.json'], root);
+    expect(tsc.code, tsc.output).toBe(0);
+
+    writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';
+export default defineConfig({
+  resolve: { conditions: ['source'] },
+  test: { include: ['scenarios/*/src/**/*.test.ts'], globalSetup: [${JSON.stringify(join(REPO, 'test', 'global-setup.ts'))}], pool: 'forks', testTimeout: 120_000, hookTimeout: 180_000 },
+});
+`);
+    const results = join(root, 'results.json');
+    const tests = await run(join(BIN, 'vitest'), ['run', '--reporter=json', `--outputFile=${results}`], root);
+    expect(tests.code, tests.output).toBe(0);
+    const report = JSON.parse(readFileSync(results, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { name: string }[] };
+    expect(report.numFailedTests).toBe(0);
+    expect(report.numPassedTests).toBe(5); // 3 end-to-end + 2 feature parity tests
+    expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual(['src/parity/amount_max_2h.test.ts', 'src/parity/recent_categories.test.ts', 'src/pipeline.test.ts']);
+  }, 600_000);
+
+  it('project: installs, builds with tsc and passes its own tests from the generated folder', async () => {
+    const parent = temp('project');
+    const generated = await plop('project', { name: 'gen-project', dir: parent });
+    expect(generated.code, generated.output).toBe(0);
+    const dir = join(parent, 'gen-project');
+    for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts']) {
+      expect(existsSync(join(dir, file)), file).toBe(true);
+    }
+    // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
+    const build = await run(join(BIN, 'tsc'), ['-b', ...['devstack', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'].map((p) => join(REPO, 'packages', p))], REPO);
+    expect(build.code, build.output).toBe(0);
+    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+    expect(install.code, install.output).toBe(0);
+    expect(statSync(join(dir, 'node_modules', '@rtml', 'features')).isDirectory()).toBe(true);
+    const tsc = await run('npm', ['run', 'build'], dir);
+    expect(tsc.code, tsc.output).toBe(0);
+    expect(existsSync(join(dir, 'dist', 'stream.js'))).toBe(true);
+    const tests = await run('npm', ['test'], dir);
+    expect(tests.code, tests.output).toBe(0);
+    expect(tests.output).toMatch(/Tests\s+3 passed/);
+  }, 600_000);
+});
