@@ -1,0 +1,107 @@
+import { modelInput, runBackfill, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
+import type { OfflineStore, TrainingSet } from '@rtml/offline-store';
+import type { ActivityEvent } from './events.js';
+import { itemPopularity, userActivity } from './features.js';
+import { impressionEvent, type Impression } from './impressions.js';
+
+/**
+ * How a training row gets its features:
+ * - `point-in-time`: as of the impression, strictly before it: what serving can know when it scores.
+ * - `label-time`: as of the moment the label is known (impression + horizon), the tempting mistake of joining on
+ *   the label row's timestamp: "clicks in the last 30 min" and "last clicked categories" then contain the click.
+ * - `naive-latest`: the offline store's naive join: each entity's latest row overall, ignoring time.
+ */
+export const JOINS = ['point-in-time', 'label-time', 'naive-latest'] as const;
+export type Join = (typeof JOINS)[number];
+
+/** An impression with the model input the chosen join gives it. */
+export interface Example {
+  readonly impression: Impression;
+  readonly values: FeatureValues;
+}
+
+const EVENT_COLUMNS = `{eventId: 'VARCHAR', eventTime: 'BIGINT', type: 'VARCHAR', userId: 'VARCHAR', itemId: 'VARCHAR', category: 'VARCHAR',
+  view: 'INTEGER', click: 'INTEGER', purchase: 'INTEGER', clickedCategory: 'VARCHAR', clickedItem: 'VARCHAR'}`;
+
+/** Loads the generated events file (NDJSON, the same records that go to Kafka) as table `events`. */
+export async function loadEvents(store: OfflineStore, file: string): Promise<number> {
+  await store.connection.run(`CREATE OR REPLACE TABLE events AS SELECT * FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${EVENT_COLUMNS})`);
+  const [row] = await store.query(`SELECT count(*)::DOUBLE AS n FROM events`);
+  return Number(row?.['n']);
+}
+
+/** Feature history of `set` from table `events`, via the shared definition's SQL execution, appended to the store. */
+export async function backfill(store: OfflineStore, set: FeatureSet<ActivityEvent>): Promise<number> {
+  const table = `backfill_${set.name}`;
+  await runBackfill(store.connection, set, { events: 'events', eventTimeEncoding: 'epoch_ms', into: table });
+  try {
+    return (await store.appendHistory(set.name, { table })).rowsWritten;
+  } finally {
+    await store.connection.run(`DROP TABLE IF EXISTS ${table}`);
+  }
+}
+
+/** Every view is an impression; its label: the same user clicked the same item within `horizonMs` after it. */
+export async function createImpressions(store: OfflineStore, horizonMs: number): Promise<void> {
+  await store.connection.run(`
+    CREATE OR REPLACE TABLE impressions AS
+    SELECT v.eventId AS impression_id, v.userId AS user_id, v.itemId AS item_id, v.category, v.eventTime AS t_ms,
+           CASE WHEN count(c.eventId) > 0 THEN 1 ELSE 0 END AS clicked
+    FROM events v
+    LEFT JOIN events c ON c.type = 'click' AND c.userId = v.userId AND c.itemId = v.itemId
+                      AND c.eventTime > v.eventTime AND c.eventTime <= v.eventTime + ${Math.trunc(horizonMs)}
+    WHERE v.type = 'view'
+    GROUP BY ALL`);
+}
+
+export interface Period {
+  readonly from: number;
+  readonly to: number;
+}
+
+/** Label rows for one entity column; the label time depends on the join (see `Join`). */
+function labelQuery(entityColumn: 'user_id' | 'item_id', join: Join, horizonMs: number, period: Period): string {
+  const labelTime = join === 'label-time' ? `t_ms + ${Math.trunc(horizonMs)}` : 't_ms';
+  return `SELECT ${entityColumn} AS entity_id, epoch_ms(${labelTime}) AS label_time, clicked AS label,
+                 impression_id, user_id AS imp_user, item_id AS imp_item, category AS imp_category, t_ms AS imp_t_ms
+          FROM impressions WHERE t_ms >= ${Math.trunc(period.from)} AND t_ms < ${Math.trunc(period.to)}`;
+}
+
+/**
+ * The offline store joins every feature set on the label's one `entity_id`; an impression has two entities (user,
+ * item). So: one training set per entity, same labels, zipped on impression_id. (Belongs in the offline store.)
+ */
+export async function buildExamples(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Example[]> {
+  const strategy = join === 'naive-latest' ? 'naive-latest' : 'point-in-time';
+  const tag = join.replaceAll('-', '_');
+  const user = await store.buildTrainingSet({ labels: { query: labelQuery('user_id', join, horizonMs, period) }, featureSets: [userActivity.name], strategy, into: `ts_${tag}_user` });
+  const item = await store.buildTrainingSet({ labels: { query: labelQuery('item_id', join, horizonMs, period) }, featureSets: [itemPopularity.name], strategy, into: `ts_${tag}_item` });
+  const rows = await store.query(
+    `SELECT u.*, i.* EXCLUDE (entity_id, label_time, label, impression_id, imp_user, imp_item, imp_category, imp_t_ms)
+     FROM ${user.table} u JOIN ${item.table} i USING (impression_id) ORDER BY u.imp_t_ms, u.impression_id`,
+  );
+  return rows.map((row) => toExample(row, user, item));
+}
+
+function toExample(row: Record<string, unknown>, user: TrainingSet, item: TrainingSet): Example {
+  const impression: Impression = {
+    impressionId: String(row['impression_id']),
+    userId: String(row['imp_user']),
+    itemId: String(row['imp_item']),
+    category: String(row['imp_category']),
+    eventTime: Number(row['imp_t_ms']),
+    clicked: Number(row['label']) === 1,
+  };
+  const request = impressionEvent(impression);
+  const values = {
+    ...modelInput(userActivity, aggregatesOf(row, user), request),
+    ...modelInput(itemPopularity, aggregatesOf(row, item), request),
+  };
+  return { impression, values };
+}
+
+/** `<set>__<feature>` columns back to feature names; a missing history row leaves every value null. */
+function aggregatesOf(row: Record<string, unknown>, set: TrainingSet): FeatureValues {
+  const joined = set.featureSets[0]!;
+  return Object.fromEntries(Object.entries(joined.featureColumns).map(([feature, column]) => [feature, (row[column] ?? null) as FeatureValue]));
+}

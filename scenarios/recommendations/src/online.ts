@@ -1,0 +1,122 @@
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
+import { OnlineStore } from '@rtml/online-store';
+import { checkpointKeys, defaultDeadLetterTopic, featureSetProcessor, StreamProcessor } from '@rtml/stream';
+import type { ActivityEvent, RawActivityEvent } from './events.js';
+import { itemPopularity, userActivity } from './features.js';
+
+export interface OnlinePipelineOptions {
+  readonly brokers: readonly string[];
+  readonly redisUrl: string;
+  /** Unique per run: Kafka topics, consumer groups and Redis keys are all named after it. */
+  readonly namespace: string;
+  readonly partitions: number;
+  readonly log?: (line: string) => void;
+}
+
+/** One input topic and one processor per feature set: a keyed processor needs its topic partitioned by its entity. */
+interface Lane {
+  readonly set: FeatureSet<ActivityEvent>;
+  readonly topic: string;
+  readonly group: string;
+  readonly key: (event: RawActivityEvent) => string;
+  readonly processor: StreamProcessor<OnlineState, ActivityEvent>;
+}
+
+/**
+ * Kafka -> @rtml/stream -> Redis for the scenario's two feature sets. The events are produced once per entity
+ * key (by user, by item), the Kafka Streams "repartition" step, so every entity's events meet in one task.
+ */
+export class OnlinePipeline {
+  private constructor(
+    readonly store: OnlineStore,
+    private readonly redis: Redis,
+    private readonly admin: Admin,
+    private readonly producer: Producer,
+    private readonly lanes: readonly Lane[],
+    private readonly namespace: string,
+  ) {}
+
+  static async start(options: OnlinePipelineOptions): Promise<OnlinePipeline> {
+    const redis = new Redis(options.redisUrl);
+    const config = { ttl: duration.days(3), maxAge: duration.days(2) };
+    const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: { [userActivity.name]: config, [itemPopularity.name]: config } });
+    const kafka = new Kafka({ clientId: `rtml-rec-${options.namespace}`, brokers: [...options.brokers], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+    await Promise.all([admin.connect(), producer.connect()]);
+    const specs = [
+      { set: userActivity, key: (e: RawActivityEvent) => e.userId },
+      { set: itemPopularity, key: (e: RawActivityEvent) => e.itemId },
+    ];
+    const lanes = specs.map(({ set, key }) => {
+      const topic = `${options.namespace}.activity.by-${set.entity}`;
+      const group = `${options.namespace}-${set.name}`;
+      const processor = new StreamProcessor({
+        brokers: options.brokers,
+        redis,
+        store,
+        group,
+        topics: [topic],
+        processor: featureSetProcessor(createOnlineEngine(set)),
+        allowedLateness: duration.minutes(1),
+        consumer: { maxWaitTimeInMs: 50 },
+        progressIntervalMs: 0,
+        ...(options.log ? { log: options.log } : {}),
+      });
+      return { set, topic, group, key, processor };
+    });
+    await admin.createTopics({ topics: lanes.map((l) => ({ topic: l.topic, numPartitions: options.partitions })), waitForLeaders: true });
+    await Promise.all(lanes.map((l) => l.processor.start()));
+    return new OnlinePipeline(store, redis, admin, producer, lanes, options.namespace);
+  }
+
+  /** Sends events to every lane's topic, keyed by that lane's entity (acks from all in-sync replicas). */
+  async produce(events: readonly RawActivityEvent[]): Promise<void> {
+    for (let i = 0; i < events.length; i += 2_000) {
+      const chunk = events.slice(i, i + 2_000);
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: this.lanes.map((lane) => ({ topic: lane.topic, messages: chunk.map((e) => ({ key: lane.key(e), value: JSON.stringify(e) })) })),
+      });
+    }
+  }
+
+  /** Resolves when every processor has committed (in Redis, atomically with its vectors) up to the end of its topic. */
+  async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (const lane of this.lanes) {
+      const ends = await this.admin.fetchTopicOffsets(lane.topic);
+      const keys = ends.map((p) => checkpointKeys(this.namespace, lane.group, p.partition).offsets);
+      for (;;) {
+        const fences = await this.redis.mget(...keys);
+        if (ends.every((p, i) => p.high === '0' || committedOffset(fences[i], lane.topic) === p.high)) break;
+        if (Date.now() > deadline) throw new Error(`${lane.set.name}: not caught up within ${timeoutMs} ms (ends ${JSON.stringify(ends)}, fences ${JSON.stringify(fences)})`);
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+  }
+
+  /** Stops the processors and deletes this run's topics and Redis keys (the dev stack is shared). */
+  async stop(): Promise<void> {
+    await Promise.all(this.lanes.map((l) => l.processor.stop()));
+    await this.producer.disconnect();
+    const topics = this.lanes.flatMap((l) => [l.topic, defaultDeadLetterTopic(l.topic)]);
+    const existing = new Set(await this.admin.listTopics());
+    await this.admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) }).catch(() => undefined);
+    await this.admin.disconnect();
+    await deleteKeys(this.redis, `rtml:${this.namespace}:*`);
+    this.redis.disconnect();
+  }
+}
+
+function committedOffset(fence: string | null | undefined, topic: string): string | undefined {
+  return fence ? (JSON.parse(fence) as Record<string, string>)[topic] : undefined;
+}
+
+async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: pattern, count: 1_000 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) await redis.unlink(...keys);
+  }
+}
