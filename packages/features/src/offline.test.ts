@@ -1,0 +1,88 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { count, last, lastK, sliding, sum } from './definition.js';
+import { transactions, userTransactionFeatures } from './example.js';
+import { featureSet } from './feature-set.js';
+import { compileBackfillSql, runBackfill } from './offline.js';
+import { duration } from './time.js';
+
+const set = featureSet({
+  name: 'boundaries',
+  entity: 'user',
+  source: transactions,
+  features: {
+    n_10: count({ window: sliding(duration.ms(10)) }),
+    sum_10: sum('amount', { window: sliding(duration.ms(10)) }),
+    sum_10_or_zero: sum('amount', { window: sliding(duration.ms(10)), default: 0 }),
+    last_amount: last('amount'),
+    last_2: lastK('merchantId', 2),
+  },
+});
+
+describe('offline backfill (DuckDB)', () => {
+  let instance: DuckDBInstance;
+  let db: DuckDBConnection;
+  beforeAll(async () => {
+    instance = await DuckDBInstance.create(':memory:');
+    db = await instance.connect();
+    // Ties at t=100 (ids 'b' < 'c'), a null amount, and an ISO time with an offset in a separate table.
+    await db.run(`CREATE TABLE ev AS SELECT * FROM (VALUES
+      ('c', 100::BIGINT, 'u1', 2.0, 'mc'), ('b', 100, 'u1', 1.0, 'mb'), ('d', 105, 'u1', NULL, 'md'), ('a', 50, 'u2', 7.0, 'ma')
+    ) v("eventId", "eventTime", "userId", amount, "merchantId")`);
+  });
+  afterAll(() => {
+    db?.closeSync();
+    instance?.closeSync();
+  });
+
+  async function history(table: string) {
+    const reader = await db.runAndReadAll(`SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${table}`);
+    return reader.getRowObjectsJS();
+  }
+
+  it('emits a row at every event time and every expiry point, with (T - size, T] windows', async () => {
+    const { rows } = await runBackfill(db, set, { events: 'ev', into: 'hist' });
+    expect(rows).toBe(6);
+    expect(await history('hist')).toEqual([
+      { entity_id: 'u1', t: 100, n_10: 2, sum_10: 3, sum_10_or_zero: 3, last_amount: 2, last_2: ['mc', 'mb'] },
+      { entity_id: 'u1', t: 105, n_10: 3, sum_10: 3, sum_10_or_zero: 3, last_amount: 2, last_2: ['md', 'mc'] },
+      // At 110 the two events of t=100 leave the window (start exclusive); the null amount keeps sum missing.
+      { entity_id: 'u1', t: 110, n_10: 1, sum_10: null, sum_10_or_zero: 0, last_amount: 2, last_2: ['md', 'mc'] },
+      { entity_id: 'u1', t: 115, n_10: 0, sum_10: null, sum_10_or_zero: 0, last_amount: 2, last_2: ['md', 'mc'] },
+      { entity_id: 'u2', t: 50, n_10: 1, sum_10: 7, sum_10_or_zero: 7, last_amount: 7, last_2: ['ma'] },
+      { entity_id: 'u2', t: 60, n_10: 0, sum_10: null, sum_10_or_zero: 0, last_amount: 7, last_2: ['ma'] },
+    ]);
+  });
+
+  it('keeps the column contract: entity_id VARCHAR, event_time TIMESTAMP, typed feature columns', async () => {
+    await runBackfill(db, userTransactionFeatures, { events: 'ev', into: 'hist_full' });
+    const reader = await db.runAndReadAll(`SELECT column_name, column_type FROM (DESCRIBE hist_full)`);
+    expect(Object.fromEntries(reader.getRows().map(([name, type]) => [String(name), String(type)]))).toEqual({
+      entity_id: 'VARCHAR',
+      event_time: 'TIMESTAMP',
+      txn_count_1h: 'DOUBLE',
+      amount_sum_24h: 'DOUBLE',
+      amount_mean_lifetime: 'DOUBLE',
+      amount_max_24h: 'DOUBLE',
+      amount_min_lifetime: 'DOUBLE',
+      distinct_merchants_7d: 'DOUBLE',
+      last_merchants: 'VARCHAR[]',
+      last_amount: 'DOUBLE',
+    });
+  });
+
+  it('reads ISO-8601 text (any offset) and TIMESTAMP event times to the same instants', async () => {
+    await db.run(`CREATE TABLE ev_iso AS SELECT "eventId", strftime(to_timestamp("eventTime" / 1000) AT TIME ZONE 'Asia/Kolkata', '%Y-%m-%dT%H:%M:%S.%g+05:30') AS "eventTime", "userId", amount, "merchantId" FROM ev`);
+    await db.run(`CREATE TABLE ev_ts AS SELECT * REPLACE (epoch_ms("eventTime") AS "eventTime") FROM ev`);
+    await runBackfill(db, set, { events: 'ev_iso', into: 'hist_iso' });
+    await runBackfill(db, set, { events: 'ev_ts', into: 'hist_ts' });
+    const expected = await history('hist');
+    expect(await history('hist_iso')).toEqual(expected);
+    expect(await history('hist_ts')).toEqual(expected);
+  });
+
+  it('accepts any relation, e.g. read_parquet, and rejects a bad target name', async () => {
+    expect(compileBackfillSql(set, { events: "read_parquet('x/*.parquet')" })).toContain("FROM read_parquet('x/*.parquet') AS src");
+    await expect(runBackfill(db, set, { events: 'ev', into: 'bad name; DROP TABLE ev' })).rejects.toThrow(/must be an identifier/);
+  });
+});
