@@ -101,6 +101,32 @@ describe('StreamProcessor', () => {
     const values = await onlineValues(s.store, s.processor.name, ['alice']);
     expect(values.get('alice')).toMatchObject({ count: 3, sum: 3 });
   });
+
+  it('two instances in one group split the partitions and stay correct through the rebalance', async () => {
+    const s = setup('scale');
+    await createTopic(admin, s.topic, 4);
+    const events = paymentStream({ count: 3000, users: 60, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 3 });
+    const first = startProcessor(s);
+    const second = startProcessor(s);
+    await produce(producer, s.topic, 4, events.slice(0, 1500));
+    await first.start();
+    try {
+      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      // The second member joins while the rest arrives: partitions move from the first instance mid-stream.
+      const rest = produce(producer, s.topic, 4, events.slice(1500));
+      await second.start();
+      await rest;
+      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      const [a, b] = [first.assignedPartitions(), second.assignedPartitions()];
+      expect(a.length).toBeGreaterThan(0);
+      expect(b.length).toBeGreaterThan(0);
+      expect([...a, ...b].sort()).toEqual([0, 1, 2, 3]);
+    } finally {
+      await Promise.all([first.stop(), second.stop()]);
+    }
+    const expected = recompute(s.processor, events.map((e) => e.body as Payment), 4);
+    expect(await onlineValues(s.store, s.processor.name, [...expected.keys()])).toEqual(expected);
+  });
 });
 
 function tickerFor(partition: number): string {
