@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValue, FeatureVector } from '@rtml/features';
-import { FeatureCatalog } from './catalog.js';
+import { assertFeatureName, FeatureCatalog } from './catalog.js';
 import { queryRows, type Params, type RelationSource, type Row } from './db.js';
 import { exportTable, type ExportFormat } from './export.js';
 import { appendHistory, type AppendResult, type HistorySource } from './history.js';
@@ -10,7 +10,6 @@ import { checkLeakage, type LeakageCheckOptions, type LeakageReport } from './le
 import type { FeatureSchema } from './schema.js';
 import { assertEntityId, latestRowsSql, streamLatestVectors, toFeatureVector, type LatestQuery } from './time-travel.js';
 import { buildTrainingSet, type TrainingSet, type TrainingSetRequest } from './training-set.js';
-import { assertFeatureName } from './catalog.js';
 
 /**
  * Everything here is plain TIMESTAMP + epoch_ms, which no time zone touches. Should the ICU extension be present,
