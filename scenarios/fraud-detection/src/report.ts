@@ -1,0 +1,64 @@
+import type { Metrics } from './model.js';
+import type { ScenarioResult } from './scenario.js';
+
+const f3 = (n: number) => n.toFixed(3);
+
+/** A Markdown table: prints well in a terminal and pastes into the README unchanged. */
+export function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: readonly string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
+  return [line(header), `| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`, ...rows.map(line)].join('\n');
+}
+
+const metricCells = (m: Metrics) => [f3(m.auc), f3(m.precisionAtK)];
+
+export function formatReport(r: ScenarioResult): string {
+  const { lookAhead: la, skew, staleness: st } = r;
+  const k = la.pit.served.k;
+  const lookAhead = table(
+    ['training join', 'offline AUC', `offline P@${la.pit.offline.k}`, 'served AUC', `served P@${k}`],
+    [
+      ['point-in-time (ASOF, strictly before)', ...metricCells(la.pit.offline), ...metricCells(la.pit.served)],
+      ['naive latest value', ...metricCells(la.naive.offline), ...metricCells(la.naive.served)],
+    ],
+  );
+  const skewTable = table(
+    ['feature', 'shared: mismatch', 'shared: PSI', 'reimplemented: mismatch', 'reimplemented: PSI', 'flagged'],
+    skew.shared.map((s, i) => {
+      const re = skew.reimplemented[i]!;
+      const flagged = [s.flagged ? 'shared' : '', re.flagged ? 'reimplemented' : ''].filter(Boolean).join(', ');
+      return [s.feature, f3(s.mismatchRate), f3(s.psi), f3(re.mismatchRate), f3(re.psi), flagged || '-'];
+    }),
+  );
+  const skewCost = table(
+    ['serving path', 'served AUC', `served P@${k}`],
+    [
+      ['shared feature code', ...metricCells(skew.sharedServed)],
+      ['reimplemented request features', ...metricCells(skew.reimplementedServed)],
+    ],
+  );
+  const staleness = table(
+    ['online store filled by', 'staleness mean (min)', 'staleness p95 (min)', 'served AUC', `served P@${k}`],
+    [
+      ['stream processor (per event)', st.stream.meanMinutes.toFixed(2), st.stream.p95Minutes.toFixed(2), ...metricCells(st.stream.served)],
+      [`batch materialization every ${st.batchIntervalMinutes} min`, st.batch.meanMinutes.toFixed(2), st.batch.p95Minutes.toFixed(2), ...metricCells(st.batch.served)],
+    ],
+  );
+  const c = r.counts;
+  return [
+    `${c.events} events, ${c.transactions} transactions; train rows ${c.trainRows}, held-out rows ${c.testRows} (${c.testPositives} disputed)`,
+    '',
+    '## Look-ahead bias: naive vs point-in-time training data',
+    lookAhead,
+    '',
+    '## Training-serving skew: served-vector log vs offline recomputation (PIT model)',
+    skewTable,
+    '',
+    skewCost,
+    '',
+    '## Staleness: streaming vs batch online store (PIT model)',
+    staleness,
+    '',
+    `timings (s): ${Object.entries(r.seconds).map(([k2, v]) => `${k2} ${v.toFixed(1)}`).join(', ')}`,
+  ].join('\n');
+}

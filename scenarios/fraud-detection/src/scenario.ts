@@ -1,0 +1,225 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel } from 'kafkajs';
+import { duration, processingTime, type FeatureValues } from '@rtml/features';
+import { OfflineStore } from '@rtml/offline-store';
+import { OnlineStore } from '@rtml/online-store';
+import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
+import { collectScenarioData, engines, topicsFor, type ScenarioData } from './data.js';
+import { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
+import { configFor, type SizeName } from './generator.js';
+import { LivePipeline } from './live.js';
+import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
+import { labelledExamples, backfillAll, type LabelledExample } from './offline.js';
+import { replay, type Variant } from './replay.js';
+import { reimplementedAssembler, skewReport, type FeatureSkew } from './skew.js';
+
+const DAY = 86_400_000;
+const MINUTE = 60_000;
+
+export interface ScenarioOptions {
+  readonly size: SizeName;
+  readonly seed?: number;
+  readonly brokers: readonly string[];
+  readonly redisUrl: string;
+  /** Batch path refresh interval in simulated minutes. */
+  readonly batchIntervalMinutes?: number;
+  readonly log?: (line: string) => void;
+}
+
+export interface PathStaleness {
+  readonly meanMinutes: number;
+  readonly p95Minutes: number;
+  readonly served: Metrics;
+}
+
+export interface ScenarioResult {
+  readonly counts: { readonly events: number; readonly transactions: number; readonly trainRows: number; readonly testRows: number; readonly testPositives: number };
+  readonly lookAhead: { readonly pit: { offline: Metrics; served: Metrics }; readonly naive: { offline: Metrics; served: Metrics } };
+  readonly skew: { readonly shared: FeatureSkew[]; readonly reimplemented: FeatureSkew[]; readonly sharedServed: Metrics; readonly reimplementedServed: Metrics };
+  readonly staleness: { readonly stream: PathStaleness; readonly batch: PathStaleness; readonly batchIntervalMinutes: number };
+  readonly seconds: Record<string, number>;
+}
+
+function summarise(stalenessMs: readonly number[], served: Metrics): PathStaleness {
+  const sorted = [...stalenessMs].sort((a, b) => a - b);
+  const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
+  return { meanMinutes: mean / MINUTE, p95Minutes: (sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0) / MINUTE, served };
+}
+
+/** The periods: day 0 only warms features up; training on the first 70% of days, evaluation on the rest. */
+function periods(start: number, days: number) {
+  const testStart = start + Math.floor(days * 0.7) * DAY;
+  return { train: { from: start + DAY, to: testStart }, test: { from: testStart, to: start + days * DAY } };
+}
+
+async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
+  for await (const keys of redis.scanStream({ match: `rtml:${namespace}:*`, count: 1000 }) as AsyncIterable<string[]>) {
+    if (keys.length > 0) await redis.del(...keys);
+  }
+}
+
+async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {
+  const admin = new Kafka({ clientId: 'fraud-cleanup', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
+  await admin.disconnect();
+}
+
+export async function runScenario(options: ScenarioOptions): Promise<ScenarioResult> {
+  const log = options.log ?? (() => undefined);
+  const runId = randomUUID().slice(0, 8);
+  const seconds: Record<string, number> = {};
+  const timed = async <T>(label: string, work: () => Promise<T> | T): Promise<T> => {
+    const started = Date.now();
+    log(`[fraud] ${label} ...`);
+    const value = await work();
+    seconds[label] = (Date.now() - started) / 1000;
+    log(`[fraud] ${label}: ${seconds[label]!.toFixed(1)}s`);
+    return value;
+  };
+  const config = configFor(options.size, options.seed ?? 42);
+  const { train, test } = periods(config.start, config.days);
+  const data = await timed('generate', () => collectScenarioData(config));
+  log(`[fraud] ${data.wire.length} events, ${data.transactions.length} transactions, ${data.disputed.size} disputed`);
+
+  const dir = join(tmpdir(), `rtml-fraud-${runId}`);
+  await mkdir(dir, { recursive: true });
+  const offline = await OfflineStore.open({ dir });
+  const redis = new Redis(options.redisUrl);
+  const namespaces = { stream: `fraud-${runId}-stream`, batch: `fraud-${runId}-batch` };
+  try {
+    await timed('offline backfill', () => backfillAll(offline, data, dir));
+    const examples = await timed('training sets (PIT + naive)', async () => ({
+      pitTrain: await labelledExamples(offline, data, train, 'point-in-time'),
+      naiveTrain: await labelledExamples(offline, data, train, 'naive-latest'),
+      pitTest: await labelledExamples(offline, data, test, 'point-in-time'),
+      naiveTest: await labelledExamples(offline, data, test, 'naive-latest'),
+    }));
+    const models = await timed('train', () => ({ pit: trainModel('pit', examples.pitTrain), naive: trainModel('naive', examples.naiveTrain) }));
+    const labels = examples.pitTest.map((e) => e.label);
+    const offlineMetrics = {
+      pit: evaluate(scoreOffline(models.pit, examples.pitTest), labels),
+      naive: evaluate(scoreOffline(models.naive, examples.naiveTest), examples.naiveTest.map((e) => e.label)),
+    };
+    const served = await timed('live replay (Kafka -> stream -> Redis -> /score)', () =>
+      liveReplay(options, runId, namespaces, redis, offline, data, test, models),
+    );
+    const byTxn = new Map(served.replay.transactionIds.map((id, i) => [id, i]));
+    const servedLabels = served.replay.transactionIds.map((id) => (data.disputed.has(id) ? 1 : 0));
+    const servedMetrics = (variant: string) => evaluate(served.replay.scores.get(variant)!, servedLabels);
+    if (byTxn.size !== examples.pitTest.length) throw new Error(`replay scored ${byTxn.size} transactions, offline test set has ${examples.pitTest.length}`);
+    const offlineValues = new Map<string, FeatureValues>(examples.pitTest.map((e) => [e.txn.eventId, e.values]));
+    const batchIntervalMinutes = options.batchIntervalMinutes ?? 60;
+    return {
+      counts: {
+        events: data.wire.length,
+        transactions: data.transactions.length,
+        trainRows: examples.pitTrain.length,
+        testRows: examples.pitTest.length,
+        testPositives: labels.filter((y) => y === 1).length,
+      },
+      lookAhead: { pit: { offline: offlineMetrics.pit, served: servedMetrics('pit') }, naive: { offline: offlineMetrics.naive, served: servedMetrics('naive') } },
+      skew: {
+        shared: skewReport(served.logs.shared, offlineValues),
+        reimplemented: skewReport(served.logs.reimplemented, offlineValues),
+        sharedServed: servedMetrics('pit'),
+        reimplementedServed: servedMetrics('pit-reimplemented'),
+      },
+      staleness: {
+        stream: summarise(served.replay.staleness.stream, servedMetrics('pit')),
+        batch: summarise(served.replay.staleness.batch, servedMetrics('pit-batch')),
+        batchIntervalMinutes,
+      },
+      seconds,
+    };
+  } finally {
+    offline.close();
+    await deleteNamespace(redis, namespaces.stream);
+    await deleteNamespace(redis, namespaces.batch);
+    redis.disconnect();
+    await deleteTopics(options.brokers, `fraud-${runId}-`);
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+async function liveReplay(
+  options: ScenarioOptions,
+  runId: string,
+  namespaces: { stream: string; batch: string },
+  redis: Redis,
+  offline: OfflineStore,
+  data: ScenarioData,
+  test: { from: number; to: number },
+  models: { pit: TrainedModel; naive: TrainedModel },
+) {
+  const log = options.log ?? (() => undefined);
+  // maxAge is generous: this comparison is about WHICH values are served; staleness is measured separately below.
+  const setConfig = { ttl: duration.days(2), maxAge: duration.days(400) };
+  const featureSets = Object.fromEntries(ALL_SETS.map((s) => [s.name, setConfig]));
+  const streamStore = new OnlineStore(redis, { namespace: namespaces.stream, featureSets });
+  const batchStore = new OnlineStore(redis, { namespace: namespaces.batch, featureSets });
+  const live = await LivePipeline.start({ brokers: options.brokers, redis, store: streamStore, topics: topicsFor(runId), runId });
+  const logs = {
+    shared: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-shared` }),
+    reimplemented: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-reimplemented` }),
+  };
+  try {
+    const history = data.wire.filter((w) => w.epochMs < test.from);
+    for (let i = 0; i < history.length; i += 5_000) {
+      await live.sendAndWait(history.slice(i, i + 5_000));
+      log(`[fraud] streamed history ${Math.min(i + 5_000, history.length)}/${history.length}`);
+    }
+    const app = (model: TrainedModel, store: OnlineStore, extra: { assemble?: Assembler<Transaction>; log?: KafkaServedLog } = {}) =>
+      createServingApp({
+        store,
+        engine: engines.transaction,
+        contextFeatureSets: CONTEXT_SETS.map((s) => s.name),
+        model: model.scoring,
+        fallbacks: model.fallbacks,
+        clock: (txn) => processingTime(txn.eventTime),
+        ...extra,
+      });
+    const variants: Variant[] = [
+      { name: 'pit', app: app(models.pit, streamStore, { log: logs.shared }), path: 'stream' },
+      { name: 'naive', app: app(models.naive, streamStore), path: 'stream' },
+      { name: 'pit-reimplemented', app: app(models.pit, streamStore, { assemble: reimplementedAssembler, log: logs.reimplemented }), path: 'stream' },
+      { name: 'pit-batch', app: app(models.pit, batchStore), path: 'batch' },
+    ];
+    let lastReport = 0;
+    const result = await replay(
+      data.wire.filter((w) => w.epochMs >= test.from && w.epochMs < test.to),
+      {
+        live,
+        offline,
+        batchStore,
+        batchIntervalMs: (options.batchIntervalMinutes ?? 60) * MINUTE,
+        variants,
+        onProgress: (done, total) => {
+          if (Date.now() - lastReport < 5_000 && done < total) return;
+          lastReport = Date.now();
+          log(`[fraud] replayed ${done}/${total} held-out transactions`);
+        },
+      },
+    );
+    await logs.shared.flush();
+    await logs.reimplemented.flush();
+    return {
+      replay: result,
+      logs: {
+        shared: await readServedLog(options.brokers, `fraud-${runId}-served-shared`),
+        reimplemented: await readServedLog(options.brokers, `fraud-${runId}-served-reimplemented`),
+      },
+    };
+  } finally {
+    await logs.shared.close();
+    await logs.reimplemented.close();
+    await live.stop();
+  }
+}
+
+export type { LabelledExample };
