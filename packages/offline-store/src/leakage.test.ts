@@ -38,6 +38,9 @@ describe('leakage check', () => {
       { row: 1, entityId: 'u1', labelTime: at(5), featureSet: 'profile', featureTime: at(5) },
       { row: 2, entityId: 'u1', labelTime: at(10), featureSet: 'spend', featureTime: at(10) },
     ]);
+    const capped = await ctx.store.checkLeakage({ table: 'naive' }, { maxLeaks: 1 });
+    expect(capped).toMatchObject({ leakingRows: 2, bySet: { spend: 2, profile: 1 } });
+    expect(capped.leaks).toHaveLength(1);
   });
 
   it('catches a single planted leak in an exported Parquet file; the inclusive rule tolerates equal times only', async () => {

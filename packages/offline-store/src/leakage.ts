@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { eventTime, type EventTime } from '@rtml/features';
-import { describe, queryRows, relationSql, type RelationSource } from './db.js';
+import { describe, queryRows, relationSql, type RelationSource, type Row } from './db.js';
 import { isTimestampSqlType } from './schema.js';
 import { epochMsOf, quoteIdentifier } from './sql.js';
 
@@ -15,6 +15,8 @@ export interface LeakageCheckOptions {
   readonly rule?: LeakageRule;
   /** Feature sets to check. Default: every `<set>__event_time` column found in the relation. */
   readonly featureSets?: readonly string[];
+  /** List at most this many leaks (counts stay exact). Default: all. */
+  readonly maxLeaks?: number;
 }
 
 export interface Leak {
@@ -33,7 +35,7 @@ export interface LeakageReport {
   readonly leakingRows: number;
   /** Leaking rows per feature set (every checked set is listed, 0 included). */
   readonly bySet: Readonly<Record<string, number>>;
-  /** Every leak, ordered by row then feature set. */
+  /** Every leak (up to `maxLeaks`), ordered by row then feature set. */
   readonly leaks: readonly Leak[];
 }
 
@@ -42,12 +44,24 @@ const EVENT_TIME_SUFFIX = '__event_time';
 /** Audits a training set: which rows used a feature row that was not yet available at label time. */
 export async function checkLeakage(connection: DuckDBConnection, source: RelationSource, options: LeakageCheckOptions = {}): Promise<LeakageReport> {
   const rule = options.rule ?? 'strict';
+  const maxLeaks = options.maxLeaks ?? Number.MAX_SAFE_INTEGER;
+  if (!Number.isSafeInteger(maxLeaks) || maxLeaks < 0) throw new RangeError(`maxLeaks must be a non-negative integer, got ${maxLeaks}`);
   const relation = relationSql(source);
   const sets = await featureSetsToCheck(connection, relation, options.featureSets);
-  const leaks = await findLeaks(connection, relation, sets, rule === 'strict' ? '>=' : '>');
-  const [count] = await queryRows(connection, `SELECT count(*)::DOUBLE AS n FROM ${relation}`);
-  const bySet = Object.fromEntries(sets.map((set) => [set, leaks.filter((leak) => leak.featureSet === set).length]));
-  return { rule, rowsChecked: Number(count?.['n']), leakingRows: new Set(leaks.map((leak) => leak.row)).size, bySet, leaks };
+  const leaksSql = leaksQuery(relation, sets, rule === 'strict' ? '>=' : '>');
+  const perSet = sets.map((_, index) => `count(*) FILTER (WHERE set_index = ${index})::DOUBLE AS "${index}"`);
+  const [counts] = await queryRows(
+    connection,
+    `SELECT (SELECT count(*) FROM ${relation})::DOUBLE AS checked, count(DISTINCT row)::DOUBLE AS leaking, ${perSet.join(', ')} FROM (${leaksSql})`,
+  );
+  const leaks = await queryRows(connection, `${leaksSql} ORDER BY row, set_index LIMIT ${maxLeaks}`);
+  return {
+    rule,
+    rowsChecked: Number(counts?.['checked']),
+    leakingRows: Number(counts?.['leaking']),
+    bySet: Object.fromEntries(sets.map((set, index) => [set, Number(counts?.[String(index)])])),
+    leaks: leaks.map((row) => toLeak(row, sets)),
+  };
 }
 
 async function featureSetsToCheck(connection: DuckDBConnection, relation: string, requested: readonly string[] | undefined): Promise<string[]> {
@@ -66,22 +80,22 @@ async function featureSetsToCheck(connection: DuckDBConnection, relation: string
   return sets;
 }
 
-async function findLeaks(connection: DuckDBConnection, relation: string, sets: readonly string[], leaksWhen: '>=' | '>'): Promise<Leak[]> {
+/** One row per (row, feature set) whose feature time is not before label time under the rule's comparison. */
+function leaksQuery(relation: string, sets: readonly string[], leaksWhen: '>=' | '>'): string {
   const perSet = sets.map((set, index) => {
     const featureTime = quoteIdentifier(set + EVENT_TIME_SUFFIX, 'feature time column');
     return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index, ${epochMsOf(featureTime)} AS feature_ms
             FROM numbered WHERE ${featureTime} ${leaksWhen} label_time`;
   });
-  const rows = await queryRows(
-    connection,
-    `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation})
-     ${perSet.join(' UNION ALL ')} ORDER BY row, set_index`,
-  );
-  return rows.map((row) => ({
+  return `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation}) ${perSet.join(' UNION ALL ')}`;
+}
+
+function toLeak(row: Row, sets: readonly string[]): Leak {
+  return {
     row: Number(row['row']),
     entityId: String(row['entity_id']),
     labelTime: eventTime(Number(row['label_ms'])),
     featureSet: sets[Number(row['set_index'])]!,
     featureTime: eventTime(Number(row['feature_ms'])),
-  }));
+  };
 }
