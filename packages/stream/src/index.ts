@@ -5,3 +5,4 @@ export { StreamMetrics, RecentSamples, serveMetrics } from './metrics.js';
 export { checkpointKeys, type CheckpointKeys } from './keys.js';
 export { coPartitionedAssigner } from './assigner.js';
 export { featureSetProcessor } from './feature-set.js';
+export { temporalJoin, type TemporalJoinOptions, type JoinSide, type JoinEvent, type JoinState } from './join.js';
