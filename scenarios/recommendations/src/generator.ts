@@ -23,6 +23,7 @@ export interface GeneratorConfig {
  * The ground truth, in one place. A click's log-odds:
  *   BASE + user propensity + session engagement + AFFINITY (favourite category) + POPULARITY * item trend
  *   + item quality + HOUR * cos(hour - 20h)
+ *   + ALREADY_CLICKED (the user clicked this item before)
  * Session engagement makes recent clicks predictive; the trend drifts hourly (AR(1)), so only recent item
  * windows track it; favourite categories make "category in the user's last clicks" predictive.
  */
@@ -30,6 +31,8 @@ const TRUTH = {
   base: -3.1,
   affinity: 1.3,
   popularity: 0.7,
+  /** Already clicked that item before: seen it, less likely to click again. The leaky join flips this sign. */
+  alreadyClicked: -1.5,
   hour: 0.3,
   engagementSd: 0.9,
   userSd: 0.5,
@@ -45,9 +48,9 @@ const TRUTH = {
 } as const;
 
 export const SIZES = {
-  tiny: { users: 120, items: 80, categories: 8, hours: 20, sessionsPerUserDay: 4, slateSize: 6 },
-  small: { users: 600, items: 300, categories: 10, hours: 30, sessionsPerUserDay: 4, slateSize: 8 },
-  medium: { users: 2_000, items: 800, categories: 12, hours: 36, sessionsPerUserDay: 4, slateSize: 8 },
+  tiny: { users: 120, items: 80, categories: 12, hours: 20, sessionsPerUserDay: 4, slateSize: 6 },
+  small: { users: 600, items: 300, categories: 16, hours: 30, sessionsPerUserDay: 4, slateSize: 8 },
+  medium: { users: 2_000, items: 800, categories: 20, hours: 36, sessionsPerUserDay: 4, slateSize: 8 },
   large: { users: 40_000, items: 20_000, categories: 40, hours: 24 * 7, sessionsPerUserDay: 3, slateSize: 10 },
 } as const satisfies Record<string, Omit<GeneratorConfig, 'seed' | 'start'>>;
 export type SizeName = keyof typeof SIZES;
@@ -68,6 +71,8 @@ interface User {
   readonly favourites: ReadonlySet<string>;
   /** Sessions per ms at the busiest hour (thinned by the hour-of-day curve). */
   readonly peakRate: number;
+  /** Item id -> time of the user's first click on it (generation state, filled as sessions are simulated). */
+  readonly clicked: Map<string, number>;
 }
 
 /** The simulated world: who exists, what they like, and every item's hourly trend. */
@@ -93,7 +98,7 @@ export function createWorld(config: GeneratorConfig): World {
     const favourites = new Set<string>();
     while (favourites.size < Math.min(TRUTH.favouriteCategories, categories.length)) favourites.add(categories[random.int(categories.length)]!);
     const perDay = config.sessionsPerUserDay * Math.exp(random.normal(0, 0.4));
-    return { id: `user${u}`, propensity: random.normal(0, TRUTH.userSd), favourites, peakRate: perDay / (24 * HOUR) / 0.55 };
+    return { id: `user${u}`, propensity: random.normal(0, TRUTH.userSd), favourites, peakRate: perDay / (24 * HOUR) / 0.55, clicked: new Map<string, number>() };
   });
   const trend = new Float64Array((config.hours + 1) * config.items);
   const stationarySd = TRUTH.trendShockSd / Math.sqrt(1 - TRUTH.trendPersistence ** 2);
@@ -175,10 +180,12 @@ function showSlate(world: World, random: Random, slate: Slate, emit: (event: Raw
       (slate.user.favourites.has(item.category) ? TRUTH.affinity : 0) +
       TRUTH.popularity * world.trend[hour * world.config.items + index]! +
       item.quality +
-      TRUTH.hour * hourCurve(slate.at);
+      TRUTH.hour * hourCurve(slate.at) +
+      ((slate.user.clicked.get(item.id) ?? Infinity) < slate.at ? TRUTH.alreadyClicked : 0);
     if (!random.chance(sigmoid(logit))) continue;
     const clickAt = slate.at + Math.round(SECOND + random.exponential(TRUTH.clickDelayMeanMs));
     emit(activityEvent({ ...facts, eventId: `c-${slate.slateId}-${position}`, eventTime: clickAt, type: 'click' }));
+    slate.user.clicked.set(item.id, Math.min(clickAt, slate.user.clicked.get(item.id) ?? Infinity));
     if (!random.chance(sigmoid(TRUTH.purchaseBase + 2 * item.quality))) continue;
     const purchaseAt = clickAt + Math.round(SECOND + random.exponential(TRUTH.purchaseDelayMeanMs));
     emit(activityEvent({ ...facts, eventId: `p-${slate.slateId}-${position}`, eventTime: purchaseAt, type: 'purchase' }));
