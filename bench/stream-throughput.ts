@@ -1,0 +1,122 @@
+/**
+ * Stream processor throughput and freshness, against a bare kafkajs consumer measured in the same run.
+ *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
+ *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
+ * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
+ */
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
+import { OnlineStore } from '@rtml/online-store';
+import { resolveEndpoints } from '@rtml/devstack';
+import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
+
+const full = process.argv.includes('--full');
+const EVENTS = full ? 200_000 : 20_000;
+const RATE = full ? 10_000 : 1_000;
+const RATE_SECONDS = full ? 10 : 5;
+const PARTITIONS = 3;
+const USERS = 10_000;
+
+const { kafkaBrokers, redisUrl } = resolveEndpoints();
+const brokers = kafkaBrokers.split(',');
+const kafka = new Kafka({ clientId: 'bench-stream', brokers, logLevel: logLevel.NOTHING });
+const run = `bench-${Date.now().toString(36)}`;
+
+function transaction(i: number, time: number) {
+  return { eventId: `${run}-${i}`, eventTime: time, userId: `user${(i * 7919) % USERS}`, amount: (i * 37) % 500, merchantId: `m${i % 97}` };
+}
+
+async function produceBulk(producer: Producer, topic: string, count: number): Promise<void> {
+  const start = Date.now() - count; // one event per ms of event time, ending now
+  for (let i = 0; i < count; i += 5_000) {
+    const messages = Array.from({ length: Math.min(5_000, count - i) }, (_, k) => {
+      const event = transaction(i + k, start + i + k);
+      return { key: event.userId, value: JSON.stringify(event) };
+    });
+    await producer.send({ topic, messages });
+  }
+}
+
+async function rawConsumeRate(topic: string, count: number): Promise<number> {
+  const consumer = kafka.consumer({ groupId: `${run}-raw`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  const started = Date.now();
+  let seen = 0;
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) JSON.parse(message.value!.toString()); // the processor parses too
+        seen += batch.messages.length;
+        if (seen >= count) resolve();
+      },
+    });
+  });
+  const rate = count / ((Date.now() - started) / 1000);
+  await consumer.disconnect();
+  return rate;
+}
+
+function processorFor(topic: string, redis: Redis, namespace: string) {
+  const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
+  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.hours(1), maxAge: duration.hours(1) } } });
+  return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
+}
+
+async function until(condition: () => Promise<boolean>): Promise<void> {
+  while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+async function appliedCount(stream: StreamProcessor<unknown, unknown>): Promise<number> {
+  return (await stream.metrics.events.get()).values.reduce((sum, v) => sum + v.value, 0);
+}
+
+async function main(): Promise<void> {
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  const redis = new Redis(redisUrl);
+  await Promise.all([admin.connect(), producer.connect()]);
+  const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
+  await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+
+  console.log(`producing ${EVENTS} events to ${PARTITIONS} partitions...`);
+  await produceBulk(producer, bulkTopic, EVENTS);
+  const raw = await rawConsumeRate(bulkTopic, EVENTS);
+
+  const bulk = processorFor(bulkTopic, redis, `${run}-bulk`);
+  const started = Date.now();
+  await bulk.start();
+  await until(async () => (await appliedCount(bulk as StreamProcessor<unknown, unknown>)) >= EVENTS);
+  const processed = EVENTS / ((Date.now() - started) / 1000);
+  await bulk.stop();
+
+  const live = processorFor(rateTopic, redis, `${run}-rate`);
+  await live.start();
+  await new Promise((resolve) => setTimeout(resolve, 2_000)); // joined the group before the clock starts
+  const total = RATE * RATE_SECONDS;
+  for (let sent = 0, tick = Date.now(); sent < total; tick += 10) {
+    const batch = Array.from({ length: Math.min(RATE / 100, total - sent) }, (_, k) => transaction(sent + k, Date.now()));
+    void producer.send({ topic: rateTopic, messages: batch.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
+    sent += batch.length;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + 10 - Date.now())));
+  }
+  await until(async () => (await appliedCount(live as StreamProcessor<unknown, unknown>)) >= total);
+  const freshness = live.metrics.runFreshnessMs;
+  await live.stop();
+
+  console.table({
+    'bare kafkajs consumer (JSON.parse only)': { 'events/s': Math.round(raw) },
+    'stream processor -> Redis (exactly-once)': { 'events/s': Math.round(processed) },
+    'ratio processor / bare': { 'events/s': Number((processed / raw).toFixed(3)) },
+  });
+  console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
+  await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);
+  await Promise.all([admin.disconnect(), producer.disconnect()]);
+  redis.disconnect();
+}
+
+main().catch((error: Error) => {
+  console.error(error);
+  process.exit(1);
+});
