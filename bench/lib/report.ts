@@ -72,7 +72,7 @@ export function formatNumber(value: number | null | undefined): string {
   const abs = Math.abs(value);
   if (abs !== 0 && (abs >= 1e6 || abs < 1e-3)) return value.toExponential(2);
   if (abs >= 1000) return Math.round(value).toLocaleString('en-US');
-  if (abs >= 100) return value.toFixed(0);
+  if (abs >= 100 || Number.isInteger(value)) return value.toFixed(0);
   if (abs >= 10) return value.toFixed(1);
   return value.toPrecision(3);
 }
@@ -102,7 +102,7 @@ export function markdownTable(lines: readonly TableLine[]): string {
     }
     const adv = advantage(row);
     const ok = met(row);
-    const ratio = adv === null ? '-' : `${formatNumber(adv)}× ${adv >= 1 ? 'better' : 'worse'}`;
+    const ratio = adv === null ? '-' : adv >= 1 ? `${formatNumber(adv)}× better` : `${formatNumber(1 / adv)}× worse`;
     const verdict = ok === null ? '(info)' : ok ? 'yes' : 'NO';
     out.push(
       `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`} | ${ratio} | ${targetText(row)} | ${verdict} |`,
