@@ -13,7 +13,7 @@
  *
  *   npx tsx --conditions=source bench/memory-state.ts            # 100k entities
  *   npx tsx --conditions=source bench/memory-state.ts --full     # 1M entities
- *   options: --entities N --events K (per entity, default 4)
+ *   options: --entities N --events K (per entity, default 4) --set user_txn|slim
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -27,26 +27,24 @@ import {
   max,
   mean,
   sliding,
-  source,
   sum,
-  isoOrEpochMs,
+  transactions,
+  userTransactionFeatures,
   type EventTime,
   type OnlineState,
+  type TransactionEvent,
 } from '@rtml/features';
-import { z } from 'zod';
 import { emit, machineNote, parseArgs } from './lib/index.js';
 
-/** Representative set: 3 sliding-window aggregates (1h, 24h) + 3 lifetime aggregates, over one numeric field. */
-const payments = source(
-  'payment',
-  z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), amount: z.number().nullable() }),
-  { entityKey: 'userId' },
-);
-type Payment = z.output<typeof payments.schema>;
-const paymentFeatures = featureSet({
-  name: 'user_payments',
+/**
+ * Feature sets: `user_txn` (default) is the project's reference definition (packages/features/src/example.ts, also run
+ * by bench/stream-throughput.ts): 8 aggregates, sliding 1h/24h/7d incl. distinctCount, lifetime mean/min/lastK/last.
+ * `slim` (--set slim): 3 sliding (1h/24h) + 3 lifetime aggregates over one numeric field.
+ */
+const slimFeatures = featureSet({
+  name: 'user_txn_slim',
   entity: 'user',
-  source: payments,
+  source: transactions,
   features: {
     txn_count_1h: count({ window: sliding(duration.hours(1)) }),
     amount_sum_24h: sum('amount', { window: sliding(duration.hours(24)), default: 0 }),
@@ -56,6 +54,8 @@ const paymentFeatures = featureSet({
     last_amount: last('amount'),
   },
 });
+const SETS = { user_txn: userTransactionFeatures, slim: slimFeatures } as const;
+type SetName = keyof typeof SETS;
 
 type Variant = 'ours' | 'plain';
 interface ChildResult {
@@ -78,8 +78,8 @@ function fullGc(): void {
   for (let i = 0; i < 3; i++) gc();
 }
 
-function child(variant: Variant, entities: number, events: number): ChildResult {
-  const engine = createOnlineEngine(paymentFeatures);
+function child(variant: Variant, set: SetName, entities: number, events: number): ChildResult {
+  const engine = createOnlineEngine(SETS[set]);
   fullGc();
   const baseline = process.memoryUsage();
   let peakHeap = baseline.heapUsed;
@@ -95,7 +95,7 @@ function child(variant: Variant, entities: number, events: number): ChildResult 
       for (let k = 0; k < events; k++) {
         // K events within the last 40 minutes: every one is inside every window, so all are retained.
         latest = BASE_MS + ((i * 7 + k * 600_000) % 2_400_000);
-        const event: Payment = { eventId: `${userId}:${k}`, eventTime: eventTime(latest), userId, amount: ((i + k) % 1000) / 10 };
+        const event: TransactionEvent = { eventId: `${userId}:${k}`, eventTime: eventTime(latest), userId, amount: ((i + k) % 1000) / 10, merchantId: `m${(i + 31 * k) % 97}` };
         state = engine.apply(state, event);
       }
       states.set(userId, state);
@@ -141,16 +141,20 @@ const args = parseArgs();
 const childVariant = args.string('child') as Variant | undefined;
 const entities = args.number('entities', args.full ? 1_000_000 : 100_000);
 const events = args.number('events', 4);
+const setName = (args.string('set') ?? 'user_txn') as SetName;
+if (!(setName in SETS)) throw new Error(`--set must be one of ${Object.keys(SETS).join(', ')}`);
+const set = SETS[setName];
+const describeSet = `${set.name}: ${set.aggregates.length} aggregates (${set.aggregates.filter((f) => f.spec.window.kind === 'sliding').length} sliding)`;
 
 if (childVariant) {
-  console.log(`CHILD ${JSON.stringify(child(childVariant, entities, events))}`);
+  console.log(`CHILD ${JSON.stringify(child(childVariant, setName, entities, events))}`);
 } else {
-  console.log(`# memory-state: ${entities} entities x ${events} events; ${machineNote()}`);
+  console.log(`# memory-state: ${entities} entities x ${events} events, ${describeSet}; ${machineNote()}`);
   const run = (variant: Variant): ChildResult => {
     const script = fileURLToPath(import.meta.url);
     const out = spawnSync(
       process.execPath,
-      [...process.execArgv.filter((a) => a !== '--expose-gc'), '--expose-gc', '--max-old-space-size=8192', script, '--child', variant, '--entities', String(entities), '--events', String(events)],
+      [...process.execArgv.filter((a) => a !== '--expose-gc'), '--expose-gc', '--max-old-space-size=8192', script, '--child', variant, '--set', setName, '--entities', String(entities), '--events', String(events)],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = out.stdout.split('\n').find((l) => l.startsWith('CHILD '));
@@ -168,7 +172,7 @@ if (childVariant) {
     );
   }
   console.log(`# ${machineNote()}`);
-  const label = `${entities.toLocaleString('en-US')} entities x ${events} events`;
+  const label = `${set.name}, ${entities.toLocaleString('en-US')} entities x ${events} events`;
   emit({
     row: `Stream state retained heap, ${label} (ref: Map of {count,sum})`,
     ours: ours.retainedHeapBytes / entities,
@@ -176,7 +180,16 @@ if (childVariant) {
     unit: 'B/entity',
     better: 'lower',
     target: null,
-    note: `6 features (3 sliding 1h/24h, 3 lifetime) + expiry timer; JSON checkpoint ${(ours.jsonBytes! / entities).toFixed(0)} B/entity`,
+    note: `${describeSet} + expiry timer; JSON checkpoint ${(ours.jsonBytes! / entities).toFixed(0)} B/entity`,
+  });
+  emit({
+    row: `Stream state retained heap vs its own JSON checkpoint size, ${label}`,
+    ours: ours.retainedHeapBytes / entities,
+    reference: ours.jsonBytes! / entities,
+    unit: 'B/entity',
+    better: 'lower',
+    target: null,
+    note: 'reference = UTF-8 bytes of JSON.stringify(state) per entity (what Redis holds)',
   });
   emit({
     row: `Stream state RSS high-water, ${label} (ref: Map of {count,sum})`,
