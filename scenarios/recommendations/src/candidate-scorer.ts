@@ -68,12 +68,14 @@ function scoreOne<E extends SourceEvent>(options: MultiEntityScorerOptions<E>, r
 /** Aggregates carry their set's read status and freshness; request features and transforms are `computed`. */
 function servedFeatures<E extends SourceEvent>(values: FeatureValues, perSet: readonly SetRead<E>[]): Record<string, ServedFeature> {
   const origin = new Map(perSet.flatMap(({ set, read }) => set.aggregates.map((a) => [a.name, read] as const)));
+  // Every aggregate is listed, also when its read was stale or missing and so contributed no value.
+  const names = new Set([...origin.keys(), ...Object.keys(values)]);
   return Object.fromEntries(
-    Object.entries(values).map(([name, value]) => {
+    [...names].map((name) => {
       const read = origin.get(name);
       const served: ServedFeature =
         read === undefined
-          ? { value, freshnessMs: null, status: 'computed' }
+          ? { value: values[name] ?? null, freshnessMs: null, status: 'computed' }
           : read.status === 'missing'
             ? { value: null, freshnessMs: null, status: 'missing' }
             : { value: read.values[name] ?? null, freshnessMs: read.freshnessMs, status: read.status };
