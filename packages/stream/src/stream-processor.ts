@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
@@ -9,6 +9,12 @@ import { checkpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { encodeOffsets, Task } from './task.js';
+
+/** kafkajs logs every "group is rebalancing" heartbeat reply as an error; rebalances are routine here. */
+const quietRebalances: logCreator = () => ({ namespace, level, log }) => {
+  const error = String(log.error ?? '');
+  if (level === logLevel.ERROR && !error.includes('rebalanc')) console.error(`[kafkajs ${namespace}] ${log.message} ${error}`);
+};
 
 /** Kafka consumer timings; tests turn these down so rebalances after a crash take seconds, not minutes. */
 export interface ConsumerTuning {
@@ -61,7 +67,7 @@ export class StreamProcessor<S, E> {
     if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
     this.deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic;
     this.log = options.log ?? ((line) => console.log(line));
-    this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR });
+    this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
     const tuning = options.consumer ?? {};
     this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], ...tuning });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
