@@ -67,14 +67,19 @@ def main() -> None:
     read_s = time.perf_counter() - t_read
 
     best = None
+    best_cpu = None
     result = None
     for _ in range(max(1, args.runs)):
         t0 = time.perf_counter()
+        c0 = time.process_time()  # CPU of every thread of this process (DuckDB's included)
         job = store.get_historical_features(entity_df=entity_df, features=[f"pit:{name}" for name in FEATURES])
         table = job.to_arrow()
         seconds = time.perf_counter() - t0
+        cpu = time.process_time() - c0
         if best is None or seconds < best:
             best = seconds
+        if best_cpu is None or cpu < best_cpu:
+            best_cpu = cpu
         result = table
 
     assert result is not None and best is not None
@@ -87,6 +92,7 @@ def main() -> None:
         + json.dumps(
             {
                 "seconds": best,
+                "cpu_seconds": best_cpu,
                 "rows": result.num_rows,
                 "rows_per_s": result.num_rows / best,
                 "labels_read_s": read_s,
