@@ -50,7 +50,7 @@ for script in "${scripts[@]}"; do
   fi
   echo "## $script ${pass[*]:-} (load: $(cut -d' ' -f1-3 /proc/loadavg))"
   start=$SECONDS
-  timeout "$per_script_timeout" npx tsx --conditions=source "$script" "${pass[@]}" 2>&1 | tee "$log"
+  BENCH_FULL=$([[ $size == full ]] && echo 1 || echo 0) timeout "$per_script_timeout" npx tsx --conditions=source "$script" "${pass[@]}" 2>&1 | tee "$log"
   code=${PIPESTATUS[0]}
   printf '%s\t%s\t%s\n' "$script" "$code" "$((SECONDS - start))" >> "$out/status.tsv"
   [[ $code == 0 ]] || failed=1
