@@ -3,6 +3,7 @@
  * a vector at every event and expiry point, i.e. producing the same history, kept in memory only).
  *   npx tsx --conditions=source packages/features/bench/backfill.ts [events=1000000] [users=10000]
  */
+import os from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createOnlineEngine, eventTime, runBackfill, userTransactionFeatures, type OnlineState, type TransactionEvent } from '../src/index.js';
 
@@ -23,19 +24,28 @@ async function main(): Promise<void> {
     FROM range(${events}) t(i)`);
 
   let started = performance.now();
+  let cpu = process.cpuUsage();
   const result = await runBackfill(connection, userTransactionFeatures, { events: 'events', into: 'history' });
   const sqlMs = performance.now() - started;
-  console.log(`DuckDB SQL backfill: ${events} events, ${users} users -> ${result.rows} history rows in ${(sqlMs / 1000).toFixed(2)} s`);
+  console.log(`DuckDB SQL backfill: ${events} events, ${users} users -> ${result.rows} history rows in ${seconds(sqlMs)} (CPU ${cpuSeconds(cpu)})`);
 
   const rows = (await connection.runAndReadAll(`SELECT * FROM events`)).getRowObjectsJS() as unknown as TransactionEvent[];
   started = performance.now();
+  cpu = process.cpuUsage();
   const replayRows = replay(rows);
   const replayMs = performance.now() - started;
-  console.log(`Online engine replay: ${events} events -> ${replayRows} vectors in ${(replayMs / 1000).toFixed(2)} s (events already in memory; no table written)`);
-  console.log(`ratio replay / SQL: ${(replayMs / sqlMs).toFixed(1)}x`);
+  console.log(`Online engine replay: ${events} events -> ${replayRows} vectors in ${seconds(replayMs)} (CPU ${cpuSeconds(cpu)}; events already in memory, nothing written)`);
+  console.log(`wall-clock ratio replay / SQL: ${(replayMs / sqlMs).toFixed(1)}x; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
   connection.closeSync();
   instance.closeSync();
 }
+
+const seconds = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+/** CPU time of the whole process (all DuckDB threads included) since `since`: robust to a busy shared machine. */
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return seconds((used.user + used.system) / 1000);
+};
 
 /** The online way to build the same history: per entity, in event-time order, read at every event and expiry point. */
 function replay(rows: readonly TransactionEvent[]): number {

@@ -28,22 +28,31 @@ const SQL_TYPE: Record<ValueType, string> = {
  *
  * Each candidate point is a marker row on the entity's timeline; window aggregates with RANGE frames over
  * integer epoch ms compute (T - size, T] as `size - 1 PRECEDING .. CURRENT ROW` (peers, i.e. ties, included).
+ * last / lastK instead carry the latest (time, value)s forward in event order and trim them to the window:
+ * streaming, where a windowed arg_max over (t, eventId) needs a segment tree per frame.
  */
 export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): string {
   const fields = [...new Set(set.aggregates.flatMap((a) => (a.spec.kind === 'count' ? [] : [a.spec.field])))];
-  const fieldColumn = (field: string) => quote(`f_${field}`);
   const sizes = [...new Set(set.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : [])))];
-  const eventColumns = fields.map((f) => `CAST(${quote(f)} AS ${fieldSqlType(set, f)}) AS ${fieldColumn(f)}`);
-  const markerColumns = fields.map((f) => `CAST(NULL AS ${fieldSqlType(set, f)}) AS ${fieldColumn(f)}`);
+  const recents = set.aggregates.filter((a) => a.spec.kind === 'lastK');
+  const sqlType = (field: string) => fieldSqlType(set, field);
+  const eventColumns = fields.map((f) => `CAST(${quote(f)} AS ${sqlType(f)}) AS ${fieldColumn(f)}`);
+  const markerColumns = [
+    ...fields.map((f) => `CAST(NULL AS ${sqlType(f)}) AS ${fieldColumn(f)}`),
+    ...recents.map((a) => `CAST(NULL AS STRUCT(t BIGINT, v ${sqlType(fieldOf(a.spec))})[]) AS ${recentColumn(a)}`),
+  ];
+  const recentJoins = recents.map((a) => `\n  LEFT JOIN ${recentColumn(a)} USING (entity_id, t, event_id)`).join('');
   const expiries = sizes.map((size) => `      UNION ALL SELECT entity_id, t + ${size} FROM ev`);
-  const windows = [...new Set(set.aggregates.map((a) => windowName(a.spec)))].map((name) => `${name} AS (${windowFrame(name)})`);
-  const featureColumns = set.aggregates.map((a) => `${withDefault(a, aggregateSql(a.spec, fieldColumn))} AS ${quote(a.name)}`);
+  const windowNames = [...new Set(set.aggregates.map((a) => windowName(a.spec)))];
+  const windows = [...windowNames, SEQUENCE_WINDOW].map((name) => `${name} AS (${windowFrame(name)})`);
+  const rawColumns = set.aggregates.map((a) => `${rawAggregateSql(a)} AS ${quote(a.name)}`);
+  const featureColumns = set.aggregates.map((a) => `${withDefault(a, finishSql(a))} AS ${quote(a.name)}`);
   return `WITH ev AS (
   SELECT CAST(${quote(set.source.entityKey)} AS VARCHAR) AS entity_id,
          ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms')} AS t,
          CAST("eventId" AS VARCHAR) AS event_id${eventColumns.map((c) => `,\n         ${c}`).join('')}
   FROM ${options.events} AS src
-),
+),${recents.map((a) => `\n${recentCte(a)},`).join('')}
 points AS (
   SELECT DISTINCT entity_id, t FROM (
       SELECT entity_id, t FROM ev
@@ -51,16 +60,16 @@ ${expiries.join('\n')}
   )
 ),
 timeline AS (
-  SELECT entity_id, t, event_id${fields.map((f) => `, ${fieldColumn(f)}`).join('')}, FALSE AS is_point FROM ev
+  SELECT ev.*${recents.map((a) => `, ${recentColumn(a)}.recent AS ${recentColumn(a)}`).join('')}, FALSE AS is_point FROM ev${recentJoins}
   UNION ALL
   SELECT entity_id, t, CAST(NULL AS VARCHAR)${markerColumns.map((c) => `, ${c}`).join('')}, TRUE FROM points
 ),
 history AS (
-  SELECT entity_id, t, is_point${featureColumns.map((c) => `,\n         ${c}`).join('')}
+  SELECT entity_id, t, is_point${rawColumns.map((c) => `,\n         ${c}`).join('')}
   FROM timeline
   WINDOW ${windows.join(',\n         ')}
 )
-SELECT entity_id, epoch_ms(t) AS event_time${set.aggregates.map((a) => `, ${quote(a.name)}`).join('')}
+SELECT entity_id, epoch_ms(t) AS event_time${featureColumns.map((c) => `,\n       ${c}`).join('')}
 FROM history
 WHERE is_point
 ORDER BY entity_id, event_time`;
@@ -107,19 +116,52 @@ function fieldSqlType<E extends SourceEvent>(set: FeatureSet<E>, field: string):
   return SQL_TYPE[set.source.fieldTypes[field] ?? 'string'];
 }
 
+function fieldColumn(field: string): string {
+  return quote(`f_${field}`);
+}
+
+function fieldOf(spec: Aggregate): string {
+  if (spec.kind === 'count') throw new Error('count reads no field');
+  return spec.field;
+}
+
+function recentColumn(feature: AggregateFeature): string {
+  return quote(`recent_${feature.name}`);
+}
+
+/**
+ * At each event with a non-null value: its k latest non-null values so far (oldest first) with their times.
+ * A ROWS frame over the non-null events only, so the frame counts values, not rows.
+ */
+function recentCte(feature: AggregateFeature): string {
+  const f = fieldColumn(fieldOf(feature.spec));
+  const k = feature.spec.kind === 'lastK' ? (feature.spec.k ?? 1) : 1;
+  return `${recentColumn(feature)} AS (
+  SELECT entity_id, t, event_id,
+         list({'t': t, 'v': ${f}}) OVER (PARTITION BY entity_id ORDER BY t, event_id ROWS BETWEEN ${k - 1} PRECEDING AND CURRENT ROW) AS recent
+  FROM ev WHERE ${f} IS NOT NULL
+)`;
+}
+
 function windowName(spec: Aggregate): string {
   return spec.window.kind === 'sliding' ? `w_${spec.window.size}` : 'w_lifetime';
 }
 
+/**
+ * Events in their total order (t, eventId), each marker after the events of its time: a running frame over it
+ * ends, at the marker for T, exactly at the latest event with eventTime <= T. Used by last / lastK.
+ */
+const SEQUENCE_WINDOW = 'w_sequence';
+
 function windowFrame(name: string): string {
+  if (name === SEQUENCE_WINDOW) return 'PARTITION BY entity_id ORDER BY t, is_point, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW';
   const start = name === 'w_lifetime' ? 'UNBOUNDED' : String(Number(name.slice(2)) - 1);
   return `PARTITION BY entity_id ORDER BY t RANGE BETWEEN ${start} PRECEDING AND CURRENT ROW`;
 }
 
-/** The order key (eventTime, eventId) as a struct: DuckDB compares structs field by field, ids by code point. */
-const ORDER_KEY = 'struct_pack(t := t, id := event_id)';
-
-function aggregateSql(spec: Aggregate, fieldColumn: (field: string) => string): string {
+/** The windowed part of each feature; for last / lastK the latest (time, value)s, which finishSql trims to the window. */
+function rawAggregateSql(feature: AggregateFeature): string {
+  const spec = feature.spec;
   const over = `OVER ${windowName(spec)}`;
   if (spec.kind === 'count') return `CAST(COUNT(event_id) ${over} AS DOUBLE)`;
   const f = fieldColumn(spec.field);
@@ -135,10 +177,21 @@ function aggregateSql(spec: Aggregate, fieldColumn: (field: string) => string): 
     case 'distinctCount':
       return `CAST(COUNT(DISTINCT ${f}) ${over} AS DOUBLE)`;
     case 'last':
-      return `arg_max(${f}, ${ORDER_KEY}) FILTER (WHERE ${f} IS NOT NULL) ${over}`;
+      return `last_value(CASE WHEN ${f} IS NOT NULL THEN {'t': t, 'v': ${f}} END IGNORE NULLS) OVER ${SEQUENCE_WINDOW}`;
     case 'lastK':
-      return `arg_max(${f}, ${ORDER_KEY}, ${spec.k ?? 1}) FILTER (WHERE ${f} IS NOT NULL) ${over}`;
+      return `last_value(${recentColumn(feature)} IGNORE NULLS) OVER ${SEQUENCE_WINDOW}`;
   }
+}
+
+/** Keeps only the latest values still inside a sliding window; lastK newest first, empty = missing. */
+function finishSql(feature: AggregateFeature): string {
+  const column = quote(feature.name);
+  const window = feature.spec.window;
+  const inWindow = (time: string) => (window.kind === 'sliding' ? `${time} > t - ${window.size}` : 'TRUE');
+  if (feature.spec.kind === 'last') return `CASE WHEN ${inWindow(`${column}.t`)} THEN ${column}.v END`;
+  if (feature.spec.kind !== 'lastK') return column;
+  const kept = window.kind === 'sliding' ? `list_filter(${column}, lambda x: ${inWindow('x.t')})` : column;
+  return `CASE WHEN len(${kept}) > 0 THEN list_reverse(list_transform(${kept}, lambda x: x.v)) END`;
 }
 
 function withDefault(feature: AggregateFeature, sql: string): string {
