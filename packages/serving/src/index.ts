@@ -9,5 +9,5 @@ export {
   type FeatureStatus,
   type Fallback,
 } from './app.js';
-export { modelRow, trainingMeans, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
+export { modelRow, trainingMeans, emptyHistoryValues, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
 export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type KafkaServedLogOptions } from './served-log.js';

@@ -46,3 +46,23 @@ export function trainingMeans(rows: readonly FeatureValues[], featureNames: read
     }),
   );
 }
+
+interface AggregateDefaults {
+  readonly aggregates: readonly { readonly name: string; readonly spec: { readonly kind: string; readonly default: FeatureValue } }[];
+}
+
+/**
+ * What an aggregate is for an entity with no history at all: a count or distinct count of nothing is 0, an
+ * aggregate with a numeric `default` is that default. Use these as fallbacks before training means: imputing
+ * "no chargebacks yet" with the mean chargeback count would invent history.
+ */
+export function emptyHistoryValues(sets: readonly AggregateDefaults[]): Fallbacks {
+  return Object.fromEntries(
+    sets.flatMap((set) =>
+      set.aggregates.flatMap(({ name, spec }) => {
+        if (typeof spec.default === 'number') return [[name, spec.default]];
+        return spec.kind === 'count' || spec.kind === 'distinctCount' ? [[name, 0]] : [];
+      }),
+    ),
+  );
+}

@@ -20,10 +20,10 @@ export interface GeneratorConfig {
 }
 
 export const SIZES = {
-  tiny: { users: 400, merchants: 300, days: 12, txnsPerUserDay: 1.5, compromisedUserShare: 0.1 },
-  small: { users: 1500, merchants: 800, days: 20, txnsPerUserDay: 1.5, compromisedUserShare: 0.08 },
-  medium: { users: 6000, merchants: 2000, days: 30, txnsPerUserDay: 1.5, compromisedUserShare: 0.06 },
-  large: { users: 40_000, merchants: 10_000, days: 45, txnsPerUserDay: 1.5, compromisedUserShare: 0.05 },
+  tiny: { users: 1000, merchants: 500, days: 10, txnsPerUserDay: 1, compromisedUserShare: 0.04 },
+  small: { users: 2000, merchants: 1000, days: 20, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
+  medium: { users: 5000, merchants: 2000, days: 30, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
+  large: { users: 40_000, merchants: 10_000, days: 45, txnsPerUserDay: 1.5, compromisedUserShare: 0.03 },
 } as const satisfies Record<string, Omit<GeneratorConfig, 'seed' | 'start'>>;
 export type SizeName = keyof typeof SIZES;
 
@@ -128,7 +128,7 @@ class FraudWorld {
       utcOffsetMinutes: user.offsetMinutes,
     };
     this.pending.push({ event, epochMs: at, fraud });
-    const chargebackChance = fraud ? 0.9 : 0.003; // most fraud is disputed; a little "friendly fraud" noise
+    const chargebackChance = fraud ? 0.9 : 0.001; // most fraud is disputed; a little "friendly fraud" noise
     if (this.rng.chance(chargebackChance)) this.chargeback(user, event, at + Math.floor(this.rng.uniform(2, 25) * DAY));
   }
 

@@ -1,7 +1,7 @@
 import { precisionAtK, predictProbability, recallAtK, rocAuc, trainLogisticRegression, type LogisticModel } from '@rtml/ml';
-import { modelRow, trainingMeans, type Fallbacks, type ScoringModel } from '@rtml/serving';
+import { emptyHistoryValues, modelRow, trainingMeans, type Fallbacks, type ScoringModel } from '@rtml/serving';
 import type { FeatureValues } from '@rtml/features';
-import { MODEL_FEATURES } from './features.js';
+import { ALL_SETS, MODEL_FEATURES } from './features.js';
 
 export interface TrainedModel {
   readonly logistic: LogisticModel;
@@ -16,11 +16,14 @@ interface Example {
 }
 
 export function trainModel(name: string, examples: readonly Example[]): TrainedModel {
-  const fallbacks = trainingMeans(examples.map((e) => e.values), MODEL_FEATURES);
+  // Counts of nothing are 0; only features without such a meaning (means, maxima) fall back to the training mean.
+  const fallbacks = { ...trainingMeans(examples.map((e) => e.values), MODEL_FEATURES), ...pick(emptyHistoryValues(ALL_SETS), MODEL_FEATURES) };
   const rows = examples.map((e) => modelRow(e.values, MODEL_FEATURES, fallbacks).row);
-  const logistic = trainLogisticRegression(MODEL_FEATURES, rows, examples.map((e) => e.label), { l2: 1e-3, iterations: 300 });
+  const logistic = trainLogisticRegression(MODEL_FEATURES, rows, examples.map((e) => e.label), { l2: 1e-4, learningRate: 1, iterations: 1500 });
   return { logistic, fallbacks, scoring: { name, featureNames: MODEL_FEATURES, score: (row) => predictProbability(logistic, row) } };
 }
+
+const pick = (values: Fallbacks, names: readonly string[]): Fallbacks => Object.fromEntries(Object.entries(values).filter(([name]) => names.includes(name)));
 
 export function scoreOffline(model: TrainedModel, examples: readonly Example[]): number[] {
   return examples.map((e) => model.scoring.score(modelRow(e.values, MODEL_FEATURES, model.fallbacks).row));

@@ -14,7 +14,7 @@ import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
 import { labelledExamples, backfillAll, type LabelledExample } from './offline.js';
-import { replay, type Variant } from './replay.js';
+import { replay, type PathLag, type Variant } from './replay.js';
 import { reimplementedAssembler, skewReport, type FeatureSkew } from './skew.js';
 
 const DAY = 86_400_000;
@@ -33,6 +33,8 @@ export interface ScenarioOptions {
 export interface PathStaleness {
   readonly meanMinutes: number;
   readonly p95Minutes: number;
+  /** Share of transactions scored without one of the user's own earlier events. */
+  readonly missedShare: number;
   readonly served: Metrics;
 }
 
@@ -44,10 +46,15 @@ export interface ScenarioResult {
   readonly seconds: Record<string, number>;
 }
 
-function summarise(stalenessMs: readonly number[], served: Metrics): PathStaleness {
-  const sorted = [...stalenessMs].sort((a, b) => a - b);
+function summarise(lag: PathLag, served: Metrics): PathStaleness {
+  const sorted = [...lag.lagMs].sort((a, b) => a - b);
   const mean = sorted.reduce((a, b) => a + b, 0) / Math.max(1, sorted.length);
-  return { meanMinutes: mean / MINUTE, p95Minutes: (sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0) / MINUTE, served };
+  return {
+    meanMinutes: mean / MINUTE,
+    p95Minutes: (sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0) / MINUTE,
+    missedShare: lag.missed.filter(Boolean).length / Math.max(1, lag.missed.length),
+    served,
+  };
 }
 
 /** The periods: day 0 only warms features up; training on the first 70% of days, evaluation on the rest. */
@@ -109,6 +116,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const served = await timed('live replay (Kafka -> stream -> Redis -> /score)', () =>
       liveReplay(options, runId, namespaces, redis, offline, data, test, models),
     );
+    log(`[fraud] replay work (s): ${JSON.stringify(served.replay.work)}`);
     const byTxn = new Map(served.replay.transactionIds.map((id, i) => [id, i]));
     const servedLabels = served.replay.transactionIds.map((id) => (data.disputed.has(id) ? 1 : 0));
     const servedMetrics = (variant: string) => evaluate(served.replay.scores.get(variant)!, servedLabels);
