@@ -30,10 +30,13 @@ export interface KeyedEvent {
   readonly body: unknown;
 }
 
-/** Sends JSON bodies (or raw strings as-is) keyed and partitioned by `key`. */
-export async function produce(producer: Producer, topic: string, partitions: number, events: readonly KeyedEvent[]): Promise<void> {
+/**
+ * Sends JSON bodies (or raw strings as-is) keyed and partitioned by `key`, `perSend` per request. A fetch
+ * returns whole record batches, so small sends (with a small `maxBytesPerPartition`) make small processor batches.
+ */
+export async function produce(producer: Producer, topic: string, partitions: number, events: readonly KeyedEvent[], perSend = 1000): Promise<void> {
   const messages = events.map(({ key, body }) => ({ key, partition: partitionOf(key, partitions), value: typeof body === 'string' ? body : JSON.stringify(body) }));
-  for (let i = 0; i < messages.length; i += 1000) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + 1000) });
+  for (let i = 0; i < messages.length; i += perSend) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
 }
 
 /** Resolves once Redis holds, for every partition, a committed offset equal to the topic's end offset. */
