@@ -47,6 +47,9 @@ describe('feature definitions', () => {
     expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { s: sum('amount', { default: 'zero' }) } })).toThrow(
       /default "zero" is not a number/,
     );
+    expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { s: sum('amount', { default: Number.NaN }) } })).toThrow(
+      /is not a number/,
+    );
   });
 
   it('rejects unknown transform inputs, reserved and duplicate names', () => {

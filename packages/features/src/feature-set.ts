@@ -137,7 +137,7 @@ function aggregateValueType<E extends SourceEvent>(where: string, spec: Aggregat
 function matchesValueType(value: FeatureValue, type: ValueType): boolean {
   if (type === 'number[]' || type === 'string[]') {
     const item = type === 'number[]' ? 'number' : 'string';
-    return Array.isArray(value) && value.every((v) => typeof v === item);
+    return Array.isArray(value) && value.every((v) => typeof v === item && (item !== 'number' || Number.isFinite(v)));
   }
-  return typeof value === type;
+  return typeof value === type && (type !== 'number' || Number.isFinite(value));
 }
