@@ -2,8 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration } from '@rtml/features';
+import { readServedLog } from '@rtml/serving';
+import { MODEL_FEATURES } from './features.js';
 import { configFor } from './generator.js';
 import { runScenario, type JoinResult, type ScenarioResult } from './pipeline.js';
 
@@ -13,6 +16,7 @@ import { runScenario, type JoinResult, type ScenarioResult } from './pipeline.js
  * offline and through POST /recommend. Asserts the look-ahead-bias directions the README teaches.
  */
 describe('recommendations scenario (tiny)', () => {
+  const brokers = inject('kafkaBrokers').split(',');
   let workDir: string;
   let result: ScenarioResult;
   const byJoin = (join: JoinResult['join']) => result.results.find((r) => r.join === join)!;
@@ -21,7 +25,7 @@ describe('recommendations scenario (tiny)', () => {
     workDir = await mkdtemp(join(tmpdir(), 'rtml-rec-test-'));
     result = await runScenario({
       config: { ...configFor('tiny', 7), hours: 16 },
-      brokers: inject('kafkaBrokers').split(','),
+      brokers,
       redisUrl: inject('redisUrl'),
       workDir,
       namespace: `rec-test-${randomUUID().slice(0, 8)}`,
@@ -36,6 +40,11 @@ describe('recommendations scenario (tiny)', () => {
   }, 300_000);
   afterAll(async () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
+    if (!result) return;
+    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: Object.values(result.servedLogTopics) }).catch(() => undefined);
+    await admin.disconnect();
   });
 
   it('serves every held-out impression through the live path, with request-time features computed exactly', () => {
@@ -45,6 +54,13 @@ describe('recommendations scenario (tiny)', () => {
     // Hour of day depends on the request alone: offline and served must agree everywhere.
     expect(result.serving.mismatch['hour_sin']).toBe(0);
     expect(result.serving.mismatch['hour_cos']).toBe(0);
+  });
+
+  it('logs every served vector to Kafka with each model feature\'s status', async () => {
+    const records = await readServedLog(brokers, result.servedLogTopics['point-in-time']);
+    expect(records).toHaveLength(result.serving.candidates);
+    expect(new Set(records.map((r) => r.requestId)).size).toBe(records.length);
+    for (const name of MODEL_FEATURES) expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);
   });
 
   it.each(['label-time', 'naive-latest'] as const)('%s join: looks better than point-in-time offline, is worse served', (naive) => {

@@ -64,6 +64,8 @@ export interface ScenarioResult {
   readonly periods: { readonly train: Period; readonly heldOut: Period };
   readonly results: readonly JoinResult[];
   readonly serving: ServingStats;
+  /** Kafka topics holding every served vector, per model (left in place for skew analysis). */
+  readonly servedLogTopics: Readonly<Record<Join, string>>;
 }
 
 interface Trained {
@@ -106,7 +108,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       served: evaluate(servedScores(pitTest, served.scores.get(t.join)!), options.k),
       weights: Object.fromEntries(t.model.featureNames.map((name, i) => [name, t.model.weights[i]!])),
     }));
-    return { events, historyRows, periods, results, serving: { ...served.stats, mismatch: servedMismatch(pitTest, served.values) } };
+    const serving = { ...served.stats, mismatch: servedMismatch(pitTest, served.values) };
+    return { events, historyRows, periods, results, serving, servedLogTopics: servedLogTopics(options.namespace) };
   } finally {
     store.close();
   }
@@ -160,7 +163,8 @@ function slatesOf(impressions: readonly Impression[]): Impression[][] {
 
 async function serveHeldOut(options: ScenarioOptions, eventsFile: string, heldOutStart: number, trained: readonly Trained[], heldOut: readonly Impression[]): Promise<ServedRun> {
   const online = await OnlinePipeline.start({ brokers: options.brokers, redisUrl: options.redisUrl, namespace: options.namespace, partitions: options.partitions });
-  const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: options.brokers, topic: `${options.namespace}.served.${t.join}` })));
+  const topics = servedLogTopics(options.namespace);
+  const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: options.brokers, topic: topics[t.join] })));
   try {
     const cursor = new EventCursor(eventsFile);
     await online.produce(await cursor.takeBefore(heldOutStart));
@@ -172,6 +176,10 @@ async function serveHeldOut(options: ScenarioOptions, eventsFile: string, heldOu
     await Promise.all(logs.map((l) => l.close()));
     await online.stop();
   }
+}
+
+function servedLogTopics(namespace: string): Record<Join, string> {
+  return Object.fromEntries(JOINS.map((join) => [join, `${namespace}.served.${join}`])) as Record<Join, string>;
 }
 
 type App = ReturnType<typeof createRecommendationApp>;
