@@ -1,6 +1,5 @@
 /**
- * Binary logistic regression with L2 regularisation, trained by full-batch gradient descent on
- * standardised inputs. Small and dependency-free on purpose: a teaching repo should let a reader
+ * Binary logistic regression with L2 regularisation, trained by Newton's method on standardised inputs. Small and dependency-free on purpose: a teaching repo should let a reader
  * see every number that goes into a score.
  */
 
@@ -20,8 +19,10 @@ export interface LogisticModel {
 export interface TrainOptions {
   /** L2 penalty strength (lambda) on the weights, not on the bias. */
   readonly l2?: number;
-  readonly learningRate?: number;
-  readonly iterations?: number;
+  /** Newton steps at most; it usually converges in under 15. */
+  readonly maxIterations?: number;
+  /** Stop once no parameter moves more than this in a step. */
+  readonly tolerance?: number;
 }
 
 export type Matrix = readonly (readonly number[])[];
@@ -53,6 +54,34 @@ function validateTrainingData(featureNames: readonly string[], rows: Matrix, lab
   if (!labels.every((y) => y === 0 || y === 1)) throw new RangeError('labels must be 0 or 1');
 }
 
+/** Solves A x = b for a small dense symmetric system by Gaussian elimination with partial pivoting. */
+function solve(a: number[][], b: number[]): number[] {
+  const n = b.length;
+  const m = a.map((row, i) => [...row, b[i]!]);
+  for (let col = 0; col < n; col++) {
+    let pivot = col;
+    for (let r = col + 1; r < n; r++) if (Math.abs(m[r]![col]!) > Math.abs(m[pivot]![col]!)) pivot = r;
+    [m[col], m[pivot]] = [m[pivot]!, m[col]!];
+    const p = m[col]![col]!;
+    if (Math.abs(p) < 1e-12) throw new RangeError('singular Hessian: add an L2 penalty (l2 > 0)');
+    for (let r = col + 1; r < n; r++) {
+      const f = m[r]![col]! / p;
+      for (let c = col; c <= n; c++) m[r]![c]! -= f * m[col]![c]!;
+    }
+  }
+  const x = new Array<number>(n).fill(0);
+  for (let r = n - 1; r >= 0; r--) {
+    let sum = m[r]![n]!;
+    for (let c = r + 1; c < n; c++) sum -= m[r]![c]! * x[c]!;
+    x[r] = sum / m[r]![r]!;
+  }
+  return x;
+}
+
+/**
+ * Minimises mean log loss + (l2 / 2) * |weights|^2 (the bias is not penalised) with Newton's method (IRLS):
+ * a handful of exact steps instead of thousands of gradient steps, and no learning rate to tune.
+ */
 export function trainLogisticRegression(
   featureNames: readonly string[],
   rows: Matrix,
@@ -60,28 +89,35 @@ export function trainLogisticRegression(
   options: TrainOptions = {},
 ): LogisticModel {
   validateTrainingData(featureNames, rows, labels);
-  const { l2 = 1e-3, learningRate = 0.5, iterations = 400 } = options;
+  const { l2 = 1e-3, maxIterations = 50, tolerance = 1e-10 } = options;
+  if (!(l2 >= 0)) throw new RangeError(`l2 must be >= 0, got ${l2}`);
   const standardiser = fitStandardiser(rows, featureNames.length);
-  const x = rows.map((row) => standardise(row, standardiser));
-  const width = featureNames.length;
-  const weights = new Float64Array(width);
-  let bias = 0;
-  const gradient = new Float64Array(width);
-  for (let iteration = 0; iteration < iterations; iteration++) {
-    gradient.fill(0);
-    let biasGradient = 0;
+  // Column 0 is the intercept; the rest are the standardised features.
+  const x = rows.map((row) => Float64Array.from([1, ...standardise(row, standardiser)]));
+  const width = featureNames.length + 1;
+  let beta = new Array<number>(width).fill(0);
+  for (let iteration = 0; iteration < maxIterations; iteration++) {
+    const gradient = beta.map((b, j) => (j === 0 ? 0 : l2 * b));
+    const hessian = Array.from({ length: width }, (_, i) => Array.from({ length: width }, (_, j) => (i === j && i > 0 ? l2 : 0)));
     for (let i = 0; i < x.length; i++) {
       const xi = x[i]!;
-      let z = bias;
-      for (let j = 0; j < width; j++) z += weights[j]! * xi[j]!;
-      const error = sigmoid(z) - labels[i]!;
-      biasGradient += error;
-      for (let j = 0; j < width; j++) gradient[j]! += error * xi[j]!;
+      let z = 0;
+      for (let j = 0; j < width; j++) z += beta[j]! * xi[j]!;
+      const p = sigmoid(z);
+      const error = (p - labels[i]!) / x.length;
+      const weight = (p * (1 - p)) / x.length;
+      for (let j = 0; j < width; j++) {
+        gradient[j]! += error * xi[j]!;
+        const hj = hessian[j]!;
+        for (let k = 0; k <= j; k++) hj[k]! += weight * xi[j]! * xi[k]!;
+      }
     }
-    for (let j = 0; j < width; j++) weights[j]! -= learningRate * (gradient[j]! / x.length + l2 * weights[j]!);
-    bias -= (learningRate * biasGradient) / x.length;
+    for (let j = 0; j < width; j++) for (let k = 0; k < j; k++) hessian[k]![j] = hessian[j]![k]!;
+    const step = solve(hessian, gradient);
+    beta = beta.map((b, j) => b - step[j]!);
+    if (Math.max(...step.map(Math.abs)) < tolerance) break;
   }
-  return { featureNames: [...featureNames], weights: [...weights], bias, standardiser };
+  return { featureNames: [...featureNames], weights: beta.slice(1), bias: beta[0]!, standardiser };
 }
 
 export function predictProbability(model: LogisticModel, row: readonly number[]): number {

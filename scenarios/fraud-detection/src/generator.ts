@@ -21,8 +21,8 @@ export interface GeneratorConfig {
 
 export const SIZES = {
   tiny: { users: 1000, merchants: 500, days: 10, txnsPerUserDay: 1, compromisedUserShare: 0.04 },
-  small: { users: 2000, merchants: 1000, days: 20, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
-  medium: { users: 5000, merchants: 2000, days: 30, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
+  small: { users: 1500, merchants: 800, days: 14, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
+  medium: { users: 2500, merchants: 1200, days: 21, txnsPerUserDay: 1, compromisedUserShare: 0.03 },
   large: { users: 40_000, merchants: 10_000, days: 45, txnsPerUserDay: 1.5, compromisedUserShare: 0.03 },
 } as const satisfies Record<string, Omit<GeneratorConfig, 'seed' | 'start'>>;
 export type SizeName = keyof typeof SIZES;

@@ -19,7 +19,7 @@ export function trainModel(name: string, examples: readonly Example[]): TrainedM
   // Counts of nothing are 0; only features without such a meaning (means, maxima) fall back to the training mean.
   const fallbacks = { ...trainingMeans(examples.map((e) => e.values), MODEL_FEATURES), ...pick(emptyHistoryValues(ALL_SETS), MODEL_FEATURES) };
   const rows = examples.map((e) => modelRow(e.values, MODEL_FEATURES, fallbacks).row);
-  const logistic = trainLogisticRegression(MODEL_FEATURES, rows, examples.map((e) => e.label), { l2: 1e-4, learningRate: 1, iterations: 1500 });
+  const logistic = trainLogisticRegression(MODEL_FEATURES, rows, examples.map((e) => e.label), { l2: 1e-4 });
   return { logistic, fallbacks, scoring: { name, featureNames: MODEL_FEATURES, score: (row) => predictProbability(logistic, row) } };
 }
 
