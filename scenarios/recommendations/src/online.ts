@@ -67,9 +67,14 @@ export class OnlinePipeline {
       });
       return { set, topic, group, key, processor };
     });
-    await admin.createTopics({ topics: lanes.map((l) => ({ topic: l.topic, numPartitions: options.partitions })), waitForLeaders: true });
+    await ensureTopics(admin, lanes.map((l) => l.topic), options.partitions);
     await Promise.all(lanes.map((l) => l.processor.start()));
     return new OnlinePipeline(store, redis, admin, producer, lanes, options.namespace);
+  }
+
+  /** Creates more topics (e.g. served-vector logs) before anything writes to them; `stop` leaves them in place. */
+  async createTopics(topics: readonly string[]): Promise<void> {
+    await ensureTopics(this.admin, topics, 1);
   }
 
   /** Sends events to every lane's topic, keyed by that lane's entity (acks from all in-sync replicas). */
@@ -87,7 +92,7 @@ export class OnlinePipeline {
   async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (const lane of this.lanes) {
-      const ends = await this.admin.fetchTopicOffsets(lane.topic);
+      const ends = await retry(() => this.admin.fetchTopicOffsets(lane.topic));
       const keys = ends.map((p) => checkpointKeys(this.namespace, lane.group, p.partition).offsets);
       for (;;) {
         const fences = await this.redis.mget(...keys);
@@ -108,6 +113,26 @@ export class OnlinePipeline {
     await this.admin.disconnect();
     await deleteKeys(this.redis, `rtml:${this.namespace}:*`);
     this.redis.disconnect();
+  }
+}
+
+/**
+ * Creates topics and waits until the broker serves their metadata: on a busy shared broker a topic can be
+ * created yet briefly unknown to the metadata a client fetches next (UNKNOWN_TOPIC_OR_PARTITION).
+ */
+async function ensureTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
+  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
+  await retry(() => admin.fetchTopicMetadata({ topics: [...topics] }));
+}
+
+async function retry<T>(work: () => Promise<T>, attempts = 10): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    }
   }
 }
 

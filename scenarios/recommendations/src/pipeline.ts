@@ -126,7 +126,7 @@ async function trainFor(store: OfflineStore, join: Join, horizonMs: number, peri
   const train = await buildExamples(store, join, horizonMs, period);
   const fallbacks = trainingMeans(train.map((e) => e.values), MODEL_FEATURES);
   const rows = train.map((e) => modelRow(e.values, MODEL_FEATURES, fallbacks).row);
-  const model = trainLogisticRegression(MODEL_FEATURES, rows, train.map((e) => (e.impression.clicked ? 1 : 0)), { l2: 1e-3, iterations: 300 });
+  const model = trainLogisticRegression(MODEL_FEATURES, rows, train.map((e) => (e.impression.clicked ? 1 : 0)), { l2: 1e-3 });
   return { join, model, fallbacks, train };
 }
 
@@ -163,17 +163,21 @@ function slatesOf(impressions: readonly Impression[]): Impression[][] {
 
 async function serveHeldOut(options: ScenarioOptions, eventsFile: string, heldOutStart: number, trained: readonly Trained[], heldOut: readonly Impression[]): Promise<ServedRun> {
   const online = await OnlinePipeline.start({ brokers: options.brokers, redisUrl: options.redisUrl, namespace: options.namespace, partitions: options.partitions });
-  const topics = servedLogTopics(options.namespace);
-  const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: options.brokers, topic: topics[t.join] })));
   try {
-    const cursor = new EventCursor(eventsFile);
-    await online.produce(await cursor.takeBefore(heldOutStart));
-    await online.waitCaughtUp();
-    options.log(`  history before ${new Date(heldOutStart).toISOString()} processed; serving the held-out period`);
-    const apps = trained.map((t, i) => ({ join: t.join, app: createRecommendationApp({ store: online.store, model: scoringModel(t), fallbacks: t.fallbacks, log: logs[i]!, replayClock: true }) }));
-    return await replay(options, cursor, online, apps, slatesOf(heldOut));
+    const topics = servedLogTopics(options.namespace);
+    await online.createTopics(Object.values(topics));
+    const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: options.brokers, topic: topics[t.join] })));
+    try {
+      const cursor = new EventCursor(eventsFile);
+      await online.produce(await cursor.takeBefore(heldOutStart));
+      await online.waitCaughtUp();
+      options.log(`  history before ${new Date(heldOutStart).toISOString()} processed; serving the held-out period`);
+      const apps = trained.map((t, i) => ({ join: t.join, app: createRecommendationApp({ store: online.store, model: scoringModel(t), fallbacks: t.fallbacks, log: logs[i]!, replayClock: true }) }));
+      return await replay(options, cursor, online, apps, slatesOf(heldOut));
+    } finally {
+      await Promise.all(logs.map((l) => l.close()));
+    }
   } finally {
-    await Promise.all(logs.map((l) => l.close()));
     await online.stop();
   }
 }
