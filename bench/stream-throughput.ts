@@ -3,6 +3,8 @@
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
+ * Besides wall-clock rates it reports this process's CPU time per event for both consumers: on a shared machine
+ * wall time swings with other load, CPU per event much less (Redis's and Kafka's own CPU are not included).
  */
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
@@ -38,11 +40,23 @@ async function produceBulk(producer: Producer, topic: string, count: number): Pr
   }
 }
 
-async function rawConsumeRate(topic: string, count: number): Promise<number> {
+interface Measured {
+  readonly rate: number;
+  /** Process CPU (user + system) per event, microseconds. */
+  readonly cpuUsPerEvent: number;
+}
+
+function cpuUs(): number {
+  const { user, system } = process.cpuUsage();
+  return user + system;
+}
+
+async function rawConsume(topic: string, count: number): Promise<Measured> {
   const consumer = kafka.consumer({ groupId: `${run}-raw`, maxWaitTimeInMs: 100 });
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   const started = Date.now();
+  const cpuStart = cpuUs();
   let seen = 0;
   await new Promise<void>((resolve) => {
     void consumer.run({
@@ -53,9 +67,9 @@ async function rawConsumeRate(topic: string, count: number): Promise<number> {
       },
     });
   });
-  const rate = count / ((Date.now() - started) / 1000);
+  const measured = { rate: count / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / count };
   await consumer.disconnect();
-  return rate;
+  return measured;
 }
 
 function processorFor(topic: string, redis: Redis, namespace: string) {
@@ -82,13 +96,14 @@ async function main(): Promise<void> {
 
   console.log(`producing ${EVENTS} events to ${PARTITIONS} partitions...`);
   await produceBulk(producer, bulkTopic, EVENTS);
-  const raw = await rawConsumeRate(bulkTopic, EVENTS);
+  const raw = await rawConsume(bulkTopic, EVENTS);
 
   const bulk = processorFor(bulkTopic, redis, `${run}-bulk`);
   const started = Date.now();
+  const cpuStart = cpuUs();
   await bulk.start();
   await until(async () => (await appliedCount(bulk as StreamProcessor<unknown, unknown>)) >= EVENTS);
-  const processed = EVENTS / ((Date.now() - started) / 1000);
+  const processed: Measured = { rate: EVENTS / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS };
   await bulk.stop();
 
   const live = processorFor(rateTopic, redis, `${run}-rate`);
@@ -106,9 +121,9 @@ async function main(): Promise<void> {
   await live.stop();
 
   console.table({
-    'bare kafkajs consumer (JSON.parse only)': { 'events/s': Math.round(raw) },
-    'stream processor -> Redis (exactly-once)': { 'events/s': Math.round(processed) },
-    'ratio processor / bare': { 'events/s': Number((processed / raw).toFixed(3)) },
+    'bare kafkajs consumer (JSON.parse only)': { 'events/s': Math.round(raw.rate), 'CPU µs/event': Math.round(raw.cpuUsPerEvent) },
+    'stream processor -> Redis (exactly-once)': { 'events/s': Math.round(processed.rate), 'CPU µs/event': Math.round(processed.cpuUsPerEvent) },
+    'ratio processor / bare': { 'events/s': Number((processed.rate / raw.rate).toFixed(3)), 'CPU µs/event': Number((processed.cpuUsPerEvent / raw.cpuUsPerEvent).toFixed(1)) },
   });
   console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
   await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);

@@ -23,6 +23,11 @@ const USERS = 300;
 const EVENTS = 3_000;
 const JITTER_MS = duration.minutes(20);
 const ALLOWED_LATENESS = duration.minutes(30);
+/**
+ * Far fewer cached entity states than entities (300 users over 3 tasks): states are constantly evicted and
+ * reloaded from their Redis snapshots, which must not change any value.
+ */
+const CACHED_ENTITIES_PER_TASK = 20;
 /** Small fetches (with small sends): many batches per partition, so entities are last written at many different stream times and windows empty only by timers. */
 const SMALL_BATCHES = { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 4_096 };
 let admin: Admin;
@@ -156,7 +161,7 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
 
   await createTopic(admin, topic, PARTITIONS);
   await produce(producer, topic, PARTITIONS, wire, 20);
-  const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: ALLOWED_LATENESS, consumer: SMALL_BATCHES, progressIntervalMs: 0 });
+  const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: ALLOWED_LATENESS, consumer: SMALL_BATCHES, progressIntervalMs: 0, maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK });
   await stream.start();
   try {
     await waitForCommitted(redis, admin, { namespace, group, topic, timeoutMs: 60_000 });

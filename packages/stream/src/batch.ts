@@ -45,7 +45,7 @@ export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: S
 export interface BatchOutcome {
   readonly deadLetters: DeadLetter[];
   readonly vectors: FeatureVector[];
-  /** State snapshots of every entity emitted, and the task's meta (stream time, timers). */
+  /** State snapshots of every entity emitted, the task's meta (stream time) and the changed timer shards. */
   readonly sideWrites: { key: string; value: string }[];
   /** Event times of the events applied, for freshness once committed. */
   readonly appliedEventTimes: EventTime[];
@@ -97,12 +97,10 @@ function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allo
     const state = processor.compact(entityState(task, id), watermark);
     task.entities.set(id, state);
     vectors.push(processor.read(state, id, asOf));
-    const next = processor.nextChange(state, asOf);
-    if (next === undefined) task.timers.delete(id);
-    else task.timers.set(id, next);
+    task.timers.set(id, processor.nextChange(state, asOf));
     sideWrites.push({ key: task.keys.state(id), value: JSON.stringify(state) });
   }
-  sideWrites.push({ key: task.keys.meta, value: task.metaSnapshot() });
+  sideWrites.push(...task.checkpointWrites());
   return { vectors, sideWrites };
 }
 
@@ -115,6 +113,6 @@ export function entitiesNeeded<S, E>(task: Task<S>, records: readonly Decoded<E>
     ids.add(record.entityId);
     if (record.eventTime > maxTime) maxTime = record.eventTime;
   }
-  for (const [id, at] of task.timers) if (at <= maxTime) ids.add(id);
+  for (const id of task.timers.dueBy(maxTime)) ids.add(id);
   return [...ids];
 }

@@ -1,7 +1,8 @@
 /**
  * Redis layout of the runtime's checkpoints, beside (never inside) the online store's feature keys:
  *   rtml:{namespace}:stream:{group}:offsets:{partition}          fence: JSON {topic: next offset}
- *   rtml:{namespace}:stream:{group}:meta:{partition}             stream time + pending timers
+ *   rtml:{namespace}:stream:{group}:meta:{partition}             stream time (+ the timer shard count)
+ *   rtml:{namespace}:stream:{group}:timers:{partition}:{shard}   pending timers of one shard: JSON {entity: at}
  *   rtml:{namespace}:stream:{group}:state:{partition}:{entity}   one entity's processor state
  * A task is one partition number across all input topics (co-partitioned, like Kafka Streams tasks).
  */
@@ -9,6 +10,7 @@ export interface CheckpointKeys {
   readonly offsets: string;
   readonly meta: string;
   state(entityId: string): string;
+  timers(shard: number): string;
 }
 
 export function checkpointKeys(namespace: string, group: string, partition: number): CheckpointKeys {
@@ -17,5 +19,6 @@ export function checkpointKeys(namespace: string, group: string, partition: numb
     offsets: `${prefix}:offsets:${partition}`,
     meta: `${prefix}:meta:${partition}`,
     state: (entityId) => `${prefix}:state:${partition}:${entityId}`,
+    timers: (shard) => `${prefix}:timers:${partition}:${shard}`,
   };
 }

@@ -2,14 +2,19 @@ import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeadLetterReason } from './dead-letter.js';
 
-/** Keeps the most recent samples for percentiles in progress lines and benchmarks (Prometheus gets histograms). */
+/**
+ * Keeps the most recent samples for percentiles in progress lines and benchmarks (Prometheus gets histograms).
+ * A ring buffer: `add` runs once per event, so it must not shift the whole array when full.
+ */
 export class RecentSamples {
   private readonly values: number[] = [];
+  private next = 0;
   constructor(private readonly capacity = 10_000) {}
 
   add(value: number): void {
-    if (this.values.length >= this.capacity) this.values.splice(0, this.values.length - this.capacity + 1);
-    this.values.push(value);
+    if (this.values.length < this.capacity) this.values.push(value);
+    else this.values[this.next] = value;
+    this.next = (this.next + 1) % this.capacity;
   }
 
   percentile(p: number): number | undefined {
@@ -24,6 +29,7 @@ export class RecentSamples {
 
   clear(): void {
     this.values.length = 0;
+    this.next = 0;
   }
 }
 

@@ -23,6 +23,11 @@ export interface ConsumerTuning {
   readonly rebalanceTimeout?: number;
   readonly maxBytesPerPartition?: number;
   readonly maxWaitTimeInMs?: number;
+  /**
+   * Partitions processed at once (kafkajs `partitionsConsumedConcurrently`; default 3). Batches of one task
+   * never overlap (a lock per task); different tasks overlap their Redis and Kafka round trips with CPU work.
+   */
+  readonly partitionsConsumedConcurrently?: number;
 }
 
 export interface StreamProcessorOptions<S, E> {
@@ -42,6 +47,11 @@ export interface StreamProcessorOptions<S, E> {
   readonly log?: (line: string) => void;
   /** Period of the progress line; 0 = no progress lines. */
   readonly progressIntervalMs?: number;
+  /**
+   * Entity states kept in memory per task (LRU; default 100,000). Beyond it the least recently used are dropped
+   * after a commit and reloaded from their Redis snapshots when next needed, so the bound costs reads, never correctness.
+   */
+  readonly maxCachedEntitiesPerTask?: number;
 }
 
 /**
@@ -61,14 +71,21 @@ export class StreamProcessor<S, E> {
   private readonly log: (line: string) => void;
   private assigned: Readonly<Record<string, readonly number[]>> = {};
   private progressTimer: NodeJS.Timeout | undefined;
+  /** Tail of each task's batch chain: co-partitioned topics deliver batches of one task concurrently. */
+  private readonly taskLocks = new Map<number, Promise<void>>();
+  /** Monitoring-only Kafka offset commits: at most one in flight per topic-partition, the newest offset wins. */
+  private readonly kafkaCommits = new Map<string, { inFlight: boolean; next: string | undefined }>();
+  private readonly maxCachedEntities: number;
 
   constructor(private readonly options: StreamProcessorOptions<S, E>) {
     if (options.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
     if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
     this.deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic;
     this.log = options.log ?? ((line) => console.log(line));
+    this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
+    if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
-    const tuning = options.consumer ?? {};
+    const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], ...tuning });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.admin = this.kafka.admin();
@@ -89,13 +106,15 @@ export class StreamProcessor<S, E> {
       this.assigned = event.payload.memberAssignment;
     });
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: 1, eachBatch: (payload) => this.onBatch(payload) });
+    const concurrency = this.options.consumer?.partitionsConsumedConcurrently ?? 3;
+    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: concurrency, eachBatch: (payload) => this.onBatch(payload) });
     const every = this.options.progressIntervalMs ?? 5_000;
     if (every > 0) this.progressTimer = setInterval(() => this.log(this.metrics.progressLine(this.options.processor.name)), every).unref();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.progressTimer);
+    for (const slot of this.kafkaCommits.values()) slot.next = undefined; // nothing new to send while leaving
     await this.consumer.disconnect();
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
@@ -110,7 +129,21 @@ export class StreamProcessor<S, E> {
     if (missing.length > 0) await this.admin.createTopics({ topics: missing, waitForLeaders: true }).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
   }
 
+  /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */
   private async onBatch(payload: EachBatchPayload): Promise<void> {
+    const partition = payload.batch.partition;
+    const previous = this.taskLocks.get(partition) ?? Promise.resolve();
+    const current = previous.then(() => this.onBatchLocked(payload));
+    const tail = current.catch(() => undefined);
+    this.taskLocks.set(partition, tail);
+    try {
+      await current;
+    } finally {
+      if (this.taskLocks.get(partition) === tail) this.taskLocks.delete(partition);
+    }
+  }
+
+  private async onBatchLocked(payload: EachBatchPayload): Promise<void> {
     const { batch } = payload;
     if (payload.isStale() || !payload.isRunning()) return;
     try {
@@ -146,8 +179,35 @@ export class StreamProcessor<S, E> {
     const next = (BigInt(last.offset) + 1n).toString();
     if (!(await this.commit(task, topic, next, outcome))) return;
     resolveOffset(last.offset);
+    task.evictBeyond(this.maxCachedEntities);
     this.recordMetrics(batch, next, outcome, receivedAt);
-    await this.consumer.commitOffsets([{ topic, partition, offset: next }]).catch((error: Error) => this.log(`[stream] Kafka offset commit (monitoring only) failed: ${error.message}`));
+    this.commitToKafka(topic, partition, next);
+  }
+
+  /**
+   * Kafka's group offset only feeds lag dashboards (positions come from Redis), so the batch does not wait
+   * for it: one commit per partition is in flight at a time and later batches just update the offset to send.
+   */
+  private commitToKafka(topic: string, partition: number, offset: string): void {
+    const id = `${topic}/${partition}`;
+    const slot = this.kafkaCommits.get(id) ?? { inFlight: false, next: undefined };
+    this.kafkaCommits.set(id, slot);
+    slot.next = offset;
+    if (slot.inFlight) return;
+    const send = (): void => {
+      const next = slot.next;
+      if (next === undefined) {
+        slot.inFlight = false;
+        return;
+      }
+      slot.inFlight = true;
+      slot.next = undefined;
+      this.consumer
+        .commitOffsets([{ topic, partition, offset: next }])
+        .catch((error: Error) => this.log(`[stream] Kafka offset commit (monitoring only) failed: ${error.message}`))
+        .finally(send);
+    };
+    send();
   }
 
   /** One atomic Redis call; false (and the task dropped) when another instance committed first. */

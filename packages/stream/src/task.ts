@@ -2,18 +2,27 @@ import type { Redis } from 'ioredis';
 import { eventTime, type EventTime } from '@rtml/features';
 import type { CheckpointKeys } from './keys.js';
 import type { KeyedProcessor } from './processor.js';
+import { TimerIndex } from './timers.js';
+
+/** Persisted timer shards per task; changing it re-shards on load (the meta records the count it was written with). */
+export const TIMER_SHARDS = 256;
 
 /** Committed position of a task: next offset to read, per input topic. */
 export type TaskOffsets = Readonly<Record<string, string>>;
 
 interface TaskMeta {
   readonly streamTime: number | null;
-  readonly timers: Readonly<Record<string, number>>;
+  /** Shard count of the `timers:{p}:{shard}` keys; absent in checkpoints written before timers were sharded. */
+  readonly timerShards?: number;
+  /** Checkpoints written before sharding kept every timer here; read once and migrated to shards. */
+  readonly timers?: Readonly<Record<string, number>>;
 }
 
 /**
  * In-memory image of what is committed in Redis for one partition number, plus a cache of entity
  * states read lazily. Discarded on every rebalance and on every rejected fence, then rebuilt from Redis.
+ * The cache is an LRU (Map insertion order = recency): after a commit, everything in it is also in Redis,
+ * so evicting the least recently used entities beyond the bound loses nothing.
  */
 export class Task<S> {
   /** Topics whose consumer position has been checked against `offsets` since this image was loaded. */
@@ -29,20 +38,38 @@ export class Task<S> {
     /** Max event time seen by this task; the watermark is this minus the allowed lateness. */
     public streamTime: EventTime | undefined,
     /** Entities whose values change at a known future event time (window expiry). */
-    public timers: Map<string, EventTime>,
+    readonly timers: TimerIndex,
   ) {}
 
   static async load<S>(redis: Redis, partition: number, keys: CheckpointKeys): Promise<Task<S>> {
-    const [fence, metaJson] = await redis.mget(keys.offsets, keys.meta);
+    // One MGET (atomic) so fence, meta and shards come from the same commit.
+    const shardKeys = Array.from({ length: TIMER_SHARDS }, (_, shard) => keys.timers(shard));
+    const [fence, metaJson, ...shards] = await redis.mget(keys.offsets, keys.meta, ...shardKeys);
     const offsets = fence ? (JSON.parse(fence) as TaskOffsets) : {};
-    const meta: TaskMeta = metaJson ? (JSON.parse(metaJson) as TaskMeta) : { streamTime: null, timers: {} };
-    const timers = new Map(Object.entries(meta.timers).map(([id, at]) => [id, eventTime(at)] as const));
+    const meta: TaskMeta = metaJson ? (JSON.parse(metaJson) as TaskMeta) : { streamTime: null };
+    const timers = new TimerIndex(TIMER_SHARDS);
+    if (meta.timers !== undefined) timers.load([JSON.stringify(meta.timers)], true);
+    else if (meta.timerShards !== undefined && meta.timerShards !== TIMER_SHARDS) {
+      const written = await redis.mget(...Array.from({ length: meta.timerShards }, (_, shard) => keys.timers(shard)));
+      timers.load(written, true);
+    } else timers.load(shards);
     return new Task<S>(partition, keys, fence ?? null, offsets, meta.streamTime === null ? undefined : eventTime(meta.streamTime), timers);
   }
 
-  /** Fills the cache for `entityIds` with one MGET; entities never checkpointed start from the initial state. */
+  /**
+   * Fills the cache for `entityIds` with one MGET (entities never checkpointed start from the initial state)
+   * and marks them most recently used.
+   */
   async loadEntities(redis: Redis, processor: KeyedProcessor<S, unknown>, entityIds: Iterable<string>): Promise<void> {
-    const missing = [...new Set(entityIds)].filter((id) => !this.entities.has(id));
+    const missing: string[] = [];
+    for (const id of new Set(entityIds)) {
+      const cached = this.entities.get(id);
+      if (cached === undefined) missing.push(id);
+      else {
+        this.entities.delete(id);
+        this.entities.set(id, cached);
+      }
+    }
     if (missing.length === 0) return;
     const snapshots = await redis.mget(...missing.map((id) => this.keys.state(id)));
     missing.forEach((id, i) => {
@@ -57,14 +84,21 @@ export class Task<S> {
 
   /** Entities whose timer is due at the current stream time. */
   dueTimers(): string[] {
-    const now = this.streamTime;
-    if (now === undefined) return [];
-    return [...this.timers].filter(([, at]) => at <= now).map(([id]) => id);
+    return this.streamTime === undefined ? [] : this.timers.dueBy(this.streamTime);
   }
 
-  metaSnapshot(): string {
-    const meta: TaskMeta = { streamTime: this.streamTime ?? null, timers: Object.fromEntries(this.timers) };
-    return JSON.stringify(meta);
+  /** Side writes of the task's meta and of the timer shards changed since the last checkpoint. */
+  checkpointWrites(): { key: string; value: string }[] {
+    const meta: TaskMeta = { streamTime: this.streamTime ?? null, timerShards: this.timers.shards };
+    return [{ key: this.keys.meta, value: JSON.stringify(meta) }, ...this.timers.takeDirtyShards().map(({ shard, value }) => ({ key: this.keys.timers(shard), value }))];
+  }
+
+  /** Drops the least recently used entity states beyond `maxEntities`. Only call with everything committed. */
+  evictBeyond(maxEntities: number): void {
+    for (const id of this.entities.keys()) {
+      if (this.entities.size <= maxEntities) return;
+      this.entities.delete(id);
+    }
   }
 }
 
