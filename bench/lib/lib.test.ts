@@ -1,0 +1,58 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { describe, expect, it } from 'vitest';
+import { advantage, ensurePitDataset, markdownTable, met, parseBenchLines, percentile, summarize, type BenchRow } from './index.js';
+
+describe('stats', () => {
+  it('nearest-rank percentiles', () => {
+    const sorted = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(sorted, 50)).toBe(50);
+    expect(percentile(sorted, 99)).toBe(99);
+    expect(percentile(sorted, 100)).toBe(100);
+    expect(percentile([], 50)).toBeNaN();
+    expect(summarize([3, 1, 2])).toMatchObject({ n: 3, min: 1, p50: 2, max: 3, mean: 2 });
+  });
+});
+
+describe('BENCH rows', () => {
+  const faster: BenchRow = { row: 'a', ours: 2, reference: 12, unit: 's', better: 'lower', target: 5 };
+  const throughput: BenchRow = { row: 'b', ours: 40, reference: 100, unit: 'msg/s', better: 'higher', target: 0.5 };
+  it('advantage is > 1 when ours is better, whichever direction is better', () => {
+    expect(advantage(faster)).toBe(6);
+    expect(advantage(throughput)).toBe(0.4);
+    expect(met(faster)).toBe(true);
+    expect(met(throughput)).toBe(false);
+    expect(met({ ...faster, target: null })).toBeNull();
+    expect(met({ ...faster, reference: null, target: null, limit: 1 })).toBe(false);
+  });
+  it('round-trips through the printed line', () => {
+    const text = `noise\nBENCH ${JSON.stringify(faster)}\nBENCH ${JSON.stringify(throughput)}\n`;
+    expect(parseBenchLines(text)).toEqual([faster, throughput]);
+    expect(markdownTable([{ source: 'x', row: faster }])).toContain('| 6× better | ≥ 5× better | yes |');
+  });
+});
+
+describe('PIT data set', () => {
+  it('has unique feature keys and no label time equal to any feature time', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'pit-data-'));
+    try {
+      const data = await ensurePitDataset({ labels: 2_000, featureRows: 20_000, entities: 300 }, dir);
+      const instance = await DuckDBInstance.create(':memory:');
+      const connection = await instance.connect();
+      const reader = await connection.runAndReadAll(
+        `SELECT (SELECT count(*) FROM '${data.featuresParquet}')::INT AS rows,
+                (SELECT count(DISTINCT (entity_id, event_time)) FROM '${data.featuresParquet}')::INT AS keys,
+                (SELECT count(DISTINCT entity_id) FROM '${data.featuresParquet}')::INT AS entities,
+                (SELECT count(*) FROM '${data.labelsParquet}')::INT AS labels,
+                (SELECT count(*) FROM '${data.labelsParquet}' l JOIN '${data.featuresParquet}' f ON f.event_time = l.label_time)::INT AS ties`,
+      );
+      expect(reader.getRowObjectsJS()[0]).toEqual({ rows: 20_000, keys: 20_000, entities: 300, labels: 2_000, ties: 0 });
+      connection.closeSync();
+      instance.closeSync();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
