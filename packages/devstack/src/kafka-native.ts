@@ -112,7 +112,7 @@ export async function startNativeKafka(runDir: string, opts: { timeoutMs?: numbe
 
   progress(`kafka: formatting KRaft storage in ${runDir}`);
   const clusterId = randomClusterId();
-  runLogged('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jFile}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', propsFile], logFile);
+  runLogged('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile], logFile);
 
   progress(`kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft) on 127.0.0.1:${brokerPort}`);
   const child = spawnServer(
@@ -142,7 +142,10 @@ export async function brokerAnswers(brokers: string): Promise<boolean> {
   }
 }
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints). */
+/**
+ * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
+ * One in 64 starts with "-", which is why it is passed as `--cluster-id=<id>`, never as a separate argument.
+ */
 function randomClusterId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
 }
