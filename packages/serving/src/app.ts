@@ -75,38 +75,39 @@ function featureOrigins(reads: readonly OnlineRead[]): Map<string, OnlineRead> {
   return origins;
 }
 
+function describeFeatures(values: FeatureValues, reads: readonly OnlineRead[], modelFeatures: readonly string[]): Record<string, ServedFeature> {
+  const origins = featureOrigins(reads);
+  const describe = (name: string): ServedFeature => {
+    const value = values[name] ?? null;
+    const origin = origins.get(name);
+    if (origin && origin.status !== 'missing') return { value, status: origin.status, freshnessMs: origin.freshnessMs };
+    return { value, status: name in values ? 'computed' : 'missing', freshnessMs: null };
+  };
+  return Object.fromEntries([...new Set([...Object.keys(values), ...modelFeatures])].map((name) => [name, describe(name)]));
+}
+
+function fallbackReason(feature: ServedFeature): Fallback['reason'] {
+  return feature.status === 'stale' ? 'stale' : feature.status === 'missing' ? 'missing' : 'null';
+}
+
 export function createScorer<E extends SourceEvent>(options: ServingOptions<E>): (request: E) => Promise<ScoreResponse> {
   validateOptions(options);
   const { store, engine, model, fallbacks } = options;
   const primarySet = engine.featureSet.name;
-  const contextSets = options.contextFeatureSets ?? [];
+  const sets = [primarySet, ...(options.contextFeatureSets ?? [])];
   const assemble = options.assemble ?? ((vector, request) => engine.serving(vector, request));
   const clock = options.clock ?? (() => nowProcessingTime());
 
   return async (request) => {
     const entityId = engine.entityKey(request);
     const now = clock(request);
-    const reads = await Promise.all([primarySet, ...contextSets].map((set) => store.read(set, entityId, now)));
+    const reads = await Promise.all(sets.map((set) => store.read(set, entityId, now)));
     const [primary, ...context] = reads as [OnlineRead, ...OnlineRead[]];
     const vector: FeatureVector = { featureSet: primarySet, entityId, eventTime: eventTime(now), values: usableValues(primary) };
     const values: FeatureValues = Object.assign({}, ...context.map(usableValues), assemble(vector, request));
     const { row, imputed } = modelRow(values, model.featureNames, fallbacks);
     const score = model.score(row);
-    const origins = featureOrigins(reads);
-    const allSets = new Map(reads.map((r) => [r.featureSet, r]));
-    const statusOf = (name: string): { status: FeatureStatus; freshnessMs: number | null } => {
-      const origin = origins.get(name);
-      if (origin && origin.status !== 'missing') return { status: origin.status, freshnessMs: origin.freshnessMs };
-      if (name in values) return { status: 'computed', freshnessMs: null };
-      return { status: 'missing', freshnessMs: null };
-    };
-    const features: Record<string, ServedFeature> = {};
-    for (const name of new Set([...Object.keys(values), ...model.featureNames])) features[name] = { value: values[name] ?? null, ...statusOf(name) };
-    const fallbackList: Fallback[] = imputed.map((feature) => {
-      const status = features[feature]!.status;
-      const reason = status === 'stale' ? 'stale' : status === 'missing' || allSets.get(primarySet)?.status === 'missing' ? 'missing' : 'null';
-      return { feature, reason, value: fallbacks[feature]! };
-    });
+    const features = describeFeatures(values, reads, model.featureNames);
     options.log?.append({
       requestId: request.eventId,
       entityId,
@@ -114,10 +115,11 @@ export function createScorer<E extends SourceEvent>(options: ServingOptions<E>):
       servedAt: now,
       model: model.name,
       values,
-      status: Object.fromEntries(Object.entries(features).map(([k, f]) => [k, f.status])),
+      status: Object.fromEntries(Object.entries(features).map(([name, f]) => [name, f.status])),
       fallbacks: imputed,
       score,
     });
+    const fallbackList = imputed.map((feature) => ({ feature, reason: fallbackReason(features[feature]!), value: fallbacks[feature]! }));
     return { requestId: request.eventId, score, features, fallbacks: fallbackList };
   };
 }
