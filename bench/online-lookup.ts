@@ -7,27 +7,26 @@
  * Keys live under a per-run namespace and are deleted at the end (the Redis may be shared).
  */
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { resolveEndpoints } from '@rtml/devstack';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
+import { emit, parseArgs, percentile } from './lib/index.js';
 
-const { values: flags } = parseArgs({
-  options: {
-    entities: { type: 'string', default: '2000' },
-    features: { type: 'string', default: '20' },
-    lookups: { type: 'string', default: '2000' },
-    batch: { type: 'string', default: '100' },
-    batches: { type: 'string', default: '200' },
-  },
-});
-function positiveInt(name: keyof typeof flags): number {
-  const n = Number(flags[name]);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${flags[name]}`);
+const args = parseArgs();
+// --full: the README table's sizes; the default is the small CI size.
+function positiveInt(name: string, small: number, full: number): number {
+  const n = args.number(name, args.full ? full : small);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${n}`);
   return n;
 }
-const config = { entities: positiveInt('entities'), features: positiveInt('features'), lookups: positiveInt('lookups'), batch: positiveInt('batch'), batches: positiveInt('batches') };
+const config = {
+  entities: positiveInt('entities', 2000, 10_000),
+  features: positiveInt('features', 20, 20),
+  lookups: positiveInt('lookups', 2000, 10_000),
+  batch: positiveInt('batch', 100, 100),
+  batches: positiveInt('batches', 200, 500),
+};
 
 const SET = 'user_txn';
 const namespace = `bench-${process.pid}`;
@@ -68,10 +67,6 @@ async function interleaved(rounds: number, contenders: Record<string, () => Prom
   return samples;
 }
 
-function percentile(sorted: Sample, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
 function row(label: string, sample: Sample, reference: Sample | undefined): string {
   const sorted = [...sample].sort((a, b) => a - b);
   const ref = reference ? [...reference].sort((a, b) => a - b) : undefined;
@@ -81,6 +76,17 @@ function row(label: string, sample: Sample, reference: Sample | undefined): stri
   const cells = [label.padEnd(44), p50.toFixed(0).padStart(7), p99.toFixed(0).padStart(7), ratio(p50, ref && percentile(ref, 50)).padStart(9), ratio(p99, ref && percentile(ref, 99)).padStart(9)];
   return `| ${cells.join(' | ')} |`;
 }
+
+/** Machine-readable rows for bench/run.sh: latency "advantage" is raw/ours, so "p99 <= 2x raw" is target 0.5. */
+function emitRows(single: Record<string, Sample>, many: Record<string, Sample>): void {
+  const size = `${config.entities} entities x ${config.features} features`;
+  for (const [p, target] of [[50, null], [99, 0.5]] as const) {
+    emit({ row: `online read 1 entity p${p} vs raw HGETALL (${size})`, ours: pct(single.store!, p), reference: pct(single.raw!, p), unit: 'µs', better: 'lower', target });
+    emit({ row: `online readMany ${config.batch} entities p${p} vs 1 pipelined round trip (${size})`, ours: pct(many.store!, p), reference: pct(many.raw!, p), unit: 'µs', better: 'lower', target: null });
+  }
+}
+
+const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
 
 function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   const url = new URL(redisUrl);
@@ -127,6 +133,7 @@ async function main(): Promise<void> {
     console.log(row('store.read (HGETALL + decode + freshness)', single.store!, single.raw));
     console.log(row(`raw pipeline of ${config.batch} HGETALL (reference)`, many.raw!, undefined));
     console.log(row(`store.readMany(${config.batch} ids)`, many.store!, many.raw));
+    emitRows(single, many);
     const external = redisBenchmarkLine(redisUrl, keyOf('user-0'));
     if (external) console.log(external);
   } finally {
