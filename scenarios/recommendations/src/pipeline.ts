@@ -88,14 +88,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const store = await OfflineStore.open({ dir: joinPath(options.workDir, 'offline') });
   try {
     const historyRows = await timed(log, 'offline: load events, backfill both feature sets', () => buildOffline(store, eventsFile, options.horizonMs));
-    const trained: Trained[] = [];
-    const offline = new Map<Join, { metrics: Metrics; test: readonly Example[] }>();
-    for (const join of JOINS) {
-      const model = await timed(log, `train (${join} join)`, () => trainFor(store, join, options.horizonMs, periods.train));
-      const test = await buildExamples(store, join, options.horizonMs, periods.heldOut);
-      offline.set(join, { metrics: evaluate(scoreExamples(model, test), options.k), test });
-      trained.push(model);
-    }
+    const { trained, offline } = await trainAndEvaluateOffline(store, options, periods);
     const pitTest = offline.get('point-in-time')!.test;
     const served = await timed(log, 'online: Kafka -> stream -> Redis, held-out period served live', () =>
       serveHeldOut(options, eventsFile, heldOutStart, trained, pitTest.map((e) => e.impression)),
@@ -113,6 +106,24 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   } finally {
     store.close();
   }
+}
+
+interface OfflineRun {
+  readonly trained: readonly Trained[];
+  /** Per join: held-out metrics with that join, and its held-out examples. */
+  readonly offline: ReadonlyMap<Join, { readonly metrics: Metrics; readonly test: readonly Example[] }>;
+}
+
+async function trainAndEvaluateOffline(store: OfflineStore, options: ScenarioOptions, periods: { train: Period; heldOut: Period }): Promise<OfflineRun> {
+  const trained: Trained[] = [];
+  const offline = new Map<Join, { metrics: Metrics; test: readonly Example[] }>();
+  for (const join of JOINS) {
+    const model = await timed(options.log, `train (${join} join)`, () => trainFor(store, join, options.horizonMs, periods.train));
+    const test = await buildExamples(store, join, options.horizonMs, periods.heldOut);
+    offline.set(join, { metrics: evaluate(scoreExamples(model, test), options.k), test });
+    trained.push(model);
+  }
+  return { trained, offline };
 }
 
 async function buildOffline(store: OfflineStore, eventsFile: string, horizonMs: number): Promise<Record<string, number>> {

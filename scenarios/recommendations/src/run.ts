@@ -6,7 +6,7 @@ import { Command, Option } from 'commander';
 import { duration } from '@rtml/features';
 import { resolveEndpoints } from '@rtml/devstack';
 import { configFor, SIZES, type SizeName } from './generator.js';
-import { runScenario, type ScenarioOptions } from './pipeline.js';
+import { DEFAULT_HORIZON_MS, runScenario, type ScenarioOptions } from './pipeline.js';
 import { formatReport } from './report.js';
 
 /** Per size: how much of the end is held out and how finely it is replayed through the live path. */
@@ -35,7 +35,7 @@ const options: ScenarioOptions = {
   redisUrl,
   workDir,
   namespace: `rec-${randomUUID().slice(0, 8)}`,
-  horizonMs: duration.minutes(10),
+  horizonMs: DEFAULT_HORIZON_MS,
   warmupHours: 4,
   heldOutHours: plan.heldOutHours,
   servingStepMs: duration.minutes(plan.stepMinutes),
