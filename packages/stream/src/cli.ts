@@ -24,6 +24,7 @@ interface RunOptions {
   maxAgeMs: number;
   progressMs: number;
   sessionTimeoutMs?: number;
+  maxCachedEntities: number;
 }
 
 const integer = (name: string) => (value: string) => {
@@ -81,6 +82,7 @@ async function run(options: RunOptions): Promise<void> {
     deadLetterTopic: options.deadLetterTopic === undefined ? undefined : () => options.deadLetterTopic!,
     consumer: session === undefined ? undefined : { sessionTimeout: session, rebalanceTimeout: session, heartbeatInterval: Math.max(100, Math.floor(session / 12)), maxWaitTimeInMs: 100 },
     progressIntervalMs: options.progressMs,
+    maxCachedEntitiesPerTask: options.maxCachedEntities,
   });
   const server = options.metricsPort > 0 ? await serveMetrics(stream.metrics.registry, options.metricsPort) : undefined;
   let stopping = false;
@@ -115,6 +117,7 @@ program
   .option('--max-age-ms <ms>', 'reads older than this are reported stale', integer('--max-age-ms'), 86_400_000)
   .option('--progress-ms <ms>', 'progress line period, 0 = off', integer('--progress-ms'), 5_000)
   .option('--session-timeout-ms <ms>', 'Kafka group session timeout (lower = faster failover)', integer('--session-timeout-ms'))
+  .option('--max-cached-entities <n>', 'entity states kept in memory per partition (LRU; the rest reload from Redis)', integer('--max-cached-entities'), 100_000)
   .action(run);
 
 program.parseAsync().catch((error: Error) => {

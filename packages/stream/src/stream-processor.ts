@@ -167,7 +167,10 @@ export class StreamProcessor<S, E> {
         return;
       }
     }
-    const fresh = batch.messages.filter((message) => BigInt(message.offset) >= BigInt(committed));
+    // Messages are in offset order: only a batch starting before the committed offset (a redelivery) needs filtering.
+    const from = BigInt(committed);
+    const first = batch.messages[0];
+    const fresh = first === undefined || BigInt(first.offset) >= from ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= from);
     const last = fresh.at(-1);
     if (last === undefined) return;
     const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }));
