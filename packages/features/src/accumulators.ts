@@ -19,8 +19,6 @@ export interface Accumulator<A extends Json> {
   result(acc: A): FeatureValue;
 }
 
-type Keyed = [number, string, Scalar];
-
 const countAcc: Accumulator<number> = {
   init: () => 0,
   add: (n) => n + 1,
@@ -31,7 +29,13 @@ const countAcc: Accumulator<number> = {
 type SumState = [number, number];
 const sumAcc: Accumulator<SumState> = {
   init: () => [0, 0],
-  add: (acc, _t, _id, v) => (v === null ? acc : [acc[0] + (v as number), acc[1] + 1]),
+  add: (acc, _t, _id, v) => {
+    if (v !== null) {
+      acc[0] += v as number;
+      acc[1] += 1;
+    }
+    return acc;
+  },
   result: ([s, n]) => (n === 0 ? null : s),
 };
 const meanAcc: Accumulator<SumState> = { ...sumAcc, result: ([s, n]) => (n === 0 ? null : s / n) };
@@ -43,12 +47,6 @@ function extremum(pick: (a: number, b: number) => number): Accumulator<number | 
     result: (acc) => acc,
   };
 }
-
-const lastAcc: Accumulator<Keyed | null> = {
-  init: () => null,
-  add: (acc, t, id, v) => (v === null || (acc !== null && compareEventKeys(acc[0], acc[1], t, id) >= 0) ? acc : [t, id, v]),
-  result: (acc) => (acc === null ? null : acc[2]),
-};
 
 /** The set as object keys (JSON-friendly, O(1) lookups) plus its size. */
 type DistinctState = { n: number; seen: Record<string, 1> };
@@ -66,20 +64,54 @@ const distinctAcc: Accumulator<DistinctState> = {
   result: (acc) => acc.n,
 };
 
-/** The k greatest (eventTime, eventId) non-null values, newest first. */
-function lastKAcc(k: number): Accumulator<Keyed[]> {
+/**
+ * The k greatest (eventTime, eventId) non-null values, newest first, as ONE flat array [t0, id0, v0, t1, id1, v1, ...]
+ * (one array per entity instead of one per entry: see insertExact). `last` is the same fold with k = 1.
+ */
+type Latest = Scalar[];
+function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulator<Latest> {
   return {
     init: () => [],
     add: (acc, t, id, v) => {
       if (v === null) return acc;
-      let at = acc.length;
-      while (at > 0 && compareEventKeys(acc[at - 1]![0], acc[at - 1]![1], t, id) < 0) at--;
+      let at = acc.length / 3;
+      while (at > 0 && compareEventKeys(acc[(at - 1) * 3] as number, acc[(at - 1) * 3 + 1] as string, t, id) < 0) at--;
       if (at >= k) return acc;
-      acc.splice(at, 0, [t, id, v]);
-      if (acc.length > k) acc.length = k;
-      return acc;
+      return insertExact(acc.length < 3 * k ? acc : acc.slice(0, 3 * (k - 1)), at * 3, [t, id, v]);
     },
-    result: (acc) => (acc.length === 0 ? null : (acc.map((entry) => entry[2]) as string[] | number[])),
+    result,
+  };
+}
+const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scalar)));
+const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
+
+/**
+ * `array` with `items` inserted at `index`. V8 grows an array that is pushed or spliced into by 1.5x + 16 slots:
+ * for the few events one entity typically holds, that slack is larger than the data (and it is paid per entity),
+ * so small arrays are copied at their exact size instead; large ones grow in place (amortised O(1) appends, at
+ * most 1.5x slack), where an exact copy per event would cost O(n) time.
+ */
+const EXACT_BELOW = 512;
+export function insertExact<T>(array: T[], index: number, items: readonly T[]): T[] {
+  if (array.length < EXACT_BELOW) return array.toSpliced(index, 0, ...items);
+  array.splice(index, 0, ...items);
+  return array;
+}
+
+/**
+ * Returns one shared copy of each distinct string, so a value repeated across entities (a merchant id) is stored
+ * once rather than once per event. Bounded: when `limit` strings are pooled the pool starts over (values already
+ * in states keep their copy), so a high-cardinality field costs at most `limit` pooled strings, never a leak.
+ */
+export function createInterner(limit = 65_536): (value: Scalar | null) => Scalar | null {
+  let pool = new Map<string, string>();
+  return (value) => {
+    if (typeof value !== 'string') return value;
+    const known = pool.get(value);
+    if (known !== undefined) return known;
+    if (pool.size >= limit) pool = new Map();
+    pool.set(value, value);
+    return value;
   };
 }
 

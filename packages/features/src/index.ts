@@ -31,7 +31,7 @@ export {
   type Transform,
 } from './definition.js';
 export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
-export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type RetainedEvent, type ParseResult } from './online.js';
+export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
 export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding } from './offline.js';
 export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';

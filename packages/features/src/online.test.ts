@@ -69,15 +69,38 @@ describe('online engine', () => {
     expect(engine.nextChange(state, eventTime(t0 + HOUR))).toBe(t0 + 100 + HOUR);
     expect(engine.nextChange(state, eventTime(t0 + 100 + HOUR))).toBeUndefined();
     engine.compact(state, eventTime(t0 + HOUR));
-    expect(state.events.map((e) => e[1])).toEqual(['b']);
+    expect(state).toMatchObject({ nums: [t0 + 100, 2], refs: ['b', 'm1'] });
     expect(engine.read(state, 'u1', eventTime(t0 + HOUR)).values.n_1h).toBe(1);
     expect(engine.isEmpty(state)).toBe(false);
   });
 
-  it('keeps state as plain JSON: a checkpoint round trip reads the same', () => {
-    const state = applyAll(engine, [txn('a', 0, 1.5, 'x'), txn('b', 5, 2, 'y')]);
+  it('keeps state as plain JSON: a checkpoint round trip reads the same, null values included', () => {
+    const state = applyAll(engine, [txn('a', 0, 1.5, 'x'), txn('b', 5, 2, 'y'), txn('c', 7, null, 'z')]);
     const restored = JSON.parse(JSON.stringify(state)) as OnlineState;
-    expect(engine.read(restored, 'u1', eventTime(t0 + 5))).toEqual(engine.read(state, 'u1', eventTime(t0 + 5)));
+    expect(engine.read(restored, 'u1', eventTime(t0 + 7))).toEqual(engine.read(state, 'u1', eventTime(t0 + 7)));
+    engine.apply(restored, txn('d', 9, null, 'w'));
+    engine.apply(state, txn('d', 9, null, 'w'));
+    expect(engine.read(restored, 'u1', eventTime(t0 + 9))).toEqual(engine.read(state, 'u1', eventTime(t0 + 9)));
+  });
+
+  it('reads version-1 snapshots (one array per event) and rejects unknown layouts with a clear error', () => {
+    const full = createOnlineEngine(userTransactionFeatures);
+    const events = [txn('a', 0, 1.5, 'x'), txn('b', 5, null, 'y'), txn('c', 9, 4, 'x')];
+    // As the version-1 engine wrote it for these events (sliding fields amount, merchantId; lastK as [t, id, v] entries).
+    const v1 = {
+      events: events.map((e) => [e.eventTime, e.eventId, e.amount, e.merchantId]),
+      lifetime: {
+        amount_mean_lifetime: [5.5, 2],
+        amount_min_lifetime: 1.5,
+        last_merchants: [...events].reverse().map((e) => [e.eventTime, e.eventId, e.merchantId]),
+        last_amount: [t0 + 9, 'c', 4],
+      },
+    } as unknown as OnlineState;
+    const expected = applyAll(full, events);
+    expect(full.read(v1, 'u1', eventTime(t0 + 9))).toEqual(full.read(expected, 'u1', eventTime(t0 + 9)));
+    expect(v1).toEqual(expected);
+    const future = { ...expected, v: 3 } as unknown as OnlineState;
+    expect(() => full.read(future, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version 3; this engine reads versions 1 and 2\)/);
   });
 
   it('parses raw events without throwing and names what is wrong', () => {

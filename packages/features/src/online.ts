@@ -1,20 +1,31 @@
-import { accumulatorFor, type Accumulator, type Json, type Scalar } from './accumulators.js';
+import { accumulatorFor, createInterner, insertExact, type Accumulator, type Json, type Scalar } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
 
-/** An event kept for sliding windows: [eventTime, eventId, ...values of the fields sliding features read]. */
-export type RetainedEvent = [number, string, ...(Scalar | null)[]];
+/** Layout version of `OnlineState`; a snapshot in another layout is upgraded (version 1) or rejected. */
+const STATE_VERSION = 2;
 
 /**
  * The state of ONE entity (key it by `engine.entityKey(event)`). Plain JSON data, for checkpoints and Redis.
  * `apply` and `compact` update it in place and return it: clone it first if you need the old one.
+ *
+ * The retained events are packed row-major into two flat arrays rather than one small array per event: V8
+ * stores an all-number array unboxed (8 B a number) and a flat array has one header instead of one per event,
+ * which at millions of entities is most of the heap (see packages/features/README.md, "Memory").
  */
 export interface OnlineState {
-  /** Sorted by (eventTime, eventId); only what sliding windows still need. */
-  events: RetainedEvent[];
+  /** Layout version (2). */
+  v: typeof STATE_VERSION;
+  /**
+   * Per retained event, in (eventTime, eventId) order: [eventTime, ...numeric fields sliding features read].
+   * A null field is NaN in memory (keeps the array unboxed) and null after a JSON round trip; both read as null.
+   */
+  nums: (number | null)[];
+  /** Per retained event, same order: [eventId, ...string and boolean fields sliding features read]. */
+  refs: (Scalar | null)[];
   /** Running accumulators of the lifetime features, by feature name. */
   lifetime: Record<string, Json>;
 }
@@ -44,37 +55,104 @@ export interface OnlineEngine<E extends SourceEvent> {
 interface Planned {
   readonly feature: AggregateFeature;
   readonly accumulator: Accumulator<Json>;
-  /** Index of the feature's field in a RetainedEvent (sliding) or undefined for count. */
-  readonly slot: number | undefined;
+  /** Where a sliding feature's field sits in a retained row: `nums` or `refs`, at this offset; undefined for count and lifetime. */
+  readonly column: { readonly numeric: boolean; readonly offset: number } | undefined;
+}
+
+/** Version-1 layout (one `[eventTime, eventId, ...fields]` array per retained event, `lastK` as `[t, id, v]` entries). */
+interface StateV1 {
+  events: [number, string, ...(Scalar | null)[]][];
+  lifetime: Record<string, Json>;
 }
 
 export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): OnlineEngine<E> {
+  // Each field is retained once per event, however many sliding features (of any window) read it.
   const slidingFields = [...new Set(set.aggregates.flatMap((f) => (f.spec.window.kind === 'sliding' && f.spec.kind !== 'count' ? [f.spec.field] : [])))];
-  const plan = (feature: AggregateFeature): Planned => ({
-    feature,
-    accumulator: accumulatorFor(feature.spec),
-    slot: feature.spec.kind === 'count' || feature.spec.window.kind === 'lifetime' ? undefined : 2 + slidingFields.indexOf(feature.spec.field),
-  });
+  const numericFields = slidingFields.filter((field) => set.source.fieldTypes[field] === 'number');
+  const refFields = slidingFields.filter((field) => set.source.fieldTypes[field] !== 'number');
+  const numStride = 1 + numericFields.length;
+  const refStride = 1 + refFields.length;
+  const plan = (feature: AggregateFeature): Planned => {
+    const spec = feature.spec;
+    if (spec.kind === 'count' || spec.window.kind === 'lifetime') return { feature, accumulator: accumulatorFor(spec), column: undefined };
+    const numeric = numericFields.includes(spec.field);
+    return { feature, accumulator: accumulatorFor(spec), column: { numeric, offset: 1 + (numeric ? numericFields : refFields).indexOf(spec.field) } };
+  };
   const sliding = set.aggregates.filter((f) => f.spec.window.kind === 'sliding').map(plan);
   const lifetime = set.aggregates.filter((f) => f.spec.window.kind === 'lifetime').map(plan);
   const windowSizes = [...new Set(sliding.map((p) => windowSize(p.feature)))];
   const longestWindow = Math.max(0, ...windowSizes);
-  const fieldOf = (event: E, field: string): Scalar | null => ((event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null);
+  // Categorical values (merchant ids, ...) repeat across entities: keep one copy of each (event ids are unique: not interned).
+  const intern = createInterner();
+  const fieldOf = (event: E, field: string): Scalar | null => intern((event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null);
   const initialState = (): OnlineState => ({
-    events: [],
+    v: STATE_VERSION,
+    nums: [],
+    refs: [],
     lifetime: Object.fromEntries(lifetime.map((p) => [p.feature.name, p.accumulator.init()])),
   });
   const emptyLifetime = JSON.stringify(initialState().lifetime);
 
-  function apply(state: OnlineState, event: E): OnlineState {
+  const rows = (state: OnlineState): number => state.nums.length / numStride;
+  const timeAt = (state: OnlineState, row: number): number => state.nums[row * numStride] as number;
+  const idAt = (state: OnlineState, row: number): string => state.refs[row * refStride] as string;
+
+  /** First row not before (time, id). */
+  function lowerBound(state: OnlineState, time: number, id: string): number {
+    let lo = 0;
+    let hi = rows(state);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (compareEventKeys(timeAt(state, mid), idAt(state, mid), time, id) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** First row whose event time is > time. */
+  function upperBoundTime(state: OnlineState, time: number): number {
+    let lo = 0;
+    let hi = rows(state);
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (timeAt(state, mid) <= time) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Every entry point takes states restored from JSON, possibly written by an older engine. */
+  function current(state: OnlineState): OnlineState {
+    if (state.v === STATE_VERSION) return state;
+    const old = state as unknown as Partial<StateV1> & { v?: unknown };
+    if (old.v !== undefined || !Array.isArray(old.events) || typeof old.lifetime !== 'object' || old.lifetime === null) {
+      throw new Error(`${set.name}: unsupported online state (layout version ${JSON.stringify(old.v ?? 'unknown')}; this engine reads versions 1 and ${STATE_VERSION}): drop the entity's snapshot and rebuild it from the source`);
+    }
+    // Version 1 kept the sliding fields in `slidingFields` order after [eventTime, eventId].
+    const events = old.events;
+    const valueOf = (event: StateV1['events'][number], field: string) => event[2 + slidingFields.indexOf(field)] ?? null;
+    state.nums = events.flatMap((e) => [e[0], ...numericFields.map((f) => (valueOf(e, f) as number | null) ?? NaN)]);
+    state.refs = events.flatMap((e) => [e[1], ...refFields.map((f) => valueOf(e, f))]);
+    for (const p of lifetime) {
+      const acc = state.lifetime[p.feature.name];
+      // lastK entries were [t, id, v] arrays; they are one flat array now (`last` was already [t, id, v]).
+      if (p.feature.spec.kind === 'lastK' && Array.isArray(acc)) state.lifetime[p.feature.name] = acc.flat();
+    }
+    delete (old as Partial<StateV1>).events;
+    state.v = STATE_VERSION;
+    return state;
+  }
+
+  function apply(input: OnlineState, event: E): OnlineState {
+    const state = current(input);
     const time = event.eventTime;
     const id = event.eventId;
     if (sliding.length > 0) {
-      const at = lowerBound(state.events, time, id);
-      const existing = state.events[at];
+      const at = lowerBound(state, time, id);
       // A redelivered event (same time and id) still retained: applying it again would double count.
-      if (existing !== undefined && existing[0] === time && existing[1] === id) return state;
-      state.events.splice(at, 0, [time, id, ...slidingFields.map((field) => fieldOf(event, field))]);
+      if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return state;
+      state.nums = insertExact(state.nums, at * numStride, [time, ...numericFields.map((field) => (fieldOf(event, field) as number | null) ?? NaN)]);
+      state.refs = insertExact(state.refs, at * refStride, [id, ...refFields.map((field) => fieldOf(event, field))]);
     }
     for (const p of lifetime) {
       const value = p.feature.spec.kind === 'count' ? null : fieldOf(event, p.feature.spec.field);
@@ -84,17 +162,23 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   }
 
   function readSliding(state: OnlineState, p: Planned, asOf: number): FeatureValue {
-    const from = upperBoundTime(state.events, asOf - windowSize(p.feature));
-    const to = upperBoundTime(state.events, asOf);
+    const from = upperBoundTime(state, asOf - windowSize(p.feature));
+    const to = upperBoundTime(state, asOf);
+    const column = p.column;
     let acc = p.accumulator.init();
-    for (let i = from; i < to; i++) {
-      const event = state.events[i]!;
-      acc = p.accumulator.add(acc, event[0], event[1], p.slot === undefined ? null : (event[p.slot] ?? null));
+    for (let row = from; row < to; row++) {
+      let value: Scalar | null = null;
+      if (column?.numeric) {
+        const x = state.nums[row * numStride + column.offset] ?? null;
+        value = x === null || Number.isNaN(x) ? null : x;
+      } else if (column) value = state.refs[row * refStride + column.offset] ?? null;
+      acc = p.accumulator.add(acc, timeAt(state, row), idAt(state, row), value);
     }
     return p.accumulator.result(acc);
   }
 
-  function read(state: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
+  function read(input: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
+    const state = current(input);
     const values: Record<string, FeatureValue> = {};
     for (const p of sliding) values[p.feature.name] = readSliding(state, p, asOf) ?? p.feature.spec.default;
     for (const p of lifetime) {
@@ -104,19 +188,26 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     return { featureSet: set.name, entityId, eventTime: asOf, values };
   }
 
-  function nextChange(state: OnlineState, after: EventTime): EventTime | undefined {
+  function nextChange(input: OnlineState, after: EventTime): EventTime | undefined {
+    const state = current(input);
     let next: number | undefined;
     for (const size of windowSizes) {
       // The first retained event whose expiry (time + size) is still ahead.
-      const event = state.events[upperBoundTime(state.events, after - size)];
-      if (event !== undefined && (next === undefined || event[0] + size < next)) next = event[0] + size;
+      const row = upperBoundTime(state, after - size);
+      if (row < rows(state) && (next === undefined || timeAt(state, row) + size < next)) next = timeAt(state, row) + size;
     }
     return next === undefined ? undefined : eventTime(next);
   }
 
-  function compact(state: OnlineState, watermark: EventTime): OnlineState {
-    // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone for good.
-    state.events.splice(0, upperBoundTime(state.events, watermark - longestWindow));
+  function compact(input: OnlineState, watermark: EventTime): OnlineState {
+    const state = current(input);
+    // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
+    // for good. Copying what is left (rather than splicing in place) also gives the arrays back their exact size.
+    const drop = upperBoundTime(state, watermark - longestWindow);
+    if (drop > 0) {
+      state.nums = state.nums.slice(drop * numStride);
+      state.refs = state.refs.slice(drop * refStride);
+    }
     return state;
   }
 
@@ -129,7 +220,10 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     read,
     nextChange,
     compact,
-    isEmpty: (state) => state.events.length === 0 && JSON.stringify(state.lifetime) === emptyLifetime,
+    isEmpty: (input) => {
+      const state = current(input);
+      return state.nums.length === 0 && JSON.stringify(state.lifetime) === emptyLifetime;
+    },
     serving: (vector, requestEvent) => modelInput(set, vector.values, requestEvent),
   };
 }
@@ -154,29 +248,4 @@ export function modelInput<E extends SourceEvent>(set: FeatureSet<E>, aggregates
 
 function windowSize(feature: AggregateFeature): number {
   return feature.spec.window.kind === 'sliding' ? feature.spec.window.size : Infinity;
-}
-
-/** First index whose event is not before (time, id). */
-function lowerBound(events: readonly RetainedEvent[], time: number, id: string): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    const e = events[mid]!;
-    if (compareEventKeys(e[0], e[1], time, id) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
-/** First index whose event time is > time. */
-function upperBoundTime(events: readonly RetainedEvent[], time: number): number {
-  let lo = 0;
-  let hi = events.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (events[mid]![0] <= time) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
