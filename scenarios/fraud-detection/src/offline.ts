@@ -45,6 +45,9 @@ export interface LabelledExample {
   readonly values: FeatureValues;
 }
 
+/** The offline-store table `labelledExamples` builds for a strategy and period (audit it with `checkLeakage`). */
+export const trainingSetTable = (strategy: JoinStrategy, period: { from: number }): string => `examples_${strategy.replaceAll('-', '_')}_${period.from}`;
+
 /**
  * Labels = every transaction in [from, to), label 1 if a chargeback EVER disputes it (labels arrive late, so
  * this is only known long after the fact). Features joined per `strategy`, then request-time features and
@@ -57,7 +60,7 @@ export async function labelledExamples(
   strategy: JoinStrategy,
 ): Promise<LabelledExample[]> {
   const txns = data.transactions.filter((t) => t.eventTime >= period.from && t.eventTime < period.to);
-  const table = `examples_${strategy.replaceAll('-', '_')}_${period.from}`;
+  const table = trainingSetTable(strategy, period);
   await store.buildTrainingSet({
     labels: { rows: txns.map((t) => ({ entityId: t.userId, labelTime: eventTime(t.eventTime), label: data.disputed.has(t.eventId) ? 1 : 0 })) },
     featureSets: ALL_SETS.map((s) => s.name),

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { duration, processingTime, type FeatureValues } from '@rtml/features';
-import { OfflineStore } from '@rtml/offline-store';
+import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
 import { collectScenarioData, engines, topicsFor, type ScenarioData } from './data.js';
@@ -13,9 +13,9 @@ import { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
 import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
-import { labelledExamples, backfillAll, type LabelledExample } from './offline.js';
+import { labelledExamples, backfillAll, trainingSetTable, type LabelledExample } from './offline.js';
 import { replay, type PathLag, type Variant } from './replay.js';
-import { reimplementedAssembler, skewReport, type FeatureSkew } from './skew.js';
+import { reimplementedAssembler, servedVsOffline, skewReport, type FeatureSkew, type FeatureValuePairs } from './skew.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -36,13 +36,55 @@ export interface PathStaleness {
   /** Share of transactions scored without one of the user's own earlier events. */
   readonly missedShare: number;
   readonly served: Metrics;
+  /** Per held-out transaction (in `ScenarioResult.served.transactionIds` order): the store's lag, simulated minutes. */
+  readonly lagMinutes: number[];
+  /** Per held-out transaction: whether the served features lacked one of the user's own earlier events. */
+  readonly missed: boolean[];
+}
+
+/** `checkLeakage` (strict rule) on a training set, counts only. */
+export interface LeakageSummary {
+  readonly rowsChecked: number;
+  readonly leakingRows: number;
+  readonly bySet: Readonly<Record<string, number>>;
+}
+
+/** One naive training row whose chargeback features were computed from chargebacks that arrived after the transaction. */
+export interface LeakedRow {
+  readonly transactionId: string;
+  readonly userId: string;
+  readonly label: 0 | 1;
+  /** ISO-8601 UTC. */
+  readonly labelTime: string;
+  /** The `user_chargebacks` row the naive join used (ISO-8601 UTC): at or after the label time. */
+  readonly featureTime: string;
+  /** The user's chargebacks (ISO-8601 UTC time, disputed transaction, days after this transaction). */
+  readonly chargebacks: readonly { time: string; transactionId: string; daysAfter: number }[];
+  readonly naive: { readonly chargeback_count: number | null; readonly chargeback_amount: number | null };
+  readonly pit: { readonly chargeback_count: number | null; readonly chargeback_amount: number | null };
 }
 
 export interface ScenarioResult {
   readonly counts: { readonly events: number; readonly transactions: number; readonly trainRows: number; readonly testRows: number; readonly testPositives: number };
-  readonly lookAhead: { readonly pit: { offline: Metrics; served: Metrics }; readonly naive: { offline: Metrics; served: Metrics } };
-  readonly skew: { readonly shared: FeatureSkew[]; readonly reimplemented: FeatureSkew[]; readonly sharedServed: Metrics; readonly reimplementedServed: Metrics };
+  readonly lookAhead: {
+    readonly pit: { offline: Metrics; served: Metrics };
+    readonly naive: { offline: Metrics; served: Metrics };
+    /** `checkLeakage` on both training sets, and one concrete leaked naive row. */
+    readonly leakage: { readonly pit: LeakageSummary; readonly naive: LeakageSummary; readonly example: LeakedRow | null };
+    /** Logistic-regression weights per model feature (on standardised inputs, so comparable across features). */
+    readonly weights: { readonly pit: Record<string, number>; readonly naive: Record<string, number> };
+  };
+  readonly skew: {
+    readonly shared: FeatureSkew[];
+    readonly reimplemented: FeatureSkew[];
+    readonly sharedServed: Metrics;
+    readonly reimplementedServed: Metrics;
+    /** Per model feature, offline vs served values per held-out transaction, for the shared and the reimplemented path. */
+    readonly values: { readonly shared: Record<string, FeatureValuePairs>; readonly reimplemented: Record<string, FeatureValuePairs> };
+  };
   readonly staleness: { readonly stream: PathStaleness; readonly batch: PathStaleness; readonly batchIntervalMinutes: number };
+  /** Every held-out transaction as scored live: ids in scoring order, labels, and each endpoint's scores. */
+  readonly served: { readonly transactionIds: string[]; readonly labels: number[]; readonly scores: Record<string, number[]> };
   readonly seconds: Record<string, number>;
 }
 
@@ -54,8 +96,48 @@ function summarise(lag: PathLag, served: Metrics): PathStaleness {
     p95Minutes: (sorted[Math.floor(0.95 * (sorted.length - 1))] ?? 0) / MINUTE,
     missedShare: lag.missed.filter(Boolean).length / Math.max(1, lag.missed.length),
     served,
+    lagMinutes: lag.lagMs.map((ms) => ms / MINUTE),
+    missed: [...lag.missed],
   };
 }
+
+const iso = (epochMs: number) => new Date(epochMs).toISOString();
+
+async function leakageSummary(offline: OfflineStore, strategy: JoinStrategy, train: { from: number }): Promise<LeakageSummary> {
+  const report = await offline.checkLeakage({ table: trainingSetTable(strategy, train) }, { maxLeaks: 0 });
+  return { rowsChecked: report.rowsChecked, leakingRows: report.leakingRows, bySet: report.bySet };
+}
+
+/** A disputed naive training row whose chargeback features count chargebacks from after its own transaction. */
+async function leakedRow(offline: OfflineStore, data: ScenarioData, train: { from: number }, naive: readonly LabelledExample[], pit: readonly LabelledExample[]): Promise<LeakedRow | null> {
+  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: ['user_chargebacks'] });
+  const num = (v: unknown) => (typeof v === 'number' ? v : null);
+  for (const leak of report.leaks) {
+    const i = leak.row - 1;
+    const example = naive[i];
+    if (!example || example.label !== 1 || example.txn.userId !== leak.entityId || example.txn.eventTime !== leak.labelTime) continue;
+    const naiveCount = num(example.values['chargeback_count']) ?? 0;
+    const pitCount = num(pit[i]?.values['chargeback_count']) ?? 0;
+    if (naiveCount <= pitCount) continue;
+    const txn = example.txn;
+    return {
+      transactionId: txn.eventId,
+      userId: txn.userId,
+      label: example.label,
+      labelTime: iso(txn.eventTime),
+      featureTime: iso(leak.featureTime),
+      chargebacks: data.chargebacks
+        .filter((c) => c.userId === txn.userId)
+        .map((c) => ({ time: iso(c.eventTime), transactionId: c.transactionId, daysAfter: (c.eventTime - txn.eventTime) / DAY })),
+      naive: { chargeback_count: num(example.values['chargeback_count']), chargeback_amount: num(example.values['chargeback_amount']) },
+      pit: { chargeback_count: num(pit[i]?.values['chargeback_count']), chargeback_amount: num(pit[i]?.values['chargeback_amount']) },
+    };
+  }
+  return null;
+}
+
+const weightsOf = (model: TrainedModel): Record<string, number> =>
+  Object.fromEntries(model.logistic.featureNames.map((name, i) => [name, model.logistic.weights[i]!]));
 
 /** The periods: day 0 only warms features up; training on the first 70% of days, evaluation on the rest. */
 function periods(start: number, days: number) {
@@ -107,6 +189,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       pitTest: await labelledExamples(offline, data, test, 'point-in-time'),
       naiveTest: await labelledExamples(offline, data, test, 'naive-latest'),
     }));
+    const leakage = await timed('leakage check', async () => ({
+      pit: await leakageSummary(offline, 'point-in-time', train),
+      naive: await leakageSummary(offline, 'naive-latest', train),
+      example: await leakedRow(offline, data, train, examples.naiveTrain, examples.pitTrain),
+    }));
     const models = await timed('train', () => ({ pit: trainModel('pit', examples.pitTrain), naive: trainModel('naive', examples.naiveTrain) }));
     const labels = examples.pitTest.map((e) => e.label);
     const offlineMetrics = {
@@ -131,18 +218,28 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         testRows: examples.pitTest.length,
         testPositives: labels.filter((y) => y === 1).length,
       },
-      lookAhead: { pit: { offline: offlineMetrics.pit, served: servedMetrics('pit') }, naive: { offline: offlineMetrics.naive, served: servedMetrics('naive') } },
+      lookAhead: {
+        pit: { offline: offlineMetrics.pit, served: servedMetrics('pit') },
+        naive: { offline: offlineMetrics.naive, served: servedMetrics('naive') },
+        leakage,
+        weights: { pit: weightsOf(models.pit), naive: weightsOf(models.naive) },
+      },
       skew: {
         shared: skewReport(served.logs.shared, offlineValues),
         reimplemented: skewReport(served.logs.reimplemented, offlineValues),
         sharedServed: servedMetrics('pit'),
         reimplementedServed: servedMetrics('pit-reimplemented'),
+        values: {
+          shared: servedVsOffline(served.logs.shared, offlineValues, served.replay.transactionIds),
+          reimplemented: servedVsOffline(served.logs.reimplemented, offlineValues, served.replay.transactionIds),
+        },
       },
       staleness: {
         stream: summarise(served.replay.staleness.stream, servedMetrics('pit')),
         batch: summarise(served.replay.staleness.batch, servedMetrics('pit-batch')),
         batchIntervalMinutes,
       },
+      served: { transactionIds: served.replay.transactionIds, labels: servedLabels, scores: Object.fromEntries(served.replay.scores) },
       seconds,
     };
   } finally {

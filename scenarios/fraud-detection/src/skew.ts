@@ -60,3 +60,27 @@ export function skewReport(served: readonly ServedRecord[], offlineByRequest: Re
     return { feature, mismatchRate: mismatch, psi, flagged: mismatch > SKEW_THRESHOLDS.mismatchRate || psi > SKEW_THRESHOLDS.psi };
   });
 }
+
+/** Per model feature, the offline and served values of the same requests, aligned by request (null = missing or unserved). */
+export interface FeatureValuePairs {
+  readonly offline: (number | null)[];
+  readonly served: (number | null)[];
+}
+
+/** The raw material of `skewReport`, for distribution plots: offline vs served value per request, in `requestIds` order. */
+export function servedVsOffline(
+  served: readonly ServedRecord[],
+  offlineByRequest: ReadonlyMap<string, FeatureValues>,
+  requestIds: readonly string[],
+): Record<string, FeatureValuePairs> {
+  const servedById = new Map(served.map((record) => [record.requestId, record.values]));
+  return Object.fromEntries(
+    MODEL_FEATURES.map((feature) => [
+      feature,
+      {
+        offline: requestIds.map((id) => asNumber(offlineByRequest.get(id)?.[feature])),
+        served: requestIds.map((id) => asNumber(servedById.get(id)?.[feature])),
+      },
+    ]),
+  );
+}
