@@ -121,12 +121,19 @@ export interface BarChartSpec {
   height?: number;
   /** Print each bar's value above it. */
   labels?: boolean;
+  /** Slant the category labels (many or long categories, e.g. feature names). */
+  slantCategories?: boolean;
 }
 
 /** Grouped bar chart as an SVG string. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 640;
   const f = frame(width, spec.height ?? 320, legendRows(spec.series.map((s) => s.name), width));
+  if (spec.slantCategories) {
+    const extra = Math.ceil(Math.max(...spec.categories.map((c) => c.length)) * 4.6);
+    f.bottom += extra;
+    f.height += extra;
+  }
   const all = spec.series.flatMap((s) => s.values).filter(Number.isFinite);
   const ticks = niceTicks(spec.yMin ?? Math.min(0, ...all), spec.yMax ?? Math.max(...all, 0) * 1.08);
   const lo = ticks[0]!;
@@ -151,8 +158,12 @@ export function barChart(spec: BarChartSpec): string {
         parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(top - 3).toFixed(1)}" font-size="10" text-anchor="middle">${esc(fmt(v))}</text>`);
       }
     });
+    const cx = (f.left + ci * groupW + groupW / 2).toFixed(1);
+    const cy = f.height - f.bottom + 14;
     parts.push(
-      `<text x="${(f.left + ci * groupW + groupW / 2).toFixed(1)}" y="${f.height - f.bottom + 16}" font-size="11" text-anchor="middle">${esc(cat)}</text>`,
+      spec.slantCategories
+        ? `<text x="${cx}" y="${cy}" font-size="11" text-anchor="end" transform="rotate(-40 ${cx} ${cy})">${esc(cat)}</text>`
+        : `<text x="${cx}" y="${cy + 2}" font-size="11" text-anchor="middle">${esc(cat)}</text>`,
     );
   });
   if (spec.xLabel) parts.push(`<text x="${(f.left + f.width - f.right) / 2}" y="${f.height - 8}" font-size="12" text-anchor="middle">${esc(spec.xLabel)}</text>`);

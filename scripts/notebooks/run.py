@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -94,6 +95,12 @@ def main() -> int:
         out_dir = args.out_dir or Path(tempfile.mkdtemp(prefix="rtml-nb-"))
         out_dir.mkdir(parents=True, exist_ok=True)
 
+    # Notebooks 01-03 share one fraud-scenario run (notebooks/lib/scenario.ts): a fresh cache directory per
+    # invocation, so the first of them (in file order: 01) runs the scenario and the others reuse its result.
+    own_cache = "RTML_NB_CACHE_DIR" not in os.environ
+    if own_cache:
+        os.environ["RTML_NB_CACHE_DIR"] = tempfile.mkdtemp(prefix="rtml-nb-cache-")
+
     results = []
     total0 = time.monotonic()
     for path in files:
@@ -102,6 +109,8 @@ def main() -> int:
         ok, elapsed, target = run_one(path, out_dir, args.timeout, args.kernel)
         results.append((path.name, ok, elapsed))
         log(f"[notebooks] {path.name}: {'ok' if ok else 'FAILED'} in {elapsed:.1f}s -> {target}")
+    if own_cache:
+        shutil.rmtree(os.environ["RTML_NB_CACHE_DIR"], ignore_errors=True)
     failed = [n for n, ok, _ in results if not ok]
     log(f"[notebooks] {len(results) - len(failed)} of {len(results)} ran clean in {time.monotonic() - total0:.1f}s"
         + (f"; failed: {', '.join(failed)}" if failed else ""))
