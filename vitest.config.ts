@@ -1,10 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  resolve: {
-    // Workspace packages export their TypeScript sources under the "source" condition: tests need no build step.
-    conditions: ['source'],
-  },
+  // Workspace packages export their TypeScript sources under the "source" condition: tests need no build
+  // step and never run a stale dist/. Node-environment tests resolve through Vite's SSR settings, hence both.
+  resolve: { conditions: ['source'] },
+  ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
     include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
