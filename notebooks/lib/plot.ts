@@ -130,7 +130,7 @@ export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 640;
   const f = frame(width, spec.height ?? 320, legendRows(spec.series.map((s) => s.name), width));
   if (spec.slantCategories) {
-    const extra = Math.ceil(Math.max(...spec.categories.map((c) => c.length)) * 4.6);
+    const extra = Math.max(0, Math.ceil(Math.max(...spec.categories.map((c) => c.length)) * 4) - 24);
     f.bottom += extra;
     f.height += extra;
   }
