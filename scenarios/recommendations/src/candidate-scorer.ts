@@ -53,6 +53,7 @@ function scoreOne<E extends SourceEvent>(options: MultiEntityScorerOptions<E>, r
   const fallbacks: Fallback[] = imputed.map((feature) => ({ feature, reason: fallbackReason(features[feature]), value: options.fallbacks[feature]! }));
   options.log?.append({
     requestId: request.eventId,
+    // The log's Kafka key: every entity the row was read for ("user7|item12").
     entityId: perSet.map(({ read }) => read.entityId).join('|'),
     requestTime: request.eventTime,
     servedAt: now,

@@ -51,7 +51,7 @@ export const SIZES = {
   tiny: { users: 120, items: 80, categories: 12, hours: 20, sessionsPerUserDay: 4, slateSize: 6 },
   small: { users: 600, items: 300, categories: 16, hours: 30, sessionsPerUserDay: 4, slateSize: 8 },
   medium: { users: 2_000, items: 800, categories: 20, hours: 36, sessionsPerUserDay: 4, slateSize: 8 },
-  large: { users: 40_000, items: 20_000, categories: 40, hours: 24 * 7, sessionsPerUserDay: 3, slateSize: 10 },
+  large: { users: 10_000, items: 4_000, categories: 30, hours: 72, sessionsPerUserDay: 3, slateSize: 8 },
 } as const satisfies Record<string, Omit<GeneratorConfig, 'seed' | 'start'>>;
 export type SizeName = keyof typeof SIZES;
 

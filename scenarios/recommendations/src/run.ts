@@ -14,7 +14,7 @@ const PLAN: Record<SizeName, { heldOutHours: number; stepMinutes: number }> = {
   tiny: { heldOutHours: 4, stepMinutes: 2 },
   small: { heldOutHours: 6, stepMinutes: 1 },
   medium: { heldOutHours: 8, stepMinutes: 1 },
-  large: { heldOutHours: 24, stepMinutes: 1 },
+  large: { heldOutHours: 8, stepMinutes: 1 },
 };
 
 const program = new Command('recommendations')
