@@ -1,4 +1,5 @@
 import { Kafka, type Producer } from 'kafkajs';
+import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
 import type { FeatureStatus } from './app.js';
 
@@ -54,8 +55,8 @@ export class KafkaServedLog implements ServedLog {
     const kafka = new Kafka({ clientId: 'rtml-serving-log', brokers: [...options.brokers], logLevel: 1 });
     const admin = kafka.admin();
     await admin.connect();
-    // Created up front with leaders elected: auto-creation on first send logs retries and races the first batch.
-    await admin.createTopics({ topics: [{ topic: options.topic, numPartitions: options.partitions ?? 3 }], waitForLeaders: true });
+    // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.
+    await ensureTopics(admin, [{ topic: options.topic, numPartitions: options.partitions ?? 3 }]);
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();

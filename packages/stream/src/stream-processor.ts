@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ensureTopics } from '@rtml/kafka';
 import { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
 import type { DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
@@ -126,7 +127,7 @@ export class StreamProcessor<S, E> {
     const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.options.topics] });
     const topics = metadata.topics.map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }));
     const missing = topics.filter((topic) => !existingTopics.has(topic.topic));
-    if (missing.length > 0) await this.admin.createTopics({ topics: missing, waitForLeaders: true }).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
+    if (missing.length > 0) await ensureTopics(this.admin, missing).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
   }
 
   /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */

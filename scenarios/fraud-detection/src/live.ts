@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { ensureTopics } from '@rtml/kafka';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
@@ -37,7 +38,7 @@ export class LivePipeline {
     const admin = kafka.admin();
     await admin.connect();
     const numPartitions = options.partitions ?? 3;
-    await admin.createTopics({ topics: TYPES.map((type) => ({ topic: options.topics[type], numPartitions })), waitForLeaders: true });
+    await ensureTopics(admin, TYPES.map((type) => ({ topic: options.topics[type], numPartitions })));
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const processors = [

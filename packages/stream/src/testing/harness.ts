@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ensureTopics } from '@rtml/kafka';
 import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
@@ -22,7 +23,7 @@ export function partitionOf(key: string, partitions: number): number {
 }
 
 export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await admin.createTopics({ topics: [{ topic, numPartitions: partitions }], waitForLeaders: true });
+  await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
 }
 
 export interface KeyedEvent {

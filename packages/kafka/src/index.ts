@@ -1,0 +1,1 @@
+export { ensureTopics } from './topics.js';
