@@ -11,9 +11,10 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { resolveEndpoints } from '@rtml/devstack';
-import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
+import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
+import { emit, parseArgs } from './lib/index.js';
 
-const full = process.argv.includes('--full');
+const { full } = parseArgs();
 const EVENTS = full ? 200_000 : 20_000;
 const RATE = full ? 10_000 : 1_000;
 const RATE_SECONDS = full ? 10 : 5;
@@ -126,9 +127,20 @@ async function main(): Promise<void> {
     'ratio processor / bare': { 'events/s': Number((processed.rate / raw.rate).toFixed(3)), 'CPU µs/event': Number((processed.cpuUsPerEvent / raw.cpuUsPerEvent).toFixed(1)) },
   });
   console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
+  emitRows(raw, processed, freshness);
   await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);
   await Promise.all([admin.disconnect(), producer.disconnect()]);
   redis.disconnect();
+}
+
+/** Rows for bench/run.sh (format in bench/lib/report.ts); targets are the ones issue #8 sets. */
+function emitRows(raw: Measured, processed: Measured, freshness: RecentSamples): void {
+  const size = `${EVENTS} events, ${PARTITIONS} partitions`;
+  emit({ row: `stream -> Redis events/s vs bare kafkajs consume (${size})`, ours: processed.rate, reference: raw.rate, unit: 'events/s', better: 'higher', target: 0.5 });
+  emit({ row: `stream -> Redis CPU per event vs bare kafkajs consume (${size})`, ours: processed.cpuUsPerEvent, reference: raw.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
+  for (const [p, limit] of [[50, null], [99, 50]] as const) {
+    emit({ row: `freshness event -> Redis p${p} at ${RATE} events/s`, ours: freshness.percentile(p) ?? Number.NaN, reference: null, unit: 'ms', better: 'lower', target: null, limit });
+  }
 }
 
 main().catch((error: Error) => {
