@@ -86,15 +86,23 @@ const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scal
 const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
 
 /**
- * `array` with `items` inserted at `index`. V8 grows an array that is pushed or spliced into by 1.5x + 16 slots:
- * for the few events one entity typically holds, that slack is larger than the data (and it is paid per entity),
- * so small arrays are copied at their exact size instead; large ones grow in place (amortised O(1) appends, at
- * most 1.5x slack), where an exact copy per event would cost O(n) time.
+ * Inserts `items` at `index`; returns the array (a new one for small arrays). V8 grows an array that is pushed or
+ * spliced into by 1.5x + 16 slots: for the few events one entity typically holds, those 16 slots outweigh the data
+ * (and are paid per entity), so small arrays are copied at their exact size instead. Larger ones grow in place:
+ * an exact copy per event would cost O(n), and their slack (at most half) is trimmed by `compact`.
  */
-const EXACT_BELOW = 512;
+const EXACT_BELOW = 64;
 export function insertExact<T>(array: T[], index: number, items: readonly T[]): T[] {
   if (array.length < EXACT_BELOW) return array.toSpliced(index, 0, ...items);
-  array.splice(index, 0, ...items);
+  if (index === array.length) for (const item of items) array.push(item);
+  else array.splice(index, 0, ...items);
+  return array;
+}
+
+/** Removes the first `count` items; the counterpart of `insertExact` (a small remainder is copied exact-size through `copy`). */
+export function removeFront<T>(array: T[], count: number, copy?: (item: T) => T): T[] {
+  if (array.length - count < EXACT_BELOW) return copy ? array.slice(count).map(copy) : array.slice(count);
+  array.splice(0, count);
   return array;
 }
 

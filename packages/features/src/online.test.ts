@@ -74,6 +74,19 @@ describe('online engine', () => {
     expect(engine.isEmpty(state)).toBe(false);
   });
 
+  it('compacts small and large states (exact-size copy or in-place trim) without changing any later read', () => {
+    // 100 events a minute apart, every third amount null: 200 numbers retained, above the exact-size threshold.
+    const events = Array.from({ length: 100 }, (_, i) => txn(`e${i}`, i * 60_000, i % 3 === 0 ? null : i, `m${i % 7}`));
+    for (const watermark of [30, 70, 99, 160].map((minute) => eventTime(t0 + minute * 60_000))) {
+      const compacted = engine.compact(JSON.parse(JSON.stringify(applyAll(engine, events))) as OnlineState, watermark);
+      const full = applyAll(engine, events);
+      for (const asOf of [0, 1, 59, 60, 61, 100].map((minutes) => eventTime(watermark + minutes * 60_000))) {
+        expect(engine.read(compacted, 'u1', asOf)).toEqual(engine.read(full, 'u1', asOf));
+      }
+      expect(compacted.nums.length / 2).toBe(events.filter((e) => e.eventTime > watermark - HOUR).length);
+    }
+  });
+
   it('keeps state as plain JSON: a checkpoint round trip reads the same, null values included', () => {
     const state = applyAll(engine, [txn('a', 0, 1.5, 'x'), txn('b', 5, 2, 'y'), txn('c', 7, null, 'z')]);
     const restored = JSON.parse(JSON.stringify(state)) as OnlineState;

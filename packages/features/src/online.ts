@@ -1,4 +1,4 @@
-import { accumulatorFor, createInterner, insertExact, type Accumulator, type Json, type Scalar } from './accumulators.js';
+import { accumulatorFor, createInterner, insertExact, removeFront, type Accumulator, type Json, type Scalar } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
@@ -151,8 +151,12 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
       const at = lowerBound(state, time, id);
       // A redelivered event (same time and id) still retained: applying it again would double count.
       if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return state;
-      state.nums = insertExact(state.nums, at * numStride, [time, ...numericFields.map((field) => (fieldOf(event, field) as number | null) ?? NaN)]);
-      state.refs = insertExact(state.refs, at * refStride, [id, ...refFields.map((field) => fieldOf(event, field))]);
+      const numRow: number[] = [time];
+      for (const field of numericFields) numRow.push((fieldOf(event, field) as number | null) ?? NaN);
+      const refRow: (Scalar | null)[] = [id];
+      for (const field of refFields) refRow.push(fieldOf(event, field));
+      state.nums = insertExact(state.nums, at * numStride, numRow);
+      state.refs = insertExact(state.refs, at * refStride, refRow);
     }
     for (const p of lifetime) {
       const value = p.feature.spec.kind === 'count' ? null : fieldOf(event, p.feature.spec.field);
@@ -164,15 +168,16 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   function readSliding(state: OnlineState, p: Planned, asOf: number): FeatureValue {
     const from = upperBoundTime(state, asOf - windowSize(p.feature));
     const to = upperBoundTime(state, asOf);
+    const { nums, refs } = state;
     const column = p.column;
     let acc = p.accumulator.init();
     for (let row = from; row < to; row++) {
       let value: Scalar | null = null;
       if (column?.numeric) {
-        const x = state.nums[row * numStride + column.offset] ?? null;
+        const x = nums[row * numStride + column.offset] ?? null;
         value = x === null || Number.isNaN(x) ? null : x;
-      } else if (column) value = state.refs[row * refStride + column.offset] ?? null;
-      acc = p.accumulator.add(acc, timeAt(state, row), idAt(state, row), value);
+      } else if (column) value = refs[row * refStride + column.offset] ?? null;
+      acc = p.accumulator.add(acc, nums[row * numStride] as number, refs[row * refStride] as string, value);
     }
     return p.accumulator.result(acc);
   }
@@ -202,11 +207,12 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   function compact(input: OnlineState, watermark: EventTime): OnlineState {
     const state = current(input);
     // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
-    // for good. Copying what is left (rather than splicing in place) also gives the arrays back their exact size.
+    // for good. Removed like `insertExact` inserts: small arrays are copied at their exact size (with nulls read
+    // back from JSON turned into NaN again, so the numbers are stored unboxed), large ones trimmed in place.
     const drop = upperBoundTime(state, watermark - longestWindow);
     if (drop > 0) {
-      state.nums = state.nums.slice(drop * numStride);
-      state.refs = state.refs.slice(drop * refStride);
+      state.nums = removeFront(state.nums, drop * numStride, (x) => x ?? NaN);
+      state.refs = removeFront(state.refs, drop * refStride);
     }
     return state;
   }
