@@ -46,11 +46,8 @@ export class OnlinePipeline {
     const admin = kafka.admin();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);
-    const specs = [
-      { set: userActivity, key: (e: RawActivityEvent) => e.userId },
-      { set: itemPopularity, key: (e: RawActivityEvent) => e.itemId },
-    ];
-    const lanes = specs.map(({ set, key }) => {
+    const lanes = [userActivity, itemPopularity].map((set) => {
+      const key = partitionKey(set);
       const topic = `${options.namespace}.activity.by-${set.entity}`;
       const group = `${options.namespace}-${set.name}`;
       const processor = new StreamProcessor({
@@ -114,6 +111,16 @@ export class OnlinePipeline {
     await deleteKeys(this.redis, `rtml:${this.namespace}:*`);
     this.redis.disconnect();
   }
+}
+
+/** The Kafka key of a lane: the field its feature set's source is keyed by, so one entity = one partition. */
+function partitionKey(set: FeatureSet<ActivityEvent>): (event: RawActivityEvent) => string {
+  const field = set.source.entityKey;
+  return (event) => {
+    const id: unknown = event[field];
+    if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no ${field}`);
+    return id;
+  };
 }
 
 /**
