@@ -1,6 +1,5 @@
 import { isoWithOffset, type ChargebackEvent, type FraudEvent, type ProfileUpdateEvent, type TransactionEvent } from './events.js';
-import { MinHeap } from './heap.js';
-import { Random } from './random.js';
+import { PendingEvents, Random } from '@rtml/synthetic';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -78,7 +77,7 @@ class FraudWorld {
   private readonly merchantIds: string[];
   private readonly riskyMerchants: string[];
   readonly users: User[];
-  private readonly pending = new MinHeap<GeneratedEvent>((a, b) => a.epochMs - b.epochMs || (a.event.eventId < b.event.eventId ? -1 : 1));
+  private readonly pending = new PendingEvents<GeneratedEvent>((e) => e.epochMs, (a, b) => (a.event.eventId < b.event.eventId ? -1 : 1));
   private sequence = 0;
 
   constructor(private readonly config: GeneratorConfig) {
@@ -201,8 +200,8 @@ class FraudWorld {
   }
 
   /** Everything pending strictly before `until` (later events may still be generated only at or after it). */
-  *drainBefore(until: number): Generator<GeneratedEvent> {
-    while (this.pending.size > 0 && this.pending.peek()!.epochMs < until) yield this.pending.pop()!;
+  drainBefore(until: number): Generator<GeneratedEvent> {
+    return this.pending.drainBefore(until);
   }
 }
 

@@ -1,5 +1,5 @@
 import { activityEvent, type RawActivityEvent } from './events.js';
-import { MinHeap, Random } from './random.js';
+import { MinHeap, PendingEvents, Random } from '@rtml/synthetic';
 
 const SECOND = 1_000;
 const MINUTE = 60 * SECOND;
@@ -96,7 +96,7 @@ export function createWorld(config: GeneratorConfig): World {
   const items = Array.from({ length: config.items }, (_, i) => ({ id: `item${i}`, category: categories[i % categories.length]!, quality: random.normal(0, TRUTH.qualitySd) }));
   const users = Array.from({ length: config.users }, (_, u) => {
     const favourites = new Set<string>();
-    while (favourites.size < Math.min(TRUTH.favouriteCategories, categories.length)) favourites.add(categories[random.int(categories.length)]!);
+    while (favourites.size < Math.min(TRUTH.favouriteCategories, categories.length)) favourites.add(random.pick(categories));
     const perDay = config.sessionsPerUserDay * Math.exp(random.normal(0, 0.4));
     return { id: `user${u}`, propensity: random.normal(0, TRUTH.userSd), favourites, peakRate: perDay / (24 * HOUR) / 0.55, clicked: new Map<string, number>() };
   });
@@ -115,11 +115,6 @@ export function createWorld(config: GeneratorConfig): World {
   return { config, items, users, trend, exposure };
 }
 
-interface Pending {
-  readonly event: RawActivityEvent;
-  readonly seq: number;
-}
-
 /**
  * Every event of the simulation in event-time order, generated lazily: memory holds the world and the events
  * of sessions in progress, never the whole history, so sizes of millions of events stream.
@@ -128,18 +123,17 @@ export function* generateEvents(config: GeneratorConfig): Generator<RawActivityE
   const world = createWorld(config);
   const random = new Random(config.seed ^ 0x5eed);
   const end = config.start + config.hours * HOUR;
-  const sessions = new MinHeap<{ user: User; at: number }>((a, b) => a.at < b.at);
-  const pending = new MinHeap<Pending>((a, b) => a.event.eventTime < b.event.eventTime || (a.event.eventTime === b.event.eventTime && a.seq < b.seq));
-  let seq = 0;
-  const emit = (event: RawActivityEvent) => pending.push({ event, seq: seq++ });
+  const sessions = new MinHeap<{ user: User; at: number }>((a, b) => a.at - b.at);
+  const pending = new PendingEvents<RawActivityEvent>((e) => e.eventTime);
+  const emit = (event: RawActivityEvent) => pending.push(event);
   for (const user of world.users) sessions.push({ user, at: nextSessionStart(random, user, config.start) });
   for (let next = sessions.pop(); next !== undefined && next.at < end; next = sessions.pop()) {
     // Everything generated from now on happens at or after next.at: earlier pending events are final.
-    while ((pending.peek()?.event.eventTime ?? Infinity) < next.at) yield pending.pop()!.event;
+    yield* pending.drainBefore(next.at);
     simulateSession(world, random, next.user, next.at, emit);
     sessions.push({ user: next.user, at: nextSessionStart(random, next.user, next.at) });
   }
-  while ((pending.peek()?.event.eventTime ?? Infinity) < end) yield pending.pop()!.event;
+  yield* pending.drainBefore(end);
 }
 
 /** Poisson arrivals thinned by the hour-of-day curve: more sessions in the evening. */
@@ -197,7 +191,7 @@ function pickCandidates(world: World, random: Random, hour: number): number[] {
   const chosen = new Set<number>();
   const size = Math.min(world.config.slateSize, world.items.length);
   while (chosen.size < size) {
-    chosen.add(chosen.size % 2 === 0 ? random.weighted(world.exposure[hour]!) : random.int(world.items.length));
+    chosen.add(chosen.size % 2 === 0 ? random.weighted(world.exposure[hour]!) : random.int(0, world.items.length - 1));
   }
   return [...chosen];
 }

@@ -1,4 +1,4 @@
-/** A seeded PRNG (mulberry32) and the few distributions the generator needs: same seed, same data. */
+/** A seeded PRNG (mulberry32) and the distributions event generators draw from: same seed, same data. */
 export class Random {
   private state: number;
 
@@ -31,7 +31,7 @@ export class Random {
 
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('cannot pick from an empty list');
-    return items[Math.floor(this.next() * items.length)]!;
+    return items[this.int(0, items.length - 1)]!;
   }
 
   normal(mean = 0, sd = 1): number {
@@ -43,11 +43,27 @@ export class Random {
     return -mean * Math.log(1 - this.next());
   }
 
-  /** Knuth's method: fine for the small rates used here. */
+  /** Knuth's method: fine for small rates (its cost grows with lambda). */
   poisson(lambda: number): number {
     const limit = Math.exp(-lambda);
     let k = 0;
     for (let p = this.next(); p > limit; p *= this.next()) k++;
     return k;
+  }
+
+  /**
+   * An index drawn with probability proportional to its weight, given the cumulative weights (last = total):
+   * callers drawing many times from one distribution build the sums once.
+   */
+  weighted(cumulative: Float64Array): number {
+    const target = this.next() * cumulative[cumulative.length - 1]!;
+    let lo = 0;
+    let hi = cumulative.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (cumulative[mid]! > target) hi = mid;
+      else lo = mid + 1;
+    }
+    return lo;
   }
 }

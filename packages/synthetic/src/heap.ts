@@ -1,4 +1,4 @@
-/** A binary min-heap ordered by a comparator: holds events generated ahead of the time being emitted. */
+/** A binary min-heap ordered by a comparator (negative: `a` first, as for `Array.prototype.sort`). */
 export class MinHeap<T> {
   private readonly items: T[] = [];
 
@@ -29,17 +29,22 @@ export class MinHeap<T> {
     const last = items.pop();
     if (items.length > 0 && last !== undefined) {
       items[0] = last;
-      for (let i = 0; ; ) {
-        const l = 2 * i + 1;
-        const r = l + 1;
-        let smallest = i;
-        if (l < items.length && this.compare(items[l]!, items[smallest]!) < 0) smallest = l;
-        if (r < items.length && this.compare(items[r]!, items[smallest]!) < 0) smallest = r;
-        if (smallest === i) break;
-        [items[i], items[smallest]] = [items[smallest]!, items[i]!];
-        i = smallest;
-      }
+      this.siftDown();
     }
     return top;
+  }
+
+  private siftDown(): void {
+    const items = this.items;
+    for (let i = 0; ; ) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let smallest = i;
+      if (l < items.length && this.compare(items[l]!, items[smallest]!) < 0) smallest = l;
+      if (r < items.length && this.compare(items[r]!, items[smallest]!) < 0) smallest = r;
+      if (smallest === i) return;
+      [items[i], items[smallest]] = [items[smallest]!, items[i]!];
+      i = smallest;
+    }
   }
 }

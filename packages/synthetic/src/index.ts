@@ -1,0 +1,3 @@
+export { Random } from './random.js';
+export { MinHeap } from './heap.js';
+export { PendingEvents } from './pending.js';
