@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
+import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { checkpointKeys, defaultDeadLetterTopic, featureSetProcessor, StreamProcessor } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
@@ -64,14 +65,14 @@ export class OnlinePipeline {
       });
       return { set, topic, group, key, processor };
     });
-    await ensureTopics(admin, lanes.map((l) => l.topic), options.partitions);
+    await ensureTopics(admin, lanes.map((l) => ({ topic: l.topic, numPartitions: options.partitions })));
     await Promise.all(lanes.map((l) => l.processor.start()));
     return new OnlinePipeline(store, redis, admin, producer, lanes, options.namespace);
   }
 
   /** Creates more topics (e.g. served-vector logs) before anything writes to them; `stop` leaves them in place. */
   async createTopics(topics: readonly string[]): Promise<void> {
-    await ensureTopics(this.admin, topics, 1);
+    await ensureTopics(this.admin, topics.map((topic) => ({ topic, numPartitions: 1 })));
   }
 
   /** Sends events to every lane's topic, keyed by that lane's entity (acks from all in-sync replicas). */
@@ -121,15 +122,6 @@ function partitionKey(set: FeatureSet<ActivityEvent>): (event: RawActivityEvent)
     if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no ${field}`);
     return id;
   };
-}
-
-/**
- * Creates topics and waits until the broker serves their metadata: on a busy shared broker a topic can be
- * created yet briefly unknown to the metadata a client fetches next (UNKNOWN_TOPIC_OR_PARTITION).
- */
-async function ensureTopics(admin: Admin, topics: readonly string[], partitions: number): Promise<void> {
-  await admin.createTopics({ topics: topics.map((topic) => ({ topic, numPartitions: partitions })), waitForLeaders: true });
-  await retry(() => admin.fetchTopicMetadata({ topics: [...topics] }));
 }
 
 async function retry<T>(work: () => Promise<T>, attempts = 10): Promise<T> {
