@@ -1,4 +1,5 @@
 import { compareEventKeys } from './order.js';
+import { insertExact } from './packed.js';
 import type { Aggregate } from './definition.js';
 import type { FeatureValue } from './vector.js';
 
@@ -66,7 +67,7 @@ const distinctAcc: Accumulator<DistinctState> = {
 
 /**
  * The k greatest (eventTime, eventId) non-null values, newest first, as ONE flat array [t0, id0, v0, t1, id1, v1, ...]
- * (one array per entity instead of one per entry: see insertExact). `last` is the same fold with k = 1.
+ * (one array per entity instead of one per entry: see packed.ts). `last` is the same fold with k = 1.
  */
 type Latest = Scalar[];
 function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulator<Latest> {
@@ -84,44 +85,6 @@ function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulato
 }
 const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scalar)));
 const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
-
-/**
- * Inserts `items` at `index`; returns the array (a new one for small arrays). V8 grows an array that is pushed or
- * spliced into by 1.5x + 16 slots: for the few events one entity typically holds, those 16 slots outweigh the data
- * (and are paid per entity), so small arrays are copied at their exact size instead. Larger ones grow in place:
- * an exact copy per event would cost O(n), and their slack (at most half) is trimmed by `compact`.
- */
-const EXACT_BELOW = 64;
-export function insertExact<T>(array: T[], index: number, items: readonly T[]): T[] {
-  if (array.length < EXACT_BELOW) return array.toSpliced(index, 0, ...items);
-  if (index === array.length) for (const item of items) array.push(item);
-  else array.splice(index, 0, ...items);
-  return array;
-}
-
-/** Removes the first `count` items; the counterpart of `insertExact` (a small remainder is copied exact-size through `copy`). */
-export function removeFront<T>(array: T[], count: number, copy?: (item: T) => T): T[] {
-  if (array.length - count < EXACT_BELOW) return copy ? array.slice(count).map(copy) : array.slice(count);
-  array.splice(0, count);
-  return array;
-}
-
-/**
- * Returns one shared copy of each distinct string, so a value repeated across entities (a merchant id) is stored
- * once rather than once per event. Bounded: when `limit` strings are pooled the pool starts over (values already
- * in states keep their copy), so a high-cardinality field costs at most `limit` pooled strings, never a leak.
- */
-export function createInterner(limit = 65_536): (value: Scalar | null) => Scalar | null {
-  let pool = new Map<string, string>();
-  return (value) => {
-    if (typeof value !== 'string') return value;
-    const known = pool.get(value);
-    if (known !== undefined) return known;
-    if (pool.size >= limit) pool = new Map();
-    pool.set(value, value);
-    return value;
-  };
-}
 
 function erase<A extends Json>(acc: Accumulator<A>): Accumulator<Json> {
   return acc as unknown as Accumulator<Json>;

@@ -112,6 +112,10 @@ describe('online engine', () => {
     const expected = applyAll(full, events);
     expect(full.read(v1, 'u1', eventTime(t0 + 9))).toEqual(full.read(expected, 'u1', eventTime(t0 + 9)));
     expect(v1).toEqual(expected);
+    // Before any non-null value, version 1 held `last` as null.
+    const v1Fresh = { events: [], lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null } } as unknown as OnlineState;
+    expect(full.isEmpty(v1Fresh)).toBe(true);
+    expect(full.read(full.apply(v1Fresh, events[0]!), 'u1', eventTime(t0)).values).toMatchObject({ last_amount: 1.5, last_merchants: ['x'] });
     const future = { ...expected, v: 3 } as unknown as OnlineState;
     expect(() => full.read(future, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version 3; this engine reads versions 1 and 2\)/);
   });

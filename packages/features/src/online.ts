@@ -1,7 +1,8 @@
-import { accumulatorFor, createInterner, insertExact, removeFront, type Accumulator, type Json, type Scalar } from './accumulators.js';
+import { accumulatorFor, type Accumulator, type Json, type Scalar } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
+import { createInterner, insertExact, removeFront } from './packed.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
 
@@ -135,8 +136,8 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     state.refs = events.flatMap((e) => [e[1], ...refFields.map((f) => valueOf(e, f))]);
     for (const p of lifetime) {
       const acc = state.lifetime[p.feature.name];
-      // lastK entries were [t, id, v] arrays; they are one flat array now (`last` was already [t, id, v]).
-      if (p.feature.spec.kind === 'lastK' && Array.isArray(acc)) state.lifetime[p.feature.name] = acc.flat();
+      // lastK entries were [t, id, v] arrays and `last` started as null; both are one flat [t, id, v, ...] array now.
+      if (p.feature.spec.kind === 'lastK' || p.feature.spec.kind === 'last') state.lifetime[p.feature.name] = Array.isArray(acc) ? acc.flat() : [];
     }
     delete (old as Partial<StateV1>).events;
     state.v = STATE_VERSION;
