@@ -5,8 +5,8 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, runBackfill, userTransactionFeatures, type AggregateFeature, type FeatureValue } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 // Relative, not '@rtml/stream': the root vitest config resolves workspace packages to their built dist in node tests.
-import { featureSetProcessor, StreamProcessor } from '../packages/stream/src/index.js';
-import { createTopic, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName, waitForCommitted } from '../packages/stream/src/testing/harness.js';
+import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '../packages/stream/src/index.js';
+import { createTopic, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
  * The issue's end-to-end promise: for the same events, the online values the stream processor leaves in Redis
@@ -164,7 +164,7 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
   const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: ALLOWED_LATENESS, consumer: SMALL_BATCHES, progressIntervalMs: 0, maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK });
   await stream.start();
   try {
-    await waitForCommitted(redis, admin, { namespace, group, topic, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
   } finally {
     await stream.stop();
   }

@@ -7,7 +7,8 @@ import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
-import { createTopic, onlineValues, paymentStream, produce, recompute, uniqueName, waitForCommitted } from './testing/harness.js';
+import { createTopic, onlineValues, paymentStream, produce, recompute, uniqueName } from './testing/harness.js';
+import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers');
 const redisUrl = inject('redisUrl');
@@ -98,7 +99,7 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
   await running.get(survivor);
   killsDone = true;
   await producing;
-  await waitForCommitted(redis, admin, { namespace, group, topic, timeoutMs: 90_000 });
+  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 90_000 });
   survivor.kill('SIGTERM');
   const exitCode = await new Promise((resolve) => survivor.once('exit', resolve));
   expect(exitCode).toBe(0);

@@ -5,7 +5,8 @@ import { createOnlineEngine, duration, userTransactionFeatures, type Transaction
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import { StreamProcessor } from './stream-processor.js';
-import { createTopic, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName, waitForCommitted } from './testing/harness.js';
+import { createTopic, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers').split(',');
 const kafka = new Kafka({ clientId: 'stream-features-test', brokers, logLevel: logLevel.NOTHING });
@@ -50,7 +51,7 @@ it('the shared feature engine, streamed through Kafka into Redis, equals its cle
   const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(10), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   await stream.start();
   try {
-    await waitForCommitted(redis, admin, { namespace, group, topic, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
   } finally {
     await stream.stop();
   }

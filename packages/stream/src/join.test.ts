@@ -7,7 +7,8 @@ import { duration, eventTime, type EventTime, type FeatureValues } from '@rtml/f
 import { OnlineStore } from '@rtml/online-store';
 import { temporalJoin, type JoinEvent, type JoinSide } from './join.js';
 import { StreamProcessor } from './stream-processor.js';
-import { createTopic, onlineValues, produce, TEST_CONSUMER_TUNING, uniqueName, waitForCommitted } from './testing/harness.js';
+import { createTopic, onlineValues, produce, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { waitUntilCaughtUp } from './caught-up.js';
 
 const Txn = z.object({ eventId: z.string(), accountId: z.string().min(1), eventTime: z.number(), amount: z.number() });
 const Profile = z.object({ eventId: z.string(), accountId: z.string().min(1), eventTime: z.number(), tier: z.string() });
@@ -87,9 +88,9 @@ describe('temporalJoin', () => {
       const stream = new StreamProcessor({ brokers, redis, store, group, topics: [txnTopic, profileTopic], processor: join, allowedLateness: duration.hours(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
       await stream.start();
       try {
-        await waitForCommitted(redis, admin, { namespace, group, topic: txnTopic, timeoutMs: 60_000 });
+        await waitUntilCaughtUp(redis, admin, [{ group, topic: txnTopic }], { namespace, timeoutMs: 60_000 });
         await produce(producer, profileTopic, 2, profiles.map((p) => ({ key: p.accountId, body: p })));
-        await waitForCommitted(redis, admin, { namespace, group, topic: profileTopic, timeoutMs: 60_000 });
+        await waitUntilCaughtUp(redis, admin, [{ group, topic: profileTopic }], { namespace, timeoutMs: 60_000 });
       } finally {
         await stream.stop();
       }

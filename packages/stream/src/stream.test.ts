@@ -6,7 +6,8 @@ import { OnlineStore } from '@rtml/online-store';
 import { DEAD_LETTER_HEADERS } from './dead-letter.js';
 import { StreamProcessor } from './stream-processor.js';
 import { countingProcessor, type Payment } from './testing/counting-processor.js';
-import { createTopic, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName, waitForCommitted } from './testing/harness.js';
+import { createTopic, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers').split(',');
 const kafka = new Kafka({ clientId: 'stream-test', brokers, logLevel: logLevel.NOTHING });
@@ -57,9 +58,9 @@ describe('StreamProcessor', () => {
     const instance = startProcessor(s);
     await instance.start();
     try {
-      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
       await produce(producer, s.topic, PARTITIONS, ticks);
-      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -88,7 +89,7 @@ describe('StreamProcessor', () => {
     const instance = startProcessor(s);
     await instance.start();
     try {
-      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -111,12 +112,12 @@ describe('StreamProcessor', () => {
     await produce(producer, s.topic, 4, events.slice(0, 1500));
     await first.start();
     try {
-      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
       // The second member joins while the rest arrives: partitions move from the first instance mid-stream.
       const rest = produce(producer, s.topic, 4, events.slice(1500));
       await second.start();
       await rest;
-      await waitForCommitted(redis, admin, { namespace: s.namespace, group: s.group, topic: s.topic, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
       const [a, b] = [first.assignedPartitions(), second.assignedPartitions()];
       expect(a.length).toBeGreaterThan(0);
       expect(b.length).toBeGreaterThan(0);

@@ -3,7 +3,7 @@ import { ensureTopics } from '@rtml/kafka';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
-import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
+import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import { engines, type Topics, type WireEvent } from './data.js';
 import type { EventType } from './events.js';
 
@@ -18,14 +18,14 @@ export interface LivePipelineOptions {
 
 const TYPES = Object.keys(engines) as EventType[];
 
+const groupOf = (runId: string, type: EventType): string => `fraud-${runId}-${type}`;
+
 /**
  * The streaming path for real: events produced to Kafka (one topic per type, keyed by user), one stream
  * processor per feature set keeping Redis up to date. `sendAndWait` returns once every event sent is
  * committed to Redis, which is what lets a replay score a transaction "just before" its own event.
  */
 export class LivePipeline {
-  private readonly high = new Map<string, Map<number, number>>();
-
   private constructor(
     private readonly options: LivePipelineOptions,
     private readonly producer: Producer,
@@ -51,7 +51,7 @@ export class LivePipeline {
   }
 
   groupOf(type: EventType): string {
-    return `fraud-${this.options.runId}-${type}`;
+    return groupOf(this.options.runId, type);
   }
 
   async sendAndWait(events: readonly WireEvent[]): Promise<void> {
@@ -64,33 +64,8 @@ export class LivePipeline {
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.producer.sendBatch({ topicMessages, acks: -1 });
-    await this.refreshHigh([...byTopic.keys()]);
-    await this.waitCaughtUp([...byTopic.keys()]);
-  }
-
-  private async refreshHigh(topics: readonly string[]): Promise<void> {
-    for (const topic of topics) {
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      this.high.set(topic, new Map(offsets.map((p) => [p.partition, Number(p.high)])));
-    }
-  }
-
-  private async waitCaughtUp(topics: readonly string[], timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    const pending = new Set(topics);
-    while (pending.size > 0) {
-      for (const topic of [...pending]) if (await this.caughtUp(topic)) pending.delete(topic);
-      if (pending.size === 0) return;
-      if (Date.now() > deadline) throw new Error(`stream processors did not catch up on ${[...pending].join(', ')} within ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
-  }
-
-  private async caughtUp(topic: string): Promise<boolean> {
-    const type = TYPES.find((t) => this.options.topics[t] === topic)!;
-    const [committed] = await this.admin.fetchOffsets({ groupId: this.groupOf(type), topics: [topic] });
-    const byPartition = new Map((committed?.partitions ?? []).map((p) => [p.partition, Number(p.offset)]));
-    return [...(this.high.get(topic) ?? new Map<number, number>())].every(([partition, high]) => high === 0 || (byPartition.get(partition) ?? -1) >= high);
+    const inputs = TYPES.filter((type) => byTopic.has(this.options.topics[type])).map((type) => ({ group: this.groupOf(type), topic: this.options.topics[type] }));
+    await waitUntilCaughtUp(this.options.redis, this.admin, inputs, { namespace: this.options.store.namespace, pollMs: 10 });
   }
 
   async stop(): Promise<void> {
@@ -110,7 +85,7 @@ function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type:
     brokers: options.brokers,
     redis: options.redis,
     store: options.store,
-    group: `fraud-${options.runId}-${type}`,
+    group: groupOf(options.runId, type),
     topics: [options.topics[type]],
     processor: featureSetProcessor(engine),
     // Events arrive in event-time order here; an hour of slack costs nothing.

@@ -3,7 +3,7 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
-import { checkpointKeys, defaultDeadLetterTopic, featureSetProcessor, StreamProcessor } from '@rtml/stream';
+import { defaultDeadLetterTopic, featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
 
@@ -88,17 +88,7 @@ export class OnlinePipeline {
 
   /** Resolves when every processor has committed (in Redis, atomically with its vectors) up to the end of its topic. */
   async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    for (const lane of this.lanes) {
-      const ends = await retry(() => this.admin.fetchTopicOffsets(lane.topic));
-      const keys = ends.map((p) => checkpointKeys(this.namespace, lane.group, p.partition).offsets);
-      for (;;) {
-        const fences = await this.redis.mget(...keys);
-        if (ends.every((p, i) => p.high === '0' || committedOffset(fences[i], lane.topic) === p.high)) break;
-        if (Date.now() > deadline) throw new Error(`${lane.set.name}: not caught up within ${timeoutMs} ms (ends ${JSON.stringify(ends)}, fences ${JSON.stringify(fences)})`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    }
+    await waitUntilCaughtUp(this.redis, this.admin, this.lanes, { namespace: this.namespace, timeoutMs });
   }
 
   /** Stops the processors and deletes this run's topics and Redis keys (the dev stack is shared). */
@@ -122,21 +112,6 @@ function partitionKey(set: FeatureSet<ActivityEvent>): (event: RawActivityEvent)
     if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no ${field}`);
     return id;
   };
-}
-
-async function retry<T>(work: () => Promise<T>, attempts = 10): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      if (attempt >= attempts) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
-    }
-  }
-}
-
-function committedOffset(fence: string | null | undefined, topic: string): string | undefined {
-  return fence ? (JSON.parse(fence) as Record<string, string>)[topic] : undefined;
 }
 
 async function deleteKeys(redis: Redis, pattern: string): Promise<void> {

@@ -1,10 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
-import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
-import { checkpointKeys } from '../keys.js';
 import type { KeyedProcessor } from '../processor.js';
 import type { ConsumerTuning } from '../stream-processor.js';
 
@@ -38,22 +36,6 @@ export interface KeyedEvent {
 export async function produce(producer: Producer, topic: string, partitions: number, events: readonly KeyedEvent[], perSend = 1000): Promise<void> {
   const messages = events.map(({ key, body }) => ({ key, partition: partitionOf(key, partitions), value: typeof body === 'string' ? body : JSON.stringify(body) }));
   for (let i = 0; i < messages.length; i += perSend) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
-}
-
-/** Resolves once Redis holds, for every partition, a committed offset equal to the topic's end offset. */
-export async function waitForCommitted(redis: Redis, admin: Admin, options: { namespace: string; group: string; topic: string; timeoutMs: number }): Promise<void> {
-  const ends = await admin.fetchTopicOffsets(options.topic);
-  const deadline = Date.now() + options.timeoutMs;
-  for (;;) {
-    const fences = await redis.mget(...ends.map((p) => checkpointKeys(options.namespace, options.group, p.partition).offsets));
-    const done = ends.every((p, i) => {
-      const fence = fences[i];
-      return p.high === '0' || (fence ? (JSON.parse(fence) as Record<string, string>)[options.topic] === p.high : false);
-    });
-    if (done) return;
-    if (Date.now() > deadline) throw new Error(`not caught up within ${options.timeoutMs} ms: ends ${JSON.stringify(ends)}, fences ${JSON.stringify(fences)}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 /**
