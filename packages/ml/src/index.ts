@@ -9,6 +9,7 @@ export {
   type Matrix,
 } from './logistic.js';
 export { rocAuc, precisionAtK, recallAtK, logLoss } from './metrics.js';
+export { groupedPrecisionRecallAtK, type GroupedRanking } from './ranking.js';
 export {
   populationStabilityIndex,
   psiBinEdges,

@@ -1,4 +1,4 @@
-import { precisionAtK, recallAtK, rocAuc } from '@rtml/ml';
+import { groupedPrecisionRecallAtK, rocAuc } from '@rtml/ml';
 
 export interface Scored {
   readonly userId: string;
@@ -18,27 +18,16 @@ export interface Metrics {
 }
 
 export function evaluate(scored: readonly Scored[], k: number): Metrics {
-  const byUser = new Map<string, Scored[]>();
-  for (const s of scored) {
-    const rows = byUser.get(s.userId);
-    if (rows) rows.push(s);
-    else byUser.set(s.userId, [s]);
-  }
-  const rankable = [...byUser.values()].filter((rows) => rows.some((r) => r.clicked));
-  if (rankable.length === 0) throw new RangeError('no user clicked anything in the evaluation period');
-  const perUser = rankable.map((rows) => {
-    const scores = rows.map((r) => r.score);
-    const labels = rows.map((r) => (r.clicked ? 1 : 0));
-    return { precision: precisionAtK(scores, labels, k), recall: recallAtK(scores, labels, k) };
-  });
-  const mean = (values: readonly number[]) => values.reduce((a, b) => a + b, 0) / values.length;
+  const scores = scored.map((s) => s.score);
+  const labels = scored.map((s) => (s.clicked ? 1 : 0));
+  const ranking = groupedPrecisionRecallAtK(scores, labels, scored.map((s) => s.userId), k);
   return {
-    auc: rocAuc(scored.map((s) => s.score), scored.map((s) => (s.clicked ? 1 : 0))),
-    precisionAtK: mean(perUser.map((u) => u.precision)),
-    recallAtK: mean(perUser.map((u) => u.recall)),
+    auc: rocAuc(scores, labels),
+    precisionAtK: ranking.precisionAtK,
+    recallAtK: ranking.recallAtK,
     k,
-    users: rankable.length,
+    users: ranking.groups,
     impressions: scored.length,
-    clicks: scored.filter((s) => s.clicked).length,
+    clicks: labels.filter((y) => y === 1).length,
   };
 }
