@@ -1,13 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import type { EventTime, FeatureValue, FeatureVector } from '@rtml/features';
+import { runBackfill, type BackfillOptions, type EventTime, type FeatureSet, type FeatureValue, type FeatureVector, type SourceEvent } from '@rtml/features';
 import { assertFeatureName, FeatureCatalog } from './catalog.js';
 import { queryRows, type Params, type RelationSource, type Row } from './db.js';
 import { exportTable, type ExportFormat } from './export.js';
 import { appendHistory, type AppendResult, type HistorySource } from './history.js';
 import { checkLeakage, type LeakageCheckOptions, type LeakageReport } from './leakage.js';
 import type { FeatureSchema } from './schema.js';
+import { quoteIdentifier } from './sql.js';
 import { assertEntityId, latestRowsSql, streamLatestVectors, toFeatureVector, type LatestQuery } from './time-travel.js';
 import { buildTrainingSet, type TrainingSet, type TrainingSetRequest } from './training-set.js';
 
@@ -74,6 +75,21 @@ export class OfflineStore {
 
   appendHistory(set: string, source: HistorySource): Promise<AppendResult> {
     return appendHistory(this.connection, this.catalog, set, source);
+  }
+
+  /**
+   * Computes a feature set's history from a relation of its source events with the set's own SQL execution
+   * (`runBackfill`, the definition the stream processor and serving also run) and appends it under the set's name.
+   * The intermediate table lives only for the call: the Parquet part is the history.
+   */
+  async backfill<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): Promise<AppendResult> {
+    const staging = `backfill__${set.name}`;
+    await runBackfill(this.connection, set, { ...options, into: staging });
+    try {
+      return await this.appendHistory(set.name, { table: staging });
+    } finally {
+      await this.connection.run(`DROP TABLE IF EXISTS ${quoteIdentifier(staging)}`);
+    }
   }
 
   /** All history of a set (optionally one entity), ordered by entity then event time. */

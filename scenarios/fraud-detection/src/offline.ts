@@ -1,6 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventTime, modelInput, runBackfill, type FeatureSet, type FeatureValue, type FeatureValues, type SourceEvent } from '@rtml/features';
+import { eventTime, modelInput, type FeatureSet, type FeatureValue, type FeatureValues, type SourceEvent } from '@rtml/features';
 import type { JoinStrategy, OfflineStore } from '@rtml/offline-store';
 import type { ScenarioData } from './data.js';
 import { ALL_SETS, CONTEXT_SETS, userChargebacks, userProfileUpdates, userTransactions, type Transaction } from './features.js';
@@ -31,9 +31,7 @@ export async function backfillAll(store: OfflineStore, data: ScenarioData, dir: 
 
 async function backfill<E extends SourceEvent>(store: OfflineStore, set: FeatureSet<E>, events: readonly E[], dir: string): Promise<number> {
   const table = await loadEvents(store, set, events, dir);
-  const history = await runBackfill(store.connection, set, { events: table, into: `history_${set.name}`, eventTimeEncoding: 'epoch_ms' });
-  await store.appendHistory(set.name, { table: history.table });
-  return history.rows;
+  return (await store.backfill(set, { events: table, eventTimeEncoding: 'epoch_ms' })).rowsWritten;
 }
 
 type AggregateNames = Pick<FeatureSet<never>, 'name' | 'aggregates'>;

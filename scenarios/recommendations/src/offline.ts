@@ -1,4 +1,4 @@
-import { modelInput, runBackfill, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
+import { modelInput, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
 import type { OfflineStore, TrainingSet } from '@rtml/offline-store';
 import type { ActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
@@ -32,13 +32,7 @@ export async function loadEvents(store: OfflineStore, file: string): Promise<num
 
 /** Feature history of `set` from table `events`, via the shared definition's SQL execution, appended to the store. */
 export async function backfill(store: OfflineStore, set: FeatureSet<ActivityEvent>): Promise<number> {
-  const table = `backfill_${set.name}`;
-  await runBackfill(store.connection, set, { events: 'events', eventTimeEncoding: 'epoch_ms', into: table });
-  try {
-    return (await store.appendHistory(set.name, { table })).rowsWritten;
-  } finally {
-    await store.connection.run(`DROP TABLE IF EXISTS ${table}`);
-  }
+  return (await store.backfill(set, { events: 'events', eventTimeEncoding: 'epoch_ms' })).rowsWritten;
 }
 
 /** Every view is an impression; its label: the same user clicked the same item within `horizonMs` after it. */
