@@ -10,7 +10,7 @@ import { spawnSync } from 'node:child_process';
 import { Redis } from 'ioredis';
 import { resolveEndpoints } from '@rtml/devstack';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { emit, parseArgs, percentile } from './lib/index.js';
 
 const args = parseArgs();
@@ -99,12 +99,6 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   return `redis-benchmark -c 1 HGETALL (C client, same key): p50 ${(Number(cols[4]) * 1000).toFixed(0)} µs, p99 ${(Number(cols[6]) * 1000).toFixed(0)} µs, ${Number(cols[1]).toFixed(0)} req/s`;
 }
 
-async function deleteNamespace(redis: Redis): Promise<void> {
-  for await (const keys of redis.scanStream({ match: `rtml:${namespace}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) await redis.del(...keys);
-  }
-}
-
 async function main(): Promise<void> {
   const { redisUrl } = resolveEndpoints();
   const redis = new Redis(redisUrl);
@@ -137,7 +131,7 @@ async function main(): Promise<void> {
     const external = redisBenchmarkLine(redisUrl, keyOf('user-0'));
     if (external) console.log(external);
   } finally {
-    await deleteNamespace(redis);
+    await deleteNamespace(redis, namespace);
     redis.disconnect();
   }
 }

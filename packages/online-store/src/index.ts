@@ -3,4 +3,5 @@ export { readFence, type Fence } from './fence.js';
 export type { OnlineRead, FoundRead, MissingRead } from './read.js';
 export { materialize, type MaterializeOptions, type MaterializeProgress } from './materialize.js';
 export { OnlineStoreError } from './errors.js';
+export { deleteNamespace } from './namespace.js';
 export { EVENT_TIME_FIELD, WRITE_TIME_FIELD } from './keys.js';

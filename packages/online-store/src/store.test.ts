@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
-import { OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
+import { deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
 
 let redis: Redis;
 const namespaces: string[] = [];
@@ -14,11 +14,7 @@ beforeAll(() => {
 
 afterAll(async () => {
   // The Redis is shared with other engineers: delete only what this file created.
-  for (const ns of namespaces) {
-    for await (const keys of redis.scanStream({ match: `rtml:${ns}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  }
+  for (const ns of namespaces) await deleteNamespace(redis, ns);
   redis.disconnect();
 });
 
@@ -244,5 +240,19 @@ describe('materialize', () => {
     expect(progress).toEqual([2, 4, 5]);
     expect((await store.read('user_txn', 'u1')).values).toEqual({ source: 'stream' });
     expect((await store.read('user_txn', 'u4')).values).toEqual({ source: 'batch' });
+  });
+});
+
+describe('deleteNamespace', () => {
+  it('removes every key of its namespace and nothing of another, even one its name would glob-match', async () => {
+    const id = randomUUID().slice(0, 8);
+    const [doomed, neighbour] = [`del-${id}-*`, `del-${id}-x`];
+    namespaces.push(neighbour);
+    await redis.set(`rtml:${doomed}:fs:user_txn:u1`, '1');
+    await redis.set(`rtml:${doomed}:stream:g:offsets:0`, '{}');
+    await redis.set(`rtml:${neighbour}:fs:user_txn:u1`, '1');
+    await deleteNamespace(redis, doomed);
+    expect(await redis.exists(`rtml:${doomed}:fs:user_txn:u1`, `rtml:${doomed}:stream:g:offsets:0`)).toBe(0);
+    expect(await redis.exists(`rtml:${neighbour}:fs:user_txn:u1`)).toBe(1);
   });
 });

@@ -16,7 +16,7 @@ import {
   source,
   type FeatureValues,
 } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type ScoreResponse, type ScoringModel } from './index.js';
 
 const payments = source(
@@ -51,11 +51,7 @@ beforeAll(() => {
   redis = new Redis(inject('redisUrl'));
 });
 afterAll(async () => {
-  for (const ns of namespaces) {
-    for await (const keys of redis.scanStream({ match: `rtml:${ns}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await redis.del(...keys);
-    }
-  }
+  for (const ns of namespaces) await deleteNamespace(redis, ns);
   redis.disconnect();
 });
 

@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { duration, processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
-import { OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
 import { collectScenarioData, engines, topicsFor, type ScenarioData } from './data.js';
 import { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
@@ -143,12 +143,6 @@ const weightsOf = (model: TrainedModel): Record<string, number> =>
 function periods(start: number, days: number) {
   const testStart = start + Math.floor(days * 0.7) * DAY;
   return { train: { from: start + DAY, to: testStart }, test: { from: testStart, to: start + days * DAY } };
-}
-
-async function deleteNamespace(redis: Redis, namespace: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: `rtml:${namespace}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) await redis.del(...keys);
-  }
 }
 
 async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration, eventTime, type FeatureValues } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import type { ScoringModel } from '@rtml/serving';
 import { createRecommendationApp, type RecommendResponse } from './app.js';
 import { itemPopularity, MODEL_FEATURES, userActivity } from './features.js';
@@ -18,9 +18,7 @@ beforeAll(() => {
   store = new OnlineStore(redis, { namespace, featureSets: { [userActivity.name]: config, [itemPopularity.name]: config } });
 });
 afterAll(async () => {
-  for await (const keys of redis.scanStream({ match: `rtml:${namespace}:*`, count: 1000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) await redis.del(...keys);
-  }
+  await deleteNamespace(redis, namespace);
   redis.disconnect();
 });
 

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
-import { OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { defaultDeadLetterTopic, featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
@@ -99,7 +99,7 @@ export class OnlinePipeline {
     const existing = new Set(await this.admin.listTopics());
     await this.admin.deleteTopics({ topics: topics.filter((t) => existing.has(t)) }).catch(() => undefined);
     await this.admin.disconnect();
-    await deleteKeys(this.redis, `rtml:${this.namespace}:*`);
+    await deleteNamespace(this.redis, this.namespace);
     this.redis.disconnect();
   }
 }
@@ -112,10 +112,4 @@ function partitionKey(set: FeatureSet<ActivityEvent>): (event: RawActivityEvent)
     if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no ${field}`);
     return id;
   };
-}
-
-async function deleteKeys(redis: Redis, pattern: string): Promise<void> {
-  for await (const keys of redis.scanStream({ match: pattern, count: 1_000 }) as AsyncIterable<string[]>) {
-    if (keys.length > 0) await redis.unlink(...keys);
-  }
 }
