@@ -1,12 +1,13 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { createOnlineEngine, duration, runBackfill, userTransactionFeatures, type AggregateFeature, type FeatureValue } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
+import { Random } from '@rtml/synthetic';
 // Relative, not '@rtml/stream': the root vitest config resolves workspace packages to their built dist in node tests.
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '../packages/stream/src/index.js';
-import { createTopic, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
+import { createTopic, testClients, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
  * The issue's end-to-end promise: for the same events, the online values the stream processor leaves in Redis
@@ -15,9 +16,7 @@ import { createTopic, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } f
  * Every entity's Redis vector must equal the offline history row as of that vector's event time.
  */
 
-const brokers = inject('kafkaBrokers').split(',');
-const kafka = new Kafka({ clientId: 'e2e-parity-test', brokers, logLevel: logLevel.NOTHING });
-const redis = new Redis(inject('redisUrl'));
+const { brokers, admin, producer, redis, connect, close } = testClients('e2e-parity-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
 const PARTITIONS = 3;
 const USERS = 300;
 const EVENTS = 3_000;
@@ -30,36 +29,20 @@ const ALLOWED_LATENESS = duration.minutes(30);
 const CACHED_ENTITIES_PER_TASK = 20;
 /** Small fetches (with small sends): many batches per partition, so entities are last written at many different stream times and windows empty only by timers. */
 const SMALL_BATCHES = { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 4_096 };
-let admin: Admin;
-let producer: Producer;
 let duck: DuckDBInstance;
 let connection: DuckDBConnection;
 
 beforeAll(async () => {
-  admin = kafka.admin();
-  producer = kafka.producer();
-  await Promise.all([admin.connect(), producer.connect()]);
+  await connect();
   duck = await DuckDBInstance.create(':memory:');
   connection = await duck.connect();
 });
 
 afterAll(async () => {
-  await Promise.all([admin?.disconnect(), producer?.disconnect()]);
-  redis.disconnect();
+  await close();
   connection?.closeSync();
   duck?.closeSync();
 });
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** ISO-8601 text of `epochMs` written in the time zone `zoneMinutes` east of UTC. */
 function isoWithOffset(epochMs: number, zoneMinutes: number): string {
@@ -87,16 +70,16 @@ interface Generated {
  * gaps between a user's events span the 1 h / 24 h / 7 d windows, amounts are non-integral (float tolerance) or null.
  */
 function generate(seed: number): Generated[] {
-  const random = mulberry32(seed);
+  const random = new Random(seed);
   const start = Date.UTC(2024, 2, 28, 20); // crosses a month end and the EU DST change in the offsets used below
   const zones = [0, 60, 120, -300, 330, 545, -720, 840];
   return Array.from({ length: EVENTS }, (_, i) => {
-    const userId = `user${Math.floor(random() ** 2 * USERS)}`; // skewed: a few busy users, many sparse ones
-    const epochMs = Math.round((start + i * 260_000 - random() * JITTER_MS) / 1000) * 1000;
-    const zone = zones[Math.floor(random() * zones.length)]!;
+    const userId = `user${Math.floor(random.next() ** 2 * USERS)}`; // skewed: a few busy users, many sparse ones
+    const epochMs = Math.round((start + i * 260_000 - random.next() * JITTER_MS) / 1000) * 1000;
+    const zone = zones[Math.floor(random.next() * zones.length)]!;
     const iso = isoWithOffset(epochMs, zone);
-    const amount = random() < 0.12 ? null : Math.round(random() * 100_000) / 100 - (random() < 0.05 ? 500 : 0);
-    return { userId, eventId: `tx-${seed}-${i}`, epochMs, wireTime: random() < 0.5 ? epochMs : iso, isoTime: iso, amount, merchantId: `m${Math.floor(random() * 30)}` };
+    const amount = random.next() < 0.12 ? null : Math.round(random.next() * 100_000) / 100 - (random.next() < 0.05 ? 500 : 0);
+    return { userId, eventId: `tx-${seed}-${i}`, epochMs, wireTime: random.next() < 0.5 ? epochMs : iso, isoTime: iso, amount, merchantId: `m${Math.floor(random.next() * 30)}` };
   });
 }
 

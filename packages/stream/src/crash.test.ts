@@ -1,34 +1,24 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
-import { createTopic, onlineValues, paymentStream, produce, recompute, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, onlineValues, paymentStream, produce, recompute, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers');
 const redisUrl = inject('redisUrl');
-const kafka = new Kafka({ clientId: 'stream-crash-test', brokers: brokers.split(','), logLevel: logLevel.NOTHING });
-const redis = new Redis(redisUrl);
-let admin: Admin;
-let producer: Producer;
+const { admin, producer, redis, connect, close } = testClients('stream-crash-test', { brokers, redisUrl });
 const children = new Set<ChildProcess>();
 const running = new WeakMap<ChildProcess, Promise<void>>();
 
-beforeAll(async () => {
-  admin = kafka.admin();
-  producer = kafka.producer();
-  await Promise.all([admin.connect(), producer.connect()]);
-});
+beforeAll(connect);
 
 afterAll(async () => {
   for (const child of children) child.kill('SIGKILL');
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-  redis.disconnect();
+  await close();
 });
 
 const PARTITIONS = 3;

@@ -1,29 +1,16 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { Kafka } from 'kafkajs';
 import { createOnlineEngine, duration, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import { StreamProcessor } from './stream-processor.js';
-import { createTopic, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
-const brokers = inject('kafkaBrokers').split(',');
-const kafka = new Kafka({ clientId: 'stream-features-test', brokers, logLevel: logLevel.NOTHING });
-const redis = new Redis(inject('redisUrl'));
-let admin: Admin;
-let producer: Producer;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  producer = kafka.producer();
-  await Promise.all([admin.connect(), producer.connect()]);
-});
-
-afterAll(async () => {
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-  redis.disconnect();
-});
+const { brokers, admin, producer, redis, connect, close } = testClients('stream-features-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+beforeAll(connect);
+afterAll(close);
 
 /** Card transactions over ~3 days, arriving up to 5 minutes out of order; half the times as ISO strings. */
 function transactions(count: number) {

@@ -1,13 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, inject, it } from 'vitest';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
 import { z } from 'zod';
 import { duration, eventTime, type EventTime, type FeatureValues } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { temporalJoin, type JoinEvent, type JoinSide } from './join.js';
 import { StreamProcessor } from './stream-processor.js';
-import { createTopic, onlineValues, produce, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, onlineValues, produce, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
 const Txn = z.object({ eventId: z.string(), accountId: z.string().min(1), eventTime: z.number(), amount: z.number() });
@@ -68,12 +66,8 @@ describe('temporalJoin', () => {
   });
 
   it('joins two co-partitioned Kafka topics in the stream runtime, profile updates arriving late', async () => {
-    const brokers = inject('kafkaBrokers').split(',');
-    const kafka = new Kafka({ clientId: 'join-test', brokers, logLevel: logLevel.NOTHING });
-    const redis = new Redis(inject('redisUrl'));
-    const admin = kafka.admin();
-    const producer = kafka.producer();
-    await Promise.all([admin.connect(), producer.connect()]);
+    const { brokers, admin, producer, redis, connect, close } = testClients('join-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+    await connect();
     const [txnTopic, profileTopic, group, namespace] = [uniqueName('join-txns'), uniqueName('join-profiles'), uniqueName('join-group'), uniqueName('join')];
     try {
       await Promise.all([createTopic(admin, txnTopic, 2), createTopic(admin, profileTopic, 2)]);
@@ -102,8 +96,7 @@ describe('temporalJoin', () => {
         expect(actual.get(accountId)?.tier_at_last_txn).not.toBeNull();
       }
     } finally {
-      await Promise.all([admin.disconnect(), producer.disconnect()]);
-      redis.disconnect();
+      await close();
     }
   });
 });

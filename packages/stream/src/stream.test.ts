@@ -1,30 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { DEAD_LETTER_HEADERS } from './dead-letter.js';
 import { StreamProcessor } from './stream-processor.js';
 import { countingProcessor, type Payment } from './testing/counting-processor.js';
-import { createTopic, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
-const brokers = inject('kafkaBrokers').split(',');
-const kafka = new Kafka({ clientId: 'stream-test', brokers, logLevel: logLevel.NOTHING });
-const redis = new Redis(inject('redisUrl'));
-let admin: Admin;
-let producer: Producer;
-
-beforeAll(async () => {
-  admin = kafka.admin();
-  producer = kafka.producer();
-  await Promise.all([admin.connect(), producer.connect()]);
-});
-
-afterAll(async () => {
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-  redis.disconnect();
-});
+const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+beforeAll(connect);
+afterAll(close);
 
 const PARTITIONS = 3;
 const WINDOW_MS = 60_000;

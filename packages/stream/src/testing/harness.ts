@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
-import type { Admin, Producer } from 'kafkajs';
+import { Random } from '@rtml/synthetic';
+import { Redis } from 'ioredis';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
@@ -8,6 +10,41 @@ import type { ConsumerTuning } from '../stream-processor.js';
 
 /** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
 export const TEST_CONSUMER_TUNING: ConsumerTuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 100 };
+
+export interface TestClients {
+  readonly brokers: string[];
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  readonly redis: Redis;
+  /** For `beforeAll`: connects the admin and the producer (Redis connects by itself). */
+  connect(): Promise<void>;
+  /** For `afterAll`. */
+  close(): Promise<void>;
+}
+
+/** The Kafka and Redis clients a test file shares across its tests, created now and connected in `connect()`. */
+export function testClients(clientId: string, endpoints: { brokers: string; redisUrl: string }): TestClients {
+  const brokers = endpoints.brokers.split(',');
+  const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  const producer = kafka.producer();
+  const redis = new Redis(endpoints.redisUrl);
+  return {
+    brokers,
+    kafka,
+    admin,
+    producer,
+    redis,
+    connect: async () => {
+      await Promise.all([admin.connect(), producer.connect()]);
+    },
+    close: async () => {
+      await Promise.all([admin.disconnect(), producer.disconnect()]);
+      redis.disconnect();
+    },
+  };
+}
 
 export function uniqueName(prefix: string): string {
   return `${prefix}-${randomUUID().slice(0, 8)}`;
@@ -66,17 +103,6 @@ export async function onlineValues(store: OnlineStore, featureSet: string, ids: 
   return new Map(reads.map((read) => [read.entityId, read.status === 'missing' ? undefined : read.values]));
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export interface PaymentStreamOptions {
   readonly count: number;
   readonly users: number;
@@ -90,10 +116,10 @@ export interface PaymentStreamOptions {
 
 /** Seeded payments in arrival order (whole-number amounts, so sums are exact in any order), out of event-time order by up to `jitterMs`. */
 export function paymentStream(options: PaymentStreamOptions): { key: string; body: { eventId: string; userId: string; eventTime: number; amount: number } }[] {
-  const random = mulberry32(options.seed);
+  const random = new Random(options.seed);
   return Array.from({ length: options.count }, (_, i) => {
-    const userId = `u${Math.floor(random() * options.users)}`;
-    const eventTime = Math.round(options.start + i * options.stepMs - random() * options.jitterMs);
-    return { key: userId, body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random() * 10_000) } };
+    const userId = `u${Math.floor(random.next() * options.users)}`;
+    const eventTime = Math.round(options.start + i * options.stepMs - random.next() * options.jitterMs);
+    return { key: userId, body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random.next() * 10_000) } };
   });
 }
