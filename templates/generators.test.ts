@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { RTML_PACKAGES } from './plopfile.js';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BIN = join(REPO, 'node_modules', '.bin');
@@ -151,7 +152,7 @@ export default defineConfig({
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
-    const build = await run(join(BIN, 'tsc'), ['-b', ...['devstack', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'].map((p) => join(REPO, 'packages', p))], REPO);
+    const build = await run(join(BIN, 'tsc'), ['-b', ...RTML_PACKAGES.map((p) => join(REPO, 'packages', p))], REPO);
     expect(build.code, build.output).toBe(0);
     const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
     expect(install.code, install.output).toBe(0);

@@ -10,8 +10,11 @@ import { camelCase, checkFree, checkKebabName, checkSnakeName, kebabCase, pascal
 
 const TEMPLATES = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(TEMPLATES);
-/** The packages a project links (devstack for its test setup). */
-const RTML_PACKAGES = ['devstack', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'];
+/**
+ * The packages a project links (devstack for its test setup), including the ones they depend on (kafka, synthetic):
+ * npm would look for those in the registry otherwise.
+ */
+export const RTML_PACKAGES = ['devstack', 'kafka', 'synthetic', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'];
 
 const checkCheckout = (dir) =>
   existsSync(join(dir, 'packages', 'features', 'package.json')) ? true : `${dir} is not an rtml checkout (no packages/features/package.json)`;
