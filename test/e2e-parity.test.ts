@@ -5,8 +5,8 @@ import { Kafka } from 'kafkajs';
 import { createOnlineEngine, duration, runBackfill, userTransactionFeatures, type AggregateFeature, type FeatureValue } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { Random } from '@rtml/synthetic';
-// Relative, not '@rtml/stream': the root vitest config resolves workspace packages to their built dist in node tests.
-import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '../packages/stream/src/index.js';
+import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
+// The stream package's test harness is not part of its public API, hence the relative path.
 import { createTopic, testClients, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
