@@ -1,13 +1,16 @@
+export { createServingApp } from './app.js';
 export {
-  createServingApp,
   createScorer,
+  createMultiEntityScorer,
   type ServingOptions,
+  type MultiEntityScorerOptions,
+  type BatchScorer,
   type ScoringModel,
   type Assembler,
   type ScoreResponse,
   type ServedFeature,
   type FeatureStatus,
   type Fallback,
-} from './app.js';
+} from './scorer.js';
 export { modelRow, trainingMeans, emptyHistoryValues, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
 export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type KafkaServedLogOptions } from './served-log.js';

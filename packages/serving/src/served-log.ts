@@ -1,7 +1,7 @@
 import { Kafka, type Producer } from 'kafkajs';
 import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
-import type { FeatureStatus } from './app.js';
+import type { FeatureStatus } from './scorer.js';
 
 /** One served request, as logged for skew analysis: exactly what the model saw and why. */
 export interface ServedRecord {

@@ -2,8 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isoOrEpochMs, processingTime } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
-import type { Fallbacks, ScoreResponse, ScoringModel, ServedLog } from '@rtml/serving';
-import { createMultiEntityScorer } from './candidate-scorer.js';
+import { createMultiEntityScorer, type Fallbacks, type ScoreResponse, type ScoringModel, type ServedLog } from '@rtml/serving';
 import { itemPopularity, userActivity } from './features.js';
 import { impressionEvent } from './impressions.js';
 
