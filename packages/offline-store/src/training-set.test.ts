@@ -89,6 +89,32 @@ describe('point-in-time training set', () => {
     expect(await rows('from_parquet')).toEqual(expected);
   });
 
+  it('joins a second entity by its own label column (entityColumn), point-in-time and naive', async () => {
+    // Merchant m1 has 2 refunds at minute 5 and 9 at minute 15; the labels' entity_id stays the user.
+    await ctx.store.appendHistory('merchant', {
+      rows: [
+        { entityId: 'm1', eventTime: at(5), values: { refunds: 2 } },
+        { entityId: 'm1', eventTime: at(15), values: { refunds: 9 } },
+      ],
+    });
+    const withMerchant = [
+      { entityId: 'u1', labelTime: at(10), label: 1, extra: { merchant_id: 'm1' } },
+      { entityId: 'u2', labelTime: at(20), label: 0, extra: { merchant_id: 'm1' } },
+      { entityId: 'u1', labelTime: at(11), label: 0, extra: { merchant_id: 'm2' } }, // a merchant with no history
+    ];
+    const build = (strategy: 'point-in-time' | 'naive-latest') =>
+      ctx.store.buildTrainingSet({ labels: { rows: withMerchant }, featureSets: ['spend', { name: 'merchant', entityColumn: 'merchant_id' }], into: strategy.replaceAll('-', '_'), strategy });
+    const pit = await build('point-in-time');
+    expect(pit.featureSets.map((s) => s.entityColumn)).toEqual(['entity_id', 'merchant_id']);
+    const values = async (table: string) => (await ctx.store.query(`SELECT spend__total, merchant__refunds FROM ${table}`)).map((r) => [r['spend__total'], r['merchant__refunds']]);
+    expect(await values('point_in_time')).toEqual([[5, 2], [7, 9], [50, null]]);
+    await build('naive-latest');
+    expect(await values('naive_latest')).toEqual([[50, 9], [7, 9], [50, null]]);
+    await expect(
+      ctx.store.buildTrainingSet({ labels: { rows: withMerchant }, featureSets: [{ name: 'merchant', entityColumn: 'shop_id' }] }),
+    ).rejects.toThrow(/no entity column shop_id/);
+  });
+
   it('rejects unknown sets or features, bad TTLs, colliding label columns and bad table names', async () => {
     const build = (request: Partial<Parameters<typeof ctx.store.buildTrainingSet>[0]>) =>
       ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend'], ...request });

@@ -3,7 +3,7 @@ import type { DurationMs } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
 import { queryRows } from './db.js';
 import { LABEL_ROW, stageLabels, type LabelSource } from './labels.js';
-import { quoteIdentifier, quoteTableName } from './sql.js';
+import { assertIdentifier, quoteIdentifier, quoteTableName } from './sql.js';
 
 /** Which features of a set to join, and how old a value may be before it counts as missing. */
 export interface FeatureSetRequest {
@@ -12,6 +12,11 @@ export interface FeatureSetRequest {
   readonly features?: readonly string[];
   /** A value whose history row is older than this at label time is NULL. Default: no expiry. Ignored by the naive join. */
   readonly ttl?: DurationMs;
+  /**
+   * The label column holding this set's entity (e.g. `item_id` for an item set, when `entity_id` is the user):
+   * one label row can then join sets of several entities. Default `entity_id`.
+   */
+  readonly entityColumn?: string;
 }
 
 /**
@@ -35,6 +40,8 @@ export interface JoinedFeatureSet {
   /** Feature name -> output column `<set>__<feature>`. */
   readonly featureColumns: Readonly<Record<string, string>>;
   readonly ttl: DurationMs | undefined;
+  /** The label column the set was joined on. */
+  readonly entityColumn: string;
 }
 
 export interface TrainingSet {
@@ -54,6 +61,7 @@ export async function buildTrainingSet(connection: DuckDBConnection, catalog: Fe
   const labels = await stageLabels(connection, request.labels);
   try {
     assertNoColumnCollision(labels.columns, featureSets);
+    assertEntityColumns(labels.columns, featureSets);
     const joins = featureSets.map((set, index) => joinSql(catalog, set, `h${index}`, strategy));
     await connection.run(
       `CREATE OR REPLACE TABLE ${quoteTableName(table)} AS
@@ -84,11 +92,14 @@ function resolveFeatureSet(catalog: FeatureCatalog, request: FeatureSetRequest):
   if (request.ttl !== undefined && !(Number.isSafeInteger(request.ttl) && request.ttl >= 0)) {
     throw new RangeError(`ttl of ${request.name} must be a non-negative integer number of milliseconds, got ${request.ttl}`);
   }
+  const entityColumn = request.entityColumn ?? 'entity_id';
+  assertIdentifier(entityColumn, `entityColumn of ${request.name}`);
   return {
     name: request.name,
     eventTimeColumn: `${request.name}__event_time`,
     featureColumns: Object.fromEntries(features.map((feature) => [feature, `${request.name}__${feature}`])),
     ttl: request.ttl,
+    entityColumn,
   };
 }
 
@@ -98,14 +109,21 @@ function assertNoColumnCollision(labelColumns: readonly string[], featureSets: r
   if (clash !== undefined) throw new Error(`label column ${clash} collides with a feature column of the training set; rename it`);
 }
 
+function assertEntityColumns(labelColumns: readonly string[], featureSets: readonly JoinedFeatureSet[]): void {
+  const unknown = featureSets.find((set) => !labelColumns.includes(set.entityColumn));
+  if (unknown !== undefined) throw new Error(`feature set ${unknown.name}: the labels have no entity column ${unknown.entityColumn}; they have ${labelColumns.join(', ')}`);
+}
+
 /** The FROM clause joining one feature set onto the labels `l`, and its output columns. */
 function joinSql(catalog: FeatureCatalog, set: JoinedFeatureSet, alias: string, strategy: JoinStrategy): { from: string; projection: string } {
   const features = Object.keys(set.featureColumns);
   const history = `SELECT entity_id, event_time${features.map((feature) => `, ${quoteIdentifier(feature)}`).join('')} FROM ${catalog.view(set.name)}`;
+  // Cast: history entity ids are VARCHAR, a label's other entity column may be of any type.
+  const entity = `l.${quoteIdentifier(set.entityColumn)}::VARCHAR`;
   const from =
     strategy === 'point-in-time'
-      ? `ASOF LEFT JOIN (${history}) ${alias} ON l.entity_id = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
-      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON l.entity_id = ${alias}.entity_id`;
+      ? `ASOF LEFT JOIN (${history}) ${alias} ON ${entity} = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
+      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON ${entity} = ${alias}.entity_id`;
   // TTL: a row older than ttl at label time is treated exactly like no row at all.
   const fresh = strategy === 'point-in-time' && set.ttl !== undefined ? `${alias}.event_time >= l.label_time - to_milliseconds(${set.ttl})` : undefined;
   const column = (source: string, name: string) => `${fresh ? `CASE WHEN ${fresh} THEN ${source} END` : source} AS ${quoteIdentifier(name)}`;

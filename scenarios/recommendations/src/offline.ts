@@ -1,5 +1,5 @@
 import { modelInput, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
-import type { OfflineStore, TrainingSet } from '@rtml/offline-store';
+import type { JoinedFeatureSet, OfflineStore } from '@rtml/offline-store';
 import type { ActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
 import { impressionEvent, type Impression } from './impressions.js';
@@ -53,36 +53,34 @@ export interface Period {
   readonly to: number;
 }
 
-/** Label rows for one entity column; the label time depends on the join (see `Join`). */
-function labelQuery(entityColumn: 'user_id' | 'item_id', join: Join, horizonMs: number, period: Period): string {
+/** One label row per impression, keyed by its user; the label time depends on the join (see `Join`). */
+function labelQuery(join: Join, horizonMs: number, period: Period): string {
   const labelTime = join === 'label-time' ? `t_ms + ${Math.trunc(horizonMs)}` : 't_ms';
-  return `SELECT ${entityColumn} AS entity_id, epoch_ms(${labelTime}) AS label_time, clicked AS label,
-                 impression_id, user_id AS imp_user, item_id AS imp_item, category AS imp_category, t_ms AS imp_t_ms
+  return `SELECT user_id AS entity_id, epoch_ms(${labelTime}) AS label_time, clicked AS label,
+                 impression_id, item_id AS imp_item, category AS imp_category, t_ms AS imp_t_ms
           FROM impressions WHERE t_ms >= ${Math.trunc(period.from)} AND t_ms < ${Math.trunc(period.to)}`;
 }
 
-/**
- * The offline store joins every feature set on the label's one `entity_id`; an impression has two entities (user,
- * item). So: one training set per entity, same labels, zipped on impression_id. (Belongs in the offline store.)
- */
+/** One training set for both entities of an impression: the user set on `entity_id`, the item set on `imp_item`. */
 export async function buildExamples(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Example[]> {
-  const strategy = join === 'naive-latest' ? 'naive-latest' : 'point-in-time';
-  const tag = join.replaceAll('-', '_');
-  const user = await store.buildTrainingSet({ labels: { query: labelQuery('user_id', join, horizonMs, period) }, featureSets: [userActivity.name], strategy, into: `ts_${tag}_user` });
-  const item = await store.buildTrainingSet({ labels: { query: labelQuery('item_id', join, horizonMs, period) }, featureSets: [itemPopularity.name], strategy, into: `ts_${tag}_item` });
+  const set = await store.buildTrainingSet({
+    labels: { query: labelQuery(join, horizonMs, period) },
+    featureSets: [userActivity.name, { name: itemPopularity.name, entityColumn: 'imp_item' }],
+    strategy: join === 'naive-latest' ? 'naive-latest' : 'point-in-time',
+    into: `ts_${join.replaceAll('-', '_')}`,
+  });
+  const [user, item] = set.featureSets as [JoinedFeatureSet, JoinedFeatureSet];
   // Only what a row needs: timestamps (label_time, <set>__event_time) would cost a Date each for nothing.
   const rows = await store.query(
-    `SELECT u.* EXCLUDE (entity_id, label_time, ${user.featureSets[0]!.eventTimeColumn}),
-            i.* EXCLUDE (entity_id, label_time, label, impression_id, imp_user, imp_item, imp_category, imp_t_ms, ${item.featureSets[0]!.eventTimeColumn})
-     FROM ${user.table} u JOIN ${item.table} i USING (impression_id) ORDER BY u.imp_t_ms, u.impression_id`,
+    `SELECT * EXCLUDE (label_time, ${user.eventTimeColumn}, ${item.eventTimeColumn}) FROM ${set.table} ORDER BY imp_t_ms, impression_id`,
   );
   return rows.map((row) => toExample(row, user, item));
 }
 
-function toExample(row: Record<string, unknown>, user: TrainingSet, item: TrainingSet): Example {
+function toExample(row: Record<string, unknown>, user: JoinedFeatureSet, item: JoinedFeatureSet): Example {
   const impression: Impression = {
     impressionId: String(row['impression_id']),
-    userId: String(row['imp_user']),
+    userId: String(row['entity_id']),
     itemId: String(row['imp_item']),
     category: String(row['imp_category']),
     eventTime: Number(row['imp_t_ms']),
@@ -97,7 +95,6 @@ function toExample(row: Record<string, unknown>, user: TrainingSet, item: Traini
 }
 
 /** `<set>__<feature>` columns back to feature names; a missing history row leaves every value null. */
-function aggregatesOf(row: Record<string, unknown>, set: TrainingSet): FeatureValues {
-  const joined = set.featureSets[0]!;
+function aggregatesOf(row: Record<string, unknown>, joined: JoinedFeatureSet): FeatureValues {
   return Object.fromEntries(Object.entries(joined.featureColumns).map(([feature, column]) => [feature, (row[column] ?? null) as FeatureValue]));
 }
