@@ -2,9 +2,9 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Kafka } from 'kafkajs';
-import { createOnlineEngine, duration, runBackfill, userTransactionFeatures, type AggregateFeature, type FeatureValue } from '@rtml/features';
+import { createOnlineEngine, duration, offlineOnlineAgree, runBackfill, userTransactionFeatures, type FeatureValue } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { Random } from '@rtml/synthetic';
+import { isoWithOffset, Random } from '@rtml/synthetic';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness is not part of its public API, hence the relative path.
 import { createTopic, testClients, partitionOf, produce, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
@@ -44,14 +44,6 @@ afterAll(async () => {
   duck?.closeSync();
 });
 
-/** ISO-8601 text of `epochMs` written in the time zone `zoneMinutes` east of UTC. */
-function isoWithOffset(epochMs: number, zoneMinutes: number): string {
-  const local = new Date(epochMs + zoneMinutes * 60_000).toISOString().slice(0, -1);
-  if (zoneMinutes === 0) return `${local}Z`;
-  const abs = Math.abs(zoneMinutes);
-  return `${local}${zoneMinutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
-
 interface Generated {
   readonly userId: string;
   readonly eventId: string;
@@ -77,7 +69,7 @@ function generate(seed: number): Generated[] {
     const userId = `user${Math.floor(random.next() ** 2 * USERS)}`; // skewed: a few busy users, many sparse ones
     const epochMs = Math.round((start + i * 260_000 - random.next() * JITTER_MS) / 1000) * 1000;
     const zone = zones[Math.floor(random.next() * zones.length)]!;
-    const iso = isoWithOffset(epochMs, zone);
+    const iso = zone === 0 ? new Date(epochMs).toISOString() : isoWithOffset(epochMs, zone);
     const amount = random.next() < 0.12 ? null : Math.round(random.next() * 100_000) / 100 - (random.next() < 0.05 ? 500 : 0);
     return { userId, eventId: `tx-${seed}-${i}`, epochMs, wireTime: random.next() < 0.5 ? epochMs : iso, isoTime: iso, amount, merchantId: `m${Math.floor(random.next() * 30)}` };
   });
@@ -117,17 +109,6 @@ function asOf(rows: readonly HistoryRow[], time: number): HistoryRow | undefined
   let found: HistoryRow | undefined;
   for (const row of rows) if (row.t <= time) found = row;
   return found;
-}
-
-/**
- * The features README's tolerance: sums and means add the same numbers in different orders offline (DuckDB
- * segment trees) and online (arrival order), so they may differ by the reordering bound n * eps * sum|x|
- * (x4 headroom); everything else (counts, min/max, distinct counts, last/lastK lists, nulls) must be exact.
- */
-function sameValue(feature: AggregateFeature, offline: FeatureValue, online: FeatureValue, sumAbs: number, n: number): boolean {
-  const tolerant = feature.spec.kind === 'sum' || feature.spec.kind === 'mean';
-  if (tolerant && typeof offline === 'number' && typeof online === 'number') return Math.abs(offline - online) <= 4 * n * Number.EPSILON * Math.max(1, sumAbs);
-  return JSON.stringify(offline) === JSON.stringify(online);
 }
 
 it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ€™s event time', async () => {
@@ -172,7 +153,7 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
     for (const feature of userTransactionFeatures.aggregates) {
       const offlineValue = row.values[feature.name] ?? null;
       const onlineValue = values[feature.name] ?? null;
-      if (!sameValue(feature, offlineValue, onlineValue, sumAbs, own.length)) {
+      if (!offlineOnlineAgree(feature, offlineValue, onlineValue, { count: own.length, absoluteSum: sumAbs })) {
         mismatches.push(`${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`);
       }
     }

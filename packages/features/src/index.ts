@@ -35,3 +35,4 @@ export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, ty
 export type { Json } from './accumulators.js';
 export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding } from './offline.js';
 export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
+export { offlineOnlineAgree, type SummedInputs } from './agreement.js';

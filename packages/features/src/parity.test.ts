@@ -2,9 +2,11 @@ import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { isoWithOffset } from '@rtml/synthetic';
+import { offlineOnlineAgree } from './agreement.js';
 import { count, distinctCount, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Aggregate, type Window } from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
-import { featureSet, type AggregateFeature } from './feature-set.js';
+import { featureSet } from './feature-set.js';
 import { runBackfill } from './offline.js';
 import { createOnlineEngine, type OnlineState } from './online.js';
 import { duration, eventTime } from './time.js';
@@ -98,13 +100,6 @@ const streamArb = fc.record({
 });
 type Stream = { readonly events: GeneratedEvent[]; readonly arrivalKeys: number[] };
 
-function isoWithOffset(epochMs: number, zoneMinutes: number): string {
-  const local = new Date(epochMs + zoneMinutes * 60_000).toISOString().slice(0, -1);
-  if (zoneMinutes === 0) return `${local}Z`;
-  const abs = Math.abs(zoneMinutes);
-  return `${local}${zoneMinutes < 0 ? '-' : '+'}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}
-
 interface RawEvent {
   readonly iso: string;
   readonly online: Record<string, unknown>;
@@ -113,7 +108,8 @@ interface RawEvent {
 function rawEvents(stream: Stream, entity: string): RawEvent[] {
   return stream.events.map((e, index) => {
     const epoch = BASE + e.offsetMs;
-    const iso = isoWithOffset(epoch, e.zoneMinutes);
+    // Zone 0 as 'Z' (toISOString), others as '+hh:mm': both spellings must parse to the same instant.
+    const iso = e.zoneMinutes === 0 ? new Date(epoch).toISOString() : isoWithOffset(epoch, e.zoneMinutes);
     const fields = { eventId: `${e.idPrefix}#${index}`, entity, amount: e.amount, label: e.label, flag: e.flag };
     return { iso, online: { ...fields, eventTime: e.epochOnline ? epoch : iso } };
   });
@@ -166,19 +162,6 @@ function asOf<R extends { t: number }>(rows: readonly R[], time: number): R | un
 
 /* ---------------------------------------------------------------- comparison */
 
-/**
- * Sums and means are compared with a tolerance: the two executions add the same numbers in different orders
- * (DuckDB's windowed segment trees vs. online arrival order), and float addition is not associative. The bound
- * is the classic worst case for reordering n terms: n * eps * sum(|x|), with headroom.
- */
-function sameValue(feature: AggregateFeature, offline: FeatureValue, online: FeatureValue, magnitude: number, n: number): boolean {
-  const tolerant = feature.spec.kind === 'sum' || feature.spec.kind === 'mean';
-  if (tolerant && typeof offline === 'number' && typeof online === 'number') {
-    return Math.abs(offline - online) <= 4 * n * Number.EPSILON * magnitude;
-  }
-  return JSON.stringify(offline) === JSON.stringify(online);
-}
-
 function checkPoints(events: readonly ParityEvent[]): number[] {
   const points = new Set<number>();
   for (const { eventTime: t } of events) {
@@ -208,7 +191,7 @@ function checkStream(entity: string, stream: Stream, raw: readonly RawEvent[], h
     for (const feature of paritySet.aggregates) {
       const a = offline.values[feature.name] ?? null;
       const b = online.values[feature.name] ?? null;
-      if (!sameValue(feature, a, b, magnitude, parsed.length)) {
+      if (!offlineOnlineAgree(feature, a, b, { count: parsed.length, absoluteSum: magnitude })) {
         const t = point - BASE;
         throw new Error(`${entity} ${feature.name} as of BASE+${t}: offline ${JSON.stringify(a)} != online ${JSON.stringify(b)}\nevents: ${JSON.stringify(raw.map((r) => r.online))}`);
       }

@@ -34,11 +34,3 @@ export interface ProfileUpdateEvent {
 export type FraudEvent = TransactionEvent | ChargebackEvent | ProfileUpdateEvent;
 export type EventType = FraudEvent['type'];
 export const EVENT_TYPES: readonly EventType[] = ['transaction', 'chargeback', 'profile_update'];
-
-/** Formats epoch ms as ISO-8601 in a fixed offset (Date#toISOString only knows UTC). */
-export function isoWithOffset(epochMs: number, offsetMinutes: number): string {
-  const local = new Date(epochMs + offsetMinutes * 60_000).toISOString().slice(0, -1);
-  const sign = offsetMinutes < 0 ? '-' : '+';
-  const abs = Math.abs(offsetMinutes);
-  return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-}

@@ -1,5 +1,5 @@
-import { isoWithOffset, type ChargebackEvent, type FraudEvent, type ProfileUpdateEvent, type TransactionEvent } from './events.js';
-import { PendingEvents, Random } from '@rtml/synthetic';
+import type { ChargebackEvent, FraudEvent, ProfileUpdateEvent, TransactionEvent } from './events.js';
+import { isoWithOffset, PendingEvents, Random } from '@rtml/synthetic';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
