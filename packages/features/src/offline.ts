@@ -93,6 +93,34 @@ export async function runBackfill<E extends SourceEvent>(
   return { table: options.into, rows: Number(reader.getRows()[0]?.[0] ?? 0) };
 }
 
+/** One row of a backfilled history, read back: the entity's values from `t` (epoch ms) until its next row. */
+export interface HistoryRow {
+  readonly t: number;
+  readonly values: Record<string, FeatureValue>;
+}
+
+/** Reads a table written by `runBackfill`, per entity in time order: what parity checks compare online values with. */
+export async function readBackfillHistory(connection: DuckDBConnection, table: string): Promise<Map<string, HistoryRow[]>> {
+  const reader = await connection.runAndReadAll(
+    `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${qualifiedName(table)} ORDER BY entity_id, t`,
+  );
+  const history = new Map<string, HistoryRow[]>();
+  for (const row of reader.getRowObjectsJS()) {
+    const { entity_id, t, ...values } = row as Record<string, FeatureValue>;
+    const rows = history.get(String(entity_id)) ?? [];
+    rows.push({ t: Number(t), values });
+    history.set(String(entity_id), rows);
+  }
+  return history;
+}
+
+/** The row in force at `time`: the last one at or before it (rows in time order). */
+export function rowAsOf<R extends { readonly t: number }>(rows: readonly R[], time: number): R | undefined {
+  let found: R | undefined;
+  for (const row of rows) if (row.t <= time) found = row;
+  return found;
+}
+
 async function detectEventTimeEncoding(connection: DuckDBConnection, events: string): Promise<EventTimeEncoding> {
   const reader = await connection.runAndReadAll(`SELECT typeof("eventTime") FROM ${events} AS src LIMIT 1`);
   const type = String(reader.getRows()[0]?.[0] ?? 'BIGINT');

@@ -7,7 +7,7 @@ import { offlineOnlineAgree } from './agreement.js';
 import { count, distinctCount, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Aggregate, type Window } from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
-import { runBackfill } from './offline.js';
+import { readBackfillHistory, rowAsOf, runBackfill, type HistoryRow } from './offline.js';
 import { createOnlineEngine, type OnlineState } from './online.js';
 import { duration, eventTime } from './time.js';
 import type { FeatureValue } from './vector.js';
@@ -138,28 +138,6 @@ async function loadEvents(connection: DuckDBConnection, table: string, streams: 
   appender.closeSync();
 }
 
-type HistoryRow = { readonly t: number; readonly values: Record<string, FeatureValue> };
-
-async function readHistory(connection: DuckDBConnection, table: string): Promise<Map<string, HistoryRow[]>> {
-  const reader = await connection.runAndReadAll(
-    `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${table} ORDER BY entity_id, t`,
-  );
-  const history = new Map<string, HistoryRow[]>();
-  for (const row of reader.getRowObjectsJS()) {
-    const { entity_id, t, ...values } = row as Record<string, FeatureValue>;
-    const rows = history.get(String(entity_id)) ?? [];
-    rows.push({ t: Number(t), values });
-    history.set(String(entity_id), rows);
-  }
-  return history;
-}
-
-function asOf<R extends { t: number }>(rows: readonly R[], time: number): R | undefined {
-  let found: R | undefined;
-  for (const row of rows) if (row.t <= time) found = row;
-  return found;
-}
-
 /* ---------------------------------------------------------------- comparison */
 
 function checkPoints(events: readonly ParityEvent[]): number[] {
@@ -185,8 +163,8 @@ function checkStream(entity: string, stream: Stream, raw: readonly RawEvent[], h
     state: arrival.filter((e) => e.eventTime <= t).reduce((s: OnlineState, e) => engine.apply(s, e), engine.initialState()),
   }));
   for (const point of checkPoints(parsed)) {
-    const offline = asOf(history, point);
-    const online = engine.read(asOf(states, point)!.state, entity, eventTime(point));
+    const offline = rowAsOf(history, point);
+    const online = engine.read(rowAsOf(states, point)!.state, entity, eventTime(point));
     if (offline === undefined) throw new Error(`${entity}: no history row as of ${point}`);
     for (const feature of paritySet.aggregates) {
       const a = offline.values[feature.name] ?? null;
@@ -220,7 +198,7 @@ describe('offline/online parity', () => {
         const raw = streams.map((stream, i) => rawEvents(stream, `s${i}`));
         await loadEvents(connection, 'parity_events', raw);
         await runBackfill(connection, paritySet, { events: 'parity_events', into: 'parity_history' });
-        const history = await readHistory(connection, 'parity_history');
+        const history = await readBackfillHistory(connection, 'parity_history');
         streams.forEach((stream, i) => checkStream(`s${i}`, stream, raw[i]!, history.get(`s${i}`) ?? []));
         streamsChecked += streams.length;
       }),
