@@ -2,10 +2,13 @@
  * Stream processor throughput and freshness, against a bare kafkajs consumer measured in the same run.
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
+ *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (Chrome DevTools / speedscope)
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
  * Besides wall-clock rates it reports this process's CPU time per event for both consumers: on a shared machine
  * wall time swings with other load, CPU per event much less (Redis's and Kafka's own CPU are not included).
  */
+import { writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
@@ -14,7 +17,9 @@ import { resolveEndpoints } from '@rtml/devstack';
 import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
 import { emit, parseArgs } from './lib/index.js';
 
-const { full } = parseArgs();
+const args = parseArgs();
+const { full } = args;
+const CPU_PROFILE = args.string('cpu-profile');
 const EVENTS = full ? 200_000 : 20_000;
 const RATE = full ? 10_000 : 1_000;
 const RATE_SECONDS = full ? 10 : 5;
@@ -45,6 +50,13 @@ interface Measured {
   readonly rate: number;
   /** Process CPU (user + system) per event, microseconds. */
   readonly cpuUsPerEvent: number;
+}
+
+/** Redis server CPU (user + system) so far, microseconds: the fenced Lua commit runs there, on the same cores. */
+async function redisCpuUs(redis: Redis): Promise<number> {
+  const info = await redis.info('cpu');
+  const field = (name: string) => Number(new RegExp(`^used_cpu_${name}:([\\d.]+)`, 'm').exec(info)?.[1] ?? Number.NaN);
+  return (field('user') + field('sys')) * 1e6;
 }
 
 function cpuUs(): number {
@@ -79,6 +91,21 @@ function processorFor(topic: string, redis: Redis, namespace: string) {
   return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }
 
+async function startProfiler(): Promise<Session> {
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return session;
+}
+
+async function stopProfiler(session: Session, file: string): Promise<void> {
+  const { profile } = await session.post('Profiler.stop');
+  await writeFile(file, JSON.stringify(profile));
+  session.disconnect();
+  console.log(`CPU profile of the processor's bulk phase written to ${file}`);
+}
+
 async function until(condition: () => Promise<boolean>): Promise<void> {
   while (!(await condition())) await new Promise((resolve) => setTimeout(resolve, 20));
 }
@@ -100,11 +127,15 @@ async function main(): Promise<void> {
   const raw = await rawConsume(bulkTopic, EVENTS);
 
   const bulk = processorFor(bulkTopic, redis, `${run}-bulk`);
+  const profiler = CPU_PROFILE === undefined ? undefined : await startProfiler();
   const started = Date.now();
   const cpuStart = cpuUs();
+  const redisCpuStart = await redisCpuUs(redis);
   await bulk.start();
   await until(async () => (await appliedCount(bulk as StreamProcessor<unknown, unknown>)) >= EVENTS);
   const processed: Measured = { rate: EVENTS / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS };
+  const redisCpuUsPerEvent = ((await redisCpuUs(redis)) - redisCpuStart) / EVENTS;
+  if (profiler && CPU_PROFILE) await stopProfiler(profiler, CPU_PROFILE);
   await bulk.stop();
 
   const live = processorFor(rateTopic, redis, `${run}-rate`);
@@ -126,18 +157,20 @@ async function main(): Promise<void> {
     'stream processor -> Redis (exactly-once)': { 'events/s': Math.round(processed.rate), 'CPU µs/event': Math.round(processed.cpuUsPerEvent) },
     'ratio processor / bare': { 'events/s': Number((processed.rate / raw.rate).toFixed(3)), 'CPU µs/event': Number((processed.cpuUsPerEvent / raw.cpuUsPerEvent).toFixed(1)) },
   });
+  console.log(`Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event (includes any other client of this Redis)`);
   console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
-  emitRows(raw, processed, freshness);
+  emitRows(raw, processed, redisCpuUsPerEvent, freshness);
   await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);
   await Promise.all([admin.disconnect(), producer.disconnect()]);
   redis.disconnect();
 }
 
 /** Rows for bench/run.sh (format in bench/lib/report.ts); targets are the ones issue #8 sets. */
-function emitRows(raw: Measured, processed: Measured, freshness: RecentSamples): void {
+function emitRows(raw: Measured, processed: Measured, redisCpuUsPerEvent: number, freshness: RecentSamples): void {
   const size = `${EVENTS} events, ${PARTITIONS} partitions`;
   emit({ row: `stream -> Redis events/s vs bare kafkajs consume (${size})`, ours: processed.rate, reference: raw.rate, unit: 'events/s', better: 'higher', target: 0.5 });
   emit({ row: `stream -> Redis CPU per event vs bare kafkajs consume (${size})`, ours: processed.cpuUsPerEvent, reference: raw.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
+  emit({ row: `stream -> Redis: Redis server CPU per event (${size})`, ours: redisCpuUsPerEvent, reference: null, unit: 'µs', better: 'lower', target: null });
   for (const [p, limit] of [[50, null], [99, 50]] as const) {
     emit({ row: `freshness event -> Redis p${p} at ${RATE} events/s`, ours: freshness.percentile(p) ?? Number.NaN, reference: null, unit: 'ms', better: 'lower', target: null, limit });
   }

@@ -17,11 +17,14 @@ export function isFeatureValue(value: unknown): value is FeatureValue {
   return false;
 }
 
-/** JSON keeps the type of every FeatureValue: 1 vs "1" vs true vs null vs [1] stay distinct. */
-export function encodeFeatureValue(where: string, value: unknown): string {
+/**
+ * JSON keeps the type of every FeatureValue: 1 vs "1" vs true vs null vs [1] stay distinct.
+ * `where` is a function for the same reason as in `decodeFeatureValue`: the write path is hot too.
+ */
+export function encodeFeatureValue(value: unknown, where: () => string): string {
   // JSON.stringify(NaN) is "null": refuse it rather than turn a bad number into a silent "missing".
   if (!isFeatureValue(value)) {
-    throw new OnlineStoreError(`${where}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${String(value)}`);
+    throw new OnlineStoreError(`${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${String(value)}`);
   }
   return JSON.stringify(value);
 }

@@ -77,7 +77,16 @@ export class OnlineStore {
     const keys: string[] = [];
     const args: string[] = [opts.fence ? '1' : '0', String(opts.fence?.sideWrites.length ?? 0), String(vectors.length), String(writeTime)];
     if (opts.fence) this.appendFence(opts.fence, keys, args);
-    for (const vector of vectors) this.appendVector(vector, keys, args);
+    // A batch usually carries one feature set: look its config up once, not per vector.
+    let config: FeatureSetConfig | undefined;
+    let configName: string | undefined;
+    for (const vector of vectors) {
+      if (vector.featureSet !== configName) {
+        config = this.configOf(vector.featureSet);
+        configName = vector.featureSet;
+      }
+      this.appendVector(vector, config!, keys, args);
+    }
     const [applied, written, skippedOlder] = await this.redis[SCRIPT_NAME](keys.length, ...keys, ...args);
     return { applied: applied === 1, written, skippedOlder };
   }
@@ -118,24 +127,22 @@ export class OnlineStore {
     args.push(fence.expected === null ? '0' : '1', fence.expected ?? '', fence.next, ...fence.sideWrites.map((write) => write.value));
   }
 
-  private appendVector(vector: FeatureVector, keys: string[], args: string[]): void {
-    const config = this.configOf(vector.featureSet);
-    const key = this.keyOf(vector.featureSet, vector.entityId);
+  private appendVector(vector: FeatureVector, config: FeatureSetConfig, keys: string[], args: string[]): void {
+    assertEntityId(vector.featureSet, vector.entityId);
+    const key = entityKey(this.namespace, vector.featureSet, vector.entityId);
     if (typeof vector.eventTime !== 'number' || !Number.isFinite(vector.eventTime)) {
       throw new OnlineStoreError(`${key}: event time must be a finite epoch-ms number, got ${vector.eventTime}`);
     }
-    const pairs = this.encodeValues(key, config, vector.values);
     keys.push(key);
-    args.push(String(vector.eventTime), String(config.ttl), String(pairs.length / 2), ...pairs);
-  }
-
-  private encodeValues(key: string, config: FeatureSetConfig, values: FeatureVector['values']): string[] {
-    const pairs: string[] = [];
-    for (const [name, value] of Object.entries(values)) {
+    const pairCountAt = args.length + 2;
+    args.push(String(vector.eventTime), String(config.ttl), '');
+    let pairs = 0;
+    for (const name of Object.keys(vector.values)) {
       if (name.length === 0 || name.startsWith(META_PREFIX)) throw new OnlineStoreError(`${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`);
       if (config.features && !config.features.includes(name)) throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
-      pairs.push(name, encodeFeatureValue(`${key} feature ${name}`, value));
+      args.push(name, encodeFeatureValue(vector.values[name], () => `${key} feature ${name}`));
+      pairs++;
     }
-    return pairs;
+    args[pairCountAt] = String(pairs);
   }
 }

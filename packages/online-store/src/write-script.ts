@@ -41,11 +41,12 @@ for i = 0, vectorCount - 1 do
   local pairCount = tonumber(ARGV[arg + 2])
   local stored = latest[key]
   if stored == nil then
-    local keyType = redis.call('TYPE', key)['ok']
-    if keyType ~= 'hash' and keyType ~= 'none' then
-      return redis.error_reply('online-store: key ' .. key .. ' holds a ' .. keyType .. ', not a feature hash; nothing written')
+    -- One HGET both reads the stored time and type-checks the key (WRONGTYPE unless a hash or absent).
+    local reply = redis.pcall('HGET', key, '${EVENT_TIME_FIELD}')
+    if type(reply) == 'table' and reply.err then
+      return redis.error_reply('online-store: key ' .. key .. ' holds a ' .. redis.call('TYPE', key)['ok'] .. ', not a feature hash; nothing written')
     end
-    stored = tonumber(redis.call('HGET', key, '${EVENT_TIME_FIELD}'))
+    stored = tonumber(reply)
   end
   if stored ~= nil and eventTime < stored then
     plan[i + 1] = false
@@ -64,11 +65,14 @@ for i = 0, vectorCount - 1 do
     local key = KEYS[firstEntityKey + i]
     local last = at + 2 + 2 * tonumber(ARGV[at + 2])
     redis.call('DEL', key)
-    redis.call('HSET', key, '${EVENT_TIME_FIELD}', ARGV[at], '${WRITE_TIME_FIELD}', writeTime)
-    -- unpack() is bounded by the Lua C stack, so wide vectors go in chunks of 100 field/value pairs.
+    -- unpack() is bounded by the Lua C stack, so wide vectors go in chunks of 100 field/value pairs;
+    -- the first chunk rides along with the metadata fields (unpack() expands fully as the last argument).
     local from = at + 3
+    local to = math.min(from + 199, last)
+    redis.call('HSET', key, '${EVENT_TIME_FIELD}', ARGV[at], '${WRITE_TIME_FIELD}', writeTime, unpack(ARGV, from, to))
+    from = to + 1
     while from <= last do
-      local to = math.min(from + 199, last)
+      to = math.min(from + 199, last)
       redis.call('HSET', key, unpack(ARGV, from, to))
       from = to + 1
     end
