@@ -67,17 +67,25 @@ export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>,
     }
     const watermark = task.watermark(allowedLatenessMs);
     if (watermark !== undefined && record.eventTime < watermark) {
-      deadLetters.push(deadLetter(record.source, 'late', `event time ${record.eventTime} is before the watermark ${watermark} (allowed lateness ${allowedLatenessMs} ms)`));
+      deadLetters.push(deadLetter(record.source, 'late', lateReason(task, record.eventTime, watermark, allowedLatenessMs)));
       continue;
     }
     task.entities.set(record.entityId, processor.apply(entityState(task, record.entityId), record.event));
-    if (task.streamTime === undefined || record.eventTime > task.streamTime) task.streamTime = record.eventTime;
+    if (task.streamTime === undefined || record.eventTime > task.streamTime) {
+      task.streamTime = record.eventTime;
+      task.streamTimeFrom = record.source; // a reference; copied to {topic, offset} only when checkpointed
+    }
     touched.add(record.entityId);
     appliedEventTimes.push(record.eventTime);
   }
   const due = task.dueTimers().filter((id) => !touched.has(id));
   const emitted = [...touched, ...due];
   return { deadLetters, appliedEventTimes, timerEmits: due.length, ...emitEntities(task, processor, allowedLatenessMs, emitted) };
+}
+
+function lateReason(task: Task<unknown>, time: EventTime, watermark: EventTime, allowedLatenessMs: number): string {
+  const from = task.streamTimeFrom ? ` by ${task.streamTimeFrom.topic}[${task.partition}]@${task.streamTimeFrom.offset}` : '';
+  return `event time ${time} is before the watermark ${watermark}: stream time ${task.streamTime} set${from}, allowed lateness ${allowedLatenessMs} ms`;
 }
 
 function entityState<S>(task: Task<S>, entityId: string): S {

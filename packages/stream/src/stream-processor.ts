@@ -4,6 +4,7 @@ import { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer
 import type { DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
+import { batchPosition } from './position.js';
 import { applyBatch, decodeRecord, entitiesNeeded, type BatchOutcome } from './batch.js';
 import { defaultDeadLetterTopic, sendDeadLetters } from './dead-letter.js';
 import { checkpointKeys } from './keys.js';
@@ -160,27 +161,25 @@ export class StreamProcessor<S, E> {
     const receivedAt = Date.now();
     const { topic, partition } = batch;
     const task = await this.taskFor(partition);
-    const committed = await this.committedOffset(task, topic);
-    if (!task.positioned.has(topic)) {
-      task.positioned.add(topic);
-      if (batch.firstOffset() !== committed) {
-        this.consumer.seek({ topic, partition, offset: committed });
-        return;
-      }
-    }
-    // Messages are in offset order: only a batch starting before the committed offset (a redelivery) needs filtering.
-    const from = BigInt(committed);
+    const committed = BigInt(await this.committedOffset(task, topic));
     const first = batch.messages[0];
-    const fresh = first === undefined || BigInt(first.offset) >= from ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= from);
-    const last = fresh.at(-1);
-    if (last === undefined) return;
+    const last = batch.messages.at(-1);
+    if (first === undefined || last === undefined) return;
+    const position = batchPosition({ first: BigInt(batch.firstOffset() ?? first.offset), lastMessage: BigInt(last.offset) }, committed, task.lastSeek.get(topic));
+    if (position === 'seek') {
+      task.lastSeek.set(topic, committed);
+      this.consumer.seek({ topic, partition, offset: committed.toString() });
+      return;
+    }
+    const fresh = position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
     const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }));
     await task.loadEntities(this.options.redis, this.options.processor, entitiesNeeded(task, records));
     const outcome = applyBatch(task, this.options.processor, this.options.allowedLateness, records);
     // Dead letters are durable before the offset moves past them: a crash may duplicate one, never lose it.
     await sendDeadLetters(this.producer, this.deadLetterTopic, outcome.deadLetters);
     await heartbeat();
-    const next = (BigInt(last.offset) + 1n).toString();
+    // Through the batch's last record, so trailing transaction markers are not fetched again after a restart.
+    const next = (BigInt(batch.lastOffset()) + 1n).toString();
     if (!(await this.commit(task, topic, next, outcome))) return;
     resolveOffset(last.offset);
     task.evictBeyond(this.maxCachedEntities);

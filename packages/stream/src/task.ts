@@ -10,8 +10,16 @@ export const TIMER_SHARDS = 256;
 /** Committed position of a task: next offset to read, per input topic. */
 export type TaskOffsets = Readonly<Record<string, string>>;
 
+/** The record whose event time is the task's stream time: named in `late` dead letters, so they can be explained. */
+export interface StreamTimeSource {
+  readonly topic: string;
+  readonly offset: string;
+}
+
 interface TaskMeta {
   readonly streamTime: number | null;
+  /** Absent in checkpoints written before it was recorded. */
+  readonly streamTimeFrom?: StreamTimeSource;
   /** Shard count of the `timers:{p}:{shard}` keys; absent in checkpoints written before timers were sharded. */
   readonly timerShards?: number;
   /** Checkpoints written before sharding kept every timer here; read once and migrated to shards. */
@@ -25,8 +33,8 @@ interface TaskMeta {
  * so evicting the least recently used entities beyond the bound loses nothing.
  */
 export class Task<S> {
-  /** Topics whose consumer position has been checked against `offsets` since this image was loaded. */
-  readonly positioned = new Set<string>();
+  /** Per topic, the offset this image last asked the consumer to seek to (see `batchPosition`). */
+  readonly lastSeek = new Map<string, bigint>();
   readonly entities = new Map<string, S>();
 
   constructor(
@@ -37,6 +45,7 @@ export class Task<S> {
     public offsets: TaskOffsets,
     /** Max event time seen by this task; the watermark is this minus the allowed lateness. */
     public streamTime: EventTime | undefined,
+    public streamTimeFrom: StreamTimeSource | undefined,
     /** Entities whose values change at a known future event time (window expiry). */
     readonly timers: TimerIndex,
   ) {}
@@ -53,7 +62,8 @@ export class Task<S> {
       const written = await redis.mget(...Array.from({ length: meta.timerShards }, (_, shard) => keys.timers(shard)));
       timers.load(written, true);
     } else timers.load(shards);
-    return new Task<S>(partition, keys, fence ?? null, offsets, meta.streamTime === null ? undefined : eventTime(meta.streamTime), timers);
+    const streamTime = meta.streamTime === null ? undefined : eventTime(meta.streamTime);
+    return new Task<S>(partition, keys, fence ?? null, offsets, streamTime, meta.streamTimeFrom, timers);
   }
 
   /**
@@ -89,7 +99,8 @@ export class Task<S> {
 
   /** Side writes of the task's meta and of the timer shards changed since the last checkpoint. */
   checkpointWrites(): { key: string; value: string }[] {
-    const meta: TaskMeta = { streamTime: this.streamTime ?? null, timerShards: this.timers.shards };
+    const from = this.streamTimeFrom && { topic: this.streamTimeFrom.topic, offset: this.streamTimeFrom.offset };
+    const meta: TaskMeta = { streamTime: this.streamTime ?? null, ...(from && { streamTimeFrom: from }), timerShards: this.timers.shards };
     return [{ key: this.keys.meta, value: JSON.stringify(meta) }, ...this.timers.takeDirtyShards().map(({ shard, value }) => ({ key: this.keys.timers(shard), value }))];
   }
 

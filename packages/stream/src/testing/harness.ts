@@ -28,7 +28,9 @@ export function testClients(clientId: string, endpoints: { brokers: string; redi
   const brokers = endpoints.brokers.split(',');
   const kafka = new Kafka({ clientId, brokers, logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
-  const producer = kafka.producer();
+  // Idempotent: a retried send is never appended twice. A duplicate record batch would be double counted, or
+  // dead-lettered as `late` when it lands after later sends, and either way break the tests' exact expectations.
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   const redis = new Redis(endpoints.redisUrl);
   return {
     brokers,
