@@ -5,15 +5,21 @@ import { featureKeyPrefix } from './keys.js';
 /**
  * Compare-and-set guard committed in the same atomic script as a batch of vector writes.
  * If `GET key` differs from `expected` (null = key absent), nothing at all is written.
- * Otherwise the vectors are written, `key` is set to `next`, and every side write is SET.
- * The stream processor uses key = its partition's committed offset and side writes for state
+ * Otherwise the vectors are written, `key` is set to `next`, and every side write is SET (or deleted when its
+ * value is null). The stream processor uses key = its partition's committed offset and side writes for state
  * snapshots, so offsets, state and feature values commit together or not at all.
  */
 export interface Fence {
   readonly key: string;
   readonly expected: string | null;
   readonly next: string;
-  readonly sideWrites: readonly { readonly key: string; readonly value: string }[];
+  readonly sideWrites: readonly SideWrite[];
+}
+
+/** A key written (or, with `value: null`, deleted) in the same atomic call as a fenced batch. */
+export interface SideWrite {
+  readonly key: string;
+  readonly value: string | null;
 }
 
 /** Current value of a fence key (or of a side-write key); null when absent. */
@@ -38,6 +44,6 @@ export function validateFence(fence: Fence, namespace: string): void {
   if (fence.expected !== null && typeof fence.expected !== 'string') throw new OnlineStoreError('fence.expected must be a string or null');
   if (typeof fence.next !== 'string') throw new OnlineStoreError('fence.next must be a string');
   for (const write of fence.sideWrites) {
-    if (typeof write.value !== 'string') throw new OnlineStoreError(`side write "${write.key}" must have a string value`);
+    if (typeof write.value !== 'string' && write.value !== null) throw new OnlineStoreError(`side write "${write.key}" must have a string value, or null to delete the key`);
   }
 }

@@ -1,5 +1,5 @@
 export { OnlineStore, type OnlineStoreOptions, type FeatureSetConfig, type WriteOptions, type WriteResult } from './store.js';
-export { readFence, type Fence } from './fence.js';
+export { readFence, type Fence, type SideWrite } from './fence.js';
 export type { OnlineRead, FoundRead, MissingRead } from './read.js';
 export { materialize, type MaterializeOptions, type MaterializeProgress } from './materialize.js';
 export { OnlineStoreError } from './errors.js';

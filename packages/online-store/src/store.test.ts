@@ -158,6 +158,22 @@ describe('fence', () => {
     expect((await store.read('user_txn', 'u2')).status).toBe('missing');
   });
 
+  it('deletes side keys written as null in the same call, and not at all when the fence is rejected', async () => {
+    const store = freshStore();
+    const k = fenceKeys(store);
+    const other = `${k.state}:other`;
+    await store.writeBatch([], { fence: { key: k.fence, expected: null, next: '1', sideWrites: [{ key: k.state, value: 'a' }, { key: other, value: 'b' }] } });
+    const rejected = await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: '0', next: '2', sideWrites: [{ key: k.state, value: null }] } });
+    expect(rejected.applied).toBe(false);
+    expect(await redis.get(k.state)).toBe('a');
+    // Deletes and sets mix in any order; the vector after them still lands on its own key.
+    const applied = await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: '1', next: '2', sideWrites: [{ key: k.state, value: null }, { key: other, value: 'c' }] } });
+    expect(applied).toEqual({ applied: true, written: 1, skippedOlder: 0 });
+    expect([await redis.get(k.state), await redis.get(other), await readFence(redis, k.fence)]).toEqual([null, 'c', '2']);
+    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 1 });
+    await redis.del(other);
+  });
+
   it('commits a fence with no vectors (an offset-only commit)', async () => {
     const store = freshStore();
     const k = fenceKeys(store);

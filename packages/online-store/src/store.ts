@@ -75,8 +75,13 @@ export class OnlineStore {
     if (vectors.length === 0 && opts.fence === undefined) return { applied: true, written: 0, skippedOlder: 0 };
     const writeTime = opts.now ?? nowProcessingTime();
     const keys: string[] = [];
-    const args: string[] = [opts.fence ? '1' : '0', String(opts.fence?.sideWrites.length ?? 0), String(vectors.length), String(writeTime)];
-    if (opts.fence) this.appendFence(opts.fence, keys, args);
+    const fence = opts.fence && splitSideWrites(opts.fence);
+    const args: string[] = [fence ? '1' : '0', String(fence?.sets.length ?? 0), String(fence?.deletes.length ?? 0), String(vectors.length), String(writeTime)];
+    if (opts.fence && fence) {
+      validateFence(opts.fence, this.namespace);
+      keys.push(opts.fence.key, ...fence.sets.map((write) => write.key), ...fence.deletes);
+      args.push(opts.fence.expected === null ? '0' : '1', opts.fence.expected ?? '', opts.fence.next, ...fence.sets.map((write) => write.value));
+    }
     // A batch usually carries one feature set: look its config up once, not per vector.
     let config: FeatureSetConfig | undefined;
     let configName: string | undefined;
@@ -121,12 +126,6 @@ export class OnlineStore {
     return config;
   }
 
-  private appendFence(fence: Fence, keys: string[], args: string[]): void {
-    validateFence(fence, this.namespace);
-    keys.push(fence.key, ...fence.sideWrites.map((write) => write.key));
-    args.push(fence.expected === null ? '0' : '1', fence.expected ?? '', fence.next, ...fence.sideWrites.map((write) => write.value));
-  }
-
   private appendVector(vector: FeatureVector, config: FeatureSetConfig, keys: string[], args: string[]): void {
     assertEntityId(vector.featureSet, vector.entityId);
     const key = entityKey(this.namespace, vector.featureSet, vector.entityId);
@@ -145,4 +144,15 @@ export class OnlineStore {
     }
     args[pairCountAt] = String(pairs);
   }
+}
+
+/** Side writes with a value are SET, those with `null` are deleted (DEL), in the script's separate lists. */
+function splitSideWrites(fence: Fence): { sets: { key: string; value: string }[]; deletes: string[] } {
+  const sets: { key: string; value: string }[] = [];
+  const deletes: string[] = [];
+  for (const write of fence.sideWrites) {
+    if (write.value === null) deletes.push(write.key);
+    else sets.push({ key: write.key, value: write.value });
+  }
+  return { sets, deletes };
 }

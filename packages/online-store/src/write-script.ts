@@ -3,8 +3,8 @@ import { EVENT_TIME_FIELD, WRITE_TIME_FIELD } from './keys.js';
 /**
  * One atomic call per batch: fence check, then every vector write, then fence + side writes.
  *
- * KEYS: [fenceKey, sideKey1..sideKeyS]  (only when a fence is given)  then entityKey1..entityKeyN
- * ARGV: hasFence, S, N, writeTime,
+ * KEYS: [fenceKey, sideKey1..sideKeyS, deleteKey1..deleteKeyD]  (only when a fence is given)  then entityKey1..entityKeyN
+ * ARGV: hasFence, S, D, N, writeTime,
  *       [expectedPresent, expected, next, sideValue1..sideValueS]  (only when a fence is given)
  *       then per vector: eventTime, ttlMs, pairCount, field1, value1, ...
  *
@@ -15,9 +15,10 @@ import { EVENT_TIME_FIELD, WRITE_TIME_FIELD } from './keys.js';
 export const WRITE_BATCH_LUA = `
 local hasFence = ARGV[1] == '1'
 local sideCount = tonumber(ARGV[2])
-local vectorCount = tonumber(ARGV[3])
-local writeTime = ARGV[4]
-local arg = 5
+local deleteCount = tonumber(ARGV[3])
+local vectorCount = tonumber(ARGV[4])
+local writeTime = ARGV[5]
+local arg = 6
 local firstEntityKey = 1
 
 if hasFence then
@@ -29,7 +30,7 @@ if hasFence then
     return {0, 0, 0}
   end
   arg = arg + 3 + sideCount
-  firstEntityKey = 2 + sideCount
+  firstEntityKey = 2 + sideCount + deleteCount
 end
 
 -- Pass 1 (read-only): decide which vectors win, tracking in-batch winners so duplicates stay idempotent.
@@ -82,9 +83,12 @@ for i = 0, vectorCount - 1 do
 end
 
 if hasFence then
-  redis.call('SET', KEYS[1], ARGV[7])
+  redis.call('SET', KEYS[1], ARGV[8])
   for s = 1, sideCount do
-    redis.call('SET', KEYS[1 + s], ARGV[7 + s])
+    redis.call('SET', KEYS[1 + s], ARGV[8 + s])
+  end
+  for d = 1, deleteCount do
+    redis.call('DEL', KEYS[1 + sideCount + d])
   end
 end
 return {1, written, vectorCount - written}

@@ -1,4 +1,5 @@
 import type { EventTime, FeatureVector } from '@rtml/features';
+import type { SideWrite } from '@rtml/online-store';
 import type { DeadLetter, DeadLetterReason } from './dead-letter.js';
 import type { KeyedProcessor } from './processor.js';
 import type { Task } from './task.js';
@@ -45,8 +46,11 @@ export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: S
 export interface BatchOutcome {
   readonly deadLetters: DeadLetter[];
   readonly vectors: FeatureVector[];
-  /** State snapshots of every entity emitted, the task's meta (stream time) and the changed timer shards. */
-  readonly sideWrites: { key: string; value: string }[];
+  /**
+   * State snapshots of every entity emitted (null: an empty state, whose snapshot is deleted), the task's meta
+   * (stream time) and the changed timer shards.
+   */
+  readonly sideWrites: SideWrite[];
   /** Event times of the events applied, for freshness once committed. */
   readonly appliedEventTimes: EventTime[];
   readonly timerEmits: number;
@@ -97,7 +101,7 @@ function entityState<S>(task: Task<S>, entityId: string): S {
 /** Compacts, reads as of stream time, re-arms the timer and snapshots each entity. */
 function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, entityIds: readonly string[]) {
   const vectors: FeatureVector[] = [];
-  const sideWrites: { key: string; value: string }[] = [];
+  const sideWrites: SideWrite[] = [];
   const asOf = task.streamTime;
   const watermark = task.watermark(allowedLatenessMs);
   if (asOf === undefined || watermark === undefined) return { vectors, sideWrites };
@@ -106,7 +110,7 @@ function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allo
     task.entities.set(id, state);
     vectors.push(processor.read(state, id, asOf));
     task.timers.set(id, processor.nextChange(state, asOf));
-    sideWrites.push({ key: task.keys.state(id), value: JSON.stringify(state) });
+    sideWrites.push({ key: task.keys.state(id), value: processor.isEmpty?.(state) ? null : JSON.stringify(state) });
   }
   sideWrites.push(...task.checkpointWrites());
   return { vectors, sideWrites };

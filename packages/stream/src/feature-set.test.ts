@@ -1,12 +1,13 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { Kafka } from 'kafkajs';
-import { createOnlineEngine, duration, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
+import { count, createOnlineEngine, duration, featureSet, sliding, sum, transactions as transactionSource, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import { StreamProcessor } from './stream-processor.js';
 import { createTopic, testClients, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
+import { checkpointKeys } from './keys.js';
 
 const { brokers, admin, producer, redis, connect, close } = testClients('stream-features-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
 beforeAll(connect);
@@ -50,4 +51,36 @@ it('the shared feature engine, streamed through Kafka into Redis, equals its cle
   const expected = recompute(processor, parsed, 3);
   expect(expected.size).toBe(25);
   expect(await onlineValues(store, processor.name, [...expected.keys()])).toEqual(expected);
+});
+
+it('deletes the state snapshot of an entity whose windows have all expired, and restarts from that to the same values', async () => {
+  // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never is).
+  const hourly = featureSet({ name: 'user_hourly', entity: 'user', source: transactionSource, features: { n_1h: count({ window: sliding(duration.hours(1)) }), amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }) } });
+  const processor = featureSetProcessor(createOnlineEngine(hourly));
+  const namespace = uniqueName('fs-empty');
+  const topic = uniqueName('fs-empty-transactions');
+  const group = uniqueName('fs-empty-group');
+  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const t0 = Date.UTC(2024, 0, 1);
+  const event = (id: string, userId: string, at: number) => ({ key: userId, body: { eventId: id, eventTime: at, userId, amount: 5, merchantId: 'm' } });
+  const run = async (events: { key: string; body: unknown }[]) => {
+    await produce(producer, topic, 1, events);
+    const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+    await stream.start();
+    try {
+      await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    } finally {
+      await stream.stop();
+    }
+  };
+  await createTopic(admin, topic, 1);
+  // alice's events leave the 1 h window when bob's event two hours later moves stream time past them.
+  await run([event('a1', 'alice', t0), event('a2', 'alice', t0 + 60_000), event('b1', 'bob', t0 + 2 * 3_600_000)]);
+  const keys = checkpointKeys(namespace, group, 0);
+  expect(await redis.exists(keys.state('alice'))).toBe(0);
+  expect(await redis.exists(keys.state('bob'))).toBe(1);
+  expect((await onlineValues(store, processor.name, ['alice'])).get('alice')).toEqual({ n_1h: 0, amount_1h: 0 });
+  // A second incarnation starts alice from the initial state (no snapshot) and counts only her new event.
+  await run([event('a3', 'alice', t0 + 2 * 3_600_000 + 1_000)]);
+  expect((await onlineValues(store, processor.name, ['alice', 'bob']))).toEqual(new Map([['alice', { n_1h: 1, amount_1h: 5 }], ['bob', { n_1h: 1, amount_1h: 5 }]]));
 });

@@ -16,5 +16,6 @@ export function featureSetProcessor<E extends SourceEvent>(engine: OnlineEngine<
     read: (state, entityId, asOf) => engine.read(state, entityId, asOf),
     nextChange: (state, after) => engine.nextChange(state, after),
     compact: (state, watermark) => engine.compact(state, watermark),
+    isEmpty: (state) => engine.isEmpty(state),
   };
 }

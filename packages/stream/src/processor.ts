@@ -25,4 +25,10 @@ export interface KeyedProcessor<S, E> {
   nextChange(state: S, after: EventTime): EventTime | undefined;
   /** Drops what no read at or after `watermark` can need. */
   compact(state: S, watermark: EventTime): S;
+  /**
+   * Optional: true when a (compacted) state holds nothing a future read needs, i.e. it equals `initialState()`
+   * for every purpose. Its Redis snapshot is then deleted instead of written, so entities whose windows have all
+   * expired leave no state behind. Without it every snapshot is kept (lifetime aggregates need that anyway).
+   */
+  isEmpty?(state: S): boolean;
 }
