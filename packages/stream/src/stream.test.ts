@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { DEAD_LETTER_HEADERS } from './dead-letter.js';
 import { StreamProcessor } from './stream-processor.js';
 import { countingProcessor, type Payment } from './testing/counting-processor.js';
-import { createTopic, testClients, partitionOf, onlineValues, paymentStream, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, partitionOf, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
 const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
@@ -79,7 +78,7 @@ describe('StreamProcessor', () => {
     } finally {
       await instance.stop();
     }
-    const letters = await consumeAll(`${s.topic}.dlq`, 4);
+    const letters = await readDeadLetters(kafka, `${s.topic}.dlq`, 4);
     expect(letters.map((l) => l.reason)).toEqual(['malformed-json', 'schema', 'missing-key', 'late']);
     expect(letters.map((l) => l.offset)).toEqual(['1', '2', '3', '6']);
     expect(letters[0]!.value).toBe('{"eventId": "broken');
@@ -149,22 +148,4 @@ describe('StreamProcessor', () => {
 
 function tickerFor(partition: number): string {
   for (let i = 0; ; i++) if (partitionOf(`ticker${i}`, PARTITIONS) === partition) return `ticker${i}`;
-}
-
-async function consumeAll(topic: string, expectedCount: number) {
-  const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader'), ...TEST_CONSUMER_TUNING });
-  const letters: { reason: string; detail: string; sourceTopic: string; offset: string; key: string; value: string }[] = [];
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      eachMessage: async ({ message }) => {
-        const header = (name: string) => String(message.headers?.[name] ?? '');
-        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value) });
-        if (letters.length >= expectedCount) resolve();
-      },
-    });
-  });
-  await consumer.disconnect();
-  return letters;
 }

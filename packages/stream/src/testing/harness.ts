@@ -7,6 +7,7 @@ import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
 import type { ConsumerTuning } from '../stream-processor.js';
+import { DEAD_LETTER_HEADERS } from '../dead-letter.js';
 
 /** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
 export const TEST_CONSUMER_TUNING: ConsumerTuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 100 };
@@ -124,4 +125,32 @@ export function paymentStream(options: PaymentStreamOptions): { key: string; bod
     const eventTime = Math.round(options.start + i * options.stepMs - random.next() * options.jitterMs);
     return { key: userId, body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random.next() * 10_000) } };
   });
+}
+
+export interface ReadDeadLetter {
+  readonly reason: string;
+  readonly detail: string;
+  readonly sourceTopic: string;
+  readonly offset: string;
+  readonly key: string;
+  readonly value: string;
+}
+
+/** The first `expectedCount` dead letters of `topic`, headers decoded; waits until that many have arrived. */
+export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount: number): Promise<ReadDeadLetter[]> {
+  const consumer = kafka.consumer({ groupId: uniqueName('dlq-reader'), ...TEST_CONSUMER_TUNING });
+  const letters: ReadDeadLetter[] = [];
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachMessage: async ({ message }) => {
+        const header = (name: string) => String(message.headers?.[name] ?? '');
+        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value) });
+        if (letters.length >= expectedCount) resolve();
+      },
+    });
+  });
+  await consumer.disconnect();
+  return letters.slice(0, expectedCount);
 }
