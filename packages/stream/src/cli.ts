@@ -1,4 +1,6 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// A 64 MB young generation: the processor allocates per event and GC takes ~20 % of its CPU; the larger nursery
+// cut CPU per event by ~9 % in bench/stream-throughput.ts --full (55-56 -> 50-51 µs, two interleaved runs each).
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
