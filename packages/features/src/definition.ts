@@ -17,13 +17,14 @@ export type FieldsOf<E, T> = { [K in keyof E & string]: NonNullable<E[K]> extend
 
 export interface Source<E extends SourceEvent> {
   readonly name: string;
-  readonly schema: z.ZodType<E, z.ZodTypeDef, unknown>;
+  readonly schema: z.ZodType<E, unknown>;
   readonly entityKey: FieldsOf<E, string>;
   /** Value type of each plainly typed field (number / string / boolean), read from the zod schema. */
   readonly fieldTypes: Readonly<Record<string, FieldType>>;
 }
 
-type EventSchema = z.ZodObject<z.ZodRawShape, z.UnknownKeysParam, z.ZodTypeAny, SourceEvent>;
+/** A zod object schema whose output is a source event (an id and an event time, plus any fields). */
+type EventSchema = z.ZodObject & z.ZodType<SourceEvent, unknown>;
 
 export function source<S extends EventSchema>(
   name: string,
@@ -42,12 +43,12 @@ export function source<S extends EventSchema>(
   if (fieldTypes[options.entityKey] !== 'string') {
     throw new DefinitionError(`source '${name}': entityKey '${options.entityKey}' must be a string field of the schema`);
   }
-  return { name, schema: schema as z.ZodType<z.output<S>, z.ZodTypeDef, unknown>, entityKey: options.entityKey, fieldTypes };
+  // S parses to z.output<S> by definition; TypeScript cannot relate a generic S to ZodType<output<S>> by itself.
+  return { name, schema: schema as unknown as z.ZodType<z.output<S>, unknown>, entityKey: options.entityKey, fieldTypes };
 }
 
-function plainFieldType(type: z.ZodTypeAny): FieldType | undefined {
-  if (type instanceof z.ZodOptional || type instanceof z.ZodNullable) return plainFieldType(type.unwrap());
-  if (type instanceof z.ZodDefault) return plainFieldType(type.removeDefault());
+function plainFieldType(type: z.ZodType): FieldType | undefined {
+  if (type instanceof z.ZodOptional || type instanceof z.ZodNullable || type instanceof z.ZodDefault) return plainFieldType(type.unwrap() as z.ZodType);
   if (type instanceof z.ZodNumber) return 'number';
   if (type instanceof z.ZodString || type instanceof z.ZodEnum) return 'string';
   if (type instanceof z.ZodBoolean) return 'boolean';

@@ -6,9 +6,9 @@ import { eventTime, type EventTime } from './time.js';
  * epoch milliseconds. Both normalise to `EventTime`. Offsetless ISO strings are rejected on purpose: their
  * meaning would depend on the machine's time zone. Sub-millisecond digits are truncated (event times are ms).
  */
-export const isoOrEpochMs: z.ZodType<EventTime, z.ZodTypeDef, string | number> = z
+export const isoOrEpochMs: z.ZodType<EventTime, string | number> = z
   .union([
     z.number().int().refine(Number.isSafeInteger, 'epoch ms must be a safe integer'),
-    z.string().datetime({ offset: true, message: 'expected ISO-8601 with a time-zone offset, e.g. 2024-05-01T12:00:00Z' }),
+    z.iso.datetime({ offset: true, error: 'expected ISO-8601 with a time-zone offset, e.g. 2024-05-01T12:00:00Z' }),
   ])
   .transform((value) => eventTime(typeof value === 'number' ? value : Date.parse(value)));
