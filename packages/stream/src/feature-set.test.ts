@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { Kafka } from 'kafkajs';
-import { count, createOnlineEngine, duration, featureSet, sliding, sum, transactions as transactionSource, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
+import { count, createOnlineEngine, duration, featureSet, sliding, sum, transactions as transactionSource, userTransactionFeatures, type DurationMs, type OnlineState, type TransactionEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
+import type { KeyedProcessor } from './processor.js';
 import { StreamProcessor } from './stream-processor.js';
 import { createTopic, testClients, onlineValues, produce, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
@@ -26,23 +26,35 @@ function transactions(count: number) {
   });
 }
 
+/** A fresh topic, group and namespace for one feature-set processor. */
+async function featureStream(prefix: string, processor: KeyedProcessor<OnlineState, TransactionEvent>, partitions: number, allowedLateness: DurationMs) {
+  const [namespace, topic, group] = [uniqueName(prefix), uniqueName(`${prefix}-transactions`), uniqueName(`${prefix}-group`)];
+  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  await createTopic(admin, topic, partitions);
+  return {
+    namespace,
+    group,
+    store,
+    /** Produces the events, then runs a processor instance until Redis has everything produced so far. */
+    async run(events: readonly { key: string; body: unknown }[]): Promise<void> {
+      await produce(producer, topic, partitions, events);
+      const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+      await stream.start();
+      try {
+        await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+      } finally {
+        await stream.stop();
+      }
+    },
+  };
+}
+
 it('the shared feature engine, streamed through Kafka into Redis, equals its clean recomputation', async () => {
   const engine = createOnlineEngine(userTransactionFeatures);
   const processor = featureSetProcessor(engine);
-  const namespace = uniqueName('fs');
-  const topic = uniqueName('fs-transactions');
-  const group = uniqueName('fs-group');
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-  await createTopic(admin, topic, 3);
+  const { store, run } = await featureStream('fs', processor, 3, duration.minutes(10));
   const events = transactions(1200);
-  await produce(producer, topic, 3, events);
-  const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(10), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
-  await stream.start();
-  try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
-  } finally {
-    await stream.stop();
-  }
+  await run(events);
   const parsed = events.map((e) => {
     const result = engine.parse(e.body);
     if (!result.ok) throw new Error(result.reason);
@@ -57,23 +69,9 @@ it('deletes the state snapshot of an entity whose windows have all expired, and 
   // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never is).
   const hourly = featureSet({ name: 'user_hourly', entity: 'user', source: transactionSource, features: { n_1h: count({ window: sliding(duration.hours(1)) }), amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }) } });
   const processor = featureSetProcessor(createOnlineEngine(hourly));
-  const namespace = uniqueName('fs-empty');
-  const topic = uniqueName('fs-empty-transactions');
-  const group = uniqueName('fs-empty-group');
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const { namespace, group, store, run } = await featureStream('fs-empty', processor, 1, duration.minutes(1));
   const t0 = Date.UTC(2024, 0, 1);
   const event = (id: string, userId: string, at: number) => ({ key: userId, body: { eventId: id, eventTime: at, userId, amount: 5, merchantId: 'm' } });
-  const run = async (events: { key: string; body: unknown }[]) => {
-    await produce(producer, topic, 1, events);
-    const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
-    await stream.start();
-    try {
-      await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
-    } finally {
-      await stream.stop();
-    }
-  };
-  await createTopic(admin, topic, 1);
   // alice's events leave the 1 h window when bob's event two hours later moves stream time past them.
   await run([event('a1', 'alice', t0), event('a2', 'alice', t0 + 60_000), event('b1', 'bob', t0 + 2 * 3_600_000)]);
   const keys = checkpointKeys(namespace, group, 0);
