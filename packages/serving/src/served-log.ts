@@ -37,7 +37,7 @@ export interface KafkaServedLogOptions {
   readonly partitions?: number;
 }
 
-/** Batched, keyed by entity (per-entity order kept), acks from all in-sync replicas. */
+/** Batched, keyed by entity (per-entity order kept), acks from all in-sync replicas, idempotent (a retried batch is not logged twice). */
 export class KafkaServedLog implements ServedLog {
   private buffer: ServedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
@@ -58,7 +58,8 @@ export class KafkaServedLog implements ServedLog {
     // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.
     await ensureTopics(admin, [{ topic: options.topic, numPartitions: options.partitions ?? 3 }]);
     await admin.disconnect();
-    const producer = kafka.producer();
+    // Batches are sent one at a time anyway, so one request in flight (what idempotence needs) costs nothing.
+    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     return new KafkaServedLog(producer, options.topic, options.batchSize ?? 500, options.lingerMs ?? 100);
   }
