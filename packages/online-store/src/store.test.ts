@@ -1,29 +1,17 @@
-import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import fc from 'fast-check';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
+import { testNamespaces } from './testing.js';
 
-let redis: Redis;
-const namespaces: string[] = [];
-
-beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
-});
-
-afterAll(async () => {
-  // The Redis is shared with other engineers: delete only what this file created.
-  for (const ns of namespaces) await deleteNamespace(redis, ns);
-  redis.disconnect();
-});
+const namespaces = testNamespaces(inject('redisUrl'), 't');
+const { redis } = namespaces;
+afterAll(namespaces.cleanup);
 
 /** A store in a fresh namespace, so tests never see each other's keys. */
 function freshStore(features?: readonly string[]): OnlineStore {
-  const namespace = `t-${randomUUID()}`;
-  namespaces.push(namespace);
   return new OnlineStore(redis, {
-    namespace,
+    namespace: namespaces.fresh(),
     featureSets: {
       user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10), ...(features ? { features } : {}) },
       short_lived: { ttl: duration.ms(40), maxAge: duration.minutes(10) },
@@ -261,9 +249,8 @@ describe('materialize', () => {
 
 describe('deleteNamespace', () => {
   it('removes every key of its namespace and nothing of another, even one its name would glob-match', async () => {
-    const id = randomUUID().slice(0, 8);
-    const [doomed, neighbour] = [`del-${id}-*`, `del-${id}-x`];
-    namespaces.push(neighbour);
+    const neighbour = namespaces.fresh();
+    const doomed = `${neighbour.slice(0, -1)}*`; // as a glob, it would match the neighbour
     await redis.set(`rtml:${doomed}:fs:user_txn:u1`, '1');
     await redis.set(`rtml:${doomed}:stream:g:offsets:0`, '{}');
     await redis.set(`rtml:${neighbour}:fs:user_txn:u1`, '1');

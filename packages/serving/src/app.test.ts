@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { z } from 'zod';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, inject, it } from 'vitest';
 import {
   count,
   createOnlineEngine,
@@ -16,7 +15,8 @@ import {
   source,
   type FeatureValues,
 } from '@rtml/features';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { OnlineStore } from '@rtml/online-store';
+import { testNamespaces } from '@rtml/online-store/testing';
 import { createServingApp, KafkaServedLog, readServedLog, type ScoreResponse, type ScoringModel } from './index.js';
 
 const payments = source(
@@ -44,22 +44,13 @@ const expectedScore = (row: number[]) => model.score(row);
 const fallbacks = { count_1h: 0, max_1h: 50, amount_now: 40, disputes: 0.1 };
 
 const T0 = 1_700_000_000_000;
-let redis: Redis;
-const namespaces: string[] = [];
-
-beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
-});
-afterAll(async () => {
-  for (const ns of namespaces) await deleteNamespace(redis, ns);
-  redis.disconnect();
-});
+const namespaces = testNamespaces(inject('redisUrl'), 'serving');
+const { redis } = namespaces;
+afterAll(namespaces.cleanup);
 
 function freshStore(): OnlineStore {
-  const namespace = `serving-${randomUUID()}`;
-  namespaces.push(namespace);
   const config = { ttl: duration.days(1), maxAge: duration.minutes(30) };
-  return new OnlineStore(redis, { namespace, featureSets: { user_payments: config, user_disputes: config } });
+  return new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: { user_payments: config, user_disputes: config } });
 }
 
 async function write(store: OnlineStore, featureSet: string, entityId: string, at: number, values: FeatureValues): Promise<void> {
