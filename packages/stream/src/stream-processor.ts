@@ -56,6 +56,8 @@ export interface StreamProcessorOptions<S, E> {
   readonly maxCachedEntitiesPerTask?: number;
 }
 
+const nothingApplied = (): BatchOutcome => ({ deadLetters: [], vectors: [], sideWrites: [], appliedEventTimes: [], timerEmits: 0 });
+
 /**
  * Consumes keyed events in a consumer group and maintains per-entity state and feature vectors in Redis,
  * exactly once: each batch commits vectors, state snapshots and the next offset in ONE fenced Redis call.
@@ -107,6 +109,15 @@ export class StreamProcessor<S, E> {
       this.metrics.forgetLag();
       this.assigned = event.payload.memberAssignment;
     });
+    // kafkajs resolves a fetch holding only transaction markers or aborted records itself, without calling eachBatch
+    // (batchSize 0): commit past it here, or a partition whose log ends that way would look behind forever.
+    this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
+      this.withTaskLock(payload.partition, () => this.skipHiddenRecords(payload)).catch((error: Error) => {
+        this.tasks.delete(payload.partition);
+        this.log(`[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next batch repositions): ${error.message}`);
+      });
+    });
     await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
     const concurrency = this.options.consumer?.partitionsConsumedConcurrently ?? 3;
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: concurrency, eachBatch: (payload) => this.onBatch(payload) });
@@ -132,10 +143,14 @@ export class StreamProcessor<S, E> {
   }
 
   /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */
-  private async onBatch(payload: EachBatchPayload): Promise<void> {
-    const partition = payload.batch.partition;
+  private onBatch(payload: EachBatchPayload): Promise<void> {
+    return this.withTaskLock(payload.batch.partition, () => this.onBatchLocked(payload));
+  }
+
+  /** Runs `work` after everything queued earlier for the same task; the queue entry is taken synchronously. */
+  private async withTaskLock(partition: number, work: () => Promise<void>): Promise<void> {
     const previous = this.taskLocks.get(partition) ?? Promise.resolve();
-    const current = previous.then(() => this.onBatchLocked(payload));
+    const current = previous.then(work);
     const tail = current.catch(() => undefined);
     this.taskLocks.set(partition, tail);
     try {
@@ -143,6 +158,17 @@ export class StreamProcessor<S, E> {
     } finally {
       if (this.taskLocks.get(partition) === tail) this.taskLocks.delete(partition);
     }
+  }
+
+  /** Offset-only commit over records kafkajs never handed over, when they follow the committed offset directly. */
+  private async skipHiddenRecords({ topic, partition, firstOffset, lastOffset, highWatermark }: { topic: string; partition: number; firstOffset: string; lastOffset: string; highWatermark: string }): Promise<void> {
+    const task = await this.taskFor(partition);
+    // Otherwise the next data batch positions the consumer (batchPosition) and commits past them itself.
+    if (BigInt(await this.committedOffset(task, topic)) !== BigInt(firstOffset)) return;
+    const next = (BigInt(lastOffset) + 1n).toString();
+    if (!(await this.commit(task, topic, next, nothingApplied()))) return;
+    this.metrics.recordLag(topic, partition, Number(BigInt(highWatermark) - BigInt(next)));
+    this.commitToKafka(topic, partition, next);
   }
 
   private async onBatchLocked(payload: EachBatchPayload): Promise<void> {
