@@ -90,7 +90,9 @@ export class StreamProcessor<S, E> {
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
-    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], ...tuning });
+    // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
+    // transactions are never applied.
+    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], readUncommitted: false, ...tuning });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.admin = this.kafka.admin();
   }
