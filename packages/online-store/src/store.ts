@@ -75,22 +75,19 @@ export class OnlineStore {
     if (vectors.length === 0 && opts.fence === undefined) return { applied: true, written: 0, skippedOlder: 0 };
     const writeTime = opts.now ?? nowProcessingTime();
     const keys: string[] = [];
-    const fence = opts.fence && splitSideWrites(opts.fence);
-    const args: string[] = [fence ? '1' : '0', String(fence?.sets.length ?? 0), String(fence?.deletes.length ?? 0), String(vectors.length), String(writeTime)];
-    if (opts.fence && fence) {
-      validateFence(opts.fence, this.namespace);
-      keys.push(opts.fence.key, ...fence.sets.map((write) => write.key), ...fence.deletes);
-      args.push(opts.fence.expected === null ? '0' : '1', opts.fence.expected ?? '', opts.fence.next, ...fence.sets.map((write) => write.value));
+    const fence = opts.fence;
+    if (fence) validateFence(fence, this.namespace);
+    const side = fence ? splitSideWrites(fence) : { sets: [], deletes: [] };
+    const args: string[] = [fence ? '1' : '0', String(side.sets.length), String(side.deletes.length), String(vectors.length), String(writeTime)];
+    if (fence) {
+      keys.push(fence.key, ...side.sets.map((write) => write.key), ...side.deletes);
+      args.push(fence.expected === null ? '0' : '1', fence.expected ?? '', fence.next, ...side.sets.map((write) => write.value));
     }
     // A batch usually carries one feature set: look its config up once, not per vector.
-    let config: FeatureSetConfig | undefined;
-    let configName: string | undefined;
+    let current: { readonly name: string; readonly config: FeatureSetConfig } | undefined;
     for (const vector of vectors) {
-      if (vector.featureSet !== configName) {
-        config = this.configOf(vector.featureSet);
-        configName = vector.featureSet;
-      }
-      this.appendVector(vector, config!, keys, args);
+      if (current?.name !== vector.featureSet) current = { name: vector.featureSet, config: this.configOf(vector.featureSet) };
+      this.appendVector(vector, current.config, keys, args);
     }
     const [applied, written, skippedOlder] = await this.redis[SCRIPT_NAME](keys.length, ...keys, ...args);
     return { applied: applied === 1, written, skippedOlder };
@@ -133,6 +130,7 @@ export class OnlineStore {
       throw new OnlineStoreError(`${key}: event time must be a finite epoch-ms number, got ${vector.eventTime}`);
     }
     keys.push(key);
+    // The pair count precedes the pairs but is known only after them: reserve its slot, fill it in below.
     const pairCountAt = args.length + 2;
     args.push(String(vector.eventTime), String(config.ttl), '');
     let pairs = 0;
