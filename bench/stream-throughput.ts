@@ -10,7 +10,7 @@
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
 import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { resolveEndpoints } from '@rtml/devstack';
@@ -64,23 +64,30 @@ function cpuUs(): number {
   return user + system;
 }
 
-async function rawConsume(topic: string, count: number): Promise<Measured> {
-  const consumer = kafka.consumer({ groupId: `${run}-raw`, maxWaitTimeInMs: 100 });
+/**
+ * A consumer that only JSON-parses, the reference next to the processor. No offset commits: kafkajs would otherwise
+ * wait for one after every batch before fetching again, which the processor never does.
+ */
+async function bareConsumer(group: string, topic: string, maxWaitTimeInMs: number, onBatch: (bodies: unknown[]) => void, onJoin?: () => void): Promise<Consumer> {
+  const consumer = kafka.consumer({ groupId: `${run}-${group}`, maxWaitTimeInMs });
+  if (onJoin) consumer.on(consumer.events.GROUP_JOIN, onJoin); // before run(), which may join before it returns
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
+  await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => onBatch(batch.messages.map((message) => JSON.parse(message.value!.toString()) as unknown)) });
+  return consumer;
+}
+
+async function rawConsume(topic: string, count: number): Promise<Measured> {
   const started = Date.now();
   const cpuStart = cpuUs();
   let seen = 0;
-  await new Promise<void>((resolve) => {
-    void consumer.run({
-      autoCommit: false, // like the processor, which never waits for Kafka offset commits
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) JSON.parse(message.value!.toString()); // the processor parses too
-        seen += batch.messages.length;
-        if (seen >= count) resolve();
-      },
-    });
+  let allSeen!: () => void;
+  const finished = new Promise<void>((resolve) => (allSeen = resolve));
+  const consumer = await bareConsumer('raw', topic, 100, (bodies) => {
+    seen += bodies.length;
+    if (seen >= count) allSeen();
   });
+  await finished;
   const measured = { rate: count / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / count };
   await consumer.disconnect();
   return measured;
@@ -107,25 +114,16 @@ async function stopProfiler(session: Session, file: string): Promise<void> {
   console.log(`CPU profile of the processor's bulk phase written to ${file}`);
 }
 
-/** Event -> received latency of a bare kafkajs consumer (JSON.parse only), for every message of `topic`. */
-async function bareFreshness(topic: string): Promise<{ joined(): boolean; received: { readonly n: number; samples(): number[] }; stop(): Promise<void> }> {
-  const consumer = kafka.consumer({ groupId: `${run}-bare-freshness`, maxWaitTimeInMs: 20 });
+/** Event -> received latency of a bare consumer, for every message of `topic`. */
+async function bareFreshness(topic: string): Promise<{ joined(): boolean; readonly latencies: readonly number[]; stop(): Promise<void> }> {
   const latencies: number[] = [];
   let joined = false;
-  consumer.on(consumer.events.GROUP_JOIN, () => {
-    joined = true;
-  });
-  await consumer.connect();
-  await consumer.subscribe({ topic, fromBeginning: true });
-  // No offset commits: kafkajs would otherwise wait for one after every batch before fetching again.
-  await consumer.run({
-    autoCommit: false,
-    eachBatch: async ({ batch }) => {
-      const now = Date.now();
-      for (const message of batch.messages) latencies.push(now - (JSON.parse(message.value!.toString()) as { eventTime: number }).eventTime);
-    },
-  });
-  return { joined: () => joined, received: { get n() { return latencies.length; }, samples: () => latencies }, stop: () => consumer.disconnect() };
+  const record = (bodies: unknown[]) => {
+    const now = Date.now();
+    for (const body of bodies) latencies.push(now - (body as { eventTime: number }).eventTime);
+  };
+  const consumer = await bareConsumer('bare-freshness', topic, 20, record, () => (joined = true));
+  return { joined: () => joined, latencies, stop: () => consumer.disconnect() };
 }
 
 async function until(condition: () => Promise<boolean>): Promise<void> {
@@ -173,9 +171,9 @@ async function main(): Promise<void> {
     sent += batch.length;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + 10 - Date.now())));
   }
-  await until(async () => (await appliedCount(live as StreamProcessor<unknown, unknown>)) >= total && bare.received.n >= total);
+  await until(async () => (await appliedCount(live as StreamProcessor<unknown, unknown>)) >= total && bare.latencies.length >= total);
   const freshness = live.metrics.runFreshnessMs;
-  const bareSummary = summarize(bare.received.samples());
+  const bareSummary = summarize(bare.latencies);
   await Promise.all([live.stop(), bare.stop()]);
 
   console.table({
