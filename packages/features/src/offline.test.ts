@@ -6,7 +6,10 @@ import { featureSet } from './feature-set.js';
 import { EVENT_TIME_RULE } from './event-time.js';
 import { compileBackfillSql, runBackfill } from './offline.js';
 import { createOnlineEngine } from './online.js';
-import { duration } from './time.js';
+import { duration, eventTime } from './time.js';
+import type { TransactionEvent } from './example.js';
+
+const txn = (id: string, t: number, amount: number, merchantId = 'm'): TransactionEvent => ({ eventId: id, eventTime: eventTime(t), userId: 'u1', amount, merchantId });
 
 const set = featureSet({
   name: 'boundaries',
@@ -115,6 +118,17 @@ describe('offline backfill (DuckDB)', () => {
       await db.run(`CREATE OR REPLACE TABLE ev_bad AS SELECT * FROM ev UNION ALL SELECT 'bad', 100, 'u1', CAST(${bad} AS DOUBLE), 'm'`);
       await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' })).rejects.toThrow(/invalid transaction event "bad": amount: expected a finite number or null, got (nan|inf|-inf)/);
     }
+  });
+
+  it('reports a sum or mean that overflows to ±Infinity as missing on both paths (not the default: the window is not empty)', async () => {
+    await db.run(`CREATE TABLE ev_huge AS SELECT * FROM (VALUES ('a', 100::BIGINT, 'u1', 1e308, 'ma'), ('b', 101, 'u1', 1e308, 'mb')) v("eventId", "eventTime", "userId", amount, "merchantId")`);
+    await runBackfill(db, userTransactionFeatures, { events: 'ev_huge', into: 'hist_huge' });
+    const [offline] = (await history('hist_huge')).filter((row) => row['t'] === 101);
+    const online = createOnlineEngine(userTransactionFeatures);
+    const state = [txn('a', 100, 1e308), txn('b', 101, 1e308)].reduce((s, e) => online.apply(s, e), online.initialState());
+    const expected = { amount_sum_24h: null, amount_mean_lifetime: null, amount_max_24h: 1e308, last_amount: 1e308 };
+    expect(offline).toMatchObject(expected);
+    expect(online.read(state, 'u1', eventTime(101)).values).toMatchObject(expected);
   });
 
   it('accepts any relation, e.g. read_parquet, and rejects a bad target name', async () => {

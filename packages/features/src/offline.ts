@@ -270,10 +270,12 @@ function finishSql(feature: AggregateFeature): string {
   return `CASE WHEN len(${kept}) > 0 THEN list_reverse(list_transform(${kept}, lambda x: x.v)) END`;
 }
 
+/** The default for an empty window; an overflowed sum / mean (±Infinity) is missing, as online (`finiteOrMissing`). */
 function withDefault(feature: AggregateFeature, sql: string): string {
   const fallback = feature.spec.default;
   const typed = `CAST(${sql} AS ${SQL_TYPE[feature.valueType]})`;
-  return fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+  const value = fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+  return feature.valueType === 'number' ? `CASE WHEN isfinite(${value}) THEN ${value} END` : value;
 }
 
 function literal(value: Exclude<FeatureValue, null>): string {

@@ -197,10 +197,10 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   function read(input: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
     const state = current(input);
     const values: Record<string, FeatureValue> = {};
-    for (const p of sliding) values[p.feature.name] = readSliding(state, p, asOf) ?? p.feature.spec.default;
+    for (const p of sliding) values[p.feature.name] = finiteOrMissing(readSliding(state, p, asOf) ?? p.feature.spec.default);
     for (const p of lifetime) {
       const acc = state.lifetime[p.feature.name] ?? p.accumulator.init();
-      values[p.feature.name] = p.accumulator.result(acc) ?? p.feature.spec.default;
+      values[p.feature.name] = finiteOrMissing(p.accumulator.result(acc) ?? p.feature.spec.default);
     }
     return { featureSet: set.name, entityId, eventTime: asOf, values };
   }
@@ -263,6 +263,14 @@ export function modelInput<E extends SourceEvent>(set: FeatureSet<E>, aggregates
   for (const feature of set.requestFeatures) values[feature.name] = feature.compute(requestEvent);
   for (const t of set.transforms) values[t.name] = t.compute(...t.inputs.map((input) => values[input] ?? null));
   return values;
+}
+
+/**
+ * A sum (or mean) of finite values can still overflow to ±Infinity: reported as missing, on both paths (the backfill
+ * does the same), and never replaced by the default, since the window is not empty. No path ever emits NaN/±Infinity.
+ */
+function finiteOrMissing(value: FeatureValue): FeatureValue {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
 }
 
 function windowSize(feature: AggregateFeature): number {
