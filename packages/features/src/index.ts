@@ -1,6 +1,6 @@
 export * from './time.js';
 export * from './vector.js';
-export { isoOrEpochMs } from './event-time.js';
+export { EVENT_TIME_RULE, ISO_WITH_OFFSET_PATTERN, isoOrEpochMs } from './event-time.js';
 export { compareEventIds, compareEventKeys } from './order.js';
 export {
   source,

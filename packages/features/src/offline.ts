@@ -1,5 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Aggregate, SourceEvent } from './definition.js';
+import { EVENT_TIME_RULE, ISO_WITH_OFFSET_PATTERN } from './event-time.js';
 import type { AggregateFeature, FeatureSet, ValueType } from './feature-set.js';
 import type { FeatureValue } from './vector.js';
 
@@ -30,13 +31,15 @@ const SQL_TYPE: Record<ValueType, string> = {
  * integer epoch ms compute (T - size, T] as `size - 1 PRECEDING .. CURRENT ROW` (peers, i.e. ties, included).
  * last / lastK instead carry the latest (time, value)s forward in event order and trim them to the window:
  * streaming, where a windowed arg_max over (t, eventId) needs a segment tree per frame.
+ *
+ * Events are held to the online rules first (see `checkedEventsSql`): an event the online parser would refuse
+ * fails the query with an error naming it, and a redelivered copy is counted once, as online.
  */
 export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): string {
-  const fields = [...new Set(set.aggregates.flatMap((a) => (a.spec.kind === 'count' ? [] : [a.spec.field])))];
+  const fields = fieldsRead(set);
   const sizes = [...new Set(set.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : [])))];
   const recents = set.aggregates.filter((a) => a.spec.kind === 'lastK');
   const sqlType = (field: string) => fieldSqlType(set, field);
-  const eventColumns = fields.map((f) => `CAST(${quote(f)} AS ${sqlType(f)}) AS ${fieldColumn(f)}`);
   const markerColumns = [
     ...fields.map((f) => `CAST(NULL AS ${sqlType(f)}) AS ${fieldColumn(f)}`),
     ...recents.map((a) => `CAST(NULL AS STRUCT(t BIGINT, v ${sqlType(fieldOf(a.spec))})[]) AS ${recentColumn(a)}`),
@@ -47,12 +50,7 @@ export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, op
   const windows = [...windowNames, SEQUENCE_WINDOW].map((name) => `${name} AS (${windowFrame(name)})`);
   const rawColumns = set.aggregates.map((a) => `${rawAggregateSql(a)} AS ${quote(a.name)}`);
   const featureColumns = set.aggregates.map((a) => `${withDefault(a, finishSql(a))} AS ${quote(a.name)}`);
-  return `WITH ev AS (
-  SELECT CAST(${quote(set.source.entityKey)} AS VARCHAR) AS entity_id,
-         ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms')} AS t,
-         CAST("eventId" AS VARCHAR) AS event_id${eventColumns.map((c) => `,\n         ${c}`).join('')}
-  FROM ${options.events} AS src
-),${recents.map((a) => `\n${recentCte(a)},`).join('')}
+  return `WITH ${checkedEventsSql(set, options)},${recents.map((a) => `\n${recentCte(a)},`).join('')}
 points AS (
   SELECT DISTINCT entity_id, t FROM (
       SELECT entity_id, t FROM ev
@@ -129,15 +127,65 @@ async function detectEventTimeEncoding(connection: DuckDBConnection, events: str
   return 'epoch_ms';
 }
 
-function eventTimeSql(encoding: EventTimeEncoding): string {
+/** SQL raising an error that names the event, the field and its value. */
+type Fail = (field: string, problem: string) => string;
+
+/** 2^53 - 1: the largest epoch ms the online rule (a safe integer) accepts. */
+const MAX_SAFE_INTEGER = String(Number.MAX_SAFE_INTEGER);
+
+/**
+ * Two CTEs: `checked`, every source event with the online rule applied (a violation is a DuckDB error naming the
+ * event and field, in the words the online parser uses), and `ev`, those events de-duplicated by the online
+ * engine's identity rule: one event per (entity, eventTime, eventId). Copies that agree collapse into one; copies
+ * that differ are an error, since a relation has no delivery order to say which copy online would have kept.
+ */
+function checkedEventsSql<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): string {
+  const fields = fieldsRead(set);
+  const event = `invalid ${set.source.name} event `;
+  // The offending value is part of the message (`got ...`), as it would be in a dead letter's body.
+  const fail: Fail = (field, problem) =>
+    `error(concat(${literal(event)}, coalesce(to_json(CAST("eventId" AS VARCHAR))::VARCHAR, '(no eventId)'), ${literal(`: ${field}: ${problem}, got `)}, coalesce(CAST(${quote(field)} AS VARCHAR), 'null')))`;
+  const checkedField = (field: string) => {
+    const value = `CAST(${quote(field)} AS ${fieldSqlType(set, field)})`;
+    if (set.source.fieldTypes[field] !== 'number') return `${value} AS ${fieldColumn(field)}`;
+    return `CASE WHEN ${value} IS NULL OR isfinite(${value}) THEN ${value} ELSE ${fail(field, 'expected a finite number or null')} END AS ${fieldColumn(field)}`;
+  };
+  const key = quote(set.source.entityKey);
+  return `checked AS (
+  SELECT CASE WHEN ${key} IS NOT NULL THEN CAST(${key} AS VARCHAR) ELSE ${fail(set.source.entityKey, 'missing entity key')} END AS entity_id,
+         ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms', fail)} AS t,
+         CASE WHEN "eventId" IS NOT NULL THEN CAST("eventId" AS VARCHAR) ELSE ${fail('eventId', 'missing')} END AS event_id${fields.map((f) => `,\n         ${checkedField(f)}`).join('')}
+  FROM ${options.events} AS src
+),
+ev AS (
+  SELECT * FROM checked
+  GROUP BY entity_id, t, event_id${fields.map((f) => `, ${fieldColumn(f)}`).join('')}
+  QUALIFY CASE WHEN count(*) OVER (PARTITION BY entity_id, t, event_id) = 1 THEN TRUE
+               ELSE error(concat(${literal(event)}, to_json(event_id)::VARCHAR, ' at ', t, ' ms: delivered more than once with different field values; online keeps the first copy delivered, a relation has no delivery order: keep one copy')) END
+)`;
+}
+
+/** The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before 1970). */
+function eventTimeSql(encoding: EventTimeEncoding, fail: Fail): string {
+  const reject = fail('eventTime', EVENT_TIME_RULE);
+  const floorMs = (timestamp: string) => `epoch_ms(${timestamp}) - CASE WHEN epoch_us(${timestamp}) % 1000 < 0 THEN 1 ELSE 0 END`;
   switch (encoding) {
-    case 'epoch_ms':
-      return 'CAST("eventTime" AS BIGINT)';
+    case 'epoch_ms': {
+      const ms = 'CAST("eventTime" AS DOUBLE)';
+      return `CASE WHEN isfinite(${ms}) AND ${ms} = trunc(${ms}) AND abs(${ms}) <= ${MAX_SAFE_INTEGER} THEN CAST("eventTime" AS BIGINT) ELSE ${reject} END`;
+    }
     case 'timestamp':
-      return 'epoch_ms("eventTime")';
-    case 'iso8601':
-      return 'epoch_ms(CAST("eventTime" AS TIMESTAMPTZ))';
+      return `CASE WHEN "eventTime" IS NOT NULL THEN ${floorMs('"eventTime"')} ELSE ${reject} END`;
+    case 'iso8601': {
+      // The offset is explicit (the pattern demands it), so the cast to TIMESTAMPTZ never consults the session zone.
+      const text = 'CAST("eventTime" AS VARCHAR)';
+      return `CASE WHEN regexp_full_match(${text}, ${literal(ISO_WITH_OFFSET_PATTERN)}) THEN ${floorMs(`CAST(${text} AS TIMESTAMPTZ)`)} ELSE ${reject} END`;
+    }
   }
+}
+
+function fieldsRead<E extends SourceEvent>(set: FeatureSet<E>): string[] {
+  return [...new Set(set.aggregates.flatMap((a) => (a.spec.kind === 'count' ? [] : [a.spec.field])))];
 }
 
 function fieldSqlType<E extends SourceEvent>(set: FeatureSet<E>, field: string): string {
@@ -222,10 +270,12 @@ function finishSql(feature: AggregateFeature): string {
   return `CASE WHEN len(${kept}) > 0 THEN list_reverse(list_transform(${kept}, lambda x: x.v)) END`;
 }
 
+/** The default for an empty window; an overflowed sum / mean (±Infinity) is missing, as online (`finiteOrMissing`). */
 function withDefault(feature: AggregateFeature, sql: string): string {
   const fallback = feature.spec.default;
   const typed = `CAST(${sql} AS ${SQL_TYPE[feature.valueType]})`;
-  return fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+  const value = fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+  return feature.valueType === 'number' ? `CASE WHEN isfinite(${value}) THEN ${value} END` : value;
 }
 
 function literal(value: Exclude<FeatureValue, null>): string {

@@ -63,6 +63,26 @@ describe('online engine', () => {
     expect(engine.read(state, 'u1', eventTime(t0 + 30)).values).toMatchObject({ n_1h: 3, sum_1h: 6, last_amount: 3 });
   });
 
+  it('counts a redelivered event once in a lifetime-only set too, until compact says it can no longer arrive', () => {
+    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: 'user', source: transactions, features: { n: count(), total: sum('amount'), recent: lastK('amount', 3) } }));
+    const state = applyAll(lifetimeOnly, [txn('a', 0, 1), txn('b', 10, 2), txn('a', 0, 1), txn('b', 10, 2), txn('b', 10, 2)]);
+    expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
+    // A watermark at b's time: a (older) cannot arrive any more and is forgotten, b can and is still recognised.
+    lifetimeOnly.compact(state, eventTime(t0 + 10));
+    expect(state.refs).toEqual(['b']);
+    lifetimeOnly.apply(state, txn('b', 10, 2));
+    expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
+  });
+
+  it('refuses NaN and Infinity in an event built by hand (parse never lets them through), for every aggregation alike', () => {
+    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: 'user', source: transactions, features: { recent: lastK('amount', 3) } }));
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(/event "a": amount must be a finite number or null, got/);
+      expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(/amount must be a finite number or null/);
+    }
+    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999'), merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
+  });
+
   it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {
     const state = applyAll(engine, [txn('a', 0, 1), txn('b', 100, 2)]);
     expect(engine.nextChange(state, eventTime(t0))).toBe(t0 + HOUR);
@@ -126,7 +146,7 @@ describe('online engine', () => {
     expect(ok).toEqual({ ok: true, event: { eventId: 'e1', eventTime: t0, userId: 'u1', amount: 3, merchantId: 'm' } });
     const bad = full.parse({ eventId: 'e1', eventTime: 'noon', userId: 'u1', merchantId: 'm' });
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.reason).toMatch(/eventTime: expected ISO-8601.*amount: .*received undefined/s);
+    if (!bad.ok) expect(bad.reason).toMatch(/eventTime: expected integer epoch milliseconds or ISO-8601.*amount: .*received undefined/s);
     expect(full.parse(null).ok).toBe(false);
   });
 

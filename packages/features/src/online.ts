@@ -45,7 +45,7 @@ export interface OnlineEngine<E extends SourceEvent> {
   read(state: OnlineState, entityId: string, asOf: EventTime): FeatureVector;
   /** The first time after `after` at which a sliding value changes without a new event (an event leaving a window). */
   nextChange(state: OnlineState, after: EventTime): EventTime | undefined;
-  /** Drops retained events no read at or after `watermark` can see (events older than the watermark must not arrive any more). */
+  /** Drops retained events no read at or after `watermark` can see and no redelivery can match (events older than the watermark must not arrive any more). */
   compact(state: OnlineState, watermark: EventTime): OnlineState;
   /** True when the state holds nothing: the entity's key can be deleted. */
   isEmpty(state: OnlineState): boolean;
@@ -71,6 +71,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   const slidingFields = [...new Set(set.aggregates.flatMap((f) => (f.spec.window.kind === 'sliding' && f.spec.kind !== 'count' ? [f.spec.field] : [])))];
   const numericFields = slidingFields.filter((field) => set.source.fieldTypes[field] === 'number');
   const refFields = slidingFields.filter((field) => set.source.fieldTypes[field] !== 'number');
+  const numericFieldsRead = [...new Set(set.aggregates.flatMap((f) => (f.spec.kind !== 'count' && set.source.fieldTypes[f.spec.field] === 'number' ? [f.spec.field] : [])))];
   const numStride = 1 + numericFields.length;
   const refStride = 1 + refFields.length;
   const plan = (feature: AggregateFeature): Planned => {
@@ -148,22 +149,32 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     const state = current(input);
     const time = event.eventTime;
     const id = event.eventId;
-    if (sliding.length > 0) {
-      const at = lowerBound(state, time, id);
-      // A redelivered event (same time and id) still retained: applying it again would double count.
-      if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return state;
-      const numRow: number[] = [time];
-      for (const field of numericFields) numRow.push((fieldOf(event, field) as number | null) ?? NaN);
-      const refRow: (Scalar | null)[] = [id];
-      for (const field of refFields) refRow.push(fieldOf(event, field));
-      state.nums = insertExact(state.nums, at * numStride, numRow);
-      state.refs = insertExact(state.refs, at * refStride, refRow);
-    }
+    assertFiniteNumbers(event);
+    // Every applied event's (time, id) is retained, lifetime-only sets included, until `compact` proves it can no
+    // longer arrive: a redelivered copy is then found here and ignored, as the offline backfill counts it once.
+    const at = lowerBound(state, time, id);
+    if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return state;
+    const numRow: number[] = [time];
+    for (const field of numericFields) numRow.push((fieldOf(event, field) as number | null) ?? NaN);
+    const refRow: (Scalar | null)[] = [id];
+    for (const field of refFields) refRow.push(fieldOf(event, field));
+    state.nums = insertExact(state.nums, at * numStride, numRow);
+    state.refs = insertExact(state.refs, at * refStride, refRow);
     for (const p of lifetime) {
       const value = p.feature.spec.kind === 'count' ? null : fieldOf(event, p.feature.spec.field);
       state.lifetime[p.feature.name] = p.accumulator.add(state.lifetime[p.feature.name] ?? p.accumulator.init(), time, id, value);
     }
     return state;
+  }
+
+  /** `parse` never lets NaN or ±Infinity through (zod numbers are finite); an event built by hand must not either. */
+  function assertFiniteNumbers(event: E): void {
+    for (const field of numericFieldsRead) {
+      const value = (event as unknown as Record<string, unknown>)[field];
+      if (value !== null && value !== undefined && !Number.isFinite(value)) {
+        throw new RangeError(`${set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${String(value)}`);
+      }
+    }
   }
 
   function readSliding(state: OnlineState, p: Planned, asOf: number): FeatureValue {
@@ -186,10 +197,10 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   function read(input: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
     const state = current(input);
     const values: Record<string, FeatureValue> = {};
-    for (const p of sliding) values[p.feature.name] = readSliding(state, p, asOf) ?? p.feature.spec.default;
+    for (const p of sliding) values[p.feature.name] = finiteOrMissing(readSliding(state, p, asOf) ?? p.feature.spec.default);
     for (const p of lifetime) {
       const acc = state.lifetime[p.feature.name] ?? p.accumulator.init();
-      values[p.feature.name] = p.accumulator.result(acc) ?? p.feature.spec.default;
+      values[p.feature.name] = finiteOrMissing(p.accumulator.result(acc) ?? p.feature.spec.default);
     }
     return { featureSet: set.name, entityId, eventTime: asOf, values };
   }
@@ -210,7 +221,8 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
     // for good. Removed like `insertExact` inserts: small arrays are copied at their exact size (with nulls read
     // back from JSON turned into NaN again, so the numbers are stored unboxed), large ones trimmed in place.
-    const drop = upperBoundTime(state, watermark - longestWindow);
+    // Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
+    const drop = Math.min(upperBoundTime(state, watermark - longestWindow), lowerBound(state, watermark, ''));
     if (drop > 0) {
       state.nums = removeFront(state.nums, drop * numStride, (x) => x ?? NaN);
       state.refs = removeFront(state.refs, drop * refStride);
@@ -251,6 +263,14 @@ export function modelInput<E extends SourceEvent>(set: FeatureSet<E>, aggregates
   for (const feature of set.requestFeatures) values[feature.name] = feature.compute(requestEvent);
   for (const t of set.transforms) values[t.name] = t.compute(...t.inputs.map((input) => values[input] ?? null));
   return values;
+}
+
+/**
+ * A sum (or mean) of finite values can still overflow to ±Infinity: reported as missing, on both paths (the backfill
+ * does the same), and never replaced by the default, since the window is not empty. No path ever emits NaN/±Infinity.
+ */
+function finiteOrMissing(value: FeatureValue): FeatureValue {
+  return typeof value === 'number' && !Number.isFinite(value) ? null : value;
 }
 
 function windowSize(feature: AggregateFeature): number {

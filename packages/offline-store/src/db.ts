@@ -1,6 +1,7 @@
 import {
   DOUBLE,
   DuckDBTimestampValue,
+  type DuckDBInstance,
   LIST,
   VARCHAR,
   listValue,
@@ -41,6 +42,40 @@ export interface ColumnInfo {
 
 /** A staging column: a feature type or the one timestamp type we store. */
 export type StageType = FeatureType | 'TIMESTAMP';
+
+/**
+ * Every connection the store opens: everything here is plain TIMESTAMP + epoch_ms, which no time zone touches, and
+ * the session zone is pinned to UTC as well (ICU would otherwise take the machine's zone). Without ICU DuckDB is
+ * UTC-only already, so failing to set it is fine.
+ */
+export async function connectUtc(instance: DuckDBInstance): Promise<DuckDBConnection> {
+  const connection = await instance.connect();
+  await connection.run(`SET TimeZone = 'UTC'`).catch((error: unknown) => {
+    if (!/icu/i.test(String(error))) throw error;
+  });
+  return connection;
+}
+
+/**
+ * NaN and ±Infinity are refused at the door, as the online path refuses them (zod numbers are finite): the first
+ * few rows holding one in a DOUBLE / FLOAT (or list) column, each named by `rowSql` (e.g. `rowNameSql`), or none.
+ */
+export async function nonFiniteValues(connection: DuckDBConnection, table: string, rowSql: string): Promise<string[]> {
+  const floats = (await describe(connection, quoteIdentifier(table))).filter((column) => /^(DOUBLE|FLOAT|REAL)(\[\])?$/i.test(column.sqlType));
+  if (floats.length === 0) return [];
+  const checks = floats.map((column) => {
+    const name = quoteIdentifier(column.name, 'column name');
+    const bad = column.sqlType.endsWith('[]') ? `list_bool_or(list_transform(${name}, x -> NOT isfinite(x)))` : `NOT isfinite(${name})`;
+    return `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`;
+  });
+  const rows = await queryRows(connection, `${checks.join(' UNION ALL ')} LIMIT 3`);
+  return rows.map((row) => String(row['problem']));
+}
+
+/** SQL naming a row by its entity and time, e.g. `"u1" at 2024-01-01T00:00:00.000Z`. */
+export function rowNameSql(entityColumn: string, timeColumn: string): string {
+  return `to_json(${entityColumn})::VARCHAR || ' at ' || strftime(${timeColumn}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+}
 
 export async function queryRows(connection: DuckDBConnection, sql: string, params?: Params): Promise<Row[]> {
   const reader = await connection.runAndReadAll(sql, params);

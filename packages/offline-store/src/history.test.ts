@@ -81,6 +81,18 @@ describe('feature history', () => {
     expect(ctx.store.schema('user')).toEqual({ spend: 'DOUBLE' });
   });
 
+  it('refuses NaN and ±Infinity from JS rows, tables and Parquet, naming the row, and writes nothing', async () => {
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      await expect(ctx.store.appendHistory('user', { rows: [{ entityId: 'u1', eventTime: at(0), values: { spend: 1 } }, { entityId: 'u2', eventTime: at(5), values: { spend: bad } }] })).rejects.toThrow(
+        /feature history for user: NaN and ±Infinity are not feature values .*rows include "u2" at 2024-01-01T00:05:00.000Z: spend = (nan|inf|-inf)/,
+      );
+      await expect(ctx.store.appendHistory('user', { rows: [{ entityId: 'u3', eventTime: at(0), values: { last: [1, bad] } }] })).rejects.toThrow(/"u3" at .*: last = \[1\.0, -?(nan|inf)\]/);
+    }
+    await ctx.store.connection.run(`CREATE TABLE bad AS SELECT 'u4' AS entity_id, TIMESTAMP '2024-01-01' AS event_time, 'nan'::FLOAT AS spend`);
+    await expect(ctx.store.appendHistory('user', { table: 'bad' })).rejects.toThrow(/"u4" at 2024-01-01T00:00:00.000Z: spend = nan/);
+    expect(ctx.store.featureSets()).toEqual([]);
+  });
+
   it('lets a declared schema type all-null columns', async () => {
     await ctx.store.appendHistory('user', { rows: [{ entityId: 'u1', eventTime: at(0), values: { later: null } }], schema: { later: 'VARCHAR' } });
     expect(ctx.store.schema('user')).toEqual({ later: 'VARCHAR' });

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
-import { describe, queryRows, relationSql, stageRows, stagingTableName, type RelationSource } from './db.js';
+import { describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource } from './db.js';
 import { featureTypeOfSql, inferSchema, isTimestampSqlType, type FeatureSchema } from './schema.js';
 import { quoteIdentifier, stringLiteral } from './sql.js';
 
@@ -104,7 +104,7 @@ function incomingSchema(columns: readonly { name: string; sqlType: string }[]): 
   );
 }
 
-/** Rejects null keys and keys repeated within the batch or already stored; returns the row count. */
+/** Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row count. */
 async function validateStaged(connection: DuckDBConnection, catalog: FeatureCatalog, set: string, table: string): Promise<number> {
   const staged = quoteIdentifier(table);
   const [stats] = await queryRows(
@@ -112,6 +112,8 @@ async function validateStaged(connection: DuckDBConnection, catalog: FeatureCata
     `SELECT count(*)::DOUBLE AS total, count(*) FILTER (WHERE entity_id IS NULL OR event_time IS NULL)::DOUBLE AS null_keys FROM ${staged}`,
   );
   if (Number(stats?.['null_keys']) > 0) throw new Error(`feature history for ${set}: ${stats?.['null_keys']} rows have a NULL entity_id or event_time`);
+  const nonFinite = await nonFiniteValues(connection, table, rowNameSql('entity_id', 'event_time'));
+  if (nonFinite.length > 0) throw new Error(`feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them too); rows include ${nonFinite.join('; ')}`);
   const stored = catalog.has(set) ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id FROM ${staged})` : '';
   const repeated = await queryRows(
     connection,

@@ -1,7 +1,7 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValue, FeatureValues } from '@rtml/features';
-import { describe, queryRows, relationSql, stageRows, stagingTableName, type RelationSource, type StageType } from './db.js';
-import { inferSchema, isTimestampSqlType } from './schema.js';
+import { describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource, type StageType } from './db.js';
+import { inferSchema, isTimestampSqlType, type FeatureSchema } from './schema.js';
 import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql.js';
 
 /** A labelled example from JS: what happened to `entityId` at `labelTime`, plus optional extra columns. */
@@ -12,8 +12,11 @@ export interface LabelRow {
   readonly extra?: FeatureValues;
 }
 
-/** Labels: JS rows, or a relation with `entity_id`, `label_time` (a timestamp), `label` and any extra columns. */
-export type LabelSource = RelationSource | { readonly rows: readonly LabelRow[] };
+/**
+ * Labels: JS rows, or a relation with `entity_id`, `label_time` (a timestamp), `label` and any extra columns.
+ * `schema` declares the types JS rows cannot show (a `label` or extra column that is null in every row).
+ */
+export type LabelSource = RelationSource | { readonly rows: readonly LabelRow[]; readonly schema?: FeatureSchema };
 
 /** Column holding each label's position in the source, so training sets keep the labels' order. */
 export const LABEL_ROW = 'rtml_label_row';
@@ -26,7 +29,7 @@ export interface StagedLabels {
 }
 
 export async function stageLabels(connection: DuckDBConnection, source: LabelSource): Promise<StagedLabels> {
-  const staged = 'rows' in source ? await stageJsLabels(connection, source.rows) : await stageLabelRelation(connection, source);
+  const staged = 'rows' in source ? await stageJsLabels(connection, source.rows, source.schema) : await stageLabelRelation(connection, source);
   const [nulls] = await queryRows(
     connection,
     `SELECT count(*)::DOUBLE AS n FROM ${quoteIdentifier(staged.table)} WHERE entity_id IS NULL OR label_time IS NULL`,
@@ -35,13 +38,18 @@ export async function stageLabels(connection: DuckDBConnection, source: LabelSou
     await connection.run(`DROP TABLE ${quoteIdentifier(staged.table)}`);
     throw new Error(`labels: ${nulls?.['n']} rows have a NULL entity_id or label_time`);
   }
+  const nonFinite = await nonFiniteValues(connection, staged.table, rowNameSql('entity_id', 'label_time'));
+  if (nonFinite.length > 0) {
+    await connection.run(`DROP TABLE ${quoteIdentifier(staged.table)}`);
+    throw new Error(`labels: NaN and ±Infinity are not label values; rows include ${nonFinite.join('; ')}`);
+  }
   return staged;
 }
 
-async function stageJsLabels(connection: DuckDBConnection, rows: readonly LabelRow[]): Promise<StagedLabels> {
+async function stageJsLabels(connection: DuckDBConnection, rows: readonly LabelRow[], declared: FeatureSchema = {}): Promise<StagedLabels> {
   rows.forEach(assertLabelRow);
   const valueColumns = rows.map((row): Record<string, FeatureValue> => ({ label: row.label, ...row.extra }));
-  const schema = inferSchema(valueColumns, {});
+  const schema = inferSchema(valueColumns, declared);
   const names = Object.keys(schema).length > 0 ? Object.keys(schema) : ['label'];
   names.filter((name) => name !== 'label').forEach(assertExtraColumn);
   const table = stagingTableName('labels');

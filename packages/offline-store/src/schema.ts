@@ -58,7 +58,10 @@ export function inferSchema(rows: readonly Readonly<Record<string, FeatureValue>
     for (const [name, value] of Object.entries(values)) schema[name] ??= featureTypeOfValue(value);
   }
   const untyped = Object.keys(schema).filter((name) => schema[name] === undefined);
-  if (untyped.length > 0) throw new TypeError(`cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it in the schema`);
+  if (untyped.length > 0) {
+    const example = untyped.map((name) => `${name}: 'DOUBLE'`).join(', ');
+    throw new TypeError(`cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the source's schema option, e.g. schema: { ${example} }`);
+  }
   const typed = schema as Record<string, FeatureType>;
   for (const values of rows) {
     for (const [name, value] of Object.entries(values)) {

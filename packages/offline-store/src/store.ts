@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { runBackfill, type BackfillOptions, type EventTime, type FeatureSet, type FeatureValue, type FeatureVector, type SourceEvent } from '@rtml/features';
 import { assertFeatureName, FeatureCatalog } from './catalog.js';
-import { queryRows, type Params, type RelationSource, type Row } from './db.js';
+import { connectUtc, queryRows, type Params, type RelationSource, type Row } from './db.js';
 import { exportTable, type ExportFormat } from './export.js';
 import { appendHistory, type AppendResult, type HistorySource } from './history.js';
 import { checkLeakage, type LeakageCheckOptions, type LeakageReport } from './leakage.js';
@@ -11,16 +11,6 @@ import type { FeatureSchema } from './schema.js';
 import { quoteIdentifier } from './sql.js';
 import { assertEntityId, latestRowsSql, streamLatestVectors, toFeatureVector, type LatestQuery } from './time-travel.js';
 import { buildTrainingSet, type TrainingSet, type TrainingSetRequest } from './training-set.js';
-
-/**
- * Everything here is plain TIMESTAMP + epoch_ms, which no time zone touches. Should the ICU extension be present,
- * the session zone is still pinned to UTC; without ICU DuckDB is UTC-only already, so failing to set it is fine.
- */
-async function pinUtc(connection: DuckDBConnection): Promise<void> {
-  await connection.run(`SET TimeZone = 'UTC'`).catch((error: unknown) => {
-    if (!/icu/i.test(String(error))) throw error;
-  });
-}
 
 export interface OfflineStoreOptions {
   /** Directory holding `offline.duckdb` and `feature_sets/<set>/part-*.parquet`; created if missing. */
@@ -44,8 +34,7 @@ export class OfflineStore {
     const dir = resolve(options.dir);
     await mkdir(join(dir, 'feature_sets'), { recursive: true });
     const instance = await DuckDBInstance.create(join(dir, 'offline.duckdb'));
-    const connection = await instance.connect();
-    await pinUtc(connection);
+    const connection = await connectUtc(instance);
     const catalog = await FeatureCatalog.load(connection, dir);
     return new OfflineStore(instance, connection, catalog, dir);
   }

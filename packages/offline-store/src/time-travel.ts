@@ -1,7 +1,7 @@
 import { listValue, type DuckDBInstance } from '@duckdb/node-api';
 import { eventTime, type EventTime, type FeatureValue, type FeatureVector } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
-import type { Params, Row } from './db.js';
+import { connectUtc, type Params, type Row } from './db.js';
 import { epochMsOf, epochMsParameter, quoteIdentifier } from './sql.js';
 
 export interface LatestQuery {
@@ -51,7 +51,7 @@ export function toFeatureVector(set: string, features: readonly string[], row: R
 export async function* streamLatestVectors(instance: DuckDBInstance, catalog: FeatureCatalog, set: string, query: LatestQuery): AsyncGenerator<FeatureVector> {
   const features = Object.keys(catalog.schema(set));
   const { sql, params } = latestRowsSql(catalog, set, query);
-  const connection = await instance.connect();
+  const connection = await connectUtc(instance);
   try {
     const result = await connection.stream(sql, params);
     for await (const rows of result.yieldRowObjectJs()) {

@@ -115,6 +115,28 @@ describe('point-in-time training set', () => {
     ).rejects.toThrow(/no entity column shop_id/);
   });
 
+  it('refuses NaN and ±Infinity in labels (JS rows and relations), naming the row', async () => {
+    const bad = [{ entityId: 'u1', labelTime: at(11), label: 1 }, { entityId: 'u2', labelTime: at(20), label: NaN }];
+    await expect(ctx.store.buildTrainingSet({ labels: { rows: bad }, featureSets: ['spend'] })).rejects.toThrow(/labels: NaN and ±Infinity are not label values; rows include "u2" at 2024-01-01T00:20:00.000Z: label = nan/);
+    const extra = [{ entityId: 'u1', labelTime: at(11), label: 1, extra: { amount: -Infinity } }];
+    await expect(ctx.store.buildTrainingSet({ labels: { rows: extra }, featureSets: ['spend'] })).rejects.toThrow(/"u1" at .*: amount = -inf/);
+    await expect(ctx.store.buildTrainingSet({ labels: { query: `SELECT 'u1' AS entity_id, TIMESTAMP '2024-01-01 00:11:00' AS label_time, 'inf'::DOUBLE AS label` }, featureSets: ['spend'] })).rejects.toThrow(
+      /"u1" at 2024-01-01T00:11:00.000Z: label = inf/,
+    );
+  });
+
+  it('takes a schema for labels JS rows cannot type (all null), and says so when it is missing', async () => {
+    const pending = [{ entityId: 'u1', labelTime: at(11), label: null }, { entityId: 'u2', labelTime: at(20), label: null }];
+    await expect(ctx.store.buildTrainingSet({ labels: { rows: pending }, featureSets: ['spend'] })).rejects.toThrow(
+      /cannot infer the type of label \(only null \/ empty values\): declare it with the source's schema option, e.g. schema: \{ label: 'DOUBLE' \}/,
+    );
+    const set = await ctx.store.buildTrainingSet({ labels: { rows: pending, schema: { label: 'DOUBLE' } }, featureSets: ['spend'] });
+    expect(await ctx.store.query(`SELECT entity_id, label, spend__total FROM ${set.table}`)).toEqual([
+      { entity_id: 'u1', label: null, spend__total: 50 },
+      { entity_id: 'u2', label: null, spend__total: 7 },
+    ]);
+  });
+
   it('rejects unknown sets or features, bad TTLs, colliding label columns and bad table names', async () => {
     const build = (request: Partial<Parameters<typeof ctx.store.buildTrainingSet>[0]>) =>
       ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend'], ...request });

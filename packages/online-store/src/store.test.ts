@@ -217,11 +217,19 @@ describe('reads', () => {
 });
 
 describe('bad input', () => {
+  it('rejects a fractional event time, as the event schema and the offline store do, and writes nothing of the batch', async () => {
+    const store = freshStore(['a']);
+    await expect(store.writeBatch([vec('ok', T0, { a: 1 }), { ...vec('u', T0, { a: 1 }), eventTime: (T0 + 0.5) as never }])).rejects.toThrow(
+      `rtml:${store.namespace}:fs:user_txn:u: event time must be integer epoch milliseconds (a safe integer), got ${T0 + 0.5}`,
+    );
+    expect((await store.read('user_txn', 'ok')).status).toBe('missing');
+  });
+
   it('rejects empty entity ids, unknown feature sets, non-finite event times and non-values', async () => {
     const store = freshStore(['a']);
     await expect(store.writeBatch([vec('', T0, { a: 1 })])).rejects.toThrow(/non-empty string/);
     await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), featureSet: 'nope' }])).rejects.toThrow(/unknown feature set "nope"/);
-    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), eventTime: NaN as never }])).rejects.toThrow(/finite/);
+    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), eventTime: NaN as never }])).rejects.toThrow(/integer epoch milliseconds/);
     await expect(store.writeBatch([vec('u', T0, { a: NaN })])).rejects.toThrow(OnlineStoreError);
     await expect(store.writeBatch([vec('u', T0, { b: 1 })])).rejects.toThrow(/not declared/);
     await expect(store.read('nope', 'u')).rejects.toThrow(/unknown feature set/);
@@ -240,10 +248,32 @@ describe('materialize', () => {
     }
     const progress: number[] = [];
     const total = await materialize(store, offline(), { batchSize: 2, onProgress: (p) => progress.push(p.seen) });
-    expect(total).toEqual({ batches: 3, seen: 5, written: 4, skippedOlder: 1 });
+    expect(total).toEqual({ batches: 3, seen: 5, written: 4, skippedOlder: 1, rejected: 0, rejections: [] });
     expect(progress).toEqual([2, 4, 5]);
     expect((await store.read('user_txn', 'u1')).values).toEqual({ source: 'stream' });
     expect((await store.read('user_txn', 'u4')).values).toEqual({ source: 'batch' });
+  });
+});
+
+describe('materialize with bad rows', () => {
+  it('writes every valid vector of a batch and reports the ones the store refuses (NaN, Infinity, fractional time)', async () => {
+    const store = freshStore();
+    const vectors = [
+      vec('u0', T0, { spend: 1 }),
+      vec('u1', T0, { spend: NaN }),
+      vec('u2', T0, { spend: 2, recent: [1, Infinity] }),
+      { ...vec('u3', T0, { spend: 3 }), eventTime: (T0 + 0.5) as never },
+      vec('u4', T0, { spend: 4 }),
+    ];
+    const result = await materialize(store, vectors, { batchSize: 500 });
+    expect(result).toMatchObject({ batches: 1, seen: 5, written: 2, skippedOlder: 0, rejected: 3 });
+    expect(result.rejections.map((r) => [r.entityId, r.reason])).toEqual([
+      ['u1', expect.stringMatching(/u1 feature spend: not a FeatureValue .*: NaN/)],
+      ['u2', expect.stringMatching(/u2 feature recent: not a FeatureValue .*: 1,Infinity/)],
+      ['u3', expect.stringMatching(/u3: event time must be integer epoch milliseconds/)],
+    ]);
+    const reads = await store.readMany('user_txn', ['u0', 'u1', 'u2', 'u3', 'u4']);
+    expect(reads.map((r) => (r.status === 'missing' ? null : r.values['spend']))).toEqual([1, null, null, null, 4]);
   });
 });
 

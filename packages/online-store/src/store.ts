@@ -93,6 +93,11 @@ export class OnlineStore {
     return { applied: applied === 1, written, skippedOlder };
   }
 
+  /** Throws the OnlineStoreError `writeBatch` would refuse this vector with; `materialize` uses it to set bad rows aside. */
+  validate(vector: FeatureVector): void {
+    encodeVector(this.namespace, vector, this.configOf(vector.featureSet));
+  }
+
   /** Current features of one entity, with freshness relative to `now`. */
   async read(featureSet: string, entityId: string, now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead> {
     const key = this.keyOf(featureSet, entityId);
@@ -124,24 +129,30 @@ export class OnlineStore {
   }
 
   private appendVector(vector: FeatureVector, config: FeatureSetConfig, keys: string[], args: string[]): void {
-    assertEntityId(vector.featureSet, vector.entityId);
-    const key = entityKey(this.namespace, vector.featureSet, vector.entityId);
-    if (typeof vector.eventTime !== 'number' || !Number.isFinite(vector.eventTime)) {
-      throw new OnlineStoreError(`${key}: event time must be a finite epoch-ms number, got ${vector.eventTime}`);
-    }
+    const { key, pairs } = encodeVector(this.namespace, vector, config);
     keys.push(key);
-    // The pair count precedes the pairs but is known only after them: reserve its slot, fill it in below.
-    const pairCountAt = args.length + 2;
-    args.push(String(vector.eventTime), String(config.ttl), '');
-    let pairs = 0;
-    for (const name of Object.keys(vector.values)) {
-      if (name.length === 0 || name.startsWith(META_PREFIX)) throw new OnlineStoreError(`${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`);
-      if (config.features && !config.features.includes(name)) throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
-      args.push(name, encodeFeatureValue(vector.values[name], () => `${key} feature ${name}`));
-      pairs++;
-    }
-    args[pairCountAt] = String(pairs);
+    args.push(String(vector.eventTime), String(config.ttl), String(pairs.length / 2), ...pairs);
   }
+}
+
+/**
+ * The hash key and the [feature, JSON value, ...] pairs of a vector, or the OnlineStoreError `writeBatch` refuses it
+ * with: an empty entity id, an event time that is not integer epoch ms (the rule of the event schema and of the
+ * offline store), a reserved or undeclared feature name, or a value that is not a FeatureValue (NaN, ±Infinity, ...).
+ */
+function encodeVector(namespace: string, vector: FeatureVector, config: FeatureSetConfig): { key: string; pairs: string[] } {
+  assertEntityId(vector.featureSet, vector.entityId);
+  const key = entityKey(namespace, vector.featureSet, vector.entityId);
+  if (!Number.isSafeInteger(vector.eventTime)) {
+    throw new OnlineStoreError(`${key}: event time must be integer epoch milliseconds (a safe integer), got ${vector.eventTime}`);
+  }
+  const pairs: string[] = [];
+  for (const name of Object.keys(vector.values)) {
+    if (name.length === 0 || name.startsWith(META_PREFIX)) throw new OnlineStoreError(`${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`);
+    if (config.features && !config.features.includes(name)) throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
+    pairs.push(name, encodeFeatureValue(vector.values[name], () => `${key} feature ${name}`));
+  }
+  return { key, pairs };
 }
 
 /** Side writes with a value are SET, those with `null` are deleted (DEL), in the script's separate lists. */
