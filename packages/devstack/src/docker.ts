@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { StartedTestContainer } from 'testcontainers';
 import { brokerAnswers, KAFKA_VERSION, randomClusterId } from './kafka-native.js';
@@ -23,6 +24,8 @@ export function containerImages(): { redis: string; kafka: string } {
 
 /** Every container we start carries this label with its owner, `<host>:<pid>`, so leftovers can be found. */
 export const OWNER_LABEL = 'rtml.devstack.owner';
+/** And the id of its stack, so stopping one stack leaves another of the same process alone. */
+const STACK_LABEL = 'rtml.devstack.stack';
 const owner = `${hostname()}:${process.pid}`;
 
 export interface ContainerStack {
@@ -45,16 +48,19 @@ export async function startWithTestcontainers(): Promise<ContainerStack> {
   const images = containerImages();
   await Promise.all([ensureImage(tc, images.redis, 'RTML_REDIS_IMAGE'), ensureImage(tc, images.kafka, 'RTML_KAFKA_IMAGE')]);
   progress(`docker: starting ${images.redis} and ${images.kafka} (KRaft) with testcontainers`);
-  const releaseGuard = guardAgainstLeftovers();
-  const [redis, kafka] = await Promise.allSettled([startRedis(tc, images.redis), startKafka(tc, images.kafka)]);
+  const labels = { [OWNER_LABEL]: owner, [STACK_LABEL]: randomUUID() };
+  const removeStackContainers = () => removeContainers(containerIds(`label=${STACK_LABEL}=${labels[STACK_LABEL]}`));
+  const releaseGuard = guardAgainstLeftovers(removeStackContainers);
+  const [redis, kafka] = await Promise.allSettled([startRedis(tc, images.redis, labels), startKafka(tc, images.kafka, labels)]);
   const containers = [redis, kafka].flatMap((s) => (s.status === 'fulfilled' ? [s.value.container] : []));
   const stop = async () => {
-    await Promise.all(containers.map((c) => c.stop()));
     releaseGuard();
+    // A signal may have removed them already (see guardAgainstLeftovers); what is left is removed below either way.
+    await Promise.allSettled(containers.map((c) => c.stop()));
+    removeStackContainers();
   };
   if (redis.status === 'rejected' || kafka.status === 'rejected') {
-    await stop();
-    removeOwnContainers(); // a container whose start failed half-way is not in `containers`
+    await stop(); // also removes a container whose start failed half-way (not in `containers`)
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
   return { brokers: kafka.value.endpoint, redisUrl: redis.value.endpoint, containerIds: containers.map((c) => c.getId()), stop };
@@ -89,12 +95,12 @@ function hostAddress(container: StartedTestContainer, port: number): string {
   return `${host}:${container.getMappedPort(port)}`;
 }
 
-async function startRedis(tc: Testcontainers, image: string): Promise<Service> {
+async function startRedis(tc: Testcontainers, image: string, labels: Record<string, string>): Promise<Service> {
   // Same arguments for redis:7 and the stand-in: no persistence (a dev/test store); protected mode off because
   // clients arrive through the port mapping, not on loopback (the official image has it off by default).
   const container = await new tc.GenericContainer(image)
     .withExposedPorts(6379)
-    .withLabels({ [OWNER_LABEL]: owner })
+    .withLabels(labels)
     .withCommand(['redis-server', '--save', '', '--appendonly', 'no', '--protected-mode', 'no'])
     .withWaitStrategy(tc.Wait.forLogMessage('Ready to accept connections'))
     .start();
@@ -115,10 +121,10 @@ const WAITING_FOR_STARTER = 'rtml: waiting for the starter script';
  * So the container first waits for a starter script (the approach of testcontainers' Kafka modules); we write it
  * with the mapped port, then the image's own entrypoint configures the broker from the KAFKA_* variables.
  */
-async function startKafka(tc: Testcontainers, image: string): Promise<Service> {
+async function startKafka(tc: Testcontainers, image: string, labels: Record<string, string>): Promise<Service> {
   const container = await new tc.GenericContainer(image)
     .withExposedPorts(KAFKA_PORT)
-    .withLabels({ [OWNER_LABEL]: owner })
+    .withLabels(labels)
     .withEnvironment(kafkaEnvironment())
     .withCommand(['sh', '-c', `echo '${WAITING_FOR_STARTER}'; while [ ! -f ${STARTER_READY} ]; do sleep 0.1; done; exec ${STARTER_SCRIPT}`])
     .withWaitStrategy(tc.Wait.forLogMessage(WAITING_FOR_STARTER))
@@ -177,7 +183,7 @@ async function waitForService(tc: Testcontainers, container: StartedTestContaine
   }
 }
 
-function ownContainerIds(filter: string): string[] {
+function containerIds(filter: string): string[] {
   const out = spawnSync('docker', ['ps', '-aq', '--filter', filter], { encoding: 'utf8', timeout: 10_000 });
   return out.status === 0 ? out.stdout.split('\n').filter(Boolean) : [];
 }
@@ -186,12 +192,8 @@ function removeContainers(ids: string[]): void {
   if (ids.length > 0) spawnSync('docker', ['rm', '-f', '-v', ...ids], { stdio: 'ignore', timeout: 30_000 });
 }
 
-function removeOwnContainers(): void {
-  removeContainers(ownContainerIds(`label=${OWNER_LABEL}=${owner}`));
-}
-
 /** Containers left by a devstack process of this host that no longer runs (SIGKILL, power loss). */
-function removeOrphanedContainers(): void {
+export function removeOrphanedContainers(): void {
   const out = spawnSync('docker', ['ps', '-a', '--filter', `label=${OWNER_LABEL}`, '--format', `{{.ID}} {{.Label "${OWNER_LABEL}"}}`], { encoding: 'utf8' });
   const orphans = (out.stdout ?? '')
     .split('\n')
@@ -203,22 +205,23 @@ function removeOrphanedContainers(): void {
 }
 
 /**
- * While containers may exist: remove them when the process exits without `stop()`, and on SIGINT/SIGTERM/SIGHUP when
- * nobody else handles the signal (then the default would kill us; with other handlers, they own the shutdown).
+ * While containers may exist: remove them when the process exits without `stop()`, and on SIGINT/SIGTERM/SIGHUP.
+ * After a signal the handlers are removed and the signal raised again, so it takes the course it would have taken
+ * without us: the default (exit), or other handlers (another process.on, or signal-exit, which testcontainers loads
+ * and which only acts when it is the last listener). Those run twice; their `stop()` then finds nothing left.
  */
-function guardAgainstLeftovers(): () => void {
+function guardAgainstLeftovers(removeStackContainers: () => void): () => void {
   const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
   const onSignal = (signal: NodeJS.Signals) => {
-    if (process.listenerCount(signal) > 1) return;
-    removeOwnContainers();
+    removeStackContainers();
     release();
     process.kill(process.pid, signal);
   };
   const release = () => {
-    process.off('exit', removeOwnContainers);
+    process.off('exit', removeStackContainers);
     for (const s of signals) process.off(s, onSignal);
   };
-  process.on('exit', removeOwnContainers);
+  process.on('exit', removeStackContainers);
   for (const s of signals) process.on(s, onSignal);
   return release;
 }
