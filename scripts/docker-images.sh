@@ -120,7 +120,7 @@ build_kafka() {
   kafka_image=$name
 }
 
-if available "$redis_image"; then say "using $redis_image"; else say "$redis_image cannot be pulled: building a stand-in"; build_redis; fi
-if available "$kafka_image"; then say "using $kafka_image"; else say "$kafka_image cannot be pulled: building a stand-in"; build_kafka; fi
+if available "$redis_image"; then say "using $redis_image"; else say "$redis_image cannot be pulled: using a local stand-in"; build_redis; fi
+if available "$kafka_image"; then say "using $kafka_image"; else say "$kafka_image cannot be pulled: using a local stand-in"; build_kafka; fi
 
 printf 'export RTML_REDIS_IMAGE=%s\nexport RTML_KAFKA_IMAGE=%s\n' "$redis_image" "$kafka_image"

@@ -51,6 +51,9 @@ start_private_dockerd() {
   local data_root=${RTML_CACHE_DIR:-$HOME/.cache/rtml}/dockerd
   run_dir=$(mktemp -d /tmp/rtml-dockerd.XXXXXX)
   mkdir -p "$data_root"
+  # One private dockerd per data root (and per bridge): a second docker phase on this machine waits for the first.
+  exec 9>"$data_root.lock"
+  flock 9
   dockerd --storage-driver=vfs -H "unix://$run_dir/docker.sock" --data-root "$data_root" --exec-root "$run_dir/exec" \
     --pidfile "$run_dir/dockerd.pid" >"$run_dir/dockerd.log" 2>&1 &
   dockerd_pid=$!
