@@ -15,6 +15,7 @@ if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
   sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
   exit 0
 fi
+[ $# -eq 0 ] || { echo "[docker-images] takes no arguments (see --help)" >&2; exit 2; }
 
 say() { printf '[docker-images] %s\n' "$*" >&2; }
 fail() { say "$*"; exit 1; }
