@@ -179,7 +179,8 @@ async function waitForService(tc: Testcontainers, container: StartedTestContaine
     await waitUntil(step, answers, { timeoutMs: 120_000, exited: async () => !(await client.container.inspect(handle)).State.Running });
   } catch (error) {
     const log = spawnSync('docker', ['logs', '--tail', '30', container.getId()], { encoding: 'utf8' });
-    throw new DevstackError(step, `${error instanceof Error ? error.message : String(error)}\n  container log (last lines):\n${log.stdout}${log.stderr}`);
+    if (error instanceof Error) error.message += `\n  last lines of the container's log (${container.getId().slice(0, 12)}):\n${log.stdout}${log.stderr}`;
+    throw error;
   }
 }
 
