@@ -11,14 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'
-  exit 0
-fi
-[ $# -eq 0 ] || { echo "[docker-images] takes no arguments (see --help)" >&2; exit 2; }
-
-say() { printf '[docker-images] %s\n' "$*" >&2; }
-fail() { say "$*"; exit 1; }
+. scripts/lib/script-cli.sh
+script_cli docker-images "$@"
 
 command -v docker >/dev/null || fail "no docker CLI on PATH (install docker.io, or use the native stack: RTML_DEVSTACK_MODE=native)"
 docker info --format '{{.ServerVersion}}' >/dev/null 2>&1 || fail "no Docker engine answers (DOCKER_HOST=${DOCKER_HOST:-default}); start dockerd first"

@@ -8,13 +8,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [ "${1:-}" = "--help" ] || [ "${1:-}" = "-h" ]; then
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
-  exit 0
-fi
-[ $# -eq 0 ] || { echo "[docker-suite] takes no arguments (see --help)" >&2; exit 2; }
-
-say() { printf '[docker-suite] %s\n' "$*" >&2; }
+. scripts/lib/script-cli.sh
+script_cli docker-suite "$@"
 results=.cache/vitest-docker-results.json
 mkdir -p .cache
 rm -f "$results"
