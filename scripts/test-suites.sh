@@ -21,7 +21,9 @@ node -e '
   const fs = require("fs");
   const r = fs.existsSync(process.argv[1]) ? JSON.parse(fs.readFileSync(process.argv[1], "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
   const nbFailed = Number(process.argv[2]) === 0 ? 0 : 1;
-  console.log(`Tests: ${r.numPassedTests} passed, ${r.numFailedTests + nbFailed} failed`);
-' "$results" "$notebook_status"
+  // The docker phase of scripts/test.sh ran before this and names its results file; they count too.
+  const d = fs.existsSync(process.argv[3]) ? JSON.parse(fs.readFileSync(process.argv[3], "utf8")) : { numPassedTests: 0, numFailedTests: 0 };
+  console.log(`Tests: ${r.numPassedTests + d.numPassedTests} passed, ${r.numFailedTests + d.numFailedTests + nbFailed} failed`);
+' "$results" "$notebook_status" "${RTML_DOCKER_RESULTS:-}"
 
 [ "$vitest_status" -eq 0 ] && [ "$notebook_status" -eq 0 ]

@@ -146,6 +146,6 @@ export async function brokerAnswers(brokers: string): Promise<boolean> {
  * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding (what `kafka-storage random-uuid` prints).
  * One in 64 starts with "-", which is why it is passed as `--cluster-id=<id>`, never as a separate argument.
  */
-function randomClusterId(): string {
+export function randomClusterId(): string {
   return Buffer.from(crypto.getRandomValues(new Uint8Array(16))).toString('base64url');
 }

@@ -97,15 +97,15 @@ export async function isPortListening(port: number, host = '127.0.0.1'): Promise
   });
 }
 
-/** Polls `check` until it returns true; throws a DevstackError with the log file on timeout or process death. */
+/** Polls `check` until it returns true; throws a DevstackError with the log file on timeout or when the process (pid, or `exited`) died. */
 export async function waitUntil(
   step: string,
   check: () => Promise<boolean>,
-  opts: { timeoutMs: number; pid?: number; logFile?: string },
+  opts: { timeoutMs: number; pid?: number; exited?: () => Promise<boolean>; logFile?: string },
 ): Promise<void> {
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
-    if (opts.pid !== undefined && !isAlive(opts.pid)) {
+    if ((opts.pid !== undefined && !isAlive(opts.pid)) || (await opts.exited?.())) {
       throw new DevstackError(step, 'the process exited during start-up', opts.logFile);
     }
     if (await check().catch(() => false)) return;

@@ -18,35 +18,63 @@ export interface RunningStack extends StackEndpoints {
   mode: StackMode;
   /** Processes we own (native mode): pids and the loopback ports they listen on. */
   processes: { name: 'kafka' | 'redis'; pid: number; ports: number[]; logFile: string }[];
+  /** Containers we own (testcontainers mode). */
+  containerIds?: string[];
   runDir?: string;
   stop(): Promise<void>;
 }
 
+/** RTML_DEVSTACK_MODE: where services come from when KAFKA_BROKERS/REDIS_URL do not name them. */
+export const MODE_SETTINGS = ['native', 'docker', 'env'] as const;
+export type ModeSetting = (typeof MODE_SETTINGS)[number];
+
 export interface StartOptions {
-  /** Ignore KAFKA_BROKERS / REDIS_URL and start our own services (used by the teardown test). */
+  /** Ignore KAFKA_BROKERS / REDIS_URL and start our own services (used by the teardown tests). */
   ignoreEnvironment?: boolean;
-  /** Skip the Docker probe. */
+  /** Skip the Docker probe (same as mode 'native'). */
   forceNative?: boolean;
+  /** Overrides RTML_DEVSTACK_MODE. */
+  mode?: ModeSetting;
 }
 
 /**
  * Provides a Kafka broker and a Redis server:
- * 1. KAFKA_BROKERS and REDIS_URL set: use them, start nothing;
- * 2. a Docker engine answers: testcontainers;
- * 3. otherwise native processes: redis-server and a KRaft broker on the JVM.
+ * 1. KAFKA_BROKERS and REDIS_URL set: use them, start nothing (so a stack started by `devstack exec` is reused);
+ * 2. then the mode (option or RTML_DEVSTACK_MODE): env = fail, nothing to use; docker = testcontainers or fail;
+ *    native = processes; unset = testcontainers when a Docker engine answers, native processes otherwise.
  */
 export async function startStack(opts: StartOptions = {}): Promise<RunningStack> {
   const started = Date.now();
+  const mode = opts.forceNative ? 'native' : (opts.mode ?? modeSetting());
   const fromEnv = opts.ignoreEnvironment ? undefined : endpointsFromEnvironment();
   if (fromEnv) {
     progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_URL=${fromEnv.redisUrl}; starting nothing`);
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
-  if (!opts.forceNative && process.env.RTML_DEVSTACK_MODE !== 'native' && dockerEngineAnswers()) {
-    const stack = await startWithTestcontainers();
-    return { kafkaBrokers: stack.brokers, redisUrl: stack.redisUrl, mode: 'testcontainers', processes: [], stop: stack.stop };
+  if (mode === 'env') {
+    throw new Error('[devstack] RTML_DEVSTACK_MODE=env: set KAFKA_BROKERS and REDIS_URL to the services to use (or choose native or docker)');
   }
+  if (mode === 'docker' && !dockerEngineAnswers()) {
+    throw new Error(`[devstack] RTML_DEVSTACK_MODE=docker: no Docker engine answers \`docker info\` (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'}); start Docker, or use RTML_DEVSTACK_MODE=native`);
+  }
+  if (mode === 'docker' || (mode === undefined && dockerEngineAnswers())) return startContainerStack(started);
   return startNativeStack(started);
+}
+
+/** RTML_DEVSTACK_MODE, checked: an unknown value is an error, not a silent fallback. */
+export function modeSetting(): ModeSetting | undefined {
+  const value = process.env.RTML_DEVSTACK_MODE;
+  if (!value) return undefined;
+  if (!(MODE_SETTINGS as readonly string[]).includes(value)) {
+    throw new Error(`[devstack] RTML_DEVSTACK_MODE=${value} is not a mode: use ${MODE_SETTINGS.join(', ')}, or leave it unset to choose automatically`);
+  }
+  return value as ModeSetting;
+}
+
+async function startContainerStack(started: number): Promise<RunningStack> {
+  const stack = await startWithTestcontainers();
+  progress(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${stack.brokers} REDIS_URL=${stack.redisUrl}`);
+  return { kafkaBrokers: stack.brokers, redisUrl: stack.redisUrl, mode: 'testcontainers', processes: [], containerIds: stack.containerIds, stop: stack.stop };
 }
 
 async function startNativeStack(started: number): Promise<RunningStack> {

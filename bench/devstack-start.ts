@@ -1,0 +1,23 @@
+/**
+ * Start-up time of the dev stack per mode: time until Kafka answers a metadata request and Redis a PING, and the
+ * time `stop()` takes. Not part of bench/run.sh (the docker mode needs an engine; see packages/devstack/README.md).
+ *
+ *   npx tsx --conditions=source bench/devstack-start.ts --mode native --runs 3
+ *   DOCKER_HOST=... RTML_REDIS_IMAGE=... RTML_KAFKA_IMAGE=... npx tsx --conditions=source bench/devstack-start.ts --mode docker
+ */
+import { startStack, MODE_SETTINGS, type ModeSetting } from '@rtml/devstack';
+import { parseArgs } from './lib/args.js';
+
+const args = parseArgs();
+const mode = args.string('mode') ?? 'native';
+if (!(MODE_SETTINGS as readonly string[]).includes(mode) || mode === 'env') throw new Error('--mode: native or docker');
+const runs = args.number('runs', 3);
+
+const seconds = (ms: number) => (ms / 1000).toFixed(1);
+for (let run = 1; run <= runs; run++) {
+  const started = performance.now();
+  const stack = await startStack({ ignoreEnvironment: true, mode: mode as ModeSetting });
+  const ready = performance.now();
+  await stack.stop();
+  console.log(`${mode} run ${run}: ready in ${seconds(ready - started)} s, stopped in ${seconds(performance.now() - ready)} s`);
+}
