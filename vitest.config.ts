@@ -1,4 +1,6 @@
-import { defineConfig } from 'vitest/config';
+import { configDefaults, defineConfig } from 'vitest/config';
+
+const clusterTopology = process.env.RTML_TOPOLOGY === 'cluster';
 
 export default defineConfig({
   // Workspace packages export their TypeScript sources under the "source" condition: tests need no build
@@ -6,7 +8,11 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'],
+    // RTML_TOPOLOGY=cluster (test/global-setup.ts starts 3 brokers + a Redis Cluster) runs only the cluster tests;
+    // the default run leaves them out, they need that topology.
+    ...(clusterTopology
+      ? { include: ['packages/*/src/**/*.cluster.test.ts'] }
+      : { include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.cluster.test.ts'] }),
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,

@@ -1,4 +1,15 @@
-export { startStack, endpointsFromEnvironment, type RunningStack, type StackEndpoints, type StackMode, type StartOptions } from './stack.js';
+export { startStack, endpointsFromEnvironment, type ManagedProcess, type RunningStack, type StackEndpoints, type StackMode, type StartOptions } from './stack.js';
+export {
+  clusterEndpointsFromEnvironment,
+  endpointVariables,
+  parseTopology,
+  startClusterStack,
+  startTopology,
+  type ClusterEndpoints,
+  type RunningCluster,
+  type Topology,
+} from './cluster-stack.js';
+export { REDIS_CLUSTER_NODE_TIMEOUT_MS } from './redis-cluster.js';
 export { resolveEndpoints, readRecordedStack } from './state.js';
 export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort } from './process.js';
