@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { resolveEndpoints } from '@rtml/devstack';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
-import { emit, parseArgs, percentile } from './lib/index.js';
+import { emit, interleaved, parseArgs, percentile, type Sample } from './lib/index.js';
 
 const args = parseArgs();
 // --full: the README table's sizes; the default is the small CI size.
@@ -49,23 +49,7 @@ async function populate(store: OnlineStore): Promise<number> {
   return (config.entities / (performance.now() - started)) * 1000;
 }
 
-type Sample = number[];
 const randomId = () => `user-${Math.floor(Math.random() * config.entities)}`;
-
-/** Runs each contender once per round, alternating who goes first, and records microseconds. */
-async function interleaved(rounds: number, contenders: Record<string, () => Promise<unknown>>): Promise<Record<string, Sample>> {
-  const names = Object.keys(contenders);
-  const samples: Record<string, Sample> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) {
-      const started = process.hrtime.bigint();
-      await contenders[name]!();
-      samples[name]!.push(Number(process.hrtime.bigint() - started) / 1000);
-    }
-  }
-  return samples;
-}
 
 function row(label: string, sample: Sample, reference: Sample | undefined): string {
   const sorted = [...sample].sort((a, b) => a - b);
