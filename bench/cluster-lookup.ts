@@ -19,16 +19,11 @@ import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '
 import { emit, interleaved, parseArgs, percentile, type Sample } from './lib/index.js';
 
 const args = parseArgs();
-function positiveInt(name: string, small: number, full: number): number {
-  const n = args.number(name, args.full ? full : small);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${n}`);
-  return n;
-}
 const config = {
-  entities: positiveInt('entities', 2000, 10_000),
-  lookups: positiveInt('lookups', 2000, 10_000),
-  batch: positiveInt('batch', 100, 100),
-  batches: positiveInt('batches', 200, 500),
+  entities: args.size('entities', 2000, 10_000),
+  lookups: args.size('lookups', 2000, 10_000),
+  batch: args.size('batch', 100, 100),
+  batches: args.size('batches', 200, 500),
 };
 const FEATURES = 20;
 const SET = 'user_txn';

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { parseTopology, startClusterStack, startStack, type RunningCluster, type RunningStack } from '@rtml/devstack';
+import { endpointVariables, isClusterEndpoints, parseTopology, startTopology, type RunningCluster, type RunningStack } from '@rtml/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -18,22 +18,13 @@ let stack: RunningStack | RunningCluster | undefined;
  * vitest.config.ts then runs the `*.cluster.test.ts` files only.
  */
 export async function setup(project: TestProject): Promise<void> {
-  if (parseTopology(process.env.RTML_TOPOLOGY, 'RTML_TOPOLOGY') === 'cluster') {
-    const cluster = await startClusterStack();
-    stack = cluster;
-    process.env.KAFKA_BROKERS = cluster.kafkaBrokers;
-    process.env.REDIS_CLUSTER_NODES = cluster.redisClusterNodes;
-    project.provide('kafkaBrokers', cluster.kafkaBrokers);
-    project.provide('redisClusterNodes', cluster.redisClusterNodes);
-    return;
-  }
-  const single = await startStack();
-  stack = single;
+  const running = await startTopology(parseTopology(process.env.RTML_TOPOLOGY, 'RTML_TOPOLOGY'));
+  stack = running;
   // Workers inherit the environment, so code that resolves endpoints itself finds the same stack.
-  process.env.KAFKA_BROKERS = single.kafkaBrokers;
-  process.env.REDIS_URL = single.redisUrl;
-  project.provide('kafkaBrokers', single.kafkaBrokers);
-  project.provide('redisUrl', single.redisUrl);
+  Object.assign(process.env, endpointVariables(running));
+  project.provide('kafkaBrokers', running.kafkaBrokers);
+  if (isClusterEndpoints(running)) project.provide('redisClusterNodes', running.redisClusterNodes);
+  else project.provide('redisUrl', running.redisUrl);
 }
 
 export async function teardown(): Promise<void> {

@@ -1,6 +1,7 @@
 export { startStack, endpointsFromEnvironment, type ManagedProcess, type RunningStack, type StackEndpoints, type StackMode, type StartOptions } from './stack.js';
 export {
   clusterEndpointsFromEnvironment,
+  isClusterEndpoints,
   endpointVariables,
   parseTopology,
   startClusterStack,
