@@ -23,19 +23,21 @@ export function connectCluster(nodes: string): Cluster {
 }
 
 /**
- * Splits key indices into units that may travel together: `[node][unit] -> indices into keys`.
+ * Splits the indices of `count` keys (`keyAt(i)`) into units that may travel together: `[node][unit] -> indices`.
  * - One server: one node, one unit holding every key (a single atomic script or pipeline, as before).
  * - Cluster: one node per group of slots served by the same primary (+ replicas), which is exactly what one ioredis
  *   cluster pipeline may span (it rejects a pipeline whose keys belong to different "slots allocation groups");
  *   inside a node, one unit per slot, since a multi-key command or script may not cross slots (CROSSSLOT).
  * Order is kept inside each unit, so duplicates of one key stay in batch order.
  */
-export async function routeKeys(client: RedisClient, keys: readonly string[]): Promise<number[][][]> {
-  if (!isCluster(client)) return [[keys.map((_, index) => index)]];
+export async function routeKeys(client: RedisClient, count: number, keyAt: (index: number) => string): Promise<number[][][]> {
+  const indices = Array.from({ length: count }, (_, index) => index);
+  // One server: keys are not even computed here (the write path builds them once, later).
+  if (!isCluster(client)) return [[indices]];
   await slotsKnown(client);
   const nodes = new Map<string, Map<number, number[]>>();
-  keys.forEach((key, index) => {
-    const slot = calculateSlot(key);
+  indices.forEach((index) => {
+    const slot = calculateSlot(keyAt(index));
     // ioredis groups slots by this same join; an uncovered slot goes alone (the cluster answers it with an error).
     const node = client.slots[slot]?.join(';') ?? `unassigned:${slot}`;
     const units = nodes.get(node) ?? new Map<number, number[]>();

@@ -18,7 +18,7 @@ export async function deleteNamespace(redis: RedisClient, namespace: string): Pr
 }
 
 async function unlink(redis: RedisClient, keys: readonly string[]): Promise<void> {
-  const nodes = await routeKeys(redis, keys);
+  const nodes = await routeKeys(redis, keys.length, (index) => keys[index]!);
   await Promise.all(
     nodes.map((units) => {
       const pipeline = redis.pipeline();

@@ -82,6 +82,17 @@ describe('online store on a Redis Cluster', () => {
     expect(await cluster.get(fence.key)).toBeNull();
   });
 
+  it('validates the whole batch before sending any slot, so bad input writes nothing on any node', async () => {
+    const store = freshStore();
+    // The good vectors live on the two other primaries, so the bad one's node is the last to be prepared.
+    const badNode = await primaryOf(store.keyOf('user_txn', 'bad'));
+    const goodIds: string[] = [];
+    for (const id of ids(60)) if ((await primaryOf(store.keyOf('user_txn', id))) !== badNode) goodIds.push(id);
+    const batch = [...goodIds.map((id) => vec(id, T0, { a: 1 })), vec('bad', T0, { a: Number.NaN })];
+    await expect(store.writeBatch(batch)).rejects.toThrow(OnlineStoreError);
+    expect((await store.readMany('user_txn', goodIds)).every((read) => read.status === 'missing')).toBe(true);
+  });
+
   it('materializes the batch path onto the cluster', async () => {
     const store = freshStore();
     const entities = ids(120);

@@ -39,6 +39,10 @@ const SCRIPT_NAME = 'rtmlOnlineWriteBatch';
 type ScriptReply = [applied: number, written: number, skippedOlder: number];
 type WriteScript = Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => unknown>;
 type Pipeline = ReturnType<RedisClient['pipeline']>;
+interface ScriptCall {
+  readonly keys: string[];
+  readonly args: string[];
+}
 
 /** The fenced commit is one multi-key script (offset, state, vectors), which a cluster would reject with CROSSSLOT. */
 export const FENCE_ON_CLUSTER =
@@ -84,26 +88,27 @@ export class OnlineStore {
     if (fence) validateFence(fence, this.namespace);
     if (fence && isCluster(this.redis)) throw new OnlineStoreError(FENCE_ON_CLUSTER);
     const writeTime = opts.now ?? nowProcessingTime();
-    const keys = vectors.map((vector) => this.keyOf(vector.featureSet, vector.entityId));
-    const nodes = await routeKeys(this.redis, keys);
-    const replies = await Promise.all(
-      nodes.map((units) => {
-        const pipeline = this.redis.pipeline() as Pipeline & WriteScript;
-        for (const unit of units) {
-          const call = this.scriptCall(unit.map((index) => vectors[index]!), writeTime, fence);
-          pipeline[SCRIPT_NAME](call.keys.length, ...call.keys, ...call.args);
-        }
-        return execPipeline(pipeline) as Promise<ScriptReply[]>;
-      }),
-    );
+    const nodes = await routeKeys(this.redis, vectors.length, (index) => this.keyOf(vectors[index]!.featureSet, vectors[index]!.entityId));
+    // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
+    const calls = nodes.map((units) => units.map((unit) => this.scriptCall(unit.length === vectors.length ? vectors : unit.map((index) => vectors[index]!), writeTime, fence)));
+    const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
     return replies.flat().reduce<WriteResult>(
       (total, [applied, written, skippedOlder]) => ({ applied: total.applied && applied === 1, written: total.written + written, skippedOlder: total.skippedOlder + skippedOlder }),
       { applied: true, written: 0, skippedOlder: 0 },
     );
   }
 
+  /** One node's script calls: a single call is sent as is, several as one pipeline (one round trip either way). */
+  private async sendScripts(calls: readonly ScriptCall[]): Promise<ScriptReply[]> {
+    const run = (target: WriteScript, call: ScriptCall) => target[SCRIPT_NAME](call.keys.length, ...call.keys, ...call.args);
+    if (calls.length === 1) return [(await run(this.redis as RedisClient & WriteScript, calls[0]!)) as ScriptReply];
+    const pipeline = this.redis.pipeline() as Pipeline & WriteScript;
+    for (const call of calls) run(pipeline, call);
+    return (await execPipeline(pipeline)) as ScriptReply[];
+  }
+
   /** KEYS and ARGV of one write-script call (layout in write-script.ts). */
-  private scriptCall(vectors: readonly FeatureVector[], writeTime: ProcessingTime, fence: Fence | undefined): { keys: string[]; args: string[] } {
+  private scriptCall(vectors: readonly FeatureVector[], writeTime: ProcessingTime, fence: Fence | undefined): ScriptCall {
     const keys: string[] = [];
     const side = fence ? splitSideWrites(fence) : { sets: [], deletes: [] };
     const args: string[] = [fence ? '1' : '0', String(side.sets.length), String(side.deletes.length), String(vectors.length), String(writeTime)];
@@ -134,7 +139,7 @@ export class OnlineStore {
     const keys = entityIds.map((id) => this.keyOf(featureSet, id));
     if (keys.length === 0) return [];
     const reads: OnlineRead[] = new Array<OnlineRead>(keys.length);
-    const nodes = await routeKeys(this.redis, keys);
+    const nodes = await routeKeys(this.redis, keys.length, (index) => keys[index]!);
     await Promise.all(
       nodes.map(async (units) => {
         const indices = units.flat();
