@@ -10,8 +10,9 @@ export default defineConfig({
   test: {
     // RTML_TOPOLOGY=cluster (test/global-setup.ts starts 3 brokers + a Redis Cluster) runs only the cluster tests;
     // the default run leaves them out, they need that topology.
+    // Files one at a time there: fault tests kill shared nodes, and nine servers already fill two cores.
     ...(clusterTopology
-      ? { include: ['packages/*/src/**/*.cluster.test.ts'] }
+      ? { include: ['packages/*/src/**/*.cluster.test.ts'], fileParallelism: false }
       : { include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.cluster.test.ts'] }),
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',

@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { endpointVariables, isClusterEndpoints, parseTopology, startTopology, type RunningCluster, type RunningStack } from '@rtml/devstack';
+import { endpointVariables, isClusterEndpoints, parseTopology, startTopology, type ManagedProcess, type RunningCluster, type RunningStack } from '@rtml/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -7,6 +7,8 @@ declare module 'vitest' {
     redisUrl: string;
     /** Only with RTML_TOPOLOGY=cluster: comma-separated Redis Cluster seed nodes (host:port). */
     redisClusterNodes: string;
+    /** Processes this run started (none for an external stack): fault tests SIGKILL them by pid, never anyone else's. */
+    stackProcesses: ManagedProcess[];
   }
 }
 
@@ -23,6 +25,7 @@ export async function setup(project: TestProject): Promise<void> {
   // Workers inherit the environment, so code that resolves endpoints itself finds the same stack.
   Object.assign(process.env, endpointVariables(running));
   project.provide('kafkaBrokers', running.kafkaBrokers);
+  project.provide('stackProcesses', running.processes);
   if (isClusterEndpoints(running)) project.provide('redisClusterNodes', running.redisClusterNodes);
   else project.provide('redisUrl', running.redisUrl);
 }

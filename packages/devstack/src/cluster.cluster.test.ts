@@ -13,10 +13,11 @@ import type { ManagedProcess } from './stack.js';
  */
 let cluster: RunningCluster;
 /**
- * Retries that outlast a broker's session timeout (9 s): until then the controller still lists the dead broker as
- * leader (and maybe group coordinator). Passed to producer and consumer too: kafkajs gives them 5 retries otherwise.
+ * Retries that outlast a broker's session timeout (9 s) with room to spare (~60 s in all): until then the controller
+ * still lists the dead broker as leader (and maybe group coordinator). Every field explicit: kafkajs' defaults under
+ * NODE_ENV=test (vitest) add up to ~13 s for 12 retries, and its producer and consumer default to 5 retries.
  */
-const retry = { retries: 12, maxRetryTime: 5_000 };
+const retry = { retries: 15, initialRetryTime: 300, multiplier: 2, maxRetryTime: 5_000 };
 let kafka: Kafka;
 let admin: Admin;
 

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it, vi } from 'vitest';
+import { Redis } from 'ioredis';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { deleteNamespace, FENCE_ON_CLUSTER, materialize, OnlineStore, OnlineStoreError } from './index.js';
 import { testClusterNamespaces } from './testing.js';
@@ -106,5 +107,29 @@ describe('online store on a Redis Cluster', () => {
     await store.writeBatch(ids(60).map((id) => vec(id, T0, { a: 1 })));
     await deleteNamespace(cluster, store.namespace);
     expect((await store.readMany('user_txn', ids(60))).every((read) => read.status === 'missing')).toBe(true);
+  });
+
+  // Last in the file: it leaves the shared cluster with one shard promoted and without a replica (still serving).
+  // Only on a cluster this run started: an external one is not ours to kill.
+  const ours = inject('stackProcesses');
+  it.skipIf(ours.length === 0)('keeps serving reads and writes after a primary is SIGKILLed and its replica promoted', async () => {
+    const store = freshStore();
+    const entities = ids(60);
+    await store.writeBatch(entities.map((id, i) => vec(id, T0, { i })));
+    const victimAddress = await primaryOf(store.keyOf('user_txn', entities[0]!));
+    const victimPort = Number(victimAddress.split(':')[1]);
+    const victim = ours.find((p) => p.ports[0] === victimPort);
+    if (!victim) throw new Error(`primary ${victimAddress} is not one of this run's processes`);
+    const direct = new Redis(victimPort, '127.0.0.1');
+    expect(await direct.wait(1, 5_000)).toBe(1); // the writes reached the replica (replication is asynchronous)
+    direct.disconnect();
+    process.kill(victim.pid, 'SIGKILL');
+
+    // During the failover (node timeout + election) calls for that shard fail; afterwards everything works again.
+    await expect.poll(async () => (await store.readMany('user_txn', entities).catch(() => [])).length, { timeout: 60_000, interval: 500 }).toBe(60);
+    expect((await store.readMany('user_txn', entities)).map((read) => read.values)).toEqual(entities.map((_, i) => ({ i })));
+    expect(await primaryOf(store.keyOf('user_txn', entities[0]!))).not.toBe(victimAddress);
+    expect(await store.writeBatch(entities.map((id, i) => vec(id, T0 + 1, { i: i + 1 })))).toEqual({ applied: true, written: 60, skippedOlder: 0 });
+    expect((await store.read('user_txn', entities[0]!)).values).toEqual({ i: 1 });
   });
 });
