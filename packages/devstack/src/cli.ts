@@ -70,7 +70,10 @@ program
   .action(async (command: string[], opts: { topology: Topology }) => {
     const stack = await startTopology(opts.topology);
     const [file, ...args] = command as [string, ...string[]];
-    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...endpointVariables(stack) } });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...endpointVariables(stack) };
+    // The child gets one Redis variable: an inherited one of the other topology would point elsewhere.
+    delete env[isClusterEndpoints(stack) ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'];
+    const child = spawn(file, args, { stdio: 'inherit', env });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
