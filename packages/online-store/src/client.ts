@@ -1,5 +1,5 @@
 import calculateSlot from 'cluster-key-slot';
-import { Cluster, type Redis } from 'ioredis';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import { OnlineStoreError } from './errors.js';
 
 /** The store works on one Redis server (or primary) and on a Redis Cluster, through the same code path. */
@@ -13,13 +13,13 @@ export function isCluster(client: RedisClient): client is Cluster {
  * A cluster client for `REDIS_CLUSTER_NODES`-style seeds: comma-separated `host:port` (any subset of the nodes;
  * the client discovers the rest).
  */
-export function connectCluster(nodes: string): Cluster {
+export function connectCluster(nodes: string, options?: ClusterOptions): Cluster {
   const seeds = nodes.split(',').map((node) => {
     const match = /^\s*([^\s:]+):(\d+)\s*$/.exec(node);
     if (!match) throw new OnlineStoreError(`REDIS_CLUSTER_NODES must be comma-separated host:port pairs, got ${JSON.stringify(nodes)}`);
     return { host: match[1]!, port: Number(match[2]) };
   });
-  return new Cluster(seeds);
+  return new Cluster(seeds, options);
 }
 
 /**
