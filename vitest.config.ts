@@ -1,14 +1,20 @@
 import { configDefaults, defineConfig } from 'vitest/config';
 
+const clusterTopology = process.env.RTML_TOPOLOGY === 'cluster';
+
 export default defineConfig({
   // Workspace packages export their TypeScript sources under the "source" condition: tests need no build
   // step and never run a stale dist/. Node-environment tests resolve through Vite's SSR settings, hence both.
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'],
-    // *.docker.test.ts need a Docker engine: they run in the docker suite (vitest.docker.config.ts).
-    exclude: [...configDefaults.exclude, '**/*.docker.test.ts'],
+    // RTML_TOPOLOGY=cluster (test/global-setup.ts starts 3 brokers + a Redis Cluster) runs only the cluster tests;
+    // the default run leaves them out, they need that topology; *.docker.test.ts need a Docker engine and run in the
+    // docker suite (vitest.docker.config.ts).
+    // Files one at a time there: fault tests kill shared nodes, and nine servers already fill two cores.
+    ...(clusterTopology
+      ? { include: ['packages/*/src/**/*.cluster.test.ts'], fileParallelism: false }
+      : { include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.cluster.test.ts', '**/*.docker.test.ts'] }),
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,

@@ -11,21 +11,15 @@ import { Redis } from 'ioredis';
 import { resolveEndpoints } from '@rtml/devstack';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
-import { emit, parseArgs, percentile } from './lib/index.js';
+import { emit, interleaved, parseArgs, percentile, type Sample } from './lib/index.js';
 
 const args = parseArgs();
-// --full: the README table's sizes; the default is the small CI size.
-function positiveInt(name: string, small: number, full: number): number {
-  const n = args.number(name, args.full ? full : small);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${n}`);
-  return n;
-}
 const config = {
-  entities: positiveInt('entities', 2000, 10_000),
-  features: positiveInt('features', 20, 20),
-  lookups: positiveInt('lookups', 2000, 10_000),
-  batch: positiveInt('batch', 100, 100),
-  batches: positiveInt('batches', 200, 500),
+  entities: args.size('entities', 2000, 10_000),
+  features: args.size('features', 20, 20),
+  lookups: args.size('lookups', 2000, 10_000),
+  batch: args.size('batch', 100, 100),
+  batches: args.size('batches', 200, 500),
 };
 
 const SET = 'user_txn';
@@ -49,23 +43,7 @@ async function populate(store: OnlineStore): Promise<number> {
   return (config.entities / (performance.now() - started)) * 1000;
 }
 
-type Sample = number[];
 const randomId = () => `user-${Math.floor(Math.random() * config.entities)}`;
-
-/** Runs each contender once per round, alternating who goes first, and records microseconds. */
-async function interleaved(rounds: number, contenders: Record<string, () => Promise<unknown>>): Promise<Record<string, Sample>> {
-  const names = Object.keys(contenders);
-  const samples: Record<string, Sample> = Object.fromEntries(names.map((n) => [n, []]));
-  for (let round = 0; round < rounds; round++) {
-    const order = round % 2 === 0 ? names : [...names].reverse();
-    for (const name of order) {
-      const started = process.hrtime.bigint();
-      await contenders[name]!();
-      samples[name]!.push(Number(process.hrtime.bigint() - started) / 1000);
-    }
-  }
-  return samples;
-}
 
 function row(label: string, sample: Sample, reference: Sample | undefined): string {
   const sorted = [...sample].sort((a, b) => a - b);

@@ -26,6 +26,7 @@ scripts=(
   bench/pit-join.ts
   bench/feast/pit-vs-feast.ts
   bench/online-lookup.ts
+  bench/cluster-lookup.ts
   bench/stream-throughput.ts
   bench/memory-state.ts
 )

@@ -5,6 +5,8 @@ export interface BenchArgs {
   readonly flags: ReadonlyMap<string, string | true>;
   string(name: string): string | undefined;
   number(name: string, fallback: number): number;
+  /** A positive integer flag whose default is `small`, or `full` with --full (the README table's size). */
+  size(name: string, small: number, full: number): number;
   has(name: string): boolean;
 }
 
@@ -22,15 +24,22 @@ export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Benc
     const v = flags.get(name);
     return typeof v === 'string' ? v : undefined;
   };
+  const number = (name: string, fallback: number) => {
+    const v = string(name);
+    if (v === undefined) return fallback;
+    const n = Number(v.replaceAll('_', ''));
+    if (!Number.isFinite(n)) throw new Error(`--${name}: not a number: ${v}`);
+    return n;
+  };
+  const full = flags.has('full') || process.env['BENCH_FULL'] === '1';
   return {
-    full: flags.has('full') || process.env['BENCH_FULL'] === '1',
+    full,
     flags,
     string,
-    number: (name, fallback) => {
-      const v = string(name);
-      if (v === undefined) return fallback;
-      const n = Number(v.replaceAll('_', ''));
-      if (!Number.isFinite(n)) throw new Error(`--${name}: not a number: ${v}`);
+    number,
+    size: (name, small, fullSize) => {
+      const n = number(name, full ? fullSize : small);
+      if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${n}`);
       return n;
     },
     has: (name) => flags.has(name),

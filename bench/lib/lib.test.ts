@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { advantage, ensurePitDataset, markdownTable, met, parseBenchLines, percentile, summarize, type BenchRow } from './index.js';
+import { advantage, ensurePitDataset, markdownTable, met, parseArgs, parseBenchLines, percentile, summarize, type BenchRow } from './index.js';
 
 describe('stats', () => {
   it('nearest-rank percentiles', () => {
@@ -13,6 +13,16 @@ describe('stats', () => {
     expect(percentile(sorted, 100)).toBe(100);
     expect(percentile([], 50)).toBeNaN();
     expect(summarize([3, 1, 2])).toMatchObject({ n: 3, min: 1, p50: 2, max: 3, mean: 2 });
+  });
+});
+
+describe('args', () => {
+  it('size: the small default, the full one with --full, an explicit flag over both, and only positive integers', () => {
+    expect(parseArgs([]).size('n', 10, 1_000)).toBe(10);
+    expect(parseArgs(['--full']).size('n', 10, 1_000)).toBe(1_000);
+    expect(parseArgs(['--full', '--n', '5_000']).size('n', 10, 1_000)).toBe(5_000);
+    expect(() => parseArgs(['--n', '0']).size('n', 10, 1_000)).toThrow('--n must be a positive integer, got 0');
+    expect(() => parseArgs(['--n=2.5']).size('n', 10, 1_000)).toThrow('positive integer');
   });
 });
 

@@ -1,10 +1,11 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
-import { startStack } from './stack.js';
+import { endpointVariables, isClusterEndpoints, startTopology, TOPOLOGIES, type ClusterEndpoints, type Topology } from './cluster-stack.js';
+import type { StackEndpoints } from './stack.js';
 import { forgetStack, readRecordedStack, recordStack, stateFile } from './state.js';
 
 const program = new Command('devstack').description('Start and stop the real Kafka + Redis this project runs against.');
@@ -13,14 +14,18 @@ program
   .command('up')
   .description('start Kafka and Redis and leave them running (recorded in .devstack/state.json)')
   .option('--native', 'skip the Docker probe and start native processes')
-  .action(async (opts: { native?: boolean }) => {
+  .addOption(topologyOption())
+  .action(async (opts: { native?: boolean; topology: Topology }) => {
     const existing = readRecordedStack();
+    if (existing && isClusterEndpoints(existing) !== (opts.topology === 'cluster')) {
+      throw new Error(`[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``);
+    }
     if (existing) {
       progress(`already running (${stateFile()})`);
       printEnv(existing);
       return;
     }
-    const stack = await startStack({ forceNative: opts.native });
+    const stack = await startTopology(opts.topology, { forceNative: opts.native });
     if (stack.mode === 'testcontainers') {
       progress('testcontainers stops its containers when this process exits; use it from the test setup instead');
     }
@@ -61,10 +66,14 @@ program
   .command('exec')
   .description('start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack')
   .argument('<command...>', 'the command and its arguments (put -- before it)')
-  .action(async (command: string[]) => {
-    const stack = await startStack();
+  .addOption(topologyOption())
+  .action(async (command: string[], opts: { topology: Topology }) => {
+    const stack = await startTopology(opts.topology);
     const [file, ...args] = command as [string, ...string[]];
-    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl } });
+    const env: NodeJS.ProcessEnv = { ...process.env, ...endpointVariables(stack) };
+    // The child gets one Redis variable: an inherited one of the other topology would point elsewhere.
+    delete env[isClusterEndpoints(stack) ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'];
+    const child = spawn(file, args, { stdio: 'inherit', env });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
@@ -79,8 +88,17 @@ program
     progress(`kafka jars in ${resolveKafkaJars()}`);
   });
 
-function printEnv(endpoints: { kafkaBrokers: string; redisUrl: string }): void {
-  process.stdout.write(`export KAFKA_BROKERS=${endpoints.kafkaBrokers}\nexport REDIS_URL=${endpoints.redisUrl}\n`);
+function printEnv(endpoints: StackEndpoints | ClusterEndpoints): void {
+  const variables = endpointVariables(endpoints);
+  // A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): unset the other one, so an old export cannot linger.
+  const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((name) => !(name in variables));
+  process.stdout.write(`${Object.entries(variables).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
+}
+
+function topologyOption(): Option {
+  return new Option('--topology <name>', 'single: one broker + one Redis; cluster: 3 Kafka brokers (RF 3) + Redis Cluster (3 primaries, 3 replicas)')
+    .choices(TOPOLOGIES)
+    .default('single');
 }
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,5 +1,29 @@
-export { startStack, endpointsFromEnvironment, modeSetting, MODE_SETTINGS, type ModeSetting, type RunningStack, type StackEndpoints, type StackMode, type StartOptions } from './stack.js';
+export {
+  startStack,
+  endpointsFromEnvironment,
+  modeSetting,
+  MODE_SETTINGS,
+  type ManagedProcess,
+  type ModeSetting,
+  type RunningStack,
+  type StackEndpoints,
+  type StackMode,
+  type StartOptions,
+} from './stack.js';
 export { containerImages } from './docker.js';
+export {
+  clusterEndpointsFromEnvironment,
+  isClusterEndpoints,
+  endpointVariables,
+  parseTopology,
+  startClusterStack,
+  startTopology,
+  type ClusterEndpoints,
+  type RunningCluster,
+  type Topology,
+} from './cluster-stack.js';
+export { REDIS_CLUSTER_NODE_TIMEOUT_MS, startNativeRedisCluster, type NativeRedisCluster } from './redis-cluster.js';
+export { startNativeRedis, type NativeRedis } from './redis-native.js';
 export { resolveEndpoints, readRecordedStack } from './state.js';
 export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
-export { DevstackError, isAlive, isPortListening, freePort } from './process.js';
+export { DevstackError, isAlive, isPortListening, freePort, stopProcess } from './process.js';

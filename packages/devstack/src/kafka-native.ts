@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { commandExists, DevstackError, freePort, progress, runLogged, spawnServer, waitUntil } from './process.js';
+import { commandExists, DevstackError, freePorts, progress, runLogged, runLoggedAsync, spawnServer, stopProcess, waitUntil } from './process.js';
 
 /** The broker version; kept in one place with kafka/pom.xml (its <kafka.version>). */
 export const KAFKA_VERSION = '4.1.1';
@@ -51,24 +51,37 @@ export interface NativeKafka {
   logFile: string;
 }
 
-function serverProperties(dataDir: string, brokerPort: number, controllerPort: number): string {
+/** One KRaft node (broker+controller) of a quorum of `voters`; replication settings follow the quorum size. */
+export interface KafkaNodeConfig {
+  nodeId: number;
+  brokerPort: number;
+  controllerPort: number;
+  /** `id@host:port` of every controller, this node included. */
+  voters: string;
+}
+
+function serverProperties(dataDir: string, node: KafkaNodeConfig, brokerCount: number): string {
+  // One broker: every topic has one replica. Three: the production shape (RF 3, writes need 2 in-sync replicas).
+  const replicas = Math.min(brokerCount, 3);
+  const minIsr = replicas >= 3 ? 2 : 1;
   return [
     'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
+    `node.id=${node.nodeId}`,
+    `controller.quorum.voters=${node.voters}`,
+    `listeners=PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.brokerPort}`,
     'controller.listener.names=CONTROLLER',
     'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
     `log.dirs=${join(dataDir, 'logs')}`,
     'num.partitions=3',
     'auto.create.topics.enable=true',
-    // A single broker: every internal topic has one replica.
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    `default.replication.factor=${replicas}`,
+    `min.insync.replicas=${minIsr}`,
+    `offsets.topic.replication.factor=${replicas}`,
+    `transaction.state.log.replication.factor=${replicas}`,
+    `transaction.state.log.min.isr=${minIsr}`,
+    `share.coordinator.state.topic.replication.factor=${replicas}`,
+    `share.coordinator.state.topic.min.isr=${minIsr}`,
     // Fewer internal partitions and no join delay: faster first group join on a 2-core machine.
     'offsets.topic.num.partitions=5',
     'transaction.state.log.num.partitions=5',
@@ -100,43 +113,67 @@ const log4jConfig = (logFile: string) => `Configuration:
 
 /** Starts a single-node KRaft broker+controller on free loopback ports and waits until it answers metadata requests. */
 export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number } = {}): Promise<NativeKafka> {
-  const libDir = resolveKafkaJars();
-  const classpath = `${libDir}/*`;
-  mkdirSync(runDir, { recursive: true });
-  const [brokerPort, controllerPort] = [await freePort(), await freePort()];
-  const propsFile = join(runDir, 'server.properties');
-  const logFile = join(runDir, 'kafka.log');
-  const log4jFile = join(runDir, 'log4j2.yaml');
-  writeFileSync(propsFile, serverProperties(runDir, brokerPort, controllerPort));
-  writeFileSync(log4jFile, log4jConfig(join(runDir, 'server.log')));
-
-  progress(`kafka: formatting KRaft storage in ${runDir}`);
-  const clusterId = randomClusterId();
-  runLogged('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile], logFile);
-
-  progress(`kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft) on 127.0.0.1:${brokerPort}`);
-  const child = spawnServer(
-    'java',
-    ['-Xms256m', '-Xmx1g', '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${log4jFile}`, '-cp', classpath, 'kafka.Kafka', propsFile],
-    logFile,
-  );
-  const pid = child.pid;
-  if (pid === undefined) throw new DevstackError('kafka: starting the broker', 'java could not be spawned', logFile);
-  const brokers = `127.0.0.1:${brokerPort}`;
-  await waitUntil('kafka: waiting for the broker to answer metadata requests', () => brokerAnswers(brokers), {
-    timeoutMs: opts.timeoutMs ?? 90_000,
-    pid,
-    logFile,
-  });
-  return { brokers, pid, ports: [brokerPort, controllerPort], logFile };
+  const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];
+  const [node] = await startKafkaQuorum(runDir, [{ nodeId: 1, brokerPort, controllerPort, voters: `1@127.0.0.1:${controllerPort}` }], opts.timeoutMs);
+  return node!;
 }
 
-export async function brokerAnswers(brokers: string): Promise<boolean> {
+/**
+ * Formats and starts the nodes, then waits until all of them are brokers answering metadata requests.
+ * On failure no JVM is left running; the run dir keeps the logs named in the error.
+ */
+export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNodeConfig[], timeoutMs = 90_000): Promise<NativeKafka[]> {
+  const started = await startKafkaNodes(runDir, nodes);
+  const brokers = started.map((node) => node.brokers).join(',');
+  try {
+    await waitUntil(`kafka: waiting for ${nodes.length} broker(s) to answer metadata requests`, () => brokerAnswers(brokers, nodes.length), { timeoutMs, watched: started });
+  } catch (error) {
+    await Promise.all(started.map((node) => stopProcess(node.pid)));
+    throw error;
+  }
+  return started;
+}
+
+/** A JVM flag set per node: a small heap when several brokers share the machine. */
+const jvmFlags = (nodeCount: number) => (nodeCount > 1 ? ['-Xms128m', '-Xmx384m'] : ['-Xms256m', '-Xmx1g']);
+
+/** Formats and spawns KRaft nodes (each in `runDir/node-<id>` when there are several), all with one cluster id. */
+async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[]): Promise<NativeKafka[]> {
+  const libDir = resolveKafkaJars();
+  const classpath = `${libDir}/*`;
+  const clusterId = randomClusterId();
+  const prepared = nodes.map((node) => {
+    const nodeDir = nodes.length === 1 ? runDir : join(runDir, `node-${node.nodeId}`);
+    mkdirSync(nodeDir, { recursive: true });
+    const files = { props: join(nodeDir, 'server.properties'), log: join(nodeDir, 'kafka.log'), log4j: join(nodeDir, 'log4j2.yaml') };
+    writeFileSync(files.props, serverProperties(nodeDir, node, nodes.length));
+    writeFileSync(files.log4j, log4jConfig(join(nodeDir, 'server.log')));
+    return { node, nodeDir, files };
+  });
+  progress(`kafka: formatting KRaft storage for ${nodes.length} node(s) in ${runDir}`);
+  await Promise.all(
+    prepared.map(({ files }) =>
+      runLoggedAsync('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${files.log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', files.props], files.log),
+    ),
+  );
+  return prepared.map(({ node, files }) => {
+    progress(`kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft node ${node.nodeId}) on 127.0.0.1:${node.brokerPort}`);
+    const child = spawnServer(
+      'java',
+      [...jvmFlags(nodes.length), '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${files.log4j}`, '-cp', classpath, 'kafka.Kafka', files.props],
+      files.log,
+    );
+    if (child.pid === undefined) throw new DevstackError('kafka: starting the broker', 'java could not be spawned', files.log);
+    return { brokers: `127.0.0.1:${node.brokerPort}`, pid: child.pid, ports: [node.brokerPort, node.controllerPort], logFile: files.log };
+  });
+}
+
+export async function brokerAnswers(brokers: string, expected = 1): Promise<boolean> {
   const admin = new Kafka({ clientId: 'devstack-probe', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0;
+    return cluster.brokers.length >= expected;
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

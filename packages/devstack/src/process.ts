@@ -30,6 +30,21 @@ export function runLogged(step: string, command: string, args: string[], logFile
   }
 }
 
+/** `runLogged` without blocking the event loop, so several commands (e.g. one format per Kafka node) run in parallel. */
+export async function runLoggedAsync(step: string, command: string, args: string[], logFile: string): Promise<void> {
+  const fd = openSync(logFile, 'a');
+  try {
+    const status = await new Promise<number | null>((resolve, reject) => {
+      const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
+      child.once('error', (error) => reject(new DevstackError(step, `${command}: ${error.message}`, logFile)));
+      child.once('exit', resolve);
+    });
+    if (status !== 0) throw new DevstackError(step, `${command} exited with ${status}`, logFile);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * Starts a long-running server in its own process group with output to a log file.
  * Detached so `infra:up` can exit and leave it running; stopped later by pid.
@@ -74,15 +89,24 @@ export async function stopProcess(pid: number, graceMs = 15_000): Promise<void> 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1);
+  return port!;
+}
+
+/** `count` distinct free loopback ports: all are held open until every one is chosen, so none repeats. */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(Array.from({ length: count }, () => listenOnAnyPort()));
+  const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
+  await Promise.all(servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+  return ports;
+}
+
+function listenOnAnyPort(): Promise<net.Server> {
   return new Promise((resolve, reject) => {
     const server = net.createServer();
     server.unref();
     server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      if (address === null || typeof address === 'string') return reject(new Error('no port'));
-      server.close(() => resolve(address.port));
-    });
+    server.listen(0, '127.0.0.1', () => resolve(server));
   });
 }
 
@@ -97,19 +121,26 @@ export async function isPortListening(port: number, host = '127.0.0.1'): Promise
   });
 }
 
-/** Polls `check` until it returns true; throws a DevstackError with the log file on timeout or when the process (pid, or `exited`) died. */
+/** A process start-up depends on: if it dies, waiting is pointless and its log says why. */
+export interface WatchedProcess {
+  pid: number;
+  logFile?: string;
+}
+
+/** Polls `check` until it returns true; throws a DevstackError with the log file on timeout or process death. */
 export async function waitUntil(
   step: string,
   check: () => Promise<boolean>,
-  opts: { timeoutMs: number; pid?: number; exited?: () => Promise<boolean>; logFile?: string },
+  opts: { timeoutMs: number; pid?: number; logFile?: string; watched?: readonly WatchedProcess[]; exited?: () => Promise<boolean> },
 ): Promise<void> {
+  const watched = [...(opts.watched ?? []), ...(opts.pid !== undefined ? [{ pid: opts.pid, logFile: opts.logFile }] : [])];
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
-    if ((opts.pid !== undefined && !isAlive(opts.pid)) || (await opts.exited?.())) {
-      throw new DevstackError(step, 'the process exited during start-up', opts.logFile);
-    }
+    const dead = watched.find((p) => !isAlive(p.pid));
+    if (dead) throw new DevstackError(step, `process ${dead.pid} exited during start-up`, dead.logFile);
+    if (await opts.exited?.()) throw new DevstackError(step, 'the process exited during start-up', opts.logFile);
     if (await check().catch(() => false)) return;
     await sleep(200);
   }
-  throw new DevstackError(step, `not ready after ${opts.timeoutMs} ms`, opts.logFile);
+  throw new DevstackError(step, `not ready after ${opts.timeoutMs} ms`, opts.logFile ?? watched[0]?.logFile);
 }

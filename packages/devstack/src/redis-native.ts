@@ -25,6 +25,13 @@ export function ensureRedisServer(logFile: string): void {
 
 /** Starts redis-server on a free loopback port, without persistence (a dev/test store), and waits for PING. */
 export async function startNativeRedis(runDir: string): Promise<NativeRedis> {
+  const redis = await spawnRedisServer(runDir, []);
+  await waitUntil('redis: waiting for PING', () => redisAnswers(redis.url), { timeoutMs: 20_000, pid: redis.pid, logFile: redis.logFile });
+  return redis;
+}
+
+/** Spawns one redis-server in `runDir` on a free loopback port (no persistence), with `extraArgs` (e.g. cluster mode). */
+export async function spawnRedisServer(runDir: string, extraArgs: readonly string[]): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');
   ensureRedisServer(logFile);
@@ -32,14 +39,12 @@ export async function startNativeRedis(runDir: string): Promise<NativeRedis> {
   progress(`redis: starting redis-server on 127.0.0.1:${port}`);
   const child = spawnServer(
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes'],
+    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes', ...extraArgs],
     logFile,
   );
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('redis: starting redis-server', 'could not spawn', logFile);
-  const url = `redis://127.0.0.1:${port}`;
-  await waitUntil('redis: waiting for PING', () => redisAnswers(url), { timeoutMs: 20_000, pid, logFile });
-  return { url, pid, ports: [port], logFile };
+  return { url: `redis://127.0.0.1:${port}`, pid, ports: [port], logFile };
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

@@ -14,10 +14,17 @@ export interface StackEndpoints {
   redisUrl: string;
 }
 
+/** A process we own (native mode): its pid and the loopback ports it listens on. */
+export interface ManagedProcess {
+  name: string;
+  pid: number;
+  ports: number[];
+  logFile: string;
+}
+
 export interface RunningStack extends StackEndpoints {
   mode: StackMode;
-  /** Processes we own (native mode): pids and the loopback ports they listen on. */
-  processes: { name: 'kafka' | 'redis'; pid: number; ports: number[]; logFile: string }[];
+  processes: ManagedProcess[];
   /** Containers we own (testcontainers mode). */
   containerIds?: string[];
   runDir?: string;

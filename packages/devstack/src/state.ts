@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isAlive } from './process.js';
+import { isClusterEndpoints, type ClusterEndpoints, type RunningCluster } from './cluster-stack.js';
 import { endpointsFromEnvironment, type RunningStack, type StackEndpoints } from './stack.js';
 
 /** Where `infra up` records the stack it left running, so `infra down` and other commands can find it. */
@@ -8,16 +9,17 @@ export function stateFile(): string {
   return process.env.RTML_DEVSTACK_STATE ?? join(process.cwd(), '.devstack', 'state.json');
 }
 
-export interface RecordedStack extends StackEndpoints {
-  mode: RunningStack['mode'];
+export type RecordedStack = (StackEndpoints | ClusterEndpoints) & {
+  mode: RunningStack['mode'] | RunningCluster['mode'];
   processes: RunningStack['processes'];
   runDir?: string;
-}
+};
 
-export function recordStack(stack: RunningStack): void {
+export function recordStack(stack: RunningStack | RunningCluster): void {
   const file = stateFile();
   mkdirSync(dirname(file), { recursive: true });
-  const record: RecordedStack = { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
+  const endpoints = isClusterEndpoints(stack) ? { kafkaBrokers: stack.kafkaBrokers, redisClusterNodes: stack.redisClusterNodes } : { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl };
+  const record: RecordedStack = { ...endpoints, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
   writeFileSync(file, JSON.stringify(record, null, 2));
 }
 
@@ -40,6 +42,9 @@ export function resolveEndpoints(): StackEndpoints {
   const fromEnv = endpointsFromEnvironment();
   if (fromEnv) return fromEnv;
   const recorded = readRecordedStack();
+  if (recorded && isClusterEndpoints(recorded)) {
+    throw new Error('[devstack] the running stack is the cluster topology (REDIS_CLUSTER_NODES); this command needs a single Redis: `npm run infra:down`, then `npm run infra:up`');
+  }
   if (recorded) return { kafkaBrokers: recorded.kafkaBrokers, redisUrl: recorded.redisUrl };
   throw new Error('[devstack] no Kafka/Redis: set KAFKA_BROKERS and REDIS_URL, or run `npm run infra:up` first');
 }

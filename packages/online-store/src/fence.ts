@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import { featureKeyPrefix } from './keys.js';
 
@@ -23,7 +23,7 @@ export interface SideWrite {
 }
 
 /** Current value of a fence key (or of a side-write key); null when absent. */
-export async function readFence(redis: Redis, key: string): Promise<string | null> {
+export async function readFence(redis: RedisClient, key: string): Promise<string | null> {
   assertNonEmptyKey('fence key', key);
   return redis.get(key);
 }

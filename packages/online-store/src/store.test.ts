@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
-import { deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
+import { connectCluster, deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
 import { testNamespaces } from './testing.js';
 
 const namespaces = testNamespaces(inject('redisUrl'), 't');
@@ -236,6 +236,16 @@ describe('bad input', () => {
     await expect(store.readMany('user_txn', ['ok', ''])).rejects.toThrow(/non-empty string/);
     expect(() => new OnlineStore(redis, { namespace: 'a:b', featureSets: {} })).toThrow(/may not contain ':'/);
     expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: { s: { ttl: duration.ms(0), maxAge: duration.ms(1) } } })).toThrow(/ttl/);
+  });
+});
+
+describe('cluster seeds', () => {
+  it('REDIS_CLUSTER_NODES must be host:port pairs; the error names the setting', () => {
+    expect(() => connectCluster('127.0.0.1:7000,redis://x:7001', { lazyConnect: true })).toThrow(OnlineStoreError);
+    expect(() => connectCluster('')).toThrow('REDIS_CLUSTER_NODES must be comma-separated host:port pairs');
+    const cluster = connectCluster(' 127.0.0.1:7000 ,127.0.0.1:7001', { lazyConnect: true });
+    expect(cluster.isCluster).toBe(true);
+    cluster.disconnect();
   });
 });
 

@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import { nowProcessingTime, type DurationMs, type FeatureVector, type ProcessingTime } from '@rtml/features';
 import { encodeFeatureValue } from './codec.js';
+import { execPipeline, isCluster, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import { validateFence, type Fence } from './fence.js';
 import { assertEntityId, assertKeySegment, entityKey, META_PREFIX } from './keys.js';
@@ -37,7 +37,16 @@ export interface WriteResult {
 
 const SCRIPT_NAME = 'rtmlOnlineWriteBatch';
 type ScriptReply = [applied: number, written: number, skippedOlder: number];
-type RedisWithWriteScript = Redis & Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => Promise<ScriptReply>>;
+type WriteScript = Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => unknown>;
+type Pipeline = ReturnType<RedisClient['pipeline']>;
+interface ScriptCall {
+  readonly keys: string[];
+  readonly args: string[];
+}
+
+/** The fenced commit is one multi-key script (offset, state, vectors), which a cluster would reject with CROSSSLOT. */
+export const FENCE_ON_CLUSTER =
+  "the stream processor's commit protocol (a fenced writeBatch) does not support Redis Cluster yet; run the stream processor against a single Redis (REDIS_URL)";
 
 function validateConfig(name: string, config: FeatureSetConfig): void {
   assertKeySegment('feature set name', name);
@@ -47,17 +56,17 @@ function validateConfig(name: string, config: FeatureSetConfig): void {
 
 export class OnlineStore {
   readonly namespace: string;
-  private readonly redis: RedisWithWriteScript;
+  private readonly redis: RedisClient;
   private readonly featureSets: ReadonlyMap<string, FeatureSetConfig>;
 
-  constructor(redis: Redis, options: OnlineStoreOptions) {
+  constructor(redis: RedisClient, options: OnlineStoreOptions) {
     assertKeySegment('namespace', options.namespace);
     for (const [name, config] of Object.entries(options.featureSets)) validateConfig(name, config);
     this.namespace = options.namespace;
     this.featureSets = new Map(Object.entries(options.featureSets));
     // defineCommand sends EVALSHA and falls back to EVAL once if the server lost the script.
     redis.defineCommand(SCRIPT_NAME, { lua: WRITE_BATCH_LUA });
-    this.redis = redis as RedisWithWriteScript;
+    this.redis = redis;
   }
 
   /** The Redis hash holding one entity's features: `rtml:{namespace}:fs:{featureSet}:{entityId}`. */
@@ -68,15 +77,39 @@ export class OnlineStore {
   }
 
   /**
-   * Writes vectors idempotently in ONE atomic script call: a vector older than the stored event time
-   * is skipped; equal event time overwrites (replays are harmless). With a fence, all or nothing.
+   * Writes vectors idempotently: a vector older than the stored event time is skipped; equal event time
+   * overwrites (replays are harmless). On one Redis: ONE atomic script call, all or nothing with a fence.
+   * On a Redis Cluster: one script call per hash slot, pipelined per node (each entity atomic and idempotent,
+   * so retrying a failed batch is harmless); a fence is refused there (FENCE_ON_CLUSTER).
    */
   async writeBatch(vectors: readonly FeatureVector[], opts: WriteOptions = {}): Promise<WriteResult> {
     if (vectors.length === 0 && opts.fence === undefined) return { applied: true, written: 0, skippedOlder: 0 };
-    const writeTime = opts.now ?? nowProcessingTime();
-    const keys: string[] = [];
     const fence = opts.fence;
     if (fence) validateFence(fence, this.namespace);
+    if (fence && isCluster(this.redis)) throw new OnlineStoreError(FENCE_ON_CLUSTER);
+    const writeTime = opts.now ?? nowProcessingTime();
+    const nodes = await routeKeys(this.redis, vectors.length, (index) => this.keyOf(vectors[index]!.featureSet, vectors[index]!.entityId));
+    // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
+    const calls = nodes.map((units) => units.map((unit) => this.scriptCall(unit.length === vectors.length ? vectors : unit.map((index) => vectors[index]!), writeTime, fence)));
+    const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
+    return replies.flat().reduce<WriteResult>(
+      (total, [applied, written, skippedOlder]) => ({ applied: total.applied && applied === 1, written: total.written + written, skippedOlder: total.skippedOlder + skippedOlder }),
+      { applied: true, written: 0, skippedOlder: 0 },
+    );
+  }
+
+  /** One node's script calls: a single call is sent as is, several as one pipeline (one round trip either way). */
+  private async sendScripts(calls: readonly ScriptCall[]): Promise<ScriptReply[]> {
+    const run = (target: WriteScript, call: ScriptCall) => target[SCRIPT_NAME](call.keys.length, ...call.keys, ...call.args);
+    if (calls.length === 1) return [(await run(this.redis as RedisClient & WriteScript, calls[0]!)) as ScriptReply];
+    const pipeline = this.redis.pipeline() as Pipeline & WriteScript;
+    for (const call of calls) run(pipeline, call);
+    return (await execPipeline(pipeline)) as ScriptReply[];
+  }
+
+  /** KEYS and ARGV of one write-script call (layout in write-script.ts). */
+  private scriptCall(vectors: readonly FeatureVector[], writeTime: ProcessingTime, fence: Fence | undefined): ScriptCall {
+    const keys: string[] = [];
     const side = fence ? splitSideWrites(fence) : { sets: [], deletes: [] };
     const args: string[] = [fence ? '1' : '0', String(side.sets.length), String(side.deletes.length), String(vectors.length), String(writeTime)];
     if (fence) {
@@ -89,8 +122,7 @@ export class OnlineStore {
       if (current?.name !== vector.featureSet) current = { name: vector.featureSet, config: this.configOf(vector.featureSet) };
       this.appendVector(vector, current.config, keys, args);
     }
-    const [applied, written, skippedOlder] = await this.redis[SCRIPT_NAME](keys.length, ...keys, ...args);
-    return { applied: applied === 1, written, skippedOlder };
+    return { keys, args };
   }
 
   /** Throws the OnlineStoreError `writeBatch` would refuse this vector with; `materialize` uses it to set bad rows aside. */
@@ -104,17 +136,25 @@ export class OnlineStore {
     return this.decode(featureSet, entityId, key, now, await this.redis.hgetall(key));
   }
 
-  /** Same as N reads, in ONE round trip (a pipeline of HGETALLs). Results keep the order of `entityIds`. */
+  /**
+   * Same as N reads, in ONE round trip per server: a pipeline of HGETALLs (one Redis: one pipeline; a cluster:
+   * one per node, concurrently). Results keep the order of `entityIds`.
+   */
   async readMany(featureSet: string, entityIds: readonly string[], now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead[]> {
     const keys = entityIds.map((id) => this.keyOf(featureSet, id));
     if (keys.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const key of keys) pipeline.hgetall(key);
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([error, hash], index) => {
-      if (error) throw error;
-      return this.decode(featureSet, entityIds[index]!, keys[index]!, now, hash as Record<string, string>);
-    });
+    const reads: OnlineRead[] = new Array<OnlineRead>(keys.length);
+    const nodes = await routeKeys(this.redis, keys.length, (index) => keys[index]!);
+    await Promise.all(
+      nodes.map(async (units) => {
+        const indices = units.flat();
+        const pipeline = this.redis.pipeline();
+        for (const index of indices) pipeline.hgetall(keys[index]!);
+        const hashes = (await execPipeline(pipeline)) as Record<string, string>[];
+        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, hashes[at]!)));
+      }),
+    );
+    return reads;
   }
 
   private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, hash: Record<string, string>): OnlineRead {

@@ -1,0 +1,139 @@
+/**
+ * Online-store lookups on a Redis Cluster (3 primaries + 3 replicas) next to a single Redis and next to raw
+ * ioredis commands on the same cluster, interleaved call by call in one run:
+ *
+ *   npx tsx --conditions=source bench/cluster-lookup.ts [--full] [--entities 2000] [--lookups 2000] [--batch 100] [--batches 200]
+ *
+ * Servers: REDIS_CLUSTER_NODES and REDIS_URL when set (e.g. `npm run infra:up -- --topology cluster`), otherwise
+ * this script starts what is missing on loopback (devstack's native Redis / Redis Cluster) and stops it at the end.
+ * The raw cluster reference for readMany is ioredis' own per-node batching (enableAutoPipelining): 100 HGETALLs in
+ * one tick become one pipeline per node, without the store's routing, decoding or validation.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Cluster, Redis } from 'ioredis';
+import { startNativeRedis, startNativeRedisCluster, stopProcess } from '@rtml/devstack';
+import { duration, eventTime, type FeatureVector } from '@rtml/features';
+import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
+import { emit, interleaved, parseArgs, percentile, type Sample } from './lib/index.js';
+
+const args = parseArgs();
+const config = {
+  entities: args.size('entities', 2000, 10_000),
+  lookups: args.size('lookups', 2000, 10_000),
+  batch: args.size('batch', 100, 100),
+  batches: args.size('batches', 200, 500),
+};
+const FEATURES = 20;
+const SET = 'user_txn';
+const namespace = `bench-cluster-${process.pid}`;
+const randomId = () => `user-${Math.floor(Math.random() * config.entities)}`;
+const batchIds = () => Array.from({ length: config.batch }, randomId);
+
+/** Endpoints from the environment, or servers started here (and stopped by `stop`). */
+async function servers(): Promise<{ redisUrl: string; clusterNodes: string; stop(): Promise<void> }> {
+  const runDir = mkdtempSync(join(tmpdir(), 'rtml-bench-cluster-'));
+  const pids: number[] = [];
+  let redisUrl = process.env.REDIS_URL;
+  let clusterNodes = process.env.REDIS_CLUSTER_NODES;
+  if (!redisUrl) {
+    const single = await startNativeRedis(join(runDir, 'single'));
+    pids.push(single.pid);
+    redisUrl = single.url;
+  }
+  if (!clusterNodes) {
+    const cluster = await startNativeRedisCluster(join(runDir, 'cluster'));
+    pids.push(...cluster.servers.map((server) => server.pid));
+    clusterNodes = cluster.nodes;
+  }
+  return {
+    redisUrl,
+    clusterNodes,
+    async stop() {
+      await Promise.all(pids.map((pid) => stopProcess(pid)));
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}
+
+function vectorFor(index: number): FeatureVector {
+  const values = Object.fromEntries(Array.from({ length: FEATURES }, (_, f) => [`f${f}`, f % 5 === 0 ? `cat-${index % 17}` : index * 0.1 + f]));
+  return { featureSet: SET, entityId: `user-${index}`, eventTime: eventTime(Date.now()), values };
+}
+
+async function populate(store: OnlineStore): Promise<void> {
+  for (let from = 0; from < config.entities; from += 500) {
+    await store.writeBatch(Array.from({ length: Math.min(500, config.entities - from) }, (_, i) => vectorFor(from + i)));
+  }
+}
+
+const storeOn = (client: RedisClient) => new OnlineStore(client, { namespace, featureSets: { [SET]: { ttl: duration.hours(1), maxAge: duration.minutes(10) } } });
+const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
+
+function printTable(title: string, samples: Record<string, Sample>, labels: Record<string, string>): void {
+  console.log(`\n${title}\n| ${'contender'.padEnd(58)} | p50 µs | p99 µs |\n|${'-'.repeat(60)}|--------|--------|`);
+  for (const [name, label] of Object.entries(labels)) {
+    console.log(`| ${label.padEnd(58)} | ${pct(samples[name]!, 50).toFixed(0).padStart(6)} | ${pct(samples[name]!, 99).toFixed(0).padStart(6)} |`);
+  }
+}
+
+function emitRows(single: Record<string, Sample>, many: Record<string, Sample>): void {
+  const size = `${config.entities} entities x ${FEATURES} features`;
+  emit({ row: `cluster: online read 1 entity p99 vs raw HGETALL on the cluster (${size})`, ours: pct(single.storeCluster!, 99), reference: pct(single.rawCluster!, 99), unit: 'µs', better: 'lower', target: null });
+  emit({ row: `cluster: online read 1 entity p99 vs the same read on one Redis (${size})`, ours: pct(single.storeCluster!, 99), reference: pct(single.storeSingle!, 99), unit: 'µs', better: 'lower', target: null });
+  for (const p of [50, 99]) {
+    emit({ row: `cluster: readMany ${config.batch} p${p} vs raw auto-pipelined HGETALLs on the cluster (${size})`, ours: pct(many.storeCluster!, p), reference: pct(many.rawCluster!, p), unit: 'µs', better: 'lower', target: null });
+    emit({ row: `cluster: readMany ${config.batch} p${p} vs the same readMany on one Redis (${size})`, ours: pct(many.storeCluster!, p), reference: pct(many.storeSingle!, p), unit: 'µs', better: 'lower', target: null });
+  }
+}
+
+async function main(): Promise<void> {
+  const endpoints = await servers();
+  const redis = new Redis(endpoints.redisUrl);
+  const cluster = connectCluster(endpoints.clusterNodes);
+  const rawCluster = new Cluster(endpoints.clusterNodes.split(','), { enableAutoPipelining: true });
+  const single = storeOn(redis);
+  const clustered = storeOn(cluster);
+  const key = (id: string) => single.keyOf(SET, id);
+  try {
+    await Promise.all([populate(single), populate(clustered)]);
+    const reads = {
+      storeSingle: () => single.read(SET, randomId()),
+      rawSingle: () => redis.hgetall(key(randomId())),
+      storeCluster: () => clustered.read(SET, randomId()),
+      rawCluster: () => rawCluster.hgetall(key(randomId())),
+    };
+    const manyReads = {
+      storeSingle: () => single.readMany(SET, batchIds()),
+      rawSingle: () => batchIds().reduce((pipeline, id) => pipeline.hgetall(key(id)), redis.pipeline()).exec(),
+      storeCluster: () => clustered.readMany(SET, batchIds()),
+      rawCluster: () => Promise.all(batchIds().map((id) => rawCluster.hgetall(key(id)))),
+    };
+    await interleaved(200, { ...reads });
+    const one = await interleaved(config.lookups, reads);
+    const many = await interleaved(config.batches, manyReads);
+    console.log(`cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`);
+    printTable('single-entity read', one, {
+      rawSingle: 'raw HGETALL, one Redis',
+      storeSingle: 'store.read, one Redis',
+      rawCluster: 'raw HGETALL, Redis Cluster (ioredis Cluster)',
+      storeCluster: 'store.read, Redis Cluster',
+    });
+    printTable(`readMany(${config.batch})`, many, {
+      rawSingle: `raw pipeline of ${config.batch} HGETALL, one Redis`,
+      storeSingle: 'store.readMany, one Redis (1 pipeline)',
+      rawCluster: `raw ${config.batch} HGETALL auto-pipelined per node, Redis Cluster`,
+      storeCluster: 'store.readMany, Redis Cluster (1 pipeline per primary)',
+    });
+    emitRows(one, many);
+  } finally {
+    await Promise.all([deleteNamespace(redis, namespace), deleteNamespace(cluster, namespace)]);
+    redis.disconnect();
+    cluster.disconnect();
+    rawCluster.disconnect();
+    await endpoints.stop();
+  }
+}
+
+await main();

@@ -1,0 +1,92 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startNativeKafkaCluster } from './kafka-cluster.js';
+import { progress, stopProcess } from './process.js';
+import { startNativeRedisCluster } from './redis-cluster.js';
+import { startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
+
+/** `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and 3 replicas. */
+export type Topology = 'single' | 'cluster';
+export const TOPOLOGIES: readonly Topology[] = ['single', 'cluster'];
+
+/** Where a cluster topology lives: `KAFKA_BROKERS` (comma-separated) and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
+export interface ClusterEndpoints {
+  kafkaBrokers: string;
+  redisClusterNodes: string;
+}
+
+export interface RunningCluster extends ClusterEndpoints {
+  mode: 'environment' | 'native';
+  processes: ManagedProcess[];
+  runDir?: string;
+  stop(): Promise<void>;
+}
+
+export function parseTopology(value: string | undefined, setting: string): Topology {
+  const topology = value ?? 'single';
+  if ((TOPOLOGIES as readonly string[]).includes(topology)) return topology as Topology;
+  throw new Error(`[devstack] ${setting} must be one of ${TOPOLOGIES.join(', ')}, got "${topology}"`);
+}
+
+export function isClusterEndpoints(endpoints: StackEndpoints | ClusterEndpoints): endpoints is ClusterEndpoints {
+  return 'redisClusterNodes' in endpoints;
+}
+
+/** The variables a client reads: `KAFKA_BROKERS` plus `REDIS_URL` (single) or `REDIS_CLUSTER_NODES` (cluster). */
+export function endpointVariables(endpoints: StackEndpoints | ClusterEndpoints): Record<string, string> {
+  return isClusterEndpoints(endpoints)
+    ? { KAFKA_BROKERS: endpoints.kafkaBrokers, REDIS_CLUSTER_NODES: endpoints.redisClusterNodes }
+    : { KAFKA_BROKERS: endpoints.kafkaBrokers, REDIS_URL: endpoints.redisUrl };
+}
+
+export async function startTopology(topology: Topology, opts: StartOptions = {}): Promise<RunningStack | RunningCluster> {
+  return topology === 'cluster' ? startClusterStack(opts) : startStack(opts);
+}
+
+export function clusterEndpointsFromEnvironment(): ClusterEndpoints | undefined {
+  const kafkaBrokers = process.env.KAFKA_BROKERS;
+  const redisClusterNodes = process.env.REDIS_CLUSTER_NODES;
+  if (kafkaBrokers && redisClusterNodes) return { kafkaBrokers, redisClusterNodes };
+  if (kafkaBrokers || redisClusterNodes) {
+    throw new Error('[devstack] cluster topology: set both KAFKA_BROKERS and REDIS_CLUSTER_NODES, or neither (then the cluster is started for you)');
+  }
+  return undefined;
+}
+
+/**
+ * The cluster topology: the environment's (KAFKA_BROKERS + REDIS_CLUSTER_NODES), else native processes on
+ * loopback. There is no testcontainers variant: a Docker user runs their own cluster and exports the two variables.
+ */
+export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironment'> = {}): Promise<RunningCluster> {
+  const started = Date.now();
+  const fromEnv = opts.ignoreEnvironment ? undefined : clusterEndpointsFromEnvironment();
+  if (fromEnv) {
+    progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; starting nothing`);
+    return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
+  }
+  const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
+  const [redis, kafka] = await Promise.allSettled([startNativeRedisCluster(join(runDir, 'redis')), startNativeKafkaCluster(join(runDir, 'kafka'))]);
+  const processes: ManagedProcess[] = [
+    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile })) : []),
+    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile })) : []),
+  ];
+  const stopAll = () => Promise.all(processes.map((p) => stopProcess(p.pid)));
+  if (redis.status === 'rejected' || kafka.status === 'rejected') {
+    // Nothing half-started stays up; the run dir stays, it holds the logs named in the error.
+    await stopAll();
+    throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
+  }
+  const endpoints = { kafkaBrokers: kafka.value.brokers, redisClusterNodes: redis.value.nodes };
+  progress(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
+  return {
+    ...endpoints,
+    mode: 'native',
+    processes,
+    runDir,
+    async stop() {
+      await stopAll();
+      rmSync(runDir, { recursive: true, force: true });
+    },
+  };
+}

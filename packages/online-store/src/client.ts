@@ -1,0 +1,70 @@
+import calculateSlot from 'cluster-key-slot';
+import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
+import { OnlineStoreError } from './errors.js';
+
+/** The store works on one Redis server (or primary) and on a Redis Cluster, through the same code path. */
+export type RedisClient = Redis | Cluster;
+
+export function isCluster(client: RedisClient): client is Cluster {
+  return client.isCluster;
+}
+
+/**
+ * A cluster client for `REDIS_CLUSTER_NODES`-style seeds: comma-separated `host:port` (any subset of the nodes;
+ * the client discovers the rest).
+ */
+export function connectCluster(nodes: string, options?: ClusterOptions): Cluster {
+  const seeds = nodes.split(',').map((node) => {
+    const match = /^\s*([^\s:]+):(\d+)\s*$/.exec(node);
+    if (!match) throw new OnlineStoreError(`REDIS_CLUSTER_NODES must be comma-separated host:port pairs, got ${JSON.stringify(nodes)}`);
+    return { host: match[1]!, port: Number(match[2]) };
+  });
+  return new Cluster(seeds, options);
+}
+
+/**
+ * Splits the indices of `count` keys (`keyAt(i)`) into units that may travel together: `[node][unit] -> indices`.
+ * - One server: one node, one unit holding every key (a single atomic script or pipeline, as before).
+ * - Cluster: one node per group of slots served by the same primary (+ replicas), which is exactly what one ioredis
+ *   cluster pipeline may span (it rejects a pipeline whose keys belong to different "slots allocation groups");
+ *   inside a node, one unit per slot, since a multi-key command or script may not cross slots (CROSSSLOT).
+ * Order is kept inside each unit, so duplicates of one key stay in batch order.
+ */
+export async function routeKeys(client: RedisClient, count: number, keyAt: (index: number) => string): Promise<number[][][]> {
+  const indices = Array.from({ length: count }, (_, index) => index);
+  // One server: keys are not even computed here (the write path builds them once, later).
+  if (!isCluster(client)) return [[indices]];
+  await slotsKnown(client);
+  const nodes = new Map<string, Map<number, number[]>>();
+  indices.forEach((index) => {
+    const slot = calculateSlot(keyAt(index));
+    // ioredis groups slots by this same join; an uncovered slot goes alone (the cluster answers it with an error).
+    const node = client.slots[slot]?.join(';') ?? `unassigned:${slot}`;
+    const units = nodes.get(node) ?? new Map<number, number[]>();
+    units.set(slot, [...(units.get(slot) ?? []), index]);
+    nodes.set(node, units);
+  });
+  return [...nodes.values()].map((units) => [...units.values()]);
+}
+
+/** Cluster pipelines need the slot map; it arrives with the first connection. */
+async function slotsKnown(cluster: Cluster): Promise<void> {
+  if (cluster.slots.length > 0) return;
+  if (cluster.status === 'wait') void cluster.connect().catch(() => undefined);
+  await new Promise<void>((resolve, reject) => cluster.delayUntilReady((error) => (error ? reject(error) : resolve())));
+}
+
+/** Runs a pipeline and returns its replies, throwing the first command's error (after every command has answered). */
+export async function execPipeline(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
+  const replies = (await pipeline.exec()) ?? [];
+  const failed = replies.find(([error]) => error);
+  if (failed) throw failed[0];
+  return replies.map(([, reply]) => reply);
+}
+
+/** The servers holding keys: every primary of a cluster, or the one server. */
+export async function primaries(client: RedisClient): Promise<Redis[]> {
+  if (!isCluster(client)) return [client];
+  await slotsKnown(client);
+  return client.nodes('master');
+}
