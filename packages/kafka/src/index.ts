@@ -1,1 +1,2 @@
+import './request-queue-patch.js';
 export { ensureTopics } from './topics.js';
