@@ -6,9 +6,9 @@ import './index.js';
 async function delaysScheduledDuring(work: () => Promise<void>): Promise<number[]> {
   const delays: number[] = [];
   const original = globalThis.setTimeout;
-  const recording = ((handler: () => void, delay?: number, ...args: unknown[]) => {
+  const recording = ((handler: () => void, delay?: number) => {
     delays.push(delay ?? 0);
-    return original(handler, delay, ...args);
+    return original(handler, delay);
   }) as typeof setTimeout;
   globalThis.setTimeout = recording;
   try {
