@@ -211,6 +211,7 @@ export class StreamProcessor<S, E> {
       this.metrics.forgetLag();
       this.assigned = event.payload.memberAssignment;
       this.setState('ready');
+      void this.positionAssigned(event.payload.memberAssignment);
     });
     this.consumer.on(events.REBALANCING, () => this.setState('rebalancing'));
     this.consumer.on(events.CRASH, ({ payload }) => {
@@ -221,6 +222,28 @@ export class StreamProcessor<S, E> {
       else this.fail(new Error(`Kafka consumer crashed and will not restart: ${payload.error.message}`));
     });
     this.consumer.on(events.STOP, () => this.setState('stopped'));
+  }
+
+  /**
+   * Seeks every assigned partition to its offset in Redis right away. The consumer starts at Kafka's group offset
+   * (monitoring only), and when nothing lies after it (a rebuilt or lost checkpoint behind a caught-up group) no
+   * batch would ever arrive to reposition it. Loading the tasks here also detects a lost store at assignment.
+   */
+  private async positionAssigned(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
+    const partitions = [...new Set(Object.values(assignment).flat())];
+    await Promise.all(
+      partitions.map((partition) =>
+        this.withTaskLock(partition, async () => {
+          const task = await this.taskFor(partition);
+          for (const [topic, owned] of Object.entries(assignment)) {
+            if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
+          }
+        }).catch((error: Error) => {
+          if (error instanceof StateLostError) this.fail(error);
+          else this.log(`[stream] partition ${partition}: positioning at its committed offset failed (its next batch repositions): ${error.message}`);
+        }),
+      ),
+    );
   }
 
   /** Gives up for good: health turns failed, whenFailed() resolves, the consumer leaves the group. */
