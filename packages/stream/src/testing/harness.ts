@@ -60,8 +60,9 @@ export function partitionOf(key: string, partitions: number): number {
   return (hash >>> 0) % partitions;
 }
 
-export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
+export async function createTopic(admin: Admin, topic: string, partitions: number, config: Readonly<Record<string, string>> = {}): Promise<void> {
+  const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+  await ensureTopics(admin, [{ topic, numPartitions: partitions, configEntries }]);
 }
 
 export interface KeyedEvent {
@@ -134,6 +135,8 @@ export interface ReadDeadLetter {
   readonly offset: string;
   readonly key: string;
   readonly value: string;
+  /** Every header, decoded as UTF-8. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** The first `expectedCount` dead letters of `topic`, headers decoded; waits until that many have arrived. */
@@ -146,7 +149,8 @@ export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount
     void consumer.run({
       eachMessage: async ({ message }) => {
         const header = (name: string) => String(message.headers?.[name] ?? '');
-        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value) });
+        const headers = Object.fromEntries(Object.keys(message.headers ?? {}).map((name) => [name, header(name)]));
+        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value), headers });
         if (letters.length >= expectedCount) resolve();
       },
     });
