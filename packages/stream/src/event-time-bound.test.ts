@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { duration } from '@rtml/features';
+import { duration, type DurationMs } from '@rtml/features';
 import { EVENT_TIME_FIELD, OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { rebuildCheckpoints } from './rebuild.js';
@@ -63,7 +63,7 @@ it('rebuild --poisoned repairs a partition whose stream time a far-future event 
   const { good, all } = poisonedStream();
   await produce(producer, s.topic, 1, all);
   // A processor without the bound (as before it existed) lets the 2100 event set stream time; later events are late.
-  await runUntilCaughtUp(s, { maxEventTimeAhead: Infinity });
+  await runUntilCaughtUp(s, { maxEventTimeAhead: Infinity as DurationMs });
   expect((await s.store.read(s.processor.name, 'alice')).status).not.toBe('missing');
   expect(Number(await redis.hget(s.store.keyOf(s.processor.name, 'alice'), EVENT_TIME_FIELD))).toBe(YEAR_2100);
 
