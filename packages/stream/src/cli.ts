@@ -172,8 +172,8 @@ async function rebuild(options: RebuildCliOptions): Promise<void> {
 function processorCommand(name: string, description: string): Command {
   return new Command(name)
     .description(description)
-    .option('--feature-set <module#export>', 'feature set definition (from @rtml/features featureSet()); this or --processor is required')
-    .option('--processor <module#export>', 'a KeyedProcessor instead of a feature set (tests, custom logic)')
+    .option('--feature-set <module#export>', '(required, or --processor) feature set definition (from @rtml/features featureSet())')
+    .option('--processor <module#export>', '(required, or --feature-set) a KeyedProcessor instead of a feature set (tests, custom logic)')
     .option('--topic <topic>', '(required) input topic')
     .option('--group <group>', '(required) consumer group id (also scopes the checkpoints in Redis)')
     .option('--namespace <ns>', '(required) online store namespace')
