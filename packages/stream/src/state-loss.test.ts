@@ -21,7 +21,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   redis.disconnect();
-  await privateRedis.stop();
+  await privateRedis.remove();
   await close();
 });
 

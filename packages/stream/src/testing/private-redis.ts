@@ -1,19 +1,32 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { freePort } from '@rtml/devstack';
 import { Redis } from 'ioredis';
 
 /**
- * A redis-server of the test's own, without persistence, which the test may FLUSHALL or restart empty without
- * touching the Redis every other test file shares.
+ * A redis-server of the test's own, which the test may FLUSHALL or restart without touching the Redis every other
+ * test file shares. `persistent`: an append-only file fsynced on every write, so a SIGKILL loses nothing.
  */
 export class PrivateRedis {
   private server: ChildProcess | undefined;
-  private constructor(readonly port: number) {}
+  private readonly dir = mkdtempSync(join(tmpdir(), 'rtml-private-redis-'));
+  private constructor(
+    readonly port: number,
+    private readonly persistent: boolean,
+  ) {}
 
-  static async start(): Promise<PrivateRedis> {
-    const redis = new PrivateRedis(await freePort());
+  static async start(options: { persistent?: boolean } = {}): Promise<PrivateRedis> {
+    const redis = new PrivateRedis(await freePort(), options.persistent ?? false);
     await redis.launch();
     return redis;
+  }
+
+  /** SIGKILL and start again on the same port, with the data it had persisted. */
+  async restartWithData(): Promise<void> {
+    await this.stop();
+    await this.launch();
   }
 
   get url(): string {
@@ -23,6 +36,7 @@ export class PrivateRedis {
   /** SIGKILL and start again on the same port: the data is gone, as after a crash of a Redis without persistence. */
   async restartEmpty(): Promise<void> {
     await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
     await this.launch();
   }
 
@@ -34,8 +48,16 @@ export class PrivateRedis {
     await exited;
   }
 
+  /** Stops the server and deletes its files. */
+  async remove(): Promise<void> {
+    await this.stop();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+
   private async launch(): Promise<void> {
-    this.server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+    const persistence = this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
+    mkdirSync(this.dir, { recursive: true });
+    this.server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--dir', this.dir, ...persistence], { stdio: 'ignore' });
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     try {
