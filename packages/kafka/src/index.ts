@@ -1,2 +1,1 @@
-import './request-queue-patch.js';
 export { ensureTopics } from './topics.js';

@@ -1,6 +1,6 @@
 import { afterAll, expect, inject, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import './index.js';
+import './topics.js';
 
 /** Records every delay passed to setTimeout while `work` runs (the timers themselves run unchanged). */
 async function delaysScheduledDuring(work: () => Promise<void>): Promise<number[]> {
