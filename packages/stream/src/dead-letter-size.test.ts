@@ -3,10 +3,8 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { DEAD_LETTER_HEADERS, messageSize, toDeadLetterMessage, TRUNCATED_BODY_BYTES } from './dead-letter.js';
-import { StreamProcessor } from './stream-processor.js';
 import { countingProcessor } from './testing/counting-processor.js';
-import { createTopic, onlineValues, produce, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
-import { waitUntilCaughtUp } from './caught-up.js';
+import { createTopic, onlineValues, processUntilCaughtUp, produce, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 
 const { brokers, kafka, admin, producer, redis, connect, close } = testClients('dead-letter-size-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
 beforeAll(connect);
@@ -21,13 +19,7 @@ async function processAll(topic: string): Promise<OnlineStore> {
   const processor = countingProcessor(60_000);
   const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
   const group = uniqueName('dlq-size-group');
-  const instance = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
-  await instance.start();
-  try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
-  } finally {
-    await instance.stop();
-  }
+  await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   return store;
 }
 

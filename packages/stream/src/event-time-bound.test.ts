@@ -3,10 +3,9 @@ import { duration, type DurationMs } from '@rtml/features';
 import { EVENT_TIME_FIELD, OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { rebuildCheckpoints } from './rebuild.js';
-import { StreamProcessor, type StreamProcessorOptions } from './stream-processor.js';
+import type { StreamProcessorOptions } from './stream-processor.js';
 import { countingProcessor, type CountingState, type Payment } from './testing/counting-processor.js';
-import { createTopic, onlineValues, produce, readDeadLetters, recompute, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
-import { waitUntilCaughtUp } from './caught-up.js';
+import { createTopic, onlineValues, processUntilCaughtUp, produce, readDeadLetters, recompute, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 
 const { brokers, kafka, admin, producer, redis, connect, close } = testClients('event-time-bound-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
 beforeAll(connect);
@@ -24,13 +23,7 @@ function setup(prefix: string) {
 type Setup = ReturnType<typeof setup>;
 
 async function runUntilCaughtUp(s: Setup, extra: Partial<StreamProcessorOptions<CountingState, Payment>> = {}): Promise<void> {
-  const instance = new StreamProcessor({ brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, ...extra });
-  await instance.start();
-  try {
-    await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
-  } finally {
-    await instance.stop();
-  }
+  await processUntilCaughtUp(admin, { brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, ...extra });
 }
 
 /** 40 payments of one user, a second apart, ending a minute ago, with a 2100-dated one after the 10th. */

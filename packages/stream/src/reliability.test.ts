@@ -2,9 +2,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
-import { StreamProcessor } from './stream-processor.js';
-import { createTopic, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
-import { waitUntilCaughtUp } from './caught-up.js';
+import { createTopic, processUntilCaughtUp, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 
 const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-reliability-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
 beforeAll(connect);
@@ -45,13 +43,7 @@ it('bad inputs: each is dead-lettered with its reason or applied, and none block
   const namespace = uniqueName('bad-inputs');
   const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
   const group = uniqueName('bad-inputs-group');
-  const instance = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
-  await instance.start();
-  try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
-  } finally {
-    await instance.stop();
-  }
+  await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   const deadLetters = cases.filter(([, , outcome]) => outcome !== 'applied').length;
   const letters = new Map((await readDeadLetters(kafka, `${topic}.dlq`, deadLetters)).map((letter) => [Number(letter.offset), letter]));
   const outcomes = cases.map(([name], offset) => [name, letters.get(offset)?.reason ?? 'applied']);

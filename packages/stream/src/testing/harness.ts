@@ -6,7 +6,8 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
-import type { ConsumerTuning } from '../stream-processor.js';
+import { StreamProcessor, type ConsumerTuning, type StreamProcessorOptions } from '../stream-processor.js';
+import { waitUntilCaughtUp } from '../caught-up.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter.js';
 
 /** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
@@ -157,4 +158,17 @@ export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount
   });
   await consumer.disconnect();
   return letters.slice(0, expectedCount);
+}
+
+/** Runs a processor until it has committed everything its topics held at the start, then stops it. */
+export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamProcessorOptions<S, E>): Promise<StreamProcessor<S, E>> {
+  const instance = new StreamProcessor(options);
+  await instance.start();
+  try {
+    const inputs = options.topics.map((topic) => ({ group: options.group, topic }));
+    await waitUntilCaughtUp(options.redis, admin, inputs, { namespace: options.store.namespace, timeoutMs: 60_000 });
+  } finally {
+    await instance.stop();
+  }
+  return instance;
 }
