@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { AssignerProtocol } from 'kafkajs';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
@@ -91,5 +92,64 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
 
   const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
   const expected = recompute(paymentsCounts, events.map((e) => e.body as Payment), PARTITIONS);
+  expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
+});
+
+/** Committed offset of each partition of `topic` in Redis (0 before the first commit). */
+async function committedOffsets(namespace: string, group: string, topic: string, partitions: number): Promise<number[]> {
+  const fences = await redis.mget(...Array.from({ length: partitions }, (_, p) => checkpointKeys(namespace, group, p).offsets));
+  return fences.map((fence) => Number(fence ? (JSON.parse(fence) as Record<string, string>)[topic] ?? 0 : 0));
+}
+
+/** Resolves once the group has `members` members that each own partitions of `topic`. */
+async function waitUntilSplit(group: string, topic: string, members: number): Promise<void> {
+  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
+    const { groups } = await admin.describeGroups([group]);
+    const owned = (groups[0]?.members ?? []).map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? []);
+    if (owned.length === members && owned.every((partitions) => partitions.length > 0)) return;
+  }
+  throw new Error(`group ${group} did not split ${topic} between ${members} members within 60 s`);
+}
+
+it('a surviving instance takes over a SIGKILLed one\'s partitions (default settings) and the result stays exact', async () => {
+  const partitions = 4;
+  const topic = uniqueName('survivor-payments');
+  const group = uniqueName('survivor-group');
+  const namespace = uniqueName('survivor');
+  await createTopic(admin, topic, partitions);
+  const events = paymentStream({ count: 4000, users: 40, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 13 });
+  let produced = 0;
+  const producing = (async () => {
+    for (; produced < events.length; produced += 40) {
+      await produce(producer, topic, partitions, events.slice(produced, produced + 40));
+      await sleep(100);
+    }
+  })();
+  const survivor = startCli(topic, group, namespace);
+  await survivor.running;
+  const victim = startCli(topic, group, namespace);
+  await victim.running;
+  await waitUntilSplit(group, topic, 2);
+  victim.child.kill('SIGKILL');
+  const killedAt = Date.now();
+  await victim.exited;
+  const atKill = await committedOffsets(namespace, group, topic, partitions);
+  // Every partition (so certainly the victim's: each gets events every 100 ms) commits again after the kill.
+  for (;;) {
+    const now = await committedOffsets(namespace, group, topic, partitions);
+    if (now.every((offset, p) => offset > atKill[p]!)) break;
+    if (Date.now() - killedAt > 60_000) throw new Error(`partitions not taken over within 60 s: ${JSON.stringify({ atKill, now })}`);
+    await sleep(50);
+  }
+  const takeoverMs = Date.now() - killedAt;
+  console.log(`[crash test] SIGKILL -> surviving instance committing all partitions again, default settings: ${(takeoverMs / 1000).toFixed(1)} s`);
+  expect(produced).toBeLessThan(events.length); // events were still flowing when it took over
+  expect(takeoverMs).toBeLessThan(15_000);
+  await producing;
+  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 90_000 });
+  survivor.child.kill('SIGTERM');
+  expect(await survivor.exited).toBe(0);
+  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const expected = recompute(paymentsCounts, events.map((e) => e.body as Payment), partitions);
   expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
 });
