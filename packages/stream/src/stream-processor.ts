@@ -91,11 +91,13 @@ export interface StreamProcessorOptions<S, E> {
   readonly maxCachedEntitiesPerTask?: number;
 }
 
-/** Room for a dead letter's headers (reason, detail, source, original key) on top of the record it carries. */
 // A CommonJS enum Node's named-export detection misses; the default import has it.
 const { ConfigResourceTypes } = kafkajs;
 
+/** Room for a dead letter's headers (reason, detail, source, original key) on top of the record it carries. */
 const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
+/** Kafka's default `max.message.bytes`, should a broker not report a topic's. */
+const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
 const nothingApplied = (): BatchOutcome => ({ deadLetters: [], vectors: [], sideWrites: [], appliedEventTimes: [], timerEmits: 0 });
 
@@ -215,11 +217,12 @@ export class StreamProcessor<S, E> {
     });
     this.consumer.on(events.REBALANCING, () => this.setState('rebalancing'));
     this.consumer.on(events.CRASH, ({ payload }) => {
-      if (payload.restart) {
-        this.setState('restarting', payload.error.message);
-        this.log(`[stream] Kafka consumer crashed (${payload.error.message}); kafkajs restarts it`);
+      if (!payload.restart) {
+        this.fail(new Error(`Kafka consumer crashed and will not restart: ${payload.error.message}`));
+        return;
       }
-      else this.fail(new Error(`Kafka consumer crashed and will not restart: ${payload.error.message}`));
+      this.setState('restarting', payload.error.message);
+      this.log(`[stream] Kafka consumer crashed (${payload.error.message}); kafkajs restarts it`);
     });
     this.consumer.on(events.STOP, () => this.setState('stopped'));
   }
@@ -306,7 +309,7 @@ export class StreamProcessor<S, E> {
       includeSynonyms: false,
       resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
     });
-    return new Map(resources.map((resource) => [resource.resourceName, Number(resource.configEntries[0]?.configValue ?? 1_048_588)]));
+    return new Map(resources.map((resource) => [resource.resourceName, Number(resource.configEntries[0]?.configValue ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES)]));
   }
 
   /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */
