@@ -47,11 +47,22 @@ async function waitForProgress(namespace: string, group: string, topic: string, 
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** A fresh topic, group and namespace for one test. */
+async function freshPipeline(prefix: string, partitions: number): Promise<{ topic: string; group: string; namespace: string }> {
+  const names = { topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`), namespace: uniqueName(prefix) };
+  await createTopic(admin, names.topic, partitions);
+  return names;
+}
+
+/** Redis holds exactly the clean recomputation of `payments`. */
+async function expectCleanResult(namespace: string, payments: readonly { body: unknown }[], partitions: number): Promise<void> {
+  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const expected = recompute(paymentsCounts, payments.map((e) => e.body as Payment), partitions);
+  expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
+}
+
 it('SIGKILLed at random points while events flow, the CLI recovers to exactly the clean result', async () => {
-  const topic = uniqueName('crash-payments');
-  const group = uniqueName('crash-group');
-  const namespace = uniqueName('crash');
-  await createTopic(admin, topic, PARTITIONS);
+  const { topic, group, namespace } = await freshPipeline('crash', PARTITIONS);
   const events = paymentStream({ count: 6000, users: 50, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 11 });
   // Events keep arriving in small chunks during the whole crash loop.
   let produced = 0;
@@ -90,9 +101,7 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
   // Target 10 s (README); the margin absorbs a loaded machine. kafkajs' defaults (30 s session) took ~30 s.
   expect(Math.max(...recoveriesMs)).toBeLessThan(15_000);
 
-  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-  const expected = recompute(paymentsCounts, events.map((e) => e.body as Payment), PARTITIONS);
-  expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
+  await expectCleanResult(namespace, events, PARTITIONS);
 });
 
 /** Committed offset of each partition of `topic` in Redis (0 before the first commit). */
@@ -113,10 +122,7 @@ async function waitUntilSplit(group: string, topic: string, members: number): Pr
 
 it('a surviving instance takes over a SIGKILLed one\'s partitions (default settings) and the result stays exact', async () => {
   const partitions = 4;
-  const topic = uniqueName('survivor-payments');
-  const group = uniqueName('survivor-group');
-  const namespace = uniqueName('survivor');
-  await createTopic(admin, topic, partitions);
+  const { topic, group, namespace } = await freshPipeline('survivor', partitions);
   // Events flow until the survivor has taken over (and a little after): the pool only bounds the stream.
   const events = paymentStream({ count: 40_000, users: 40, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 13 });
   let produced = 0;
@@ -155,7 +161,5 @@ it('a surviving instance takes over a SIGKILLed one\'s partitions (default setti
   await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 90_000 });
   survivor.child.kill('SIGTERM');
   expect(await survivor.exited).toBe(0);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-  const expected = recompute(paymentsCounts, events.slice(0, produced).map((e) => e.body as Payment), partitions);
-  expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
+  await expectCleanResult(namespace, events.slice(0, produced), partitions);
 });
