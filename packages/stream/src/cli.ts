@@ -57,6 +57,12 @@ const integer = (name: string) => (value: string) => {
   return n;
 };
 
+const positive = (name: string) => (value: string) => {
+  const n = integer(name)(value);
+  if (n === 0) throw new InvalidArgumentError(`${name} must be at least 1, got "${value}"`);
+  return n;
+};
+
 const partitionList = (value: string): number[] => value.split(',').map((part) => integer('--partitions')(part.trim()));
 
 /** `path/to/module.ts#exportName` -> the export, with a clear error when either part is wrong. */
@@ -196,7 +202,7 @@ const runCommand = processorCommand('run', 'consume a topic and keep feature vec
   .option('--metrics-port <port>', 'serves /metrics, /healthz and /readyz; 0 = off', integer('--metrics-port'), 0)
   .option('--allowed-lateness-ms <ms>', 'events up to this much behind the max event time still count', integer('--allowed-lateness-ms'), 60_000)
   .option('--dead-letter-topic <topic>', 'dead-letter topic (default <topic>.dlq)')
-  .addOption(new Option('--create-topics [partitions]', 'create the input topic with this many partitions if it does not exist').argParser(integer('--create-topics')).preset('3'))
+  .addOption(new Option('--create-topics [partitions]', 'create the input topic with this many partitions if it does not exist').argParser(positive('--create-topics')).preset('3'))
   .option('--progress-ms <ms>', 'progress line period (idle: one line a minute), 0 = off', integer('--progress-ms'), 5_000)
   .option('--session-timeout-ms <ms>', 'Kafka group session timeout (default 6000: a dead instance\'s partitions move within 10 s)', integer('--session-timeout-ms'))
   .option('--max-bytes-per-partition <bytes>', 'Kafka fetch size per partition (kafkajs default 1 MB; larger records are still fetched whole)', integer('--max-bytes-per-partition'))
