@@ -61,8 +61,7 @@ async function restartBroker(): Promise<number> {
   return Date.now() - killedAt;
 }
 
-async function main(): Promise<void> {
-  const redisServer = await PrivateRedis.start({ persistent: true });
+async function main(redisServer: PrivateRedis): Promise<void> {
   const redis = new Redis(redisServer.url);
   const clients = testClients('fault-drill', { brokers, redisUrl: redisServer.url });
   // Refused connections while Redis is down are the drill itself; the table reports outcomes.
@@ -118,7 +117,6 @@ async function main(): Promise<void> {
   processorRedis.disconnect();
   redis.disconnect();
   await clients.close();
-  await redisServer.remove();
 }
 
 async function timed(work: () => Promise<void>): Promise<number> {
@@ -127,4 +125,9 @@ async function timed(work: () => Promise<void>): Promise<number> {
   return Date.now() - started;
 }
 
-await main();
+const redisServer = await PrivateRedis.start({ persistent: true });
+try {
+  await main(redisServer);
+} finally {
+  await redisServer.remove(); // also when the drill fails: no redis-server outlives it
+}
