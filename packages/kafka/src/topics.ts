@@ -1,3 +1,5 @@
+// Every Kafka-facing component imports ensureTopics, so the kafkajs timer fix loads with it (see the module).
+import './request-queue-patch.js';
 import type { Admin, ITopicConfig } from 'kafkajs';
 
 /** Metadata errors that only mean "the broker has not caught up with the controller yet". */

@@ -27,8 +27,12 @@ function deadLetter(source: SourceRecord, reason: DeadLetterReason, detail: stri
   return { kind: 'dead-letter', reason, detail, ...source };
 }
 
-/** JSON decoding, schema validation and keying of one record; never throws. */
-export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: SourceRecord): Decoded<E> {
+/**
+ * JSON decoding, schema validation, keying and the event-time upper bound of one record; never throws.
+ * `latestEventTime` is the processor's wall clock plus the tolerated clock skew: an event dated later would move
+ * stream time (and with it the watermark) into the future and make every later event of its partition `late`.
+ */
+export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: SourceRecord, latestEventTime: number): Decoded<E> {
   if (source.value === null) return deadLetter(source, 'malformed-json', 'record has no value');
   let raw: unknown;
   try {
@@ -40,7 +44,15 @@ export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: S
   if (!parsed.ok) return deadLetter(source, 'schema', parsed.reason);
   const entityId = processor.entityKey(parsed.event);
   if (typeof entityId !== 'string' || entityId.length === 0) return deadLetter(source, 'missing-key', 'event has no entity key');
-  return { kind: 'event', event: parsed.event, entityId, eventTime: processor.eventTimeOf(parsed.event), source };
+  const time = processor.eventTimeOf(parsed.event);
+  if (!Number.isFinite(time)) return deadLetter(source, 'schema', `event time is not a finite number: ${time}`);
+  if (time > latestEventTime) return deadLetter(source, 'future', `event time ${readableTime(time)} is after ${readableTime(latestEventTime)} (processor clock + max event time ahead)`);
+  return { kind: 'event', event: parsed.event, entityId, eventTime: time, source };
+}
+
+/** ISO 8601 where JavaScript dates reach (±273,790 years), epoch ms beyond. */
+function readableTime(ms: number): string {
+  return Math.abs(ms) <= 8.64e15 ? new Date(ms).toISOString() : `${ms} ms since the epoch`;
 }
 
 export interface BatchOutcome {

@@ -1,7 +1,9 @@
 export type { KeyedProcessor, ParseResult } from './processor.js';
-export { StreamProcessor, type StreamProcessorOptions, type ConsumerTuning } from './stream-processor.js';
-export { DEAD_LETTER_HEADERS, defaultDeadLetterTopic, type DeadLetter, type DeadLetterReason } from './dead-letter.js';
-export { StreamMetrics, RecentSamples, serveMetrics } from './metrics.js';
+export { StreamProcessor, StateLostError, DEFAULT_CONSUMER_TUNING, DEFAULT_MAX_EVENT_TIME_AHEAD, type StreamProcessorOptions, type ConsumerTuning, type StateLossPolicy } from './stream-processor.js';
+export { isLive, isReady, type ConsumerState, type HealthReport } from './health.js';
+export { rebuildCheckpoints, type RebuildOptions, type RebuildReport } from './rebuild.js';
+export { DEAD_LETTER_HEADERS, TRUNCATED_BODY_BYTES, defaultDeadLetterTopic, type DeadLetter, type DeadLetterReason } from './dead-letter.js';
+export { StreamMetrics, RecentSamples, serveMetrics, humanMs } from './metrics.js';
 export { checkpointKeys, type CheckpointKeys } from './keys.js';
 export { waitUntilCaughtUp, type ProcessorInput, type WaitCaughtUpOptions } from './caught-up.js';
 export { coPartitionedAssigner } from './assigner.js';

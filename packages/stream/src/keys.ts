@@ -13,8 +13,13 @@ export interface CheckpointKeys {
   timers(shard: number): string;
 }
 
+/** Prefix of every checkpoint key of one processor (consumer group) in a namespace. */
+export function checkpointPrefix(namespace: string, group: string): string {
+  return `rtml:${namespace}:stream:${group}`;
+}
+
 export function checkpointKeys(namespace: string, group: string, partition: number): CheckpointKeys {
-  const prefix = `rtml:${namespace}:stream:${group}`;
+  const prefix = checkpointPrefix(namespace, group);
   return {
     offsets: `${prefix}:offsets:${partition}`,
     meta: `${prefix}:meta:${partition}`,

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { DeadLetterReason } from './dead-letter.js';
+import { isLive, isReady, type HealthReport } from './health.js';
 
 /**
  * Keeps the most recent samples for percentiles in progress lines and benchmarks (Prometheus gets histograms).
@@ -55,6 +56,8 @@ export class StreamMetrics {
   private applied = 0;
   private dead = 0;
   private lastReport = Date.now();
+  private lastLine = -Infinity;
+  private lastLag = 0;
 
   recordCommit(topic: string, applied: number, batchMs: number, freshnessMs: readonly number[]): void {
     this.events.inc({ topic, outcome: 'applied' }, applied);
@@ -84,29 +87,56 @@ export class StreamMetrics {
     this.lagByPartition.clear();
   }
 
-  /** One line summarising the interval since the previous call; resets the interval. */
-  progressLine(name: string): string {
+  /**
+   * One line summarising the interval since the previous call (and resetting it), or undefined when nothing
+   * happened since and the last line is younger than `quietForMs`: an idle processor prints a heartbeat, not a
+   * `0 ev/s` line every few seconds.
+   */
+  progressLine(name: string, quietForMs = 60_000): string | undefined {
     const now = Date.now();
-    const seconds = Math.max(0.001, (now - this.lastReport) / 1000);
     const lag = [...this.lagByPartition.values()].reduce((a, b) => a + b, 0);
-    const ms = (v: number | undefined) => (v === undefined ? '-' : `${Math.round(v)}ms`);
-    const line =
-      `[stream ${name}] ${Math.round(this.applied / seconds)} ev/s | lag ${lag} over ${this.lagByPartition.size} partitions | ` +
-      `batch p50 ${ms(this.recentBatchMs.percentile(50))} | freshness p50 ${ms(this.recentFreshnessMs.percentile(50))} p99 ${ms(this.recentFreshnessMs.percentile(99))} | dead letters ${this.dead}`;
+    const idle = this.applied === 0 && this.dead === 0 && lag === this.lastLag;
+    if (idle && now - this.lastLine < quietForMs) return undefined;
+    const seconds = Math.max(0.001, (now - this.lastReport) / 1000);
+    const where = `lag ${lag} over ${this.lagByPartition.size} partitions`;
+    const line = idle
+      ? `[stream ${name}] idle | ${where}`
+      : `[stream ${name}] ${Math.round(this.applied / seconds)} ev/s | ${where} | batch p50 ${humanMs(this.recentBatchMs.percentile(50))} | ` +
+        `freshness p50 ${humanMs(this.recentFreshnessMs.percentile(50))} p99 ${humanMs(this.recentFreshnessMs.percentile(99))} | dead letters ${this.dead}`;
     this.applied = 0;
     this.dead = 0;
+    this.lastLag = lag;
     this.lastReport = now;
+    this.lastLine = now;
     this.recentBatchMs.clear();
     this.recentFreshnessMs.clear();
     return line;
   }
 }
 
-/** Serves `GET /metrics` in Prometheus text format. Resolves once listening; port 0 is not allowed here (0 = off is the caller's job). */
-export async function serveMetrics(registry: Registry, port: number): Promise<Server> {
+/** 182ms, 4.2s, 12.5min, 11.9h, 498d: freshness of backdated events spans all of these. */
+export function humanMs(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1_000]];
+  for (const [unit, size] of units) if (Math.abs(ms) >= size) return `${(ms / size).toFixed(1)}${unit}`;
+  return `${Math.round(ms)}ms`;
+}
+
+/**
+ * Serves `GET /metrics` in Prometheus text format, and with `health`, `GET /healthz` (200 while the consumer is
+ * alive, 503 once it failed or stopped) and `GET /readyz` (200 only while it consumes an assignment), both with the
+ * JSON health report as body. Resolves once listening; port 0 picks a free port (read it from `server.address()`).
+ */
+export async function serveMetrics(registry: Registry, port: number, health?: () => HealthReport): Promise<Server> {
   const server = createServer((request, response) => {
+    const probe = health && { '/healthz': isLive, '/readyz': isReady }[request.url ?? ''];
+    if (probe && health) {
+      const report = health();
+      response.writeHead(probe(report) ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
+      return;
+    }
     if (request.url !== '/metrics') {
-      response.writeHead(404).end('not found; try /metrics\n');
+      response.writeHead(404).end(`not found; try /metrics${health ? ', /healthz or /readyz' : ''}\n`);
       return;
     }
     registry.metrics().then(

@@ -1,21 +1,27 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
-import { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
-import type { DurationMs } from '@rtml/features';
+import kafkajs, { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
 import { batchPosition } from './position.js';
 import { applyBatch, decodeRecord, entitiesNeeded, type BatchOutcome } from './batch.js';
-import { defaultDeadLetterTopic, sendDeadLetters } from './dead-letter.js';
+import { resetPartition } from './checkpoint-reset.js';
+import { defaultDeadLetterTopic, sendDeadLetters, type DeadLetterTarget } from './dead-letter.js';
+import type { ConsumerState, HealthReport } from './health.js';
 import { checkpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { encodeOffsets, Task } from './task.js';
 
-/** kafkajs logs every "group is rebalancing" heartbeat reply as an error; rebalances are routine here. */
+/**
+ * kafkajs logs every "group is rebalancing" heartbeat reply as an error; rebalances are routine here. Its crash and
+ * restart messages are left out too: the processor reports crashes itself, in one line (see `watchConsumer`).
+ */
 const quietRebalances: logCreator = () => ({ namespace, level, log }) => {
   const error = String(log.error ?? '');
-  if (level === logLevel.ERROR && !error.includes('rebalanc')) console.error(`[kafkajs ${namespace}] ${log.message} ${error}`);
+  const reportedByUs = log.message.startsWith('Crash') || log.message.startsWith('Restarting the consumer');
+  if (level === logLevel.ERROR && !error.includes('rebalanc') && !reportedByUs) console.error(`[kafkajs ${namespace}] ${log.message} ${error}`);
 };
 
 /** Kafka consumer timings; tests turn these down so rebalances after a crash take seconds, not minutes. */
@@ -32,6 +38,25 @@ export interface ConsumerTuning {
   readonly partitionsConsumedConcurrently?: number;
 }
 
+/**
+ * Defaults chosen for failover within 10 s of a SIGKILL: a dead member is noticed after the session timeout
+ * (6 s, the broker's minimum `group.min.session.timeout.ms`), and survivors learn of the rebalance at their next
+ * heartbeat (1 s) or fetch (at most 500 ms of waiting). kafkajs' own defaults (30 s session, 3 s heartbeat, 5 s
+ * fetch wait) took ~30 s. Six missed heartbeats are tolerated before a live member is expelled, and an expulsion
+ * costs one rebalance, never correctness (commits are fenced).
+ */
+export const DEFAULT_CONSUMER_TUNING = { sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 500 } as const satisfies ConsumerTuning;
+
+/** Default bound on how far an event's time may lie ahead of the processor's clock. */
+export const DEFAULT_MAX_EVENT_TIME_AHEAD = duration.days(1);
+
+/** What to do when a partition's checkpoint is gone from Redis although Kafka says the group had made progress. */
+export type StateLossPolicy =
+  /** Replay from offset 0 if the topic still holds it (exact rebuild); otherwise stop with an error. */
+  | 'replay-if-complete'
+  /** Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them). */
+  | 'replay';
+
 export interface StreamProcessorOptions<S, E> {
   readonly brokers: readonly string[];
   readonly redis: Redis;
@@ -43,6 +68,16 @@ export interface StreamProcessorOptions<S, E> {
   readonly processor: KeyedProcessor<S, E>;
   /** Events up to this much older than the task's max event time still update results; older ones are dead-lettered as `late`. */
   readonly allowedLateness: DurationMs;
+  /**
+   * Events dated more than this after the processor's clock are dead-lettered as `future` (default 1 day, see
+   * README: far beyond any clock skew or time-zone slip, far below the years a unit or year error produces).
+   * Such an event would otherwise set stream time ahead and make every later event of its partition `late`.
+   */
+  readonly maxEventTimeAhead?: DurationMs;
+  /** Default `replay-if-complete`. */
+  readonly onStateLoss?: StateLossPolicy;
+  /** Input topics that do not exist are created with this many partitions; without it they are an error. */
+  readonly createMissingTopics?: { readonly numPartitions: number };
   readonly deadLetterTopic?: (sourceTopic: string) => string;
   readonly consumer?: ConsumerTuning;
   readonly clientId?: string;
@@ -56,7 +91,20 @@ export interface StreamProcessorOptions<S, E> {
   readonly maxCachedEntitiesPerTask?: number;
 }
 
+// A CommonJS enum Node's named-export detection misses; the default import has it.
+const { ConfigResourceTypes } = kafkajs;
+
+/** Room for a dead letter's headers (reason, detail, source, original key) on top of the record it carries. */
+const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
+/** Kafka's default `max.message.bytes`, should a broker not report a topic's. */
+const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
+
 const nothingApplied = (): BatchOutcome => ({ deadLetters: [], vectors: [], sideWrites: [], appliedEventTimes: [], timerEmits: 0 });
+
+/** The online store lost a partition's state and an exact replay is impossible: the processor stops. */
+export class StateLostError extends Error {
+  override readonly name = 'StateLostError';
+}
 
 /**
  * Consumes keyed events in a consumer group and maintains per-entity state and feature vectors in Redis,
@@ -72,6 +120,12 @@ export class StreamProcessor<S, E> {
   private readonly tasks = new Map<number, Task<S>>();
   private readonly lowWatermarks = new Map<string, Map<number, string>>();
   private readonly deadLetterTopic: (sourceTopic: string) => string;
+  /** Per input topic: its dead-letter topic and that topic's record size limit (read at start). */
+  private readonly deadLetterTargets = new Map<string, DeadLetterTarget>();
+  private state: ConsumerState = 'starting';
+  private stateReason: string | undefined;
+  private reportFailure: (error: Error) => void = () => undefined;
+  private readonly failure = new Promise<Error>((resolve) => (this.reportFailure = resolve));
   private readonly log: (line: string) => void;
   private assigned: Readonly<Record<string, readonly number[]>> = {};
   private progressTimer: NodeJS.Timeout | undefined;
@@ -80,19 +134,22 @@ export class StreamProcessor<S, E> {
   /** Monitoring-only Kafka offset commits: at most one in flight per topic-partition, the newest offset wins. */
   private readonly kafkaCommits = new Map<string, { inFlight: boolean; next: string | undefined }>();
   private readonly maxCachedEntities: number;
+  private readonly maxEventTimeAhead: number;
 
   constructor(private readonly options: StreamProcessorOptions<S, E>) {
     if (options.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
     if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
     this.deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic;
     this.log = options.log ?? ((line) => console.log(line));
+    this.maxEventTimeAhead = options.maxEventTimeAhead ?? DEFAULT_MAX_EVENT_TIME_AHEAD;
+    if (Number.isNaN(this.maxEventTimeAhead) || this.maxEventTimeAhead < 0) throw new Error(`StreamProcessor: maxEventTimeAhead must be >= 0 ms, got ${this.maxEventTimeAhead}`);
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
     // transactions are never applied.
-    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], readUncommitted: false, ...tuning });
+    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], readUncommitted: false, ...DEFAULT_CONSUMER_TUNING, ...tuning });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.admin = this.kafka.admin();
   }
@@ -102,15 +159,24 @@ export class StreamProcessor<S, E> {
     return [...new Set(Object.values(this.assigned).flat())].sort((a, b) => a - b);
   }
 
+  /** The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`). */
+  health(): HealthReport {
+    return { state: this.state, ...(this.stateReason !== undefined && { reason: this.stateReason }), partitions: this.assignedPartitions() };
+  }
+
+  /**
+   * Resolves (never rejects) with the reason once the processor has given up for good: a consumer crash kafkajs does
+   * not restart, or an online store that lost its state when an exact replay is impossible. The consumer is then
+   * disconnected; a CLI should exit non-zero so a supervisor restarts it (or a person looks).
+   */
+  whenFailed(): Promise<Error> {
+    return this.failure;
+  }
+
   async start(): Promise<void> {
     await Promise.all([this.admin.connect(), this.producer.connect(), this.consumer.connect()]);
-    await this.createDeadLetterTopics();
-    this.consumer.on(this.consumer.events.GROUP_JOIN, (event) => {
-      // Another instance may have committed while we did not own a partition: rebuild every task from Redis.
-      this.tasks.clear();
-      this.metrics.forgetLag();
-      this.assigned = event.payload.memberAssignment;
-    });
+    await this.prepareTopics();
+    this.watchConsumer();
     // kafkajs resolves a fetch holding only transaction markers or aborted records itself, without calling eachBatch
     // (batchSize 0): commit past it here, or a partition whose log ends that way would look behind forever.
     this.consumer.on(this.consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -124,24 +190,126 @@ export class StreamProcessor<S, E> {
     const concurrency = this.options.consumer?.partitionsConsumedConcurrently ?? 3;
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: concurrency, eachBatch: (payload) => this.onBatch(payload) });
     const every = this.options.progressIntervalMs ?? 5_000;
-    if (every > 0) this.progressTimer = setInterval(() => this.log(this.metrics.progressLine(this.options.processor.name)), every).unref();
+    if (every > 0) this.progressTimer = setInterval(() => this.logProgress(), every).unref();
+  }
+
+  private logProgress(): void {
+    const line = this.metrics.progressLine(this.options.processor.name);
+    if (line !== undefined) this.log(line);
+  }
+
+  private setState(state: ConsumerState, reason?: string): void {
+    if (this.state === 'failed') return; // final
+    this.state = state;
+    this.stateReason = reason;
+  }
+
+  /** Tracks the consumer's life cycle for health(), and turns a crash kafkajs will not recover from into a failure. */
+  private watchConsumer(): void {
+    const { events } = this.consumer;
+    this.consumer.on(events.GROUP_JOIN, (event) => {
+      // Another instance may have committed while we did not own a partition: rebuild every task from Redis.
+      this.tasks.clear();
+      this.metrics.forgetLag();
+      this.assigned = event.payload.memberAssignment;
+      this.setState('ready');
+      void this.positionAssigned(event.payload.memberAssignment);
+    });
+    this.consumer.on(events.REBALANCING, () => this.setState('rebalancing'));
+    this.consumer.on(events.CRASH, ({ payload }) => {
+      if (!payload.restart) {
+        this.fail(new Error(`Kafka consumer crashed and will not restart: ${payload.error.message}`));
+        return;
+      }
+      this.setState('restarting', payload.error.message);
+      this.log(`[stream] Kafka consumer crashed (${payload.error.message}); kafkajs restarts it`);
+    });
+    this.consumer.on(events.STOP, () => this.setState('stopped'));
+  }
+
+  /**
+   * Seeks every assigned partition to its offset in Redis right away. The consumer starts at Kafka's group offset
+   * (monitoring only), and when nothing lies after it (a rebuilt or lost checkpoint behind a caught-up group) no
+   * batch would ever arrive to reposition it. Loading the tasks here also detects a lost store at assignment.
+   */
+  private async positionAssigned(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
+    const partitions = [...new Set(Object.values(assignment).flat())];
+    await Promise.all(
+      partitions.map((partition) =>
+        this.withTaskLock(partition, async () => {
+          const task = await this.taskFor(partition);
+          for (const [topic, owned] of Object.entries(assignment)) {
+            if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
+          }
+        }).catch((error: Error) => {
+          if (error instanceof StateLostError) this.fail(error);
+          else this.log(`[stream] partition ${partition}: positioning at its committed offset failed (its next batch repositions): ${error.message}`);
+        }),
+      ),
+    );
+  }
+
+  /** Gives up for good: health turns failed, whenFailed() resolves, the consumer leaves the group. */
+  private fail(error: Error): void {
+    if (this.state === 'failed') return;
+    this.state = 'failed';
+    this.stateReason = error.message;
+    this.reportFailure(error);
+    // Not awaited: a batch may call this, and disconnect waits for running batches.
+    void this.consumer.disconnect().catch(() => undefined);
   }
 
   async stop(): Promise<void> {
+    if (this.state !== 'failed') this.setState('stopped');
     clearInterval(this.progressTimer);
     for (const slot of this.kafkaCommits.values()) slot.next = undefined; // nothing new to send while leaving
     await this.consumer.disconnect();
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
-  private async createDeadLetterTopics(): Promise<void> {
+  /**
+   * Checks (or creates) the input topics and creates missing dead-letter topics with a `max.message.bytes` that fits
+   * the largest input record plus the letter's headers: with the broker's default limit a large bad record could not
+   * be dead-lettered, and a partition would stop at it. Existing dead-letter topics keep their limit; letters too big
+   * for it are stored bounded (see `toDeadLetterMessage`).
+   */
+  private async prepareTopics(): Promise<void> {
     const existingTopics = new Set(await this.admin.listTopics());
-    const missingInputs = this.options.topics.filter((topic) => !existingTopics.has(topic));
-    if (missingInputs.length > 0) throw new Error(`input topic(s) ${missingInputs.join(', ')} do not exist; create them first`);
+    await this.ensureInputTopics(existingTopics);
     const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.options.topics] });
-    const topics = metadata.topics.map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }));
-    const missing = topics.filter((topic) => !existingTopics.has(topic.topic));
-    if (missing.length > 0) await ensureTopics(this.admin, missing).catch((error: Error) => this.log(`[stream] creating dead-letter topics: ${error.message}`));
+    const inputLimits = await this.maxMessageBytes(this.options.topics);
+    const largestInput = Math.max(...inputLimits.values());
+    const missing = metadata.topics
+      .map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }))
+      .filter((topic) => !existingTopics.has(topic.topic));
+    const configEntries = [{ name: 'max.message.bytes', value: String(largestInput + DEAD_LETTER_HEADROOM_BYTES) }];
+    if (missing.length > 0) await ensureTopics(this.admin, missing.map((topic) => ({ ...topic, configEntries })));
+    const dlqLimits = await this.maxMessageBytes([...new Set(this.options.topics.map(this.deadLetterTopic))]);
+    for (const source of this.options.topics) {
+      const topic = this.deadLetterTopic(source);
+      this.deadLetterTargets.set(source, { topic, maxMessageBytes: dlqLimits.get(topic)! });
+    }
+  }
+
+  private async ensureInputTopics(existingTopics: ReadonlySet<string>): Promise<void> {
+    const missing = this.options.topics.filter((topic) => !existingTopics.has(topic));
+    if (missing.length === 0) return;
+    const create = this.options.createMissingTopics;
+    if (create === undefined) {
+      const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.options.brokers.join(',')} --create --topic ${topic} --partitions 3`);
+      throw new Error(`input topic(s) ${missing.join(', ')} do not exist; create them first (${commands.join('; ')})`);
+    }
+    await ensureTopics(this.admin, missing.map((topic) => ({ topic, numPartitions: create.numPartitions })));
+    this.log(`[stream] created input topic(s) ${missing.join(', ')} with ${create.numPartitions} partitions`);
+  }
+
+  /** Effective `max.message.bytes` of each topic (its own setting, or the broker default it inherits). */
+  private async maxMessageBytes(topics: readonly string[]): Promise<Map<string, number>> {
+    const { resources } = await this.admin.describeConfigs({
+      includeSynonyms: false,
+      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
+    });
+    return new Map(resources.map((resource) => [resource.resourceName, Number(resource.configEntries[0]?.configValue ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES)]));
   }
 
   /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */
@@ -181,7 +349,8 @@ export class StreamProcessor<S, E> {
     } catch (error) {
       // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last commit.
       this.tasks.delete(batch.partition);
-      throw error;
+      if (error instanceof StateLostError) this.fail(error);
+      else throw error;
     }
   }
 
@@ -200,11 +369,12 @@ export class StreamProcessor<S, E> {
       return;
     }
     const fresh = position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
-    const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }));
+    const latestEventTime = receivedAt + this.maxEventTimeAhead;
+    const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }, latestEventTime));
     await task.loadEntities(this.options.redis, this.options.processor, entitiesNeeded(task, records));
     const outcome = applyBatch(task, this.options.processor, this.options.allowedLateness, records);
     // Dead letters are durable before the offset moves past them: a crash may duplicate one, never lose it.
-    await sendDeadLetters(this.producer, this.deadLetterTopic, outcome.deadLetters);
+    await sendDeadLetters(this.producer, (source) => this.deadLetterTargets.get(source)!, outcome.deadLetters);
     await heartbeat();
     // Through the batch's last record, so trailing transaction markers are not fetched again after a restart.
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
@@ -248,6 +418,10 @@ export class StreamProcessor<S, E> {
     const result = await this.options.store.writeBatch(outcome.vectors, { fence });
     if (!result.applied) {
       this.tasks.delete(task.partition);
+      if ((await this.options.redis.exists(task.keys.offsets)) === 0) {
+        this.log(`[stream] partition ${task.partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
+        return false;
+      }
       this.metrics.fenceRejections.inc();
       this.log(`[stream] partition ${task.partition}: another instance committed first; reloading state from Redis`);
       return false;
@@ -268,9 +442,40 @@ export class StreamProcessor<S, E> {
   private async taskFor(partition: number): Promise<Task<S>> {
     const cached = this.tasks.get(partition);
     if (cached) return cached;
-    const task = await Task.load<S>(this.options.redis, partition, checkpointKeys(this.options.store.namespace, this.options.group, partition));
+    const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
+    let task = await Task.load<S>(this.options.redis, partition, keys);
+    if (task.fence === null && (await this.recoverLostState(partition))) task = await Task.load<S>(this.options.redis, partition, keys);
     this.tasks.set(partition, task);
     return task;
+  }
+
+  /**
+   * A partition without a checkpoint in Redis is new, unless Kafka holds a group offset for it: offsets reach Kafka
+   * only after their Redis commit, so then the online store lost its state (a restart without persistence, a
+   * FLUSHALL, eviction). Replaying silently would be wrong when retention has deleted the head of the log, so:
+   * replay when the topic still starts at offset 0 (or the policy allows a partial replay), otherwise fail.
+   * True when the partition was reset for a replay.
+   */
+  private async recoverLostState(partition: number): Promise<boolean> {
+    const progressed = await this.kafkaProgress(partition);
+    if (progressed.length === 0) return false;
+    const lows = await Promise.all(this.options.topics.map(async (topic) => ({ topic, low: (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0' })));
+    const truncated = lows.filter(({ low }) => low !== '0');
+    const where = `partition ${partition} of group ${this.options.group} has no checkpoint in namespace ${this.options.store.namespace}, but Kafka's group offsets say it had reached ${progressed.join(', ')}`;
+    if (truncated.length > 0 && this.options.onStateLoss !== 'replay') {
+      const earliest = truncated.map(({ topic, low }) => `${topic}[${partition}] starts at ${low}`).join(', ');
+      throw new StateLostError(`the online store lost its state: ${where}; an exact replay is impossible (${earliest}, older events were deleted by retention). Rebuild it (README "Rebuild": rtml-stream rebuild, or --on-state-loss replay to accept a partial replay)`);
+    }
+    const from = truncated.length > 0 ? 'the earliest retained offsets (older events are missing from lifetime aggregates)' : 'offset 0 (the topic still holds every event)';
+    this.log(`[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead letters are sent again`);
+    this.lowWatermarks.clear(); // retention may have moved them since they were cached
+    return resetPartition(this.options.redis, this.options.store, this.options.group, partition, null);
+  }
+
+  /** `topic@offset` of every input topic for which Kafka holds a committed group offset of this partition. */
+  private async kafkaProgress(partition: number): Promise<string[]> {
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [...this.options.topics] });
+    return committed.flatMap(({ topic, partitions }) => partitions.filter((p) => p.partition === partition && p.offset !== '-1').map((p) => `${topic}@${p.offset}`));
   }
 
   /** Next offset to process: from Redis, or the start of the partition if this task never committed that topic. */

@@ -6,7 +6,8 @@ import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
-import type { ConsumerTuning } from '../stream-processor.js';
+import { StreamProcessor, type ConsumerTuning, type StreamProcessorOptions } from '../stream-processor.js';
+import { waitUntilCaughtUp } from '../caught-up.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter.js';
 
 /** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
@@ -60,8 +61,9 @@ export function partitionOf(key: string, partitions: number): number {
   return (hash >>> 0) % partitions;
 }
 
-export async function createTopic(admin: Admin, topic: string, partitions: number): Promise<void> {
-  await ensureTopics(admin, [{ topic, numPartitions: partitions }]);
+export async function createTopic(admin: Admin, topic: string, partitions: number, config: Readonly<Record<string, string>> = {}): Promise<void> {
+  const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
+  await ensureTopics(admin, [{ topic, numPartitions: partitions, configEntries }]);
 }
 
 export interface KeyedEvent {
@@ -134,6 +136,8 @@ export interface ReadDeadLetter {
   readonly offset: string;
   readonly key: string;
   readonly value: string;
+  /** Every header, decoded as UTF-8. */
+  readonly headers: Readonly<Record<string, string>>;
 }
 
 /** The first `expectedCount` dead letters of `topic`, headers decoded; waits until that many have arrived. */
@@ -146,11 +150,25 @@ export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount
     void consumer.run({
       eachMessage: async ({ message }) => {
         const header = (name: string) => String(message.headers?.[name] ?? '');
-        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value) });
+        const headers = Object.fromEntries(Object.keys(message.headers ?? {}).map((name) => [name, header(name)]));
+        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value), headers });
         if (letters.length >= expectedCount) resolve();
       },
     });
   });
   await consumer.disconnect();
   return letters.slice(0, expectedCount);
+}
+
+/** Runs a processor until it has committed everything its topics held at the start, then stops it. */
+export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamProcessorOptions<S, E>): Promise<StreamProcessor<S, E>> {
+  const instance = new StreamProcessor(options);
+  await instance.start();
+  try {
+    const inputs = options.topics.map((topic) => ({ group: options.group, topic }));
+    await waitUntilCaughtUp(options.redis, admin, inputs, { namespace: options.store.namespace, timeoutMs: 60_000 });
+  } finally {
+    await instance.stop();
+  }
+  return instance;
 }

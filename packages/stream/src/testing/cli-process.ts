@@ -1,0 +1,40 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
+/** The counting processor, for `--processor`. */
+export const COUNTING_PROCESSOR = `${fileURLToPath(new URL('./counting-processor.ts', import.meta.url))}#paymentsCounts`;
+
+export interface CliProcess {
+  readonly child: ChildProcess;
+  /** Everything written to stdout and stderr so far. */
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once the CLI printed its `running:` line; rejects if it exited first. */
+  readonly running: Promise<void>;
+  /** Exit code (null when killed by a signal). */
+  readonly exited: Promise<number | null>;
+}
+
+/** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
+export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }): CliProcess {
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
+    env: { ...process.env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const running = new Promise<void>((resolve, reject) => {
+    const poll = setInterval(() => {
+      if (stdout.includes('running:')) resolve();
+      else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`CLI exited before running: ${stdout}${stderr}`));
+      else return;
+      clearInterval(poll);
+    }, 50);
+  });
+  running.catch(() => undefined); // callers that only await `exited` must not see an unhandled rejection
+  return { child, stdout: () => stdout, stderr: () => stderr, running, exited };
+}
