@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Command } from 'commander';
+import { checkConnections, ConnectionError, readConnectionSettings } from '@rtml/connections';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
 import { startStack } from './stack.js';
@@ -20,11 +21,11 @@ program
       printEnv(existing);
       return;
     }
-    const stack = await startStack({ forceNative: opts.native });
-    if (stack.mode === 'testcontainers') {
+    if (await exportedServicesAnswer()) return;
+    const stack = await startStack({ forceNative: opts.native, ignoreEnvironment: true });
+    if (!recordStack(stack)) {
       progress('testcontainers stops its containers when this process exits; use it from the test setup instead');
     }
-    recordStack(stack);
     printEnv(stack);
   });
 
@@ -78,6 +79,23 @@ program
   .action(() => {
     progress(`kafka jars in ${resolveKafkaJars()}`);
   });
+
+/**
+ * `up` with KAFKA_BROKERS/REDIS_URL exported: services that answer are used as they are (nothing to start or
+ * record); exports left over from a stack that is gone are said to be stale and a new stack is started.
+ */
+async function exportedServicesAnswer(): Promise<boolean> {
+  if (!process.env.KAFKA_BROKERS && !process.env.REDIS_URL) return false;
+  const exported = `KAFKA_BROKERS=${process.env.KAFKA_BROKERS ?? ''} REDIS_URL=${process.env.REDIS_URL ?? ''}`;
+  try {
+    await checkConnections(readConnectionSettings(), { timeoutMs: 2_000 });
+  } catch (error) {
+    progress(`the exported ${exported} do not answer (${error instanceof ConnectionError ? error.message.split('\n')[0] : String(error)}); starting a new stack, eval the exports below`);
+    return false;
+  }
+  progress(`${exported} already answer; starting nothing (unset them to start a stack of your own)`);
+  return true;
+}
 
 function printEnv(endpoints: { kafkaBrokers: string; redisUrl: string }): void {
   process.stdout.write(`export KAFKA_BROKERS=${endpoints.kafkaBrokers}\nexport REDIS_URL=${endpoints.redisUrl}\n`);

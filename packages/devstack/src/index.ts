@@ -1,4 +1,4 @@
 export { startStack, endpointsFromEnvironment, type RunningStack, type StackEndpoints, type StackMode, type StartOptions } from './stack.js';
-export { resolveEndpoints, readRecordedStack } from './state.js';
+export { resolveEndpoints, readRecordedStack, withRecordedStack } from './state.js';
 export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort } from './process.js';
