@@ -11,9 +11,10 @@ export class ConnectionError extends Error {
 
 /**
  * The line a CLI prints for an error that ends it: a ConnectionError or a client giving up on an unreachable
- * service as one line naming the setting to check; anything else (a bug) with its stack, which helps there.
+ * service as one line naming the setting to check; anything else with its stack (a bug: the stack helps), or
+ * just its message for a CLI whose other errors are all meant for the user.
  */
-export function explainFailure(error: unknown): string {
+export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 'stack'): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof ConnectionError) return error.message;
   if (error.name === 'MaxRetriesPerRequestError' || /^(connect )?E[A-Z]+ .*:\d+$/.test(error.message)) {
@@ -22,5 +23,5 @@ export function explainFailure(error: unknown): string {
   if (error.name.startsWith('KafkaJS') && /ECONNREFUSED|Connection (error|timeout)|connect to seed broker/.test(error.message)) {
     return `Kafka stopped answering (${error.message}); check that the brokers at KAFKA_BROKERS are up`;
   }
-  return error.stack ?? error.message;
+  return otherwise === 'stack' ? (error.stack ?? error.message) : error.message;
 }

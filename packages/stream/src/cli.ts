@@ -4,10 +4,10 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { resolveEndpoints } from '@rtml/devstack';
+import { checkConnections, explainFailure, readConnectionSettings, redisClient } from '@rtml/connections';
+import { withRecordedStack } from '@rtml/devstack';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -69,12 +69,13 @@ async function loadProcessor(options: RunOptions): Promise<KeyedProcessor<unknow
 
 async function run(options: RunOptions): Promise<void> {
   const processor = await loadProcessor(options);
-  const { kafkaBrokers, redisUrl } = resolveEndpoints();
-  const redis = new Redis(redisUrl);
+  const connections = readConnectionSettings(withRecordedStack());
+  await checkConnections(connections);
+  const redis = redisClient(connections.redis);
   const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
-    brokers: kafkaBrokers.split(','),
+    brokers: connections.kafka.brokers,
     redis,
     store,
     group: options.group,
@@ -106,7 +107,7 @@ async function run(options: RunOptions): Promise<void> {
 const program = new Command('rtml-stream').description('Kafka -> feature engine -> Redis, exactly once');
 program
   .command('run')
-  .description('consume a topic and keep feature vectors in Redis up to date')
+  .description('consume a topic and keep feature vectors in Redis up to date.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).')
   .option('--feature-set <module#export>', 'feature set definition (from @rtml/features featureSet())')
   .option('--processor <module#export>', 'a KeyedProcessor instead of a feature set (tests, custom logic)')
   .requiredOption('--topic <topic>', 'input topic')
@@ -122,7 +123,7 @@ program
   .option('--max-cached-entities <n>', 'entity states kept in memory per partition (LRU; the rest reload from Redis)', integer('--max-cached-entities'), 100_000)
   .action(run);
 
-program.parseAsync().catch((error: Error) => {
-  console.error(`rtml-stream: ${error.message}`);
+program.parseAsync().catch((error: unknown) => {
+  console.error(`rtml-stream: ${explainFailure(error, 'message')}`);
   process.exit(1);
 });
