@@ -3,6 +3,7 @@
 # testcontainers, or native processes), then runs the type check, every Vitest suite and the notebooks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 bash scripts/setup.sh --notebooks
 
