@@ -8,13 +8,15 @@ const CLIS = {
   'fraud-detection': ['scenarios/fraud-detection/src/run.ts'],
   recommendations: ['scenarios/recommendations/src/run.ts'],
 } as const;
+const GENERATE_CLI = ['scenarios/fraud-detection/src/generate-cli.ts'];
 type CliName = keyof typeof CLIS;
 
 const CLOSED = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
 const STREAM_ARGS = ['--processor', 'packages/stream/src/testing/counting-processor.ts#paymentsCounts', '--topic', 't', '--group', 'g', '--namespace', 'n'];
 
-function run(cli: CliName, args: readonly string[], env: Record<string, string> = CLOSED) {
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', ...CLIS[cli], ...args], {
+function run(cli: CliName | readonly string[], args: readonly string[], env: Record<string, string> = CLOSED) {
+  const script = typeof cli === 'string' ? CLIS[cli] : cli;
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', ...script, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env, RTML_DEVSTACK_STATE: '/nonexistent/state.json' },
     encoding: 'utf8',
@@ -60,6 +62,15 @@ describe('CLIs: --help and bad arguments', () => {
     expect(status).not.toBe(0);
     expect(err).toMatch(/argument 'huge' is invalid\. Allowed choices are tiny, small/);
     noStackTrace(err);
+  });
+
+  it('the fraud generator takes --help and refuses --size huge with the choices', () => {
+    const help = run(GENERATE_CLI, ['--help']);
+    expect(help.status).toBe(0);
+    expect(help.out).toContain('--size <size>');
+    const bad = run(GENERATE_CLI, ['--size', 'huge']);
+    expect(bad.status).not.toBe(0);
+    expect(bad.err).toContain("argument 'huge' is invalid. Allowed choices are tiny, small, medium, large.");
   });
 
   it('fraud-detection --seed abc is refused', () => {

@@ -1,19 +1,14 @@
-import { Command, InvalidArgumentError, Option } from 'commander';
+import { Command } from 'commander';
 import { checkConnections, explainFailure, readConnectionSettings } from '@rtml/connections';
 import { withRecordedStack } from '@rtml/devstack';
-import { SIZES, type SizeName } from './generator.js';
+import { sizeOption, wholeNumber } from './cli-options.js';
+import type { SizeName } from './generator.js';
 import { formatReport } from './report.js';
 import { runScenario } from './scenario.js';
 
-const wholeNumber = (name: string, min: number) => (value: string) => {
-  const n = Number(value);
-  if (!Number.isSafeInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be a whole number >= ${min}, got "${value}"`);
-  return n;
-};
-
 const program = new Command('fraud-detection')
   .description('Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).')
-  .addOption(new Option('--size <size>', 'data size').choices(Object.keys(SIZES)).default('small'))
+  .addOption(sizeOption('small'))
   .option('--seed <n>', 'generator seed', wholeNumber('--seed', 0), 42)
   .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', wholeNumber('--batch-interval', 1), 60)
   .action(main);
