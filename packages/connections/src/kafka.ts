@@ -15,16 +15,21 @@ const ROUTINE = /coordinator is loading|group coordinator is not available|not t
 export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions = {}): logCreator {
   const write = options.write ?? writeToStderr;
   const report = throttledWriter(options.intervalMs ?? REPORT_INTERVAL_MS, write);
-  return (configuredLevel) => ({ namespace, level, log }) => {
-    const error = typeof log.error === 'string' ? log.error : '';
-    const text = `${log.message} ${error}`;
-    if (ROUTINE.test(text)) {
-      if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text.trim()}`);
-    } else if (isUnreachable(text)) {
-      report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
-    } else {
-      write(`[kafka ${logLevel[level]?.toLowerCase() ?? level}] ${namespace}: ${text.trim()}`);
-    }
+  return (configuredLevel) => {
+    // kafkajs logs a consumer crash, then "Restarting the consumer in N ms": routine when the crash was.
+    let lastCrashWasRoutine = false;
+    return ({ namespace, label, log }) => {
+      const error = typeof log.error === 'string' ? log.error : '';
+      const text = `${log.message} ${error}`.trim();
+      if (log.message.startsWith('Crash:')) lastCrashWasRoutine = ROUTINE.test(text);
+      if (ROUTINE.test(text) || (lastCrashWasRoutine && log.message.startsWith('Restarting the consumer'))) {
+        if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text}`);
+      } else if (isUnreachable(text)) {
+        report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
+      } else {
+        write(`[kafka ${label.toLowerCase()}] ${namespace}: ${text}`);
+      }
+    };
   };
 }
 

@@ -18,7 +18,13 @@ describe('outage reports', () => {
     const log = kafkaLogCreator(closed.kafka, { write: (line) => lines.push(line) })(logLevel.ERROR);
     log(entry('Response GroupCoordinator', "The coordinator is loading and hence can't process requests for this group"));
     log(entry('[Connection] Response FindCoordinator', 'The group coordinator is not available'));
+    log(entry('Crash: KafkaJSNumberOfRetriesExceeded: The group coordinator is not available'));
+    log(entry('Restarting the consumer in 300ms'));
     expect(lines).toEqual([]);
+    log(entry('Crash: KafkaJSNonRetriableError: something else'));
+    log(entry('Restarting the consumer in 300ms'));
+    expect(lines).toEqual(['[kafka error] Consumer: Crash: KafkaJSNonRetriableError: something else', '[kafka error] Consumer: Restarting the consumer in 300ms']);
+    lines.length = 0;
     kafkaLogCreator(closed.kafka, { write: (line) => lines.push(line) })(logLevel.DEBUG)(entry('x', 'The coordinator is loading'));
     expect(lines).toHaveLength(1);
   });
