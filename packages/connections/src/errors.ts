@@ -17,7 +17,7 @@ export class ConnectionError extends Error {
 export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 'stack'): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof ConnectionError) return error.message;
-  if (error.name === 'MaxRetriesPerRequestError' || /^(connect )?E[A-Z]+ .*:\d+$/.test(error.message)) {
+  if (error.name === 'MaxRetriesPerRequestError') {
     return `Redis stopped answering (${error.message}); check that the server at REDIS_URL is up`;
   }
   if (error.name.startsWith('KafkaJS') && /ECONNREFUSED|Connection (error|timeout)|connect to seed broker/.test(error.message)) {
