@@ -276,10 +276,12 @@ describe('generator usability', () => {
 
   it('generate -- <generator> -- --help lists the answers and exits 0', async () => {
     for (const generator of ['project', 'scenario', 'feature']) {
-      const help = await run(join(BIN, 'plop'), [...plopArgs(generator, {}), '--help'], REPO, 60_000);
+      const help = await run(join(BIN, 'plop'), [...plopArgs(generator, {}), '--help'], REPO, 60_000, { INIT_CWD: REPO });
       expect(help.code, help.output).toBe(0);
       expect(help.output).toContain(`Usage: npm run generate -- ${generator} -- [--<answer> <value> ...]`);
       expect(help.output).toMatch(/--name\s+/);
+      // Run from the checkout, a project goes next to it by default, never into it.
+      if (generator === 'project') expect(help.output).toContain(`[default: ${dirname(REPO)}]`);
     }
   });
 

@@ -23,11 +23,13 @@ const entityQuestion = { name: 'entity', message: 'Entity the features are keyed
 
 /** Where the user ran the command: npm scripts run in the package root, INIT_CWD keeps the caller's folder. */
 const callerDir = () => process.env.INIT_CWD ?? process.cwd();
+/** The caller's folder, unless that is this checkout (or inside it): then next to the checkout, never into it. */
+const defaultProjectDir = () => (relative(REPO, callerDir()).startsWith('..') ? callerDir() : dirname(REPO));
 const checkDir = (dir) => (existsSync(dir) && !statSync(dir).isDirectory() ? `${dir} is a file, not a folder` : true);
 
 const projectQuestions = [
   // Relative folders resolve against the caller's folder; missing ones are created with the project.
-  { name: 'dir', message: 'Folder to create the project in (created if missing)', default: () => callerDir(), validate: (dir) => checkDir(resolve(callerDir(), dir)) },
+  { name: 'dir', message: 'Folder to create the project in (created if missing)', default: () => defaultProjectDir(), validate: (dir) => checkDir(resolve(callerDir(), dir)) },
   {
     name: 'name',
     message: 'Project name (kebab-case)',
