@@ -9,6 +9,7 @@
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source scripts/node-env.sh   # a supported Node (>= 22) first on PATH
 
 size=small
 pass=()

@@ -3,5 +3,6 @@
 # (generate -> Kafka -> stream processor -> Redis, offline store -> PIT training -> serving -> result tables).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 bash scripts/setup.sh
 exec npx tsx packages/devstack/src/cli.ts exec -- npm run --silent start -w @rtml/scenario-fraud-detection -- "$@"

@@ -12,6 +12,7 @@
 # Without KAFKA_BROKERS/REDIS_URL, run starts the dev stack for its own duration (devstack exec).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 ROOT=$PWD
 VENV=$ROOT/.venv
 PY=$VENV/bin/python

@@ -24,11 +24,8 @@ if ((${#apt_packages[@]})); then
   apt-get install -y -qq "${apt_packages[@]}" >/dev/null
 fi
 
-node_major=$(node -p 'process.versions.node.split(".")[0]')
-if [ "$node_major" -lt 20 ]; then
-  echo "[setup] Node.js >= 20 is required (found $(node --version))" >&2
-  exit 1
-fi
+# Node.js >= 22; an older system Node gets the pinned Node 24 LTS (see node-env.sh), which npm ci below runs on too.
+source scripts/node-env.sh
 
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "npm ci"

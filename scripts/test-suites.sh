@@ -3,6 +3,7 @@
 # Ends with one summary line, "Tests: N passed, N failed", over every suite.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 results=.cache/vitest-results.json
 rm -f "$results"

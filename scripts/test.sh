@@ -4,6 +4,7 @@
 # before that, the docker phase runs the testcontainers path on its own Docker engine (scripts/docker-suite.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/node-env.sh
 
 bash scripts/setup.sh --notebooks
 

@@ -25,9 +25,11 @@ interface Run {
   readonly output: string;
 }
 
-function run(command: string, args: readonly string[], cwd: string, timeoutMs = 300_000): Promise<Run> {
+const stackEnv = () => ({ ...process.env, KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl'), FORCE_COLOR: '0', NO_COLOR: '1' });
+
+function run(command: string, args: readonly string[], cwd: string, timeoutMs = 300_000, extraEnv: Record<string, string> = {}): Promise<Run> {
   return new Promise((done, fail) => {
-    const env = { ...process.env, KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl'), FORCE_COLOR: '0', NO_COLOR: '1' };
+    const env = { ...stackEnv(), ...extraEnv };
     const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -41,8 +43,94 @@ function run(command: string, args: readonly string[], cwd: string, timeoutMs = 
   });
 }
 
-const plop = (generator: string, answers: Record<string, string | number>) =>
-  run(join(BIN, 'plop'), ['--plopfile', join(REPO, 'templates', 'plopfile.js'), generator, '--', ...Object.entries(answers).flatMap(([k, v]) => [`--${k}`, String(v)])], REPO, 60_000);
+const plopArgs = (generator: string, answers: Record<string, string | number>) => [
+  '--plopfile',
+  join(REPO, 'templates', 'plopfile.js'),
+  generator,
+  '--',
+  ...Object.entries(answers).flatMap(([k, v]) => [`--${k}`, String(v)]),
+];
+/** plop as `npm run generate` runs it: in the checkout, with the caller's folder in INIT_CWD. */
+const plop = (generator: string, answers: Record<string, string | number>, callerDir = REPO) =>
+  run(join(BIN, 'plop'), plopArgs(generator, answers), REPO, 60_000, { INIT_CWD: callerDir });
+
+interface Scripts {
+  readonly scripts: Record<string, string>;
+}
+
+/**
+ * A script that runs until stopped: started in its own process group, done when `ready` appears in its output
+ * (then `check` runs on that output), stopped with SIGTERM to the group.
+ */
+async function runUntilReady(script: string, cwd: string, ready: RegExp, check: (output: string) => Promise<void> = async () => undefined, env: Record<string, string> = {}): Promise<void> {
+  const child = spawn('npm', ['run', script], { cwd, env: { ...stackEnv(), ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const closed = new Promise<number | null>((done) => child.on('close', done));
+  const seen = new Promise<boolean>((done) => {
+    const look = (chunk: Buffer) => {
+      output += chunk;
+      if (ready.test(output)) done(true);
+    };
+    child.stdout.on('data', look);
+    child.stderr.on('data', look);
+    void closed.then(() => done(false));
+  });
+  try {
+    expect(await seen, `npm run ${script} ended before printing ${ready}:\n${output}`).toBe(true);
+    await check(output);
+  } finally {
+    process.kill(-child.pid!, 'SIGTERM');
+    await closed;
+  }
+}
+
+/** The /score request body shown in the generated README (one raw event). */
+function readmeScoreBody(dir: string): string {
+  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+  const body = /-d '(\{[\s\S]*?\})'/.exec(readme)?.[1];
+  expect(body, 'README shows a /score request body').toBeDefined();
+  return body!.replace(`'"$(date +%s000)"'`, String(Date.now()));
+}
+
+async function postScore(output: string, body: string): Promise<void> {
+  const address = /POST (http:\/\/\S+\/score)/.exec(output)?.[1];
+  expect(address, output).toBeDefined();
+  const response = await fetch(address!, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  expect(response.status, await response.clone().text()).toBe(200);
+  expect(await response.json()).toHaveProperty('score');
+}
+
+/** How each generated script is run: to completion (exit 0), or until its ready line (long-running ones). */
+async function runScript(dir: string, script: string): Promise<void> {
+  if (script === 'stream' || script === 'start') return runUntilReady(script, dir, /\[stream\] .*consuming/);
+  if (script === 'serve') return runUntilReady(script, dir, /\[serve\] POST/, (output) => postScore(output, readmeScoreBody(dir)), { PORT: '0' });
+  const result = await run('npm', ['run', script, ...(script === 'produce' ? ['5'] : [])], dir);
+  if (script === 'infra:status') {
+    // Kafka + Redis come from the environment here, so nothing is recorded: status says so and exits 1.
+    expect(result.output).toContain('not running; start it with `npm run infra:up`');
+    return;
+  }
+  expect(result.code, `npm run ${script}:\n${result.output}`).toBe(0);
+}
+
+/**
+ * Every script the generated package.json declares, each run for real (train before serve, which needs its model);
+ * the TypeScript ones also take --help. Returns the names, so callers can check none was skipped by accident.
+ */
+async function runEveryScript(dir: string, skip: readonly string[] = []): Promise<string[]> {
+  const { scripts } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as Scripts;
+  const order = (name: string) => (name === 'train' ? 0 : name === 'serve' || name === 'start' ? 2 : 1);
+  const names = Object.keys(scripts).filter((name) => !skip.includes(name)).sort((a, b) => order(a) - order(b));
+  for (const name of names) {
+    if (/tsx .*src\/\w+\.ts$/.test(scripts[name]!)) {
+      const help = await run('npm', ['run', name, '--', '--help'], dir);
+      expect(help.code, help.output).toBe(0);
+      expect(help.output).toContain(`usage: npm run ${name}`);
+    }
+    await runScript(dir, name);
+  }
+  return names;
+}
 
 /** Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not change. */
 function snapshot(dir: string): Record<string, string> {
@@ -135,19 +223,22 @@ export default defineConfig({
 });
 `);
     const results = join(root, 'results.json');
-    const tests = await run(join(BIN, 'vitest'), ['run', '--reporter=json', `--outputFile=${results}`], root);
+    const tests = await run('npm', ['run', 'test', '--', '--reporter=json', `--outputFile=${results}`], dir);
     expect(tests.code, tests.output).toBe(0);
     const report = JSON.parse(readFileSync(results, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { name: string }[] };
     expect(report.numFailedTests).toBe(0);
     expect(report.numPassedTests).toBe(5); // 3 end-to-end + 2 feature parity tests
     expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual(['src/parity/amount_max_2h.test.ts', 'src/parity/recent_categories.test.ts', 'src/pipeline.test.ts']);
-  }, 600_000);
+    expect((await runEveryScript(dir, ['test'])).sort()).toEqual(['produce', 'serve', 'stream', 'train']);
+  }, 900_000);
 
-  it('project: installs, builds with tsc and passes its own tests from the generated folder', async () => {
-    const parent = temp('project');
-    const generated = await plop('project', { name: 'gen-project', dir: parent });
+  it('project: generated into a new folder, copied elsewhere, installs, builds, passes its tests and runs every script', async () => {
+    const caller = temp('project');
+    const generated = await plop('project', { name: 'gen-project', dir: 'new/folder' }, caller); // relative to the caller
     expect(generated.code, generated.output).toBe(0);
-    const dir = join(parent, 'gen-project');
+    expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
+    const dir = join(temp('copy'), 'moved');
+    cpSync(join(caller, 'new', 'folder', 'gen-project'), dir, { recursive: true });
     for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
@@ -163,5 +254,52 @@ export default defineConfig({
     const tests = await run('npm', ['test'], dir);
     expect(tests.code, tests.output).toBe(0);
     expect(tests.output).toMatch(/Tests\s+3 passed/);
-  }, 600_000);
+    expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual(['infra:down', 'infra:status', 'infra:up', 'produce', 'rtml:build', 'serve', 'start', 'stream', 'train']);
+  }, 900_000);
 });
+
+describe('generator usability', () => {
+  it('no template HTML-escapes a value (every {{value}} is triple-stashed)', () => {
+    const escaping: string[] = [];
+    const walk = (at: string) => {
+      for (const entry of readdirSync(at, { withFileTypes: true })) {
+        const path = join(at, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (entry.name.endsWith('.hbs')) {
+          for (const match of readFileSync(path, 'utf8').matchAll(/(?<!\{)\{\{(?![{#/>!~]|else\b)[^{}]*\}\}(?!\})/g)) escaping.push(`${path}: ${match[0]}`);
+        }
+      }
+    };
+    walk(join(REPO, 'templates'));
+    expect(escaping).toEqual([]);
+  });
+
+  it('generate -- <generator> -- --help lists the answers and exits 0', async () => {
+    for (const generator of ['project', 'scenario', 'feature']) {
+      const help = await run(join(BIN, 'plop'), [...plopArgs(generator, {}), '--help'], REPO, 60_000, { INIT_CWD: REPO });
+      expect(help.code, help.output).toBe(0);
+      expect(help.output).toContain(`Usage: npm run generate -- ${generator} -- [--<answer> <value> ...]`);
+      expect(help.output).toMatch(/--name\s+/);
+      // Run from the checkout, a project goes next to it by default, never into it.
+      if (generator === 'project') expect(help.output).toContain(`[default: ${dirname(REPO)}]`);
+    }
+  });
+
+  it("the root README's scaffolding example works as written", async () => {
+    const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+    const block = /## Scaffolding\s+```bash\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+    const commands = block.split('\n').filter((line) => line.startsWith('npm run generate'));
+    expect(commands).toHaveLength(3);
+    const root = monorepoCopy();
+    const caller = temp('readme');
+    for (const command of commands) {
+      // `npm run generate -- <generator> -- --a b ...  # comment`, with the checkout and /tmp swapped for temp copies.
+      const [generator, ...answers] = command.replace(/#.*$/, '').trim().split(/\s+/).slice(3).filter((word) => word !== '--');
+      const args = [...plopArgs(generator!, {}), ...answers.map((word) => (word === '/tmp' ? caller : word))];
+      if (generator !== 'project') args.push('--root', root);
+      const result = await run(join(BIN, 'plop'), args, REPO, 60_000, { INIT_CWD: caller });
+      expect(result.code, `${command}\n${result.output}`).toBe(0);
+    }
+  });
+});
+

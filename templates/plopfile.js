@@ -1,7 +1,7 @@
 // Generators for rtml pipelines: `npx plop --plopfile templates/plopfile.js <project|scenario|feature> [-- --name value ...]`.
 // Answers come from flags after `--`, a JSON file (`-- --answers answers.json`) or prompts; all are validated before
 // any file is written, so a bad answer leaves nothing behind.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectAnswers, validateAnswers } from './lib/answers.js';
@@ -14,22 +14,29 @@ const REPO = dirname(TEMPLATES);
  * The packages a project links (devstack for its test setup), including the ones they depend on (kafka, synthetic):
  * npm would look for those in the registry otherwise.
  */
-export const RTML_PACKAGES = ['devstack', 'kafka', 'synthetic', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'];
+export const RTML_PACKAGES = ['connections', 'devstack', 'kafka', 'synthetic', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'];
 
 const checkCheckout = (dir) =>
   existsSync(join(dir, 'packages', 'features', 'package.json')) ? true : `${dir} is not an rtml checkout (no packages/features/package.json)`;
 
 const entityQuestion = { name: 'entity', message: 'Entity the features are keyed by (snake_case)', default: 'user', validate: checkSnakeName };
 
+/** Where the user ran the command: npm scripts run in the package root, INIT_CWD keeps the caller's folder. */
+const callerDir = () => process.env.INIT_CWD ?? process.cwd();
+/** The caller's folder, unless that is this checkout (or inside it): then next to the checkout, never into it. */
+const defaultProjectDir = () => (relative(REPO, callerDir()).startsWith('..') ? callerDir() : dirname(REPO));
+const checkDir = (dir) => (existsSync(dir) && !statSync(dir).isDirectory() ? `${dir} is a file, not a folder` : true);
+
 const projectQuestions = [
-  { name: 'dir', message: 'Folder to create the project in', default: () => process.cwd(), validate: (dir) => (existsSync(dir) ? true : `${dir} does not exist`) },
+  // Relative folders resolve against the caller's folder; missing ones are created with the project.
+  { name: 'dir', message: 'Folder to create the project in (created if missing)', default: () => defaultProjectDir(), validate: (dir) => checkDir(resolve(callerDir(), dir)) },
   {
     name: 'name',
     message: 'Project name (kebab-case)',
     default: 'my-pipeline',
     validate: (name, a) => {
       const ok = checkKebabName(name);
-      return ok !== true ? ok : checkFree(resolve(a.dir, name));
+      return ok !== true ? ok : checkFree(resolve(callerDir(), a.dir, name));
     },
   },
   entityQuestion,
@@ -76,6 +83,9 @@ const validationAction = (generator, questions) => async (answers) => {
   await validateAnswers(generator, questions, answers);
   return 'answers are valid';
 };
+
+/** Last action of a generator: what to run next, printed by plop after the files it wrote. */
+const nextSteps = (lines) => () => `next steps:\n${lines.map((line) => `    ${line}`).join('\n')}`;
 
 /** Template data shared by the project and scenario templates. */
 function pipelineData(a) {
@@ -126,13 +136,14 @@ export default function (plop) {
     description: 'a standalone pipeline project (own package.json linking this checkout\'s packages)',
     prompts: async (inquirer) => collectAnswers('project', projectQuestions, inquirer),
     actions: (a) => {
-      const target = resolve(a.dir, a.name);
+      const target = resolve(callerDir(), a.dir, a.name);
       const rtml = resolve(a.rtml);
-      const data = { ...pipelineData(a), kind: 'project', target, rtml, rtmlRelative: relative(target, rtml) || '.', rtmlPackages: RTML_PACKAGES };
+      const data = { ...pipelineData(a), kind: 'project', target, rtml, rtmlPackages: RTML_PACKAGES };
       return [
         validationAction('project', projectQuestions),
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'project')), data },
+        nextSteps([`cd ${target}`, `(cd ${rtml} && npm run setup)   # once: builds the @rtml packages this project installs`, 'npm install', 'npm test    # end to end on real Kafka + Redis', 'npm start   # train, produce, stream (Ctrl-C stops)', 'see README.md for each script and a /score request']),
       ];
     },
   });
@@ -148,6 +159,7 @@ export default function (plop) {
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'scenario')), data },
         { type: 'addReference', abortOnFail: true },
+        nextSteps(['npm install   # links the new workspace', `npx vitest run scenarios/${a.name}   # its end-to-end test (needs the stack: npm run infra:up)`, `scenarios/${a.name}/README.md: run it, serve it, add features`]),
       ];
     },
   });
@@ -166,10 +178,11 @@ export default function (plop) {
           type: 'modify',
           path: featuresFile(target),
           pattern: new RegExp(`^([ \\t]*)(${FEATURES_MARKER.replace(/[/]/g, '\\/')})`, 'm'),
-          template: `$1${'{{name}}'}: {{{expression}}},\n$1$2`,
+          template: `$1${'{{{name}}}'}: {{{expression}}},\n$1$2`,
           data,
           abortOnFail: true,
         },
+        nextSteps([`npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`, `list "${a.name}" in MODEL_FEATURES (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
       ];
     },
   });

@@ -55,6 +55,22 @@ function valueOf(questionDefault, answers) {
   return typeof questionDefault === 'function' ? questionDefault(answers) : questionDefault;
 }
 
+/** `--help`: every answer a generator takes, with its default; hidden ones are answered by flag only. */
+function usage(generator, questions) {
+  const lines = questions.map((q) => {
+    const def = valueOf(q.default, {});
+    const notes = [q.when ? 'only for some answers' : '', q.hidden ? 'not prompted' : '', def !== undefined ? `default: ${def}` : 'required'].filter(Boolean);
+    return `  --${q.name.padEnd(12)} ${q.message}${q.choices ? ` (${q.choices.map((c) => c.value ?? c).join(', ')})` : ''} [${notes.join('; ')}]`;
+  });
+  return [
+    `Usage: npm run generate -- ${generator} -- [--<answer> <value> ...] [--answers answers.json] [--yes]`,
+    'Without answers, in a terminal, each is prompted; with some, the rest take their defaults.',
+    '',
+    'Answers:',
+    ...lines,
+  ].join('\n');
+}
+
 /**
  * Collects the answers of `questions` ({ name, message, type?, choices?, default?, hidden?, when?(answers), validate?(value, answers) }).
  * Hidden questions are never prompted (their default applies) but can be answered by flag or file.
@@ -62,7 +78,11 @@ function valueOf(questionDefault, answers) {
  * then take their defaults. Throws (plop prints "[ERROR] <message>", exits 1) on the first invalid or missing answer.
  */
 export async function collectAnswers(generator, questions, inquirer, { flags = generatorFlags(), interactive } = {}) {
-  const { answers: answersFile, yes, ...given } = flags;
+  const { answers: answersFile, yes, help, ...given } = flags;
+  if (help) {
+    console.log(usage(generator, questions));
+    process.exit(0);
+  }
   const provided = { ...(typeof answersFile === 'string' ? readAnswersFile(answersFile) : {}), ...given };
   const known = new Set(questions.map((q) => q.name));
   const unknown = Object.keys(provided).filter((name) => !known.has(name));

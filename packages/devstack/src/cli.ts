@@ -2,6 +2,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
+import { checkConnections, ConnectionError, readConnectionSettings } from '@rtml/connections';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
 import { endpointVariables, isClusterEndpoints, startTopology, TOPOLOGIES, type ClusterEndpoints, type Topology } from './cluster-stack.js';
@@ -25,11 +26,11 @@ program
       printEnv(existing);
       return;
     }
-    const stack = await startTopology(opts.topology, { forceNative: opts.native });
-    if (stack.mode === 'testcontainers') {
-      progress('testcontainers stops its containers when this process exits; use it from the test setup instead');
+    if (opts.topology === 'single' && (await exportedServicesAnswer())) return;
+    const stack = await startTopology(opts.topology, { forceNative: opts.native, ignoreEnvironment: opts.topology === 'single' });
+    if (!recordStack(stack)) {
+      progress(stack.mode === 'testcontainers' ? 'testcontainers stops its containers when this process exits; use it from the test setup instead' : 'using the services from the environment; nothing started, nothing recorded');
     }
-    recordStack(stack);
     printEnv(stack);
   });
 
@@ -87,6 +88,23 @@ program
   .action(() => {
     progress(`kafka jars in ${resolveKafkaJars()}`);
   });
+
+/**
+ * `up` with KAFKA_BROKERS/REDIS_URL exported: services that answer are used as they are (nothing to start or
+ * record); exports left over from a stack that is gone are said to be stale and a new stack is started.
+ */
+async function exportedServicesAnswer(): Promise<boolean> {
+  if (!process.env.KAFKA_BROKERS && !process.env.REDIS_URL) return false;
+  const exported = `KAFKA_BROKERS=${process.env.KAFKA_BROKERS ?? ''} REDIS_URL=${process.env.REDIS_URL ?? ''}`;
+  try {
+    await checkConnections(readConnectionSettings(), { timeoutMs: 2_000 });
+  } catch (error) {
+    progress(`the exported ${exported} do not answer (${error instanceof ConnectionError ? error.message.split('\n')[0] : String(error)}); starting a new stack, eval the exports below`);
+    return false;
+  }
+  progress(`${exported} already answer; starting nothing (unset them to start a stack of your own)`);
+  return true;
+}
 
 function printEnv(endpoints: StackEndpoints | ClusterEndpoints): void {
   const variables = endpointVariables(endpoints);

@@ -24,6 +24,6 @@ export {
 } from './cluster-stack.js';
 export { REDIS_CLUSTER_NODE_TIMEOUT_MS, startNativeRedisCluster, type NativeRedisCluster } from './redis-cluster.js';
 export { startNativeRedis, type NativeRedis } from './redis-native.js';
-export { resolveEndpoints, readRecordedStack } from './state.js';
+export { resolveEndpoints, readRecordedStack, withRecordedStack } from './state.js';
 export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort, stopProcess } from './process.js';

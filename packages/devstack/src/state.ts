@@ -15,23 +15,45 @@ export type RecordedStack = (StackEndpoints | ClusterEndpoints) & {
   runDir?: string;
 };
 
-export function recordStack(stack: RunningStack | RunningCluster): void {
+/** Only a stack whose processes `down` can stop is recorded: a record without them could never be cleaned up. */
+export function recordStack(stack: RunningStack | RunningCluster): boolean {
+  if (stack.processes.length === 0) return false;
   const file = stateFile();
   mkdirSync(dirname(file), { recursive: true });
   const endpoints = isClusterEndpoints(stack) ? { kafkaBrokers: stack.kafkaBrokers, redisClusterNodes: stack.redisClusterNodes } : { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl };
   const record: RecordedStack = { ...endpoints, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
   writeFileSync(file, JSON.stringify(record, null, 2));
+  return true;
 }
 
+/**
+ * The recorded stack while every one of its processes is alive. A record that describes nothing running (a
+ * process died, or an old record without processes) is deleted here, so it can never outlive its services.
+ */
 export function readRecordedStack(): RecordedStack | undefined {
   const file = stateFile();
   if (!existsSync(file)) return undefined;
   const record = JSON.parse(readFileSync(file, 'utf8')) as RecordedStack;
-  return record.processes.every((p) => isAlive(p.pid)) ? record : undefined;
+  if (record.processes.length > 0 && record.processes.every((p) => isAlive(p.pid))) return record;
+  forgetStack();
+  return undefined;
 }
 
 export function forgetStack(): void {
   rmSync(stateFile(), { force: true });
+}
+
+/**
+ * The environment clients read their settings from (see @rtml/connections), with the endpoints of a stack
+ * left running by `npm run infra:up` filled in when neither KAFKA_BROKERS nor REDIS_URL is set.
+ */
+export function withRecordedStack(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  if (env.KAFKA_BROKERS || env.REDIS_URL) return env;
+  const recorded = readRecordedStack();
+  if (!recorded) return env;
+  return isClusterEndpoints(recorded)
+    ? { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_CLUSTER_NODES: recorded.redisClusterNodes }
+    : { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_URL: recorded.redisUrl };
 }
 
 /**

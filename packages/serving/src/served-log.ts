@@ -1,4 +1,5 @@
-import { Kafka, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient } from '@rtml/connections';
 import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
 import type { FeatureStatus } from './scorer.js';
@@ -52,7 +53,7 @@ export class KafkaServedLog implements ServedLog {
   ) {}
 
   static async connect(options: KafkaServedLogOptions): Promise<KafkaServedLog> {
-    const kafka = new Kafka({ clientId: 'rtml-serving-log', brokers: [...options.brokers], logLevel: 1 });
+    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-serving-log' });
     const admin = kafka.admin();
     await admin.connect();
     // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.
@@ -106,7 +107,7 @@ export class KafkaServedLog implements ServedLog {
 
 /** Reads a served-vector topic from the beginning up to its current end (for skew reports and tests). */
 export async function readServedLog(brokers: readonly string[], topic: string): Promise<ServedRecord[]> {
-  const kafka = new Kafka({ clientId: 'rtml-served-log-reader', brokers: [...brokers], logLevel: 1 });
+  const kafka = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-served-log-reader' });
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);

@@ -4,11 +4,11 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { resolveEndpoints } from '@rtml/devstack';
+import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
+import { withRecordedStack } from '@rtml/devstack';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -98,13 +98,20 @@ function onlineStore(redis: Redis, processor: KeyedProcessor<unknown, unknown>, 
   return new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
 }
 
+/** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
+async function checkedConnections(): Promise<ConnectionSettings> {
+  const connections = readConnectionSettings(withRecordedStack());
+  await checkConnections(connections);
+  return connections;
+}
+
 async function run(options: RunOptions): Promise<void> {
   const processor = await loadProcessor(options);
-  const { kafkaBrokers, redisUrl } = resolveEndpoints();
-  const redis = new Redis(redisUrl);
+  const connections = await checkedConnections();
+  const redis = redisClient(connections.redis);
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
-    brokers: kafkaBrokers.split(','),
+    brokers: connections.kafka.brokers,
     redis,
     store: onlineStore(redis, processor, options),
     group: options.group,
@@ -150,9 +157,9 @@ async function run(options: RunOptions): Promise<void> {
 
 async function rebuild(options: RebuildCliOptions): Promise<void> {
   const processor = await loadProcessor(options);
-  const { kafkaBrokers, redisUrl } = resolveEndpoints();
-  const redis = new Redis(redisUrl);
-  const admin = new Kafka({ clientId: `rtml-stream-rebuild-${options.group}`, brokers: kafkaBrokers.split(','), logLevel: logLevel.NOTHING }).admin();
+  const connections = await checkedConnections();
+  const redis = redisClient(connections.redis);
+  const admin = kafkaClient(connections.kafka, { clientId: `rtml-stream-rebuild-${options.group}` }).admin();
   await admin.connect();
   try {
     const report = await rebuildCheckpoints({
@@ -222,7 +229,7 @@ const rebuildCommand = processorCommand('rebuild', 'reset the checkpoints so tha
 
 const program = new Command('rtml-stream').description('Kafka -> feature engine -> Redis, exactly once').addCommand(runCommand).addCommand(rebuildCommand);
 
-program.parseAsync().catch((error: Error) => {
-  console.error(`rtml-stream: ${error.message}`);
+program.parseAsync().catch((error: unknown) => {
+  console.error(`rtml-stream: ${explainFailure(error, 'message')}`);
   process.exit(1);
 });

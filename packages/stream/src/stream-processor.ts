@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
-import kafkajs, { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator } from '@rtml/connections';
+import kafkajs, { type Admin, type Batch, type Consumer, type EachBatchPayload, type Kafka, type logCreator, type Producer } from 'kafkajs';
 import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
@@ -15,14 +16,17 @@ import type { KeyedProcessor } from './processor.js';
 import { encodeOffsets, Task } from './task.js';
 
 /**
- * kafkajs logs every "group is rebalancing" heartbeat reply as an error; rebalances are routine here. Its crash and
- * restart messages are left out too: the processor reports crashes itself, in one line (see `watchConsumer`).
+ * The connections package's logger (routine retries at debug, an unreachable broker once per interval) without
+ * kafkajs' crash and restart lines: the processor reports a crash itself, in one line (see `watchConsumer`).
  */
-const quietRebalances: logCreator = () => ({ namespace, level, log }) => {
-  const error = String(log.error ?? '');
-  const reportedByUs = log.message.startsWith('Crash') || log.message.startsWith('Restarting the consumer');
-  if (level === logLevel.ERROR && !error.includes('rebalanc') && !reportedByUs) console.error(`[kafkajs ${namespace}] ${log.message} ${error}`);
-};
+function withoutCrashLines(base: logCreator): logCreator {
+  return (level) => {
+    const log = base(level);
+    return (entry) => {
+      if (!entry.log.message.startsWith('Crash') && !entry.log.message.startsWith('Restarting the consumer')) log(entry);
+    };
+  };
+}
 
 /** Kafka consumer timings; tests turn these down so rebalances after a crash take seconds, not minutes. */
 export interface ConsumerTuning {
@@ -145,7 +149,9 @@ export class StreamProcessor<S, E> {
     if (Number.isNaN(this.maxEventTimeAhead) || this.maxEventTimeAhead < 0) throw new Error(`StreamProcessor: maxEventTimeAhead must be >= 0 ms, got ${this.maxEventTimeAhead}`);
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
-    this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
+    // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
+    const settings = { brokers: options.brokers, variable: KAFKA_BROKERS };
+    this.kafka = kafkaClient(settings, { clientId: options.clientId ?? `rtml-stream-${options.group}`, logCreator: withoutCrashLines(kafkaLogCreator(settings)) });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
     // transactions are never applied.

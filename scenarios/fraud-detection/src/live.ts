@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { Admin, Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient } from '@rtml/connections';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
@@ -34,7 +35,7 @@ export class LivePipeline {
   ) {}
 
   static async start(options: LivePipelineOptions): Promise<LivePipeline> {
-    const kafka = new Kafka({ clientId: `fraud-${options.runId}`, brokers: [...options.brokers], logLevel: logLevel.ERROR });
+    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: `fraud-${options.runId}` });
     const admin = kafka.admin();
     await admin.connect();
     const numPartitions = options.partitions ?? 3;

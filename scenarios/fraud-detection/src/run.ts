@@ -1,31 +1,34 @@
 import { Command } from 'commander';
-import { resolveEndpoints } from '@rtml/devstack';
-import { SIZES, type SizeName } from './generator.js';
+import { checkConnections, explainFailure, readConnectionSettings } from '@rtml/connections';
+import { withRecordedStack } from '@rtml/devstack';
+import { sizeOption, wholeNumber } from './cli-options.js';
+import type { SizeName } from './generator.js';
 import { formatReport } from './report.js';
 import { runScenario } from './scenario.js';
 
+const program = new Command('fraud-detection')
+  .description('Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).')
+  .addOption(sizeOption('small'))
+  .option('--seed <n>', 'generator seed', wholeNumber('--seed', 0), 42)
+  .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', wholeNumber('--batch-interval', 1), 60)
+  .action(main);
+
 /** One command: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables. */
-async function main(): Promise<void> {
-  const program = new Command('fraud-detection')
-    .option('--size <size>', `one of ${Object.keys(SIZES).join(', ')}`, 'small')
-    .option('--seed <n>', 'generator seed', '42')
-    .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', '60')
-    .parse();
-  const opts = program.opts<{ size: string; seed: string; batchInterval: string }>();
-  if (!(opts.size in SIZES)) throw new Error(`unknown size '${opts.size}': use one of ${Object.keys(SIZES).join(', ')}`);
-  const endpoints = await resolveEndpoints();
+async function main(opts: { size: SizeName; seed: number; batchInterval: number }): Promise<void> {
+  const connections = readConnectionSettings(withRecordedStack());
+  await checkConnections(connections); // before the offline work, which takes most of a minute at the default size
   const result = await runScenario({
-    size: opts.size as SizeName,
-    seed: Number(opts.seed),
-    brokers: endpoints.kafkaBrokers.split(','),
-    redisUrl: endpoints.redisUrl,
-    batchIntervalMinutes: Number(opts.batchInterval),
+    size: opts.size,
+    seed: opts.seed,
+    brokers: connections.kafka.brokers,
+    redisUrl: connections.redis.url,
+    batchIntervalMinutes: opts.batchInterval,
     log: (line) => console.error(line),
   });
   console.log(formatReport(result));
 }
 
-main().catch((error: unknown) => {
-  console.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+program.parseAsync().catch((error: unknown) => {
+  console.error(`fraud-detection: ${explainFailure(error)}`);
   process.exit(1);
 });

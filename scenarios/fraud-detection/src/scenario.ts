@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import { KAFKA_BROKERS, kafkaClient, REDIS_URL, redisClient } from '@rtml/connections';
 import { duration, processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
@@ -146,7 +146,7 @@ function periods(start: number, days: number) {
 }
 
 async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {
-  const admin = new Kafka({ clientId: 'fraud-cleanup', brokers: [...brokers], logLevel: logLevel.NOTHING }).admin();
+  const admin = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'fraud-cleanup' }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
@@ -173,7 +173,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const dir = join(tmpdir(), `rtml-fraud-${runId}`);
   await mkdir(dir, { recursive: true });
   const offline = await OfflineStore.open({ dir });
-  const redis = new Redis(options.redisUrl);
+  const redis = redisClient({ url: options.redisUrl, variable: REDIS_URL });
   const namespaces = { stream: `fraud-${runId}-stream`, batch: `fraud-${runId}-batch` };
   try {
     await timed('offline backfill', () => backfillAll(offline, data, dir));

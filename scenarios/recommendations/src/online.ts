@@ -1,5 +1,6 @@
-import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Admin, Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient, REDIS_URL, redisClient } from '@rtml/connections';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
@@ -40,10 +41,10 @@ export class OnlinePipeline {
   ) {}
 
   static async start(options: OnlinePipelineOptions): Promise<OnlinePipeline> {
-    const redis = new Redis(options.redisUrl);
+    const redis = redisClient({ url: options.redisUrl, variable: REDIS_URL });
     const config = { ttl: duration.days(3), maxAge: duration.days(2) };
     const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: { [userActivity.name]: config, [itemPopularity.name]: config } });
-    const kafka = new Kafka({ clientId: `rtml-rec-${options.namespace}`, brokers: [...options.brokers], logLevel: logLevel.NOTHING });
+    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: `rtml-rec-${options.namespace}` });
     const admin = kafka.admin();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);

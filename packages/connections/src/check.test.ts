@@ -1,0 +1,27 @@
+import { inject, describe, expect, it } from 'vitest';
+import { checkConnections, checkKafka, checkRedis } from './check.js';
+import { readConnectionSettings } from './settings.js';
+
+const closed = readConnectionSettings({ KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://:pw@127.0.0.1:1' });
+
+describe('preflight checks', () => {
+  it('passes against the running stack', async () => {
+    const settings = readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') });
+    await checkConnections(settings);
+  });
+
+  it('fails fast naming each unreachable service, its setting and what to do', async () => {
+    const error = await checkConnections(closed).then(() => undefined, (caught: Error) => caught);
+    expect(error?.name).toBe('ConnectionError');
+    expect(error?.message.split('\n')).toEqual([
+      'cannot reach Kafka at KAFKA_BROKERS=127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)',
+      'cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)',
+      'is it running? start the stack with `npm run infra:up` and `eval "$(npm run --silent infra:status)"`',
+    ]);
+  });
+
+  it('checks one service alone', async () => {
+    await expect(checkKafka(closed.kafka)).rejects.toThrow(/^cannot reach Kafka at KAFKA_BROKERS=127\.0\.0\.1:1/);
+    await expect(checkRedis(closed.redis)).rejects.toThrow(/^cannot reach Redis at REDIS_URL=/);
+  });
+});

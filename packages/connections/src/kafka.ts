@@ -1,0 +1,43 @@
+import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { describeKafka, type KafkaSettings } from './settings.js';
+import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
+
+/**
+ * Replies a healthy cluster gives while it starts up or rebalances; kafkajs retries them and logs each as an
+ * ERROR, so every fresh run looked broken. Shown only when KAFKAJS_LOG_LEVEL=debug.
+ */
+const ROUTINE = /coordinator is loading|group coordinator is not available|not the correct coordinator|rebalanc|no leader for this topic-partition|does not host this topic-partition|leadership election/i;
+
+/**
+ * kafkajs log lines a person can act on: routine start-up retries demoted to debug, an unreachable broker
+ * reported at most once per interval naming the setting, anything else as one line (never a stack trace).
+ */
+export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions = {}): logCreator {
+  const write = options.write ?? writeToStderr;
+  const report = throttledWriter(options.intervalMs ?? REPORT_INTERVAL_MS, write);
+  return (configuredLevel) => {
+    // kafkajs logs a consumer crash, then "Restarting the consumer in N ms": routine when the crash was.
+    let lastCrashWasRoutine = false;
+    return ({ namespace, label, log }) => {
+      const error = typeof log.error === 'string' ? log.error : '';
+      const text = `${log.message} ${error}`.trim();
+      if (log.message.startsWith('Crash:')) lastCrashWasRoutine = ROUTINE.test(text);
+      if (ROUTINE.test(text) || (lastCrashWasRoutine && log.message.startsWith('Restarting the consumer'))) {
+        if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text}`);
+      } else if (isUnreachable(text)) {
+        report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
+      } else {
+        write(`[kafka ${label.toLowerCase()}] ${namespace}: ${text}`);
+      }
+    };
+  };
+}
+
+/**
+ * A kafkajs client for these settings with the quiet, actionable logger (errors only; KAFKAJS_LOG_LEVEL
+ * raises it). Callers may override any option but the brokers.
+ */
+export function kafkaClient(settings: KafkaSettings, config: Omit<KafkaConfig, 'brokers'> & ReportOptions = {}): Kafka {
+  const { intervalMs, write, ...kafkaConfig } = config;
+  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaConfig, brokers: [...settings.brokers] });
+}

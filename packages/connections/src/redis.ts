@@ -1,0 +1,29 @@
+import { Redis, type RedisOptions } from 'ioredis';
+import { describeRedis, type RedisSettings } from './settings.js';
+import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
+
+/**
+ * One line per retry interval while Redis is unreachable, naming the setting, and one when it answers again.
+ * Having a listener also stops ioredis printing `[ioredis] Unhandled error event` with a stack trace.
+ */
+export function reportRedisErrors(redis: Redis, settings: RedisSettings, options: ReportOptions = {}): Redis {
+  const write = options.write ?? writeToStderr;
+  const report = throttledWriter(options.intervalMs ?? REPORT_INTERVAL_MS, write);
+  let failing = false;
+  redis.on('error', (error: Error) => {
+    failing = true;
+    if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
+    else report(error.message, `[redis] ${describeRedis(settings)}: ${error.message}`);
+  });
+  redis.on('ready', () => {
+    if (failing) write(`[redis] connected again to ${describeRedis(settings)}`);
+    failing = false;
+  });
+  return redis;
+}
+
+/** An ioredis client for these settings that reports outages in one line per interval. */
+export function redisClient(settings: RedisSettings, options: RedisOptions & ReportOptions = {}): Redis {
+  const { intervalMs, write, ...redisOptions } = options;
+  return reportRedisErrors(new Redis(settings.url, redisOptions), settings, { intervalMs, write });
+}

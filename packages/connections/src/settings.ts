@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { ConnectionError, START_HINT } from './errors.js';
+
+/**
+ * Where Kafka is and under which setting the user gave it. An object, not a bare broker string, so later
+ * settings (TLS, SASL users) join it without changing every caller.
+ */
+export interface KafkaSettings {
+  readonly brokers: readonly string[];
+  /** The environment variable the brokers came from; every message names it. */
+  readonly variable: string;
+}
+
+/** Where Redis is; the same reasoning as KafkaSettings (cluster seeds, TLS options join here later). */
+export interface RedisSettings {
+  readonly url: string;
+  readonly variable: string;
+}
+
+export interface ConnectionSettings {
+  readonly kafka: KafkaSettings;
+  readonly redis: RedisSettings;
+}
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export const KAFKA_BROKERS = 'KAFKA_BROKERS';
+export const REDIS_URL = 'REDIS_URL';
+
+// host:port, host may be a bracketed IPv6 address; kafkajs wants exactly this form.
+const broker = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})$/).refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535);
+const brokerList = z.string().transform((value) => value.split(',').map((part) => part.trim())).pipe(z.array(broker).min(1));
+const redisUrl = z.url({ protocol: /^rediss?$/ });
+
+type Parsed<T> = { readonly settings: T } | { readonly problem: string; readonly missing: boolean };
+
+function parseKafka(env: Environment, variable: string): Parsed<KafkaSettings> {
+  const value = env[variable]?.trim();
+  if (!value) return { problem: `${variable} is not set (expected host:port[,host:port...])`, missing: true };
+  const parsed = brokerList.safeParse(value);
+  if (!parsed.success) return { problem: `${variable}="${value}" is not a broker list: expected host:port[,host:port...], e.g. 127.0.0.1:9092`, missing: false };
+  return { settings: { brokers: parsed.data, variable } };
+}
+
+function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
+  const value = env[variable]?.trim();
+  if (!value) return { problem: `${variable} is not set (expected redis://host:port)`, missing: true };
+  if (!redisUrl.safeParse(value).success) {
+    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379`, missing: false };
+  }
+  return { settings: { url: value, variable } };
+}
+
+/** One line per problem, then what to do when something is missing (not needed for a malformed value). */
+function settingsOrThrow<T extends readonly Parsed<unknown>[]>(results: T): { [K in keyof T]: T[K] extends Parsed<infer S> ? S : never } {
+  const problems = results.flatMap((result) => ('problem' in result ? [result] : []));
+  if (problems.length === 0) return results.map((result) => ('settings' in result ? result.settings : undefined)) as never;
+  const lines = problems.map((problem) => problem.problem);
+  if (problems.some((problem) => problem.missing)) lines.push(`set it, or ${START_HINT}`);
+  throw new ConnectionError(lines.join('\n'));
+}
+
+/** Kafka settings from `KAFKA_BROKERS` (comma-separated host:port list). */
+export function readKafkaSettings(env: Environment = process.env, variable = KAFKA_BROKERS): KafkaSettings {
+  return settingsOrThrow([parseKafka(env, variable)] as const)[0];
+}
+
+/** Redis settings from `REDIS_URL` (redis:// or rediss:// URL). */
+export function readRedisSettings(env: Environment = process.env, variable = REDIS_URL): RedisSettings {
+  return settingsOrThrow([parseRedis(env, variable)] as const)[0];
+}
+
+/** Both settings; throws one ConnectionError naming every variable that is missing or malformed. */
+export function readConnectionSettings(env: Environment = process.env): ConnectionSettings {
+  const [kafka, redis] = settingsOrThrow([parseKafka(env, KAFKA_BROKERS), parseRedis(env, REDIS_URL)] as const);
+  return { kafka, redis };
+}
+
+/** `KAFKA_BROKERS=a:9092,b:9092`, for messages. */
+export function describeKafka(settings: KafkaSettings): string {
+  return `${settings.variable}=${settings.brokers.join(',')}`;
+}
+
+/** `REDIS_URL=redis://user:***@host:6379`: the password never reaches a log line. */
+export function describeRedis(settings: RedisSettings): string {
+  return `${settings.variable}=${maskPassword(settings.url)}`;
+}
+
+function maskPassword(url: string): string {
+  return url.replace(/^(\w+:\/\/[^:/@]*:)[^@]*@/, '$1***@');
+}
