@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConnectionError, START_HINT } from './errors.js';
+import { kafkaSecurityConfig, redisSecurityOptions } from './security.js';
 import { describeKafka, describeRedis, type ConnectionSettings, type KafkaSettings, type RedisSettings } from './settings.js';
 import { networkCause } from './throttle.js';
 
@@ -22,7 +23,7 @@ async function probe(what: string, setting: string, attempt: () => Promise<void>
 }
 
 async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'rtml-preflight', brokers: [...settings.brokers], logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+  const kafka = new Kafka({ ...kafkaSecurityConfig(settings), clientId: 'rtml-preflight', brokers: [...settings.brokers], logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -33,7 +34,7 @@ async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<v
 }
 
 async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<void> {
-  const redis = new Redis(settings.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(settings.url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // connect() may reject with a bare "Connection is closed."; the socket error says why.
   let socketError: Error | undefined;
   redis.on('error', (error: Error) => (socketError ??= error));

@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { kafkaSecurityConfig } from './security.js';
 import { describeKafka, type KafkaSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
 
@@ -30,9 +31,9 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
 
 /**
  * A kafkajs client for these settings with the quiet, actionable logger (errors only; KAFKAJS_LOG_LEVEL
- * raises it). Callers may override any option but the brokers.
+ * raises it), TLS and SASL as the settings say. Callers may override any option but the brokers.
  */
 export function kafkaClient(settings: KafkaSettings, config: Omit<KafkaConfig, 'brokers'> & ReportOptions = {}): Kafka {
   const { intervalMs, write, ...kafkaConfig } = config;
-  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaConfig, brokers: [...settings.brokers] });
+  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaSecurityConfig(settings), ...kafkaConfig, brokers: [...settings.brokers] });
 }

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { redisSecurityOptions } from './security.js';
 import { describeRedis, type RedisSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
 
@@ -22,8 +23,8 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   return redis;
 }
 
-/** An ioredis client for these settings that reports outages in one line per interval. */
+/** An ioredis client for these settings (TLS files, ACL user) that reports outages in one line per interval. */
 export function redisClient(settings: RedisSettings, options: RedisOptions & ReportOptions = {}): Redis {
   const { intervalMs, write, ...redisOptions } = options;
-  return reportRedisErrors(new Redis(settings.url, redisOptions), settings, { intervalMs, write });
+  return reportRedisErrors(new Redis(settings.url, { ...redisSecurityOptions(settings), ...redisOptions }), settings, { intervalMs, write });
 }

@@ -51,30 +51,45 @@ export interface NativeKafka {
   logFile: string;
 }
 
-function serverProperties(dataDir: string, brokerPort: number, controllerPort: number): string {
-  return [
-    'process.roles=broker,controller',
-    'node.id=1',
-    `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-    `listeners=PLAINTEXT://127.0.0.1:${brokerPort},CONTROLLER://127.0.0.1:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${brokerPort}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    `log.dirs=${join(dataDir, 'logs')}`,
-    'num.partitions=3',
-    'auto.create.topics.enable=true',
+function serverProperties(dataDir: string, ports: KafkaPorts, overrides: Readonly<Record<string, string>> = {}): string {
+  const base: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': '1',
+    'controller.quorum.voters': `1@127.0.0.1:${ports.controller}`,
+    listeners: `PLAINTEXT://127.0.0.1:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${ports.broker}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': join(dataDir, 'logs'),
+    'num.partitions': '3',
+    'auto.create.topics.enable': 'true',
     // A single broker: every internal topic has one replica.
-    'offsets.topic.replication.factor=1',
-    'transaction.state.log.replication.factor=1',
-    'transaction.state.log.min.isr=1',
-    'share.coordinator.state.topic.replication.factor=1',
-    'share.coordinator.state.topic.min.isr=1',
+    'offsets.topic.replication.factor': '1',
+    'transaction.state.log.replication.factor': '1',
+    'transaction.state.log.min.isr': '1',
+    'share.coordinator.state.topic.replication.factor': '1',
+    'share.coordinator.state.topic.min.isr': '1',
     // Fewer internal partitions and no join delay: faster first group join on a 2-core machine.
-    'offsets.topic.num.partitions=5',
-    'transaction.state.log.num.partitions=5',
-    'group.initial.rebalance.delay.ms=0',
-    '',
-  ].join('\n');
+    'offsets.topic.num.partitions': '5',
+    'transaction.state.log.num.partitions': '5',
+    'group.initial.rebalance.delay.ms': '0',
+  };
+  return `${Object.entries({ ...base, ...overrides }).map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
+}
+
+export interface KafkaPorts {
+  readonly broker: number;
+  readonly controller: number;
+}
+
+/** How a variant of the broker (secure mode) differs from the plain one; each part is optional. */
+export interface KafkaVariant {
+  /** server.properties entries replacing or joining the plain ones (listeners, TLS, SASL, authorizer). */
+  properties?(runDir: string, ports: KafkaPorts): Record<string, string>;
+  /** Extra `StorageTool format` arguments (SCRAM users: `--add-scram`). */
+  readonly formatArgs?: readonly string[];
+  /** Readiness probe instead of a plain metadata request. */
+  answers?(brokers: string): Promise<boolean>;
 }
 
 const log4jConfig = (logFile: string) => `Configuration:
@@ -99,20 +114,23 @@ const log4jConfig = (logFile: string) => `Configuration:
 `;
 
 /** Starts a single-node KRaft broker+controller on free loopback ports and waits until it answers metadata requests. */
-export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number } = {}): Promise<NativeKafka> {
+export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number; variant?: KafkaVariant } = {}): Promise<NativeKafka> {
+  const variant = opts.variant ?? {};
   const libDir = resolveKafkaJars();
   const classpath = `${libDir}/*`;
   mkdirSync(runDir, { recursive: true });
   const [brokerPort, controllerPort] = [await freePort(), await freePort()];
+  const ports = { broker: brokerPort, controller: controllerPort };
   const propsFile = join(runDir, 'server.properties');
   const logFile = join(runDir, 'kafka.log');
   const log4jFile = join(runDir, 'log4j2.yaml');
-  writeFileSync(propsFile, serverProperties(runDir, brokerPort, controllerPort));
+  // Owner-only: a secure variant's properties hold the broker's own SASL password.
+  writeFileSync(propsFile, serverProperties(runDir, ports, variant.properties?.(runDir, ports)), { mode: 0o600 });
   writeFileSync(log4jFile, log4jConfig(join(runDir, 'server.log')));
 
   progress(`kafka: formatting KRaft storage in ${runDir}`);
   const clusterId = randomClusterId();
-  runLogged('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile], logFile);
+  runLogged('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${log4jFile}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', propsFile, ...(variant.formatArgs ?? [])], logFile);
 
   progress(`kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft) on 127.0.0.1:${brokerPort}`);
   const child = spawnServer(
@@ -123,7 +141,7 @@ export async function startNativeKafka(runDir: string, opts: { timeoutMs?: numbe
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('kafka: starting the broker', 'java could not be spawned', logFile);
   const brokers = `127.0.0.1:${brokerPort}`;
-  await waitUntil('kafka: waiting for the broker to answer metadata requests', () => brokerAnswers(brokers), {
+  await waitUntil('kafka: waiting for the broker to answer metadata requests', () => (variant.answers ?? brokerAnswers)(brokers), {
     timeoutMs: opts.timeoutMs ?? 90_000,
     pid,
     logFile,

@@ -23,22 +23,32 @@ export function ensureRedisServer(logFile: string): void {
   runLogged('redis: apt-get install redis-server', 'apt-get', ['install', '-y', '-qq', 'redis-server'], logFile, env);
 }
 
+/** How a variant of the server (secure mode) differs from the plain one. */
+export interface RedisVariant {
+  /** A config file given before the other arguments (TLS files, ACL users: kept out of the process list). */
+  readonly configFile: string;
+  /** The arguments that make it listen on `port`, and the URL clients use for it. */
+  listen(port: number): { args: string[]; url: string };
+  answers(url: string): Promise<boolean>;
+}
+
 /** Starts redis-server on a free loopback port, without persistence (a dev/test store), and waits for PING. */
-export async function startNativeRedis(runDir: string): Promise<NativeRedis> {
+export async function startNativeRedis(runDir: string, variant?: RedisVariant): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');
   ensureRedisServer(logFile);
   const port = await freePort();
-  progress(`redis: starting redis-server on 127.0.0.1:${port}`);
+  const listen = variant?.listen(port) ?? { args: ['--port', String(port)], url: `redis://127.0.0.1:${port}` };
+  progress(`redis: starting redis-server on ${listen.url}`);
   const child = spawnServer(
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes'],
+    [...(variant ? [variant.configFile] : []), '--bind', '127.0.0.1', ...listen.args, '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes'],
     logFile,
   );
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('redis: starting redis-server', 'could not spawn', logFile);
-  const url = `redis://127.0.0.1:${port}`;
-  await waitUntil('redis: waiting for PING', () => redisAnswers(url), { timeoutMs: 20_000, pid, logFile });
+  const url = listen.url;
+  await waitUntil('redis: waiting for PING', () => (variant?.answers ?? redisAnswers)(url), { timeoutMs: 20_000, pid, logFile });
   return { url, pid, ports: [port], logFile };
 }
 
