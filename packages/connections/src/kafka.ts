@@ -1,4 +1,5 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { explainKafkaRefusal } from './refusals.js';
 import { kafkaSecurityConfig } from './security.js';
 import { describeKafka, type KafkaSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
@@ -19,8 +20,11 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
   return (configuredLevel) => ({ namespace, level, log }) => {
     const error = typeof log.error === 'string' ? log.error : '';
     const text = `${log.message} ${error}`;
+    const refusal = explainKafkaRefusal(networkCause(error || log.message), describeKafka(settings), settings);
     if (ROUTINE.test(text)) {
       if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text.trim()}`);
+    } else if (refusal) {
+      report(refusal, `[kafka] ${refusal}`);
     } else if (isUnreachable(text)) {
       report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
     } else {

@@ -1,4 +1,5 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { explainRedisRefusal } from './refusals.js';
 import { redisSecurityOptions } from './security.js';
 import { describeRedis, type RedisSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
@@ -13,7 +14,9 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   let failing = false;
   redis.on('error', (error: Error) => {
     failing = true;
-    if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
+    const refusal = explainRedisRefusal(error.message, describeRedis(settings));
+    if (refusal) report(refusal, `[redis] ${refusal}`);
+    else if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
     else report(error.message, `[redis] ${describeRedis(settings)}: ${error.message}`);
   });
   redis.on('ready', () => {

@@ -1,12 +1,13 @@
 #!/usr/bin/env node
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { checkConnections, ConnectionError, readConnectionSettings } from '@rtml/connections';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
+import { SECURE_PRINCIPALS, secureEnvironment, type SecurePrincipal } from './secure.js';
 import { startStack } from './stack.js';
-import { forgetStack, readRecordedStack, recordStack, stateFile } from './state.js';
+import { forgetStack, readRecordedStack, recordStack, stateFile, type RecordedStack } from './state.js';
 
 const program = new Command('devstack').description('Start and stop the real Kafka + Redis this project runs against.');
 
@@ -14,19 +15,22 @@ program
   .command('up')
   .description('start Kafka and Redis and leave them running (recorded in .devstack/state.json)')
   .option('--native', 'skip the Docker probe and start native processes')
-  .action(async (opts: { native?: boolean }) => {
+  .option('--secure', 'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs (native; also RTML_DEVSTACK_SECURE=1)')
+  .addOption(principalOption())
+  .action(async (opts: { native?: boolean; secure?: boolean; as: SecurePrincipal }) => {
     const existing = readRecordedStack();
     if (existing) {
       progress(`already running (${stateFile()})`);
-      printEnv(existing);
+      printEnv(existing, opts.as);
       return;
     }
-    if (await exportedServicesAnswer()) return;
-    const stack = await startStack({ forceNative: opts.native, ignoreEnvironment: true });
+    const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
+    if (!secure && (await exportedServicesAnswer())) return;
+    const stack = await startStack({ forceNative: opts.native, ignoreEnvironment: true, secure });
     if (!recordStack(stack)) {
       progress('testcontainers stops its containers when this process exits; use it from the test setup instead');
     }
-    printEnv(stack);
+    printEnv(stack, opts.as);
   });
 
 program
@@ -47,15 +51,16 @@ program
 
 program
   .command('status')
-  .description('print the endpoints of a running stack as shell exports')
-  .action(() => {
+  .description('print the endpoints of a running stack as shell exports (a secure stack: the settings of one principal)')
+  .addOption(principalOption())
+  .action((opts: { as: SecurePrincipal }) => {
     const recorded = readRecordedStack();
     if (!recorded) {
       progress('not running; start it with `npm run infra:up`');
       process.exitCode = 1;
       return;
     }
-    printEnv(recorded);
+    printEnv(recorded, opts.as);
   });
 
 program
@@ -97,8 +102,15 @@ async function exportedServicesAnswer(): Promise<boolean> {
   return true;
 }
 
-function printEnv(endpoints: { kafkaBrokers: string; redisUrl: string }): void {
-  process.stdout.write(`export KAFKA_BROKERS=${endpoints.kafkaBrokers}\nexport REDIS_URL=${endpoints.redisUrl}\n`);
+function principalOption(): Option {
+  return new Option('--as <principal>', 'secure stack: whose credentials to export').choices(SECURE_PRINCIPALS).default('admin');
+}
+
+/** Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed. */
+function printEnv(stack: { kafkaBrokers: string; redisUrl: string; secure?: RecordedStack['secure'] }, principal: SecurePrincipal): void {
+  const env = stack.secure ? secureEnvironment({ ...stack, secure: stack.secure }, principal) : { KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl };
+  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
+  process.stdout.write(Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join(''));
 }
 
 program.parseAsync().catch((error: unknown) => {

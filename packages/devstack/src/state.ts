@@ -1,6 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isAlive } from './process.js';
+import type { SecureStackInfo } from './secure.js';
 import { endpointsFromEnvironment, type RunningStack, type StackEndpoints } from './stack.js';
 
 /** Where `infra up` records the stack it left running, so `infra down` and other commands can find it. */
@@ -12,6 +13,7 @@ export interface RecordedStack extends StackEndpoints {
   mode: RunningStack['mode'];
   processes: RunningStack['processes'];
   runDir?: string;
+  secure?: SecureStackInfo;
 }
 
 /** Only a stack whose processes `down` can stop is recorded: a record without them could never be cleaned up. */
@@ -19,7 +21,7 @@ export function recordStack(stack: RunningStack): boolean {
   if (stack.processes.length === 0) return false;
   const file = stateFile();
   mkdirSync(dirname(file), { recursive: true });
-  const record: RecordedStack = { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
+  const record: RecordedStack = { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl, mode: stack.mode, processes: stack.processes, runDir: stack.runDir, ...(stack.secure && { secure: stack.secure }) };
   writeFileSync(file, JSON.stringify(record, null, 2));
   return true;
 }

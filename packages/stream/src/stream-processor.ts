@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
-import { Kafka, logLevel, type Admin, type logCreator, type Batch, type Consumer, type EachBatchPayload, type Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient, type KafkaSettings } from '@rtml/connections';
+import type { Admin, Batch, Consumer, EachBatchPayload, Kafka, Producer } from 'kafkajs';
 import type { DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
@@ -11,12 +12,6 @@ import { checkpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { encodeOffsets, Task } from './task.js';
-
-/** kafkajs logs every "group is rebalancing" heartbeat reply as an error; rebalances are routine here. */
-const quietRebalances: logCreator = () => ({ namespace, level, log }) => {
-  const error = String(log.error ?? '');
-  if (level === logLevel.ERROR && !error.includes('rebalanc')) console.error(`[kafkajs ${namespace}] ${log.message} ${error}`);
-};
 
 /** Kafka consumer timings; tests turn these down so rebalances after a crash take seconds, not minutes. */
 export interface ConsumerTuning {
@@ -34,6 +29,8 @@ export interface ConsumerTuning {
 
 export interface StreamProcessorOptions<S, E> {
   readonly brokers: readonly string[];
+  /** Kafka settings from @rtml/connections (TLS, SASL); when given they are used instead of `brokers`. */
+  readonly kafka?: KafkaSettings;
   readonly redis: Redis;
   /** Vectors, checkpoints and offsets go through its fenced `writeBatch`; checkpoint keys use its namespace. */
   readonly store: OnlineStore;
@@ -88,7 +85,8 @@ export class StreamProcessor<S, E> {
     this.log = options.log ?? ((line) => console.log(line));
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
-    this.kafka = new Kafka({ clientId: options.clientId ?? `rtml-stream-${options.group}`, brokers: [...options.brokers], logLevel: logLevel.ERROR, logCreator: quietRebalances });
+    // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
+    this.kafka = kafkaClient(options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: options.clientId ?? `rtml-stream-${options.group}` });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
     // transactions are never applied.
