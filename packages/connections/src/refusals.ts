@@ -21,7 +21,8 @@ const UNTRUSTED = /self[- ]signed certificate|unable to verify|unable to get (lo
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol|EPROTO/i;
 
 /** `where` is how the connection is described (describeKafka/describeRedis, or just the variable). */
-export function explainKafkaRefusal(cause: string, where: string, security: KafkaSecurity | undefined, preflight = false): string | undefined {
+export function explainKafkaRefusal(rawCause: string, where: string, security: KafkaSecurity | undefined, preflight = false): string | undefined {
+  const cause = shortTlsCause(rawCause);
   if (/SASL .*authentication failed|Authentication failed/i.test(cause)) return `Kafka at ${where} refused the credentials (${cause}): check ${KAFKA_SASL_USERNAME}, ${KAFKA_SASL_PASSWORD} and ${KAFKA_SASL_MECHANISM}`;
   if (UNTRUSTED.test(cause)) return `the TLS certificate of Kafka at ${where} is not trusted (${cause}): set ${KAFKA_TLS_CA_FILE} to the CA that signed it`;
   if (NOT_TLS.test(cause)) return `Kafka at ${where} does not speak TLS on that port (${cause}): set ${KAFKA_TLS}=false or use the broker's TLS listener`;
@@ -31,13 +32,19 @@ export function explainKafkaRefusal(cause: string, where: string, security: Kafk
   return undefined;
 }
 
+/** `wrong version number` out of OpenSSL's `8019...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/...`. */
+function shortTlsCause(cause: string): string {
+  return /SSL routines:[^:]*:([^:]+)/.exec(cause)?.[1] ?? cause.trim();
+}
+
 function closedHint(security: KafkaSecurity | undefined): string {
   if (!security?.tls) return `if its listener uses TLS (SSL or SASL_SSL), set ${KAFKA_TLS}=true and ${KAFKA_TLS_CA_FILE}`;
   if (!security.sasl) return `if its listener needs SASL, set ${KAFKA_SASL_MECHANISM}, ${KAFKA_SASL_USERNAME} and ${KAFKA_SASL_PASSWORD}`;
   return 'is this the port of the SASL_SSL listener?';
 }
 
-export function explainRedisRefusal(cause: string, where: string, preflight = false): string | undefined {
+export function explainRedisRefusal(rawCause: string, where: string, preflight = false): string | undefined {
+  const cause = shortTlsCause(rawCause);
   if (/WRONGPASS/.test(cause)) return `Redis at ${where} refused the user name or password (${cause}): check ${REDIS_USERNAME} and ${REDIS_PASSWORD} (or the credentials in the URL)`;
   if (/NOAUTH/.test(cause)) return `Redis at ${where} needs credentials (${cause}): set ${REDIS_USERNAME} and ${REDIS_PASSWORD}, or put them in the URL`;
   if (/NOPERM/.test(cause)) return `Redis at ${where} denied the command (${cause}): the ACL user lacks the permission`;
