@@ -18,13 +18,16 @@ program
   .option('--secure', 'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs (native; also RTML_DEVSTACK_SECURE=1)')
   .addOption(principalOption())
   .action(async (opts: { native?: boolean; secure?: boolean; as: SecurePrincipal }) => {
+    const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
     const existing = readRecordedStack();
+    if (existing && secure !== Boolean(existing.secure)) {
+      throw new Error(`[devstack] a ${existing.secure ? 'secure' : 'plain'} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
+    }
     if (existing) {
       progress(`already running (${stateFile()})`);
       printEnv(existing, opts.as);
       return;
     }
-    const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
     if (!secure && (await exportedServicesAnswer())) return;
     const stack = await startStack({ forceNative: opts.native, ignoreEnvironment: true, secure });
     if (!recordStack(stack)) {
@@ -67,10 +70,12 @@ program
   .command('exec')
   .description('start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack')
   .argument('<command...>', 'the command and its arguments (put -- before it)')
-  .action(async (command: string[]) => {
-    const stack = await startStack();
+  .option('--secure', 'a secure stack of its own; the command gets the settings of --as')
+  .addOption(principalOption())
+  .action(async (command: string[], opts: { secure?: boolean; as: SecurePrincipal }) => {
+    const stack = await startStack({ secure: opts.secure });
     const [file, ...args] = command as [string, ...string[]];
-    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl } });
+    const child = spawn(file, args, { stdio: 'inherit', env: { ...process.env, ...stackEnvironment(stack, opts.as) } });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
     const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
@@ -106,9 +111,16 @@ function principalOption(): Option {
   return new Option('--as <principal>', 'secure stack: whose credentials to export').choices(SECURE_PRINCIPALS).default('admin');
 }
 
+type StackWithSettings = { kafkaBrokers: string; redisUrl: string; secure?: RecordedStack['secure'] };
+
+/** What clients read: the endpoints, and for a secure stack the TLS/SASL/ACL settings of one principal. */
+function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal): Record<string, string> {
+  return stack.secure ? secureEnvironment({ ...stack, secure: stack.secure }, principal) : { KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl };
+}
+
 /** Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed. */
-function printEnv(stack: { kafkaBrokers: string; redisUrl: string; secure?: RecordedStack['secure'] }, principal: SecurePrincipal): void {
-  const env = stack.secure ? secureEnvironment({ ...stack, secure: stack.secure }, principal) : { KAFKA_BROKERS: stack.kafkaBrokers, REDIS_URL: stack.redisUrl };
+function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
+  const env = stackEnvironment(stack, principal);
   if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
   process.stdout.write(Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join(''));
 }

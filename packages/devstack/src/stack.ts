@@ -31,8 +31,8 @@ export interface StartOptions {
   /** Skip the Docker probe. */
   forceNative?: boolean;
   /**
-   * TLS, SASL users and ACLs (secure.ts); also RTML_DEVSTACK_SECURE=1. Always native processes and never the
-   * exported KAFKA_BROKERS/REDIS_URL: the point is a stack whose credentials we made.
+   * TLS, SASL users and ACLs (secure.ts). Always native processes and never the exported KAFKA_BROKERS/REDIS_URL:
+   * the point is a stack whose credentials we made. Clients need secureEnvironment(), not just the endpoints.
    */
   secure?: boolean;
 }
@@ -45,7 +45,7 @@ export interface StartOptions {
  */
 export async function startStack(opts: StartOptions = {}): Promise<RunningStack> {
   const started = Date.now();
-  if (opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1') return startNativeStack(started, true);
+  if (opts.secure) return startNativeStack(started, true);
   const fromEnv = opts.ignoreEnvironment ? undefined : endpointsFromEnvironment();
   if (fromEnv) {
     progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_URL=${fromEnv.redisUrl}; starting nothing`);
