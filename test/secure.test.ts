@@ -1,4 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
@@ -243,14 +245,22 @@ describe('refusals', () => {
   });
 });
 
+/** The servers' own log files (format output, broker and Redis logs) of the secure stack. */
+function serverLogs(): string[] {
+  const dir = stack.runDir ?? '';
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.log')).map((name) => readFileSync(join(dir, name), 'utf8'));
+}
+
 describe('secrets', () => {
-  it('no password appears in settings descriptions, inspected settings or anything this file printed', () => {
+  it('no password appears in settings descriptions, inspected settings, anything this file printed or the servers logged', () => {
     const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
     const shown = SECURE_PRINCIPALS.flatMap((principal) => [describeKafka(settings[principal].kafka), describeRedis(settings[principal].redis), JSON.stringify(settings[principal]), inspect(settings[principal], { depth: 5 }), String(settings[principal].kafka.sasl?.password)]);
+    const logs = serverLogs();
     expect(printed.length).toBeGreaterThan(0);
+    expect(logs.length).toBeGreaterThanOrEqual(3);
     for (const password of passwords) {
       expect(password.length).toBeGreaterThan(20);
-      for (const text of [...shown, ...printed]) expect(text).not.toContain(password);
+      for (const text of [...shown, ...printed, ...logs]) expect(text).not.toContain(password);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isAlive } from './process.js';
-import type { SecureStackInfo } from './secure.js';
+import { secureEnvironment, type SecureStackInfo } from './secure.js';
 import { endpointsFromEnvironment, type RunningStack, type StackEndpoints } from './stack.js';
 
 /** Where `infra up` records the stack it left running, so `infra down` and other commands can find it. */
@@ -45,12 +45,16 @@ export function forgetStack(): void {
 
 /**
  * The environment clients read their settings from (see @rtml/connections), with the endpoints of a stack
- * left running by `npm run infra:up` filled in when neither KAFKA_BROKERS nor REDIS_URL is set.
+ * left running by `npm run infra:up` filled in when neither KAFKA_BROKERS nor REDIS_URL is set. A secure stack
+ * fills in its `admin` settings (TLS, SASL, ACL user; passwords as files): one command that sets up and runs
+ * everything needs them; least-privileged runs export a principal's with `infra:status --as`.
  */
 export function withRecordedStack(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   if (env.KAFKA_BROKERS || env.REDIS_URL) return env;
   const recorded = readRecordedStack();
-  return recorded ? { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_URL: recorded.redisUrl } : env;
+  if (!recorded) return env;
+  const { kafkaBrokers, redisUrl, secure } = recorded;
+  return { ...env, ...(secure ? secureEnvironment({ kafkaBrokers, redisUrl, secure }, 'admin') : { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl }) };
 }
 
 /**
