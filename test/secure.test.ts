@@ -240,6 +240,23 @@ describe('refusals', () => {
     }
   });
 
+  it('running clients log a refusal as one line naming the setting, and a CLI ends on the same line', async () => {
+    const wrong = { ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'), KAFKA_SASL_PASSWORD: 'not-the-password', REDIS_PASSWORD: 'not-the-password' };
+    const wrongSettings = readConnectionSettings(wrong);
+    const logged: string[] = [];
+    const producer = kafkaClient(wrongSettings.kafka, { clientId: 'secure-test-refused', retry: { retries: 0 }, write: (line) => logged.push(line) }).producer();
+    const failure = await producer.connect().then(() => undefined, (error: unknown) => error);
+    expect(explainFailure(failure)).toMatch(/^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/);
+    const redis = redisClient(wrongSettings.redis, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, write: (line) => logged.push(line) });
+    // ioredis rejects connect() with a bare "Connection is closed."; the reason arrives as an error event (logged).
+    await expect(redis.connect()).rejects.toThrow();
+    redis.disconnect();
+    expect(logged).toEqual([
+      expect.stringMatching(/^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /),
+      expect.stringMatching(/^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/),
+    ]);
+  });
+
   it('a missing variable: named, before anything connects', () => {
     expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(/^KAFKA_SASL_PASSWORD is not set \(needed with KAFKA_SASL_MECHANISM=scram-sha-512/);
   });

@@ -24,7 +24,7 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
     if (ROUTINE.test(text)) {
       if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text.trim()}`);
     } else if (refusal) {
-      report(refusal, `[kafka] ${refusal}`);
+      report('refused', `[kafka] ${refusal}`);
     } else if (isUnreachable(text)) {
       report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
     } else {

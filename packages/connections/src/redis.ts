@@ -15,7 +15,7 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   redis.on('error', (error: Error) => {
     failing = true;
     const refusal = explainRedisRefusal(error.message, describeRedis(settings));
-    if (refusal) report(refusal, `[redis] ${refusal}`);
+    if (refusal) report('refused', `[redis] ${refusal}`);
     else if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
     else report(error.message, `[redis] ${describeRedis(settings)}: ${error.message}`);
   });
