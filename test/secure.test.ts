@@ -7,11 +7,12 @@ import type { Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
-import { duration } from '@rtml/features';
+import { z } from 'zod';
+import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
-// The stream package's test harness is not part of its public API, hence the relative paths.
-import { countingProcessor, type Payment } from '../packages/stream/src/testing/counting-processor.js';
+import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
+import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
+// The stream package's test harness is not part of its public API, hence the relative path.
 import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
@@ -64,26 +65,40 @@ afterAll(async () => {
 });
 
 const PARTITIONS = 3;
+const T0 = 1_700_000_000_000;
+
+const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }), { entityKey: 'userId' });
+const paymentFeatures = featureSet({
+  name: 'user_payments',
+  entity: 'user',
+  source: payments,
+  features: { count_10m: count({ window: sliding(duration.minutes(10)) }), amount_sum_10m: sum('amount', { window: sliding(duration.minutes(10)) }) },
+  requestFeatures: { amount_now: request((e: z.output<typeof payments.schema>) => e.amount) },
+});
+const engine = createOnlineEngine(paymentFeatures);
+const FEATURE_SETS = { [paymentFeatures.name]: { ttl: duration.days(1), maxAge: duration.days(1) } };
+/** A fixed logistic model over the stored and the request-time features. */
+const model: ScoringModel = { name: 'secure-lr', featureNames: ['count_10m', 'amount_sum_10m', 'amount_now'], score: (row) => 1 / (1 + Math.exp(-(0.1 * row[0]! + 0.0001 * row[1]! + 0.001 * row[2]! - 2))) };
 
 describe('secure mode', () => {
-  it('runs events -> Kafka -> stream processor -> Redis with the processor credentials; values equal a clean recomputation', async () => {
+  it('runs events -> Kafka -> stream processor -> Redis -> /score with least-privileged principals; values equal a clean recomputation', async () => {
     const admin = connectAs('admin');
     await Promise.all([admin.admin.connect(), admin.producer.connect()]);
     const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('payments')}`;
-    const group = `${SECURE_NAMING.processorGroupPrefix}${uniqueName('counts')}`;
+    const group = `${SECURE_NAMING.processorGroupPrefix}${uniqueName('payments')}`;
     const namespace = uniqueName('secure');
     await createTopic(admin.admin, topic, PARTITIONS);
-    const events = paymentStream({ count: 600, users: 30, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 10_000, seed: 19 });
+    const events = paymentStream({ count: 600, users: 30, start: T0, stepMs: 1_000, jitterMs: 10_000, seed: 19 });
     await produce(admin.producer, topic, PARTITIONS, [...events, { key: 'u0', body: '{"not json' }]);
 
-    const processorClients = connectAs('processor');
-    const processor = countingProcessor(60_000);
-    const featureSets = { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } };
+    // The processor: its Kafka and Redis users only.
+    const processorRedis = connectAs('processor').redis;
+    const processor = featureSetProcessor(engine);
     const instance = new StreamProcessor({
       brokers: settings.processor.kafka.brokers,
       kafka: settings.processor.kafka,
-      redis: processorClients.redis,
-      store: new OnlineStore(processorClients.redis, { namespace, featureSets }),
+      redis: processorRedis,
+      store: new OnlineStore(processorRedis, { namespace, featureSets: FEATURE_SETS }),
       group,
       topics: [topic],
       processor,
@@ -100,12 +115,32 @@ describe('secure mode', () => {
     } finally {
       await instance.stop();
     }
-    // Read back as `serving`, whose Redis user may only read feature keys.
-    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets });
-    const expected = recompute(processor, events.map((e) => e.body as Payment), PARTITIONS);
-    expect(await onlineValues(servingStore, processor.name, [...expected.keys()])).toEqual(expected);
+    const expected = recompute(processor, events.map((e) => e.body), PARTITIONS);
     const [letter] = await readDeadLetters(admin.kafka, `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, 1);
     expect(letter?.reason).toBe('malformed-json');
+
+    // Serving: reads features with its read-only Redis user, logs served vectors with its Kafka user.
+    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: FEATURE_SETS });
+    expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
+    const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+    const log = await KafkaServedLog.connect({ brokers: settings.serving.kafka.brokers, kafka: settings.serving.kafka, topic: servedTopic, partitions: 1 });
+    const app = createServingApp({ store: servingStore, engine, model, fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 }, clock: (req) => processingTime(req.eventTime), log });
+    try {
+      const [userId, stored] = [...expected][0]!;
+      const lastTime = Math.max(...events.map((e) => e.body.eventTime));
+      const response = await app.inject({ method: 'POST', url: '/score', payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 } });
+      expect(response.statusCode).toBe(200);
+      const scored = response.json<ScoreResponse>();
+      expect(scored.fallbacks).toEqual([]);
+      expect(scored.features.count_10m?.value).toBe(stored.count_10m);
+      expect(scored.features.amount_sum_10m?.value).toBe(stored.amount_sum_10m);
+      expect(scored.score).toBeCloseTo(model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]), 12);
+    } finally {
+      await app.close();
+      await log.close();
+    }
+    const [served] = await admin.admin.fetchTopicOffsets(servedTopic);
+    expect(served?.high).toBe('1');
   });
 
   it('serving: reads features but cannot write them (NOPERM), cannot produce to an input topic, can write served-vector logs', async () => {

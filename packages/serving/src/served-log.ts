@@ -1,4 +1,5 @@
-import { Kafka, type Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
+import { KAFKA_BROKERS, kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
 import type { FeatureStatus } from './scorer.js';
@@ -28,6 +29,8 @@ export interface ServedLog {
 
 export interface KafkaServedLogOptions {
   readonly brokers: readonly string[];
+  /** Kafka settings from @rtml/connections (TLS, SASL); when given they are used instead of `brokers`. */
+  readonly kafka?: KafkaSettings;
   readonly topic: string;
   /** Records per produce call. */
   readonly batchSize?: number;
@@ -52,7 +55,7 @@ export class KafkaServedLog implements ServedLog {
   ) {}
 
   static async connect(options: KafkaServedLogOptions): Promise<KafkaServedLog> {
-    const kafka = new Kafka({ clientId: 'rtml-serving-log', brokers: [...options.brokers], logLevel: 1 });
+    const kafka = kafkaClient(options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-serving-log' });
     const admin = kafka.admin();
     await admin.connect();
     // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.
@@ -106,7 +109,7 @@ export class KafkaServedLog implements ServedLog {
 
 /** Reads a served-vector topic from the beginning up to its current end (for skew reports and tests). */
 export async function readServedLog(brokers: readonly string[], topic: string): Promise<ServedRecord[]> {
-  const kafka = new Kafka({ clientId: 'rtml-served-log-reader', brokers: [...brokers], logLevel: 1 });
+  const kafka = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-served-log-reader' });
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
