@@ -1,12 +1,15 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
-import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
+import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
 import { z } from 'zod';
 import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
@@ -22,6 +25,7 @@ import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, rec
  */
 
 type SecureStack = RunningStack & { secure: SecureStackInfo };
+const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
 
 /** Everything written to stdout/stderr while this file runs (still shown), scanned for secrets at the end. */
 const printed: string[] = [];
@@ -304,6 +308,35 @@ function serverLogs(): string[] {
 }
 
 describe('secrets', () => {
+  it('a recorded secure stack: status prints a principal\'s settings with password files, and clients get admin\'s by default', () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'secure-state-')), 'state.json');
+    const { kafkaBrokers, redisUrl, mode, processes, runDir, secure } = stack;
+    writeFileSync(state, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir, secure }));
+    const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
+    const status = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'], { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' });
+    printed.push(status.stdout, status.stderr);
+    expect(status.status).toBe(0);
+    const exported = Object.fromEntries(status.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]));
+    expect(exported).toEqual({ ...envOf('serving') });
+    expect(readConnectionSettings(exported).redis.username).toBe('serving');
+    process.env.RTML_DEVSTACK_STATE = state;
+    try {
+      expect(withRecordedStack({})).toEqual(envOf('admin'));
+    } finally {
+      delete process.env.RTML_DEVSTACK_STATE;
+    }
+  });
+
+  it('password files and server configs holding secrets are owner-only; Redis keeps only hashes', () => {
+    const dir = stack.runDir ?? '';
+    for (const file of [...SECURE_PRINCIPALS.map((p) => join(stack.secure.secretsDir, p)), join(dir, 'kafka', 'server.properties'), join(dir, 'redis', 'secure.conf')]) {
+      expect((statSync(file).mode & 0o077).toString(8), file).toBe('0');
+    }
+    const redisConfig = readFileSync(join(dir, 'redis', 'secure.conf'), 'utf8');
+    for (const principal of SECURE_PRINCIPALS) expect(redisConfig).not.toContain(readSecurePassword(stack.secure, principal));
+    expect(redisConfig).toMatch(/^user serving on #[0-9a-f]{64} /m);
+  });
+
   it('no password appears in settings descriptions, inspected settings, anything this file printed or the servers logged', () => {
     const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
     const shown = SECURE_PRINCIPALS.flatMap((principal) => [describeKafka(settings[principal].kafka), describeRedis(settings[principal].redis), JSON.stringify(settings[principal]), inspect(settings[principal], { depth: 5 }), String(settings[principal].kafka.sasl?.password)]);
