@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cacheRoot } from './kafka-native.js';
@@ -35,7 +36,11 @@ function materialIn(dir: string): TlsMaterial {
 /** The cached material, generated on first use; written to a temporary directory and renamed, so never half-made. */
 export function ensureTlsMaterial(): TlsMaterial {
   const dir = join(cacheRoot(), 'tls');
-  if (existsSync(join(dir, '.complete'))) return materialIn(dir);
+  if (existsSync(join(dir, '.complete'))) {
+    if (!expiresWithinADay(materialIn(dir).serverCertFile)) return materialIn(dir);
+    progress(`secure: the cached server certificate in ${dir} expires; making new material`);
+    rmSync(dir, { recursive: true, force: true });
+  }
   if (!commandExists('openssl')) throw new DevstackError('secure: making a throwaway CA', "'openssl' is not on PATH (apt-get install openssl)");
   mkdirSync(cacheRoot(), { recursive: true });
   const work = mkdtempSync(join(cacheRoot(), 'tls-'));
@@ -48,6 +53,11 @@ export function ensureTlsMaterial(): TlsMaterial {
     rmSync(work, { recursive: true, force: true }); // another process finished first: use its material
   }
   return materialIn(dir);
+}
+
+/** Certificates are made for 825 days; a stack started after that gets new ones instead of TLS errors. */
+function expiresWithinADay(certFile: string): boolean {
+  return Date.parse(new X509Certificate(readFileSync(certFile)).validTo) - Date.now() < 86_400_000;
 }
 
 const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
