@@ -207,10 +207,12 @@ describe('secure mode', () => {
 });
 
 describe('connection options', () => {
-  it('SCRAM-SHA-256 and client certificates signed by the CA are accepted', async () => {
+  it('every SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and client certificates signed by the CA are accepted', async () => {
     const { clientCertFile, clientKeyFile } = stack.secure;
-    const env = { ...envOf('processor'), KAFKA_SASL_MECHANISM: 'scram-sha-256', KAFKA_TLS_CERT_FILE: clientCertFile, KAFKA_TLS_KEY_FILE: clientKeyFile, REDIS_TLS_CERT_FILE: clientCertFile, REDIS_TLS_KEY_FILE: clientKeyFile };
-    await expect(checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 })).resolves.toBeUndefined();
+    for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
+      const env = { ...envOf('processor'), KAFKA_SASL_MECHANISM: mechanism, KAFKA_TLS_CERT_FILE: clientCertFile, KAFKA_TLS_KEY_FILE: clientKeyFile, REDIS_TLS_CERT_FILE: clientCertFile, REDIS_TLS_KEY_FILE: clientKeyFile };
+      await expect(checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }), mechanism).resolves.toBeUndefined();
+    }
   });
 });
 

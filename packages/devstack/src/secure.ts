@@ -39,7 +39,7 @@ export interface SecureStackInfo {
   readonly secretsDir: string;
 }
 
-/** The SASL mechanism clients use by default; the broker also accepts SCRAM-SHA-256 for every user. */
+/** The SASL mechanism clients use by default; the broker also accepts SCRAM-SHA-256 and PLAIN for every user. */
 const CLIENT_MECHANISM = 'scram-sha-512';
 
 /**
@@ -93,7 +93,7 @@ export function prepareSecureStack(runDir: string): SecureSetup {
   return {
     info,
     kafka: {
-      properties: (_runDir, ports) => secureKafkaProperties(tls, ports, passwords.admin),
+      properties: (_runDir, ports) => secureKafkaProperties(tls, ports, passwords),
       formatArgs: scramUsers(passwords),
       answers: (brokers) => checkKafka(readKafkaSettings(adminEnv({ kafkaBrokers: brokers, redisUrl: '' })), { timeoutMs: 2_000 }).then(() => true),
     },
@@ -114,24 +114,26 @@ function scramUsers(passwords: Record<SecurePrincipal, string>): string[] {
 const jaas = (module: string, options: string) => `org.apache.kafka.common.security.${module} required ${options};`;
 
 /**
- * A SASL_SSL client listener (SCRAM) and a SASL_PLAINTEXT loopback controller listener (PLAIN; KRaft cannot
- * check SCRAM there, its credentials live in the metadata the controller serves). The broker authenticates as
- * `admin` on both, the only super user; everyone else needs an ACL.
+ * A SASL_SSL client listener (SCRAM-SHA-256/512, and PLAIN as some managed services use) and a SASL_PLAINTEXT
+ * loopback controller listener (PLAIN; KRaft cannot check SCRAM there, its credentials live in the metadata the
+ * controller serves). The broker authenticates as `admin` on both, the only super user; everyone else needs an ACL.
  */
-function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, adminPassword: string): Record<string, string> {
-  const adminLogin = `username="admin" password="${adminPassword}"`;
+function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, passwords: Record<SecurePrincipal, string>): Record<string, string> {
+  const adminLogin = `username="admin" password="${passwords.admin}"`;
+  const plainUsers = SECURE_PRINCIPALS.map((name) => `user_${name}="${passwords[name]}"`).join(' ');
   return {
     listeners: `SASL_SSL://127.0.0.1:${ports.broker},CONTROLLER://127.0.0.1:${ports.controller}`,
     'advertised.listeners': `SASL_SSL://127.0.0.1:${ports.broker}`,
     'listener.security.protocol.map': 'SASL_SSL:SASL_SSL,CONTROLLER:SASL_PLAINTEXT',
     'inter.broker.listener.name': 'SASL_SSL',
     'sasl.mechanism.inter.broker.protocol': 'SCRAM-SHA-512',
-    'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512',
+    'listener.name.sasl_ssl.sasl.enabled.mechanisms': 'SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
+    'listener.name.sasl_ssl.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', `${adminLogin} ${plainUsers}`),
     'listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config': jaas('scram.ScramLoginModule', adminLogin),
     'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': jaas('scram.ScramLoginModule', adminLogin),
     'sasl.mechanism.controller.protocol': 'PLAIN',
     'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
-    'listener.name.controller.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', `${adminLogin} user_admin="${adminPassword}"`),
+    'listener.name.controller.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', `${adminLogin} user_admin="${passwords.admin}"`),
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': tls.serverKeystoreFile,
     'ssl.truststore.type': 'PEM',
