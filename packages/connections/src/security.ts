@@ -156,7 +156,7 @@ export function parseRedisSecurity(env: Environment, url: string, urlVariable: s
 }
 
 /** Node TLS options: the CA and client certificate files read now, so a replaced file is picked up by the next client. */
-export function tlsOptions(tls: TlsSettings): ConnectionOptions {
+function tlsOptions(tls: TlsSettings): ConnectionOptions {
   return {
     ...(tls.caFile && { ca: [readFileSync(tls.caFile)] }),
     ...(tls.certFile && { cert: readFileSync(tls.certFile) }),

@@ -85,7 +85,7 @@ export interface KafkaPorts {
 /** How a variant of the broker (secure mode) differs from the plain one; each part is optional. */
 export interface KafkaVariant {
   /** server.properties entries replacing or joining the plain ones (listeners, TLS, SASL, authorizer). */
-  properties?(runDir: string, ports: KafkaPorts): Record<string, string>;
+  properties?(ports: KafkaPorts): Record<string, string>;
   /** Extra `StorageTool format` arguments (SCRAM users: `--add-scram`). */
   readonly formatArgs?: readonly string[];
   /** Readiness probe instead of a plain metadata request. */
@@ -124,8 +124,8 @@ export async function startNativeKafka(runDir: string, opts: { timeoutMs?: numbe
   const propsFile = join(runDir, 'server.properties');
   const logFile = join(runDir, 'kafka.log');
   const log4jFile = join(runDir, 'log4j2.yaml');
-  // Owner-only: a secure variant's properties hold the broker's own SASL password.
-  writeFileSync(propsFile, serverProperties(runDir, ports, variant.properties?.(runDir, ports)), { mode: 0o600 });
+  // Owner-only: a secure variant's properties hold SASL passwords.
+  writeFileSync(propsFile, serverProperties(runDir, ports, variant.properties?.(ports)), { mode: 0o600 });
   writeFileSync(log4jFile, log4jConfig(join(runDir, 'server.log')));
 
   progress(`kafka: formatting KRaft storage in ${runDir}`);

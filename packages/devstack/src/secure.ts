@@ -93,7 +93,7 @@ export function prepareSecureStack(runDir: string): SecureSetup {
   return {
     info,
     kafka: {
-      properties: (_runDir, ports) => secureKafkaProperties(tls, ports, passwords),
+      properties: (ports) => secureKafkaProperties(tls, ports, passwords),
       formatArgs: scramUsers(passwords),
       answers: (brokers) => checkKafka(readKafkaSettings(adminEnv({ kafkaBrokers: brokers, redisUrl: '' })), { timeoutMs: 2_000 }).then(() => true),
     },
