@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v redis-benchmark >/dev/null || apt_packages+=(redis-tools)
 command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || apt_packages+=(maven)
+command -v openssl >/dev/null || apt_packages+=(openssl) # the secure dev stack makes its throwaway CA with it
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" != 0 ]; then

@@ -1,6 +1,8 @@
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConnectionError, START_HINT } from './errors.js';
+import { explainKafkaRefusal, explainRedisRefusal } from './refusals.js';
+import { kafkaSecurityConfig, redisSecurityOptions } from './security.js';
 import { describeKafka, describeRedis, type ConnectionSettings, type KafkaSettings, type RedisSettings } from './settings.js';
 import { networkCause } from './throttle.js';
 
@@ -11,18 +13,26 @@ export interface CheckOptions {
 
 const DEFAULT_TIMEOUT_MS = 5_000;
 
-/** One line: which service, under which setting, and what went wrong. */
-async function probe(what: string, setting: string, attempt: () => Promise<void>): Promise<string | undefined> {
+/** A line naming the service and setting; `refused` when it answered but turned us away (no "is it running?"). */
+interface Problem {
+  readonly line: string;
+  readonly refused: boolean;
+}
+
+/** One line: which service, under which setting, and what went wrong (refusals name the setting to change). */
+async function probe(what: string, setting: string, explainRefusal: (cause: string) => string | undefined, attempt: () => Promise<void>): Promise<Problem | undefined> {
   try {
     await attempt();
     return undefined;
   } catch (error) {
-    return `cannot reach ${what} at ${setting} (${networkCause(error instanceof Error ? error.message : String(error))})`;
+    const cause = networkCause(error instanceof Error ? error.message : String(error));
+    const refusal = explainRefusal(cause);
+    return refusal ? { line: refusal, refused: true } : { line: `cannot reach ${what} at ${setting} (${cause})`, refused: false };
   }
 }
 
 async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<void> {
-  const kafka = new Kafka({ clientId: 'rtml-preflight', brokers: [...settings.brokers], logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+  const kafka = new Kafka({ ...kafkaSecurityConfig(settings), clientId: 'rtml-preflight', brokers: [...settings.brokers], logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -33,7 +43,7 @@ async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<v
 }
 
 async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<void> {
-  const redis = new Redis(settings.url, { lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(settings.url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // connect() may reject with a bare "Connection is closed."; the socket error says why.
   let socketError: Error | undefined;
   redis.on('error', (error: Error) => (socketError ??= error));
@@ -47,9 +57,11 @@ async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<v
   }
 }
 
-function failIfAny(problems: readonly (string | undefined)[]): void {
-  const lines = problems.filter((problem): problem is string => problem !== undefined);
-  if (lines.length > 0) throw new ConnectionError([...lines, `is it running? ${START_HINT}`].join('\n'));
+function failIfAny(results: readonly (Problem | undefined)[]): void {
+  const problems = results.filter((problem): problem is Problem => problem !== undefined);
+  if (problems.length === 0) return;
+  const hint = problems.some((problem) => !problem.refused) ? [`is it running? ${START_HINT}`] : [];
+  throw new ConnectionError([...problems.map((problem) => problem.line), ...hint].join('\n'));
 }
 
 /** Checks each given service at once, before any real work: one error listing every one that does not answer. */
@@ -58,8 +70,8 @@ export async function checkConnections(settings: Partial<ConnectionSettings>, op
   const { kafka, redis } = settings;
   failIfAny(
     await Promise.all([
-      kafka ? probe('Kafka', describeKafka(kafka), () => probeKafka(kafka, timeoutMs)) : undefined,
-      redis ? probe('Redis', describeRedis(redis), () => probeRedis(redis, timeoutMs)) : undefined,
+      kafka ? probe('Kafka', describeKafka(kafka), (cause) => explainKafkaRefusal(cause, describeKafka(kafka), kafka, true), () => probeKafka(kafka, timeoutMs)) : undefined,
+      redis ? probe('Redis', describeRedis(redis), (cause) => explainRedisRefusal(cause, describeRedis(redis), true), () => probeRedis(redis, timeoutMs)) : undefined,
     ]),
   );
 }

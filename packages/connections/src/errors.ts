@@ -1,3 +1,5 @@
+import { explainAnyRefusal } from './refusals.js';
+
 /** What to do when the services are missing or unreachable; the dev stack is how this project provides them. */
 export const START_HINT = 'start the stack with `npm run infra:up` and `eval "$(npm run --silent infra:status)"`';
 
@@ -17,7 +19,9 @@ export class ConnectionError extends Error {
 export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 'stack'): string {
   if (!(error instanceof Error)) return String(error);
   if (error instanceof ConnectionError) return error.message;
-  if (error.name === 'MaxRetriesPerRequestError') {
+  const refusal = explainAnyRefusal(error);
+  if (refusal) return refusal;
+  if (error.name === 'MaxRetriesPerRequestError' || /^(connect )?E[A-Z]+ .*:\d+$/.test(error.message)) {
     return `Redis stopped answering (${error.message}); check that the server at REDIS_URL is up`;
   }
   if (error.name.startsWith('KafkaJS') && /ECONNREFUSED|Connection (error|timeout)|connect to seed broker/.test(error.message)) {

@@ -1,4 +1,6 @@
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
+import { explainKafkaRefusal } from './refusals.js';
+import { kafkaSecurityConfig } from './security.js';
 import { describeKafka, type KafkaSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
 
@@ -21,9 +23,12 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
     return ({ namespace, label, log }) => {
       const error = typeof log.error === 'string' ? log.error : '';
       const text = `${log.message} ${error}`.trim();
+      const refusal = explainKafkaRefusal(networkCause(error || log.message), describeKafka(settings), settings);
       if (log.message.startsWith('Crash:')) lastCrashWasRoutine = ROUTINE.test(text);
       if (ROUTINE.test(text) || (lastCrashWasRoutine && log.message.startsWith('Restarting the consumer'))) {
         if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text}`);
+      } else if (refusal) {
+        report('refused', `[kafka] ${refusal}`);
       } else if (isUnreachable(text)) {
         report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
       } else {
@@ -35,9 +40,9 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
 
 /**
  * A kafkajs client for these settings with the quiet, actionable logger (errors only; KAFKAJS_LOG_LEVEL
- * raises it). Callers may override any option but the brokers.
+ * raises it), TLS and SASL as the settings say. Callers may override any option but the brokers.
  */
 export function kafkaClient(settings: KafkaSettings, config: Omit<KafkaConfig, 'brokers'> & ReportOptions = {}): Kafka {
   const { intervalMs, write, ...kafkaConfig } = config;
-  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaConfig, brokers: [...settings.brokers] });
+  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaSecurityConfig(settings), ...kafkaConfig, brokers: [...settings.brokers] });
 }

@@ -1,4 +1,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import { explainRedisRefusal } from './refusals.js';
+import { redisSecurityOptions } from './security.js';
 import { describeRedis, type RedisSettings } from './settings.js';
 import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
 
@@ -12,7 +14,9 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   let failing = false;
   redis.on('error', (error: Error) => {
     failing = true;
-    if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
+    const refusal = explainRedisRefusal(error.message, describeRedis(settings));
+    if (refusal) report('refused', `[redis] ${refusal}`);
+    else if (isUnreachable(error.message)) report('unreachable', `[redis] cannot reach ${describeRedis(settings)} (${networkCause(error.message)}); retrying the connection`);
     else report(error.message, `[redis] ${describeRedis(settings)}: ${error.message}`);
   });
   redis.on('ready', () => {
@@ -22,8 +26,8 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   return redis;
 }
 
-/** An ioredis client for these settings that reports outages in one line per interval. */
+/** An ioredis client for these settings (TLS files, ACL user) that reports outages in one line per interval. */
 export function redisClient(settings: RedisSettings, options: RedisOptions & ReportOptions = {}): Redis {
   const { intervalMs, write, ...redisOptions } = options;
-  return reportRedisErrors(new Redis(settings.url, redisOptions), settings, { intervalMs, write });
+  return reportRedisErrors(new Redis(settings.url, { ...redisSecurityOptions(settings), ...redisOptions }), settings, { intervalMs, write });
 }

@@ -1,18 +1,19 @@
 import { z } from 'zod';
 import { ConnectionError, START_HINT } from './errors.js';
+import { describeSecurity, parseKafkaSecurity, parseRedisSecurity, type KafkaSecurity, type RedisSecurity } from './security.js';
 
 /**
  * Where Kafka is and under which setting the user gave it. An object, not a bare broker string, so later
  * settings (TLS, SASL users) join it without changing every caller.
  */
-export interface KafkaSettings {
+export interface KafkaSettings extends KafkaSecurity {
   readonly brokers: readonly string[];
   /** The environment variable the brokers came from; every message names it. */
   readonly variable: string;
 }
 
-/** Where Redis is; the same reasoning as KafkaSettings (cluster seeds, TLS options join here later). */
-export interface RedisSettings {
+/** Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds join here later). */
+export interface RedisSettings extends RedisSecurity {
   readonly url: string;
   readonly variable: string;
 }
@@ -39,7 +40,7 @@ function parseKafka(env: Environment, variable: string): Parsed<KafkaSettings> {
   if (!value) return { problem: `${variable} is not set (expected host:port[,host:port...])`, missing: true };
   const parsed = brokerList.safeParse(value);
   if (!parsed.success) return { problem: `${variable}="${value}" is not a broker list: expected host:port[,host:port...], e.g. 127.0.0.1:9092`, missing: false };
-  return { settings: { brokers: parsed.data, variable } };
+  return withSecurity({ brokers: parsed.data, variable }, parseKafkaSecurity(env));
 }
 
 function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
@@ -48,7 +49,13 @@ function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
   if (!redisUrl.safeParse(value).success) {
     return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379`, missing: false };
   }
-  return { settings: { url: value, variable } };
+  return withSecurity({ url: value, variable }, parseRedisSecurity(env, value, variable));
+}
+
+/** TLS/SASL/ACL settings (security.ts) join the address; their problems are reported with the others. */
+function withSecurity<T, S>(settings: T, parsed: { security: S; problems: readonly string[] }): Parsed<T & S> {
+  if (parsed.problems.length > 0) return { problem: parsed.problems.join('\n'), missing: false };
+  return { settings: { ...settings, ...parsed.security } };
 }
 
 /** One line per problem, then what to do when something is missing (not needed for a malformed value). */
@@ -78,12 +85,18 @@ export function readConnectionSettings(env: Environment = process.env): Connecti
 
 /** `KAFKA_BROKERS=a:9092,b:9092`, for messages. */
 export function describeKafka(settings: KafkaSettings): string {
-  return `${settings.variable}=${settings.brokers.join(',')}`;
+  return withSecurityNote(`${settings.variable}=${settings.brokers.join(',')}`, settings);
 }
 
 /** `REDIS_URL=redis://user:***@host:6379`: the password never reaches a log line. */
 export function describeRedis(settings: RedisSettings): string {
-  return `${settings.variable}=${maskPassword(settings.url)}`;
+  return withSecurityNote(`${settings.variable}=${maskPassword(settings.url)}`, settings);
+}
+
+/** `KAFKA_BROKERS=b:9093 (TLS, SASL scram-sha-512 as processor)`; a plain connection is described as before. */
+function withSecurityNote(address: string, security: KafkaSecurity | RedisSecurity): string {
+  const note = describeSecurity(security);
+  return note ? `${address} (${note})` : address;
 }
 
 function maskPassword(url: string): string {

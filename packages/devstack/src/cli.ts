@@ -6,6 +6,7 @@ import { checkConnections, ConnectionError, readConnectionSettings } from '@rtml
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
 import { endpointVariables, isClusterEndpoints, startTopology, TOPOLOGIES, type ClusterEndpoints, type Topology } from './cluster-stack.js';
+import { SECURE_PRINCIPALS, secureEnvironment, type SecurePrincipal, type SecureStackInfo } from './secure.js';
 import type { StackEndpoints } from './stack.js';
 import { forgetStack, readRecordedStack, recordStack, stateFile } from './state.js';
 
@@ -16,22 +17,29 @@ program
   .description('start Kafka and Redis and leave them running (recorded in .devstack/state.json)')
   .option('--native', 'skip the Docker probe and start native processes')
   .addOption(topologyOption())
-  .action(async (opts: { native?: boolean; topology: Topology }) => {
+  .option('--secure', 'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs (native, single topology; also RTML_DEVSTACK_SECURE=1)')
+  .addOption(principalOption())
+  .action(async (opts: { native?: boolean; topology: Topology; secure?: boolean; as: SecurePrincipal }) => {
+    const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
+    if (secure && opts.topology === 'cluster') throw new Error('[devstack] --secure starts the single topology only; drop --topology cluster or --secure');
     const existing = readRecordedStack();
     if (existing && isClusterEndpoints(existing) !== (opts.topology === 'cluster')) {
       throw new Error(`[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``);
     }
+    if (existing && secure !== Boolean(existing.secure)) {
+      throw new Error(`[devstack] a ${existing.secure ? 'secure' : 'plain'} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
+    }
     if (existing) {
       progress(`already running (${stateFile()})`);
-      printEnv(existing);
+      printEnv(existing, opts.as);
       return;
     }
-    if (opts.topology === 'single' && (await exportedServicesAnswer())) return;
-    const stack = await startTopology(opts.topology, { forceNative: opts.native, ignoreEnvironment: opts.topology === 'single' });
+    if (opts.topology === 'single' && !secure && (await exportedServicesAnswer())) return;
+    const stack = await startTopology(opts.topology, { forceNative: opts.native, ignoreEnvironment: opts.topology === 'single', secure });
     if (!recordStack(stack)) {
       progress(stack.mode === 'testcontainers' ? 'testcontainers stops its containers when this process exits; use it from the test setup instead' : 'using the services from the environment; nothing started, nothing recorded');
     }
-    printEnv(stack);
+    printEnv(stack, opts.as);
   });
 
 program
@@ -52,15 +60,16 @@ program
 
 program
   .command('status')
-  .description('print the endpoints of a running stack as shell exports')
-  .action(() => {
+  .description('print the endpoints of a running stack as shell exports (a secure stack: the settings of one principal)')
+  .addOption(principalOption())
+  .action((opts: { as: SecurePrincipal }) => {
     const recorded = readRecordedStack();
     if (!recorded) {
       progress('not running; start it with `npm run infra:up`');
       process.exitCode = 1;
       return;
     }
-    printEnv(recorded);
+    printEnv(recorded, opts.as);
   });
 
 program
@@ -68,10 +77,12 @@ program
   .description('start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack')
   .argument('<command...>', 'the command and its arguments (put -- before it)')
   .addOption(topologyOption())
-  .action(async (command: string[], opts: { topology: Topology }) => {
-    const stack = await startTopology(opts.topology);
+  .option('--secure', 'a secure stack of its own (single topology); the command gets the settings of --as')
+  .addOption(principalOption())
+  .action(async (command: string[], opts: { topology: Topology; secure?: boolean; as: SecurePrincipal }) => {
+    const stack = await startTopology(opts.topology, { secure: opts.secure });
     const [file, ...args] = command as [string, ...string[]];
-    const env: NodeJS.ProcessEnv = { ...process.env, ...endpointVariables(stack) };
+    const env: NodeJS.ProcessEnv = { ...process.env, ...stackEnvironment(stack, opts.as) };
     // The child gets one Redis variable: an inherited one of the other topology would point elsewhere.
     delete env[isClusterEndpoints(stack) ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES'];
     const child = spawn(file, args, { stdio: 'inherit', env });
@@ -106,17 +117,32 @@ async function exportedServicesAnswer(): Promise<boolean> {
   return true;
 }
 
-function printEnv(endpoints: StackEndpoints | ClusterEndpoints): void {
-  const variables = endpointVariables(endpoints);
-  // A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): unset the other one, so an old export cannot linger.
-  const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((name) => !(name in variables));
-  process.stdout.write(`${Object.entries(variables).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
-}
-
 function topologyOption(): Option {
   return new Option('--topology <name>', 'single: one broker + one Redis; cluster: 3 Kafka brokers (RF 3) + Redis Cluster (3 primaries, 3 replicas)')
     .choices(TOPOLOGIES)
     .default('single');
+}
+
+function principalOption(): Option {
+  return new Option('--as <principal>', 'secure stack: whose credentials to export').choices(SECURE_PRINCIPALS).default('admin');
+}
+
+type StackWithSettings = (StackEndpoints | ClusterEndpoints) & { secure?: SecureStackInfo };
+
+/** What clients read: the endpoints, and for a secure stack the TLS/SASL/ACL settings of one principal. */
+function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal): Record<string, string> {
+  return stack.secure && !isClusterEndpoints(stack) ? secureEnvironment({ ...stack, secure: stack.secure }, principal) : endpointVariables(stack);
+}
+
+/**
+ * Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed.
+ * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export cannot linger.
+ */
+function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
+  const env = stackEnvironment(stack, principal);
+  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
+  const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((name) => !(name in env));
+  process.stdout.write(`${Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
 }
 
 program.parseAsync().catch((error: unknown) => {

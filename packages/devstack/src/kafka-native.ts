@@ -60,34 +60,49 @@ export interface KafkaNodeConfig {
   voters: string;
 }
 
-function serverProperties(dataDir: string, node: KafkaNodeConfig, brokerCount: number): string {
+function serverProperties(dataDir: string, node: KafkaNodeConfig, brokerCount: number, overrides: Readonly<Record<string, string>> = {}): string {
   // One broker: every topic has one replica. Three: the production shape (RF 3, writes need 2 in-sync replicas).
-  const replicas = Math.min(brokerCount, 3);
-  const minIsr = replicas >= 3 ? 2 : 1;
-  return [
-    'process.roles=broker,controller',
-    `node.id=${node.nodeId}`,
-    `controller.quorum.voters=${node.voters}`,
-    `listeners=PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
-    `advertised.listeners=PLAINTEXT://127.0.0.1:${node.brokerPort}`,
-    'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
-    `log.dirs=${join(dataDir, 'logs')}`,
-    'num.partitions=3',
-    'auto.create.topics.enable=true',
-    `default.replication.factor=${replicas}`,
-    `min.insync.replicas=${minIsr}`,
-    `offsets.topic.replication.factor=${replicas}`,
-    `transaction.state.log.replication.factor=${replicas}`,
-    `transaction.state.log.min.isr=${minIsr}`,
-    `share.coordinator.state.topic.replication.factor=${replicas}`,
-    `share.coordinator.state.topic.min.isr=${minIsr}`,
+  const replicas = String(Math.min(brokerCount, 3));
+  const minIsr = Number(replicas) >= 3 ? '2' : '1';
+  const base: Record<string, string> = {
+    'process.roles': 'broker,controller',
+    'node.id': String(node.nodeId),
+    'controller.quorum.voters': node.voters,
+    listeners: `PLAINTEXT://127.0.0.1:${node.brokerPort},CONTROLLER://127.0.0.1:${node.controllerPort}`,
+    'advertised.listeners': `PLAINTEXT://127.0.0.1:${node.brokerPort}`,
+    'controller.listener.names': 'CONTROLLER',
+    'listener.security.protocol.map': 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'log.dirs': join(dataDir, 'logs'),
+    'num.partitions': '3',
+    'auto.create.topics.enable': 'true',
+    'default.replication.factor': replicas,
+    'min.insync.replicas': minIsr,
+    'offsets.topic.replication.factor': replicas,
+    'transaction.state.log.replication.factor': replicas,
+    'transaction.state.log.min.isr': minIsr,
+    'share.coordinator.state.topic.replication.factor': replicas,
+    'share.coordinator.state.topic.min.isr': minIsr,
     // Fewer internal partitions and no join delay: faster first group join on a 2-core machine.
-    'offsets.topic.num.partitions=5',
-    'transaction.state.log.num.partitions=5',
-    'group.initial.rebalance.delay.ms=0',
-    '',
-  ].join('\n');
+    'offsets.topic.num.partitions': '5',
+    'transaction.state.log.num.partitions': '5',
+    'group.initial.rebalance.delay.ms': '0',
+  };
+  return `${Object.entries({ ...base, ...overrides }).map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
+}
+
+export interface KafkaPorts {
+  readonly broker: number;
+  readonly controller: number;
+}
+
+/** How a variant of the broker (secure mode) differs from the plain one; each part is optional. */
+export interface KafkaVariant {
+  /** server.properties entries replacing or joining the plain ones (listeners, TLS, SASL, authorizer). */
+  properties?(ports: KafkaPorts): Record<string, string>;
+  /** Extra `StorageTool format` arguments (SCRAM users: `--add-scram`). */
+  readonly formatArgs?: readonly string[];
+  /** Readiness probe instead of a plain metadata request. */
+  answers?(brokers: string): Promise<boolean>;
 }
 
 const log4jConfig = (logFile: string) => `Configuration:
@@ -112,21 +127,23 @@ const log4jConfig = (logFile: string) => `Configuration:
 `;
 
 /** Starts a single-node KRaft broker+controller on free loopback ports and waits until it answers metadata requests. */
-export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number } = {}): Promise<NativeKafka> {
+export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number; variant?: KafkaVariant } = {}): Promise<NativeKafka> {
   const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];
-  const [node] = await startKafkaQuorum(runDir, [{ nodeId: 1, brokerPort, controllerPort, voters: `1@127.0.0.1:${controllerPort}` }], opts.timeoutMs);
-  return node!;
+  const node = { nodeId: 1, brokerPort, controllerPort, voters: `1@127.0.0.1:${controllerPort}` };
+  const [started] = await startKafkaQuorum(runDir, [node], opts.timeoutMs, opts.variant);
+  return started!;
 }
 
 /**
  * Formats and starts the nodes, then waits until all of them are brokers answering metadata requests.
  * On failure no JVM is left running; the run dir keeps the logs named in the error.
  */
-export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNodeConfig[], timeoutMs = 90_000): Promise<NativeKafka[]> {
-  const started = await startKafkaNodes(runDir, nodes);
+export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNodeConfig[], timeoutMs = 90_000, variant: KafkaVariant = {}): Promise<NativeKafka[]> {
+  const started = await startKafkaNodes(runDir, nodes, variant);
   const brokers = started.map((node) => node.brokers).join(',');
+  const answers = () => (variant.answers ? variant.answers(brokers) : brokerAnswers(brokers, nodes.length));
   try {
-    await waitUntil(`kafka: waiting for ${nodes.length} broker(s) to answer metadata requests`, () => brokerAnswers(brokers, nodes.length), { timeoutMs, watched: started });
+    await waitUntil(`kafka: waiting for ${nodes.length} broker(s) to answer metadata requests`, answers, { timeoutMs, watched: started });
   } catch (error) {
     await Promise.all(started.map((node) => stopProcess(node.pid)));
     throw error;
@@ -138,7 +155,7 @@ export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNode
 const jvmFlags = (nodeCount: number) => (nodeCount > 1 ? ['-Xms128m', '-Xmx384m'] : ['-Xms256m', '-Xmx1g']);
 
 /** Formats and spawns KRaft nodes (each in `runDir/node-<id>` when there are several), all with one cluster id. */
-async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[]): Promise<NativeKafka[]> {
+async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[], variant: KafkaVariant): Promise<NativeKafka[]> {
   const libDir = resolveKafkaJars();
   const classpath = `${libDir}/*`;
   const clusterId = randomClusterId();
@@ -146,14 +163,16 @@ async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[]
     const nodeDir = nodes.length === 1 ? runDir : join(runDir, `node-${node.nodeId}`);
     mkdirSync(nodeDir, { recursive: true });
     const files = { props: join(nodeDir, 'server.properties'), log: join(nodeDir, 'kafka.log'), log4j: join(nodeDir, 'log4j2.yaml') };
-    writeFileSync(files.props, serverProperties(nodeDir, node, nodes.length));
+    const ports = { broker: node.brokerPort, controller: node.controllerPort };
+    // Owner-only: a secure variant's properties hold SASL passwords.
+    writeFileSync(files.props, serverProperties(nodeDir, node, nodes.length, variant.properties?.(ports)), { mode: 0o600 });
     writeFileSync(files.log4j, log4jConfig(join(nodeDir, 'server.log')));
     return { node, nodeDir, files };
   });
   progress(`kafka: formatting KRaft storage for ${nodes.length} node(s) in ${runDir}`);
   await Promise.all(
     prepared.map(({ files }) =>
-      runLoggedAsync('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${files.log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', files.props], files.log),
+      runLoggedAsync('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${files.log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', files.props, ...(variant.formatArgs ?? [])], files.log),
     ),
   );
   return prepared.map(({ node, files }) => {

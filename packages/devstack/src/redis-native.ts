@@ -23,28 +23,38 @@ export function ensureRedisServer(logFile: string): void {
   runLogged('redis: apt-get install redis-server', 'apt-get', ['install', '-y', '-qq', 'redis-server'], logFile, env);
 }
 
+/** How a variant of the server (secure mode) differs from the plain one. */
+export interface RedisVariant {
+  /** A config file given before the other arguments (TLS files, ACL users: kept out of the process list). */
+  readonly configFile: string;
+  /** The arguments that make it listen on `port`, and the URL clients use for it. */
+  listen(port: number): { args: string[]; url: string };
+  answers(url: string): Promise<boolean>;
+}
+
 /** Starts redis-server on a free loopback port, without persistence (a dev/test store), and waits for PING. */
-export async function startNativeRedis(runDir: string): Promise<NativeRedis> {
-  const redis = await spawnRedisServer(runDir, []);
-  await waitUntil('redis: waiting for PING', () => redisAnswers(redis.url), { timeoutMs: 20_000, pid: redis.pid, logFile: redis.logFile });
+export async function startNativeRedis(runDir: string, variant?: RedisVariant): Promise<NativeRedis> {
+  const redis = await spawnRedisServer(runDir, [], variant);
+  await waitUntil('redis: waiting for PING', () => (variant?.answers ?? redisAnswers)(redis.url), { timeoutMs: 20_000, pid: redis.pid, logFile: redis.logFile });
   return redis;
 }
 
 /** Spawns one redis-server in `runDir` on a free loopback port (no persistence), with `extraArgs` (e.g. cluster mode). */
-export async function spawnRedisServer(runDir: string, extraArgs: readonly string[]): Promise<NativeRedis> {
+export async function spawnRedisServer(runDir: string, extraArgs: readonly string[], variant?: RedisVariant): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');
   ensureRedisServer(logFile);
   const port = await freePort();
-  progress(`redis: starting redis-server on 127.0.0.1:${port}`);
+  const listen = variant?.listen(port) ?? { args: ['--port', String(port)], url: `redis://127.0.0.1:${port}` };
+  progress(`redis: starting redis-server on ${listen.url}`);
   const child = spawnServer(
     'redis-server',
-    ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes', ...extraArgs],
+    [...(variant ? [variant.configFile] : []), '--bind', '127.0.0.1', ...listen.args, '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes', ...extraArgs],
     logFile,
   );
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('redis: starting redis-server', 'could not spawn', logFile);
-  return { url: `redis://127.0.0.1:${port}`, pid, ports: [port], logFile };
+  return { url: listen.url, pid, ports: [port], logFile };
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

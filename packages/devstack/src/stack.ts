@@ -5,6 +5,7 @@ import { dockerEngineAnswers, startWithTestcontainers } from './docker.js';
 import { startNativeKafka } from './kafka-native.js';
 import { progress, stopProcess } from './process.js';
 import { startNativeRedis } from './redis-native.js';
+import { prepareSecureStack, type SecureStackInfo } from './secure.js';
 
 export type StackMode = 'environment' | 'testcontainers' | 'native';
 
@@ -28,6 +29,8 @@ export interface RunningStack extends StackEndpoints {
   /** Containers we own (testcontainers mode). */
   containerIds?: string[];
   runDir?: string;
+  /** Secure mode: the CA and credential files clients need (see secure.ts, secureEnvironment). */
+  secure?: SecureStackInfo;
   stop(): Promise<void>;
 }
 
@@ -42,6 +45,11 @@ export interface StartOptions {
   forceNative?: boolean;
   /** Overrides RTML_DEVSTACK_MODE. */
   mode?: ModeSetting;
+  /**
+   * TLS, SASL users and ACLs (secure.ts). Always native processes and never the exported KAFKA_BROKERS/REDIS_URL:
+   * the point is a stack whose credentials we made. Clients need secureEnvironment(), not just the endpoints.
+   */
+  secure?: boolean;
 }
 
 /**
@@ -52,6 +60,7 @@ export interface StartOptions {
  */
 export async function startStack(opts: StartOptions = {}): Promise<RunningStack> {
   const started = Date.now();
+  if (opts.secure) return startNativeStack(started, true);
   const mode = opts.forceNative ? 'native' : (opts.mode ?? modeSetting());
   const fromEnv = opts.ignoreEnvironment ? undefined : endpointsFromEnvironment();
   if (fromEnv) {
@@ -84,14 +93,15 @@ async function startContainerStack(started: number): Promise<RunningStack> {
   return { kafkaBrokers: stack.brokers, redisUrl: stack.redisUrl, mode: 'testcontainers', processes: [], containerIds: stack.containerIds, stop: stack.stop };
 }
 
-async function startNativeStack(started: number): Promise<RunningStack> {
+async function startNativeStack(started: number, secure = false): Promise<RunningStack> {
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-'));
+  const setup = secure ? prepareSecureStack(runDir) : undefined;
   const processes: RunningStack['processes'] = [];
   const stop = async () => {
     await Promise.all(processes.map((p) => stopProcess(p.pid)));
     rmSync(runDir, { recursive: true, force: true });
   };
-  const [redis, kafka] = await Promise.allSettled([startNativeRedis(join(runDir, 'redis')), startNativeKafka(join(runDir, 'kafka'))]);
+  const [redis, kafka] = await Promise.allSettled([startNativeRedis(join(runDir, 'redis'), setup?.redis), startNativeKafka(join(runDir, 'kafka'), { variant: setup?.kafka })]);
   if (redis.status === 'fulfilled') processes.push({ name: 'redis', ...pick(redis.value) });
   if (kafka.status === 'fulfilled') processes.push({ name: 'kafka', ...pick(kafka.value) });
   if (redis.status === 'rejected' || kafka.status === 'rejected') {
@@ -101,8 +111,12 @@ async function startNativeStack(started: number): Promise<RunningStack> {
   }
   const { brokers } = kafka.value;
   const { url } = redis.value;
-  progress(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`);
-  return { kafkaBrokers: brokers, redisUrl: url, mode: 'native', processes, runDir, stop };
+  await setup?.afterStart({ kafkaBrokers: brokers, redisUrl: url }).catch(async (error: unknown) => {
+    await stop();
+    throw error;
+  });
+  progress(`${secure ? 'secure ' : ''}stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`);
+  return { kafkaBrokers: brokers, redisUrl: url, mode: 'native', processes, runDir, ...(setup && { secure: setup.info }), stop };
 }
 
 function pick(p: { pid: number; ports: number[]; logFile: string }) {

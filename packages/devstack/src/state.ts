@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { dirname, join } from 'node:path';
 import { isAlive } from './process.js';
 import { isClusterEndpoints, type ClusterEndpoints, type RunningCluster } from './cluster-stack.js';
+import { secureEnvironment, type SecureStackInfo } from './secure.js';
 import { endpointsFromEnvironment, type RunningStack, type StackEndpoints } from './stack.js';
 
 /** Where `infra up` records the stack it left running, so `infra down` and other commands can find it. */
@@ -13,6 +14,7 @@ export type RecordedStack = (StackEndpoints | ClusterEndpoints) & {
   mode: RunningStack['mode'] | RunningCluster['mode'];
   processes: RunningStack['processes'];
   runDir?: string;
+  secure?: SecureStackInfo;
 };
 
 /** Only a stack whose processes `down` can stop is recorded: a record without them could never be cleaned up. */
@@ -21,7 +23,7 @@ export function recordStack(stack: RunningStack | RunningCluster): boolean {
   const file = stateFile();
   mkdirSync(dirname(file), { recursive: true });
   const endpoints = isClusterEndpoints(stack) ? { kafkaBrokers: stack.kafkaBrokers, redisClusterNodes: stack.redisClusterNodes } : { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl };
-  const record: RecordedStack = { ...endpoints, mode: stack.mode, processes: stack.processes, runDir: stack.runDir };
+  const record: RecordedStack = { ...endpoints, mode: stack.mode, processes: stack.processes, runDir: stack.runDir, ...('secure' in stack && stack.secure && { secure: stack.secure }) };
   writeFileSync(file, JSON.stringify(record, null, 2));
   return true;
 }
@@ -45,15 +47,17 @@ export function forgetStack(): void {
 
 /**
  * The environment clients read their settings from (see @rtml/connections), with the endpoints of a stack
- * left running by `npm run infra:up` filled in when neither KAFKA_BROKERS nor REDIS_URL is set.
+ * left running by `npm run infra:up` filled in when neither KAFKA_BROKERS nor REDIS_URL is set. A secure stack
+ * fills in its `admin` settings (TLS, SASL, ACL user; passwords as files): one command that sets up and runs
+ * everything needs them; least-privileged runs export a principal's with `infra:status --as`.
  */
 export function withRecordedStack(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
   if (env.KAFKA_BROKERS || env.REDIS_URL) return env;
   const recorded = readRecordedStack();
   if (!recorded) return env;
-  return isClusterEndpoints(recorded)
-    ? { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_CLUSTER_NODES: recorded.redisClusterNodes }
-    : { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_URL: recorded.redisUrl };
+  if (isClusterEndpoints(recorded)) return { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_CLUSTER_NODES: recorded.redisClusterNodes };
+  const { kafkaBrokers, redisUrl, secure } = recorded;
+  return { ...env, ...(secure ? secureEnvironment({ kafkaBrokers, redisUrl, secure }, 'admin') : { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl }) };
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Producer } from 'kafkajs';
-import { KAFKA_BROKERS, kafkaClient } from '@rtml/connections';
+import { KAFKA_BROKERS, kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
 import type { FeatureStatus } from './scorer.js';
@@ -29,6 +29,8 @@ export interface ServedLog {
 
 export interface KafkaServedLogOptions {
   readonly brokers: readonly string[];
+  /** Kafka settings from @rtml/connections (TLS, SASL); when given they are used instead of `brokers`. */
+  readonly kafka?: KafkaSettings;
   readonly topic: string;
   /** Records per produce call. */
   readonly batchSize?: number;
@@ -53,7 +55,7 @@ export class KafkaServedLog implements ServedLog {
   ) {}
 
   static async connect(options: KafkaServedLogOptions): Promise<KafkaServedLog> {
-    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-serving-log' });
+    const kafka = kafkaClient(options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-serving-log' });
     const admin = kafka.admin();
     await admin.connect();
     // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
-import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator } from '@rtml/connections';
+import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator, type KafkaSettings } from '@rtml/connections';
 import kafkajs, { type Admin, type Batch, type Consumer, type EachBatchPayload, type Kafka, type logCreator, type Producer } from 'kafkajs';
 import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
@@ -63,6 +63,8 @@ export type StateLossPolicy =
 
 export interface StreamProcessorOptions<S, E> {
   readonly brokers: readonly string[];
+  /** Kafka settings from @rtml/connections (TLS, SASL); when given they are used instead of `brokers`. */
+  readonly kafka?: KafkaSettings;
   readonly redis: Redis;
   /** Vectors, checkpoints and offsets go through its fenced `writeBatch`; checkpoint keys use its namespace. */
   readonly store: OnlineStore;
@@ -150,7 +152,7 @@ export class StreamProcessor<S, E> {
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
-    const settings = { brokers: options.brokers, variable: KAFKA_BROKERS };
+    const settings = options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS };
     this.kafka = kafkaClient(settings, { clientId: options.clientId ?? `rtml-stream-${options.group}`, logCreator: withoutCrashLines(kafkaLogCreator(settings)) });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted

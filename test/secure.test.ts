@@ -1,0 +1,353 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { createServer, type Server } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { inspect } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { Redis } from 'ioredis';
+import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
+import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
+import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
+import { z } from 'zod';
+import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
+import { OnlineStore } from '@rtml/online-store';
+import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
+import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
+// The stream package's test harness is not part of its public API, hence the relative path.
+import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
+
+/*
+ * Issue #19 against real secured services: a secure dev stack of our own (TLS everywhere, SCRAM users and ACLs
+ * on Kafka, ACL users on a TLS-only Redis), the pipeline end to end with the least-privileged principals, the
+ * refusals a person sees, and no password anywhere in what the run printed.
+ */
+
+type SecureStack = RunningStack & { secure: SecureStackInfo };
+const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
+
+/** Everything written to stdout/stderr while this file runs (still shown), scanned for secrets at the end. */
+const printed: string[] = [];
+const capture = (line: string) => printed.push(line);
+let stack: SecureStack;
+const settings = {} as Record<SecurePrincipal, ConnectionSettings>;
+const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis }[] = [];
+
+function envOf(principal: SecurePrincipal): Environment {
+  return secureEnvironment(stack, principal);
+}
+
+function connectAs(principal: SecurePrincipal) {
+  const kafka = kafkaClient(settings[principal].kafka, { clientId: `secure-test-${principal}`, write: capture });
+  const client = { kafka, admin: kafka.admin(), producer: kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), redis: redisClient(settings[principal].redis, { write: capture }) };
+  clients.push(client);
+  return client;
+}
+
+beforeAll(async () => {
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream) as (chunk: string | Uint8Array) => boolean;
+    vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      printed.push(String(chunk));
+      return write(chunk);
+    });
+  }
+  const started = await startStack({ secure: true });
+  if (!started.secure) throw new Error('startStack({ secure: true }) returned a stack without secure settings');
+  stack = { ...started, secure: started.secure };
+  for (const principal of SECURE_PRINCIPALS) settings[principal] = readConnectionSettings(envOf(principal));
+});
+
+afterAll(async () => {
+  await Promise.all(clients.map(async ({ admin, producer, redis }) => {
+    await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+    redis.disconnect();
+  }));
+  await stack?.stop();
+  vi.restoreAllMocks();
+});
+
+const PARTITIONS = 3;
+const T0 = 1_700_000_000_000;
+
+const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }), { entityKey: 'userId' });
+const paymentFeatures = featureSet({
+  name: 'user_payments',
+  entity: 'user',
+  source: payments,
+  features: { count_10m: count({ window: sliding(duration.minutes(10)) }), amount_sum_10m: sum('amount', { window: sliding(duration.minutes(10)) }) },
+  requestFeatures: { amount_now: request((e: z.output<typeof payments.schema>) => e.amount) },
+});
+const engine = createOnlineEngine(paymentFeatures);
+const FEATURE_SETS = { [paymentFeatures.name]: { ttl: duration.days(1), maxAge: duration.days(1) } };
+/** A fixed logistic model over the stored and the request-time features. */
+const model: ScoringModel = { name: 'secure-lr', featureNames: ['count_10m', 'amount_sum_10m', 'amount_now'], score: (row) => 1 / (1 + Math.exp(-(0.1 * row[0]! + 0.0001 * row[1]! + 0.001 * row[2]! - 2))) };
+
+describe('secure mode', () => {
+  it('runs events -> Kafka -> stream processor -> Redis -> /score with least-privileged principals; values equal a clean recomputation', async () => {
+    const admin = connectAs('admin');
+    await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+    const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('payments')}`;
+    const group = `${SECURE_NAMING.processorGroupPrefix}${uniqueName('payments')}`;
+    const namespace = uniqueName('secure');
+    await createTopic(admin.admin, topic, PARTITIONS);
+    const events = paymentStream({ count: 600, users: 30, start: T0, stepMs: 1_000, jitterMs: 10_000, seed: 19 });
+    await produce(admin.producer, topic, PARTITIONS, [...events, { key: 'u0', body: '{"not json' }]);
+
+    // The processor: its Kafka and Redis users only.
+    const processorRedis = connectAs('processor').redis;
+    const processor = featureSetProcessor(engine);
+    const instance = new StreamProcessor({
+      brokers: settings.processor.kafka.brokers,
+      kafka: settings.processor.kafka,
+      redis: processorRedis,
+      store: new OnlineStore(processorRedis, { namespace, featureSets: FEATURE_SETS }),
+      group,
+      topics: [topic],
+      processor,
+      allowedLateness: duration.seconds(30),
+      // The processor may write (and create) dead-letter topics only under its prefix.
+      deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+      consumer: TEST_CONSUMER_TUNING,
+      progressIntervalMs: 0,
+      log: capture,
+    });
+    await instance.start();
+    try {
+      await waitUntilCaughtUp(admin.redis, admin.admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    } finally {
+      await instance.stop();
+    }
+    const expected = recompute(processor, events.map((e) => e.body), PARTITIONS);
+    const [letter] = await readDeadLetters(admin.kafka, `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, 1);
+    expect(letter?.reason).toBe('malformed-json');
+
+    // Serving: reads features with its read-only Redis user, logs served vectors with its Kafka user.
+    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: FEATURE_SETS });
+    expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
+    const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+    const log = await KafkaServedLog.connect({ brokers: settings.serving.kafka.brokers, kafka: settings.serving.kafka, topic: servedTopic, partitions: 1 });
+    const app = createServingApp({ store: servingStore, engine, model, fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 }, clock: (req) => processingTime(req.eventTime), log });
+    try {
+      const [userId, stored] = [...expected][0]!;
+      const lastTime = Math.max(...events.map((e) => e.body.eventTime));
+      const response = await app.inject({ method: 'POST', url: '/score', payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 } });
+      expect(response.statusCode).toBe(200);
+      const scored = response.json<ScoreResponse>();
+      expect(scored.fallbacks).toEqual([]);
+      expect(scored.features.count_10m?.value).toBe(stored.count_10m);
+      expect(scored.features.amount_sum_10m?.value).toBe(stored.amount_sum_10m);
+      expect(scored.score).toBeCloseTo(model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]), 12);
+    } finally {
+      await app.close();
+      await log.close();
+    }
+    const [served] = await admin.admin.fetchTopicOffsets(servedTopic);
+    expect(served?.high).toBe('1');
+  });
+
+  it('serving: reads features but cannot write them (NOPERM), cannot produce to an input topic, can write served-vector logs', async () => {
+    const { redis, producer } = connectAs('serving');
+    await producer.connect();
+    await expect(redis.hset('rtml:shop:fs:payments_counts:u1', 'count', '1')).rejects.toThrow(/^NOPERM/);
+    await expect(redis.del('rtml:shop:fs:payments_counts:u1')).rejects.toThrow(/^NOPERM/);
+    await expect(redis.hgetall('rtml:shop:fs:payments_counts:u1')).resolves.toEqual({});
+    await expect(redis.get('rtml:shop:stream:g:offsets:0')).rejects.toThrow(/^NOPERM/);
+    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('orders')}`;
+    const admin = connectAs('admin');
+    await admin.admin.connect();
+    await createTopic(admin.admin, input, 1);
+    await expect(producer.send({ topic: input, messages: [{ value: 'forged' }] })).rejects.toThrow(/not authorized/i);
+    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+    await createTopic(admin.admin, served, 1);
+    await expect(producer.send({ topic: served, acks: -1, messages: [{ value: '{}' }] })).resolves.toHaveLength(1);
+  });
+
+  it('processor: nothing outside its keys, topics and groups is reachable', async () => {
+    const { redis, producer, kafka } = connectAs('processor');
+    await producer.connect();
+    await expect(redis.set('rtml:shop:stream:g:meta:0', '1')).resolves.toBe('OK');
+    await expect(redis.set('sessions:u1', 'x')).rejects.toThrow(/^NOPERM/);
+    await expect(redis.get('rtml:shop:other:u1')).rejects.toThrow(/^NOPERM/);
+    await expect(redis.flushall()).rejects.toThrow(/^NOPERM/);
+    await expect(redis.config('GET', 'requirepass')).rejects.toThrow(/^NOPERM/);
+    const admin = connectAs('admin');
+    await admin.admin.connect();
+    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('clicks')}`;
+    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+    await Promise.all([createTopic(admin.admin, input, 1), createTopic(admin.admin, served, 1)]);
+    // Its inputs are read-only to it, other principals' topics closed.
+    await expect(producer.send({ topic: input, messages: [{ value: 'x' }] })).rejects.toThrow(/not authorized/i);
+    await expect(producer.send({ topic: served, messages: [{ value: 'x' }] })).rejects.toThrow(/not authorized/i);
+    // A consumer group outside `processor.*` is refused at its first request. kafkajs reports only "Failed to find
+    // group coordinator" (it tries the next broker and drops the reason); its debug log holds the broker's answer.
+    const brokerAnswers: string[] = [];
+    const watched = kafkaClient(settings.processor.kafka, {
+      clientId: 'secure-test-outsider',
+      logLevel: logLevel.DEBUG,
+      logCreator: () => ({ log }) => {
+        const error = log.error as { type?: string } | string | undefined;
+        if (error) brokerAnswers.push(typeof error === 'string' ? error : String(error.type));
+      },
+    });
+    const outsider = watched.consumer({ groupId: uniqueName('other-group'), ...TEST_CONSUMER_TUNING });
+    await outsider.connect();
+    try {
+      await outsider.subscribe({ topic: input, fromBeginning: true });
+      await expect(new Promise((_, reject) => {
+        outsider.on(outsider.events.CRASH, ({ payload }) => reject(payload.error));
+        void outsider.run({ eachMessage: async () => undefined }).catch(reject);
+      })).rejects.toThrow(/group coordinator/i);
+      expect(brokerAnswers).toContain('GROUP_AUTHORIZATION_FAILED');
+    } finally {
+      await outsider.disconnect();
+    }
+  });
+});
+
+describe('connection options', () => {
+  it('every SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and client certificates signed by the CA are accepted', async () => {
+    const { clientCertFile, clientKeyFile } = stack.secure;
+    for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
+      const env = { ...envOf('processor'), KAFKA_SASL_MECHANISM: mechanism, KAFKA_TLS_CERT_FILE: clientCertFile, KAFKA_TLS_KEY_FILE: clientKeyFile, REDIS_TLS_CERT_FILE: clientCertFile, REDIS_TLS_KEY_FILE: clientKeyFile };
+      await expect(checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }), mechanism).resolves.toBeUndefined();
+    }
+  });
+});
+
+describe('refusals', () => {
+  /** The ConnectionError a preflight check ends with for these settings. */
+  async function refusal(env: Environment): Promise<string> {
+    try {
+      await checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 });
+    } catch (error) {
+      return explainFailure(error);
+    }
+    throw new Error('the check passed');
+  }
+
+  const without = (env: Environment, ...names: string[]) => Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+
+  it('plain text to the TLS ports: one line per service naming the setting that turns TLS on', async () => {
+    const env = envOf('processor');
+    const message = await refusal({ KAFKA_BROKERS: env.KAFKA_BROKERS, REDIS_URL: env.REDIS_URL!.replace('rediss://', 'redis://') });
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ closed the connection .*set KAFKA_TLS=true and KAFKA_TLS_CA_FILE$/),
+      expect.stringMatching(/^Redis at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+ closed the connection .*use a rediss:\/\/ URL$/),
+    ]);
+  });
+
+  it('TLS without credentials: the variables to set', async () => {
+    const message = await refusal(without(envOf('processor'), 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_USERNAME', 'REDIS_PASSWORD_FILE'));
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/closed the connection .*set KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD$/),
+      expect.stringMatching(/needs credentials \(NOAUTH .*set REDIS_USERNAME and REDIS_PASSWORD/),
+    ]);
+  });
+
+  it('a wrong password: refused credentials, the password never shown', async () => {
+    const wrong = 'wrong-password-b7f1c2';
+    const message = await refusal({ ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'), KAFKA_SASL_PASSWORD: wrong, REDIS_PASSWORD: wrong });
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^Kafka at .* as processor\) refused the credentials .*check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/),
+      expect.stringMatching(/^Redis at .* as processor\) refused the user name or password \(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/),
+    ]);
+    expect(message).not.toContain(wrong);
+  });
+
+  it('an untrusted CA: the certificate is not trusted, set the CA file', async () => {
+    const message = await refusal(without(envOf('processor'), 'KAFKA_TLS_CA_FILE', 'REDIS_TLS_CA_FILE'));
+    expect(message.split('\n')).toEqual([
+      expect.stringMatching(/^the TLS certificate of Kafka at .* is not trusted \(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/),
+      expect.stringMatching(/^the TLS certificate of Redis at .* is not trusted \(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/),
+    ]);
+  });
+
+  it('TLS to a port that does not speak it', async () => {
+    const plain = await new Promise<Server>((resolve) => {
+      const server = createServer((socket) => socket.end('-ERR plain text only\r\n'));
+      server.listen(0, '127.0.0.1', () => resolve(server));
+    });
+    try {
+      const port = (plain.address() as { port: number }).port;
+      const message = await refusal({ ...envOf('processor'), KAFKA_BROKERS: `127.0.0.1:${port}`, REDIS_URL: `rediss://127.0.0.1:${port}` });
+      expect(message.split('\n')).toEqual([
+        expect.stringMatching(/^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ .* does not speak TLS on that port .*set KAFKA_TLS=false/),
+        expect.stringMatching(/^Redis at REDIS_URL=rediss:\/\/127\.0\.0\.1:\d+ .* does not speak TLS on that port/),
+      ]);
+    } finally {
+      plain.close();
+    }
+  });
+
+  it('running clients log a refusal as one line naming the setting, and a CLI ends on the same line', async () => {
+    const wrong = { ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'), KAFKA_SASL_PASSWORD: 'not-the-password', REDIS_PASSWORD: 'not-the-password' };
+    const wrongSettings = readConnectionSettings(wrong);
+    const logged: string[] = [];
+    const producer = kafkaClient(wrongSettings.kafka, { clientId: 'secure-test-refused', retry: { retries: 0 }, write: (line) => logged.push(line) }).producer();
+    const failure = await producer.connect().then(() => undefined, (error: unknown) => error);
+    expect(explainFailure(failure)).toMatch(/^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/);
+    const redis = redisClient(wrongSettings.redis, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, write: (line) => logged.push(line) });
+    // ioredis rejects connect() with a bare "Connection is closed."; the reason arrives as an error event (logged).
+    await expect(redis.connect()).rejects.toThrow();
+    redis.disconnect();
+    expect(logged).toEqual([
+      expect.stringMatching(/^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /),
+      expect.stringMatching(/^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/),
+    ]);
+  });
+
+  it('a missing variable: named, before anything connects', () => {
+    expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(/^KAFKA_SASL_PASSWORD is not set \(needed with KAFKA_SASL_MECHANISM=scram-sha-512/);
+  });
+});
+
+/** The servers' own log files (format output, broker and Redis logs) of the secure stack. */
+function serverLogs(): string[] {
+  const dir = stack.runDir ?? '';
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.log')).map((name) => readFileSync(join(dir, name), 'utf8'));
+}
+
+describe('secrets', () => {
+  it('a recorded secure stack: status prints a principal\'s settings with password files, and clients get admin\'s by default', () => {
+    const state = join(mkdtempSync(join(tmpdir(), 'secure-state-')), 'state.json');
+    const { kafkaBrokers, redisUrl, mode, processes, runDir, secure } = stack;
+    writeFileSync(state, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir, secure }));
+    const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
+    const status = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'], { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' });
+    printed.push(status.stdout, status.stderr);
+    expect(status.status).toBe(0);
+    const exported = Object.fromEntries(status.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]));
+    expect(exported).toEqual({ ...envOf('serving') });
+    expect(readConnectionSettings(exported).redis.username).toBe('serving');
+    process.env.RTML_DEVSTACK_STATE = state;
+    try {
+      expect(withRecordedStack({})).toEqual(envOf('admin'));
+    } finally {
+      delete process.env.RTML_DEVSTACK_STATE;
+    }
+  });
+
+  it('password files and server configs holding secrets are owner-only; Redis keeps only hashes', () => {
+    const dir = stack.runDir ?? '';
+    for (const file of [...SECURE_PRINCIPALS.map((p) => join(stack.secure.secretsDir, p)), join(dir, 'kafka', 'server.properties'), join(dir, 'redis', 'secure.conf')]) {
+      expect((statSync(file).mode & 0o077).toString(8), file).toBe('0');
+    }
+    const redisConfig = readFileSync(join(dir, 'redis', 'secure.conf'), 'utf8');
+    for (const principal of SECURE_PRINCIPALS) expect(redisConfig).not.toContain(readSecurePassword(stack.secure, principal));
+    expect(redisConfig).toMatch(/^user serving on #[0-9a-f]{64} /m);
+  });
+
+  it('no password appears in settings descriptions, inspected settings, anything this file printed or the servers logged', () => {
+    const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
+    const shown = SECURE_PRINCIPALS.flatMap((principal) => [describeKafka(settings[principal].kafka), describeRedis(settings[principal].redis), JSON.stringify(settings[principal]), inspect(settings[principal], { depth: 5 }), String(settings[principal].kafka.sasl?.password)]);
+    const logs = serverLogs();
+    expect(printed.length).toBeGreaterThan(0);
+    expect(logs.length).toBeGreaterThanOrEqual(3);
+    for (const password of passwords) {
+      expect(password.length).toBeGreaterThan(20);
+      for (const text of [...shown, ...printed, ...logs]) expect(text).not.toContain(password);
+    }
+  });
+});
