@@ -6,7 +6,7 @@ export default defineConfig({
   resolve: { conditions: ['source'] },
   ssr: { resolve: { conditions: ['source'], externalConditions: ['source'] } },
   test: {
-    include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts'],
+    include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'bench/lib/**/*.test.ts', 'bench/*.test.ts'],
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,
