@@ -31,6 +31,17 @@ describe('bench scripts', () => {
     expect(stderr).toContain("unknown option '--frobnicate'");
     expect(status).not.toBe(0);
   });
+
+  it.each([
+    ['bench/online-lookup.ts', ['--entities', 'abc'], '--entities: not a number: abc'],
+    ['bench/online-lookup.ts', ['--lookups', '0'], '--lookups must be a positive integer (got 0)'],
+    ['bench/stream-throughput.ts', ['--ks-variants', 'dsl,foo'], '--ks-variants takes dsl, processor or none'],
+  ])('%s %j is a one-line error, not a stack trace', (script, args, message) => {
+    const { status, stderr } = run(tsx, ['--conditions=source', script, ...args]);
+    expect(stderr).toContain(message);
+    expect(stderr).not.toMatch(/^\s+at /m);
+    expect(status).not.toBe(0);
+  });
 });
 
 describe('bench/run.sh', () => {

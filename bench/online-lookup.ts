@@ -20,19 +20,18 @@ import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { runFeastScript } from './lib/feast.js';
 import { benchCommand, emit, parseCommand, percentile } from './lib/index.js';
 
-const args = parseCommand(
-  benchCommand('online-lookup', 'Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up)')
+const command = benchCommand( 'Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up)')
     .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
     .option('--features <n>', 'features per entity', '20')
     .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
     .option('--batch <n>', 'entities per readMany', '100')
     .option('--batches <n>', 'readMany calls per contender (default 200, 500 with --full)')
-    .option('--no-feast', 'skip the Feast reference'),
-);
+    .option('--no-feast', 'skip the Feast reference');
+const args = parseCommand(command);
 // --full: the README table's sizes; the default is the small CI size.
 function positiveInt(name: string, small: number, full: number): number {
   const n = args.number(name, args.full ? full : small);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer, got ${n}`);
+  if (!Number.isInteger(n) || n < 1) command.error(`--${name} must be a positive integer (got ${n})`);
   return n;
 }
 const config = {

@@ -55,8 +55,19 @@ export function benchCommand(name: string, description: string, environment?: st
 /** The dev stack's variables, for the scripts that need Kafka and Redis. */
 export const DEV_STACK_ENVIRONMENT = '  KAFKA_BROKERS, REDIS_URL  the dev stack (npm run infra:up; eval "$(npm run --silent infra:status)")';
 
-/** Validates argv against `command` (prints help and exits on --help), then reads the values as BenchArgs. */
+/**
+ * Validates argv against `command` (prints help and exits on --help), then reads the values as BenchArgs; a value
+ * that is not a number is reported like commander's own errors (one line, exit 1), not as a stack trace.
+ */
 export function parseCommand(command: Command, argv: readonly string[] = process.argv.slice(2)): BenchArgs {
   command.parse([...argv], { from: 'user' });
-  return parseArgs(argv);
+  const values = parseArgs(argv);
+  const number = (name: string, fallback: number): number => {
+    try {
+      return values.number(name, fallback);
+    } catch (error) {
+      return command.error((error as Error).message);
+    }
+  };
+  return { ...values, number };
 }
