@@ -187,6 +187,7 @@ if (childVariant) {
     unit: 'B/entity',
     better: 'lower',
     target: null,
+    limit: 500, // issue #15: <= 500 B/entity retained heap at 1M entities
     note: `${describeSet} + expiry timer; JSON checkpoint ${(ours.jsonBytes! / entities).toFixed(0)} B/entity`,
   });
   emit({
