@@ -3,6 +3,7 @@
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
  *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (Chrome DevTools / speedscope)
+ *   ... --ks-runs 4 --ks-variants dsl,processor|none   # Kafka Streams runs per JVM (first cold) and variants
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
  * The Kafka Streams peer (bench/kafka-streams, JVM) computes the same aggregates from the same topic; its output for a
  * sample of users must equal ours in Redis, or the script fails.
