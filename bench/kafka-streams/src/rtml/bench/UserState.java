@@ -2,12 +2,11 @@ package rtml.bench;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -144,60 +143,64 @@ public final class UserState {
     return Serdes.serdeFrom(serializer, deserializer);
   }
 
+  /** Three event lists (lastK, last, retained), each event as time, amount, then id and merchant as length-prefixed UTF-8. */
   byte[] toBytes() {
-    ByteArrayOutputStream bytes = new ByteArrayOutputStream(64 + 48 * retained.size());
-    try (DataOutputStream out = new DataOutputStream(bytes)) {
-      out.writeByte(FORMAT);
-      out.writeLong(latestTime);
-      out.writeDouble(amountSum);
-      out.writeLong(amountCount);
-      out.writeDouble(amountMin);
-      writeEvents(out, lastMerchants);
-      writeEvents(out, lastAmount == null ? List.of() : List.of(lastAmount));
-      writeEvents(out, retained);
-    } catch (IOException impossible) {
-      throw new UncheckedIOException(impossible);
+    List<List<Transaction>> groups = List.of(lastMerchants, lastAmount == null ? List.of() : List.of(lastAmount), retained);
+    List<byte[]> strings = new ArrayList<>();
+    int size = 1 + 8 + 8 + 8 + 8 + 4 * groups.size();
+    for (List<Transaction> events : groups) {
+      for (Transaction tx : events) {
+        byte[] id = tx.eventId().getBytes(StandardCharsets.UTF_8);
+        byte[] merchant = tx.merchantId().getBytes(StandardCharsets.UTF_8);
+        strings.add(id);
+        strings.add(merchant);
+        size += 8 + 8 + 4 + id.length + 4 + merchant.length;
+      }
     }
-    return bytes.toByteArray();
+    ByteBuffer out = ByteBuffer.allocate(size); // sized exactly: the strings are encoded once, above
+    out.put(FORMAT).putLong(latestTime).putDouble(amountSum).putLong(amountCount).putDouble(amountMin);
+    int next = 0;
+    for (List<Transaction> events : groups) {
+      out.putInt(events.size());
+      for (Transaction tx : events) {
+        out.putLong(tx.eventTime()).putDouble(tx.amount());
+        for (int k = 0; k < 2; k++, next++) out.putInt(strings.get(next).length).put(strings.get(next));
+      }
+    }
+    return out.array();
   }
 
   static UserState fromBytes(byte[] bytes) {
+    ByteBuffer in = ByteBuffer.wrap(bytes);
+    byte format = in.get();
+    if (format != FORMAT) throw new IllegalStateException("unknown UserState format " + format);
     UserState state = new UserState();
-    try (DataInputStream in = new DataInputStream(new ByteArrayInputStream(bytes))) {
-      byte format = in.readByte();
-      if (format != FORMAT) throw new IllegalStateException("unknown UserState format " + format);
-      state.latestTime = in.readLong();
-      state.amountSum = in.readDouble();
-      state.amountCount = in.readLong();
-      state.amountMin = in.readDouble();
-      readEvents(in, state.lastMerchants);
-      List<Transaction> last = new ArrayList<>(1);
-      readEvents(in, last);
-      state.lastAmount = last.isEmpty() ? null : last.get(0);
-      readEvents(in, state.retained);
-    } catch (IOException corrupt) {
-      throw new UncheckedIOException(corrupt);
-    }
+    state.latestTime = in.getLong();
+    state.amountSum = in.getDouble();
+    state.amountCount = in.getLong();
+    state.amountMin = in.getDouble();
+    readEvents(in, state.lastMerchants);
+    List<Transaction> last = new ArrayList<>(1);
+    readEvents(in, last);
+    state.lastAmount = last.isEmpty() ? null : last.get(0);
+    readEvents(in, state.retained);
     return state;
   }
 
   /** userId is the record key, so it is not repeated per event. */
-  private static void writeEvents(DataOutputStream out, List<Transaction> events) throws IOException {
-    out.writeInt(events.size());
-    for (Transaction tx : events) {
-      out.writeLong(tx.eventTime());
-      out.writeUTF(tx.eventId());
-      out.writeDouble(tx.amount());
-      out.writeUTF(tx.merchantId());
+  private static void readEvents(ByteBuffer in, List<Transaction> into) {
+    for (int i = in.getInt(); i > 0; i--) {
+      long time = in.getLong();
+      double amount = in.getDouble();
+      String id = readString(in);
+      into.add(new Transaction(id, time, null, amount, readString(in)));
     }
   }
 
-  private static void readEvents(DataInputStream in, List<Transaction> into) throws IOException {
-    for (int i = in.readInt(); i > 0; i--) {
-      long time = in.readLong();
-      String id = in.readUTF();
-      double amount = in.readDouble();
-      into.add(new Transaction(id, time, null, amount, in.readUTF()));
-    }
+  private static String readString(ByteBuffer in) {
+    int length = in.getInt();
+    String value = new String(in.array(), in.position(), length, StandardCharsets.UTF_8);
+    in.position(in.position() + length);
+    return value;
   }
 }
