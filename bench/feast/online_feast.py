@@ -142,8 +142,12 @@ def main() -> None:
                     pipe.hgetall(key(i))
                 return pipe.execute()
 
-        pick = lambda: random.choice(ids)  # noqa: E731
-        picks = lambda: [pick() for _ in range(args.batch)]  # noqa: E731
+        def pick():
+            return random.choice(ids)
+
+        def picks():
+            return [pick() for _ in range(args.batch)]
+
         interleaved(200, {"warm": lambda: feast_read([pick()]), "raw": lambda: client.hgetall(key(pick()))})
         single = interleaved(args.lookups, {"feast": lambda: feast_read([pick()]), "raw": lambda: client.hgetall(key(pick()))})
         many = interleaved(args.batches, {"feast": lambda: feast_read(picks()), "raw": lambda: raw_pipeline(picks())})
