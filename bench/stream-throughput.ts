@@ -166,7 +166,19 @@ async function main(): Promise<void> {
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
   await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  try {
+    await measure(producer, redis, bulkTopic, rateTopic);
+  } finally {
+    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what others wrote.
+    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`)); // the peer deletes its own unless it failed
+    await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] }).catch(() => undefined);
+    for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace);
+    await Promise.all([admin.disconnect(), producer.disconnect()]);
+    redis.disconnect();
+  }
+}
 
+async function measure(producer: Producer, redis: Redis, bulkTopic: string, rateTopic: string): Promise<void> {
   console.log(`producing ${EVENTS} events to ${PARTITIONS} partitions...`);
   await produceBulk(producer, bulkTopic, EVENTS);
   const raw = await rawConsume(bulkTopic, EVENTS);
@@ -208,10 +220,6 @@ async function main(): Promise<void> {
   console.log(`  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`);
   emitRows(raw, processed, redisCpuUsPerEvent, freshness, bareSummary);
   emitKafkaStreamsRows(processed, kafkaStreams);
-  await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);
-  for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace); // a shared Redis keeps only what others wrote
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-  redis.disconnect();
 }
 
 /** Cold (first run in its JVM) and warm (the best later run) of one Kafka Streams variant. */
