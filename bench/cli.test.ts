@@ -4,13 +4,22 @@
  * would fail or print BENCH rows. No services needed.
  */
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const tsx = join(root, 'node_modules', '.bin', 'tsx');
-const scripts = ['bench/pit-join.ts', 'bench/feast/pit-vs-feast.ts', 'bench/online-lookup.ts', 'bench/stream-throughput.ts', 'bench/memory-state.ts', 'bench/lib/collect.ts'];
+/** Every script in bench/ and bench/feast/ (so a new one cannot skip --help), plus the table collector. */
+const scripts = [
+  ...['bench', 'bench/feast'].flatMap((dir) =>
+    readdirSync(join(root, dir))
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.config.ts'))
+      .map((file) => `${dir}/${file}`),
+  ),
+  'bench/lib/collect.ts',
+];
 const closedPorts = { ...process.env, KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1', BENCH_FULL: '0' };
 
 function run(command: string, args: readonly string[]) {
