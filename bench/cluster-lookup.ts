@@ -16,9 +16,17 @@ import { Cluster, Redis } from 'ioredis';
 import { startNativeRedis, startNativeRedisCluster, stopProcess } from '@rtml/devstack';
 import { duration, eventTime, type FeatureVector } from '@rtml/features';
 import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
-import { emit, interleaved, parseArgs, percentile, type Sample } from './lib/index.js';
+import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
-const args = parseArgs();
+const command = benchCommand(
+  'Online store read / readMany(100) on a Redis Cluster vs one Redis vs raw ioredis Cluster commands on the same cluster',
+  '  REDIS_CLUSTER_NODES, REDIS_URL  used when set (npm run infra:up -- --topology cluster); otherwise started here and stopped at the end',
+)
+  .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
+  .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
+  .option('--batch <n>', 'entities per readMany', '100')
+  .option('--batches <n>', 'readMany calls per contender (default 200, 500 with --full)');
+const args = parseCommand(command);
 const config = {
   entities: args.size('entities', 2000, 10_000),
   lookups: args.size('lookups', 2000, 10_000),

@@ -6,12 +6,15 @@
  *   DOCKER_HOST=... RTML_REDIS_IMAGE=... RTML_KAFKA_IMAGE=... npx tsx --conditions=source bench/devstack-start.ts --mode docker
  */
 import { startStack, MODE_SETTINGS, type ModeSetting } from '@rtml/devstack';
-import { parseArgs } from './lib/args.js';
+import { Option } from 'commander';
+import { benchCommand, parseCommand } from './lib/args.js';
 
-const args = parseArgs();
+const command = benchCommand('Start-up and stop time of the dev stack per mode (starts and stops its own stacks)', '  DOCKER_HOST, RTML_REDIS_IMAGE, RTML_KAFKA_IMAGE  for --mode docker')
+  .addOption(new Option('--mode <mode>', 'where the services come from').choices(MODE_SETTINGS.filter((m) => m !== 'env')).default('native'))
+  .option('--runs <n>', 'stacks started one after another', '3');
+const args = parseCommand(command);
 const mode = args.string('mode') ?? 'native';
-if (!(MODE_SETTINGS as readonly string[]).includes(mode) || mode === 'env') throw new Error('--mode: native or docker');
-const runs = args.number('runs', 3);
+const runs = args.size('runs', 3, 3);
 
 const seconds = (ms: number) => (ms / 1000).toFixed(1);
 for (let run = 1; run <= runs; run++) {

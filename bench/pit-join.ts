@@ -17,9 +17,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineStore } from '@rtml/offline-store';
-import { emit, ensurePitDataset, machineNote, parseArgs, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, timeMs, type PitSize } from './lib/index.js';
+import { benchCommand, emit, ensurePitDataset, machineNote, parseCommand, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, pitSizeOptions, timeMs, type PitSize } from './lib/index.js';
 
-const args = parseArgs();
+const args = parseCommand(
+  pitSizeOptions(benchCommand('pit-join', 'Point-in-time join (buildTrainingSet) vs a plain hash join and a hand-written window PIT, same data, same run'))
+    .option('--rows <n>', 'feature rows (same as --feature-rows)')
+    .option('--runs <n>', 'best of R timed runs per join', '1')
+    .option('--no-warmup', 'skip the untimed warm-up run')
+    .option('--no-window', 'skip the hand-written window-function reference'),
+);
 const preset = pitSizeFromArgs(args);
 const size: PitSize = { ...preset, featureRows: args.number('rows', preset.featureRows) };
 const runs = Math.max(1, args.number('runs', 1));

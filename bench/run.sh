@@ -5,23 +5,12 @@
 # (format: bench/lib/report.ts). Logs and the table go to bench/.results/<timestamp>-<size>/.
 #
 # Needs the dev stack for the Kafka/Redis benches: KAFKA_BROKERS and REDIS_URL (see packages/devstack).
-# Exit status: non-zero if a script that exists failed; missing targets do not fail the run (no speed asserts).
+# Exit status: non-zero if a script that exists failed; missing targets do not fail the run (no speed asserts);
+# 2 for a bad option (`--help` lists them).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 source scripts/node-env.sh   # a supported Node (>= 22) first on PATH
-
-size=small
-pass=()
-only=()
-while [[ $# -gt 0 ]]; do
-  case "$1" in
-    --full) size=full; pass+=(--full) ;;
-    --only) only+=("$2"); shift ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
 
 scripts=(
   bench/pit-join.ts
@@ -31,6 +20,50 @@ scripts=(
   bench/stream-throughput.ts
   bench/memory-state.ts
 )
+
+usage() {
+  cat <<EOF
+Usage: bash bench/run.sh [--full] [--only NAME]...
+
+Runs the bench scripts one after another and prints one combined table (results in bench/.results/).
+  --full       README size (default: the small CI size)
+  --only NAME  run only the scripts whose path contains NAME (repeatable); scripts:
+$(printf '                 %s\n' "${scripts[@]}")
+  -h, --help   this help
+
+Environment: KAFKA_BROKERS, REDIS_URL (the dev stack: npm run infra:up; eval "\$(npm run --silent infra:status)"),
+             BENCH_TIMEOUT (seconds per script, default 3600). Exit status: non-zero if a script failed.
+EOF
+}
+
+# A user error: what is wrong, how to get help, exit 2.
+fail() {
+  echo "bench/run.sh: $1" >&2
+  echo "run 'bash bench/run.sh --help' for usage" >&2
+  exit 2
+}
+
+size=small
+pass=()
+only=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -h | --help) usage; exit 0 ;;
+    --full) size=full; pass+=(--full) ;;
+    --only)
+      [[ $# -ge 2 && -n "$2" && "$2" != -* ]] || fail "--only needs a script name (a substring of one of: ${scripts[*]})"
+      only+=("$2"); shift ;;
+    --only=*) only+=("${1#--only=}") ;;
+    *) fail "unknown option '$1'" ;;
+  esac
+  shift
+done
+for name in "${only[@]}"; do
+  [[ -n "$name" ]] || fail "--only needs a script name"
+  matched=0
+  for script in "${scripts[@]}"; do [[ "$script" == *"$name"* ]] && matched=1; done
+  [[ $matched == 1 ]] || fail "--only '$name' matches no script (one of: ${scripts[*]})"
+done
 out="bench/.results/$(date -u +%Y%m%dT%H%M%SZ)-$size"
 mkdir -p "$out"
 : > "$out/status.tsv"

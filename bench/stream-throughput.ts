@@ -1,9 +1,12 @@
 /**
- * Stream processor throughput and freshness, against a bare kafkajs consumer measured in the same run.
+ * Stream processor throughput and freshness, against a bare kafkajs consumer and Kafka Streams measured in the same run.
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
  *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (Chrome DevTools / speedscope)
+ *   ... --ks-runs 4 --ks-variants dsl,processor|none   # Kafka Streams runs per JVM (first cold) and variants
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
+ * The Kafka Streams peer (bench/kafka-streams, JVM) computes the same aggregates from the same topic; its output for a
+ * sample of users must equal ours in Redis, or the script fails.
  * Besides wall-clock rates it reports this process's CPU time per event for both consumers: on a shared machine
  * wall time swings with other load, CPU per event much less (Redis's and Kafka's own CPU are not included).
  */
@@ -15,16 +18,34 @@ import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/fea
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { resolveEndpoints } from '@rtml/devstack';
 import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
-import { emit, parseArgs, summarize, type Summary } from './lib/index.js';
+import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
+import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
 
-const args = parseArgs();
+const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, same topic, same run', DEV_STACK_ENVIRONMENT)
+  .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
+  .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
+  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','));
+const args = parseCommand(command);
 const { full } = args;
 const CPU_PROFILE = args.string('cpu-profile');
+const KS_RUNS = args.number('ks-runs', full ? 4 : 2);
+if (!Number.isInteger(KS_RUNS) || KS_RUNS < 1) command.error(`--ks-runs must be a positive integer (got ${KS_RUNS})`);
+const KS_VARIANTS = kafkaStreamsVariants(args.string('ks-variants') ?? KAFKA_STREAMS_VARIANTS.join(','));
 const EVENTS = full ? 200_000 : 20_000;
 const RATE = full ? 10_000 : 1_000;
 const RATE_SECONDS = full ? 10 : 5;
 const PARTITIONS = 3;
 const USERS = 10_000;
+/** Users whose Kafka Streams output is compared with ours in Redis, feature by feature. */
+const SAMPLE_USERS = Array.from({ length: 200 }, (_, i) => `user${i * (USERS / 200)}`);
+
+function kafkaStreamsVariants(list: string): KafkaStreamsVariant[] {
+  if (list === 'none') return [];
+  const variants = list.split(',');
+  const unknown = variants.filter((v) => !(KAFKA_STREAMS_VARIANTS as readonly string[]).includes(v));
+  if (unknown.length > 0) command.error(`--ks-variants takes ${KAFKA_STREAMS_VARIANTS.join(', ')} or none, comma-separated (got ${list})`);
+  return variants as KafkaStreamsVariant[];
+}
 
 const { kafkaBrokers, redisUrl } = resolveEndpoints();
 const brokers = kafkaBrokers.split(',');
@@ -93,9 +114,13 @@ async function rawConsume(topic: string, count: number): Promise<Measured> {
   return measured;
 }
 
+function storeFor(redis: Redis, namespace: string): OnlineStore {
+  return new OnlineStore(redis, { namespace, featureSets: { [userTransactionFeatures.name]: { ttl: duration.hours(1), maxAge: duration.hours(1) } } });
+}
+
 function processorFor(topic: string, redis: Redis, namespace: string) {
   const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.hours(1), maxAge: duration.hours(1) } } });
+  const store = storeFor(redis, namespace);
   return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }
 
@@ -141,7 +166,19 @@ async function main(): Promise<void> {
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
   await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  try {
+    await measure(producer, redis, bulkTopic, rateTopic);
+  } finally {
+    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what others wrote.
+    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`)); // the peer deletes its own unless it failed
+    await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] }).catch(() => undefined);
+    for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace);
+    await Promise.all([admin.disconnect(), producer.disconnect()]);
+    redis.disconnect();
+  }
+}
 
+async function measure(producer: Producer, redis: Redis, bulkTopic: string, rateTopic: string): Promise<void> {
   console.log(`producing ${EVENTS} events to ${PARTITIONS} partitions...`);
   await produceBulk(producer, bulkTopic, EVENTS);
   const raw = await rawConsume(bulkTopic, EVENTS);
@@ -157,6 +194,7 @@ async function main(): Promise<void> {
   const redisCpuUsPerEvent = ((await redisCpuUs(redis)) - redisCpuStart) / EVENTS;
   if (profiler && CPU_PROFILE) await stopProfiler(profiler, CPU_PROFILE);
   await bulk.stop();
+  const kafkaStreams = await kafkaStreamsPeer(bulkTopic, storeFor(redis, `${run}-bulk`));
 
   const live = processorFor(rateTopic, redis, `${run}-rate`);
   await live.start();
@@ -176,30 +214,89 @@ async function main(): Promise<void> {
   const bareSummary = summarize(bare.latencies);
   await Promise.all([live.stop(), bare.stop()]);
 
-  console.table({
-    'bare kafkajs consumer (JSON.parse only)': { 'events/s': Math.round(raw.rate), 'CPU µs/event': Math.round(raw.cpuUsPerEvent) },
-    'stream processor -> Redis (exactly-once)': { 'events/s': Math.round(processed.rate), 'CPU µs/event': Math.round(processed.cpuUsPerEvent) },
-    'ratio processor / bare': { 'events/s': Number((processed.rate / raw.rate).toFixed(3)), 'CPU µs/event': Number((processed.cpuUsPerEvent / raw.cpuUsPerEvent).toFixed(1)) },
-  });
+  printTable(raw, processed, kafkaStreams);
   console.log(`Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event (includes any other client of this Redis)`);
   console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
   console.log(`  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`);
   emitRows(raw, processed, redisCpuUsPerEvent, freshness, bareSummary);
-  await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`] }).catch(() => undefined);
-  for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace); // a shared Redis keeps only what others wrote
-  await Promise.all([admin.disconnect(), producer.disconnect()]);
-  redis.disconnect();
+  emitKafkaStreamsRows(processed, kafkaStreams);
 }
 
-/** Rows for bench/run.sh (format in bench/lib/report.ts); targets are the ones issue #8 sets. */
+/** Cold (first run in its JVM) and warm (the best later run) of one Kafka Streams variant. */
+interface KafkaStreamsMeasured {
+  readonly variant: KafkaStreamsVariant;
+  readonly cold: Measured;
+  readonly warm: Measured | undefined;
+  readonly runs: readonly KafkaStreamsRun[];
+}
+
+const KS_LABEL: Record<KafkaStreamsVariant, string> = {
+  dsl: 'Kafka Streams 4.1.1 DSL (record cache, one vector per touched user per commit)',
+  processor: 'Kafka Streams 4.1.1 Processor API (one vector per event)',
+};
+
+function measuredRun(run: KafkaStreamsRun): Measured {
+  return { rate: run.events / run.seconds, cpuUsPerEvent: (run.cpuSeconds * 1e6) / run.events };
+}
+
+/** Runs every variant on the bulk topic ours just processed and fails unless the sampled users' vectors equal ours. */
+async function kafkaStreamsPeer(bulkTopic: string, ours: OnlineStore): Promise<KafkaStreamsMeasured[]> {
+  if (KS_VARIANTS.length === 0) return [];
+  const classpath = await buildKafkaStreamsPeer();
+  const reads = await ours.readMany(userTransactionFeatures.name, SAMPLE_USERS);
+  const oursByUser = new Map(reads.map((read) => [read.entityId, read.values ?? {}]));
+  const measured: KafkaStreamsMeasured[] = [];
+  for (const variant of KS_VARIANTS) {
+    console.log(`Kafka Streams ${variant}: ${KS_RUNS} runs in one JVM on ${bulkTopic}...`);
+    const runs = await runKafkaStreams(classpath, { brokers: brokers.join(','), input: bulkTopic, variant, runs: KS_RUNS, id: `${run}-ks`, sampleUsers: SAMPLE_USERS });
+    for (const r of runs) {
+      const differences = compareWithOurs(r, oursByUser);
+      if (differences.length > 0) throw new Error(`Kafka Streams and ours disagree (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
+      console.log(`  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${((r.cpuSeconds * 1e6) / r.events).toFixed(1)} CPU µs/event, ${r.outputRecords} output records; ${SAMPLE_USERS.length} sampled users equal ours`);
+    }
+    const [first, ...later] = runs.map(measuredRun);
+    const warm = later.reduce<Measured | undefined>((best, m) => (best === undefined || m.rate > best.rate ? m : best), undefined);
+    measured.push({ variant, cold: first!, warm, runs });
+  }
+  return measured;
+}
+
+function printTable(raw: Measured, processed: Measured, kafkaStreams: readonly KafkaStreamsMeasured[]): void {
+  const line = (m: Measured) => ({ 'events/s': Math.round(m.rate), 'CPU µs/event': Number(m.cpuUsPerEvent.toFixed(1)), 'ours / this (events/s)': Number((processed.rate / m.rate).toFixed(2)) });
+  const rows: Record<string, ReturnType<typeof line>> = {
+    'bare kafkajs consumer (JSON.parse only)': line(raw),
+    'stream processor -> Redis (exactly-once)': line(processed),
+  };
+  for (const ks of kafkaStreams) {
+    rows[`${KS_LABEL[ks.variant]}, cold`] = line(ks.cold);
+    if (ks.warm) rows[`${KS_LABEL[ks.variant]}, warm (best of ${ks.runs.length - 1})`] = line(ks.warm);
+  }
+  console.table(rows);
+}
+
+/** Rows for bench/run.sh (format in bench/lib/report.ts); the targets are issue #15's. */
 function emitRows(raw: Measured, processed: Measured, redisCpuUsPerEvent: number, freshness: RecentSamples, bare: Summary): void {
   const size = `${EVENTS} events, ${PARTITIONS} partitions`;
-  emit({ row: `stream -> Redis events/s vs bare kafkajs consume (${size})`, ours: processed.rate, reference: raw.rate, unit: 'events/s', better: 'higher', target: 0.5 });
+  emit({ row: `stream -> Redis events/s vs bare kafkajs consume (${size})`, ours: processed.rate, reference: raw.rate, unit: 'events/s', better: 'higher', target: 0.33 });
   emit({ row: `stream -> Redis CPU per event vs bare kafkajs consume (${size})`, ours: processed.cpuUsPerEvent, reference: raw.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
   emit({ row: `stream -> Redis: Redis server CPU per event (${size})`, ours: redisCpuUsPerEvent, reference: null, unit: 'µs', better: 'lower', target: null });
-  for (const [p, limit, reference] of [[50, null, bare.p50], [99, 50, bare.p99]] as const) {
+  for (const [p, target, reference] of [[50, null, bare.p50], [99, 0.5, bare.p99]] as const) {
     const row = `freshness event -> Redis p${p} at ${RATE} events/s vs event -> bare kafkajs consumer`;
-    emit({ row, ours: freshness.percentile(p) ?? Number.NaN, reference, unit: 'ms', better: 'lower', target: null, limit });
+    emit({ row, ours: freshness.percentile(p) ?? Number.NaN, reference, unit: 'ms', better: 'lower', target });
+  }
+}
+
+/** Target: ours >= 1.5x the best warm DSL run; cold runs and the Processor API variant are context. */
+function emitKafkaStreamsRows(processed: Measured, kafkaStreams: readonly KafkaStreamsMeasured[]): void {
+  const size = `${EVENTS} events, ${PARTITIONS} partitions, exactly_once_v2`;
+  for (const ks of kafkaStreams) {
+    const name = ks.variant === 'dsl' ? 'Kafka Streams DSL' : 'Kafka Streams Processor API';
+    const phases: [string, Measured | undefined, number | null][] = [[`warm, best of ${ks.runs.length - 1}`, ks.warm, ks.variant === 'dsl' ? 1.5 : null], ['cold JVM', ks.cold, null]];
+    for (const [phase, measured, target] of phases) {
+      if (!measured) continue;
+      emit({ row: `stream -> Redis events/s vs ${name} ${phase} (${size})`, ours: processed.rate, reference: measured.rate, unit: 'events/s', better: 'higher', target });
+      emit({ row: `stream -> Redis CPU per event vs ${name} ${phase}, JVM process CPU (${size})`, ours: processed.cpuUsPerEvent, reference: measured.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
+    }
   }
 }
 

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-/** Unit tests of the bench helpers (no speed assertions): npx vitest run --config bench/vitest.config.ts */
+/** Unit tests of the bench helpers and command lines (no speed assertions, no services): npx vitest run --config bench/vitest.config.ts */
 export default defineConfig({
   resolve: { conditions: ['source'] },
-  test: { include: ['bench/lib/**/*.test.ts'], root: fileURLToPath(new URL('..', import.meta.url)) },
+  test: { include: ['bench/**/*.test.ts'], exclude: ['bench/.venv/**', 'bench/.data/**'], testTimeout: 60_000, root: fileURLToPath(new URL('..', import.meta.url)) },
 });

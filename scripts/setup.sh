@@ -10,7 +10,8 @@ step() { printf '\n[setup] %s\n' "$*" >&2; }
 apt_packages=()
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v redis-benchmark >/dev/null || apt_packages+=(redis-tools)
-command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
+# javac too: bench/kafka-streams (the Kafka Streams peer of the stream bench) is compiled on first use.
+command -v javac >/dev/null || apt_packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || apt_packages+=(maven)
 command -v openssl >/dev/null || apt_packages+=(openssl) # the secure dev stack makes its throwaway CA with it
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)

@@ -9,16 +9,17 @@
  *   npx tsx --conditions=source bench/feast/pit-vs-feast.ts --full     # README size
  *   options: --labels N --feature-rows M --entities E --runs R (best of R timed runs, each side; default 1)
  */
-import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { OfflineStore } from '@rtml/offline-store';
-import { emit, ensurePitDataset, machineNote, parseArgs, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, timeMs } from '../lib/index.js';
+import { runFeastScript } from '../lib/feast.js';
+import { benchCommand, emit, ensurePitDataset, machineNote, parseCommand, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, pitSizeOptions, timeMs } from '../lib/index.js';
 
-const here = resolve(fileURLToPath(new URL('.', import.meta.url)));
-const args = parseArgs();
+const args = parseCommand(
+  pitSizeOptions(benchCommand('pit-vs-feast', 'PIT join, ours vs Feast 0.67 get_historical_features (DuckDB offline store), same Parquet inputs; every row cross-checked'))
+    .option('--runs <n>', 'best of R timed runs on each side', '1'),
+);
 const size = pitSizeFromArgs(args);
 const runs = Math.max(1, args.number('runs', 1));
 
@@ -47,19 +48,12 @@ try {
     console.log(`# ours: ${rowCount} rows in ${oursS.toFixed(3)} s (CPU ${oursCpuS.toFixed(3)} s) = ${Math.round(rowCount / oursS).toLocaleString('en-US')} rows/s; ${machineNote()}`);
 
     // ---- Feast
-    const python = execFileSync('bash', [join(here, 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
     const feastOut = join(work, 'feast.parquet');
-    const feast = spawnSync(
-      python,
-      ['-W', 'ignore', join(here, 'pit_feast.py'), '--labels', data.labelsParquet, '--features', data.featuresParquet, '--out', feastOut, '--runs', String(runs)],
-      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 },
+    const result = runFeastScript<{ seconds: number; cpu_seconds: number; rows: number; rows_per_s: number; feast: string }>(
+      'pit_feast.py',
+      ['--labels', data.labelsParquet, '--features', data.featuresParquet, '--out', feastOut, '--runs', String(runs)],
+      'FEAST',
     );
-    const line = feast.stdout.split('\n').find((l) => l.startsWith('FEAST '));
-    if (feast.status !== 0 || !line) {
-      process.stderr.write(feast.stderr);
-      throw new Error(`Feast run failed (exit ${feast.status})`);
-    }
-    const result = JSON.parse(line.slice('FEAST '.length)) as { seconds: number; cpu_seconds: number; rows: number; rows_per_s: number; feast: string };
     console.log(`# feast ${result.feast}: ${result.rows} rows in ${result.seconds.toFixed(3)} s (CPU ${result.cpu_seconds.toFixed(3)} s) = ${Math.round(result.rows_per_s).toLocaleString('en-US')} rows/s; ${machineNote()}`);
 
     // ---- cross-check every row

@@ -1,3 +1,5 @@
+import { Command } from 'commander';
+
 /** Tiny flag parser shared by the bench scripts: `--full`, `--name value`, `--name=value`, `--flag`. */
 export interface BenchArgs {
   /** true with --full: README-table sizes; default is the small CI size. */
@@ -43,5 +45,42 @@ export function parseArgs(argv: readonly string[] = process.argv.slice(2)): Benc
       return n;
     },
     has: (name) => flags.has(name),
+  };
+}
+
+/**
+ * The command line of a bench script: `--full` and `--help` built in; each script declares its own options on it, so
+ * `--help` lists them, and an unknown option or a missing value is an error (exit 1) before anything runs.
+ */
+export function benchCommand(name: string, description: string, environment?: string): Command {
+  const command = new Command(name)
+    .description(description)
+    .option('--full', 'README size (BENCH_FULL=1 does the same); without it the small CI size')
+    .showHelpAfterError('(run with --help for usage)');
+  if (environment) command.addHelpText('after', `\nEnvironment:\n${environment}`);
+  return command;
+}
+
+/** The dev stack's variables, for the scripts that need Kafka and Redis. */
+export const DEV_STACK_ENVIRONMENT = '  KAFKA_BROKERS, REDIS_URL  the dev stack (npm run infra:up; eval "$(npm run --silent infra:status)")';
+
+/**
+ * Validates argv against `command` (prints help and exits on --help), then reads the values as BenchArgs; a value
+ * that is not a number is reported like commander's own errors (one line, exit 1), not as a stack trace.
+ */
+export function parseCommand(command: Command, argv: readonly string[] = process.argv.slice(2)): BenchArgs {
+  command.parse([...argv], { from: 'user' });
+  const values = parseArgs(argv);
+  const oneLine = <T>(read: () => T): T => {
+    try {
+      return read();
+    } catch (error) {
+      return command.error((error as Error).message);
+    }
+  };
+  return {
+    ...values,
+    number: (name, fallback) => oneLine(() => values.number(name, fallback)),
+    size: (name, small, full) => oneLine(() => values.size(name, small, full)),
   };
 }

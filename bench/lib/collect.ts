@@ -6,6 +6,7 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Command } from 'commander';
 import { markdownTable, parseBenchLines, type TableLine } from './report.js';
 import { machineNote } from './machine.js';
 
@@ -13,11 +14,11 @@ export function logName(script: string): string {
   return `${script.replace(/^bench\//, '').replace(/\.ts$/, '').replaceAll('/', '__')}.log`;
 }
 
-const dir = process.argv[2];
-if (!dir) {
-  console.error('usage: collect.ts <results dir>');
-  process.exit(2);
-}
+const dir = new Command('collect')
+  .description('Combined Markdown table of a bench/run.sh results directory (also written to <dir>/table.md)')
+  .argument('<dir>', 'results directory holding status.tsv and one <script>.log per script')
+  .parse()
+  .processedArgs[0] as string;
 const lines: TableLine[] = [];
 const status = readFileSync(join(dir, 'status.tsv'), 'utf8').trim().split('\n').filter(Boolean);
 for (const entry of status) {

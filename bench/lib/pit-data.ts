@@ -26,6 +26,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { Command } from 'commander';
 
 export const PIT_GENERATOR_VERSION = 2;
 export const PIT_FEATURE_COLUMNS = ['f0', 'f1', 'f2', 'f3'] as const;
@@ -119,6 +120,14 @@ export async function ensurePitDataset(size: PitSize, dataDir: string = DEFAULT_
 }
 
 /** The size a bench script should use: --labels/--feature-rows/--entities override the small or --full preset. */
+/** The data-set size options every PIT script takes (read back with pitSizeFromArgs). */
+export function pitSizeOptions(command: Command): Command {
+  return command
+    .option('--labels <n>', `label rows (default ${PIT_SMALL.labels}, ${PIT_FULL.labels} with --full)`)
+    .option('--feature-rows <n>', `feature history rows (default ${PIT_SMALL.featureRows}, ${PIT_FULL.featureRows} with --full)`)
+    .option('--entities <n>', `entities (default ${PIT_SMALL.entities}, ${PIT_FULL.entities} with --full)`);
+}
+
 export function pitSizeFromArgs(args: { full: boolean; number(name: string, fallback: number): number }): PitSize {
   const preset = args.full ? PIT_FULL : PIT_SMALL;
   return {

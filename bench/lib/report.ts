@@ -79,7 +79,7 @@ export function formatNumber(value: number | null | undefined): string {
 
 function targetText(row: BenchRow): string {
   const parts: string[] = [];
-  if (row.target !== null) parts.push(row.target >= 1 ? `≥ ${formatNumber(row.target)}× better` : `within ${formatNumber(1 / row.target)}× of ref`);
+  if (row.target !== null) parts.push(row.target >= 1 ? `≥ ${formatNumber(row.target)}× better` : row.better === 'higher' ? `≥ ${Number(row.target.toPrecision(3))}× ref` : `within ${formatNumber(1 / row.target)}× of ref`);
   if (row.limit !== undefined && row.limit !== null) parts.push(`${row.better === 'lower' ? '≤' : '≥'} ${formatNumber(row.limit)} ${row.unit}`);
   return parts.join(', ') || '-';
 }
