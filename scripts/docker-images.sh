@@ -89,7 +89,7 @@ build_kafka() {
   libs=${RTML_CACHE_DIR:-$HOME/.cache/rtml}/kafka-$kafka_version/libs
   if [ ! -f "$libs/.complete" ]; then
     say "resolving the broker jars first"
-    npx tsx packages/devstack/src/cli.ts prefetch
+    npx tsx --conditions=source packages/devstack/src/cli.ts prefetch
   fi
   java=$(readlink -f "$(command -v java)")
   java_home=$(dirname "$(dirname "$java")")

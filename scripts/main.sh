@@ -5,4 +5,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh
 bash scripts/setup.sh
-exec npx tsx packages/devstack/src/cli.ts exec -- npm run --silent start -w @rtml/scenario-fraud-detection -- "$@"
+exec npx tsx --conditions=source packages/devstack/src/cli.ts exec -- npm run --silent start -w @rtml/scenario-fraud-detection -- "$@"

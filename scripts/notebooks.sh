@@ -70,7 +70,7 @@ run() {
   npx tsc -b || say "WARNING: tsc -b failed; running against whatever dist/ is there"
   if [ -z "${KAFKA_BROKERS:-}" ] || [ -z "${REDIS_URL:-}" ]; then
     say "KAFKA_BROKERS/REDIS_URL not set: starting the dev stack for this run"
-    exec npx tsx packages/devstack/src/cli.ts exec -- "$PY" scripts/notebooks/run.py "$@"
+    exec npx tsx --conditions=source packages/devstack/src/cli.ts exec -- "$PY" scripts/notebooks/run.py "$@"
   fi
   say "services: KAFKA_BROKERS=$KAFKA_BROKERS REDIS_URL=$REDIS_URL"
   exec "$PY" scripts/notebooks/run.py "$@"

@@ -35,7 +35,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 
 step "Kafka broker jars (Maven Central, cached after the first run)"
-npx tsx packages/devstack/src/cli.ts prefetch
+npx tsx --conditions=source packages/devstack/src/cli.ts prefetch
 
 step "TypeScript build (tsc -b)"
 npx tsc -b

@@ -22,5 +22,5 @@ export RTML_DOCKER_RESULTS=.cache/vitest-docker-results.json
 # --- end of docker phase -----------------------------------------------------------------------------------
 
 main_status=0
-npx tsx packages/devstack/src/cli.ts exec -- bash scripts/test-suites.sh || main_status=$?
+npx tsx --conditions=source packages/devstack/src/cli.ts exec -- bash scripts/test-suites.sh || main_status=$?
 [ "$main_status" -eq 0 ] && [ "$docker_status" -eq 0 ]
