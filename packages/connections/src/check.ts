@@ -1,3 +1,5 @@
+// Loads the fix for kafkajs' negative timers on idle connections (Node 24 TimeoutNegativeWarning), see @rtml/kafka.
+import '@rtml/kafka';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel } from 'kafkajs';
 import { ConnectionError, START_HINT } from './errors.js';

@@ -1,3 +1,5 @@
+// Loads the fix for kafkajs' negative timers on idle connections (Node 24 TimeoutNegativeWarning), see @rtml/kafka.
+import '@rtml/kafka';
 import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { explainKafkaRefusal } from './refusals.js';
 import { kafkaSecurityConfig } from './security.js';

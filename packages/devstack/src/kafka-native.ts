@@ -1,3 +1,5 @@
+// Loads the fix for kafkajs' negative timers on idle connections (Node 24 TimeoutNegativeWarning), see @rtml/kafka.
+import '@rtml/kafka';
 import { existsSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
