@@ -172,12 +172,13 @@ const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePattern
 type Grant = readonly [(typeof AclResourceTypes)[keyof typeof AclResourceTypes], string, readonly (typeof AclOperationTypes)[keyof typeof AclOperationTypes][]];
 
 const { TOPIC, GROUP, TRANSACTIONAL_ID } = AclResourceTypes;
-const { READ, WRITE, DESCRIBE, CREATE } = AclOperationTypes;
+const { READ, WRITE, DESCRIBE, DESCRIBE_CONFIGS, CREATE } = AclOperationTypes;
 
 const GRANTS: Readonly<Record<Exclude<SecurePrincipal, 'admin'>, readonly Grant[]>> = {
+  // DESCRIBE_CONFIGS: the processor sizes its dead-letter topics from the input's max.message.bytes (read-only).
   processor: [
-    [TOPIC, SECURE_NAMING.inputTopicPrefix, [READ, DESCRIBE]],
-    [TOPIC, SECURE_NAMING.deadLetterTopicPrefix, [WRITE, DESCRIBE, CREATE]],
+    [TOPIC, SECURE_NAMING.inputTopicPrefix, [READ, DESCRIBE, DESCRIBE_CONFIGS]],
+    [TOPIC, SECURE_NAMING.deadLetterTopicPrefix, [WRITE, DESCRIBE, DESCRIBE_CONFIGS, CREATE]],
     [GROUP, SECURE_NAMING.processorGroupPrefix, [READ, DESCRIBE]],
     [TRANSACTIONAL_ID, SECURE_NAMING.processorGroupPrefix, [WRITE, DESCRIBE]],
   ],
