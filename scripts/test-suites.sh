@@ -22,9 +22,15 @@ node -e '
   const fs = require("fs");
   const r = fs.existsSync(process.argv[1]) ? JSON.parse(fs.readFileSync(process.argv[1], "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
   const nbFailed = Number(process.argv[2]) === 0 ? 0 : 1;
-  // The docker phase of scripts/test.sh ran before this and names its results file; they count too.
-  const d = fs.existsSync(process.argv[3]) ? JSON.parse(fs.readFileSync(process.argv[3], "utf8")) : { numPassedTests: 0, numFailedTests: 0 };
-  console.log(`Tests: ${r.numPassedTests + d.numPassedTests} passed, ${r.numFailedTests + d.numFailedTests + nbFailed} failed`);
-' "$results" "$notebook_status" "${RTML_DOCKER_RESULTS:-}"
+  // The docker and cluster phases of scripts/test.sh ran before this and name their results files; they count too.
+  let passed = r.numPassedTests, failed = r.numFailedTests + nbFailed;
+  for (const file of process.argv.slice(3)) {
+    if (!fs.existsSync(file)) continue;
+    const extra = JSON.parse(fs.readFileSync(file, "utf8"));
+    passed += extra.numPassedTests;
+    failed += extra.numFailedTests;
+  }
+  console.log(`Tests: ${passed} passed, ${failed} failed`);
+' "$results" "$notebook_status" ${RTML_EXTRA_RESULTS:-}
 
 [ "$vitest_status" -eq 0 ] && [ "$notebook_status" -eq 0 ]

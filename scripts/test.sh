@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: sets the machine up, starts real Kafka + Redis once (devstack decides how: env vars,
 # testcontainers, or native processes), then runs the type check, every Vitest suite and the notebooks;
-# before that, the docker phase runs the testcontainers path on its own Docker engine (scripts/docker-suite.sh).
+# before that, the docker phase runs the testcontainers path on its own Docker engine (scripts/docker-suite.sh)
+# and the cluster phase the *.cluster.test.ts files on a 3-broker Kafka + Redis Cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/node-env.sh
@@ -18,9 +19,20 @@ mkdir -p .cache
 # again, so the main suite below runs on the native stack here); its results join test-suites.sh's summary line.
 docker_status=0
 bash scripts/docker-suite.sh || docker_status=$?
-export RTML_DOCKER_RESULTS=.cache/vitest-docker-results.json
 # --- end of docker phase -----------------------------------------------------------------------------------
+
+# --- cluster phase (issue 20) ------------------------------------------------------------------------------
+# The *.cluster.test.ts files on 3 Kafka brokers + a Redis Cluster (3 primaries, 3 replicas) that the global setup
+# starts natively and stops; fault tests there SIGKILL brokers and Redis primaries. ~2 min on 2 cores.
+echo "[test] cluster topology (RTML_TOPOLOGY=cluster)" >&2
+cluster_status=0
+rm -f .cache/vitest-cluster-results.json
+RTML_TOPOLOGY=cluster RTML_DEVSTACK_MODE=native npx vitest run --reporter=default --reporter=json --outputFile=.cache/vitest-cluster-results.json || cluster_status=$?
+# --- end of cluster phase ----------------------------------------------------------------------------------
+
+# Both phases' results join test-suites.sh's summary line.
+export RTML_EXTRA_RESULTS=".cache/vitest-docker-results.json .cache/vitest-cluster-results.json"
 
 main_status=0
 npx tsx --conditions=source packages/devstack/src/cli.ts exec -- bash scripts/test-suites.sh || main_status=$?
-[ "$main_status" -eq 0 ] && [ "$docker_status" -eq 0 ]
+[ "$main_status" -eq 0 ] && [ "$docker_status" -eq 0 ] && [ "$cluster_status" -eq 0 ]

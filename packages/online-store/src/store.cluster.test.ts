@@ -98,7 +98,7 @@ describe('online store on a Redis Cluster', () => {
     const store = freshStore();
     const entities = ids(120);
     const progress = await materialize(store, entities.map((id) => vec(id, T0, { batch: true })), { batchSize: 50 });
-    expect(progress).toEqual({ batches: 3, seen: 120, written: 120, skippedOlder: 0 });
+    expect(progress).toEqual({ batches: 3, seen: 120, written: 120, skippedOlder: 0, rejected: 0, rejections: [] });
     expect((await store.readMany('user_txn', entities)).every((read) => read.values?.batch === true)).toBe(true);
   });
 
