@@ -294,10 +294,11 @@ export function histogram(samples: Record<string, number[]>, bins = 10): { edges
 
 /**
  * Bin edge label rounded to the bin width's precision, so float noise does not show: an edge of
- * -0.0000581 in bins 0.01 wide reads "0.00".
+ * -0.0000581 in bins 0.01 wide reads "0.000".
  */
 export function edgeLabel(edge: number, binWidth: number): string {
-  const decimals = Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(binWidth))));
+  // Precision from the width rounded to one significant digit: a width of 0.00999 counts as 0.01.
+  const decimals = Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(Number(binWidth.toPrecision(1))))));
   const text = edge.toFixed(decimals);
   return Number(text) === 0 ? (0).toFixed(decimals) : text;
 }
