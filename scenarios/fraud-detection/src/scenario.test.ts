@@ -25,6 +25,7 @@ describe('fraud-detection scenario, end to end at tiny size (real Kafka, Redis, 
     expect(flagged(result.skew.shared)).toEqual([]);
     expect(flagged(result.skew.reimplemented)).toEqual([...SKEWED_FEATURES].sort());
     expect(result.replayWork.segments).toBeGreaterThan(0);
+    expect(result.replayWork.segmentCommitMs).toHaveLength(result.replayWork.segments);
 
     // Staleness: the streaming store never misses a user's own earlier event; the batch store does.
     const { stream, batch } = result.staleness;

@@ -84,10 +84,10 @@ export interface ScenarioResult {
   };
   readonly staleness: { readonly stream: PathStaleness; readonly batch: PathStaleness; readonly batchIntervalMinutes: number };
   /**
-   * Wall-clock seconds of the live replay per activity, and its number of segments: `streaming / segments` is
-   * the processors' real produce -> committed-in-Redis time per segment, which the simulated lag does not show.
+   * Wall-clock seconds of the live replay per activity, its number of segments, and per segment the processors'
+   * real produce -> committed-in-Redis time in ms, which the simulated lag does not show.
    */
-  readonly replayWork: ReplayResult['work'];
+  readonly replayWork: ReplayResult['work'] & { readonly segmentCommitMs: number[] };
   /** Every held-out transaction as scored live: ids in scoring order, labels, and each endpoint's scores. */
   readonly served: { readonly transactionIds: string[]; readonly labels: number[]; readonly scores: Record<string, number[]> };
   readonly seconds: Record<string, number>;
@@ -238,7 +238,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         batch: summarise(served.replay.staleness.batch, servedMetrics('pit-batch')),
         batchIntervalMinutes,
       },
-      replayWork: served.replay.work,
+      replayWork: { ...served.replay.work, segmentCommitMs: served.replay.segmentCommitMs },
       served: { transactionIds: served.replay.transactionIds, labels: servedLabels, scores: Object.fromEntries(served.replay.scores) },
       seconds,
     };
