@@ -38,6 +38,13 @@ function niceTicks(min: number, max: number, count = 5): number[] {
   return ticks;
 }
 
+/** Ticks at every multiple of `step` within [min, max]. */
+function stepTicks(min: number, max: number, step: number): number[] {
+  const ticks: number[] = [];
+  for (let t = Math.ceil(min / step) * step; t <= max; t += step) ticks.push(t);
+  return ticks;
+}
+
 interface Frame {
   width: number;
   height: number;
@@ -123,6 +130,8 @@ export interface BarChartSpec {
   labels?: boolean;
   /** Slant the category labels (many or long categories, e.g. feature names). */
   slantCategories?: boolean;
+  /** Horizontal dashed reference lines, e.g. a flag threshold. */
+  thresholds?: { y: number; label: string }[];
 }
 
 /** Grouped bar chart as an SVG string. */
@@ -166,6 +175,13 @@ export function barChart(spec: BarChartSpec): string {
         : `<text x="${cx}" y="${cy + 2}" font-size="11" text-anchor="middle">${esc(cat)}</text>`,
     );
   });
+  for (const t of spec.thresholds ?? []) {
+    const ty = y(t.y).toFixed(1);
+    parts.push(
+      `<line x1="${f.left}" x2="${f.width - f.right}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5 3"/>` +
+        `<text x="${f.width - f.right - 2}" y="${(y(t.y) - 4).toFixed(1)}" font-size="10" fill="#d62728" text-anchor="end">${esc(t.label)}</text>`,
+    );
+  }
   if (spec.xLabel) parts.push(`<text x="${(f.left + f.width - f.right) / 2}" y="${f.height - 8}" font-size="12" text-anchor="middle">${esc(spec.xLabel)}</text>`);
   if (spec.series.length > 1) parts.push(legend(spec.series.map((s) => s.name), f));
   return svg(f, spec.title, parts.join(''));
@@ -188,6 +204,8 @@ export interface LineChartSpec {
   yLabel?: string;
   /** Formats x tick labels (e.g. epoch ms -> clock time). */
   xFormat?: (x: number) => string;
+  /** Distance between x ticks (e.g. 30 minutes in ms for clock times); default: "nice" decimal steps. */
+  xStep?: number;
   xLog?: boolean;
   yMin?: number;
   yMax?: number;
@@ -217,7 +235,9 @@ export function lineChart(spec: LineChartSpec): string {
   const parts: string[] = [yAxis(f, yt, Y, spec.yLabel)];
   const xticks = spec.xLog
     ? niceTicks(Math.floor(xMin), Math.ceil(xMax), 6).filter((t) => Number.isInteger(t)).map((t) => 10 ** t)
-    : niceTicks(xMin, xMax, 6);
+    : spec.xStep
+      ? stepTicks(xMin, xMax, spec.xStep)
+      : niceTicks(xMin, xMax, 6);
   for (const t of xticks) {
     if (tx(t) < xMin - 1e-9 || tx(t) > xMax + 1e-9) continue;
     parts.push(
@@ -226,9 +246,12 @@ export function lineChart(spec: LineChartSpec): string {
     );
   }
   for (const m of spec.markers ?? []) {
+    // A marker near the right edge gets its label on its left, so the label is not cut off.
+    const nearRight = X(m.x) + 3 + m.label.length * 6 > f.width - f.right;
+    const labelX = nearRight ? X(m.x) - 3 : X(m.x) + 3;
     parts.push(
       `<line x1="${X(m.x)}" x2="${X(m.x)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="#888" stroke-dasharray="4 3"/>` +
-        `<text x="${X(m.x) + 3}" y="${f.top + 11}" font-size="10" fill="#555">${esc(m.label)}</text>`,
+        `<text x="${labelX}" y="${f.top + 11}" font-size="10" fill="#555" text-anchor="${nearRight ? 'end' : 'start'}">${esc(m.label)}</text>`,
     );
   }
   spec.series.forEach((s, i) => {
@@ -269,12 +292,24 @@ export function histogram(samples: Record<string, number[]>, bins = 10): { edges
   return { edges, shares };
 }
 
+/**
+ * Bin edge label rounded to the bin width's precision, so float noise does not show: an edge of
+ * -0.0000581 in bins 0.01 wide reads "0.000".
+ */
+export function edgeLabel(edge: number, binWidth: number): string {
+  // Precision from the width rounded to one significant digit: a width of 0.00999 counts as 0.01.
+  const decimals = Math.max(0, Math.min(6, 1 - Math.floor(Math.log10(Number(binWidth.toPrecision(1))))));
+  const text = edge.toFixed(decimals);
+  return Number(text) === 0 ? (0).toFixed(decimals) : text;
+}
+
 /** Overlaid distributions as a grouped bar chart of bin shares. */
 export function distributionChart(title: string, samples: Record<string, number[]>, bins = 10, xLabel?: string): string {
   const { edges, shares } = histogram(samples, bins);
+  const binWidth = (edges[edges.length - 1]! - edges[0]!) / bins || 1;
   return barChart({
     title,
-    categories: edges.slice(0, -1).map((e) => fmt(e, 2)),
+    categories: edges.slice(0, -1).map((e) => edgeLabel(e, binWidth)),
     series: Object.entries(shares).map(([name, values]) => ({ name, values })),
     yLabel: 'share of rows',
     xLabel: xLabel ? `${xLabel} (bin lower edge)` : 'bin lower edge',

@@ -25,7 +25,7 @@ export interface SharedRun {
   readonly options: { size: SizeName; seed: number; batchIntervalMinutes: number };
 }
 
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = process.cwd();
   while (!existsSync(join(dir, 'scenarios', 'fraud-detection', 'package.json'))) {
     const up = dirname(dir);

@@ -30,8 +30,25 @@ def first_line(src: str) -> str:
     return ""
 
 
+MAX_CODE_LINE = 120  # readable in JupyterLab and on GitHub without horizontal scrolling
+
+
+def overlong_lines(nb: nbformat.NotebookNode) -> list[str]:
+    """Code lines wider than MAX_CODE_LINE, as 'cell N line M (W chars)'."""
+    found = []
+    for n, cell in enumerate(c for c in nb.cells if c.cell_type == "code"):
+        for m, line in enumerate(cell.source.splitlines()):
+            if len(line) > MAX_CODE_LINE:
+                found.append(f"code cell {n + 1} line {m + 1} ({len(line)} chars)")
+    return found
+
+
 def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tuple[bool, float, Path | None]:
     nb = nbformat.read(path, as_version=4)
+    too_wide = overlong_lines(nb)
+    if too_wide:
+        log(f"  FAILED {path.name}: code lines wider than {MAX_CODE_LINE} characters, wrap them: {'; '.join(too_wide)}")
+        return False, 0.0, None
     code_cells = [c for c in nb.cells if c.cell_type == "code"]
     client = NotebookClient(
         nb,
@@ -51,7 +68,8 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
                 if cell.cell_type != "code":
                     continue
                 t0 = time.monotonic()
-                client.execute_cell(cell, index)
+                # nbclient records the count only when given one (tslab's replies carry none): In [1], In [2], ...
+                client.execute_cell(cell, index, execution_count=done + 1)
                 done += 1
                 log(f"    [{done}/{len(code_cells)}] {time.monotonic() - t0:5.1f}s  {first_line(cell.source)}")
     except CellTimeoutError as err:

@@ -41,6 +41,12 @@ export interface ReplayResult {
   readonly staleness: { readonly stream: PathLag; readonly batch: PathLag };
   /** Wall-clock seconds per replay activity, and how many segments the held-out period needed. */
   readonly work: { scoring: number; streaming: number; materializing: number; segments: number };
+  /**
+   * Per segment, wall-clock ms from handing it to the producer until the processors had committed it to Redis:
+   * the stream path's real latency (an upper bound: it includes the 10 ms commit polling), which the simulated
+   * `lagMs` cannot show.
+   */
+  readonly segmentCommitMs: number[];
 }
 
 async function clocked<T>(work: ReplayResult['work'], key: 'scoring' | 'streaming' | 'materializing', task: () => Promise<T>): Promise<T> {
@@ -80,7 +86,7 @@ function record(lag: PathLag, lagMs: number, missed: boolean): void {
  * batch store is refreshed at every `batchIntervalMs` boundary from the offline store, as of that boundary.
  */
 export async function replay(events: readonly WireEvent[], options: ReplayOptions): Promise<ReplayResult> {
-  const result: ReplayResult = { transactionIds: [], scores: new Map(options.variants.map((v) => [v.name, []])), staleness: { stream: { lagMs: [], missed: [] }, batch: { lagMs: [], missed: [] } }, work: { scoring: 0, streaming: 0, materializing: 0, segments: 0 } };
+  const result: ReplayResult = { transactionIds: [], scores: new Map(options.variants.map((v) => [v.name, []])), staleness: { stream: { lagMs: [], missed: [] }, batch: { lagMs: [], missed: [] } }, work: { scoring: 0, streaming: 0, materializing: 0, segments: 0 }, segmentCommitMs: [] };
   const total = events.filter((e) => e.event.type === 'transaction').length;
   let segment: WireEvent[] = [];
   let users = new Set<string>();
@@ -102,7 +108,9 @@ export async function replay(events: readonly WireEvent[], options: ReplayOption
       record(result.staleness.batch, epochMs - lastMaterialized, previous >= lastMaterialized);
     });
     for (const { event, epochMs } of segment) lastEventOf.set(event.userId, epochMs);
+    const sent = performance.now();
     await clocked(result.work, 'streaming', () => options.live.sendAndWait(segment));
+    result.segmentCommitMs.push(performance.now() - sent);
     result.work.segments++;
     segment = [];
     users = new Set();

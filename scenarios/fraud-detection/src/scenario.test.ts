@@ -24,6 +24,8 @@ describe('fraud-detection scenario, end to end at tiny size (real Kafka, Redis, 
     // Skew: the shared code path serves what offline computes; the reimplementation is caught feature by feature.
     expect(flagged(result.skew.shared)).toEqual([]);
     expect(flagged(result.skew.reimplemented)).toEqual([...SKEWED_FEATURES].sort());
+    expect(result.replayWork.segments).toBeGreaterThan(0);
+    expect(result.replayWork.segmentCommitMs).toHaveLength(result.replayWork.segments);
 
     // Staleness: the streaming store never misses a user's own earlier event; the batch store does.
     const { stream, batch } = result.staleness;

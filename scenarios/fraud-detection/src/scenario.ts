@@ -14,7 +14,7 @@ import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
 import { labelledExamples, backfillAll, trainingSetTable, type LabelledExample } from './offline.js';
-import { replay, type PathLag, type Variant } from './replay.js';
+import { replay, type PathLag, type ReplayResult, type Variant } from './replay.js';
 import { reimplementedAssembler, servedVsOffline, skewReport, type FeatureSkew, type FeatureValuePairs } from './skew.js';
 
 const DAY = 86_400_000;
@@ -83,6 +83,11 @@ export interface ScenarioResult {
     readonly values: { readonly shared: Record<string, FeatureValuePairs>; readonly reimplemented: Record<string, FeatureValuePairs> };
   };
   readonly staleness: { readonly stream: PathStaleness; readonly batch: PathStaleness; readonly batchIntervalMinutes: number };
+  /**
+   * Wall-clock seconds of the live replay per activity, its number of segments, and per segment the processors'
+   * real produce -> committed-in-Redis time in ms, which the simulated lag does not show.
+   */
+  readonly replayWork: ReplayResult['work'] & { readonly segmentCommitMs: number[] };
   /** Every held-out transaction as scored live: ids in scoring order, labels, and each endpoint's scores. */
   readonly served: { readonly transactionIds: string[]; readonly labels: number[]; readonly scores: Record<string, number[]> };
   readonly seconds: Record<string, number>;
@@ -233,6 +238,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         batch: summarise(served.replay.staleness.batch, servedMetrics('pit-batch')),
         batchIntervalMinutes,
       },
+      replayWork: { ...served.replay.work, segmentCommitMs: served.replay.segmentCommitMs },
       served: { transactionIds: served.replay.transactionIds, labels: servedLabels, scores: Object.fromEntries(served.replay.scores) },
       seconds,
     };
