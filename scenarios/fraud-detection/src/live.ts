@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
 import type { Admin, Producer } from 'kafkajs';
-import { KAFKA_BROKERS, kafkaClient } from '@rtml/connections';
+import { kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
@@ -9,7 +9,7 @@ import { engines, type Topics, type WireEvent } from './data.js';
 import type { EventType } from './events.js';
 
 export interface LivePipelineOptions {
-  readonly brokers: readonly string[];
+  readonly kafka: KafkaSettings;
   readonly redis: Redis;
   readonly store: OnlineStore;
   readonly topics: Topics;
@@ -35,7 +35,7 @@ export class LivePipeline {
   ) {}
 
   static async start(options: LivePipelineOptions): Promise<LivePipeline> {
-    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: `fraud-${options.runId}` });
+    const kafka = kafkaClient(options.kafka, { clientId: `fraud-${options.runId}` });
     const admin = kafka.admin();
     await admin.connect();
     const numPartitions = options.partitions ?? 3;
@@ -83,7 +83,8 @@ interface Runnable {
 
 function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type: EventType, engine: OnlineEngine<E>): Runnable {
   return new StreamProcessor({
-    brokers: options.brokers,
+    brokers: options.kafka.brokers,
+    kafka: options.kafka,
     redis: options.redis,
     store: options.store,
     group: groupOf(options.runId, type),

@@ -3,7 +3,7 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { KAFKA_BROKERS, kafkaClient, REDIS_URL, redisClient } from '@rtml/connections';
+import { kafkaClient, redisClient, type ConnectionSettings, type KafkaSettings } from '@rtml/connections';
 import { duration, processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
@@ -23,8 +23,8 @@ const MINUTE = 60_000;
 export interface ScenarioOptions {
   readonly size: SizeName;
   readonly seed?: number;
-  readonly brokers: readonly string[];
-  readonly redisUrl: string;
+  /** Kafka and Redis, TLS and credentials included (`readConnectionSettings`); one principal does everything. */
+  readonly connections: ConnectionSettings;
   /** Batch path refresh interval in simulated minutes. */
   readonly batchIntervalMinutes?: number;
   readonly log?: (line: string) => void;
@@ -145,8 +145,8 @@ function periods(start: number, days: number) {
   return { train: { from: start + DAY, to: testStart }, test: { from: testStart, to: start + days * DAY } };
 }
 
-async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {
-  const admin = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'fraud-cleanup' }).admin();
+async function deleteTopics(settings: KafkaSettings, prefix: string): Promise<void> {
+  const admin = kafkaClient(settings, { clientId: 'fraud-cleanup' }).admin();
   await admin.connect();
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
@@ -173,7 +173,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const dir = join(tmpdir(), `rtml-fraud-${runId}`);
   await mkdir(dir, { recursive: true });
   const offline = await OfflineStore.open({ dir });
-  const redis = redisClient({ url: options.redisUrl, variable: REDIS_URL });
+  const redis = redisClient(options.connections.redis);
   const namespaces = { stream: `fraud-${runId}-stream`, batch: `fraud-${runId}-batch` };
   try {
     await timed('offline backfill', () => backfillAll(offline, data, dir));
@@ -241,7 +241,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await deleteNamespace(redis, namespaces.stream);
     await deleteNamespace(redis, namespaces.batch);
     redis.disconnect();
-    await deleteTopics(options.brokers, `fraud-${runId}-`);
+    await deleteTopics(options.connections.kafka, `fraud-${runId}-`);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -262,10 +262,11 @@ async function liveReplay(
   const featureSets = Object.fromEntries(ALL_SETS.map((s) => [s.name, setConfig]));
   const streamStore = new OnlineStore(redis, { namespace: namespaces.stream, featureSets });
   const batchStore = new OnlineStore(redis, { namespace: namespaces.batch, featureSets });
-  const live = await LivePipeline.start({ brokers: options.brokers, redis, store: streamStore, topics: topicsFor(runId), runId });
+  const { kafka } = options.connections;
+  const live = await LivePipeline.start({ kafka, redis, store: streamStore, topics: topicsFor(runId), runId });
   const logs = {
-    shared: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-shared` }),
-    reimplemented: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-reimplemented` }),
+    shared: await KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic: `fraud-${runId}-served-shared` }),
+    reimplemented: await KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic: `fraud-${runId}-served-reimplemented` }),
   };
   try {
     const history = data.wire.filter((w) => w.epochMs < test.from);
@@ -310,8 +311,8 @@ async function liveReplay(
     return {
       replay: result,
       logs: {
-        shared: await readServedLog(options.brokers, `fraud-${runId}-served-shared`),
-        reimplemented: await readServedLog(options.brokers, `fraud-${runId}-served-reimplemented`),
+        shared: await readServedLog(kafka, `fraud-${runId}-served-shared`),
+        reimplemented: await readServedLog(kafka, `fraud-${runId}-served-reimplemented`),
       },
     };
   } finally {
