@@ -172,12 +172,13 @@ const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePattern
 type Grant = readonly [(typeof AclResourceTypes)[keyof typeof AclResourceTypes], string, readonly (typeof AclOperationTypes)[keyof typeof AclOperationTypes][]];
 
 const { TOPIC, GROUP, TRANSACTIONAL_ID } = AclResourceTypes;
-const { READ, WRITE, DESCRIBE, CREATE } = AclOperationTypes;
+const { READ, WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS } = AclOperationTypes;
 
 const GRANTS: Readonly<Record<Exclude<SecurePrincipal, 'admin'>, readonly Grant[]>> = {
   processor: [
-    [TOPIC, SECURE_NAMING.inputTopicPrefix, [READ, DESCRIBE]],
-    [TOPIC, SECURE_NAMING.deadLetterTopicPrefix, [WRITE, DESCRIBE, CREATE]],
+    // DESCRIBE_CONFIGS: the processor sizes its dead-letter topics from the inputs' max.message.bytes.
+    [TOPIC, SECURE_NAMING.inputTopicPrefix, [READ, DESCRIBE, DESCRIBE_CONFIGS]],
+    [TOPIC, SECURE_NAMING.deadLetterTopicPrefix, [WRITE, DESCRIBE, CREATE, DESCRIBE_CONFIGS]],
     [GROUP, SECURE_NAMING.processorGroupPrefix, [READ, DESCRIBE]],
     [TRANSACTIONAL_ID, SECURE_NAMING.processorGroupPrefix, [WRITE, DESCRIBE]],
   ],
