@@ -211,12 +211,12 @@ describe('the fraud scenario in secure mode', () => {
   /** What a run measures; only its timings differ from run to run. */
   const measured = ({ seconds: _timings, ...values }: ScenarioResult) => values;
 
-  // The scenario creates and deletes its own topics, produces its events, materializes its batch store and serves
-  // from one connection, so it runs as `admin` here; the least-privileged split is the pipeline test above.
-  it('tiny size as admin over TLS + SASL + Redis ACL user: every table, metric and score equals the plain-mode run', { timeout: 600_000 }, async () => {
+  // `admin` sets up: creates and deletes the run's topics, produces its events, materializes the batch store
+  // (offline -> Redis) and reads the served-vector logs back; the stream and the endpoints run least-privileged.
+  it('tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the plain-mode run', { timeout: 600_000 }, async () => {
     const options = { size: 'tiny', seed: 42, batchIntervalMinutes: 180, log: capture } as const;
     const plain = await runScenario({ ...options, connections: readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') }) });
-    const secure = await runScenario({ ...options, connections: settings.admin });
+    const secure = await runScenario({ ...options, connections: settings.admin, principals: { processor: settings.processor, serving: settings.serving } });
     expect(secure.counts.testRows).toBeGreaterThan(0);
     expect(secure.served.transactionIds).toHaveLength(secure.counts.testRows);
     expect(measured(secure)).toEqual(measured(plain));
