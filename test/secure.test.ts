@@ -5,7 +5,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
@@ -13,6 +13,7 @@ import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment
 import { z } from 'zod';
 import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
+import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
 import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness is not part of its public API, hence the relative path.
@@ -203,6 +204,22 @@ describe('secure mode', () => {
     } finally {
       await outsider.disconnect();
     }
+  });
+});
+
+describe('the fraud scenario in secure mode', () => {
+  /** What a run measures; only its timings differ from run to run. */
+  const measured = ({ seconds: _timings, ...values }: ScenarioResult) => values;
+
+  // `admin` sets up: creates and deletes the run's topics, produces its events, materializes the batch store
+  // (offline -> Redis) and reads the served-vector logs back; the stream and the endpoints run least-privileged.
+  it('tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the plain-mode run', { timeout: 600_000 }, async () => {
+    const options = { size: 'tiny', seed: 42, batchIntervalMinutes: 180, log: capture } as const;
+    const plain = await runScenario({ ...options, connections: readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') }) });
+    const secure = await runScenario({ ...options, connections: settings.admin, principals: { processor: settings.processor, serving: settings.serving } });
+    expect(secure.counts.testRows).toBeGreaterThan(0);
+    expect(secure.served.transactionIds).toHaveLength(secure.counts.testRows);
+    expect(measured(secure)).toEqual(measured(plain));
   });
 });
 

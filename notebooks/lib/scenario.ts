@@ -11,6 +11,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { readConnectionSettings } from '@rtml/connections';
 import { runScenario, type ScenarioResult, type SizeName } from '@rtml/scenario-fraud-detection';
 
 export interface SharedRun {
@@ -56,11 +57,11 @@ export async function sharedScenario(
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<SharedRun, 'origin' | 'file'>;
     return { ...saved, origin: 'cache', file };
   }
-  const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
-  const redisUrl = process.env.REDIS_URL ?? '';
-  if (brokers.length === 0 || !redisUrl) throw new Error('set KAFKA_BROKERS and REDIS_URL (bash scripts/notebooks.sh run does it for you)');
+  if (!process.env.KAFKA_BROKERS || !process.env.REDIS_URL) throw new Error('set KAFKA_BROKERS and REDIS_URL (bash scripts/notebooks.sh run does it for you)');
+  // With the TLS, SASL and Redis ACL variables too, so a notebook runs against a secured stack as well.
+  const connections = readConnectionSettings();
   const started = Date.now();
-  const result = await runScenario({ size, seed, batchIntervalMinutes, brokers, redisUrl });
+  const result = await runScenario({ size, seed, batchIntervalMinutes, connections });
   const saved = { result, finishedAt: new Date().toISOString(), wallSeconds: (Date.now() - started) / 1000, options: { size, seed, batchIntervalMinutes } };
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${file}.tmp`, JSON.stringify(saved));

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { readKafkaSettings } from '@rtml/connections';
 import {
   count,
   createOnlineEngine,
@@ -144,16 +145,16 @@ describe('GET /health', () => {
 
 describe('served-vector log', () => {
   it('writes every served vector to Kafka, readable for skew analysis', async () => {
-    const brokers = inject('kafkaBrokers').split(',');
+    const kafka = readKafkaSettings({ KAFKA_BROKERS: inject('kafkaBrokers') });
     const topic = `served-test-${randomUUID()}`;
-    const log = await KafkaServedLog.connect({ brokers, topic, batchSize: 2 });
+    const log = await KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic, batchSize: 2 });
     const store = freshStore();
     await write(store, 'user_payments', 'u1', T0, { count_1h: 1, max_1h: 5 });
     const server = app(store, log);
     const requests = [payment('u1', T0 + 1, 7), payment('u1', T0 + 2, 8), payment('ghost', T0 + 3, 9)];
     for (const body of requests) await server.inject({ method: 'POST', url: '/score', payload: body });
     await log.close();
-    const records = await readServedLog(brokers, topic);
+    const records = await readServedLog(kafka, topic);
     expect(records.map((r) => r.requestId).sort()).toEqual(requests.map((r) => r.eventId).sort());
     const ghost = records.find((r) => r.entityId === 'ghost')!;
     expect(ghost.values).toMatchObject({ amount_now: 9 });

@@ -108,8 +108,8 @@ export class KafkaServedLog implements ServedLog {
 }
 
 /** Reads a served-vector topic from the beginning up to its current end (for skew reports and tests). */
-export async function readServedLog(brokers: readonly string[], topic: string): Promise<ServedRecord[]> {
-  const kafka = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-served-log-reader' });
+export async function readServedLog(settings: KafkaSettings, topic: string): Promise<ServedRecord[]> {
+  const kafka = kafkaClient(settings, { clientId: 'rtml-served-log-reader' });
   const admin = kafka.admin();
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);

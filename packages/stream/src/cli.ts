@@ -112,6 +112,7 @@ async function run(options: RunOptions): Promise<void> {
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
     brokers: connections.kafka.brokers,
+    kafka: connections.kafka,
     redis,
     store: onlineStore(redis, processor, options),
     group: options.group,

@@ -1,3 +1,4 @@
+import { SECURE_NAMING } from '@rtml/devstack';
 import { createOnlineEngine, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { FraudEvent } from './events.js';
 import { userChargebacks, userProfileUpdates, userTransactions, type Chargeback, type ProfileUpdate, type Transaction } from './features.js';
@@ -9,13 +10,19 @@ export const engines = {
   profile_update: createOnlineEngine(userProfileUpdates),
 } as const;
 
-/** Kafka topic per event type (each feature set reads one source), suffixed per run so runs never mix. */
+/**
+ * Kafka topic per event type (each feature set reads one source), suffixed per run so runs never mix. Every
+ * Kafka name of a run contains `fraud-<run>-` after the prefix its ACLs grant on (`SECURE_NAMING`), so least-
+ * privileged principals can run the stream and serving parts.
+ */
 export type Topics = Readonly<Record<FraudEvent['type'], string>>;
+const inputTopic = (runId: string, name: string) => `${SECURE_NAMING.inputTopicPrefix}fraud-${runId}-${name}`;
 export const topicsFor = (runId: string): Topics => ({
-  transaction: `fraud-${runId}-transactions`,
-  chargeback: `fraud-${runId}-chargebacks`,
-  profile_update: `fraud-${runId}-profile-updates`,
+  transaction: inputTopic(runId, 'transactions'),
+  chargeback: inputTopic(runId, 'chargebacks'),
+  profile_update: inputTopic(runId, 'profile-updates'),
 });
+export const servedTopicFor = (runId: string, variant: string): string => `${SECURE_NAMING.servedTopicPrefix}fraud-${runId}-${variant}`;
 
 export interface WireEvent {
   readonly event: FraudEvent;

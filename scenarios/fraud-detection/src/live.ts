@@ -1,7 +1,8 @@
 import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
 import type { Admin, Producer } from 'kafkajs';
-import { KAFKA_BROKERS, kafkaClient } from '@rtml/connections';
+import { kafkaClient, type KafkaSettings } from '@rtml/connections';
+import { SECURE_NAMING } from '@rtml/devstack';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
@@ -9,9 +10,11 @@ import { engines, type Topics, type WireEvent } from './data.js';
 import type { EventType } from './events.js';
 
 export interface LivePipelineOptions {
-  readonly brokers: readonly string[];
+  /** Set-up: creates the topics, produces the events and checks progress. */
+  readonly kafka: KafkaSettings;
   readonly redis: Redis;
-  readonly store: OnlineStore;
+  /** The stream processors' own connections (the `processor` principal, or the set-up ones) and their store. */
+  readonly processor: { readonly kafka: KafkaSettings; readonly redis: Redis; readonly store: OnlineStore };
   readonly topics: Topics;
   readonly runId: string;
   readonly partitions?: number;
@@ -19,7 +22,7 @@ export interface LivePipelineOptions {
 
 const TYPES = Object.keys(engines) as EventType[];
 
-const groupOf = (runId: string, type: EventType): string => `fraud-${runId}-${type}`;
+const groupOf = (runId: string, type: EventType): string => `${SECURE_NAMING.processorGroupPrefix}fraud-${runId}-${type}`;
 
 /**
  * The streaming path for real: events produced to Kafka (one topic per type, keyed by user), one stream
@@ -35,7 +38,7 @@ export class LivePipeline {
   ) {}
 
   static async start(options: LivePipelineOptions): Promise<LivePipeline> {
-    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: `fraud-${options.runId}` });
+    const kafka = kafkaClient(options.kafka, { clientId: `fraud-${options.runId}` });
     const admin = kafka.admin();
     await admin.connect();
     const numPartitions = options.partitions ?? 3;
@@ -66,7 +69,7 @@ export class LivePipeline {
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.producer.sendBatch({ topicMessages, acks: -1 });
     const inputs = TYPES.filter((type) => byTopic.has(this.options.topics[type])).map((type) => ({ group: this.groupOf(type), topic: this.options.topics[type] }));
-    await waitUntilCaughtUp(this.options.redis, this.admin, inputs, { namespace: this.options.store.namespace, pollMs: 10 });
+    await waitUntilCaughtUp(this.options.redis, this.admin, inputs, { namespace: this.options.processor.store.namespace, pollMs: 10 });
   }
 
   async stop(): Promise<void> {
@@ -83,9 +86,11 @@ interface Runnable {
 
 function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type: EventType, engine: OnlineEngine<E>): Runnable {
   return new StreamProcessor({
-    brokers: options.brokers,
-    redis: options.redis,
-    store: options.store,
+    brokers: options.processor.kafka.brokers,
+    kafka: options.processor.kafka,
+    redis: options.processor.redis,
+    store: options.processor.store,
+    deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
     group: groupOf(options.runId, type),
     topics: [options.topics[type]],
     processor: featureSetProcessor(engine),

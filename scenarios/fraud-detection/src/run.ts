@@ -20,8 +20,7 @@ async function main(opts: { size: SizeName; seed: number; batchInterval: number 
   const result = await runScenario({
     size: opts.size,
     seed: opts.seed,
-    brokers: connections.kafka.brokers,
-    redisUrl: connections.redis.url,
+    connections,
     batchIntervalMinutes: opts.batchInterval,
     log: (line) => console.error(line),
   });

@@ -1,4 +1,5 @@
 import { describe, expect, inject, it } from 'vitest';
+import { readConnectionSettings } from '@rtml/connections';
 import { runScenario, type ScenarioResult } from './scenario.js';
 import { SKEWED_FEATURES } from './skew.js';
 
@@ -8,8 +9,7 @@ describe('fraud-detection scenario, end to end at tiny size (real Kafka, Redis, 
   it('shows look-ahead bias, training-serving skew and staleness in the expected directions', { timeout: 600_000 }, async () => {
     const result = await runScenario({
       size: 'tiny',
-      brokers: inject('kafkaBrokers').split(','),
-      redisUrl: inject('redisUrl'),
+      connections: readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') }),
       batchIntervalMinutes: 180,
     });
     expect(result.counts.testPositives).toBeGreaterThan(20);

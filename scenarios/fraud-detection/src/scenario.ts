@@ -3,12 +3,12 @@ import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import { KAFKA_BROKERS, kafkaClient, REDIS_URL, redisClient } from '@rtml/connections';
+import { kafkaClient, redisClient, type ConnectionSettings, type KafkaSettings } from '@rtml/connections';
 import { duration, processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
-import { collectScenarioData, engines, topicsFor, type ScenarioData } from './data.js';
+import { collectScenarioData, engines, servedTopicFor, topicsFor, type ScenarioData } from './data.js';
 import { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
 import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
@@ -23,8 +23,13 @@ const MINUTE = 60_000;
 export interface ScenarioOptions {
   readonly size: SizeName;
   readonly seed?: number;
-  readonly brokers: readonly string[];
-  readonly redisUrl: string;
+  /**
+   * Kafka and Redis, TLS and credentials included (`readConnectionSettings`): set-up (topics, events, the batch
+   * store, clean-up, reading the served-vector logs) and every role `principals` leaves out.
+   */
+  readonly connections: ConnectionSettings;
+  /** Least privilege: the stream processors and the serving endpoints connect as these (see @rtml/devstack secure mode). */
+  readonly principals?: { readonly processor?: ConnectionSettings; readonly serving?: ConnectionSettings };
   /** Batch path refresh interval in simulated minutes. */
   readonly batchIntervalMinutes?: number;
   readonly log?: (line: string) => void;
@@ -150,10 +155,10 @@ function periods(start: number, days: number) {
   return { train: { from: start + DAY, to: testStart }, test: { from: testStart, to: start + days * DAY } };
 }
 
-async function deleteTopics(brokers: readonly string[], prefix: string): Promise<void> {
-  const admin = kafkaClient({ brokers, variable: KAFKA_BROKERS }, { clientId: 'fraud-cleanup' }).admin();
+async function deleteTopics(settings: KafkaSettings, runName: string): Promise<void> {
+  const admin = kafkaClient(settings, { clientId: 'fraud-cleanup' }).admin();
   await admin.connect();
-  const topics = (await admin.listTopics()).filter((t) => t.startsWith(prefix));
+  const topics = (await admin.listTopics()).filter((t) => t.includes(runName));
   if (topics.length > 0) await admin.deleteTopics({ topics }).catch(() => undefined);
   await admin.disconnect();
 }
@@ -178,7 +183,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const dir = join(tmpdir(), `rtml-fraud-${runId}`);
   await mkdir(dir, { recursive: true });
   const offline = await OfflineStore.open({ dir });
-  const redis = redisClient({ url: options.redisUrl, variable: REDIS_URL });
+  const redis = redisClient(options.connections.redis);
   const namespaces = { stream: `fraud-${runId}-stream`, batch: `fraud-${runId}-batch` };
   try {
     await timed('offline backfill', () => backfillAll(offline, data, dir));
@@ -247,7 +252,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     await deleteNamespace(redis, namespaces.stream);
     await deleteNamespace(redis, namespaces.batch);
     redis.disconnect();
-    await deleteTopics(options.brokers, `fraud-${runId}-`);
+    await deleteTopics(options.connections.kafka, `fraud-${runId}-`);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -266,13 +271,17 @@ async function liveReplay(
   // maxAge is generous: this comparison is about WHICH values are served; staleness is measured separately below.
   const setConfig = { ttl: duration.days(2), maxAge: duration.days(400) };
   const featureSets = Object.fromEntries(ALL_SETS.map((s) => [s.name, setConfig]));
-  const streamStore = new OnlineStore(redis, { namespace: namespaces.stream, featureSets });
-  const batchStore = new OnlineStore(redis, { namespace: namespaces.batch, featureSets });
-  const live = await LivePipeline.start({ brokers: options.brokers, redis, store: streamStore, topics: topicsFor(runId), runId });
-  const logs = {
-    shared: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-shared` }),
-    reimplemented: await KafkaServedLog.connect({ brokers: options.brokers, topic: `fraud-${runId}-served-reimplemented` }),
-  };
+  const setUp = { kafka: options.connections.kafka, redis };
+  const processor = principal(options.principals?.processor, setUp);
+  const serving = principal(options.principals?.serving, setUp);
+  const storeOf = (client: Redis, namespace: string) => new OnlineStore(client, { namespace, featureSets });
+  // The batch path is materialized by the set-up principal and read, like the stream's store, by serving.
+  const batchStore = storeOf(redis, namespaces.batch);
+  const streamStore = storeOf(serving.redis, namespaces.stream);
+  const servedBatchStore = storeOf(serving.redis, namespaces.batch);
+  const live = await LivePipeline.start({ ...setUp, processor: { ...processor, store: storeOf(processor.redis, namespaces.stream) }, topics: topicsFor(runId), runId });
+  const servedLog = (variant: string) => KafkaServedLog.connect({ brokers: serving.kafka.brokers, kafka: serving.kafka, topic: servedTopicFor(runId, variant) });
+  const logs = { shared: await servedLog('shared'), reimplemented: await servedLog('reimplemented') };
   try {
     const history = data.wire.filter((w) => w.epochMs < test.from);
     for (let i = 0; i < history.length; i += 5_000) {
@@ -293,7 +302,7 @@ async function liveReplay(
       { name: 'pit', app: app(models.pit, streamStore, { log: logs.shared }), path: 'stream' },
       { name: 'naive', app: app(models.naive, streamStore), path: 'stream' },
       { name: 'pit-reimplemented', app: app(models.pit, streamStore, { assemble: reimplementedAssembler, log: logs.reimplemented }), path: 'stream' },
-      { name: 'pit-batch', app: app(models.pit, batchStore), path: 'batch' },
+      { name: 'pit-batch', app: app(models.pit, servedBatchStore), path: 'batch' },
     ];
     let lastReport = 0;
     const result = await replay(
@@ -316,15 +325,21 @@ async function liveReplay(
     return {
       replay: result,
       logs: {
-        shared: await readServedLog(options.brokers, `fraud-${runId}-served-shared`),
-        reimplemented: await readServedLog(options.brokers, `fraud-${runId}-served-reimplemented`),
+        shared: await readServedLog(setUp.kafka, servedTopicFor(runId, 'shared')),
+        reimplemented: await readServedLog(setUp.kafka, servedTopicFor(runId, 'reimplemented')),
       },
     };
   } finally {
     await logs.shared.close();
     await logs.reimplemented.close();
     await live.stop();
+    for (const own of [processor, serving]) if (own.redis !== redis) own.redis.disconnect();
   }
+}
+
+/** A role's connections: its own (a Redis client of its own) when given, else the set-up principal's. */
+function principal(settings: ConnectionSettings | undefined, setUp: { kafka: KafkaSettings; redis: Redis }): { kafka: KafkaSettings; redis: Redis } {
+  return settings ? { kafka: settings.kafka, redis: redisClient(settings.redis) } : setUp;
 }
 
 export type { LabelledExample };

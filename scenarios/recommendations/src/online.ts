@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
-import { KAFKA_BROKERS, kafkaClient, REDIS_URL, redisClient } from '@rtml/connections';
+import { kafkaClient, redisClient, type ConnectionSettings } from '@rtml/connections';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
@@ -9,8 +9,8 @@ import type { ActivityEvent, RawActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
 
 export interface OnlinePipelineOptions {
-  readonly brokers: readonly string[];
-  readonly redisUrl: string;
+  /** Kafka and Redis, TLS and credentials included (`readConnectionSettings`). */
+  readonly connections: ConnectionSettings;
   /** Unique per run: Kafka topics, consumer groups and Redis keys are all named after it. */
   readonly namespace: string;
   readonly partitions: number;
@@ -41,10 +41,11 @@ export class OnlinePipeline {
   ) {}
 
   static async start(options: OnlinePipelineOptions): Promise<OnlinePipeline> {
-    const redis = redisClient({ url: options.redisUrl, variable: REDIS_URL });
+    const { kafka: kafkaSettings, redis: redisSettings } = options.connections;
+    const redis = redisClient(redisSettings);
     const config = { ttl: duration.days(3), maxAge: duration.days(2) };
     const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: { [userActivity.name]: config, [itemPopularity.name]: config } });
-    const kafka = kafkaClient({ brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: `rtml-rec-${options.namespace}` });
+    const kafka = kafkaClient(kafkaSettings, { clientId: `rtml-rec-${options.namespace}` });
     const admin = kafka.admin();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);
@@ -53,7 +54,8 @@ export class OnlinePipeline {
       const topic = `${options.namespace}.activity.by-${set.entity}`;
       const group = `${options.namespace}-${set.name}`;
       const processor = new StreamProcessor({
-        brokers: options.brokers,
+        brokers: kafkaSettings.brokers,
+        kafka: kafkaSettings,
         redis,
         store,
         group,

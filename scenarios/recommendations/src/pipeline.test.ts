@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
+import { kafkaClient, readConnectionSettings } from '@rtml/connections';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration } from '@rtml/features';
 import { readServedLog } from '@rtml/serving';
@@ -16,7 +17,7 @@ import { runScenario, type JoinResult, type ScenarioResult } from './pipeline.js
  * offline and through POST /recommend. Asserts the look-ahead-bias directions the README teaches.
  */
 describe('recommendations scenario (tiny)', () => {
-  const brokers = inject('kafkaBrokers').split(',');
+  const connections = readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') });
   let workDir: string;
   let result: ScenarioResult;
   const byJoin = (join: JoinResult['join']) => result.results.find((r) => r.join === join)!;
@@ -25,8 +26,7 @@ describe('recommendations scenario (tiny)', () => {
     workDir = await mkdtemp(join(tmpdir(), 'rtml-rec-test-'));
     result = await runScenario({
       config: { ...configFor('tiny', 7), hours: 16 },
-      brokers,
-      redisUrl: inject('redisUrl'),
+      connections,
       workDir,
       namespace: `rec-test-${randomUUID().slice(0, 8)}`,
       horizonMs: duration.minutes(10),
@@ -41,7 +41,7 @@ describe('recommendations scenario (tiny)', () => {
   afterAll(async () => {
     if (workDir) await rm(workDir, { recursive: true, force: true });
     if (!result) return;
-    const admin = new Kafka({ brokers, logLevel: logLevel.NOTHING }).admin();
+    const admin = kafkaClient(connections.kafka, { logLevel: logLevel.NOTHING }).admin();
     await admin.connect();
     await admin.deleteTopics({ topics: Object.values(result.servedLogTopics) }).catch(() => undefined);
     await admin.disconnect();
@@ -57,7 +57,7 @@ describe('recommendations scenario (tiny)', () => {
   });
 
   it('logs every served vector to Kafka with each model feature\'s status', async () => {
-    const records = await readServedLog(brokers, result.servedLogTopics['point-in-time']);
+    const records = await readServedLog(connections.kafka, result.servedLogTopics['point-in-time']);
     expect(records).toHaveLength(result.serving.candidates);
     expect(new Set(records.map((r) => r.requestId)).size).toBe(records.length);
     for (const name of MODEL_FEATURES) expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);

@@ -1,4 +1,5 @@
 import { join as joinPath } from 'node:path';
+import type { ConnectionSettings } from '@rtml/connections';
 import { duration, type FeatureValues } from '@rtml/features';
 import { mismatchRate, predictProbability, trainLogisticRegression, type LogisticModel } from '@rtml/ml';
 import { OfflineStore } from '@rtml/offline-store';
@@ -16,8 +17,8 @@ const HOUR = 3_600_000;
 
 export interface ScenarioOptions {
   readonly config: GeneratorConfig;
-  readonly brokers: readonly string[];
-  readonly redisUrl: string;
+  /** Kafka and Redis, TLS and credentials included (`readConnectionSettings`). */
+  readonly connections: ConnectionSettings;
   /** Events file and offline store go here (a fresh directory per run). */
   readonly workDir: string;
   /** Unique per run: topics, groups and Redis keys. */
@@ -173,11 +174,12 @@ function slatesOf(impressions: readonly Impression[]): Impression[][] {
 }
 
 async function serveHeldOut(options: ScenarioOptions, eventsFile: string, heldOutStart: number, trained: readonly Trained[], heldOut: readonly Impression[]): Promise<ServedRun> {
-  const online = await OnlinePipeline.start({ brokers: options.brokers, redisUrl: options.redisUrl, namespace: options.namespace, partitions: options.partitions });
+  const online = await OnlinePipeline.start({ connections: options.connections, namespace: options.namespace, partitions: options.partitions });
   try {
     const topics = servedLogTopics(options.namespace);
+    const { kafka } = options.connections;
     await online.createTopics(Object.values(topics));
-    const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: options.brokers, topic: topics[t.join] })));
+    const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic: topics[t.join] })));
     try {
       const cursor = new EventCursor(eventsFile);
       await online.produce(await cursor.takeBefore(heldOutStart));

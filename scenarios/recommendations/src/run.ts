@@ -33,8 +33,7 @@ async function main(opts: { size: SizeName; seed: number; k: number; keep: boole
   const plan = PLAN[opts.size];
   const options: ScenarioOptions = {
     config: configFor(opts.size, opts.seed),
-    brokers: connections.kafka.brokers,
-    redisUrl: connections.redis.url,
+    connections,
     workDir,
     namespace: `rec-${randomUUID().slice(0, 8)}`,
     horizonMs: DEFAULT_HORIZON_MS,
