@@ -227,8 +227,8 @@ export default defineConfig({
     expect(tests.code, tests.output).toBe(0);
     const report = JSON.parse(readFileSync(results, 'utf8')) as { numPassedTests: number; numFailedTests: number; testResults: { name: string }[] };
     expect(report.numFailedTests).toBe(0);
-    expect(report.numPassedTests).toBe(5); // 3 end-to-end + 2 feature parity tests
-    expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual(['src/parity/amount_max_2h.test.ts', 'src/parity/recent_categories.test.ts', 'src/pipeline.test.ts']);
+    expect(report.numPassedTests).toBe(8); // 3 end-to-end + 3 test-driver unit tests + 2 feature parity tests
+    expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual(['src/features.test.ts', 'src/parity/amount_max_2h.test.ts', 'src/parity/recent_categories.test.ts', 'src/pipeline.test.ts']);
     expect((await runEveryScript(dir, ['test'])).sort()).toEqual(['produce', 'serve', 'stream', 'train']);
   }, 900_000);
 
@@ -239,7 +239,7 @@ export default defineConfig({
     expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
     const dir = join(temp('copy'), 'moved');
     cpSync(join(caller, 'new', 'folder', 'gen-project'), dir, { recursive: true });
-    for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts']) {
+    for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts', 'src/features.test.ts']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
@@ -253,7 +253,7 @@ export default defineConfig({
     expect(existsSync(join(dir, 'dist', 'stream.js'))).toBe(true);
     const tests = await run('npm', ['test'], dir);
     expect(tests.code, tests.output).toBe(0);
-    expect(tests.output).toMatch(/Tests\s+3 passed/);
+    expect(tests.output).toMatch(/Tests\s+6 passed/); // 3 end-to-end + 3 test-driver unit tests
     expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual(['infra:down', 'infra:status', 'infra:up', 'produce', 'rtml:build', 'serve', 'start', 'stream', 'train']);
   }, 900_000);
 });

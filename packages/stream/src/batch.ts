@@ -1,8 +1,8 @@
 import type { EventTime, FeatureVector } from '@rtml/features';
-import type { SideWrite } from '@rtml/online-store';
+import type { Fence, SideWrite } from '@rtml/online-store';
 import type { DeadLetter, DeadLetterReason } from './dead-letter.js';
 import type { KeyedProcessor } from './processor.js';
-import type { Task } from './task.js';
+import { encodeOffsets, type CheckpointReader, type Task } from './task.js';
 
 /** One input record as read from Kafka. */
 export interface SourceRecord {
@@ -139,4 +139,36 @@ export function entitiesNeeded<S, E>(task: Task<S>, records: readonly Decoded<E>
   }
   for (const id of task.timers.dueBy(maxTime)) ids.add(id);
   return [...ids];
+}
+
+export interface BatchSettings {
+  readonly allowedLatenessMs: number;
+  /** Processor clock + max event time ahead: later events are dead-lettered as `future`. */
+  readonly latestEventTime: number;
+}
+
+/**
+ * One fetched batch of a task, from records to the planned commit: decode, load the entity states it needs (one
+ * read), apply, fire timers. The runtime and the test driver both go through here, so they share every rule.
+ */
+export async function processRecords<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, checkpoints: CheckpointReader, sources: readonly SourceRecord[], settings: BatchSettings): Promise<BatchOutcome> {
+  const records = sources.map((source) => decodeRecord(processor, source, settings.latestEventTime));
+  await task.loadEntities(checkpoints, processor, entitiesNeeded(task, records));
+  return applyBatch(task, processor, settings.allowedLatenessMs, records);
+}
+
+/** A fenced write with `OnlineStore.writeBatch`'s contract: all of it (vectors, side writes, fence) or, on a fence mismatch, nothing. */
+export type FencedWrite = (vectors: readonly FeatureVector[], options: { readonly fence: Fence }) => Promise<{ readonly applied: boolean }>;
+
+/**
+ * Commits a batch's outcome and the task's next offset of `topic` in one fenced write (expected = the task's last
+ * commit) and moves the task's image forward. False when the fence did not match: nothing was written.
+ */
+export async function commitOutcome<S>(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome, write: FencedWrite): Promise<boolean> {
+  const offsets = { ...task.offsets, [topic]: nextOffset };
+  const fence = { key: task.keys.offsets, expected: task.fence, next: encodeOffsets(offsets), sideWrites: outcome.sideWrites };
+  if (!(await write(outcome.vectors, { fence })).applied) return false;
+  task.fence = fence.next;
+  task.offsets = offsets;
+  return true;
 }

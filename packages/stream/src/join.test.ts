@@ -5,6 +5,7 @@ import { duration, eventTime, type EventTime, type FeatureValues } from '@rtml/f
 import { OnlineStore } from '@rtml/online-store';
 import { temporalJoin, type JoinEvent, type JoinSide } from './join.js';
 import { StreamProcessor } from './stream-processor.js';
+import { createTestDriver } from './testing/index.js';
 import { createTopic, testClients, onlineValues, produce, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
@@ -71,10 +72,7 @@ describe('temporalJoin', () => {
     const [txnTopic, profileTopic, group, namespace] = [uniqueName('join-txns'), uniqueName('join-profiles'), uniqueName('join-group'), uniqueName('join')];
     try {
       await Promise.all([createTopic(admin, txnTopic, 2), createTopic(admin, profileTopic, 2)]);
-      const t0 = 1_700_000_000_000;
-      const accounts = ['acc1', 'acc2', 'acc3', 'acc4', 'acc5'];
-      const profiles: Profile[] = accounts.flatMap((accountId, a) => [0, 1, 2].map((k) => ({ eventId: `p${a}-${k}`, accountId, eventTime: t0 + k * 7 * 60_000 + a * 1000, tier: `tier${a}-${k}` })));
-      const txns: Txn[] = accounts.flatMap((accountId, a) => [0, 1, 2, 3].map((k) => ({ eventId: `t${a}-${k}`, accountId, eventTime: t0 + k * 6 * 60_000 + a * 3000 + 30_000, amount: 10 * a + k })));
+      const { accounts, profiles, txns } = joinInputs();
       // Transactions first: every profile update arrives after the transactions it belongs to.
       await produce(producer, txnTopic, 2, txns.map((t) => ({ key: t.accountId, body: t })));
       const join = joinFor(txnTopic, profileTopic);
@@ -88,15 +86,36 @@ describe('temporalJoin', () => {
       } finally {
         await stream.stop();
       }
-      const actual = await onlineValues(store, join.name, accounts);
-      for (const accountId of accounts) {
-        const mine = <T extends { accountId: string }>(list: T[]) => list.filter((e) => e.accountId === accountId);
-        const asOf = Math.max(...[...mine(txns), ...mine(profiles)].map((e) => e.eventTime));
-        expect(actual.get(accountId)).toEqual(expectedJoin(mine(txns), mine(profiles), asOf));
-        expect(actual.get(accountId)?.tier_at_last_txn).not.toBeNull();
-      }
+      expectJoined(await onlineValues(store, join.name, accounts));
     } finally {
       await close();
     }
   });
+
+  it('joins the same two topics in the test driver, without Kafka or Redis', async () => {
+    const { accounts, profiles, txns } = joinInputs();
+    const driver = createTestDriver(joinFor('txns', 'profiles'), { allowedLateness: duration.hours(1), partitions: 2, topics: ['txns', 'profiles'], startTime: Date.UTC(2024, 0, 1) });
+    await driver.pipe(txns, { topic: 'txns' });
+    await driver.pipe(profiles, { topic: 'profiles' });
+    expectJoined(new Map(accounts.map((id) => [id, driver.vector(id)?.values])));
+  });
 });
+
+function joinInputs() {
+  const t0 = 1_700_000_000_000;
+  const accounts = ['acc1', 'acc2', 'acc3', 'acc4', 'acc5'];
+  const profiles: Profile[] = accounts.flatMap((accountId, a) => [0, 1, 2].map((k) => ({ eventId: `p${a}-${k}`, accountId, eventTime: t0 + k * 7 * 60_000 + a * 1000, tier: `tier${a}-${k}` })));
+  const txns: Txn[] = accounts.flatMap((accountId, a) => [0, 1, 2, 3].map((k) => ({ eventId: `t${a}-${k}`, accountId, eventTime: t0 + k * 6 * 60_000 + a * 3000 + 30_000, amount: 10 * a + k })));
+  return { accounts, profiles, txns };
+}
+
+/** Each account's value equals the brute-force join as of its last event, with a profile found for its last transaction. */
+function expectJoined(actual: ReadonlyMap<string, FeatureValues | undefined>): void {
+  const { accounts, profiles, txns } = joinInputs();
+  for (const accountId of accounts) {
+    const mine = <T extends { accountId: string }>(list: T[]) => list.filter((e) => e.accountId === accountId);
+    const asOf = Math.max(...[...mine(txns), ...mine(profiles)].map((e) => e.eventTime));
+    expect(actual.get(accountId)).toEqual(expectedJoin(mine(txns), mine(profiles), asOf));
+    expect(actual.get(accountId)?.tier_at_last_txn).not.toBeNull();
+  }
+}

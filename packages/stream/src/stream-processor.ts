@@ -6,14 +6,14 @@ import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
 import { batchPosition } from './position.js';
-import { applyBatch, decodeRecord, entitiesNeeded, type BatchOutcome } from './batch.js';
+import { commitOutcome, processRecords, type BatchOutcome } from './batch.js';
 import { resetPartition } from './checkpoint-reset.js';
 import { defaultDeadLetterTopic, sendDeadLetters, type DeadLetterTarget } from './dead-letter.js';
 import type { ConsumerState, HealthReport } from './health.js';
 import { checkpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
-import { encodeOffsets, Task } from './task.js';
+import { Task } from './task.js';
 
 /**
  * The connections package's logger (routine retries at debug, an unreachable broker once per interval) without
@@ -377,10 +377,8 @@ export class StreamProcessor<S, E> {
       return;
     }
     const fresh = position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
-    const latestEventTime = receivedAt + this.maxEventTimeAhead;
-    const records = fresh.map((message) => decodeRecord(this.options.processor, { topic, partition, offset: message.offset, key: message.key, value: message.value }, latestEventTime));
-    await task.loadEntities(this.options.redis, this.options.processor, entitiesNeeded(task, records));
-    const outcome = applyBatch(task, this.options.processor, this.options.allowedLateness, records);
+    const sources = fresh.map((message) => ({ topic, partition, offset: message.offset, key: message.key, value: message.value }));
+    const outcome = await processRecords(task, this.options.processor, this.options.redis, sources, { allowedLatenessMs: this.options.allowedLateness, latestEventTime: receivedAt + this.maxEventTimeAhead });
     // Dead letters are durable before the offset moves past them: a crash may duplicate one, never lose it.
     await sendDeadLetters(this.producer, (source) => this.deadLetterTargets.get(source)!, outcome.deadLetters);
     await heartbeat();
@@ -421,10 +419,8 @@ export class StreamProcessor<S, E> {
 
   /** One atomic Redis call; false (and the task dropped) when another instance committed first. */
   private async commit(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome): Promise<boolean> {
-    const offsets = { ...task.offsets, [topic]: nextOffset };
-    const fence = { key: task.keys.offsets, expected: task.fence, next: encodeOffsets(offsets), sideWrites: outcome.sideWrites };
-    const result = await this.options.store.writeBatch(outcome.vectors, { fence });
-    if (!result.applied) {
+    const applied = await commitOutcome(task, topic, nextOffset, outcome, (vectors, options) => this.options.store.writeBatch(vectors, options));
+    if (!applied) {
       this.tasks.delete(task.partition);
       if ((await this.options.redis.exists(task.keys.offsets)) === 0) {
         this.log(`[stream] partition ${task.partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
@@ -434,8 +430,6 @@ export class StreamProcessor<S, E> {
       this.log(`[stream] partition ${task.partition}: another instance committed first; reloading state from Redis`);
       return false;
     }
-    task.fence = fence.next;
-    task.offsets = offsets;
     return true;
   }
 

@@ -1,8 +1,15 @@
-import type { Redis } from 'ioredis';
 import { eventTime, type EventTime } from '@rtml/features';
 import type { CheckpointKeys } from './keys.js';
 import type { KeyedProcessor } from './processor.js';
 import { TimerIndex } from './timers.js';
+
+/**
+ * Where a task's checkpoint is read from: Redis (ioredis' `mget`) in the runtime, an in-memory map in the test
+ * driver. One call per read, so fence, meta and shards come from the same commit.
+ */
+export interface CheckpointReader {
+  mget(...keys: string[]): Promise<(string | null)[]>;
+}
 
 /** Persisted timer shards per task; changing it re-shards on load (the meta records the count it was written with). */
 export const TIMER_SHARDS = 256;
@@ -50,7 +57,7 @@ export class Task<S> {
     readonly timers: TimerIndex,
   ) {}
 
-  static async load<S>(redis: Redis, partition: number, keys: CheckpointKeys): Promise<Task<S>> {
+  static async load<S>(redis: CheckpointReader, partition: number, keys: CheckpointKeys): Promise<Task<S>> {
     // One MGET (atomic) so fence, meta and shards come from the same commit.
     const shardKeys = Array.from({ length: TIMER_SHARDS }, (_, shard) => keys.timers(shard));
     const [fence, metaJson, ...shards] = await redis.mget(keys.offsets, keys.meta, ...shardKeys);
@@ -70,7 +77,7 @@ export class Task<S> {
    * Fills the cache for `entityIds` with one MGET (entities never checkpointed start from the initial state)
    * and marks them most recently used.
    */
-  async loadEntities(redis: Redis, processor: KeyedProcessor<S, unknown>, entityIds: Iterable<string>): Promise<void> {
+  async loadEntities(redis: CheckpointReader, processor: KeyedProcessor<S, unknown>, entityIds: Iterable<string>): Promise<void> {
     const missing: string[] = [];
     for (const id of new Set(entityIds)) {
       const cached = this.entities.get(id);
