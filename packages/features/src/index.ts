@@ -17,6 +17,7 @@ export {
   request,
   transform,
   DefinitionError,
+  AGGREGATION_FIELD_TYPES,
   type SourceEvent,
   type Source,
   type FieldType,
