@@ -11,5 +11,5 @@ export {
   type ServedFeature,
   type Fallback,
 } from './scorer.js';
-export { modelRow, trainingMeans, emptyHistoryValues, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
+export { ServingError } from './errors.js';
 export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type FeatureStatus, type KafkaServedLogOptions } from './served-log.js';

@@ -11,7 +11,8 @@ import {
   type SourceEvent,
 } from '@rtml/features';
 import type { OnlineRead, OnlineStore } from '@rtml/online-store';
-import { modelRow, ServingError, type Fallbacks } from './model-row.js';
+import { modelRow, type Fallbacks } from '@rtml/ml';
+import { ServingError } from './errors.js';
 import type { FeatureStatus, ServedLog } from './served-log.js';
 
 export interface ScoringModel {
