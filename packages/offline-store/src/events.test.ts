@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
+import { eventTime, transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
 import { openTempStore, T0 } from './test-support.js';
 
 let ctx: Awaited<ReturnType<typeof openTempStore>>;
@@ -12,9 +12,9 @@ afterEach(async () => ctx.cleanup());
 
 // A quote, a comma and a newline in a string and a null amount: what a hand-written CSV or SQL text gets wrong.
 const events: TransactionEvent[] = [
-  { eventId: 'e1', eventTime: T0, userId: 'u1', amount: 10, merchantId: `O'Brien, "Ltd"\nDublin` },
-  { eventId: 'e2', eventTime: T0 + 60_000, userId: 'u1', amount: null, merchantId: 'm2' },
-  { eventId: 'e3', eventTime: T0 + 120_000, userId: 'u2', amount: 5.5, merchantId: '' },
+  { eventId: 'e1', eventTime: eventTime(T0), userId: 'u1', amount: 10, merchantId: `O'Brien, "Ltd"\nDublin` },
+  { eventId: 'e2', eventTime: eventTime(T0 + 60_000), userId: 'u1', amount: null, merchantId: 'm2' },
+  { eventId: 'e3', eventTime: eventTime(T0 + 120_000), userId: 'u2', amount: 5.5, merchantId: '' },
 ];
 
 const columnsOf = (table: string) => ctx.store.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`);
