@@ -24,7 +24,7 @@ function readWorkspacePackage(dir: string): WorkspacePackage {
   return { name: manifest.name, dir, sources };
 }
 
-function tsFilesUnder(dir: string): string[] {
+export function tsFilesUnder(dir: string): string[] {
   if (!existsSync(dir)) return [];
   return readdirSync(dir, { recursive: true, encoding: 'utf8' })
     .filter((file) => file.endsWith('.ts') && !file.endsWith('.d.ts'))
@@ -46,6 +46,11 @@ function resolveWorkspace(packages: readonly WorkspacePackage[], specifier: stri
   return undefined;
 }
 
+/** What one source file imports, as written (type-only imports included). */
+export function importSpecifiers(file: string): string[] {
+  return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map(({ fileName }) => fileName);
+}
+
 /** Every .ts file under `<root>/<group>/<name>/src` for each group, with its edges (paths relative to root). */
 export function buildImportGraph(root: string, groups: readonly string[]): ImportGraph {
   const packageDirs = groups.flatMap((group) => {
@@ -55,9 +60,8 @@ export function buildImportGraph(root: string, groups: readonly string[]): Impor
   const packages = packageDirs.map(readWorkspacePackage);
   const graph = new Map<string, string[]>();
   for (const file of packageDirs.flatMap((dir) => tsFilesUnder(join(dir, 'src')))) {
-    const { importedFiles } = ts.preProcessFile(readFileSync(file, 'utf8'), true, true);
-    const targets = importedFiles
-      .map(({ fileName }) => (fileName.startsWith('.') ? resolveRelative(file, fileName) : resolveWorkspace(packages, fileName)))
+    const targets = importSpecifiers(file)
+      .map((specifier) => (specifier.startsWith('.') ? resolveRelative(file, specifier) : resolveWorkspace(packages, specifier)))
       .filter((target): target is string => target !== undefined);
     graph.set(relative(root, file), [...new Set(targets.map((target) => relative(root, target)))]);
   }

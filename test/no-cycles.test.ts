@@ -1,6 +1,8 @@
+import { readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { buildImportGraph, findCycles } from './import-graph.js';
+import { buildImportGraph, findCycles, importSpecifiers, tsFilesUnder } from './import-graph.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -26,5 +28,21 @@ describe('import graph', () => {
       ['b.ts', 'c.ts', 'b.ts'],
       ['d.ts', 'd.ts'],
     ]);
+  });
+});
+
+/** A package's run-time sources: its src files that are not tests. */
+const runtimeSources = (pkg: string) => tsFilesUnder(join(root, 'packages', pkg, 'src')).filter((file) => !file.endsWith('.test.ts'));
+const dependenciesOf = (pkg: string): Record<string, string> =>
+  (JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+
+describe('dependencies point one way', () => {
+  it.each([
+    { pkg: 'features', forbidden: '@duckdb/node-api', why: 'a feature definition needs no native DuckDB build' },
+    { pkg: 'ml', forbidden: '@rtml/serving', why: 'training needs no server (fastify, kafkajs)' },
+  ])('$pkg does not depend on $forbidden: $why', ({ pkg, forbidden }) => {
+    const importers = runtimeSources(pkg).filter((file) => importSpecifiers(file).some((specifier) => specifier === forbidden || specifier.startsWith(`${forbidden}/`)));
+    expect(importers.map((file) => relative(root, file))).toEqual([]);
+    expect(Object.keys(dependenciesOf(pkg))).not.toContain(forbidden);
   });
 });

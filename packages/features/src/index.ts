@@ -34,6 +34,6 @@ export {
 export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
-export { compileBackfillSql, runBackfill, readBackfillHistory, rowAsOf, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type HistoryRow } from './offline.js';
+export { compileBackfillSql, runBackfill, readBackfillHistory, rowAsOf, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type HistoryRow, type SqlConnection } from './offline.js';
 export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
 export { offlineOnlineAgree, type SummedInputs } from './agreement.js';
