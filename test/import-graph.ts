@@ -47,8 +47,17 @@ function resolveWorkspace(packages: readonly WorkspacePackage[], specifier: stri
 }
 
 /** What one source file imports, as written (type-only imports included). */
-export function importSpecifiers(file: string): string[] {
+function importSpecifiers(file: string): string[] {
   return ts.preProcessFile(readFileSync(file, 'utf8'), true, true).importedFiles.map(({ fileName }) => fileName);
+}
+
+/** Modules a source file loads when it is loaded: its import and export-from declarations, not `import()` calls. */
+export function staticImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
+  return source.statements.flatMap((statement) => {
+    const specifier = ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ? statement.moduleSpecifier : undefined;
+    return specifier && ts.isStringLiteral(specifier) ? [specifier.text] : [];
+  });
 }
 
 /** Every .ts file under `<root>/<group>/<name>/src` for each group, with its edges (paths relative to root). */
