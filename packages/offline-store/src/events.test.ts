@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { eventTime, transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features';
+import { eventTime } from '@rtml/features';
+import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { openTempStore, T0 } from './test-support.js';
 
 let ctx: Awaited<ReturnType<typeof openTempStore>>;
