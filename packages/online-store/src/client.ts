@@ -1,3 +1,5 @@
+// Projects that compile these sources (the "source" condition) do not include src/*.d.ts: the reference brings it.
+/// <reference path="./cluster-key-slot.d.ts" />
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, type ClusterOptions, type Redis } from 'ioredis';
 import { OnlineStoreError } from './errors.js';
