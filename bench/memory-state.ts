@@ -17,23 +17,8 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import {
-  count,
-  createOnlineEngine,
-  duration,
-  eventTime,
-  featureSet,
-  last,
-  max,
-  mean,
-  sliding,
-  sum,
-  transactions,
-  userTransactionFeatures,
-  type EventTime,
-  type OnlineState,
-  type TransactionEvent,
-} from '@rtml/features';
+import { count, createOnlineEngine, duration, eventTime, featureSet, last, max, mean, sliding, sum, type EventTime, type OnlineState } from '@rtml/features';
+import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { Option } from 'commander';
 import { benchCommand, emit, machineNote, parseCommand } from './lib/index.js';
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
+import { createOnlineEngine, duration } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness is not part of its public API, hence the relative path.

@@ -1,7 +1,8 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { createOnlineEngine, duration, offlineOnlineAgree, readBackfillHistory, rowAsOf, runBackfill, userTransactionFeatures, type FeatureValue } from '@rtml/features';
+import { createOnlineEngine, duration, runBackfill, type FeatureValue } from '@rtml/features';
+import { offlineOnlineAgree, readBackfillHistory, rowAsOf, userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { isoWithOffset, Random } from '@rtml/synthetic';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';

@@ -1,12 +1,13 @@
 // Reads and edits a generated `src/features.ts` at its marker, and renders one aggregate definition.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { AGGREGATION_FIELD_TYPES } from '@rtml/features';
 
 /** The line the feature generator inserts above; every generated features.ts has it exactly once. */
 export const FEATURES_MARKER = '// rtml:features';
 
-export const AGGREGATIONS = ['count', 'sum', 'mean', 'min', 'max', 'last', 'distinctCount', 'lastK'];
-const NEEDS = { sum: ['number'], mean: ['number'], min: ['number'], max: ['number'], last: ['number', 'string', 'boolean'], distinctCount: ['number', 'string', 'boolean'], lastK: ['number', 'string'] };
+/** count, then every aggregation over a field; which field types each accepts is @rtml/features' own table. */
+export const AGGREGATIONS = ['count', ...Object.keys(AGGREGATION_FIELD_TYPES)];
 
 const WINDOW = /^(?:lifetime|([1-9][0-9]*)(m|h|d))$/;
 const UNITS = { m: 'minutes', h: 'hours', d: 'days' };
@@ -60,8 +61,8 @@ export function eventFields(dir) {
 /** Whether `field` of the events in `dir` can feed `aggregation`; true or a message naming the allowed fields. */
 export function checkField(dir, aggregation, field) {
   const fields = eventFields(dir);
-  const allowed = Object.entries(fields).filter(([, type]) => NEEDS[aggregation].includes(type)).map(([name]) => name);
+  const allowed = Object.entries(fields).filter(([, type]) => AGGREGATION_FIELD_TYPES[aggregation].includes(type)).map(([name]) => name);
   if (!(field in fields)) return `unknown event field "${field}"; ${aggregation} can use: ${allowed.join(', ')}`;
-  if (!allowed.includes(field)) return `${aggregation} needs a ${NEEDS[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
+  if (!allowed.includes(field)) return `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
   return true;
 }

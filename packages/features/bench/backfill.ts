@@ -5,7 +5,8 @@
  */
 import os from 'node:os';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { createOnlineEngine, eventTime, runBackfill, userTransactionFeatures, type OnlineState, type TransactionEvent } from '../src/index.js';
+import { createOnlineEngine, eventTime, runBackfill, type OnlineState } from '../src/index.js';
+import { userTransactionFeatures, type TransactionEvent } from '../src/testing.js';
 
 const events = Number(process.argv[2] ?? 1_000_000);
 const users = Number(process.argv[3] ?? 10_000);

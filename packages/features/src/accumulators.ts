@@ -1,11 +1,10 @@
 import { compareEventKeys } from './order.js';
-import { insertExact } from './packed.js';
+import { insertExact, type Scalar } from './packed.js';
 import type { Aggregate } from './definition.js';
 import type { FeatureValue } from './vector.js';
 
 /** Plain data, so states survive JSON checkpoints. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
-export type Scalar = string | number | boolean;
 
 /**
  * One aggregation as a commutative fold: `add` in any order gives the same result (up to float summation

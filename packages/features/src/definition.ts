@@ -82,6 +82,20 @@ export type NeedType = { number: number; scalar: string | number | boolean; list
 
 export type NumericAggregateKind = 'sum' | 'mean' | 'min' | 'max';
 
+/**
+ * The field types each aggregation over a field accepts (count takes no field). The one table: feature sets are
+ * checked against it and the feature generator (templates/) offers fields from it.
+ */
+export const AGGREGATION_FIELD_TYPES = {
+  sum: ['number'],
+  mean: ['number'],
+  min: ['number'],
+  max: ['number'],
+  last: ['number', 'string', 'boolean'],
+  distinctCount: ['number', 'string', 'boolean'],
+  lastK: ['number', 'string'],
+} as const satisfies Record<NumericAggregateKind | 'last' | 'distinctCount' | 'lastK', readonly FieldType[]>;
+
 export interface AggregateOptions {
   readonly window?: Window;
   /** Used only when the aggregate has no value (e.g. an empty window); null values are never replaced silently. */

@@ -1,4 +1,5 @@
 import {
+  AGGREGATION_FIELD_TYPES,
   DefinitionError,
   type Aggregate,
   type FieldAggregate,
@@ -105,12 +106,6 @@ function checkNames(where: string, names: readonly string[]): void {
   }
 }
 
-const ALLOWED: Record<FieldAggregate['need'], readonly FieldType[]> = {
-  number: ['number'],
-  scalar: ['number', 'string', 'boolean'],
-  listable: ['number', 'string'],
-};
-
 function resolveAggregate<E extends SourceEvent>(where: string, name: string, spec: Aggregate, source: Source<E>): AggregateFeature {
   const valueType = aggregateValueType(where, spec, source);
   if (spec.default !== null && !matchesValueType(spec.default, valueType)) {
@@ -126,8 +121,9 @@ function aggregateValueType<E extends SourceEvent>(where: string, spec: Aggregat
     const known = Object.keys(source.fieldTypes).join(', ');
     throw new DefinitionError(`${where}: unknown field '${spec.field}' in source '${source.name}' (plain fields: ${known})`);
   }
-  if (!ALLOWED[spec.need].includes(fieldType)) {
-    throw new DefinitionError(`${where}: ${spec.kind} needs a ${ALLOWED[spec.need].join(' or ')} field, '${spec.field}' is ${fieldType}`);
+  const allowed: readonly FieldType[] = AGGREGATION_FIELD_TYPES[spec.kind];
+  if (!allowed.includes(fieldType)) {
+    throw new DefinitionError(`${where}: ${spec.kind} needs a ${allowed.join(' or ')} field, '${spec.field}' is ${fieldType}`);
   }
   if (spec.kind === 'last') return fieldType;
   if (spec.kind === 'lastK') return fieldType === 'string' ? 'string[]' : 'number[]';

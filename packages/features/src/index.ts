@@ -1,7 +1,6 @@
 export * from './time.js';
 export * from './vector.js';
-export { EVENT_TIME_RULE, ISO_WITH_OFFSET_PATTERN, isoOrEpochMs } from './event-time.js';
-export { compareEventIds, compareEventKeys } from './order.js';
+export { isoOrEpochMs } from './event-time.js';
 export {
   source,
   sliding,
@@ -17,6 +16,7 @@ export {
   request,
   transform,
   DefinitionError,
+  AGGREGATION_FIELD_TYPES,
   type SourceEvent,
   type Source,
   type FieldType,
@@ -33,6 +33,4 @@ export {
 export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
-export { compileBackfillSql, runBackfill, readBackfillHistory, rowAsOf, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type HistoryRow } from './offline.js';
-export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
-export { offlineOnlineAgree, type SummedInputs } from './agreement.js';
+export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type SqlConnection } from './offline.js';

@@ -1,8 +1,16 @@
-import type { DuckDBConnection } from '@duckdb/node-api';
 import type { Aggregate, SourceEvent } from './definition.js';
 import { EVENT_TIME_RULE, ISO_WITH_OFFSET_PATTERN } from './event-time.js';
 import type { AggregateFeature, FeatureSet, ValueType } from './feature-set.js';
 import type { FeatureValue } from './vector.js';
+
+/**
+ * What the offline execution needs of a DuckDB connection; `@duckdb/node-api`'s DuckDBConnection is one. Declared
+ * here, structurally, so this package needs no native DuckDB build to install, compile or run.
+ */
+export interface SqlConnection {
+  run(sql: string): Promise<unknown>;
+  runAndReadAll(sql: string): Promise<{ getRows(): readonly (readonly unknown[])[]; getRowObjectsJS(): readonly Record<string, unknown>[] }>;
+}
 
 /** How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with an offset. */
 export type EventTimeEncoding = 'epoch_ms' | 'timestamp' | 'iso8601';
@@ -80,7 +88,7 @@ export interface BackfillResult {
 
 /** Runs the backfill into table `into` (replaced if it exists). Detects the event-time encoding unless given. */
 export async function runBackfill<E extends SourceEvent>(
-  connection: DuckDBConnection,
+  connection: SqlConnection,
   set: FeatureSet<E>,
   options: BackfillOptions & { readonly into: string },
 ): Promise<BackfillResult> {
@@ -98,7 +106,7 @@ export interface HistoryRow {
 }
 
 /** Reads a table written by `runBackfill`, per entity in time order: what parity checks compare online values with. */
-export async function readBackfillHistory(connection: DuckDBConnection, table: string): Promise<Map<string, HistoryRow[]>> {
+export async function readBackfillHistory(connection: SqlConnection, table: string): Promise<Map<string, HistoryRow[]>> {
   const reader = await connection.runAndReadAll(
     `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${qualifiedName(table)} ORDER BY entity_id, t`,
   );
@@ -119,7 +127,7 @@ export function rowAsOf<R extends { readonly t: number }>(rows: readonly R[], ti
   return found;
 }
 
-async function detectEventTimeEncoding(connection: DuckDBConnection, events: string): Promise<EventTimeEncoding> {
+async function detectEventTimeEncoding(connection: SqlConnection, events: string): Promise<EventTimeEncoding> {
   const reader = await connection.runAndReadAll(`SELECT typeof("eventTime") FROM ${events} AS src LIMIT 1`);
   const type = String(reader.getRows()[0]?.[0] ?? 'BIGINT');
   if (type.startsWith('TIMESTAMP')) return 'timestamp';

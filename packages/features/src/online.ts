@@ -1,8 +1,8 @@
-import { accumulatorFor, type Accumulator, type Json, type Scalar } from './accumulators.js';
+import { accumulatorFor, type Accumulator, type Json } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
-import { createInterner, insertExact, removeFront } from './packed.js';
+import { createInterner, insertExact, removeFront, type Scalar } from './packed.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
 

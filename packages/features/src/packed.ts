@@ -2,7 +2,9 @@
  * Storage helpers for per-entity state: millions of entities each hold a few small arrays and strings, so fixed
  * per-array and per-string overheads, not the data, decide the heap (packages/features/README.md, "Memory").
  */
-import type { Scalar } from './accumulators.js';
+
+/** One field value of an event, as per-entity state holds it. */
+export type Scalar = string | number | boolean;
 
 /** Arrays shorter than this are kept at their exact size (see insertExact). */
 const EXACT_BELOW = 64;

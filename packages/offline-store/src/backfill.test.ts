@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { runBackfill, userTransactionFeatures } from '@rtml/features';
+import { runBackfill } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { openTempStore, T0 } from './test-support.js';
 
 let ctx: Awaited<ReturnType<typeof openTempStore>>;

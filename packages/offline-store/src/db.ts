@@ -40,8 +40,8 @@ export interface ColumnInfo {
   readonly sqlType: string;
 }
 
-/** A staging column: a feature type or the one timestamp type we store. */
-export type StageType = FeatureType | 'TIMESTAMP';
+/** A staging column: a feature type, the one timestamp type we store, or epoch ms as events carry it. */
+export type StageType = FeatureType | 'TIMESTAMP' | 'BIGINT';
 
 /**
  * Every connection the store opens: everything here is plain TIMESTAMP + epoch_ms, which no time zone touches, and
@@ -99,12 +99,22 @@ export function stagingTableName(purpose: string): string {
 export async function stageRows(
   connection: DuckDBConnection,
   table: string,
-  columns: readonly { readonly name: string; readonly type: StageType }[],
+  columns: readonly StageColumn[],
   rows: Iterable<readonly FeatureValue[]>,
 ): Promise<void> {
   const ddl = columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ');
   await connection.run(`CREATE TEMP TABLE ${quoteIdentifier(table)} (${ddl})`);
-  const appender = await connection.createAppender(table, 'main', 'temp');
+  await appendRows(connection, table, 'temp', columns, rows);
+}
+
+export interface StageColumn {
+  readonly name: string;
+  readonly type: StageType;
+}
+
+/** Appends rows to an existing table of schema `main`: `temp` for temp tables, null for the database's own. */
+export async function appendRows(connection: DuckDBConnection, table: string, catalog: 'temp' | null, columns: readonly StageColumn[], rows: Iterable<readonly FeatureValue[]>): Promise<void> {
+  const appender = await connection.createAppender(table, 'main', catalog);
   try {
     for (const row of rows) {
       columns.forEach((column, index) => appendValue(appender, column.type, row[index] ?? null));
@@ -121,6 +131,8 @@ function appendValue(appender: DuckDBAppender, type: StageType, value: FeatureVa
   switch (type) {
     case 'TIMESTAMP':
       return appender.appendTimestamp(new DuckDBTimestampValue(epochMsParameter(value as number) * 1000n));
+    case 'BIGINT':
+      return appender.appendBigInt(BigInt(value as number));
     case 'DOUBLE':
       return appender.appendDouble(value as number);
     case 'VARCHAR':

@@ -1,5 +1,6 @@
 export { OfflineStore, type OfflineStoreOptions } from './store.js';
 export type { RelationSource, Row } from './db.js';
+export type { EventsInput } from './events.js';
 export type { HistoryRow, HistorySource, AppendResult } from './history.js';
 export type { LabelRow, LabelSource } from './labels.js';
 export type { LatestQuery } from './time-travel.js';

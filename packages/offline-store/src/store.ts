@@ -1,9 +1,10 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { runBackfill, type BackfillOptions, type EventTime, type FeatureSet, type FeatureValue, type FeatureVector, type SourceEvent } from '@rtml/features';
+import { runBackfill, type BackfillOptions, type EventTime, type FeatureSet, type FeatureValue, type FeatureVector, type Source, type SourceEvent } from '@rtml/features';
 import { assertFeatureName, FeatureCatalog } from './catalog.js';
 import { connectUtc, queryRows, type Params, type RelationSource, type Row } from './db.js';
+import { loadEvents, type EventsInput } from './events.js';
 import { exportTable, type ExportFormat } from './export.js';
 import { appendHistory, type AppendResult, type HistorySource } from './history.js';
 import { checkLeakage, type LeakageCheckOptions, type LeakageReport } from './leakage.js';
@@ -64,6 +65,14 @@ export class OfflineStore {
 
   appendHistory(set: string, source: HistorySource): Promise<AppendResult> {
     return appendHistory(this.connection, this.catalog, set, source);
+  }
+
+  /**
+   * Creates (or replaces) table `table` from one source's events: eventId, eventTime (epoch ms) and each typed field
+   * of the source, ready for `backfill(set, { events: table, eventTimeEncoding: 'epoch_ms' })`. Returns the row count.
+   */
+  loadEvents<E extends SourceEvent>(table: string, source: Source<E>, events: EventsInput<E>): Promise<number> {
+    return loadEvents(this.connection, table, source, events);
   }
 
   /**

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EVENT_TIME_RULE } from '@rtml/features';
+import { EVENT_TIME_RULE } from '@rtml/features/testing';
 
 // The first good time is the one the probe's label joins with (entity u0).
 const GOOD_TIMES = ['2024-05-01T12:00:00Z', '2024-05-01T12:00:00+05:30', '2024-05-01T12:00:00.123-07:00', '1969-12-31T23:59:59.9995Z'];

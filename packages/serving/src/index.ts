@@ -9,8 +9,7 @@ export {
   type Assembler,
   type ScoreResponse,
   type ServedFeature,
-  type FeatureStatus,
   type Fallback,
 } from './scorer.js';
-export { modelRow, trainingMeans, emptyHistoryValues, ServingError, type Fallbacks, type ModelRow } from './model-row.js';
-export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type KafkaServedLogOptions } from './served-log.js';
+export { ServingError } from './errors.js';
+export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type FeatureStatus, type KafkaServedLogOptions } from './served-log.js';

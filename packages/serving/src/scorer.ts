@@ -11,11 +11,9 @@ import {
   type SourceEvent,
 } from '@rtml/features';
 import type { OnlineRead, OnlineStore } from '@rtml/online-store';
-import { modelRow, ServingError, type Fallbacks } from './model-row.js';
-import type { ServedLog } from './served-log.js';
-
-/** Where a served feature value came from. `computed`: request-time feature or transform, never stale. */
-export type FeatureStatus = 'fresh' | 'stale' | 'missing' | 'computed';
+import { modelRow, type Fallbacks } from '@rtml/ml';
+import { ServingError } from './errors.js';
+import type { FeatureStatus, ServedLog } from './served-log.js';
 
 export interface ScoringModel {
   readonly name: string;

@@ -2,7 +2,9 @@ import type { Producer } from 'kafkajs';
 import { KAFKA_BROKERS, kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { ensureTopics } from '@rtml/kafka';
 import type { FeatureValues } from '@rtml/features';
-import type { FeatureStatus } from './scorer.js';
+
+/** Where a served feature value came from. `computed`: request-time feature or transform, never stale. */
+export type FeatureStatus = 'fresh' | 'stale' | 'missing' | 'computed';
 
 /** One served request, as logged for skew analysis: exactly what the model saw and why. */
 export interface ServedRecord {

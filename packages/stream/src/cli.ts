@@ -8,11 +8,11 @@ import type { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
-import { withRecordedStack } from '@rtml/devstack';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { rebuildCheckpoints } from './rebuild.js';
+import { environmentWithRecordedStack } from './recorded-stack.js';
 import { DEFAULT_MAX_EVENT_TIME_AHEAD, StreamProcessor, type StateLossPolicy } from './stream-processor.js';
 
 /** Options every command shares: what the processor is and where its state lives. */
@@ -100,7 +100,7 @@ function onlineStore(redis: Redis, processor: KeyedProcessor<unknown, unknown>, 
 
 /** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
 async function checkedConnections(): Promise<ConnectionSettings> {
-  const connections = readConnectionSettings(withRecordedStack());
+  const connections = readConnectionSettings(await environmentWithRecordedStack());
   await checkConnections(connections);
   return connections;
 }

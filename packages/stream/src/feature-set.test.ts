@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
-import { count, createOnlineEngine, duration, featureSet, sliding, sum, transactions as transactionSource, userTransactionFeatures, type DurationMs, type OnlineState, type TransactionEvent } from '@rtml/features';
+import { count, createOnlineEngine, duration, featureSet, sliding, sum, type DurationMs, type OnlineState } from '@rtml/features';
+import { transactions as transactionSource, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import type { KeyedProcessor } from './processor.js';

@@ -1,6 +1,7 @@
-import type { EventTime, FeatureVector } from '@rtml/features';
+import type { EventTime, FeatureVector, ParseResult } from '@rtml/features';
 
-export type ParseResult<E> = { readonly ok: true; readonly event: E } | { readonly ok: false; readonly reason: string };
+// One declaration of a validation result, @rtml/features' (stream processors and feature engines parse alike).
+export type { ParseResult };
 
 /**
  * What the stream runtime needs from per-entity logic. The runtime owns Kafka, Redis, event time and

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createOnlineEngine, duration, userTransactionFeatures } from '@rtml/features';
+import { createOnlineEngine, duration } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import { createTopic, processUntilCaughtUp, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { duration, eventTime, userTransactionFeatures, type FeatureVector } from '@rtml/features';
+import { duration, eventTime, type FeatureVector } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { createTestDriver, MemoryStore, type TestDriver } from './testing/index.js';
 import { countingProcessor, type Payment } from './testing/counting-processor.js';

@@ -1,5 +1,5 @@
-import { precisionAtK, predictProbability, recallAtK, rocAuc, trainLogisticRegression, type LogisticModel } from '@rtml/ml';
-import { emptyHistoryValues, modelRow, trainingMeans, type Fallbacks, type ScoringModel } from '@rtml/serving';
+import { emptyHistoryValues, modelRow, precisionAtK, predictProbability, recallAtK, rocAuc, trainingMeans, trainLogisticRegression, type Fallbacks, type LogisticModel } from '@rtml/ml';
+import type { ScoringModel } from '@rtml/serving';
 import type { FeatureValues } from '@rtml/features';
 import { ALL_SETS, MODEL_FEATURES } from './features.js';
 

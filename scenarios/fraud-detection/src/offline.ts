@@ -1,36 +1,20 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { eventTime, modelInput, type FeatureSet, type FeatureValue, type FeatureValues, type SourceEvent } from '@rtml/features';
 import type { JoinStrategy, OfflineStore } from '@rtml/offline-store';
 import type { ScenarioData } from './data.js';
 import { ALL_SETS, CONTEXT_SETS, userChargebacks, userProfileUpdates, userTransactions, type Transaction } from './features.js';
 
-const csvCell = (value: unknown): string => (value === null || value === undefined ? '' : typeof value === 'string' ? `"${value.replaceAll('"', '""')}"` : String(value));
-
-/** Parsed events of one source as a DuckDB table (via CSV: core DuckDB, no extension needed), columns = source fields. */
-async function loadEvents<E extends SourceEvent>(store: OfflineStore, set: FeatureSet<E>, events: readonly E[], dir: string): Promise<string> {
-  const fields = Object.keys(set.source.fieldTypes);
-  const sqlType = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' } as const;
-  const columns = [`'eventTime': 'BIGINT'`, ...fields.map((f) => `'${f}': '${sqlType[set.source.fieldTypes[f]!]}'`)];
-  const lines = [['eventTime', ...fields].join(','), ...events.map((e) => [e.eventTime, ...fields.map((f) => csvCell((e as unknown as Record<string, unknown>)[f]))].join(','))];
-  const file = join(dir, `events_${set.name}.csv`);
-  await writeFile(file, `${lines.join('\n')}\n`);
-  const table = `events_${set.name}`;
-  await store.connection.run(`CREATE OR REPLACE TABLE ${table} AS SELECT * FROM read_csv('${file}', header = true, columns = {${columns.join(', ')}})`);
-  return table;
-}
-
 /** Backfills every feature set from the full history with the shared definitions, into the offline store. */
-export async function backfillAll(store: OfflineStore, data: ScenarioData, dir: string): Promise<Record<string, number>> {
+export async function backfillAll(store: OfflineStore, data: ScenarioData): Promise<Record<string, number>> {
   return {
-    [userTransactions.name]: await backfill(store, userTransactions, data.transactions, dir),
-    [userChargebacks.name]: await backfill(store, userChargebacks, data.chargebacks, dir),
-    [userProfileUpdates.name]: await backfill(store, userProfileUpdates, data.profileUpdates, dir),
+    [userTransactions.name]: await backfill(store, userTransactions, data.transactions),
+    [userChargebacks.name]: await backfill(store, userChargebacks, data.chargebacks),
+    [userProfileUpdates.name]: await backfill(store, userProfileUpdates, data.profileUpdates),
   };
 }
 
-async function backfill<E extends SourceEvent>(store: OfflineStore, set: FeatureSet<E>, events: readonly E[], dir: string): Promise<number> {
-  const table = await loadEvents(store, set, events, dir);
+async function backfill<E extends SourceEvent>(store: OfflineStore, set: FeatureSet<E>, events: readonly E[]): Promise<number> {
+  const table = `events_${set.name}`;
+  await store.loadEvents(table, set.source, events);
   return (await store.backfill(set, { events: table, eventTimeEncoding: 'epoch_ms' })).rowsWritten;
 }
 

@@ -186,7 +186,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   const redis = redisClient(options.connections.redis);
   const namespaces = { stream: `fraud-${runId}-stream`, batch: `fraud-${runId}-batch` };
   try {
-    await timed('offline backfill', () => backfillAll(offline, data, dir));
+    await timed('offline backfill', () => backfillAll(offline, data));
     const examples = await timed('training sets (PIT + naive)', async () => ({
       pitTrain: await labelledExamples(offline, data, train, 'point-in-time'),
       naiveTrain: await labelledExamples(offline, data, train, 'naive-latest'),

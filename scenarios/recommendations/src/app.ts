@@ -2,7 +2,8 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { isoOrEpochMs, processingTime } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
-import { createMultiEntityScorer, type Fallbacks, type ScoreResponse, type ScoringModel, type ServedLog } from '@rtml/serving';
+import type { Fallbacks } from '@rtml/ml';
+import { createMultiEntityScorer, type ScoreResponse, type ScoringModel, type ServedLog } from '@rtml/serving';
 import { itemPopularity, userActivity } from './features.js';
 import { impressionEvent } from './impressions.js';
 

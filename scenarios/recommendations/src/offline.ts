@@ -1,6 +1,6 @@
 import { modelInput, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
 import type { JoinedFeatureSet, OfflineStore } from '@rtml/offline-store';
-import type { ActivityEvent } from './events.js';
+import { activityByUser, type ActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
 import { impressionEvent, type Impression } from './impressions.js';
 
@@ -20,14 +20,9 @@ export interface Example {
   readonly values: FeatureValues;
 }
 
-const EVENT_COLUMNS = `{eventId: 'VARCHAR', eventTime: 'BIGINT', type: 'VARCHAR', userId: 'VARCHAR', itemId: 'VARCHAR', category: 'VARCHAR',
-  view: 'INTEGER', click: 'INTEGER', purchase: 'INTEGER', clickedCategory: 'VARCHAR', clickedItem: 'VARCHAR'}`;
-
 /** Loads the generated events file (NDJSON, the same records that go to Kafka) as table `events`. */
-export async function loadEvents(store: OfflineStore, file: string): Promise<number> {
-  await store.connection.run(`CREATE OR REPLACE TABLE events AS SELECT * FROM read_json('${file.replaceAll("'", "''")}', format = 'newline_delimited', columns = ${EVENT_COLUMNS})`);
-  const [row] = await store.query(`SELECT count(*)::DOUBLE AS n FROM events`);
-  return Number(row?.['n']);
+export function loadEvents(store: OfflineStore, file: string): Promise<number> {
+  return store.loadEvents('events', activityByUser, { ndjson: file });
 }
 
 /** Feature history of `set` from table `events`, via the shared definition's SQL execution, appended to the store. */

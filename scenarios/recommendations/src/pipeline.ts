@@ -1,9 +1,9 @@
 import { join as joinPath } from 'node:path';
 import type { ConnectionSettings } from '@rtml/connections';
 import { duration, type FeatureValues } from '@rtml/features';
-import { mismatchRate, predictProbability, trainLogisticRegression, type LogisticModel } from '@rtml/ml';
+import { mismatchRate, modelRow, predictProbability, trainingMeans, trainLogisticRegression, type Fallbacks, type LogisticModel } from '@rtml/ml';
 import { OfflineStore } from '@rtml/offline-store';
-import { KafkaServedLog, modelRow, trainingMeans, type Fallbacks, type ScoringModel } from '@rtml/serving';
+import { KafkaServedLog, type ScoringModel } from '@rtml/serving';
 import { createRecommendationApp, type RecommendResponse } from './app.js';
 import { evaluate, type Metrics, type Scored } from './evaluate.js';
 import { EventCursor, writeEventsFile } from './events-file.js';

@@ -4,7 +4,8 @@
  * label time. Every zone must print the same results.
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { createOnlineEngine, runBackfill, userTransactionFeatures } from '@rtml/features';
+import { createOnlineEngine, runBackfill } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { openTempStore } from '../test-support.js';
 
 const times = JSON.parse(process.argv[2] ?? '[]') as string[];

@@ -1,5 +1,6 @@
 // Speed of the test driver: `npx tsx --conditions=source packages/stream/src/testing/driver-speed.ts` (numbers in the README).
-import { duration, userTransactionFeatures } from '@rtml/features';
+import { duration } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { createTestDriver } from './index.js';
 const T0 = 1_700_000_000_000;
 const events = Array.from({ length: 20_000 }, (_, i) => ({ eventId: `e${i}`, eventTime: T0 + i * 1000, userId: `u${i % 200}`, amount: i % 97, merchantId: `m${i % 13}` }));

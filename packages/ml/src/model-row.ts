@@ -3,15 +3,16 @@ import type { FeatureValue, FeatureValues } from '@rtml/features';
 /** Value used for a model feature that is missing, null or stale at serving time (and null at training time). */
 export type Fallbacks = Readonly<Record<string, number>>;
 
-export class ServingError extends Error {
-  override readonly name = 'ServingError';
+/** A feature value a model cannot take, or a model feature with no fallback. */
+export class ModelInputError extends Error {
+  override readonly name = 'ModelInputError';
 }
 
 function numericValue(name: string, value: FeatureValue | undefined): number | null {
   if (value === null || value === undefined) return null;
   if (typeof value === 'boolean') return value ? 1 : 0;
   if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  throw new ServingError(`model feature '${name}' must be numeric or boolean, got ${JSON.stringify(value)}`);
+  throw new ModelInputError(`model feature '${name}' must be numeric or boolean, got ${JSON.stringify(value)}`);
 }
 
 export interface ModelRow {
@@ -30,7 +31,7 @@ export function modelRow(values: FeatureValues, featureNames: readonly string[],
     const value = numericValue(name, values[name]);
     if (value !== null) return value;
     const fallback = fallbacks[name];
-    if (fallback === undefined) throw new ServingError(`no fallback for model feature '${name}'`);
+    if (fallback === undefined) throw new ModelInputError(`no fallback for model feature '${name}'`);
     imputed.push(name);
     return fallback;
   });

@@ -1,0 +1,3 @@
+export class ServingError extends Error {
+  override readonly name = 'ServingError';
+}
