@@ -141,6 +141,8 @@ export class StreamProcessor<S, E> {
   private readonly kafkaCommits = new Map<string, { inFlight: boolean; next: string | undefined }>();
   private readonly maxCachedEntities: number;
   private readonly maxEventTimeAhead: number;
+  /** The brokers actually used (`kafka` settings win over `brokers`), for messages. */
+  private readonly brokers: readonly string[];
 
   constructor(private readonly options: StreamProcessorOptions<S, E>) {
     if (options.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
@@ -153,6 +155,7 @@ export class StreamProcessor<S, E> {
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
     const settings = options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS };
+    this.brokers = settings.brokers;
     this.kafka = kafkaClient(settings, { clientId: options.clientId ?? `rtml-stream-${options.group}`, logCreator: withoutCrashLines(kafkaLogCreator(settings)) });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
@@ -304,7 +307,7 @@ export class StreamProcessor<S, E> {
     if (missing.length === 0) return;
     const create = this.options.createMissingTopics;
     if (create === undefined) {
-      const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.options.brokers.join(',')} --create --topic ${topic} --partitions 3`);
+      const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.brokers.join(',')} --create --topic ${topic} --partitions 3`);
       throw new Error(`input topic(s) ${missing.join(', ')} do not exist; create them first (${commands.join('; ')})`);
     }
     await ensureTopics(this.admin, missing.map((topic) => ({ topic, numPartitions: create.numPartitions })));
