@@ -94,7 +94,8 @@ function pipelineData(a) {
     featureSetName: `${snakeCase(a.name)}_${entity}`,
     entityKey: `${camelCase(entity)}Id`,
     eventTypeName: `${pascalCase(a.name)}Event`,
-    topic: `rtml.${a.name}.events`,
+    // events.* / processor.* / dlq.* fit the secure devstack's least-privilege ACLs (packages/devstack README "Secure mode").
+    topic: `events.${a.name}`,
     namespace: a.name,
   };
 }
