@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { startNativeKafkaCluster } from './kafka-cluster.js';
 import { progress, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
-import { startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
+import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
 
 /** `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and 3 replicas. */
 export type Topology = 'single' | 'cluster';
@@ -45,13 +45,8 @@ export async function startTopology(topology: Topology, opts: StartOptions = {})
 }
 
 export function clusterEndpointsFromEnvironment(): ClusterEndpoints | undefined {
-  const kafkaBrokers = process.env.KAFKA_BROKERS;
-  const redisClusterNodes = process.env.REDIS_CLUSTER_NODES;
-  if (kafkaBrokers && redisClusterNodes) return { kafkaBrokers, redisClusterNodes };
-  if (kafkaBrokers || redisClusterNodes) {
-    throw new Error('[devstack] cluster topology: set both KAFKA_BROKERS and REDIS_CLUSTER_NODES, or neither (then the cluster is started for you)');
-  }
-  return undefined;
+  const both = bothOrNeither('REDIS_CLUSTER_NODES', 'the cluster');
+  return both && { kafkaBrokers: both[0], redisClusterNodes: both[1] };
 }
 
 /**

@@ -123,12 +123,19 @@ function pick(p: { pid: number; ports: number[]; logFile: string }) {
   return { pid: p.pid, ports: p.ports, logFile: p.logFile };
 }
 
-export function endpointsFromEnvironment(): StackEndpoints | undefined {
+/**
+ * The values of KAFKA_BROKERS and `redisVariable` when both are set, undefined when neither is; one without the other
+ * is an error (half an external stack would be mixed with one we start).
+ */
+export function bothOrNeither(redisVariable: 'REDIS_URL' | 'REDIS_CLUSTER_NODES', started: string): [kafkaBrokers: string, redis: string] | undefined {
   const kafkaBrokers = process.env.KAFKA_BROKERS;
-  const redisUrl = process.env.REDIS_URL;
-  if (kafkaBrokers && redisUrl) return { kafkaBrokers, redisUrl };
-  if (kafkaBrokers || redisUrl) {
-    throw new Error('[devstack] set both KAFKA_BROKERS and REDIS_URL, or neither (then the stack is started for you)');
-  }
+  const redis = process.env[redisVariable];
+  if (kafkaBrokers && redis) return [kafkaBrokers, redis];
+  if (kafkaBrokers || redis) throw new Error(`[devstack] set both KAFKA_BROKERS and ${redisVariable}, or neither (then ${started} is started for you)`);
   return undefined;
+}
+
+export function endpointsFromEnvironment(): StackEndpoints | undefined {
+  const both = bothOrNeither('REDIS_URL', 'the stack');
+  return both && { kafkaBrokers: both[0], redisUrl: both[1] };
 }
