@@ -1,10 +1,9 @@
-// Loads the fix for kafkajs' negative timers on idle connections (Node 24 TimeoutNegativeWarning), see @rtml/kafka.
-import '@rtml/kafka';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { logLevel } from 'kafkajs';
 import { ConnectionError, START_HINT } from './errors.js';
 import { explainKafkaRefusal, explainRedisRefusal } from './refusals.js';
-import { kafkaSecurityConfig, redisSecurityOptions } from './security.js';
+import { kafkaClient } from './kafka.js';
+import { redisSecurityOptions } from './security.js';
 import { describeKafka, describeRedis, type ConnectionSettings, type KafkaSettings, type RedisSettings } from './settings.js';
 import { networkCause } from './throttle.js';
 
@@ -34,7 +33,8 @@ async function probe(what: string, setting: string, explainRefusal: (cause: stri
 }
 
 async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<void> {
-  const kafka = new Kafka({ ...kafkaSecurityConfig(settings), clientId: 'rtml-preflight', brokers: [...settings.brokers], logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+  // Silent and without retries: this check reports the failure itself, once.
+  const kafka = kafkaClient(settings, { clientId: 'rtml-preflight', logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
   const admin = kafka.admin();
   try {
     await admin.connect();
