@@ -1,0 +1,115 @@
+#!/usr/bin/env node
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { checkConnections, explainFailure, KAFKA_BROKERS, kafkaClient, readConnectionSettings, REDIS_URL, redisClient } from '@rtml/connections';
+import type { FeatureSet, SourceEvent } from '@rtml/features';
+import { createConsoleApp } from './app.js';
+import { ConsoleState, type PipelineInput } from './state.js';
+
+interface CliOptions {
+  input: string[];
+  namespace: string;
+  metrics: string[];
+  offlineDir?: string;
+  servedLog?: string;
+  results: string;
+  host: string;
+  port: number;
+  allowRedrive: boolean;
+  ttlMs: number;
+  maxAgeMs: number;
+  intervalMs: number;
+}
+
+const DEFAULT_INPUT = 'transactions=packages/features/src/example.ts#userTransactionFeatures';
+
+const whole = (name: string) => (value: string) => {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
+  return n;
+};
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+function isFeatureSet(value: unknown): value is FeatureSet<SourceEvent> {
+  return typeof value === 'object' && value !== null && 'source' in value && 'aggregates' in value && 'name' in value;
+}
+
+/** `topic=path/to/module.ts#export` -> the topic and the feature set its processors run. */
+async function loadInput(spec: string): Promise<PipelineInput> {
+  const match = /^([^=]+)=([^#]+)#(.+)$/.exec(spec);
+  if (!match) throw new InvalidArgumentError(`--input expects <topic>=<module path>#<export>, got "${spec}"`);
+  const [, topic, path, name] = match as unknown as [string, string, string, string];
+  const module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  const set = module[name];
+  if (!isFeatureSet(set)) throw new InvalidArgumentError(`--input ${spec}: ${path} has no feature set export "${name}" (build it with featureSet() from @rtml/features)`);
+  return { topic, featureSet: set };
+}
+
+/** The endpoints of a stack left by `npm run infra:up` when @rtml/devstack is installed (a development convenience). */
+async function environment(): Promise<NodeJS.ProcessEnv> {
+  try {
+    const devstack = await import('@rtml/devstack');
+    return devstack.withRecordedStack();
+  } catch {
+    return process.env;
+  }
+}
+
+async function main(options: CliOptions): Promise<void> {
+  const inputs = await Promise.all((options.input.length > 0 ? options.input : [DEFAULT_INPUT]).map(loadInput));
+  const connections = readConnectionSettings(await environment());
+  await checkConnections(connections);
+  const kafka = kafkaClient(connections.kafka, { clientId: 'rtml-console' });
+  const redis = redisClient(connections.redis);
+  const admin = kafka.admin();
+  await admin.connect();
+  const online = { ttlMs: options.ttlMs, maxAgeMs: options.maxAgeMs };
+  const state = new ConsoleState(kafka, redis, admin, {
+    inputs,
+    namespace: options.namespace,
+    online,
+    metricsUrls: options.metrics.length > 0 ? options.metrics : ['http://127.0.0.1:9464/metrics'],
+    intervalMs: options.intervalMs,
+    ...(options.offlineDir === undefined ? {} : { offlineDir: options.offlineDir }),
+    ...(options.servedLog === undefined ? {} : { servedLogTopic: options.servedLog }),
+  });
+  await state.start();
+  const app = createConsoleApp({ state, featureSets: inputs.map((i) => ({ topic: i.topic, set: i.featureSet })), online, resultsFile: options.results, allowRedrive: options.allowRedrive });
+  const address = await app.listen({ host: options.host, port: options.port });
+  console.log(`rtml-console: ${address} (re-drive ${options.allowRedrive ? 'ON' : 'off; --allow-redrive enables it'})`);
+  const shutdown = async () => {
+    await app.close();
+    await state.stop();
+    await admin.disconnect();
+    redis.disconnect();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown());
+  process.once('SIGTERM', () => void shutdown());
+}
+
+const program = new Command('rtml-console')
+  .description(
+    `The pipeline console: a web page showing topics, processor groups, lag, freshness and dead letters live, re-driving\n` +
+      `dead letters, and explaining an entity's feature values. Reads ${KAFKA_BROKERS} and ${REDIS_URL} (or the stack of\n` +
+      '`npm run infra:up`).',
+  )
+  .option('--input <topic=module#export>', `an input topic and the feature set its processors run; repeatable (default ${DEFAULT_INPUT})`, collect, [])
+  .option('--namespace <ns>', "the online store namespace the processors write (their --namespace)", 'demo')
+  .option('--metrics <url>', "a processor's metrics endpoint; repeatable (default http://127.0.0.1:9464/metrics)", collect, [])
+  .option('--offline-dir <dir>', 'offline store directory, for offline values as of a time on the Entity page')
+  .option('--served-log <topic>', "the serving endpoints' served-vector log topic, for the Entity page")
+  .option('--results <file>', 'scenario results file for the Scenario page', resolve('.cache/scenario-results/fraud-detection.json'))
+  .option('--host <address>', 'address to listen on; anything but loopback exposes the console to the network', '127.0.0.1')
+  .option('--port <port>', 'port to listen on (0 = any free port)', whole('--port'), 8090)
+  .option('--allow-redrive', 'enable re-driving dead letters to their source topics (the only write)', false)
+  .option('--ttl-ms <ms>', 'online store TTL of the feature sets (as given to the processors)', whole('--ttl-ms'), 7 * 86_400_000)
+  .option('--max-age-ms <ms>', 'reads older than this are shown stale (as given to the processors)', whole('--max-age-ms'), 86_400_000)
+  .addOption(new Option('--interval-ms <ms>', 'how often the pipeline is sampled').argParser(whole('--interval-ms')).default(2_000))
+  .action(main);
+
+program.parseAsync().catch((error: unknown) => {
+  console.error(`rtml-console: ${explainFailure(error)}`);
+  process.exit(error instanceof InvalidArgumentError ? 2 : 1);
+});
