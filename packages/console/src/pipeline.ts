@@ -169,7 +169,8 @@ export class PipelineMonitor {
 function decodeAssignment(raw: Buffer, topics: ReadonlySet<string>): Record<string, number[]> {
   if (raw.length === 0) return {};
   const decoded = AssignerProtocol.MemberAssignment.decode(raw);
-  return Object.fromEntries(Object.entries(decoded?.assignment ?? {}).filter(([topic]) => topics.has(topic)));
+  const assigned = Object.entries(decoded?.assignment ?? {}).filter(([topic]) => topics.has(topic));
+  return Object.fromEntries(assigned.map(([topic, partitions]) => [topic, [...partitions].sort((a, b) => a - b)]));
 }
 
 async function scrape(url: string): Promise<{ view: ProcessorScrape; samples: ReturnType<typeof parsePrometheus> }> {

@@ -13,6 +13,8 @@ function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs)) {
     if (name.startsWith('on')) node.addEventListener(name.slice(2), value);
+    // Through the CSSOM: the page's Content-Security-Policy forbids style attributes.
+    else if (name === 'style') node.style.cssText = value;
     else if (value !== undefined && value !== null && value !== false) node.setAttribute(name, value === true ? '' : String(value));
   }
   for (const child of children.flat()) if (child !== null && child !== undefined) node.append(child instanceof Node ? child : String(child));
@@ -295,6 +297,8 @@ function connect() {
   const events = new EventSource('/api/events');
   events.addEventListener('history', (e) => {
     history = JSON.parse(e.data);
+    live.textContent = 'live';
+    live.className = 'badge ok';
     if (current() === 'pipeline') renderPipeline();
   });
   events.addEventListener('sample', (e) => {
