@@ -208,9 +208,10 @@ describe('pipeline console in headless Chromium', () => {
 
   it('renders every page at 1280×800 and on a narrow screen without horizontal overflow of the page', async () => {
     for (const [width, height] of [[1280, 800], [390, 844]] as const) {
-      for (const name of ['pipeline', 'dead-letters', 'entity?id=alice', 'feature-sets', 'scenario']) {
+      const ready = { pipeline: 'groups', 'dead-letters': 'letters', 'entity?id=alice': 'served', 'feature-sets': 'feature-set-user_txn', scenario: 'scenario-missing' };
+      for (const [name, testId] of Object.entries(ready)) {
         const page = await openPage(`#${name}`, width, height);
-        await page.waitForFunction(() => (document.getElementById('page')?.childElementCount ?? 0) > 1, { timeout: 30_000 });
+        await page.waitForSelector(`[data-testid="${testId}"]`, { timeout: 30_000 });
         // Elements sticking out of the viewport, named so a failure says what to fix.
         const overflowing = await page.evaluate(() =>
           [...document.querySelectorAll('body *')]

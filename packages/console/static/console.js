@@ -81,6 +81,9 @@ function lineChart(series, unit) {
   return el('div', {}, svg, legend);
 }
 
+/** The newest non-null value: freshness is only measured in intervals that had events. */
+const lastValue = (key) => history.findLast((s) => s[key] !== null && s[key] !== undefined)?.[key] ?? null;
+
 function renderPipeline() {
   const latest = history.at(-1);
   page.replaceChildren(el('h2', {}, 'Pipeline'));
@@ -96,8 +99,8 @@ function renderPipeline() {
       card('produced / s', fmt(latest.producedPerSecond), 'produced-rate'),
       card('processed / s', fmt(latest.processedPerSecond), 'processed-rate'),
       card('consumer lag', fmt(totalLag, 0), 'lag-total'),
-      card('freshness p50', secondsText(latest.freshnessP50Seconds), 'freshness-p50'),
-      card('freshness p99', secondsText(latest.freshnessP99Seconds), 'freshness-p99'),
+      card('freshness p50 (last events)', secondsText(lastValue('freshnessP50Seconds')), 'freshness-p50'),
+      card('freshness p99 (last events)', secondsText(lastValue('freshnessP99Seconds')), 'freshness-p99'),
       card('dead letters', fmt(letters, 0), 'dead-letters-total'),
     ),
   );
