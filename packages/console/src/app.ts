@@ -2,8 +2,7 @@ import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import type { FeatureSet, SourceEvent } from '@rtml/features';
-import type { ConsoleState } from './state.js';
+import type { ConsoleState, PipelineInput } from './state.js';
 import { explainEntity } from './entity.js';
 import { describeFeatureSet } from './feature-sets.js';
 import { readScenarioResults } from './scenario-results.js';
@@ -28,7 +27,7 @@ const redriveBody = z.object({
 
 export interface ConsoleAppOptions {
   readonly state: ConsoleState;
-  readonly featureSets: readonly { readonly topic: string; readonly set: FeatureSet<SourceEvent> }[];
+  readonly featureSets: readonly PipelineInput[];
   readonly online: { readonly ttlMs: number; readonly maxAgeMs: number };
   readonly resultsFile: string;
   readonly allowRedrive: boolean;
@@ -57,7 +56,7 @@ export function createConsoleApp(options: ConsoleAppOptions): FastifyInstance {
     if (asOf === undefined) return reply.code(400).send({ error: `asOf must be an ISO-8601 time or epoch ms, got "${request.query.asOf}"` });
     return explainEntity(state.entityLookup(), request.params.id, asOf);
   });
-  app.get('/api/feature-sets', async () => options.featureSets.map(({ topic, set }) => describeFeatureSet(set, topic, options.online)));
+  app.get('/api/feature-sets', async () => options.featureSets.map(({ topic, featureSet }) => describeFeatureSet(featureSet, topic, options.online)));
   app.get('/api/scenario', async () => readScenarioResults(options.resultsFile));
   return app;
 }

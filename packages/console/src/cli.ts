@@ -75,7 +75,7 @@ async function main(options: CliOptions): Promise<void> {
     ...(options.servedLog === undefined ? {} : { servedLogTopic: options.servedLog }),
   });
   await state.start();
-  const app = createConsoleApp({ state, featureSets: inputs.map((i) => ({ topic: i.topic, set: i.featureSet })), online, resultsFile: options.results, allowRedrive: options.allowRedrive });
+  const app = createConsoleApp({ state, featureSets: inputs, online, resultsFile: options.results, allowRedrive: options.allowRedrive });
   const address = await app.listen({ host: options.host, port: options.port });
   console.log(`rtml-console: ${address} (re-drive ${options.allowRedrive ? 'ON' : 'off; --allow-redrive enables it'})`);
   const shutdown = async () => {

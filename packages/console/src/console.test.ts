@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
@@ -22,7 +23,7 @@ import { createOnlineEngine } from '@rtml/features';
 import { createConsoleApp } from './app.js';
 import { DeadLetterBook } from './dead-letters.js';
 import { Redriver } from './redrive.js';
-import { ConsoleState } from './state.js';
+import { ConsoleState, pipelineInput } from './state.js';
 
 /**
  * The console in a real headless Chromium (Debian's `chromium`, driven by puppeteer-core: nothing downloads a
@@ -38,6 +39,8 @@ const namespace = `console-${run}`;
 const ledgerTopic = `console-${run}-redrives`;
 const servedTopic = `console-${run}-served`;
 const MAX_AGE = duration.days(3650);
+/** A tiny fraud-scenario run's results file (`npm start -w @rtml/scenario-fraud-detection -- --size tiny`). */
+const RESULTS_FIXTURE = resolve(import.meta.dirname, 'testing/scenario-results.json');
 
 const connections = readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') });
 const kafka = kafkaClient(connections.kafka, { clientId: 'console-test' });
@@ -74,7 +77,7 @@ beforeAll(async () => {
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));
   state = new ConsoleState(kafka, redis, admin, {
-    inputs: [{ topic, featureSet: set }],
+    inputs: [pipelineInput(topic, set)],
     namespace,
     online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE },
     metricsUrls: [`http://127.0.0.1:${(metrics.address() as AddressInfo).port}/metrics`],
@@ -84,7 +87,7 @@ beforeAll(async () => {
     intervalMs: 400,
   });
   await state.start();
-  app = createConsoleApp({ state, featureSets: [{ topic, set }], online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE }, resultsFile: join(offlineDir, 'none.json'), allowRedrive: true });
+  app = createConsoleApp({ state, featureSets: [pipelineInput(topic, set)], online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE }, resultsFile: RESULTS_FIXTURE, allowRedrive: true });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
   await mkdir(SHOTS, { recursive: true });
@@ -206,15 +209,29 @@ describe('pipeline console in headless Chromium', () => {
     await page.close();
   });
 
+  it('renders feature sets from their definitions and the scenario results file', async () => {
+    const page = await openPage('#feature-sets');
+    await page.waitForSelector('[data-testid="feature-set-user_txn"]');
+    const definition = await text(page, '[data-testid="feature-set-user_txn"]');
+    for (const { name, spec } of userTransactionFeatures.aggregates) expect(definition).toContain(`${name}${spec.kind}`);
+    expect(definition).toContain('sliding 1d'); // amount_sum_24h: duration.hours(24)
+    await page.goto(`${url}/#scenario`);
+    await page.waitForSelector('[data-testid="look-ahead"]');
+    expect(await text(page, '[data-testid="look-ahead"]')).toMatch(/naive latest value.*0\.985.*0\.639/);
+    expect(await text(page, '[data-testid="skew"]')).toContain('log_amount reimpl.');
+    expect(await text(page, '[data-testid="staleness"]')).toContain('12.2 %');
+    await page.close();
+  });
+
   it('renders every page at 1280×800 and on a narrow screen without horizontal overflow of the page', async () => {
     for (const [width, height] of [[1280, 800], [390, 844]] as const) {
-      const ready = { pipeline: 'groups', 'dead-letters': 'letters', 'entity?id=alice': 'served', 'feature-sets': 'feature-set-user_txn', scenario: 'scenario-missing' };
+      const ready = { pipeline: 'groups', 'dead-letters': 'letters', 'entity?id=alice': 'served', 'feature-sets': 'feature-set-user_txn', scenario: 'staleness' };
       for (const [name, testId] of Object.entries(ready)) {
         const page = await openPage(`#${name}`, width, height);
         await page.waitForSelector(`[data-testid="${testId}"]`, { timeout: 30_000 });
         // Elements sticking out of the viewport, named so a failure says what to fix.
         const overflowing = await page.evaluate(() =>
-          [...document.querySelectorAll('body *')]
+          Array.from(document.querySelectorAll("body *"))
             .filter((node) => node.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 && !node.closest('.scroll'))
             .map((node) => `${node.tagName.toLowerCase()}.${node.className}`)
             .slice(0, 5),
@@ -224,7 +241,6 @@ describe('pipeline console in headless Chromium', () => {
         await page.close();
       }
     }
-    expect(await text(await openPage('#feature-sets'), 'body')).toBeTruthy();
     expect(pageErrors).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 export { createConsoleApp, parseTime, type ConsoleAppOptions } from './app.js';
-export { ConsoleState, type ConsoleSettings, type PipelineInput } from './state.js';
+export { ConsoleState, pipelineInput, type ConsoleSettings, type PipelineInput } from './state.js';
 export { DeadLetterBook, readLetter, PREVIEW_CHARS, type LetterView, type StoredLetter } from './dead-letters.js';
 export { Redriver, REDRIVEN_FROM_HEADER, DEFAULT_LEDGER_TOPIC, type RedriveOutcome, type RedriveRequest } from './redrive.js';
 export { PipelineMonitor, type PipelineSample, type GroupView, type TopicView } from './pipeline.js';

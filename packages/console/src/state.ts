@@ -29,6 +29,11 @@ export interface ConsoleSettings {
   readonly intervalMs: number;
 }
 
+/** A typed feature set as an input: the console reads only its description, whatever its event type. */
+export function pipelineInput<E extends SourceEvent>(topic: string, featureSet: FeatureSet<E>): PipelineInput {
+  return { topic, featureSet: featureSet as unknown as FeatureSet<SourceEvent> };
+}
+
 const OWN_GROUP_PREFIX = 'rtml-console-';
 
 /**
