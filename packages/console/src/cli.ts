@@ -23,6 +23,7 @@ interface CliOptions {
 }
 
 const DEFAULT_INPUT = 'transactions=packages/features/src/example.ts#userTransactionFeatures';
+const DEFAULT_METRICS = 'http://127.0.0.1:9464/metrics';
 
 const whole = (name: string) => (value: string) => {
   const n = Number(value);
@@ -40,7 +41,12 @@ async function loadInput(spec: string): Promise<PipelineInput> {
   const match = /^([^=]+)=([^#]+)#(.+)$/.exec(spec);
   if (!match) throw new InvalidArgumentError(`--input expects <topic>=<module path>#<export>, got "${spec}"`);
   const [, topic, path, name] = match as unknown as [string, string, string, string];
-  const module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  let module: Record<string, unknown>;
+  try {
+    module = (await import(pathToFileURL(resolve(path)).href)) as Record<string, unknown>;
+  } catch (error) {
+    throw new InvalidArgumentError(`--input ${spec}: cannot load ${path} (${(error as Error).message.split('\n')[0]})`);
+  }
   const set = module[name];
   if (!isFeatureSet(set)) throw new InvalidArgumentError(`--input ${spec}: ${path} has no feature set export "${name}" (build it with featureSet() from @rtml/features)`);
   return { topic, featureSet: set };
@@ -69,14 +75,17 @@ async function main(options: CliOptions): Promise<void> {
     inputs,
     namespace: options.namespace,
     online,
-    metricsUrls: options.metrics.length > 0 ? options.metrics : ['http://127.0.0.1:9464/metrics'],
+    metricsUrls: options.metrics.length > 0 ? options.metrics : [DEFAULT_METRICS],
     intervalMs: options.intervalMs,
     ...(options.offlineDir === undefined ? {} : { offlineDir: options.offlineDir }),
     ...(options.servedLog === undefined ? {} : { servedLogTopic: options.servedLog }),
   });
   await state.start();
   const app = createConsoleApp({ state, featureSets: inputs, online, resultsFile: options.results, allowRedrive: options.allowRedrive });
-  const address = await app.listen({ host: options.host, port: options.port });
+  const address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
+    if (error.code === 'EADDRINUSE') throw new InvalidArgumentError(`${options.host}:${options.port} is in use: choose another --port`);
+    throw error;
+  });
   console.log(`rtml-console: ${address} (re-drive ${options.allowRedrive ? 'ON' : 'off; --allow-redrive enables it'})`);
   const shutdown = async () => {
     await app.close();
@@ -91,13 +100,13 @@ async function main(options: CliOptions): Promise<void> {
 
 const program = new Command('rtml-console')
   .description(
-    `The pipeline console: a web page showing topics, processor groups, lag, freshness and dead letters live, re-driving\n` +
-      `dead letters, and explaining an entity's feature values. Reads ${KAFKA_BROKERS} and ${REDIS_URL} (or the stack of\n` +
-      '`npm run infra:up`).',
+    'The pipeline console: a web page showing topics, processor groups, lag, freshness and dead letters live, ' +
+      "re-driving dead letters, and explaining an entity's feature values. " +
+      `Reads ${KAFKA_BROKERS} and ${REDIS_URL} (or the stack of \`npm run infra:up\`).`,
   )
-  .option('--input <topic=module#export>', `an input topic and the feature set its processors run; repeatable (default ${DEFAULT_INPUT})`, collect, [])
+  .addOption(new Option('--input <topic=module#export>', 'an input topic and the feature set its processors run; repeatable').argParser(collect).default([], DEFAULT_INPUT))
   .option('--namespace <ns>', "the online store namespace the processors write (their --namespace)", 'demo')
-  .option('--metrics <url>', "a processor's metrics endpoint; repeatable (default http://127.0.0.1:9464/metrics)", collect, [])
+  .addOption(new Option('--metrics <url>', "a processor's metrics endpoint; repeatable").argParser(collect).default([], DEFAULT_METRICS))
   .option('--offline-dir <dir>', 'offline store directory, for offline values as of a time on the Entity page')
   .option('--served-log <topic>', "the serving endpoints' served-vector log topic, for the Entity page")
   .option('--results <file>', 'scenario results file for the Scenario page', resolve('.cache/scenario-results/fraud-detection.json'))
@@ -110,6 +119,7 @@ const program = new Command('rtml-console')
   .action(main);
 
 program.parseAsync().catch((error: unknown) => {
-  console.error(`rtml-console: ${explainFailure(error)}`);
-  process.exit(error instanceof InvalidArgumentError ? 2 : 1);
+  const usage = error instanceof InvalidArgumentError;
+  console.error(`rtml-console: ${usage ? error.message : explainFailure(error)}`);
+  process.exit(usage ? 2 : 1);
 });
