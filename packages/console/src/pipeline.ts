@@ -49,6 +49,8 @@ export interface PipelineSample {
   /** Event time -> visible in Redis, over the events of this interval (processors' histograms), seconds. */
   readonly freshnessP50Seconds: number | null;
   readonly freshnessP99Seconds: number | null;
+  /** The histogram's largest finite bucket: a quantile equal to it means "at least this" (the +Inf bucket). */
+  readonly freshnessCapSeconds: number | null;
   readonly deadLettersByReason: Readonly<Record<string, number>>;
   /** Configured input topics Kafka does not have (yet): no processor has created them, nothing was produced. */
   readonly missingInputTopics: readonly string[];
@@ -90,7 +92,7 @@ export class PipelineMonitor {
     try {
       sample = await this.sampleKafka(at, deadLettersByReason);
     } catch (error) {
-      sample = { at, topics: [], groups: [], processors: [], producedPerSecond: null, processedPerSecond: null, freshnessP50Seconds: null, freshnessP99Seconds: null, deadLettersByReason, missingInputTopics: [], error: `Kafka: ${(error as Error).message}` };
+      sample = { at, topics: [], groups: [], processors: [], producedPerSecond: null, processedPerSecond: null, freshnessP50Seconds: null, freshnessP99Seconds: null, freshnessCapSeconds: null, deadLettersByReason, missingInputTopics: [], error: `Kafka: ${(error as Error).message}` };
     }
     this.history.push(sample);
     if (this.history.length > this.historyLength) this.history.shift();
@@ -128,6 +130,7 @@ export class PipelineMonitor {
       processedPerSecond: rate(counters.processed, before?.processed),
       freshnessP50Seconds: histogramQuantile(0.5, fresh),
       freshnessP99Seconds: histogramQuantile(0.99, fresh),
+      freshnessCapSeconds: Math.max(0, ...[...fresh.keys()].filter(Number.isFinite)) || null,
       deadLettersByReason,
       missingInputTopics: inputTopics.filter((t) => !exists(t)),
     };

@@ -84,6 +84,9 @@ function lineChart(series, unit) {
 /** The newest non-null value: freshness is only measured in intervals that had events. */
 const lastValue = (key) => history.findLast((s) => s[key] !== null && s[key] !== undefined)?.[key] ?? null;
 
+/** A quantile in the histogram's open last bucket is only known to be at least its lower bound. */
+const freshnessText = (s, cap) => (s !== null && cap !== null && s >= cap ? `≥ ${secondsText(cap)}` : secondsText(s));
+
 function renderPipeline() {
   const latest = history.at(-1);
   page.replaceChildren(el('h2', {}, 'Pipeline'));
@@ -99,8 +102,8 @@ function renderPipeline() {
       card('produced / s', fmt(latest.producedPerSecond), 'produced-rate'),
       card('processed / s', fmt(latest.processedPerSecond), 'processed-rate'),
       card('consumer lag', fmt(totalLag, 0), 'lag-total'),
-      card('freshness p50 (last events)', secondsText(lastValue('freshnessP50Seconds')), 'freshness-p50'),
-      card('freshness p99 (last events)', secondsText(lastValue('freshnessP99Seconds')), 'freshness-p99'),
+      card('freshness p50 (last events)', freshnessText(lastValue('freshnessP50Seconds'), latest.freshnessCapSeconds), 'freshness-p50'),
+      card('freshness p99 (last events)', freshnessText(lastValue('freshnessP99Seconds'), latest.freshnessCapSeconds), 'freshness-p99'),
       card('dead letters', fmt(letters, 0), 'dead-letters-total'),
     ),
   );
@@ -120,7 +123,8 @@ function renderPipeline() {
         el('td', {}, g.group), el('td', {}, badge(g.state, g.state === 'Stable' ? 'ok' : 'warn')),
         el('td', {}, g.members.length === 0 ? el('span', { class: 'muted' }, 'no members') :
           g.members.map((m) => el('div', {}, `${m.clientId} @ ${m.host}: `, Object.entries(m.assignment).map(([t, ps]) => `${t} [${ps.join(', ')}]`).join('; ') || '(none)'))),
-        el('td', {}, g.lag.map((l) => el('div', {}, `${l.topic}[${l.partition}]: ${fmt(l.lag, 0)}`))),
+        el('td', {}, [...new Set(g.lag.map((l) => l.topic))].map((t) => el('div', {}, `${t}: `,
+          g.lag.filter((l) => l.topic === t).map((l) => `p${l.partition} ${fmt(l.lag, 0)}`).join(' · ')))),
         el('td', { class: 'num' }, fmt(g.totalLag, 0)),
       )), { 'data-testid': 'groups' }));
   page.append(
