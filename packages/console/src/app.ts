@@ -45,7 +45,12 @@ export function createConsoleApp(options: ConsoleAppOptions): FastifyInstance {
 
   app.get('/api/config', async () => ({ allowRedrive: options.allowRedrive, ...state.describe() }));
   app.get('/api/pipeline', async () => ({ history: state.monitor.history }));
-  app.get('/api/events', (request, reply) => streamSamples(request, reply, state));
+  // Open event streams would hold app.close() forever: they are ended first.
+  const streams = new Set<ServerResponse>();
+  app.addHook('preClose', async () => {
+    for (const stream of streams) stream.end();
+  });
+  app.get('/api/events', (request, reply) => streamSamples(request, reply, state, streams));
   app.get<{ Querystring: { reason?: string; limit?: string } }>('/api/dead-letters', async (request) => ({
     counts: state.letters.countsByReason(),
     letters: state.letters.list({ reason: request.query.reason || undefined, limit: Math.min(1_000, Number(request.query.limit ?? 200) || 200) }),
@@ -75,13 +80,17 @@ export function parseTime(raw: string | undefined): number | undefined {
 }
 
 /** Server-sent events: the history once, then every new sample until the page goes away. */
-function streamSamples(request: FastifyRequest, reply: FastifyReply, state: ConsoleState): void {
+function streamSamples(request: FastifyRequest, reply: FastifyReply, state: ConsoleState, streams: Set<ServerResponse>): void {
   reply.hijack();
   const raw: ServerResponse = reply.raw;
+  streams.add(raw);
   raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
   raw.write(`event: history\ndata: ${JSON.stringify(state.monitor.history)}\n\n`);
   const unsubscribe = state.onSample((sample) => raw.write(`event: sample\ndata: ${JSON.stringify(sample)}\n\n`));
-  request.raw.on('close', unsubscribe);
+  request.raw.on('close', () => {
+    unsubscribe();
+    streams.delete(raw);
+  });
 }
 
 async function redrive(request: FastifyRequest, reply: FastifyReply, options: ConsoleAppOptions): Promise<unknown> {

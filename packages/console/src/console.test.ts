@@ -94,8 +94,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await app?.close(); // first, with the pages' event streams still open: close must end them
   await browser?.close();
-  await app?.close();
   await state?.stop();
   await processor?.stop();
   metrics?.close();
@@ -110,6 +110,7 @@ afterAll(async () => {
 async function openPage(hash: string, width = 1280, height = 800): Promise<Page> {
   const page = await browser.newPage();
   await page.setViewport({ width, height });
+  page.setDefaultTimeout(60_000); // an upper bound for a loaded CI machine, not a speed requirement
   page.on('console', (m) => m.type() === 'error' && pageErrors.push(m.text()));
   page.on('pageerror', (e) => pageErrors.push(String(e)));
   page.on('dialog', (d) => {
@@ -242,5 +243,6 @@ describe('pipeline console in headless Chromium', () => {
       }
     }
     expect(pageErrors).toEqual([]);
+    await openPage('#pipeline'); // left open: afterAll's app.close() must end its event stream, or it hangs
   });
 });
