@@ -210,6 +210,18 @@ describe('pipeline console in headless Chromium', () => {
     await page.close();
   });
 
+  it('re-drive is refused unless enabled, and from any other origin; pages carry a script-blocking CSP', async () => {
+    const post = (target: FastifyInstance, origin?: string) =>
+      target.inject({ method: 'POST', url: '/api/redrive', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) }, payload: { letters: [{ id: `${topic}:0:0` }] } });
+    const readOnly = createConsoleApp({ state, featureSets: [pipelineInput(topic, userTransactionFeatures)], online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE }, resultsFile: RESULTS_FIXTURE, allowRedrive: false });
+    const off = await post(readOnly);
+    expect([off.statusCode, off.json()]).toEqual([403, { error: 're-drive is off: start the console with --allow-redrive to enable it' }]);
+    await readOnly.close();
+    expect((await post(app, 'http://evil.example')).statusCode).toBe(403);
+    const page = await app.inject({ url: '/' });
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+  });
+
   it('renders feature sets from their definitions and the scenario results file', async () => {
     const page = await openPage('#feature-sets');
     await page.waitForSelector('[data-testid="feature-set-user_txn"]');

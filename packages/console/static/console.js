@@ -7,6 +7,8 @@ const live = document.getElementById('live');
 let config = { allowRedrive: false };
 let history = [];
 const selected = new Set();
+/** The dead-letter counts the list on screen was drawn with: it is redrawn only when they change. */
+let lettersShown = null;
 
 /** Element with attributes and children; strings become text nodes. */
 function el(tag, attrs = {}, ...children) {
@@ -27,8 +29,11 @@ const msText = (ms) => (ms === null || ms === undefined ? '–' : secondsText(ms
 const timeText = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').replace(/\.\d+Z$/, 'Z') : '–');
 const valueText = (v) => (v === undefined ? '–' : v === null ? 'null' : Array.isArray(v) ? `[${v.join(', ')}]` : typeof v === 'number' ? fmt(v, 4) : String(v));
 const badge = (text, kind = text) => el('span', { class: `badge ${kind}` }, text);
-const table = (head, rows, attrs = {}) =>
-  el('div', { class: 'scroll' }, el('table', attrs, el('thead', {}, el('tr', {}, head.map((h) => el('th', {}, h)))), el('tbody', {}, rows)));
+/** Each cell carries its column's name, so a `stack` table can show one record per block on a narrow screen. */
+function table(head, rows, attrs = {}) {
+  for (const row of rows) [...row.children].forEach((td, i) => head[i] && td.setAttribute('data-label', head[i]));
+  return el('div', { class: 'scroll' }, el('table', attrs, el('thead', {}, el('tr', {}, head.map((h) => el('th', {}, h)))), el('tbody', {}, rows)));
+}
 const card = (label, value, id) => el('div', { class: 'card' }, el('div', { class: 'label' }, label), el('div', { class: 'value', 'data-testid': id }, value));
 
 async function api(path, init) {
@@ -145,6 +150,7 @@ function renderPipeline() {
 async function renderDeadLetters() {
   const reason = new URLSearchParams(location.hash.split('?')[1] ?? '').get('reason') ?? '';
   const { counts, letters } = await api(`/api/dead-letters?reason=${encodeURIComponent(reason)}`);
+  lettersShown = JSON.stringify(counts);
   const filter = el('select', { name: 'reason', onchange: (e) => (location.hash = e.target.value ? `#dead-letters?reason=${encodeURIComponent(e.target.value)}` : '#dead-letters') },
     el('option', { value: '' }, 'all reasons'), Object.entries(counts).map(([r, n]) => el('option', { value: r, selected: r === reason }, `${r} (${n})`)));
   const outcomes = el('div', { 'data-testid': 'redrive-outcomes' });
@@ -157,7 +163,7 @@ async function renderDeadLetters() {
     outcomes,
   );
   if (letters.length === 0) return page.append(el('p', { class: 'muted' }, 'no dead letters'));
-  page.append(table(['', 'time', 'reason', 'source', 'key', 'record (preview) and why'], letters.map(letterRow), { 'data-testid': 'letters' }));
+  page.append(table(['', 'time', 'reason', 'source', 'key', 'record (preview) and why'], letters.map(letterRow), { 'data-testid': 'letters', class: 'stack' }));
 }
 
 function letterRow(letter) {
@@ -311,7 +317,6 @@ function connect() {
   });
   events.addEventListener('sample', (e) => {
     const sample = JSON.parse(e.data);
-    const lettersBefore = JSON.stringify(history.at(-1)?.deadLettersByReason ?? {});
     history.push(sample);
     if (history.length > 300) history.shift();
     live.textContent = `live · ${new Date(sample.at).toLocaleTimeString()}`;
@@ -319,7 +324,7 @@ function connect() {
     if (current() === 'pipeline') renderPipeline();
     // A new letter refreshes the list, unless the operator is in the middle of editing one.
     const editing = document.activeElement?.tagName === 'TEXTAREA';
-    if (current() === 'dead-letters' && !editing && JSON.stringify(sample.deadLettersByReason) !== lettersBefore) void render();
+    if (current() === 'dead-letters' && !editing && JSON.stringify(sample.deadLettersByReason) !== lettersShown) void render();
   });
   events.onerror = () => {
     live.textContent = 'reconnecting…';
