@@ -4,6 +4,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { checkConnections, explainFailure, KAFKA_BROKERS, kafkaClient, readConnectionSettings, REDIS_URL, redisClient } from '@rtml/connections';
 import type { FeatureSet, SourceEvent } from '@rtml/features';
+import { environmentWithRecordedStack } from '@rtml/stream';
 import { createConsoleApp } from './app.js';
 import { ConsoleState, type PipelineInput } from './state.js';
 
@@ -52,19 +53,9 @@ async function loadInput(spec: string): Promise<PipelineInput> {
   return { topic, featureSet: set };
 }
 
-/** The endpoints of a stack left by `npm run infra:up` when @rtml/devstack is installed (a development convenience). */
-async function environment(): Promise<NodeJS.ProcessEnv> {
-  try {
-    const devstack = await import('@rtml/devstack');
-    return devstack.withRecordedStack();
-  } catch {
-    return process.env;
-  }
-}
-
 async function main(options: CliOptions): Promise<void> {
   const inputs = await Promise.all((options.input.length > 0 ? options.input : [DEFAULT_INPUT]).map(loadInput));
-  const connections = readConnectionSettings(await environment());
+  const connections = readConnectionSettings(await environmentWithRecordedStack());
   await checkConnections(connections);
   const kafka = kafkaClient(connections.kafka, { clientId: 'rtml-console' });
   const redis = redisClient(connections.redis);
