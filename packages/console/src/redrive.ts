@@ -8,6 +8,8 @@ export const DEFAULT_LEDGER_TOPIC = 'rtml-console.redrives';
 /** Header on every re-driven record: which letter it re-drives (`topic:partition:offset` of the refused record). */
 export const REDRIVEN_FROM_HEADER = 'rtml-redriven-from';
 const SYNC_KEY = '__sync';
+/** Reading the ledger at start-up is one consumer join plus a read; a broker that takes longer is reported, not waited for. */
+const LEDGER_READ_TIMEOUT_MS = 60_000;
 
 /** What one letter's re-drive did: sent now, sent before (never twice), or not sent and why. */
 export type RedriveOutcome =
@@ -164,9 +166,14 @@ export class Redriver {
       if (key === SYNC_KEY && message.value?.toString() === sync) reached();
       else if (key !== undefined && key !== SYNC_KEY && message.value) ledger.set(key, JSON.parse(message.value.toString()) as LedgerEntry);
     });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the re-drive ledger ${this.ledgerTopic} was not read within ${LEDGER_READ_TIMEOUT_MS / 1000} s`)), LEDGER_READ_TIMEOUT_MS);
+    });
     try {
-      await done;
+      await Promise.race([done, timeout]);
     } finally {
+      clearTimeout(timer);
       await consumer.disconnect();
     }
     return ledger;

@@ -119,7 +119,7 @@ export class ConsoleState {
   }
 
   private async followTopics(sample: PipelineSample): Promise<void> {
-    if (sample.error !== undefined) return;
+    if (sample.error !== undefined || this.stopped) return;
     await this.deadLetterTail.follow(sample.topics.filter((t) => t.role === 'dead-letters').map((t) => t.topic));
     const served = this.settings.servedLogTopic;
     if (served !== undefined) await this.servedTail.follow((await this.admin.listTopics()).includes(served) ? [served] : []);
