@@ -228,6 +228,7 @@ describe('pipeline console in headless Chromium', () => {
     const definition = await text(page, '[data-testid="feature-set-user_txn"]');
     for (const { name, spec } of userTransactionFeatures.aggregates) expect(definition).toContain(`${name}${spec.kind}`);
     expect(definition).toContain('sliding 1d'); // amount_sum_24h: duration.hours(24)
+    expect(definition).toContain('stale after 3650d · expires after 7d');
     await page.goto(`${url}/#scenario`);
     await page.waitForSelector('[data-testid="look-ahead"]');
     expect(await text(page, '[data-testid="look-ahead"]')).toMatch(/naive latest value.*0\.985.*0\.639/);

@@ -10,7 +10,7 @@ export interface FeatureSetView {
   readonly requestFeatures: readonly string[];
   readonly transforms: readonly { name: string; inputs: readonly string[] }[];
   /** The online store's settings for the set: reads older than maxAge are `stale`, hashes expire after ttl. */
-  readonly online: { readonly maxAgeMs: number; readonly ttlMs: number };
+  readonly online: { readonly maxAgeMs: number; readonly ttlMs: number; readonly maxAge: string; readonly ttl: string };
 }
 
 const UNITS: readonly [number, string][] = [
@@ -28,7 +28,7 @@ export function humanDuration(ms: number): string {
 
 const windowText = (window: Window) => (window.kind === 'lifetime' ? 'lifetime' : `sliding ${humanDuration(window.size)}`);
 
-export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string, online: FeatureSetView['online']): FeatureSetView {
+export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string, online: { readonly maxAgeMs: number; readonly ttlMs: number }): FeatureSetView {
   return {
     name: set.name,
     entity: set.entity,
@@ -44,6 +44,6 @@ export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string, 
     })),
     requestFeatures: set.requestFeatures.map((r) => r.name),
     transforms: set.transforms.map((t) => ({ name: t.name, inputs: t.inputs })),
-    online,
+    online: { ...online, maxAge: humanDuration(online.maxAgeMs), ttl: humanDuration(online.ttlMs) },
   };
 }

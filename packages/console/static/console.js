@@ -246,7 +246,7 @@ async function renderFeatureSets() {
     page.append(el('div', { class: 'panel', 'data-testid': `feature-set-${s.name}` },
       el('h3', {}, s.name),
       el('p', {}, `entity `, el('b', {}, s.entity), ` · source `, el('b', {}, s.source.name), ` keyed by `, el('code', {}, s.source.entityKey),
-        ` · topic `, el('code', {}, s.topic), ` · stale after ${msText(s.online.maxAgeMs)} · expires after ${msText(s.online.ttlMs)} without writes`),
+        ` · topic `, el('code', {}, s.topic), ` · stale after ${s.online.maxAge} · expires after ${s.online.ttl} without writes`),
       table(['feature', 'aggregation', 'field', 'window', 'type', 'default'], s.aggregates.map((a) => el('tr', {},
         el('td', {}, a.name), el('td', {}, a.aggregation), el('td', {}, a.field ?? '–'), el('td', {}, a.window), el('td', {}, a.valueType), el('td', {}, valueText(a.default))))),
       s.requestFeatures.length ? el('p', {}, 'request-time features: ', s.requestFeatures.join(', ')) : null,
