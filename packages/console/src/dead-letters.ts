@@ -4,8 +4,11 @@ import type { TailedMessage } from './topic-tail.js';
 
 /** Characters of a letter's body shown in lists: enough to recognise the record, bounded however large it is. */
 export const PREVIEW_CHARS = 2_000;
-/** Bodies up to this size are kept whole in memory so they can be re-driven; larger ones are shown as a preview only. */
-export const MAX_KEPT_BODY_BYTES = 1024 * 1024;
+/**
+ * Bodies up to this size are kept whole in memory so they can be re-driven; larger ones are shown as a preview only.
+ * With the book's 2,000 letters that bounds the console's memory for letters to ~128 MiB.
+ */
+export const MAX_KEPT_BODY_BYTES = 64 * 1024;
 
 /** One dead letter as the console shows it: why, where the record came from, and its bytes. */
 export interface LetterView {
@@ -91,7 +94,7 @@ export class DeadLetterBook {
   private readonly letters = new Map<string, StoredLetter>();
   private readonly counts = new Map<string, number>();
 
-  constructor(private readonly capacity = 5_000) {}
+  constructor(private readonly capacity = 2_000) {}
 
   add(letter: StoredLetter): void {
     const { id, reason } = letter.view;

@@ -103,7 +103,11 @@ export class Redriver {
     const letter = this.book.get(request.id);
     if (!letter) return { id: request.id, status: 'refused', reason: 'no such dead letter (not among the letters the console has read)' };
     if (request.value === undefined && letter.body === null) {
-      return { id: request.id, status: 'refused', reason: 'the letter holds only the first bytes of the record: re-drive it with a fixed value' };
+      return { id: request.id, status: 'refused', reason: 'the console holds only the first bytes of the record: re-drive it with a fixed value' };
+    }
+    // A fix edited from a cut preview would silently drop the rest of the record.
+    if (request.value !== undefined && letter.view.previewCut) {
+      return { id: request.id, status: 'refused', reason: 'the record is longer than its preview: fix it at the source and produce it again' };
     }
     return undefined;
   }

@@ -58,6 +58,7 @@ const letterMessage = (offset: number, reason: string, value: string) => ({
 });
 
 describe('dead letters', () => {
+
   it('reads the headers into a letter whose id is the refused record, with a bounded preview', () => {
     const long = 'x'.repeat(PREVIEW_CHARS + 10);
     const letter = readLetter(letterMessage(5, 'schema', long))!;

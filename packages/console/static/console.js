@@ -171,7 +171,10 @@ function letterRow(letter) {
   editor.value = letter.preview;
   const check = el('input', { type: 'checkbox', 'aria-label': `select ${letter.id}`, 'data-letter': letter.id, checked: selected.has(letter.id),
     onchange: (e) => (e.target.checked ? selected.add(letter.id) : selected.delete(letter.id)) });
-  const edit = el('button', { type: 'button', disabled: !config.allowRedrive, 'data-letter-edit-toggle': letter.id, onclick: () => { editor.hidden = !editor.hidden; } }, 'Edit');
+  // Only a record shown whole can be fixed here: an edit of a cut preview would lose the rest.
+  const editable = config.allowRedrive && !letter.previewCut;
+  const edit = el('button', { type: 'button', disabled: !editable, title: letter.previewCut ? 'longer than its preview: fix it at the source' : undefined,
+    'data-letter-edit-toggle': letter.id, onclick: () => { editor.hidden = !editor.hidden; } }, 'Edit');
   const size = letter.previewCut || letter.bodyIncomplete ? el('div', { class: 'muted' }, `${fmt(letter.size, 0)} bytes, preview cut${letter.bodyIncomplete ? '; only the first bytes were kept' : ''}`) : null;
   return el('tr', { 'data-letter-row': letter.id },
     el('td', {}, check),
