@@ -3,6 +3,7 @@ export * from './vector.js';
 export { isoOrEpochMs } from './event-time.js';
 export {
   source,
+  entity,
   sliding,
   lifetime,
   count,
@@ -19,6 +20,7 @@ export {
   AGGREGATION_FIELD_TYPES,
   type SourceEvent,
   type Source,
+  type Entity,
   type FieldType,
   type FieldsOf,
   type Window,
@@ -30,7 +32,8 @@ export {
   type RequestFeature,
   type Transform,
 } from './definition.js';
-export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
+export { featureSet, DEFAULT_ONLINE_EXPIRY, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
+export { featureService, featureNamesOf, type FeatureService, type FeatureServiceDefinition } from './feature-service.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
 export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type SqlConnection } from './offline.js';
