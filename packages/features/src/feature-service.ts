@@ -16,13 +16,18 @@ export interface FeatureService<E extends SourceEvent = SourceEvent> {
   readonly features: readonly string[];
 }
 
-export interface FeatureServiceDefinition<E extends SourceEvent> {
+type FeatureSets = readonly [FeatureSet<SourceEvent>, ...FeatureSet<SourceEvent>[]];
+/** The request type: the first set's event type. */
+type RequestOf<S extends FeatureSets> = S[0] extends FeatureSet<infer E> ? E : never;
+
+export interface FeatureServiceDefinition<S extends FeatureSets> {
   readonly name: string;
-  readonly featureSets: readonly [FeatureSet<E>, ...FeatureSet<SourceEvent>[]];
+  readonly featureSets: S;
   readonly features?: readonly string[];
 }
 
-export function featureService<E extends SourceEvent>(definition: FeatureServiceDefinition<E>): FeatureService<E> {
+/** The result keeps each set's own event type (`S`), for code that handles one set at a time (stream lanes, backfills). */
+export function featureService<const S extends FeatureSets>(definition: FeatureServiceDefinition<S>): Omit<FeatureService<RequestOf<S>>, 'featureSets'> & { readonly featureSets: S } {
   const where = `feature service '${definition.name}'`;
   if (!IDENTIFIER.test(definition.name)) throw new DefinitionError(`${where}: name must be an identifier`);
   const [request, ...others] = definition.featureSets;
