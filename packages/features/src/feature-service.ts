@@ -42,7 +42,7 @@ export function featureService<const S extends FeatureSets>(definition: FeatureS
 }
 
 /** Every feature name of a set, in definition order: aggregates, request features, transforms. */
-export function featureNamesOf(set: FeatureSet<SourceEvent>): string[] {
+function featureNamesOf(set: FeatureSet<SourceEvent>): string[] {
   return [...set.aggregates, ...set.requestFeatures, ...set.transforms].map((f) => f.name);
 }
 

@@ -107,7 +107,7 @@ describe('point-in-time training set', () => {
     expect(await rows('from_parquet')).toEqual(expected);
   });
 
-  it('joins a second entity by its own label column (entityColumn), point-in-time and naive', async () => {
+  it('joins a second entity by its own label column (entityIdColumns), point-in-time and naive', async () => {
     // Merchant m1 has 2 refunds at minute 5 and 9 at minute 15; the labels' entity_id stays the user.
     await ctx.store.appendHistory('merchant', {
       rows: [

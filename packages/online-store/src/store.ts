@@ -3,7 +3,7 @@ import { encodeFeatureValue } from './codec.js';
 import { execPipeline, isCluster, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import { validateFence, type Fence } from './fence.js';
-import { assertEntityId, assertKeySegment, entityKey, META_PREFIX } from './keys.js';
+import { assertEntityId, assertKeySegment, entityHashKey, META_PREFIX } from './keys.js';
 import { decodeRead, type OnlineRead } from './read.js';
 import { WRITE_BATCH_LUA } from './write-script.js';
 
@@ -99,7 +99,7 @@ export class OnlineStore {
   keyOf(featureSet: string, entityId: string): string {
     this.configOf(featureSet);
     assertEntityId(featureSet, entityId);
-    return entityKey(this.namespace, featureSet, entityId);
+    return entityHashKey(this.namespace, featureSet, entityId);
   }
 
   /**
@@ -208,7 +208,7 @@ export class OnlineStore {
  */
 function encodeVector(namespace: string, vector: FeatureVector, config: FeatureSetConfig): { key: string; pairs: string[] } {
   assertEntityId(vector.featureSet, vector.entityId);
-  const key = entityKey(namespace, vector.featureSet, vector.entityId);
+  const key = entityHashKey(namespace, vector.featureSet, vector.entityId);
   if (!Number.isSafeInteger(vector.eventTime)) {
     throw new OnlineStoreError(`${key}: event time must be integer epoch milliseconds (a safe integer), got ${vector.eventTime}`);
   }
