@@ -27,7 +27,8 @@ function cost(rev) {
   }
   const nonTest = [...text].filter(([file]) => !file.includes('.test.'));
   const importsTheSet = (source) => /import\s+\{[^}]*\bfeatures\b[^}]*\}\s+from\s+'\.\/features\.js'/.test(source);
-  const touched = ['events.ts.hbs', 'features.ts.hbs', ...nonTest.filter(([, source]) => importsTheSet(source)).map(([file]) => file)];
+  const perSet = nonTest.filter(([, source]) => importsTheSet(source)).map(([file]) => file);
+  const touched = ['events.ts.hbs', 'features.ts.hbs', ...perSet];
   const registration = /\[features\.name\]|featureSets:\s*\[features\.name\]|MODEL_FEATURES|contextFeatureSets/g;
   const registrations = nonTest
     .filter(([file]) => file !== 'features.ts.hbs')
@@ -40,6 +41,8 @@ for (const rev of process.argv.length > 2 ? process.argv.slice(2) : ['HEAD']) {
   console.log(`== ${rev}`);
   console.log(`@rtml names: ${names.all.size} in all files, ${names.nonTest.size} outside tests`);
   console.log(`  ${[...names.nonTest].sort().join(', ')}`);
-  console.log(`files to touch for a second feature set: ${touched.length} (${touched.map((f) => f.replace('.hbs', '')).join(', ')})`);
-  console.log(`registrations by name outside features.ts: ${registrations.length}${registrations.length ? ` (${registrations.join('; ')})` : ''}`);
+  const files = touched.map((f) => f.replace('.hbs', '')).join(', ');
+  console.log(`files to touch for a second feature set: ${touched.length} (${files})`);
+  const where = registrations.length ? ` (${registrations.join('; ')})` : '';
+  console.log(`registrations by name outside features.ts: ${registrations.length}${where}`);
 }

@@ -6,7 +6,9 @@ import { createServingApp } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
 
 // Defined once: the offline backfill, the stream processor and the scorer all run this definition.
-const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }));
+const payments = source('payment', z.object({
+  eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number(),
+}));
 const user = entity({ name: 'user', key: 'userId' });
 export const spend = featureSet({
   name: 'user_spend',
@@ -22,7 +24,8 @@ export const redis = new Redis(process.env.REDIS_URL!);
 const store = new OnlineStore(redis, { namespace: 'demo', featureSets: spendModel });
 export const stream = new StreamProcessor({
   brokers: process.env.KAFKA_BROKERS!.split(','), redis, store, group: 'spend', topics: ['payments'],
-  processor: featureSetProcessor(spend), allowedLateness: duration.minutes(1), createMissingTopics: { numPartitions: 1 },
+  processor: featureSetProcessor(spend), allowedLateness: duration.minutes(1),
+  createMissingTopics: { numPartitions: 1 },
 });
 await stream.start();
 

@@ -25,7 +25,7 @@ export interface Source<E extends SourceEvent> {
 /** A zod object schema whose output is a source event (an id and an event time, plus any fields). */
 type EventSchema = z.ZodObject & z.ZodType<SourceEvent, unknown>;
 
-/** A stream of events of one schema. Which entity an event belongs to is the feature set's `entity`, not the source's. */
+/** A stream of events of one schema. Which entity an event belongs to is the feature set's `entity`. */
 export function source<S extends EventSchema>(name: string, schema: S): Source<z.output<S>> {
   const fieldTypes = Object.fromEntries(
     Object.entries(schema.shape).flatMap(([field, type]) => {

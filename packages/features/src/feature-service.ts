@@ -26,8 +26,10 @@ export interface FeatureServiceDefinition<S extends FeatureSets> {
   readonly features?: readonly string[];
 }
 
-/** The result keeps each set's own event type (`S`), for code that handles one set at a time (stream lanes, backfills). */
-export function featureService<const S extends FeatureSets>(definition: FeatureServiceDefinition<S>): Omit<FeatureService<RequestOf<S>>, 'featureSets'> & { readonly featureSets: S } {
+/** The result keeps each set's own event type (`S`) for code that handles one set at a time (stream lanes, backfills). */
+export function featureService<const S extends FeatureSets>(
+  definition: FeatureServiceDefinition<S>,
+): Omit<FeatureService<RequestOf<S>>, 'featureSets'> & { readonly featureSets: S } {
   const where = `feature service '${definition.name}'`;
   if (!IDENTIFIER.test(definition.name)) throw new DefinitionError(`${where}: name must be an identifier`);
   const [request, ...others] = definition.featureSets;
@@ -36,8 +38,12 @@ export function featureService<const S extends FeatureSets>(definition: FeatureS
   const all = featureNames(where, definition.featureSets);
   const features = definition.features ?? all;
   const unknown = features.filter((name) => !all.includes(name));
-  if (unknown.length > 0) throw new DefinitionError(`${where}: unknown feature(s) ${unknown.join(', ')} (features: ${all.join(', ')})`);
-  if (new Set(features).size !== features.length) throw new DefinitionError(`${where}: a model feature is listed twice`);
+  if (unknown.length > 0) {
+    throw new DefinitionError(`${where}: unknown feature(s) ${unknown.join(', ')} (features: ${all.join(', ')})`);
+  }
+  if (new Set(features).size !== features.length) {
+    throw new DefinitionError(`${where}: a model feature is listed twice`);
+  }
   return { name: definition.name, featureSets: definition.featureSets, features };
 }
 
@@ -55,11 +61,15 @@ function checkSetNames(where: string, sets: readonly FeatureSet<SourceEvent>[]):
 function checkReadableFromRequest(where: string, request: FeatureSet<SourceEvent>, set: FeatureSet<SourceEvent>): void {
   if (request.source.fieldTypes[set.entity.key] !== 'string') {
     throw new DefinitionError(
-      `${where}: feature set '${set.name}' is read by ${set.entity.name} '${set.entity.key}', which requests (source '${request.source.name}') do not carry`,
+      `${where}: feature set '${set.name}' is read by ${set.entity.name} '${set.entity.key}', ` +
+        `which requests (source '${request.source.name}') do not carry`,
     );
   }
   if (set.requestFeatures.length > 0 && set.source !== request.source) {
-    throw new DefinitionError(`${where}: feature set '${set.name}' has request features but another source than the request ('${request.source.name}'); list it first or move them`);
+    throw new DefinitionError(
+      `${where}: feature set '${set.name}' has request features but another source than the request ` +
+        `('${request.source.name}'); list it first or move them`,
+    );
   }
 }
 
@@ -69,7 +79,9 @@ function featureNames(where: string, sets: readonly FeatureSet<SourceEvent>[]): 
   for (const set of sets) {
     for (const name of featureNamesOf(set)) {
       const other = owner.get(name);
-      if (other !== undefined) throw new DefinitionError(`${where}: feature '${name}' is defined by both '${other}' and '${set.name}'`);
+      if (other !== undefined) {
+        throw new DefinitionError(`${where}: feature '${name}' is defined by both '${other}' and '${set.name}'`);
+      }
       owner.set(name, set.name);
     }
   }

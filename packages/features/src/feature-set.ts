@@ -120,7 +120,10 @@ export function featureSet<
 function checkEntity<E extends SourceEvent>(where: string, entity: Entity, source: Source<E>): void {
   if (source.fieldTypes[entity.key] !== 'string') {
     const strings = Object.keys(source.fieldTypes).filter((field) => source.fieldTypes[field] === 'string');
-    throw new DefinitionError(`${where}: entity '${entity.name}' is keyed by '${entity.key}', which is not a string field of source '${source.name}' (string fields: ${strings.join(', ')})`);
+    throw new DefinitionError(
+      `${where}: entity '${entity.name}' is keyed by '${entity.key}', which is not a string field of source ` +
+        `'${source.name}' (string fields: ${strings.join(', ')})`,
+    );
   }
 }
 
@@ -129,7 +132,8 @@ function checkDurations(where: string, durations: { maxAge: DurationMs | undefin
     throw new DefinitionError(`${where}: maxAge must be a non-negative whole number of ms, got ${durations.maxAge}`);
   }
   if (!(Number.isSafeInteger(durations.onlineExpiry) && durations.onlineExpiry > 0)) {
-    throw new DefinitionError(`${where}: onlineExpiry must be a positive whole number of ms, got ${durations.onlineExpiry}`);
+    const got = durations.onlineExpiry;
+    throw new DefinitionError(`${where}: onlineExpiry must be a positive whole number of ms, got ${got}`);
   }
 }
 

@@ -13,7 +13,10 @@ export interface TrainingFeatureSet {
   readonly name: string;
   /** Whose history it is; sets of another entity than the first set's are joined on `entityIdColumns[entity.name]`. */
   readonly entity?: { readonly name: string };
-  /** A value whose history row is older than this at label time is NULL (as a `stale` read online). Default: never too old. Ignored by the naive join. */
+  /**
+   * A value whose history row is older than this at label time is NULL (as a `stale` read online). Default: never too
+   * old. Ignored by the naive join.
+   */
   readonly maxAge?: DurationMs | undefined;
   /** Default: every registered feature of the set. */
   readonly features?: readonly string[];
@@ -88,16 +91,24 @@ function resolveFeatureSets(catalog: FeatureCatalog, request: TrainingSetRequest
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate !== undefined) throw new Error(`feature set ${duplicate} is requested twice`);
   const labelled = requested[0]!.entity?.name;
-  return requested.map((set) => resolveFeatureSet(catalog, set, entityIdColumnOf(set, labelled, request.entityIdColumns ?? {})));
+  const columns = request.entityIdColumns ?? {};
+  return requested.map((set) => resolveFeatureSet(catalog, set, entityIdColumnOf(set, labelled, columns)));
 }
 
-/** The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' own entity. */
-function entityIdColumnOf(set: TrainingFeatureSet, labelled: string | undefined, columns: Readonly<Record<string, string>>): string {
+/** The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' entity. */
+function entityIdColumnOf(
+  set: TrainingFeatureSet,
+  labelled: string | undefined,
+  columns: Readonly<Record<string, string>>,
+): string {
   const entity = set.entity?.name;
   const column = entity === undefined ? undefined : columns[entity];
   if (column !== undefined) return column;
   if (entity === undefined || entity === labelled) return 'entity_id';
-  throw new Error(`feature set ${set.name} is of entity ${entity}, the labels of ${labelled}: name the label column holding ${entity} ids, entityIdColumns: { ${entity}: '<column>' }`);
+  throw new Error(
+    `feature set ${set.name} is of entity ${entity}, the labels of ${labelled}: ` +
+      `name the label column holding ${entity} ids, entityIdColumns: { ${entity}: '<column>' }`,
+  );
 }
 
 function resolveFeatureSet(catalog: FeatureCatalog, request: TrainingFeatureSet, entityIdColumn: string): JoinedFeatureSet {
@@ -106,7 +117,8 @@ function resolveFeatureSet(catalog: FeatureCatalog, request: TrainingFeatureSet,
   const unknown = features.filter((feature) => !(feature in schema));
   if (unknown.length > 0) throw new Error(`feature set ${request.name} has no feature ${unknown.join(', ')}; it has ${Object.keys(schema).join(', ')}`);
   if (request.maxAge !== undefined && !(Number.isSafeInteger(request.maxAge) && request.maxAge >= 0)) {
-    throw new RangeError(`maxAge of ${request.name} must be a non-negative integer number of milliseconds, got ${request.maxAge}`);
+    const got = request.maxAge;
+    throw new RangeError(`maxAge of ${request.name} must be a non-negative integer number of milliseconds, got ${got}`);
   }
   assertIdentifier(entityIdColumn, `entity id column of ${request.name}`);
   return {

@@ -1,4 +1,10 @@
-import { nowProcessingTime, type DurationMs, type FeatureService, type FeatureVector, type ProcessingTime } from '@rtml/features';
+import {
+  nowProcessingTime,
+  type DurationMs,
+  type FeatureService,
+  type FeatureVector,
+  type ProcessingTime,
+} from '@rtml/features';
 import { encodeFeatureValue } from './codec.js';
 import { execPipeline, isCluster, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
@@ -62,11 +68,14 @@ export const FENCE_ON_CLUSTER =
 
 /** Every set of every service, once (services of one namespace may share sets); a name used twice must mean one set. */
 function storedSets(featureSets: OnlineStoreOptions['featureSets']): Map<string, FeatureSetConfig> {
-  const entries = ('featureSets' in featureSets ? [featureSets] : featureSets).flatMap((entry) => ('featureSets' in entry ? entry.featureSets : [entry]));
+  const listed = 'featureSets' in featureSets ? [featureSets] : featureSets;
+  const entries = listed.flatMap((entry) => ('featureSets' in entry ? entry.featureSets : [entry]));
   const configs = new Map<string, FeatureSetConfig>();
   const sets = new Map<string, StoredFeatureSet>();
   for (const set of entries) {
-    if (sets.has(set.name) && sets.get(set.name) !== set) throw new OnlineStoreError(`two different feature sets are named "${set.name}"`);
+    if (sets.has(set.name) && sets.get(set.name) !== set) {
+      throw new OnlineStoreError(`two different feature sets are named "${set.name}"`);
+    }
     sets.set(set.name, set);
     configs.set(set.name, validConfig(set));
   }
@@ -76,8 +85,12 @@ function storedSets(featureSets: OnlineStoreOptions['featureSets']): Map<string,
 function validConfig(set: StoredFeatureSet): FeatureSetConfig {
   const { name, onlineExpiry, maxAge } = set;
   assertKeySegment('feature set name', name);
-  if (!Number.isInteger(onlineExpiry) || onlineExpiry <= 0) throw new OnlineStoreError(`feature set "${name}": onlineExpiry must be a positive whole number of ms, got ${onlineExpiry}`);
-  if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge >= 0)) throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${maxAge}`);
+  if (!Number.isInteger(onlineExpiry) || onlineExpiry <= 0) {
+    throw new OnlineStoreError(`feature set "${name}": onlineExpiry must be a positive whole number of ms, got ${onlineExpiry}`);
+  }
+  if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge >= 0)) {
+    throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${maxAge}`);
+  }
   return { onlineExpiry, maxAge, features: set.aggregates?.map((feature) => feature.name) };
 }
 

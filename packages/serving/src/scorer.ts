@@ -87,7 +87,10 @@ function validateOptions<E extends SourceEvent>(options: ScorerOptions<E>): void
   if (uncovered.length > 0) throw new ServingError(`no fallback for model feature(s): ${uncovered.join(', ')}`);
   const service = options.featureSets;
   const unknown = options.model.featureNames.filter((name) => !service.features.includes(name));
-  if (unknown.length > 0) throw new ServingError(`model ${options.model.name} reads feature(s) ${unknown.join(', ')}, which feature service ${service.name} does not serve`);
+  if (unknown.length > 0) {
+    const model = options.model.name;
+    throw new ServingError(`model ${model} reads feature(s) ${unknown.join(', ')}, which feature service ${service.name} does not serve`);
+  }
 }
 
 function readSources<E extends SourceEvent>(service: FeatureService<E>): ReadSource<E>[] {
@@ -139,12 +142,22 @@ function createBatchScorer<E extends SourceEvent>(core: Core<E>): BatchScorer<E>
   validateOptions(core);
   const sources = readSources(core.featureSets);
   return async (requests, now) => {
-    const bySource = await Promise.all(sources.map((source) => readByEntity(core.store, source.name, requests.map(source.entityIdOf), now)));
-    return requests.map((request) => scoreOne(core, sources, request, sources.map((source, i) => bySource[i]!.get(source.entityIdOf(request))!), now));
+    const read = (source: ReadSource<E>) => readByEntity(core.store, source.name, requests.map(source.entityIdOf), now);
+    const bySource = await Promise.all(sources.map(read));
+    return requests.map((request) => {
+      const reads = sources.map((source, i) => bySource[i]!.get(source.entityIdOf(request))!);
+      return scoreOne(core, sources, request, reads, now);
+    });
   };
 }
 
-function scoreOne<E extends SourceEvent>(core: Core<E>, sources: readonly ReadSource<E>[], request: E, reads: readonly OnlineRead[], now: ProcessingTime): ScoreResponse {
+function scoreOne<E extends SourceEvent>(
+  core: Core<E>,
+  sources: readonly ReadSource<E>[],
+  request: E,
+  reads: readonly OnlineRead[],
+  now: ProcessingTime,
+): ScoreResponse {
   const { model, fallbacks } = core;
   const entityIds = reads.map((read) => read.entityId);
   const values = core.assemble(reads.map(usableValues), request, now, entityIds);
@@ -177,7 +190,8 @@ export function createScorer<E extends SourceEvent>(options: ServingOptions<E>):
     assemble: assemble === undefined
       ? allInputs(options.featureSets)
       : ([own, ...others], request, now, [entityId]) => {
-          const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: eventTime(now), values: own! };
+          const at = eventTime(now);
+          const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: at, values: own! };
           return Object.assign({}, ...others, assemble(vector, request));
         },
   });

@@ -97,14 +97,16 @@ async function loadProcessor(options: ProcessorOptions): Promise<Loaded> {
     const set = await loadExport(options.featureSet);
     if (!isFeatureSet(set)) throw new InvalidArgumentError(`${options.featureSet} is not a feature set (build it with featureSet() from @rtml/features)`);
     if (options.onlineExpiryMs !== undefined || options.maxAgeMs !== undefined) {
-      throw new InvalidArgumentError(`--online-expiry-ms and --max-age-ms are for --processor; a feature set's are in its definition (onlineExpiry, maxAge)`);
+      const why = "a feature set's are in its definition (onlineExpiry, maxAge)";
+      throw new InvalidArgumentError(`--online-expiry-ms and --max-age-ms are for --processor; ${why}`);
     }
     return { processor: featureSetProcessor(set) as KeyedProcessor<unknown, unknown>, stored: set };
   }
   const processor = await loadExport(options.processor!);
   if (!isKeyedProcessor(processor)) throw new InvalidArgumentError(`${options.processor} is not a KeyedProcessor`);
-  const onlineExpiry = options.onlineExpiryMs === undefined ? PROCESSOR_DEFAULTS.onlineExpiry : duration.ms(options.onlineExpiryMs);
-  const maxAge = options.maxAgeMs === undefined ? PROCESSOR_DEFAULTS.maxAge : duration.ms(options.maxAgeMs);
+  const { onlineExpiryMs, maxAgeMs } = options;
+  const onlineExpiry = onlineExpiryMs === undefined ? PROCESSOR_DEFAULTS.onlineExpiry : duration.ms(onlineExpiryMs);
+  const maxAge = maxAgeMs === undefined ? PROCESSOR_DEFAULTS.maxAge : duration.ms(maxAgeMs);
   return { processor, stored: { name: processor.name, onlineExpiry, maxAge } };
 }
 
@@ -207,8 +209,16 @@ function processorCommand(name: string, description: string): Command {
     .option('--topic <topic>', '(required) input topic')
     .option('--group <group>', '(required) consumer group id (also scopes the checkpoints in Redis)')
     .option('--namespace <ns>', '(required) online store namespace')
-    .option('--online-expiry-ms <ms>', 'with --processor: Redis expiry of feature hashes (default 7 days; a feature set has its own)', integer('--online-expiry-ms'))
-    .option('--max-age-ms <ms>', 'with --processor: reads older than this are reported stale (default 1 day; a feature set has its own)', integer('--max-age-ms'))
+    .option(
+      '--online-expiry-ms <ms>',
+      'with --processor: Redis expiry of feature hashes (default 7 days; a feature set has its own)',
+      integer('--online-expiry-ms'),
+    )
+    .option(
+      '--max-age-ms <ms>',
+      'with --processor: reads older than this are reported stale (default 1 day; a feature set has its own)',
+      integer('--max-age-ms'),
+    )
     .option('--max-event-time-ahead-ms <ms>', 'events dated further ahead of this machine\'s clock are dead-lettered as "future"', integer('--max-event-time-ahead-ms'), DEFAULT_MAX_EVENT_TIME_AHEAD)
     .addHelpText('after', ENVIRONMENT_HELP)
     .hook('preAction', (command) => requireAll(command));

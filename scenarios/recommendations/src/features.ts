@@ -17,7 +17,7 @@ function contains(list: FeatureValue, value: FeatureValue): FeatureValue {
 
 const hourOf = (event: ActivityEvent) => new Date(event.eventTime).getUTCHours();
 
-/** A vector two days old is stale (served with fallbacks, joined as NULL for training); an idle entity leaves Redis after 3. */
+/** Two days old is stale (served as fallbacks, joined as NULL for training); an idle entity leaves Redis after 3. */
 const lifetimes = { maxAge: duration.days(2), onlineExpiry: duration.days(3) };
 
 /**
@@ -71,7 +71,7 @@ export const itemPopularity = featureSet({
   },
 });
 
-/** The ranking model's feature sets; its inputs, in row order, are the numeric values of both (strings and lists stay for display). */
+/** The ranking model's sets; its inputs, in row order, are their numeric values (strings and lists are for display). */
 export const recommender = featureService({
   name: 'recommender',
   featureSets: [userActivity, itemPopularity],
