@@ -9,7 +9,7 @@ import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
 import { collectScenarioData, servedTopicFor, topicsFor, type ScenarioData } from './data.js';
-import { fraudModel, type Transaction } from './features.js';
+import { fraudModel, userChargebacks, type Transaction } from './features.js';
 import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
@@ -120,7 +120,7 @@ async function leakageSummary(offline: OfflineStore, strategy: JoinStrategy, tra
 
 /** A disputed naive training row whose chargeback features count chargebacks from after its own transaction. */
 async function leakedRow(offline: OfflineStore, data: ScenarioData, train: { from: number }, naive: readonly LabelledExample[], pit: readonly LabelledExample[]): Promise<LeakedRow | null> {
-  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: ['user_chargebacks'] });
+  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: [userChargebacks.name] });
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   for (const leak of report.leaks) {
     const i = leak.row - 1;
