@@ -142,7 +142,7 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
 async function main(): Promise<void> {
   const { redisUrl } = resolveEndpoints();
   const redis = new Redis(redisUrl);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [SET]: { ttl: duration.hours(1), maxAge: duration.minutes(10) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
   const vectors = Array.from({ length: config.entities }, (_, i) => vectorFor(i));
   try {
     const writesPerSec = await populate(store, vectors);

@@ -14,7 +14,7 @@ import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
 import { Redis } from 'ioredis';
 import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
-import { createOnlineEngine, duration } from '@rtml/features';
+import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { resolveEndpoints } from '@rtml/devstack';
@@ -116,11 +116,11 @@ async function rawConsume(topic: string, count: number): Promise<Measured> {
 }
 
 function storeFor(redis: Redis, namespace: string): OnlineStore {
-  return new OnlineStore(redis, { namespace, featureSets: { [userTransactionFeatures.name]: { ttl: duration.hours(1), maxAge: duration.hours(1) } } });
+  return new OnlineStore(redis, { namespace, featureSets: [{ name: userTransactionFeatures.name, onlineExpiry: duration.hours(1), maxAge: duration.hours(1) }] });
 }
 
 function processorFor(topic: string, redis: Redis, namespace: string) {
-  const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
+  const processor = featureSetProcessor(userTransactionFeatures);
   const store = storeFor(redis, namespace);
   return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }

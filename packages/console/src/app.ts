@@ -28,7 +28,6 @@ const redriveBody = z.object({
 export interface ConsoleAppOptions {
   readonly state: ConsoleState;
   readonly featureSets: readonly PipelineInput[];
-  readonly online: { readonly ttlMs: number; readonly maxAgeMs: number };
   readonly resultsFile: string;
   readonly allowRedrive: boolean;
 }
@@ -61,7 +60,7 @@ export function createConsoleApp(options: ConsoleAppOptions): FastifyInstance {
     if (asOf === undefined) return reply.code(400).send({ error: `asOf must be an ISO-8601 time or epoch ms, got "${request.query.asOf}"` });
     return explainEntity(state.entityLookup(), request.params.id, asOf);
   });
-  app.get('/api/feature-sets', async () => options.featureSets.map(({ topic, featureSet }) => describeFeatureSet(featureSet, topic, options.online)));
+  app.get('/api/feature-sets', async () => options.featureSets.map(({ topic, featureSet }) => describeFeatureSet(featureSet, topic)));
   app.get('/api/scenario', async () => readScenarioResults(options.resultsFile));
   return app;
 }

@@ -18,8 +18,6 @@ interface CliOptions {
   host: string;
   port: number;
   allowRedrive: boolean;
-  ttlMs: number;
-  maxAgeMs: number;
   intervalMs: number;
 }
 
@@ -61,18 +59,16 @@ async function main(options: CliOptions): Promise<void> {
   const redis = redisClient(connections.redis);
   const admin = kafka.admin();
   await admin.connect();
-  const online = { ttlMs: options.ttlMs, maxAgeMs: options.maxAgeMs };
   const state = new ConsoleState(kafka, redis, admin, {
     inputs,
     namespace: options.namespace,
-    online,
     metricsUrls: options.metrics.length > 0 ? options.metrics : [DEFAULT_METRICS],
     intervalMs: options.intervalMs,
     ...(options.offlineDir === undefined ? {} : { offlineDir: options.offlineDir }),
     ...(options.servedLog === undefined ? {} : { servedLogTopic: options.servedLog }),
   });
   await state.start();
-  const app = createConsoleApp({ state, featureSets: inputs, online, resultsFile: options.results, allowRedrive: options.allowRedrive });
+  const app = createConsoleApp({ state, featureSets: inputs, resultsFile: options.results, allowRedrive: options.allowRedrive });
   const address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
     if (error.code === 'EADDRINUSE') throw new InvalidArgumentError(`${options.host}:${options.port} is in use: choose another --port`);
     throw error;
@@ -104,8 +100,6 @@ const program = new Command('rtml-console')
   .option('--host <address>', 'address to listen on; anything but loopback exposes the console to the network', '127.0.0.1')
   .option('--port <port>', 'port to listen on (0 = any free port)', whole('--port'), 8090)
   .option('--allow-redrive', 'enable re-driving dead letters to their source topics (the only write)', false)
-  .option('--ttl-ms <ms>', 'online store TTL of the feature sets (as given to the processors)', whole('--ttl-ms'), 7 * 86_400_000)
-  .option('--max-age-ms <ms>', 'reads older than this are shown stale (as given to the processors)', whole('--max-age-ms'), 86_400_000)
   .addOption(new Option('--interval-ms <ms>', 'how often the pipeline is sampled').argParser(whole('--interval-ms')).default(2_000))
   .action(main);
 

@@ -19,7 +19,6 @@ import { OfflineStore } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { KafkaServedLog } from '@rtml/serving';
 import { featureSetProcessor, serveMetrics, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
-import { createOnlineEngine } from '@rtml/features';
 import { createConsoleApp } from './app.js';
 import { DeadLetterBook } from './dead-letters.js';
 import { Redriver } from './redrive.js';
@@ -38,7 +37,6 @@ const group = `console-${run}-processor`;
 const namespace = `console-${run}`;
 const ledgerTopic = `console-${run}-redrives`;
 const servedTopic = `console-${run}-served`;
-const MAX_AGE = duration.days(3650);
 /** A tiny fraud-scenario run's results file (`npm start -w @rtml/scenario-fraud-detection -- --size tiny`). */
 const RESULTS_FIXTURE = resolve(import.meta.dirname, 'testing/scenario-results.json');
 
@@ -71,15 +69,14 @@ beforeAll(async () => {
   await producer.connect();
   redis = redisClient(connections.redis);
   const set = userTransactionFeatures;
-  const store = new OnlineStore(redis, { namespace, featureSets: { [set.name]: { ttl: duration.days(7), maxAge: MAX_AGE } } });
-  processor = new StreamProcessor({ brokers: connections.kafka.brokers, kafka: connections.kafka, redis, store, group, topics: [topic], processor: featureSetProcessor(createOnlineEngine(set)), allowedLateness: duration.hours(1), progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
+  const store = new OnlineStore(redis, { namespace, featureSets: [set] });
+  processor = new StreamProcessor({ brokers: connections.kafka.brokers, kafka: connections.kafka, redis, store, group, topics: [topic], processor: featureSetProcessor(set), allowedLateness: duration.hours(1), progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
   await processor.start();
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));
   state = new ConsoleState(kafka, redis, admin, {
     inputs: [pipelineInput(topic, set)],
     namespace,
-    online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE },
     metricsUrls: [`http://127.0.0.1:${(metrics.address() as AddressInfo).port}/metrics`],
     offlineDir,
     servedLogTopic: servedTopic,
@@ -87,7 +84,7 @@ beforeAll(async () => {
     intervalMs: 400,
   });
   await state.start();
-  app = createConsoleApp({ state, featureSets: [pipelineInput(topic, set)], online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE }, resultsFile: RESULTS_FIXTURE, allowRedrive: true });
+  app = createConsoleApp({ state, featureSets: [pipelineInput(topic, set)], resultsFile: RESULTS_FIXTURE, allowRedrive: true });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
   browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
   await mkdir(SHOTS, { recursive: true });
@@ -213,7 +210,7 @@ describe('pipeline console in headless Chromium', () => {
   it('re-drive is refused unless enabled, and from any other origin; pages carry a script-blocking CSP', async () => {
     const post = (target: FastifyInstance, origin?: string) =>
       target.inject({ method: 'POST', url: '/api/redrive', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) }, payload: { letters: [{ id: `${topic}:0:0` }] } });
-    const readOnly = createConsoleApp({ state, featureSets: [pipelineInput(topic, userTransactionFeatures)], online: { ttlMs: duration.days(7), maxAgeMs: MAX_AGE }, resultsFile: RESULTS_FIXTURE, allowRedrive: false });
+    const readOnly = createConsoleApp({ state, featureSets: [pipelineInput(topic, userTransactionFeatures)], resultsFile: RESULTS_FIXTURE, allowRedrive: false });
     const off = await post(readOnly);
     expect([off.statusCode, off.json()]).toEqual([403, { error: 're-drive is off: start the console with --allow-redrive to enable it' }]);
     await readOnly.close();
@@ -228,7 +225,7 @@ describe('pipeline console in headless Chromium', () => {
     const definition = await text(page, '[data-testid="feature-set-user_txn"]');
     for (const { name, spec } of userTransactionFeatures.aggregates) expect(definition).toContain(`${name}${spec.kind}`);
     expect(definition).toContain('sliding 1d'); // amount_sum_24h: duration.hours(24)
-    expect(definition).toContain('stale after 3650d · expires after 7d');
+    expect(definition).toContain('never stale · expires after 30d'); // the example set declares no maxAge, default expiry
     await page.goto(`${url}/#scenario`);
     await page.waitForSelector('[data-testid="look-ahead"]');
     expect(await text(page, '[data-testid="look-ahead"]')).toMatch(/naive latest value.*0\.985.*0\.639/);

@@ -5,12 +5,14 @@ export interface FeatureSetView {
   readonly name: string;
   readonly entity: string;
   readonly topic: string;
-  readonly source: { readonly name: string; readonly entityKey: string; readonly fields: Readonly<Record<string, string>> };
+  readonly source: { readonly name: string; readonly fields: Readonly<Record<string, string>> };
+  /** The event field that holds the entity id (`entity({ key })`). */
+  readonly entityKey: string;
   readonly aggregates: readonly { name: string; aggregation: string; field: string | null; window: string; valueType: string; default: unknown }[];
   readonly requestFeatures: readonly string[];
   readonly transforms: readonly { name: string; inputs: readonly string[] }[];
-  /** The online store's settings for the set: reads older than maxAge are `stale`, hashes expire after ttl. */
-  readonly online: { readonly maxAgeMs: number; readonly ttlMs: number; readonly maxAge: string; readonly ttl: string };
+  /** The definition's online settings: reads older than maxAge are `stale` (null: never), entries expire after onlineExpiry. */
+  readonly online: { readonly maxAge: string | null; readonly onlineExpiry: string };
 }
 
 const UNITS: readonly [number, string][] = [
@@ -28,12 +30,13 @@ export function humanDuration(ms: number): string {
 
 const windowText = (window: Window) => (window.kind === 'lifetime' ? 'lifetime' : `sliding ${humanDuration(window.size)}`);
 
-export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string, online: { readonly maxAgeMs: number; readonly ttlMs: number }): FeatureSetView {
+export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string): FeatureSetView {
   return {
     name: set.name,
-    entity: set.entity,
+    entity: set.entity.name,
+    entityKey: set.entity.key,
     topic,
-    source: { name: set.source.name, entityKey: set.source.entityKey, fields: { ...set.source.fieldTypes } },
+    source: { name: set.source.name, fields: { ...set.source.fieldTypes } },
     aggregates: set.aggregates.map(({ name, spec, valueType }) => ({
       name,
       aggregation: spec.kind === 'lastK' ? `lastK(${spec.k})` : spec.kind,
@@ -44,6 +47,6 @@ export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string, 
     })),
     requestFeatures: set.requestFeatures.map((r) => r.name),
     transforms: set.transforms.map((t) => ({ name: t.name, inputs: t.inputs })),
-    online: { ...online, maxAge: humanDuration(online.maxAgeMs), ttl: humanDuration(online.ttlMs) },
+    online: { maxAge: set.maxAge === undefined ? null : humanDuration(set.maxAge), onlineExpiry: humanDuration(set.onlineExpiry) },
   };
 }

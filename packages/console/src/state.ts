@@ -19,7 +19,6 @@ export interface ConsoleSettings {
   readonly inputs: readonly PipelineInput[];
   /** The online store namespace the processors write (their `--namespace`). */
   readonly namespace: string;
-  readonly online: { readonly ttlMs: number; readonly maxAgeMs: number };
   /** The processors' Prometheus endpoints (`rtml-stream run --metrics-port`). */
   readonly metricsUrls: readonly string[];
   readonly offlineDir?: string;
@@ -74,10 +73,9 @@ export class ConsoleState {
     });
     this.servedTail = new TopicFollower(kafka, 'served', (tailed) => this.served.add(tailed));
     this.redriver = new Redriver(kafka, this.letters, settings.ledgerTopic ?? DEFAULT_LEDGER_TOPIC);
-    const online = { ttl: duration.ms(settings.online.ttlMs), maxAge: duration.ms(settings.online.maxAgeMs) };
     this.online = new OnlineStore(redis, {
       namespace: settings.namespace,
-      featureSets: Object.fromEntries(settings.inputs.map(({ featureSet }) => [featureSet.name, { ...online, features: featureSet.aggregates.map((a) => a.name) }])),
+      featureSets: settings.inputs.map(({ featureSet }) => featureSet),
     });
   }
 

@@ -248,8 +248,8 @@ async function renderFeatureSets() {
   for (const s of sets) {
     page.append(el('div', { class: 'panel', 'data-testid': `feature-set-${s.name}` },
       el('h3', {}, s.name),
-      el('p', {}, `entity `, el('b', {}, s.entity), ` · source `, el('b', {}, s.source.name), ` keyed by `, el('code', {}, s.source.entityKey),
-        ` · topic `, el('code', {}, s.topic), ` · stale after ${s.online.maxAge} · expires after ${s.online.ttl} without writes`),
+      el('p', {}, `entity `, el('b', {}, s.entity), ` · source `, el('b', {}, s.source.name), ` keyed by `, el('code', {}, s.entityKey),
+        ` · topic `, el('code', {}, s.topic), ` · ${s.online.maxAge === null ? 'never stale' : `stale after ${s.online.maxAge}`} · expires after ${s.online.onlineExpiry} without writes`),
       table(['feature', 'aggregation', 'field', 'window', 'type', 'default'], s.aggregates.map((a) => el('tr', {},
         el('td', {}, a.name), el('td', {}, a.aggregation), el('td', {}, a.field ?? '–'), el('td', {}, a.window), el('td', {}, a.valueType), el('td', {}, valueText(a.default))))),
       s.requestFeatures.length ? el('p', {}, 'request-time features: ', s.requestFeatures.join(', ')) : null,
