@@ -7,7 +7,6 @@
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { md } from './plot';
 import { repoRoot } from './scenario';
 
 export interface Sourced<T> {
@@ -55,8 +54,4 @@ export async function liveOrCached<T>(name: string, live: () => Promise<T>): Pro
     writeFileSync(cacheFile(name), `${JSON.stringify(saved, null, 1)}\n`);
   }
   return { value, origin: 'live', note: 'Numbers from a **live run** against your Kafka and Redis.' };
-}
-
-export function showSource(sourced: Sourced<unknown>): void {
-  md(sourced.note);
 }
