@@ -24,9 +24,12 @@ need python3 "Python 3.10+ with venv (Debian/Ubuntu: python3 python3-venv)"
 [ -f node_modules/.package-lock.json ] || fail "npm packages not installed: run npm run setup -- --notebooks"
 { [ -x .venv/bin/python ] && .venv/bin/python -c 'import nbclient' 2>/dev/null; } ||
   fail "the notebooks' Python venv is missing: run bash scripts/notebooks.sh setup"
-[ -x scripts/notebooks/kernel/node_modules/.bin/tslab ] || fail "the tslab kernel is missing: run bash scripts/notebooks.sh setup"
+TSLAB=scripts/notebooks/kernel/node_modules/.bin/tslab
+[ -x "$TSLAB" ] || fail "the tslab kernel is missing: run bash scripts/notebooks.sh setup"
 [ -x .venv/bin/jupyter-lab ] || fail "JupyterLab is missing: run bash scripts/notebooks.sh setup (not with CI=true)"
-say "machine: Node $(node --version), Java $java_major, $(redis-server --version | grep -o 'v=[0-9.]*'), $(.venv/bin/python --version), $(scripts/notebooks/kernel/node_modules/.bin/tslab --version)"
+redis_version=$(redis-server --version | grep -o 'v=[0-9.]*')
+say "machine: Node $(node --version), Java $java_major, Redis ${redis_version#v=}," \
+  "$(.venv/bin/python --version), $("$TSLAB" --version)"
 
 say "build (tsc -b)"
 npx tsc -b || fail "the build failed (output above): run npm run setup, then this again"
@@ -37,7 +40,8 @@ npm run --silent infra:up >/dev/null || fail "the dev stack did not start (outpu
 eval "$(npm run --silent infra:status)"
 
 say "smoke: Kafka -> rtml-stream -> Redis"
-npx tsx --conditions=source workshop/tools/smoke.ts || fail "the smoke test failed (above): see workshop/INSTRUCTOR.md, Common failures"
+npx tsx --conditions=source workshop/tools/smoke.ts ||
+  fail "the smoke test failed (above): see workshop/INSTRUCTOR.md, Common failures"
 
 cat <<NEXT
 

@@ -176,7 +176,8 @@ def main() -> int:
         shutil.rmtree(os.environ["RTML_NB_CACHE_DIR"], ignore_errors=True)
     failed = [n for n, ok, _ in results if not ok]
     if args.results:
-        args.results.write_text(json.dumps({"numPassedTests": len(results) - len(failed), "numFailedTests": len(failed)}))
+        counts = {"numPassedTests": len(results) - len(failed), "numFailedTests": len(failed)}
+        args.results.write_text(json.dumps(counts))
     log(f"[notebooks] {len(results) - len(failed)} of {len(results)} ran clean in {time.monotonic() - total0:.1f}s"
         + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -2,15 +2,19 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { generatedLab, labFromSolution, labNameOf, labsDir, outOfSync, solutionFiles, stripSolution, type Notebook } from './build-labs.js';
+import {
+  generatedLab, labFromSolution, labNameOf, labsDir, outOfSync, solutionFiles, stripSolution, type Notebook,
+} from './build-labs.js';
 
-const solution = (cells: Notebook['cells']): Notebook => ({ cells, metadata: { rtml: { workshop: 'solution' } }, nbformat: 4, nbformat_minor: 5 });
+const solution = (cells: Notebook['cells']): Notebook =>
+  ({ cells, metadata: { rtml: { workshop: 'solution' } }, nbformat: 4, nbformat_minor: 5 });
 const code = (source: string, tags: string[] = []) => ({
-  cell_type: 'code' as const, source, metadata: tags.length ? { tags } : {}, outputs: [{ output_type: 'stream' }], execution_count: 3,
+  cell_type: 'code' as const, source, metadata: tags.length ? { tags } : {},
+  outputs: [{ output_type: 'stream' }], execution_count: 3,
 });
 
 describe('labs generated from their solutions', () => {
-  it('every committed lab is exactly what its solution generates (run npm run workshop:labs after editing a solution)', () => {
+  it('every committed lab is exactly what its solution generates (after editing one: npm run workshop:labs)', () => {
     expect(solutionFiles().length).toBeGreaterThanOrEqual(5);
     expect(outOfSync()).toEqual([]);
   });
@@ -27,7 +31,8 @@ describe('labs generated from their solutions', () => {
 
   it('keeps the LAB lines uncommented, drops the solution, outputs and solution-only cells', () => {
     const lab = labFromSolution(solution([
-      code('const a = 1;\n  // BEGIN SOLUTION\n  // LAB: const b = null; // TODO\n  const b = a + 1;\n  // END SOLUTION\nshow(b);'),
+      code('const a = 1;\n  // BEGIN SOLUTION\n  // LAB: const b = null; // TODO\n  const b = a + 1;\n' +
+        '  // END SOLUTION\nshow(b);'),
       { cell_type: 'markdown', source: 'the answer is 2', metadata: { tags: ['solution-only'] } },
       code('checkpoint(b);', ['checkpoint']),
     ]));
@@ -39,7 +44,8 @@ describe('labs generated from their solutions', () => {
   });
 
   it('refuses unbalanced markers, naming the cell', () => {
-    expect(() => stripSolution('// BEGIN SOLUTION\nx', 'lab cell 2')).toThrow('lab cell 2: // BEGIN SOLUTION without // END SOLUTION');
+    expect(() => stripSolution('// BEGIN SOLUTION\nx', 'lab cell 2'))
+      .toThrow('lab cell 2: // BEGIN SOLUTION without // END SOLUTION');
     expect(() => stripSolution('// END SOLUTION', 'c')).toThrow('c: // END SOLUTION without // BEGIN SOLUTION');
   });
 

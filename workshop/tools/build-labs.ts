@@ -1,7 +1,8 @@
 /**
  * The workshop's one source of truth is its solutions, `workshop/labs/NN-*.solution.ipynb`; each lab
  * (`workshop/labs/NN-*.ipynb`, beside it: tslab compiles only files under the notebook's folder, so both share
- * `workshop/labs/lib/`) is generated from its solution by this script, so a fix to a solution never leaves its lab behind.
+ * `workshop/labs/lib/`) is generated from its solution by this script, so a fix to a solution never leaves its lab
+ * behind.
  *
  * In a solution's code cells:
  *   // BEGIN SOLUTION
@@ -112,15 +113,16 @@ export function outOfSync(dir = labsDir()): string[] {
 
 function main(argv: readonly string[]): number {
   if (argv.includes('--help')) {
-    console.log('usage: npx tsx workshop/tools/build-labs.ts [--check]\n' +
-      '  writes workshop/labs/NN-*.ipynb from workshop/labs/NN-*.solution.ipynb; --check only reports labs that are out of date');
+    console.log('usage: npm run workshop:labs [-- --check]\n' +
+      '  writes workshop/labs/NN-*.ipynb from workshop/labs/NN-*.solution.ipynb;\n' +
+      '  --check only reports the labs that are out of date (exit 1)');
     return 0;
   }
   if (argv.includes('--check')) {
     const stale = outOfSync();
     if (stale.length === 0) return 0;
-    console.error(`workshop labs out of date with their solutions: ${stale.join(', ')} ` +
-      '(run: npx tsx workshop/tools/build-labs.ts)');
+    console.error(`workshop labs out of date with their solutions: ${stale.join(', ')}`);
+    console.error('regenerate them: npm run workshop:labs');
     return 1;
   }
   for (const solution of solutionFiles()) {

@@ -1,9 +1,11 @@
 /**
- * The workshop check's smoke test: 200 payments produced to a fresh Kafka topic, the `rtml-stream` processor (a real
- * child process, as in lab 6) folds them into per-user totals in Redis, and every one must be counted, within 30 s.
+ * The workshop check's smoke test: 200 payments produced to a fresh Kafka topic, the `rtml-stream` processor
+ * (a real child process, as in lab 6) folds them into per-user totals in Redis; every one must be counted in 30 s.
  */
 import { fileURLToPath } from 'node:url';
-import { cleanUp, createTopic, newRun, payments, produceSteadily, redisTotals, startProcessor, sumOf } from '../labs/lib/crash';
+import {
+  cleanUp, createTopic, newRun, payments, produceSteadily, redisTotals, startProcessor, sumOf,
+} from '../labs/lib/crash';
 
 export interface SmokeResult { produced: number; counted: number; seconds: number }
 
@@ -22,7 +24,8 @@ export async function smoke(count = 200, timeoutMs = 30_000): Promise<SmokeResul
       counted = sumOf(await redisTotals(run, users));
     }
     if (counted !== count) {
-      throw new Error(`Redis counted ${counted} of ${count} events after ${timeoutMs / 1000} s; processor output:\n${processor.output()}`);
+      const said = processor.output();
+      throw new Error(`Redis counted ${counted} of ${count} events in ${timeoutMs / 1000} s, processor:\n${said}`);
     }
     return { produced: count, counted, seconds: (Date.now() - started) / 1000 };
   } finally {
@@ -34,7 +37,8 @@ export async function smoke(count = 200, timeoutMs = 30_000): Promise<SmokeResul
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   smoke().then(
-    (r) => console.error(`[workshop-check] smoke: ${r.produced} events Kafka -> rtml-stream -> Redis, all ${r.counted} counted in ${r.seconds.toFixed(1)} s`),
+    (r) => console.error(`[workshop-check] smoke: ${r.produced} events Kafka -> rtml-stream -> Redis, ` +
+      `all ${r.counted} counted in ${r.seconds.toFixed(1)} s`),
     (error: unknown) => {
       console.error(`[workshop-check] smoke failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;
