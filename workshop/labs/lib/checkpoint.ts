@@ -13,7 +13,8 @@ export const CHECKPOINT_FAILED = 'CHECKPOINT FAILED';
 export function checkpoint(name: string, checks: ReadonlyArray<readonly [string, CheckResult]>): void {
   const failed = checks.filter(([, result]) => result !== true);
   const lines = checks.map(([what, result]) => (result === true ? `- ✅ ${what}` : `- ❌ ${what}: **${result}**`));
-  md(`**Checkpoint: ${name}** — ${checks.length - failed.length} of ${checks.length} checks pass\n\n${lines.join('\n')}`);
+  const passed = checks.length - failed.length;
+  md(`**Checkpoint: ${name}** — ${passed} of ${checks.length} checks pass\n\n${lines.join('\n')}`);
   if (failed.length > 0) {
     throw new Error(`${CHECKPOINT_FAILED} (${name}): ${failed.map(([what, why]) => `${what}: ${why}`).join(' | ')}`);
   }

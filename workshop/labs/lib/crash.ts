@@ -28,7 +28,9 @@ export interface Run { topic: string; group: string; namespace: string; brokers:
 export function newRun(): Run {
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
   const redisUrl = process.env.REDIS_URL ?? '';
-  if (brokers.length === 0 || !redisUrl) throw new Error('set KAFKA_BROKERS and REDIS_URL (npm run workshop:check prints them)');
+  if (brokers.length === 0 || !redisUrl) {
+    throw new Error('set KAFKA_BROKERS and REDIS_URL (npm run workshop:check prints them)');
+  }
   const id = `lab06_${Date.now().toString(36)}`;
   return { topic: `${id}.payments`, group: `${id}.processor`, namespace: id, brokers, redisUrl };
 }
@@ -40,9 +42,14 @@ export async function startProcessor(run: Run): Promise<Processor> {
     join(root, 'packages', 'stream', 'dist', 'cli.js'), 'run',
     '--feature-set', `${join(root, 'workshop', 'labs', 'lib', 'payments.mjs')}#paymentTotals`,
     '--topic', run.topic, '--group', run.group, '--namespace', run.namespace, '--progress-ms', '1000',
-  ], { env: { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl }, stdio: ['ignore', 'pipe', 'pipe'] });
+  ], {
+    env: { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
-  const exited = new Promise<string>((resolve) => child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`)));
+  const exited = new Promise<string>((resolve) => {
+    child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`));
+  });
   await new Promise<void>((resolve, reject) => {
     const onData = (chunk: Buffer) => {
       output += chunk.toString();

@@ -32,15 +32,19 @@ export function scenarioWorkspace(scenario: string): Workspace {
   const root = mkdtempSync(join(tmpdir(), 'rtml-lab05-'));
   symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
   symlinkSync(join(repo, 'packages'), join(root, 'packages'));
-  for (const file of ['package.json', 'tsconfig.base.json', 'tsconfig.json']) cpSync(join(repo, file), join(root, file));
+  for (const file of ['package.json', 'tsconfig.base.json', 'tsconfig.json']) {
+    cpSync(join(repo, file), join(root, file));
+  }
   mkdirSync(join(root, 'scenarios'));
   const made = generate('scenario', { root, name: scenario, entity: 'user' });
   if (made.code !== 0) throw new Error(`the scenario generator failed:\n${made.output}`);
   writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['source'] },
-  test: { include: ['scenarios/*/src/**/*.test.ts'], globalSetup: [${JSON.stringify(join(repo, 'test', 'global-setup.ts'))}],
-    pool: 'forks', testTimeout: 120_000, hookTimeout: 180_000 },
+  test: {
+    include: ['scenarios/*/src/**/*.test.ts'], globalSetup: [${JSON.stringify(join(repo, 'test', 'global-setup.ts'))}],
+    pool: 'forks', testTimeout: 120_000, hookTimeout: 180_000,
+  },
 });
 `);
   return { root, scenario, dir: join(root, 'scenarios', scenario) };
@@ -52,10 +56,11 @@ export interface TestOutcome { file: string; test: string; passed: boolean; mess
 export function runScenarioTests(ws: Workspace, files: string[], namePattern?: string): TestOutcome[] {
   const results = join(ws.root, 'results.json');
   rmSync(results, { force: true });
-  const args = ['run', ...files.map((f) => join('scenarios', ws.scenario, f)), '--reporter=json', `--outputFile=${results}`,
-    ...(namePattern ? ['-t', namePattern] : [])];
+  const args = ['run', ...files.map((f) => join('scenarios', ws.scenario, f)), '--reporter=json',
+    `--outputFile=${results}`, ...(namePattern ? ['-t', namePattern] : [])];
   const run = runIn(ws.root, join(ws.root, 'node_modules', '.bin', 'vitest'), args, 240_000);
-  let report: { testResults: { name: string; assertionResults: { title: string; status: string; failureMessages: string[] }[] }[] };
+  type Assertion = { title: string; status: string; failureMessages: string[] };
+  let report: { testResults: { name: string; assertionResults: Assertion[] }[] };
   try {
     report = JSON.parse(readFileSync(results, 'utf8')) as typeof report;
   } catch {

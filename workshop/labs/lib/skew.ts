@@ -6,9 +6,14 @@ import { SKEW_THRESHOLDS } from '@rtml/scenario-fraud-detection';
 // A type, not an interface: tables take Record<string, unknown>, which only type aliases satisfy.
 export type SkewRow = { feature: string; mismatch: number; psi: number; flagged: boolean };
 
-export const asNumber = (x: unknown): number | null => (typeof x === 'boolean' ? Number(x) : typeof x === 'number' ? x : null);
+export const asNumber = (x: unknown): number | null =>
+  typeof x === 'boolean' ? Number(x) : typeof x === 'number' ? x : null;
 
-export function referenceReport(features: readonly string[], offline: FeatureValues[], served: FeatureValues[]): SkewRow[] {
+export function referenceReport(
+  features: readonly string[],
+  offline: FeatureValues[],
+  served: FeatureValues[],
+): SkewRow[] {
   return features.map((feature) => {
     const expected = offline.map((x) => asNumber(x[feature]));
     const actual = served.map((x) => asNumber(x[feature]));
