@@ -12,8 +12,8 @@ source scripts/lib/script-cli.sh
 script_cli workshop-check "$@"
 source scripts/node-env.sh || fail "Node.js >= 22 is missing and could not be fetched: install Node 22+ (nodejs.org)"
 
-# What npm run setup installs (scripts/setup.sh) is what is missing here: it is the one fix for all of these.
-SETUP="sudo npm run setup -- --notebooks (or your package manager)"
+# What scripts/setup.sh installs is what is missing here; run as root on Debian/Ubuntu it installs all of these.
+SETUP="your package manager (Debian/Ubuntu, as root: npm run setup -- --notebooks)"
 need() { command -v "$1" >/dev/null 2>&1 || fail "$1 not found: install $2 with $SETUP"; }
 need java "a Java 17+ runtime (Debian/Ubuntu: openjdk-17-jdk-headless; macOS: brew install openjdk@17)"
 java_major=$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1)

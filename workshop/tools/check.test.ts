@@ -32,8 +32,8 @@ describe('npm run workshop:check', () => {
   });
 
   it.each([
-    ['java', /java not found: install a Java 17\+ runtime .* with sudo npm run setup -- --notebooks/],
-    ['redis-server', /redis-server not found: install Redis 7\+ .* with sudo npm run setup -- --notebooks/],
+    ['java', /java not found: install a Java 17\+ runtime .* with your package manager \(Debian\/Ubuntu, as root: npm/],
+    ['redis-server', /redis-server not found: install Redis 7\+ .* with your package manager/],
   ])('without %s it fails in one line saying what to install', (missing, message) => {
     const result = check([], { ...process.env, PATH: pathWithout(missing) });
     expect(result.status).toBe(1);
