@@ -6,7 +6,7 @@
 #   bash scripts/notebooks.sh run [files]    execute notebooks headless against the real services
 #                                            (KAFKA_BROKERS / REDIS_URL), write the outputs back into the .ipynb
 #   bash scripts/notebooks.sh run --check    same, into a temp copy (CI); the .ipynb files stay untouched
-#   bash scripts/notebooks.sh lab            open JupyterLab on notebooks/
+#   bash scripts/notebooks.sh lab            open JupyterLab on notebooks/ (--dir workshop/labs: on the workshop's labs)
 #
 # Options for run: --timeout SECONDS (per cell, default 300, env NB_CELL_TIMEOUT), --out-dir DIR (with --check).
 # Without KAFKA_BROKERS/REDIS_URL, run starts the dev stack for its own duration (devstack exec).
@@ -77,12 +77,17 @@ run() {
 }
 
 lab() {
+  local dir=notebooks
+  if [ "${1:-}" = --dir ]; then
+    dir=${2:?--dir needs a folder, e.g. workshop/labs}
+    shift 2
+  fi
   [ -x "$TSLAB" ] || setup --minimal
   [ -x "$VENV/bin/jupyter-lab" ] || pip_install scripts/notebooks/requirements-lab.txt
   kernelspec
   node scripts/notebooks/type-shims.mjs
   npx tsc -b || say "WARNING: tsc -b failed; the notebooks get whatever dist/ is there"
-  exec "$VENV/bin/jupyter-lab" --notebook-dir="$ROOT/notebooks" "$@"
+  exec "$VENV/bin/jupyter-lab" --notebook-dir="$ROOT/$dir" "$@"
 }
 
 cmd=${1:-}
@@ -91,5 +96,5 @@ case "$cmd" in
   setup) setup "$@" ;;
   run) run "$@" ;;
   lab) lab "$@" ;;
-  *) echo "usage: bash scripts/notebooks.sh setup|run [--check] [files...]|lab" >&2; exit 2 ;;
+  *) echo "usage: bash scripts/notebooks.sh setup|run [--check] [--results FILE] [files...]|lab [--dir DIR]" >&2; exit 2 ;;
 esac

@@ -12,17 +12,23 @@ npx vitest run --reporter=default --reporter=json --outputFile="$results"
 vitest_status=$?
 
 notebook_status=0
+notebook_results=.cache/notebook-results.json
+rm -f "$notebook_results"
 if [ -f scripts/notebooks.sh ]; then
-  echo "[test] notebooks (executed headless with the tslab kernel)" >&2
-  bash scripts/notebooks.sh run --check
+  # The notebooks, every workshop solution (checkpoints pass) and every untouched lab (checkpoints fail): each
+  # notebook counts as one test in the summary below.
+  echo "[test] notebooks and workshop labs (executed headless with the tslab kernel)" >&2
+  bash scripts/notebooks.sh run --check --results "$notebook_results"
   notebook_status=$?
 fi
 
 node -e '
   const fs = require("fs");
   const r = fs.existsSync(process.argv[1]) ? JSON.parse(fs.readFileSync(process.argv[1], "utf8")) : { numPassedTests: 0, numFailedTests: 1 };
-  const nbFailed = Number(process.argv[2]) === 0 ? 0 : 1;
-  // The docker and cluster phases of scripts/test.sh ran before this and name their results files; they count too.
+  // A notebook run that died before writing its results still counts as one failure.
+  const nbFailed = Number(process.argv[2]) === 0 || fs.existsSync(process.argv[3]) ? 0 : 1;
+  // The notebooks and the docker and cluster phases of scripts/test.sh (which ran before this) name their results
+  // files; they count too.
   let passed = r.numPassedTests, failed = r.numFailedTests + nbFailed;
   for (const file of process.argv.slice(3)) {
     if (!fs.existsSync(file)) continue;
@@ -31,6 +37,6 @@ node -e '
     failed += extra.numFailedTests;
   }
   console.log(`Tests: ${passed} passed, ${failed} failed`);
-' "$results" "$notebook_status" ${RTML_EXTRA_RESULTS:-}
+' "$results" "$notebook_status" "$notebook_results" ${RTML_EXTRA_RESULTS:-}
 
 [ "$vitest_status" -eq 0 ] && [ "$notebook_status" -eq 0 ]

@@ -36,9 +36,9 @@ export function repoRoot(): string {
   return dir;
 }
 
-/** Hash of the scenario's compiled JavaScript: a rebuilt scenario never reuses an old result. */
-function codeFingerprint(root: string): string {
-  const dist = join(root, 'scenarios', 'fraud-detection', 'dist');
+/** Hash of a scenario's compiled JavaScript: a rebuilt scenario never reuses an old result. */
+export function codeFingerprint(root: string, scenario = 'fraud-detection'): string {
+  const dist = join(root, 'scenarios', scenario, 'dist');
   const hash = createHash('sha256');
   for (const name of readdirSync(dist).filter((n) => n.endsWith('.js')).sort()) hash.update(name).update(readFileSync(join(dist, name)));
   return hash.digest('hex').slice(0, 12);

@@ -3,10 +3,16 @@
 Fails (exit 1) on the first cell error of any notebook; every notebook is still attempted.
 By default the executed outputs are written back into the .ipynb (only when it ran clean);
 with --check they go to a temporary directory instead and the sources are left untouched.
+
+Workshop labs (metadata rtml.workshop == "lab", generated from their solutions by workshop/tools/build-labs.ts)
+are run the other way round: untouched, every cell tagged "checkpoint" must FAIL with the checkpoint's own error
+(workshop/lib/checkpoint.ts), so no checkpoint passes vacuously; every other cell must run clean. Labs are never
+written back (they are committed without outputs).
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -30,6 +36,8 @@ def first_line(src: str) -> str:
     return ""
 
 
+CHECKPOINT_FAILED = "CHECKPOINT FAILED"  # the error workshop/lib/checkpoint.ts throws
+
 MAX_CODE_LINE = 120  # readable in JupyterLab and on GitHub without horizontal scrolling
 
 
@@ -43,8 +51,28 @@ def overlong_lines(nb: nbformat.NotebookNode) -> list[str]:
     return found
 
 
+def is_lab(nb: nbformat.NotebookNode) -> bool:
+    return nb.metadata.get("rtml", {}).get("workshop") == "lab"
+
+
+def is_checkpoint(cell: nbformat.NotebookNode) -> bool:
+    return "checkpoint" in cell.metadata.get("tags", [])
+
+
+def execute_lab_checkpoint(client: NotebookClient, cell, index: int, count: int) -> str:
+    """Runs a checkpoint cell of an untouched lab: '' when it failed as it must, else what went wrong."""
+    try:
+        client.execute_cell(cell, index, execution_count=count)
+    except CellExecutionError as err:
+        return "" if CHECKPOINT_FAILED in str(err) else f"checkpoint cell {count} failed with another error: {err}"
+    return f"checkpoint cell {count} PASSED on the untouched lab: it checks nothing the participant has to do"
+
+
 def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tuple[bool, float, Path | None]:
     nb = nbformat.read(path, as_version=4)
+    lab = is_lab(nb)
+    if lab and out_dir is None:
+        out_dir = Path(tempfile.mkdtemp(prefix="rtml-lab-"))  # labs are committed clean: never written back
     too_wide = overlong_lines(nb)
     if too_wide:
         log(f"  FAILED {path.name}: code lines wider than {MAX_CODE_LINE} characters, wrap them: {'; '.join(too_wide)}")
@@ -68,10 +96,17 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
                 if cell.cell_type != "code":
                     continue
                 t0 = time.monotonic()
-                # nbclient records the count only when given one (tslab's replies carry none): In [1], In [2], ...
-                client.execute_cell(cell, index, execution_count=done + 1)
+                if lab and is_checkpoint(cell):
+                    problem = execute_lab_checkpoint(client, cell, index, done + 1)
+                    if problem:
+                        raise CellExecutionError(problem, "", "")
+                    note = "  (checkpoint failed, as it must untouched)"
+                else:
+                    # nbclient records the count only when given one (tslab's replies carry none): In [1], In [2], ...
+                    client.execute_cell(cell, index, execution_count=done + 1)
+                    note = ""
                 done += 1
-                log(f"    [{done}/{len(code_cells)}] {time.monotonic() - t0:5.1f}s  {first_line(cell.source)}")
+                log(f"    [{done}/{len(code_cells)}] {time.monotonic() - t0:5.1f}s  {first_line(cell.source)}{note}")
     except CellTimeoutError as err:
         ok, failure = False, f"cell timed out after {timeout}s: {first_line(str(err))}"
     except CellExecutionError as err:
@@ -81,6 +116,8 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
     elapsed = time.monotonic() - started
     # Kernel metadata as executed (nbclient fills language_info); keep the file stable otherwise.
     nb.metadata.setdefault("kernelspec", {"name": kernel, "display_name": "TypeScript (tslab)", "language": "typescript"})
+    if lab and ok and not any(is_checkpoint(c) for c in code_cells):
+        ok, failure = False, "a lab without a cell tagged checkpoint"
     if out_dir is None and ok:
         target: Path | None = path
     else:
@@ -99,12 +136,19 @@ def main() -> int:
     ap.add_argument("--out-dir", type=Path, help="with --check: where to write the executed copies")
     ap.add_argument("--timeout", type=int, default=int(os.environ.get("NB_CELL_TIMEOUT", "300")), help="per-cell timeout, seconds")
     ap.add_argument("--kernel", default="tslab")
+    ap.add_argument("--results", type=Path, help="write {numPassedTests, numFailedTests} (one per notebook) as JSON")
     args = ap.parse_args()
 
     files = args.files
     if not files:
-        root = Path(__file__).resolve().parents[2] / "notebooks"
-        files = sorted(p for p in root.glob("*.ipynb") if not p.name.startswith("_"))
+        # The notebooks, then the workshop's solutions, then its untouched labs (which reuse the solutions' cached
+        # scenario results: one cache directory per invocation). Labs are `workshop/labs/NN-*.ipynb`, generated
+        # from `NN-*.solution.ipynb` beside them (workshop/tools/build-labs.ts).
+        root = Path(__file__).resolve().parents[2]
+        labs = sorted((root / "workshop" / "labs").glob("*.ipynb"))
+        files = (sorted(p for p in (root / "notebooks").glob("*.ipynb") if not p.name.startswith("_"))
+                 + [p for p in labs if p.name.endswith(".solution.ipynb")]
+                 + [p for p in labs if not p.name.endswith(".solution.ipynb")])
     if not files:
         log("no notebooks found")
         return 1
@@ -123,13 +167,17 @@ def main() -> int:
     total0 = time.monotonic()
     for path in files:
         path = path.resolve()
-        log(f"[notebooks] {path.name}: executing (cell timeout {args.timeout}s)")
+        name = path.name
+        log(f"[notebooks] {name}: executing (cell timeout {args.timeout}s)")
         ok, elapsed, target = run_one(path, out_dir, args.timeout, args.kernel)
-        results.append((path.name, ok, elapsed))
-        log(f"[notebooks] {path.name}: {'ok' if ok else 'FAILED'} in {elapsed:.1f}s -> {target}")
+        results.append((name, ok, elapsed))
+        log(f"[notebooks] {name}: {'ok' if ok else 'FAILED'} in {elapsed:.1f}s -> {target}")
     if own_cache:
         shutil.rmtree(os.environ["RTML_NB_CACHE_DIR"], ignore_errors=True)
     failed = [n for n, ok, _ in results if not ok]
+    if args.results:
+        counts = {"numPassedTests": len(results) - len(failed), "numFailedTests": len(failed)}
+        args.results.write_text(json.dumps(counts))
     log(f"[notebooks] {len(results) - len(failed)} of {len(results)} ran clean in {time.monotonic() - total0:.1f}s"
         + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0

@@ -5,3 +5,7 @@ export { fraudModel, type Transaction } from './features.js';
 export { SKEWED_FEATURES, SKEW_THRESHOLDS, type FeatureSkew, type FeatureValuePairs } from './skew.js';
 export type { Metrics } from './model.js';
 export { resultsSummary, writeResultsFile, DEFAULT_RESULTS_FILE } from './results-file.js';
+// The offline pieces on their own (no Kafka, seconds at `tiny`), for the workshop labs (workshop/).
+export { collectScenarioData, type ScenarioData } from './data.js';
+export { backfillAll } from './offline.js';
+export { userTransactions, localHourOfDay } from './features.js';

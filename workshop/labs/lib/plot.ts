@@ -1,0 +1,1 @@
+../../../notebooks/lib/plot.ts

@@ -1,0 +1,1 @@
+../../../notebooks/lib/scenario.ts
