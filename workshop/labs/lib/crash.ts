@@ -102,7 +102,7 @@ export async function redisTotals(run: Run, users: readonly string[]): Promise<M
   try {
     const store = new OnlineStore(redis, {
       namespace: run.namespace,
-      featureSets: { [FEATURE_SET]: { ttl: duration.days(7), maxAge: duration.days(3650) } },
+      featureSets: [{ name: FEATURE_SET, onlineExpiry: duration.days(7), maxAge: duration.days(3650) }],
     });
     const read = await store.readMany(FEATURE_SET, users);
     return new Map(read.flatMap((r) => (r.status === 'missing' ? [] :
