@@ -16,10 +16,13 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
-export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }): CliProcess {
+/**
+ * The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the
+ * processor. `env` adds variables (e.g. a test hook).
+ */
+export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }, env: Readonly<Record<string, string>> = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: { ...process.env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
+    env: { ...process.env, ...env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
