@@ -291,19 +291,28 @@ export class StreamProcessor<S, E> {
    */
   private async positionAssigned(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
     const partitions = [...new Set(Object.values(assignment).flat())];
-    await Promise.all(
-      partitions.map((partition) =>
-        this.withTaskLock(partition, async () => {
-          const task = await this.taskFor(partition);
-          for (const [topic, owned] of Object.entries(assignment)) {
-            if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
-          }
-        }).catch((error: Error) => {
-          if (error instanceof StateLostError) this.fail(error);
-          else this.log(`[stream] partition ${partition}: positioning at its committed offset failed (its next batch repositions): ${error.message}`);
-        }),
-      ),
-    );
+    await Promise.all(partitions.map((partition) => this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((error: Error) => this.repositionFailed(partition, error))));
+  }
+
+  /** Loads the task (detecting a lost store) and seeks every owned topic of the partition to its position. */
+  private async seekToCheckpoint(partition: number): Promise<void> {
+    const task = await this.taskFor(partition);
+    for (const [topic, owned] of Object.entries(this.assigned)) {
+      if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
+    }
+  }
+
+  /**
+   * After a failed checkpoint the partition must replay from its last one even when no batch is coming (everything
+   * fetched was processed already): retried every checkpoint interval until it works (e.g. Redis is back).
+   */
+  private repositionFailed(partition: number, error: Error): void {
+    if (error instanceof StateLostError) return this.fail(error);
+    this.log(`[stream] partition ${partition}: repositioning at its checkpoint failed (retrying): ${error.message}`);
+    setTimeout(() => {
+      if (this.state === 'stopped' || this.state === 'failed' || !this.assignedPartitions().includes(partition)) return;
+      void this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((again: Error) => this.repositionFailed(partition, again));
+    }, Math.max(this.checkpoints.intervalMs, 500)).unref();
   }
 
   /** Gives up for good: health turns failed, whenFailed() resolves, the consumer leaves the group. */
@@ -455,7 +464,7 @@ export class StreamProcessor<S, E> {
         this.checkpointTimers.delete(task.partition);
         void this.withTaskLock(task.partition, () => (this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve())).catch((error: Error) => {
           this.tasks.delete(task.partition);
-          this.log(`[stream] partition ${task.partition}: checkpoint failed (the next batch replays from the last one): ${error.message}`);
+          this.repositionFailed(task.partition, error);
         });
       }, dueAt - Date.now());
       this.checkpointTimers.set(task.partition, timer);
@@ -468,6 +477,8 @@ export class StreamProcessor<S, E> {
     if (result === 'moved') {
       this.tasks.delete(task.partition);
       await this.checkpointMoved(task.partition, task.keys);
+      // Replay from the checkpoint now: no batch may be coming to reposition the consumer.
+      await this.seekToCheckpoint(task.partition);
       return;
     }
     if (result === 'lagging') {
