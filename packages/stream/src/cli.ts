@@ -4,10 +4,9 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
-import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
+import { connectCluster, OnlineStore, type RedisClient } from '@rtml/online-store';
+import { checkConnections, ConnectionError, explainFailure, kafkaClient, readConnectionSettings, readKafkaSettings, redisClient, type KafkaSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -52,6 +51,7 @@ const ENVIRONMENT_HELP = `
 Environment:
   KAFKA_BROKERS   Kafka bootstrap servers, e.g. 127.0.0.1:9092 (comma-separated)
   REDIS_URL       online store, e.g. redis://127.0.0.1:6379
+  REDIS_CLUSTER_NODES  instead of REDIS_URL: a Redis Cluster's seed nodes, host:port,host:port
   Without them, the stack recorded by \`npm run infra:up\` is used.`;
 
 const integer = (name: string) => (value: string) => {
@@ -97,21 +97,44 @@ async function loadProcessor(options: ProcessorOptions): Promise<KeyedProcessor<
   return processor;
 }
 
-function onlineStore(redis: Redis, processor: KeyedProcessor<unknown, unknown>, options: ProcessorOptions): OnlineStore {
+function onlineStore(redis: RedisClient, processor: KeyedProcessor<unknown, unknown>, options: ProcessorOptions): OnlineStore {
   return new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
 }
 
-/** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
-async function checkedConnections(): Promise<ConnectionSettings> {
-  const connections = readConnectionSettings(await environmentWithRecordedStack());
-  await checkConnections(connections);
-  return connections;
+/**
+ * Kafka settings and a Redis client from KAFKA_BROKERS and REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster (or
+ * the stack of `npm run infra:up`), checked before any work.
+ */
+async function checkedConnections(): Promise<{ kafka: KafkaSettings; redis: RedisClient }> {
+  const env = await environmentWithRecordedStack();
+  const clusterNodes = env.REDIS_CLUSTER_NODES;
+  if (clusterNodes === undefined || clusterNodes === '' || env.REDIS_URL) {
+    const connections = readConnectionSettings(env);
+    await checkConnections(connections);
+    return { kafka: connections.kafka, redis: redisClient(connections.redis) };
+  }
+  const kafka = readKafkaSettings(env);
+  await checkConnections({ kafka });
+  const cluster = connectCluster(clusterNodes);
+  // One line per 10 s while nodes fail (e.g. during a failover), instead of ioredis' unhandled-error stack traces.
+  let reportedAt = 0;
+  cluster.on('error', (error: Error) => {
+    if (Date.now() - reportedAt < 10_000) return;
+    reportedAt = Date.now();
+    console.error(`[redis] REDIS_CLUSTER_NODES=${clusterNodes}: ${error.message}`);
+  });
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref());
+  await Promise.race([cluster.ping(), timeout]).catch((error: Error) => {
+    cluster.disconnect();
+    throw new ConnectionError(`cannot reach the Redis Cluster at REDIS_CLUSTER_NODES=${clusterNodes} (${error.message})`);
+  });
+  return { kafka, redis: cluster };
 }
 
 async function run(options: RunOptions): Promise<void> {
   const processor = await loadProcessor(options);
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
     topology: {
@@ -163,7 +186,7 @@ async function run(options: RunOptions): Promise<void> {
 async function rebuild(options: RebuildCliOptions): Promise<void> {
   const processor = await loadProcessor(options);
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const admin = kafkaClient(connections.kafka, { clientId: `rtml-stream-rebuild-${options.group}` }).admin();
   await admin.connect();
   try {
