@@ -488,7 +488,8 @@ export class StreamProcessor<S, E> {
       if (!this.disconnected) this.scheduleCheckpoint(task.partition, this.checkpoints.intervalMs);
       return;
     }
-    if (!this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
+    // Not while rebalancing or after leaving: Kafka refuses those commits; the next checkpoint's commit catches up.
+    if (this.state === 'ready' && !this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
     task.evictBeyond(this.maxCachedEntities);
   }
 
