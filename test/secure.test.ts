@@ -101,23 +101,23 @@ describe('secure mode', () => {
     const processorRedis = connectAs('processor').redis;
     const processor = featureSetProcessor(paymentFeatures);
     const instance = new StreamProcessor({
-      brokers: settings.processor.kafka.brokers,
+      topology: {
+        topics: [topic],
+        processor,
+        allowedLateness: duration.seconds(30),
+        // The processor may write (and create) dead-letter topics only under its prefix.
+        deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+      },
       kafka: settings.processor.kafka,
-      redis: processorRedis,
       store: new OnlineStore(processorRedis, { namespace, featureSets: service }),
       group,
-      topics: [topic],
-      processor,
-      allowedLateness: duration.seconds(30),
-      // The processor may write (and create) dead-letter topics only under its prefix.
-      deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
       consumer: TEST_CONSUMER_TUNING,
       progressIntervalMs: 0,
       log: capture,
     });
     await instance.start();
     try {
-      await waitUntilCaughtUp(admin.redis, admin.admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: service }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
