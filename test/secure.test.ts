@@ -12,6 +12,7 @@ import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaCl
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
 import { z } from 'zod';
 import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
+import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
 import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
@@ -313,6 +314,33 @@ describe('refusals', () => {
       expect.stringMatching(/^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /),
       expect.stringMatching(/^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/),
     ]);
+  });
+
+  it('a step run as the wrong principal: a topic it may not see or create is named with the setting to check', async () => {
+    const admin = connectAs('admin');
+    await admin.admin.connect();
+    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('hidden')}`;
+    await createTopic(admin.admin, input, 1);
+    // `serving` may not Describe events.*: to it the topic is not there, which must not read as "create it".
+    const servingRedis = connectAs('serving').redis;
+    const stream = new StreamProcessor({
+      brokers: settings.serving.kafka.brokers,
+      kafka: settings.serving.kafka,
+      redis: servingRedis,
+      store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: FEATURE_SETS }),
+      group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
+      topics: [input],
+      processor: featureSetProcessor(engine),
+      allowedLateness: duration.seconds(0),
+      log: capture,
+    });
+    await expect(stream.start()).rejects.toThrow(`input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as an admin user, or run as a user with Read and Describe on them`);
+    await stream.stop();
+    const processor = connectAs('processor');
+    await processor.admin.connect();
+    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('not-mine')}`;
+    const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(() => undefined, (error: unknown) => error);
+    expect(explainFailure(refused)).toMatch(new RegExp(`^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`));
   });
 
   it('a missing variable: named, before anything connects', () => {
