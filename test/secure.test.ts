@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -366,6 +366,13 @@ describe('secrets', () => {
     const exported = Object.fromEntries(status.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]));
     expect(exported).toEqual({ ...envOf('serving') });
     expect(readConnectionSettings(exported).redis.username).toBe('serving');
+    // One shell, a secure stack's exports then a plain stack's: no TLS, SASL or ACL setting may linger.
+    const plainState = join(dirname(state), 'plain.json');
+    writeFileSync(plainState, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir }));
+    const cli = `"${process.execPath}" --import tsx --conditions=source "${DEVSTACK_CLI}" status`;
+    const shell = spawnSync('bash', ['-c', `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval "$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`], { env, encoding: 'utf8' });
+    printed.push(shell.stdout, shell.stderr);
+    expect(shell.stdout.split('\n').filter((line) => /^(KAFKA|REDIS)_/.test(line)).sort()).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
     process.env.RTML_DEVSTACK_STATE = state;
     try {
       expect(withRecordedStack({})).toEqual(envOf('admin'));
