@@ -17,7 +17,8 @@ import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
 import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
-// The stream package's test harness is not part of its public API, hence the relative path.
+// The stream package's test harness is not part of its public API, hence the relative paths.
+import { spawnCli } from '../packages/stream/src/testing/cli-process.js';
 import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
@@ -28,6 +29,18 @@ import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, rec
 
 type SecureStack = RunningStack & { secure: SecureStackInfo };
 const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
+const EXAMPLE_FEATURE_SET = `${fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url))}#userTransactionFeatures`;
+
+/** A loopback port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = await new Promise<Server>((resolve) => {
+    const listening = createServer();
+    listening.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Everything written to stdout/stderr while this file runs (still shown), scanned for secrets at the end. */
 const printed: string[] = [];
@@ -205,6 +218,34 @@ describe('secure mode', () => {
     } finally {
       await outsider.disconnect();
     }
+  });
+});
+
+describe('the stream CLI in secure mode', () => {
+  it('runs as `processor` (dead letters under dlq.*); its output, /metrics, /healthz and /readyz never show a password', async () => {
+    const admin = connectAs('admin');
+    await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+    const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cli')}`;
+    await createTopic(admin.admin, topic, 1);
+    const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map((e) => ({ ...e, body: { ...e.body, merchantId: 'm1' } }));
+    await produce(admin.producer, topic, 1, events);
+    const port = await freePort();
+    const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
+    const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
+    const cli = spawnCli(['run', '--topic', topic, '--group', group, '--namespace', namespace, '--feature-set', EXAMPLE_FEATURE_SET,
+      '--dead-letter-topic', `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, '--metrics-port', String(port)], { brokers: brokers!, redisUrl: redisUrl! }, security);
+    try {
+      await cli.running;
+      await waitUntilCaughtUp(admin.redis, admin.admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+      const pages = await Promise.all(['/metrics', '/healthz', '/readyz'].map(async (path) => (await fetch(`http://127.0.0.1:${port}${path}`)).text()));
+      printed.push(...pages);
+      expect(pages[0]).toMatch(/\d/);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      printed.push(cli.stdout(), cli.stderr());
+    }
+    expect(cli.stderr()).not.toMatch(/\n\s+at /);
   });
 });
 

@@ -7,7 +7,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
-import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
+import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, SECURITY_HELP, type ConnectionSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -49,7 +49,8 @@ const ENVIRONMENT_HELP = `
 Environment:
   KAFKA_BROKERS   Kafka bootstrap servers, e.g. 127.0.0.1:9092 (comma-separated)
   REDIS_URL       online store, e.g. redis://127.0.0.1:6379
-  Without them, the stack recorded by \`npm run infra:up\` is used.`;
+  Without them, the stack recorded by \`npm run infra:up\` is used.
+${SECURITY_HELP}`;
 
 const integer = (name: string) => (value: string) => {
   const n = Number(value);

@@ -17,9 +17,9 @@ export interface CliProcess {
 }
 
 /** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
-export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }): CliProcess {
+export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }, security: Record<string, string> = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: { ...process.env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
+    env: { ...process.env, ...security, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
