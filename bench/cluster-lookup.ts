@@ -79,7 +79,7 @@ async function populate(store: OnlineStore): Promise<void> {
   }
 }
 
-const storeOn = (client: RedisClient) => new OnlineStore(client, { namespace, featureSets: { [SET]: { ttl: duration.hours(1), maxAge: duration.minutes(10) } } });
+const storeOn = (client: RedisClient) => new OnlineStore(client, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
 const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
 
 function printTable(title: string, samples: Record<string, Sample>, labels: Record<string, string>): void {

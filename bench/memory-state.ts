@@ -18,7 +18,7 @@
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { count, createOnlineEngine, duration, eventTime, featureSet, last, max, mean, sliding, sum, type EventTime, type OnlineState } from '@rtml/features';
-import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
+import { transactions, user, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { Option } from 'commander';
 import { benchCommand, emit, machineNote, parseCommand } from './lib/index.js';
 
@@ -29,7 +29,7 @@ import { benchCommand, emit, machineNote, parseCommand } from './lib/index.js';
  */
 const slimFeatures = featureSet({
   name: 'user_txn_slim',
-  entity: 'user',
+  entity: user,
   source: transactions,
   features: {
     txn_count_1h: count({ window: sliding(duration.hours(1)) }),

@@ -146,7 +146,7 @@ function redisBenchmarkLine(settings: RedisSettings, key: string): string | unde
 
 async function main(): Promise<void> {
   const redis = redisClient(redisSettings);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [SET]: { ttl: duration.hours(1), maxAge: duration.minutes(10) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
   const vectors = Array.from({ length: config.entities }, (_, i) => vectorFor(i));
   try {
     const writesPerSec = await populate(store, vectors);

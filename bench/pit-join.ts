@@ -40,8 +40,8 @@ try {
   console.log(`# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s (not part of the join times)`);
 
   const labels = { parquet: data.labelsParquet };
-  const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'pit_ts' }));
-  const naive = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'naive_ts', strategy: 'naive-latest' }));
+  const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'pit_ts' }));
+  const naive = await bestOf(() => store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'naive_ts', strategy: 'naive-latest' }));
   // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s after one.
   const features = PIT_FEATURE_COLUMNS.map((c) => `h.${c}`).join(', ');
   const hash = await bestOf(() =>

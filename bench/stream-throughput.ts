@@ -15,7 +15,7 @@ import { Session } from 'node:inspector/promises';
 import type { Redis } from 'ioredis';
 import type { Consumer, Producer } from 'kafkajs';
 import { kafkaClient, redisClient } from '@rtml/connections';
-import { createOnlineEngine, duration } from '@rtml/features';
+import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
@@ -120,11 +120,11 @@ async function rawConsume(topic: string, count: number): Promise<Measured> {
 }
 
 function storeFor(redis: Redis, namespace: string): OnlineStore {
-  return new OnlineStore(redis, { namespace, featureSets: { [userTransactionFeatures.name]: { ttl: duration.hours(1), maxAge: duration.hours(1) } } });
+  return new OnlineStore(redis, { namespace, featureSets: [{ name: userTransactionFeatures.name, onlineExpiry: duration.hours(1), maxAge: duration.hours(1) }] });
 }
 
 function processorFor(topic: string, redis: Redis, namespace: string) {
-  const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
+  const processor = featureSetProcessor(userTransactionFeatures);
   const store = storeFor(redis, namespace);
   return new StreamProcessor({ brokers, kafka: connections.kafka, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }

@@ -183,7 +183,7 @@ export default function (plop) {
           data,
           abortOnFail: true,
         },
-        nextSteps([`npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`, `list "${a.name}" in MODEL_FEATURES (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
+        nextSteps([`npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`, `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
       ];
     },
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createOnlineEngine, duration } from '@rtml/features';
+import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
@@ -18,9 +18,9 @@ beforeAll(connect);
 afterAll(close);
 
 it('dead-letters non-finite numbers with a reason and stores an overflowing sum as missing, never stalling the partition', async () => {
-  const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
+  const processor = featureSetProcessor(userTransactionFeatures);
   const [namespace, topic, group] = [uniqueName('bad-values'), uniqueName('bad-values-transactions'), uniqueName('bad-values-group')];
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   await createTopic(admin, topic, 1);
   const t = Date.UTC(2024, 0, 1);
   const event = (id: string, offset: number, user: string, amount: string) => `{"eventId":"${id}","eventTime":${t + offset},"userId":"${user}","amount":${amount},"merchantId":"m"}`;

@@ -92,11 +92,11 @@ async function loadOffline(table: string, events: readonly Generated[]): Promise
 
 it('online vectors in Redis equal the offline DuckDB backfill as of each vector’s event time', async () => {
   const engine = createOnlineEngine(userTransactionFeatures);
-  const processor = featureSetProcessor(engine);
+  const processor = featureSetProcessor(userTransactionFeatures);
   const namespace = uniqueName('e2e');
   const topic = uniqueName('e2e-transactions');
   const group = uniqueName('e2e-group');
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   // Every 25th event is delivered twice (as a topic with producer retries holds it): both paths count it once.
   const events = generate(20240328).flatMap((e, i) => (i % 25 === 0 ? [e, e] : [e]));
   const wire = events.map((e) => ({ key: e.userId, body: { eventId: e.eventId, eventTime: e.wireTime, userId: e.userId, amount: e.amount, merchantId: e.merchantId } }));

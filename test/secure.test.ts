@@ -11,7 +11,7 @@ import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
 import { z } from 'zod';
-import { count, createOnlineEngine, duration, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
+import { count, duration, entity, featureService, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
@@ -86,16 +86,17 @@ afterAll(async () => {
 const PARTITIONS = 3;
 const T0 = 1_700_000_000_000;
 
-const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }), { entityKey: 'userId' });
+const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }));
 const paymentFeatures = featureSet({
   name: 'user_payments',
-  entity: 'user',
+  entity: entity({ name: 'user', key: 'userId' }),
   source: payments,
+  maxAge: duration.days(1),
+  onlineExpiry: duration.days(1),
   features: { count_10m: count({ window: sliding(duration.minutes(10)) }), amount_sum_10m: sum('amount', { window: sliding(duration.minutes(10)) }) },
   requestFeatures: { amount_now: request((e: z.output<typeof payments.schema>) => e.amount) },
 });
-const engine = createOnlineEngine(paymentFeatures);
-const FEATURE_SETS = { [paymentFeatures.name]: { ttl: duration.days(1), maxAge: duration.days(1) } };
+const service = featureService({ name: 'payments', featureSets: [paymentFeatures] });
 /** A fixed logistic model over the stored and the request-time features. */
 const model: ScoringModel = { name: 'secure-lr', featureNames: ['count_10m', 'amount_sum_10m', 'amount_now'], score: (row) => 1 / (1 + Math.exp(-(0.1 * row[0]! + 0.0001 * row[1]! + 0.001 * row[2]! - 2))) };
 
@@ -112,12 +113,12 @@ describe('secure mode', () => {
 
     // The processor: its Kafka and Redis users only.
     const processorRedis = connectAs('processor').redis;
-    const processor = featureSetProcessor(engine);
+    const processor = featureSetProcessor(paymentFeatures);
     const instance = new StreamProcessor({
       brokers: settings.processor.kafka.brokers,
       kafka: settings.processor.kafka,
       redis: processorRedis,
-      store: new OnlineStore(processorRedis, { namespace, featureSets: FEATURE_SETS }),
+      store: new OnlineStore(processorRedis, { namespace, featureSets: service }),
       group,
       topics: [topic],
       processor,
@@ -139,11 +140,11 @@ describe('secure mode', () => {
     expect(letter?.reason).toBe('malformed-json');
 
     // Serving: reads features with its read-only Redis user, logs served vectors with its Kafka user.
-    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: FEATURE_SETS });
+    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: service });
     expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
     const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
     const log = await KafkaServedLog.connect({ brokers: settings.serving.kafka.brokers, kafka: settings.serving.kafka, topic: servedTopic, partitions: 1 });
-    const app = createServingApp({ store: servingStore, engine, model, fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 }, clock: (req) => processingTime(req.eventTime), log });
+    const app = createServingApp({ store: servingStore, featureSets: service, model, fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 }, clock: (req) => processingTime(req.eventTime), log });
     try {
       const [userId, stored] = [...expected][0]!;
       const lastTime = Math.max(...events.map((e) => e.body.eventTime));
@@ -368,10 +369,10 @@ describe('refusals', () => {
       brokers: settings.serving.kafka.brokers,
       kafka: settings.serving.kafka,
       redis: servingRedis,
-      store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: FEATURE_SETS }),
+      store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: service }),
       group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
       topics: [input],
-      processor: featureSetProcessor(engine),
+      processor: featureSetProcessor(paymentFeatures),
       allowedLateness: duration.seconds(0),
       log: capture,
     });

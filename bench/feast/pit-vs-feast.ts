@@ -39,7 +39,7 @@ try {
     console.log(`# ours: ingest ${ingest.result.rowsWritten} history rows in ${(ingest.ms / 1000).toFixed(2)} s (not timed below)`);
     for (let i = 0; i < runs; i++) {
       const cpu0 = process.cpuUsage(); // every thread of this process, DuckDB's included
-      const { ms, result } = await timeMs(() => store.buildTrainingSet({ labels: { parquet: data.labelsParquet }, featureSets: ['pit'], into: 'ts' }));
+      const { ms, result } = await timeMs(() => store.buildTrainingSet({ labels: { parquet: data.labelsParquet }, featureSets: [{ name: 'pit' }], into: 'ts' }));
       const cpu = process.cpuUsage(cpu0);
       oursS = Math.min(oursS, ms / 1000);
       oursCpuS = Math.min(oursCpuS, (cpu.user + cpu.system) / 1e6);

@@ -1,16 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { count, DefinitionError, distinctCount, lastK, request, sliding, source, sum, transform } from './definition.js';
+import { count, DefinitionError, distinctCount, entity, lastK, request, sliding, source, sum, transform } from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
-import { transactions } from './example.js';
-import { featureSet } from './feature-set.js';
+import { transactions, user } from './example.js';
+import { DEFAULT_ONLINE_EXPIRY, featureSet } from './feature-set.js';
+import { featureService } from './feature-service.js';
 import { duration } from './time.js';
 
 describe('feature definitions', () => {
   it('infers the event type for request features and accepts a valid set', () => {
     const set = featureSet({
       name: 'ok',
-      entity: 'user',
+      entity: user,
       source: transactions,
       features: { n: count() },
       requestFeatures: { amount_or_zero: (event) => event.amount ?? 0, is_big: request((event: { amount: number | null }) => (event.amount ?? 0) > 100) },
@@ -24,7 +25,7 @@ describe('feature definitions', () => {
     expect(() =>
       featureSet({
         name: 'bad',
-        entity: 'user',
+        entity: user,
         source: transactions,
         // @ts-expect-error 'amuont' is not a numeric field of the source
         features: { s: sum('amuont') },
@@ -35,7 +36,7 @@ describe('feature definitions', () => {
   it('rejects an aggregation over a field of the wrong type', () => {
     expect(() =>
       // @ts-expect-error merchantId is a string: it cannot be summed
-      featureSet({ name: 'bad', entity: 'user', source: transactions, features: { s: sum('merchantId') } }),
+      featureSet({ name: 'bad', entity: user, source: transactions, features: { s: sum('merchantId') } }),
     ).toThrow(/sum needs a number field, 'merchantId' is string/);
   });
 
@@ -44,10 +45,10 @@ describe('feature definitions', () => {
     expect(() => lastK('merchantId', 1.5)).toThrow(/k must be a whole number >= 1/);
     expect(() => sliding(duration.minutes(-5))).toThrow(/positive whole number of ms, got -300000/);
     expect(() => sliding(duration.ms(0))).toThrow(DefinitionError);
-    expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { s: sum('amount', { default: 'zero' }) } })).toThrow(
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, features: { s: sum('amount', { default: 'zero' }) } })).toThrow(
       /default "zero" is not a number/,
     );
-    expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { s: sum('amount', { default: Number.NaN }) } })).toThrow(
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, features: { s: sum('amount', { default: Number.NaN }) } })).toThrow(
       /is not a number/,
     );
   });
@@ -56,27 +57,82 @@ describe('feature definitions', () => {
     expect(() =>
       featureSet({
         name: 'bad',
-        entity: 'u',
+        entity: user,
         source: transactions,
         features: { n: count() },
         // @ts-expect-error 'm' is not a feature of the set
         transforms: { t: transform(['m'], (m) => m) },
       }),
     ).toThrow(/unknown input\(s\) m/);
-    expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { event_time: count() } })).toThrow(/reserved/);
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, features: { event_time: count() } })).toThrow(/reserved/);
     expect(() =>
-      featureSet({ name: 'bad', entity: 'u', source: transactions, features: { n: count() }, requestFeatures: { n: request(() => 1) } }),
+      featureSet({ name: 'bad', entity: user, source: transactions, features: { n: count() }, requestFeatures: { n: request(() => 1) } }),
     ).toThrow(/used twice/);
-    expect(() => featureSet({ name: 'bad', entity: 'u', source: transactions, features: { 'a-b': distinctCount('merchantId') } })).toThrow(/identifier/);
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, features: { 'a-b': distinctCount('merchantId') } })).toThrow(/identifier/);
   });
 
-  it('rejects sources without eventId or a string entity key', () => {
+  it('rejects sources without eventId', () => {
     const noId = z.object({ eventTime: isoOrEpochMs, userId: z.string() });
     // @ts-expect-error the schema has no eventId
-    expect(() => source('s', noId, { entityKey: 'userId' })).toThrow(/must have an 'eventId' field/);
-    const numericKey = z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.number() });
-    // @ts-expect-error userId is not a string
-    expect(() => source('s', numericKey, { entityKey: 'userId' })).toThrow(/entityKey 'userId' must be a string field/);
+    expect(() => source('s', noId)).toThrow(/must have an 'eventId' field/);
+  });
+});
+
+describe('entities', () => {
+  const merchant = entity({ name: 'merchant', key: 'merchantId' });
+  const numericKey = source('numeric_key', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.number() }));
+
+  it("checks that a feature set's events carry its entity's key as a string field, at compile time and at run time", () => {
+    // @ts-expect-error userId is a number in this source
+    expect(() => featureSet({ name: 'bad', entity: user, source: numericKey, features: { n: count() } })).toThrow(
+      /entity 'user' is keyed by 'userId', which is not a string field of source 'numeric_key' \(string fields: eventId\)/,
+    );
+    const card = entity({ name: 'card', key: 'cardId' });
+    // @ts-expect-error transactions carry no cardId
+    expect(() => featureSet({ name: 'bad', entity: card, source: transactions, features: { n: count() } })).toThrow(/keyed by 'cardId'/);
+    expect(featureSet({ name: 'per_merchant', entity: merchant, source: transactions, features: { n: count() } }).entity).toBe(merchant);
+  });
+
+  it('rejects names that are not identifiers', () => {
+    expect(() => entity({ name: 'a user', key: 'userId' })).toThrow(/entity name 'a user' must be an identifier/);
+  });
+
+  it('puts freshness and online expiry on the definition, with checked values and a default expiry', () => {
+    const plain = featureSet({ name: 'plain', entity: user, source: transactions, features: { n: count() } });
+    expect([plain.maxAge, plain.onlineExpiry]).toEqual([undefined, DEFAULT_ONLINE_EXPIRY]);
+    const timed = featureSet({ name: 'timed', entity: user, source: transactions, maxAge: duration.hours(1), onlineExpiry: duration.days(2), features: { n: count() } });
+    expect([timed.maxAge, timed.onlineExpiry]).toEqual([duration.hours(1), duration.days(2)]);
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, maxAge: duration.ms(-1), features: { n: count() } })).toThrow(/maxAge must be/);
+    expect(() => featureSet({ name: 'bad', entity: user, source: transactions, onlineExpiry: duration.ms(0), features: { n: count() } })).toThrow(/onlineExpiry must be/);
+  });
+});
+
+describe('feature services', () => {
+  const merchant = entity({ name: 'merchant', key: 'merchantId' });
+  const perUser = featureSet({ name: 'per_user', entity: user, source: transactions, features: { n: count() }, requestFeatures: { big: (e) => (e.amount ?? 0) > 100 } });
+  const perMerchant = featureSet({ name: 'per_merchant', entity: merchant, source: transactions, features: { merchant_n: count() } });
+
+  it('groups the sets of one model; its features default to every feature, in definition order', () => {
+    const service = featureService({ name: 'fraud', featureSets: [perUser, perMerchant] });
+    expect(service.features).toEqual(['n', 'big', 'merchant_n']);
+    expect(featureService({ name: 'fraud', featureSets: [perUser, perMerchant], features: ['merchant_n', 'n'] }).features).toEqual(['merchant_n', 'n']);
+  });
+
+  it('rejects unknown or repeated features, a set listed twice and a feature two sets define', () => {
+    expect(() => featureService({ name: 'm', featureSets: [perUser], features: ['n', 'nope'] })).toThrow(/unknown feature\(s\) nope/);
+    expect(() => featureService({ name: 'm', featureSets: [perUser], features: ['n', 'n'] })).toThrow(/listed twice/);
+    expect(() => featureService({ name: 'm', featureSets: [perUser, perUser] })).toThrow(/feature set 'per_user' is listed twice/);
+    const clash = featureSet({ name: 'clash', entity: merchant, source: transactions, features: { n: count() } });
+    expect(() => featureService({ name: 'm', featureSets: [perUser, clash] })).toThrow(/feature 'n' is defined by both 'per_user' and 'clash'/);
+  });
+
+  it('rejects a set the request cannot be read for, or whose request features need another source', () => {
+    const profiles = source('profile', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), shopId: z.string() }));
+    const shop = entity({ name: 'shop', key: 'shopId' });
+    const perShop = featureSet({ name: 'per_shop', entity: shop, source: profiles, features: { shop_n: count() } });
+    expect(() => featureService({ name: 'm', featureSets: [perUser, perShop] })).toThrow(/'per_shop' is read by shop 'shopId', which requests \(source 'transaction'\) do not carry/);
+    const withRequest = featureSet({ name: 'profile_req', entity: user, source: profiles, features: { p: count() }, requestFeatures: { shop: (e) => e.shopId } });
+    expect(() => featureService({ name: 'm', featureSets: [perUser, withRequest] })).toThrow(/has request features but another source/);
   });
 });
 

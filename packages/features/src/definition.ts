@@ -18,7 +18,6 @@ export type FieldsOf<E, T> = { [K in keyof E & string]: NonNullable<E[K]> extend
 export interface Source<E extends SourceEvent> {
   readonly name: string;
   readonly schema: z.ZodType<E, unknown>;
-  readonly entityKey: FieldsOf<E, string>;
   /** Value type of each plainly typed field (number / string / boolean), read from the zod schema. */
   readonly fieldTypes: Readonly<Record<string, FieldType>>;
 }
@@ -26,11 +25,8 @@ export interface Source<E extends SourceEvent> {
 /** A zod object schema whose output is a source event (an id and an event time, plus any fields). */
 type EventSchema = z.ZodObject & z.ZodType<SourceEvent, unknown>;
 
-export function source<S extends EventSchema>(
-  name: string,
-  schema: S,
-  options: { entityKey: FieldsOf<z.output<S>, string> },
-): Source<z.output<S>> {
+/** A stream of events of one schema. Which entity an event belongs to is the feature set's `entity`. */
+export function source<S extends EventSchema>(name: string, schema: S): Source<z.output<S>> {
   const fieldTypes = Object.fromEntries(
     Object.entries(schema.shape).flatMap(([field, type]) => {
       const fieldType = plainFieldType(type);
@@ -40,11 +36,30 @@ export function source<S extends EventSchema>(
   for (const required of ['eventId', 'eventTime']) {
     if (!(required in schema.shape)) throw new DefinitionError(`source '${name}': schema must have an '${required}' field`);
   }
-  if (fieldTypes[options.entityKey] !== 'string') {
-    throw new DefinitionError(`source '${name}': entityKey '${options.entityKey}' must be a string field of the schema`);
-  }
   // S parses to z.output<S> by definition; TypeScript cannot relate a generic S to ZodType<output<S>> by itself.
-  return { name, schema: schema as unknown as z.ZodType<z.output<S>, unknown>, entityKey: options.entityKey, fieldTypes };
+  return { name, schema: schema as unknown as z.ZodType<z.output<S>, unknown>, fieldTypes };
+}
+
+/* ------------------------------------------------------------------ entities */
+
+/**
+ * What features describe (a user, a card, an item): its `name`, and the `key`, the event field holding its id.
+ * Feature sets of one entity share its id space: the online store, the training-set join and the scorer read
+ * every set of a request by `event[entity.key]`.
+ */
+export interface Entity<K extends string = string> {
+  readonly name: string;
+  readonly key: K;
+}
+
+/** Names that become SQL columns, Redis key segments and JSON keys: plain identifiers only. */
+export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function entity<const K extends string>(definition: { readonly name: string; readonly key: K }): Entity<K> {
+  for (const [what, value] of [['name', definition.name], ['key', definition.key]] as const) {
+    if (!IDENTIFIER.test(value)) throw new DefinitionError(`entity ${what} '${value}' must be an identifier`);
+  }
+  return { name: definition.name, key: definition.key };
 }
 
 function plainFieldType(type: z.ZodType): FieldType | undefined {

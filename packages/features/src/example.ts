@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { count, distinctCount, last, lastK, max, mean, min, request, sliding, source, sum, transform } from './definition.js';
+import { count, distinctCount, entity, last, lastK, max, mean, min, request, sliding, source, sum, transform } from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { duration } from './time.js';
@@ -14,14 +14,15 @@ export const transactions = source(
     amount: z.number().nullable(),
     merchantId: z.string(),
   }),
-  { entityKey: 'userId' },
 );
+
+export const user = entity({ name: 'user', key: 'userId' });
 
 export type TransactionEvent = z.output<typeof transactions.schema>;
 
 export const userTransactionFeatures = featureSet({
   name: 'user_txn',
-  entity: 'user',
+  entity: user,
   source: transactions,
   features: {
     txn_count_1h: count({ window: sliding(duration.hours(1)) }),

@@ -1,6 +1,8 @@
 import {
   AGGREGATION_FIELD_TYPES,
   DefinitionError,
+  IDENTIFIER,
+  type Entity,
   type Aggregate,
   type FieldAggregate,
   type FieldType,
@@ -11,6 +13,7 @@ import {
   type SourceEvent,
   type Transform,
 } from './definition.js';
+import { duration, type DurationMs } from './time.js';
 import type { FeatureValue } from './vector.js';
 
 /** The type of an aggregate feature's value; `null` (missing) is always possible too unless it is a count. */
@@ -24,20 +27,30 @@ export interface AggregateFeature {
 
 export interface NamedRequestFeature<E> {
   readonly name: string;
-  readonly compute: (event: E) => FeatureValue;
+  compute(event: E): FeatureValue;
 }
 
 export interface NamedTransform {
   readonly name: string;
   readonly inputs: readonly string[];
-  readonly compute: (...values: FeatureValue[]) => FeatureValue;
+  compute(...values: FeatureValue[]): FeatureValue;
 }
+
+/** How long a Redis entry lives after its last write when the definition says nothing (`onlineExpiry`). */
+export const DEFAULT_ONLINE_EXPIRY = duration.days(30);
 
 /** A validated feature set: what both executions (offline SQL, online engine) are built from. */
 export interface FeatureSet<E extends SourceEvent> {
   readonly name: string;
-  readonly entity: string;
+  readonly entity: Entity;
   readonly source: Source<E>;
+  /**
+   * Freshness: a value whose event time is older than this is not used, online (the read is `stale`, the scorer
+   * takes the fallback) and offline (the training-set join gives NULL). Undefined: never too old.
+   */
+  readonly maxAge: DurationMs | undefined;
+  /** Redis expiry of an entity's online entry, refreshed on every write, so abandoned entities disappear. */
+  readonly onlineExpiry: DurationMs;
   readonly aggregates: readonly AggregateFeature[];
   readonly requestFeatures: readonly NamedRequestFeature<E>[];
   readonly transforms: readonly NamedTransform[];
@@ -56,8 +69,13 @@ type CheckAggregates<E, A> = {
 
 export interface FeatureSetDefinition<E extends SourceEvent, A extends Record<string, Aggregate>, R extends string> {
   readonly name: string;
-  readonly entity: string;
+  /** Whose features these are; its `key` must be a string field of the source's events. */
+  readonly entity: Entity<FieldsOf<E, string>>;
   readonly source: Source<E>;
+  /** See `FeatureSet.maxAge`. Default: never too old. */
+  readonly maxAge?: DurationMs;
+  /** See `FeatureSet.onlineExpiry`. Default `DEFAULT_ONLINE_EXPIRY` (30 days). */
+  readonly onlineExpiry?: DurationMs;
   readonly features: A & CheckAggregates<E, A>;
   /**
    * A bare function `(event) => value` gets the event type inferred from the source; `request(fn)` needs its
@@ -67,7 +85,6 @@ export interface FeatureSetDefinition<E extends SourceEvent, A extends Record<st
   readonly transforms?: Readonly<Record<string, Transform<NoInfer<(keyof A & string) | R>>>>;
 }
 
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const RESERVED_COLUMNS = new Set(['entity_id', 'event_time']);
 
 export function featureSet<
@@ -77,6 +94,9 @@ export function featureSet<
 >(definition: FeatureSetDefinition<E, A, R>): FeatureSet<E> {
   const where = `feature set '${definition.name}'`;
   if (!IDENTIFIER.test(definition.name)) throw new DefinitionError(`${where}: name must be an identifier`);
+  checkEntity(where, definition.entity, definition.source);
+  const durations = { maxAge: definition.maxAge, onlineExpiry: definition.onlineExpiry ?? DEFAULT_ONLINE_EXPIRY };
+  checkDurations(where, durations);
   const aggregates = Object.entries(definition.features as Record<string, Aggregate>).map(([name, spec]) =>
     resolveAggregate(`${where}, feature '${name}'`, name, spec, definition.source),
   );
@@ -93,7 +113,28 @@ export function featureSet<
       throw new DefinitionError(`${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate or request features)`);
     }
   }
-  return { name: definition.name, entity: definition.entity, source: definition.source, aggregates, requestFeatures, transforms };
+  const { name, entity, source } = definition;
+  return { name, entity, source, ...durations, aggregates, requestFeatures, transforms };
+}
+
+function checkEntity<E extends SourceEvent>(where: string, entity: Entity, source: Source<E>): void {
+  if (source.fieldTypes[entity.key] !== 'string') {
+    const strings = Object.keys(source.fieldTypes).filter((field) => source.fieldTypes[field] === 'string');
+    throw new DefinitionError(
+      `${where}: entity '${entity.name}' is keyed by '${entity.key}', which is not a string field of source ` +
+        `'${source.name}' (string fields: ${strings.join(', ')})`,
+    );
+  }
+}
+
+function checkDurations(where: string, durations: { maxAge: DurationMs | undefined; onlineExpiry: DurationMs }): void {
+  if (durations.maxAge !== undefined && !(Number.isSafeInteger(durations.maxAge) && durations.maxAge >= 0)) {
+    throw new DefinitionError(`${where}: maxAge must be a non-negative whole number of ms, got ${durations.maxAge}`);
+  }
+  if (!(Number.isSafeInteger(durations.onlineExpiry) && durations.onlineExpiry > 0)) {
+    const got = durations.onlineExpiry;
+    throw new DefinitionError(`${where}: onlineExpiry must be a positive whole number of ms, got ${got}`);
+  }
 }
 
 function checkNames(where: string, names: readonly string[]): void {

@@ -3,6 +3,7 @@ export * from './vector.js';
 export { isoOrEpochMs } from './event-time.js';
 export {
   source,
+  entity,
   sliding,
   lifetime,
   count,
@@ -19,6 +20,7 @@ export {
   AGGREGATION_FIELD_TYPES,
   type SourceEvent,
   type Source,
+  type Entity,
   type FieldType,
   type FieldsOf,
   type Window,
@@ -31,6 +33,7 @@ export {
   type Transform,
 } from './definition.js';
 export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
+export { featureService, type FeatureService } from './feature-service.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
 export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type SqlConnection } from './offline.js';

@@ -1,7 +1,7 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { count, last, lastK, sliding, sum } from './definition.js';
-import { transactions, userTransactionFeatures } from './example.js';
+import { transactions, user, userTransactionFeatures } from './example.js';
 import { featureSet } from './feature-set.js';
 import { EVENT_TIME_RULE } from './event-time.js';
 import { compileBackfillSql, runBackfill } from './offline.js';
@@ -13,7 +13,7 @@ const txn = (id: string, t: number, amount: number, merchantId = 'm'): Transacti
 
 const set = featureSet({
   name: 'boundaries',
-  entity: 'user',
+  entity: user,
   source: transactions,
   features: {
     n_10: count({ window: sliding(duration.ms(10)) }),

@@ -158,9 +158,9 @@ function checkedEventsSql<E extends SourceEvent>(set: FeatureSet<E>, options: Ba
     if (set.source.fieldTypes[field] !== 'number') return `${value} AS ${fieldColumn(field)}`;
     return `CASE WHEN ${value} IS NULL OR isfinite(${value}) THEN ${value} ELSE ${fail(field, 'expected a finite number or null')} END AS ${fieldColumn(field)}`;
   };
-  const key = quote(set.source.entityKey);
+  const key = quote(set.entity.key);
   return `checked AS (
-  SELECT CASE WHEN ${key} IS NOT NULL THEN CAST(${key} AS VARCHAR) ELSE ${fail(set.source.entityKey, 'missing entity key')} END AS entity_id,
+  SELECT CASE WHEN ${key} IS NOT NULL THEN CAST(${key} AS VARCHAR) ELSE ${fail(set.entity.key, 'missing entity key')} END AS entity_id,
          ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms', fail)} AS t,
          CASE WHEN "eventId" IS NOT NULL THEN CAST("eventId" AS VARCHAR) ELSE ${fail('eventId', 'missing')} END AS event_id${fields.map((f) => `,\n         ${checkedField(f)}`).join('')}
   FROM ${options.events} AS src

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { count, last, lastK, sliding, sum } from './definition.js';
-import { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
+import { transactions, user, userTransactionFeatures, type TransactionEvent } from './example.js';
 import { featureSet } from './feature-set.js';
 import { createOnlineEngine, type OnlineEngine, type OnlineState } from './online.js';
 import { duration, eventTime } from './time.js';
@@ -18,7 +18,7 @@ function applyAll(engine: OnlineEngine<TransactionEvent>, events: readonly Trans
 
 const hourly = featureSet({
   name: 'hourly',
-  entity: 'user',
+  entity: user,
   source: transactions,
   features: {
     n_1h: count({ window: sliding(HOUR) }),
@@ -64,7 +64,7 @@ describe('online engine', () => {
   });
 
   it('counts a redelivered event once in a lifetime-only set too, until compact says it can no longer arrive', () => {
-    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: 'user', source: transactions, features: { n: count(), total: sum('amount'), recent: lastK('amount', 3) } }));
+    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: user, source: transactions, features: { n: count(), total: sum('amount'), recent: lastK('amount', 3) } }));
     const state = applyAll(lifetimeOnly, [txn('a', 0, 1), txn('b', 10, 2), txn('a', 0, 1), txn('b', 10, 2), txn('b', 10, 2)]);
     expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
     // A watermark at b's time: a (older) cannot arrive any more and is forgotten, b can and is still recognised.
@@ -75,7 +75,7 @@ describe('online engine', () => {
   });
 
   it('refuses NaN and Infinity in an event built by hand (parse never lets them through), for every aggregation alike', () => {
-    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: 'user', source: transactions, features: { recent: lastK('amount', 3) } }));
+    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: user, source: transactions, features: { recent: lastK('amount', 3) } }));
     for (const bad of [NaN, Infinity, -Infinity]) {
       expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(/event "a": amount must be a finite number or null, got/);
       expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(/amount must be a finite number or null/);
@@ -154,7 +154,7 @@ describe('online engine', () => {
     const full = createOnlineEngine(userTransactionFeatures);
     const state = applyAll(full, [txn('a', 0, 10)]);
     const request = txn('r', 1, Math.E - 1);
-    const input = full.serving(full.read(state, full.entityKey(request), eventTime(t0 + 1)), request);
+    const input = full.serving(full.read(state, full.entityIdOf(request), eventTime(t0 + 1)), request);
     expect(input.amount_log).toBeCloseTo(1, 12);
     expect(input.amount_sum_24h).toBe(10);
     expect(input.amount_vs_24h_sum).toBeCloseTo(1 / Math.log1p(10), 12);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isoWithOffset } from '@rtml/synthetic';
 import { offlineOnlineAgree } from './agreement.js';
-import { count, distinctCount, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Aggregate, type Window } from './definition.js';
+import { count, distinctCount, entity, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Aggregate, type Window } from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { readBackfillHistory, rowAsOf, runBackfill, type HistoryRow } from './offline.js';
@@ -30,8 +30,8 @@ const paritySource = source(
     label: z.string().nullable(),
     flag: z.boolean().nullable(),
   }),
-  { entityKey: 'entity' },
 );
+const stream = entity({ name: 'stream', key: 'entity' });
 type ParityEvent = z.output<typeof paritySource.schema>;
 
 const WINDOWS: Record<string, Window> = { w7: sliding(duration.ms(7)), w20: sliding(duration.ms(20)), life: lifetime };
@@ -57,12 +57,12 @@ function featuresFor(suffix: string, window: Window): Record<string, Aggregate> 
 
 const paritySet = featureSet({
   name: 'parity',
-  entity: 'stream',
+  entity: stream,
   source: paritySource,
   features: Object.assign({}, ...Object.entries(WINDOWS).map(([suffix, window]) => featuresFor(suffix, window))) as Record<string, Aggregate>,
 });
 /** Lifetime only: the online engine retains no events for windows here, yet must still count a redelivery once. */
-const lifetimeSet = featureSet({ name: 'parity_lifetime', entity: 'stream', source: paritySource, features: featuresFor('life', lifetime) });
+const lifetimeSet = featureSet({ name: 'parity_lifetime', entity: stream, source: paritySource, features: featuresFor('life', lifetime) });
 const SETS = [paritySet, lifetimeSet].map((set) => ({ set, engine: createOnlineEngine(set), table: `${set.name}_history` }));
 type Checked = (typeof SETS)[number];
 const SLIDING_SIZES = [7, 20];

@@ -3,7 +3,7 @@
  * example (card transactions per user), the offline/online parity contract, reading a backfill's history, the
  * event order and the event-time rule text.
  */
-export { transactions, userTransactionFeatures, type TransactionEvent } from './example.js';
+export { transactions, user, userTransactionFeatures, type TransactionEvent } from './example.js';
 export { offlineOnlineAgree, type SummedInputs } from './agreement.js';
 export { readBackfillHistory, rowAsOf, type HistoryRow } from './offline.js';
 export { compareEventIds, compareEventKeys } from './order.js';

@@ -73,8 +73,8 @@ export async function nonFiniteValues(connection: DuckDBConnection, table: strin
 }
 
 /** SQL naming a row by its entity and time, e.g. `"u1" at 2024-01-01T00:00:00.000Z`. */
-export function rowNameSql(entityColumn: string, timeColumn: string): string {
-  return `to_json(${entityColumn})::VARCHAR || ' at ' || strftime(${timeColumn}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
+export function rowNameSql(entityIdColumn: string, timeColumn: string): string {
+  return `to_json(${entityIdColumn})::VARCHAR || ' at ' || strftime(${timeColumn}, '%Y-%m-%dT%H:%M:%S.%gZ')`;
 }
 
 export async function queryRows(connection: DuckDBConnection, sql: string, params?: Params): Promise<Row[]> {

@@ -18,8 +18,8 @@ beforeEach(async () => {
     { entityId: 'u1', labelTime: at(10), label: 0 },
     { entityId: 'u1', labelTime: at(20), label: 0 },
   ];
-  await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend', 'profile'], into: 'pit' });
-  await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: ['spend', 'profile'], into: 'naive', strategy: 'naive-latest' });
+  await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: [{ name: 'spend' }, { name: 'profile' }], into: 'pit' });
+  await ctx.store.buildTrainingSet({ labels: { rows: labels }, featureSets: [{ name: 'spend' }, { name: 'profile' }], into: 'naive', strategy: 'naive-latest' });
 });
 afterEach(async () => ctx.cleanup());
 

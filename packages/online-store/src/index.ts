@@ -1,4 +1,4 @@
-export { OnlineStore, FENCE_ON_CLUSTER, type OnlineStoreOptions, type FeatureSetConfig, type WriteOptions, type WriteResult } from './store.js';
+export { OnlineStore, FENCE_ON_CLUSTER, type OnlineStoreOptions, type StoredFeatureSet, type WriteOptions, type WriteResult } from './store.js';
 export { readFence, type Fence, type SideWrite } from './fence.js';
 export type { OnlineRead, FoundRead, MissingRead } from './read.js';
 export { materialize, type MaterializeOptions, type MaterializeProgress, type MaterializeResult, type Rejection } from './materialize.js';

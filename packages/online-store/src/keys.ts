@@ -25,6 +25,6 @@ export function featureKeyPrefix(namespace: string): string {
   return `rtml:${namespace}:fs:`;
 }
 
-export function entityKey(namespace: string, featureSet: string, entityId: string): string {
+export function entityHashKey(namespace: string, featureSet: string, entityId: string): string {
   return `${featureKeyPrefix(namespace)}${featureSet}:${entityId}`;
 }

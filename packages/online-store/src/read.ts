@@ -34,7 +34,7 @@ export type OnlineRead = MissingRead | FoundRead;
 
 export interface DecodeContext extends ReadIdentity {
   readonly key: string;
-  readonly maxAge: DurationMs;
+  readonly maxAge: DurationMs | undefined;
   readonly declaredFeatures: readonly string[] | undefined;
   readonly now: ProcessingTime;
 }
@@ -63,7 +63,7 @@ export function decodeRead(ctx: DecodeContext, hash: Record<string, string>): On
   const values = decodeValues(ctx, hash);
   return {
     ...identity,
-    status: age > ctx.maxAge ? 'stale' : 'fresh',
+    status: ctx.maxAge !== undefined && age > ctx.maxAge ? 'stale' : 'fresh',
     eventTime: storedEventTime,
     writeTime: processingTime(metaNumber(ctx, hash, WRITE_TIME_FIELD)),
     freshnessMs: age,

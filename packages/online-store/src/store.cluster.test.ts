@@ -10,7 +10,7 @@ const namespaces = testClusterNamespaces(inject('redisClusterNodes'), 'tc');
 const { redis: cluster } = namespaces;
 afterAll(namespaces.cleanup);
 
-const freshStore = () => new OnlineStore(cluster, { namespace: namespaces.fresh(), featureSets: { user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10) } } });
+const freshStore = () => new OnlineStore(cluster, { namespace: namespaces.fresh(), featureSets: [{ name: 'user_txn', onlineExpiry: duration.days(7), maxAge: duration.minutes(10) }] });
 const T0 = 1_700_000_000_000;
 const vec = (entityId: string, at: number, values: FeatureValues): FeatureVector => ({ featureSet: 'user_txn', entityId, eventTime: eventTime(at), values });
 const ids = (count: number) => Array.from({ length: count }, (_, i) => `user-${i}`);

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
+import { duration, eventTime, featureService, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
+import { userTransactionFeatures } from '@rtml/features/testing';
 import { connectCluster, deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
 import { testNamespaces } from './testing.js';
 
@@ -12,10 +13,10 @@ afterAll(namespaces.cleanup);
 function freshStore(features?: readonly string[]): OnlineStore {
   return new OnlineStore(redis, {
     namespace: namespaces.fresh(),
-    featureSets: {
-      user_txn: { ttl: duration.days(7), maxAge: duration.minutes(10), ...(features ? { features } : {}) },
-      short_lived: { ttl: duration.ms(40), maxAge: duration.minutes(10) },
-    },
+    featureSets: [
+      { name: 'user_txn', onlineExpiry: duration.days(7), maxAge: duration.minutes(10), ...(features ? { aggregates: features.map((name) => ({ name })) } : {}) },
+      { name: 'short_lived', onlineExpiry: duration.ms(40), maxAge: duration.minutes(10) },
+    ],
   });
 }
 
@@ -234,8 +235,35 @@ describe('bad input', () => {
     await expect(store.writeBatch([vec('u', T0, { b: 1 })])).rejects.toThrow(/not declared/);
     await expect(store.read('nope', 'u')).rejects.toThrow(/unknown feature set/);
     await expect(store.readMany('user_txn', ['ok', ''])).rejects.toThrow(/non-empty string/);
-    expect(() => new OnlineStore(redis, { namespace: 'a:b', featureSets: {} })).toThrow(/may not contain ':'/);
-    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: { s: { ttl: duration.ms(0), maxAge: duration.ms(1) } } })).toThrow(/ttl/);
+    expect(() => new OnlineStore(redis, { namespace: 'a:b', featureSets: [] })).toThrow(/may not contain ':'/);
+    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: [{ name: 's', onlineExpiry: duration.ms(0), maxAge: duration.ms(1) }] })).toThrow(/onlineExpiry/);
+    const twin = { name: 'user_txn', onlineExpiry: duration.days(1) };
+    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: [twin, { ...twin }] })).toThrow(/two different feature sets are named "user_txn"/);
+  });
+});
+
+describe('registered by its feature service', () => {
+  const set = userTransactionFeatures;
+  const service = featureService({ name: 'fraud', featureSets: [set] });
+
+  it("takes expiry, freshness and declared features from the definition; a service's sets may be listed again", async () => {
+    const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: [service, set] });
+    await store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }], { now: processingTime(T0) });
+    const pttl = await redis.pttl(store.keyOf(set.name, 'u1'));
+    expect(pttl).toBeGreaterThan(set.onlineExpiry - 60_000);
+    expect(pttl).toBeLessThanOrEqual(set.onlineExpiry);
+    const read = await store.read(set.name, 'u1', processingTime(T0 + duration.days(365)));
+    expect(read.status).toBe('fresh'); // the example set has no maxAge: never too old
+    expect(read.status === 'missing' ? [] : read.missingFeatures).toEqual(set.aggregates.map((a) => a.name).filter((name) => name !== 'txn_count_1h'));
+    await expect(store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { amount_log: 1 } }])).rejects.toThrow(/not declared/);
+  });
+
+  it("reports a read older than the set's maxAge as stale", async () => {
+    const fresh = { ...set, maxAge: duration.minutes(5) };
+    const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: featureService({ name: 'fresh', featureSets: [fresh] }) });
+    await store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }]);
+    expect((await store.read(set.name, 'u1', processingTime(T0 + duration.minutes(5)))).status).toBe('fresh');
+    expect((await store.read(set.name, 'u1', processingTime(T0 + duration.minutes(5) + 1))).status).toBe('stale');
   });
 });
 

@@ -1,24 +1,42 @@
-import { nowProcessingTime, type DurationMs, type FeatureVector, type ProcessingTime } from '@rtml/features';
+import {
+  nowProcessingTime,
+  type DurationMs,
+  type FeatureService,
+  type FeatureVector,
+  type ProcessingTime,
+} from '@rtml/features';
 import { encodeFeatureValue } from './codec.js';
 import { execPipeline, isCluster, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import { validateFence, type Fence } from './fence.js';
-import { assertEntityId, assertKeySegment, entityKey, META_PREFIX } from './keys.js';
+import { assertEntityId, assertKeySegment, entityHashKey, META_PREFIX } from './keys.js';
 import { decodeRead, type OnlineRead } from './read.js';
 import { WRITE_BATCH_LUA } from './write-script.js';
 
-export interface FeatureSetConfig {
+/**
+ * What the store needs of a feature set; a `FeatureSet` of @rtml/features is one, and so is a literal for the
+ * vectors of a hand-written stream processor (a join, a counter).
+ */
+export interface StoredFeatureSet {
+  readonly name: string;
   /** Redis expiry of an entity's hash, refreshed on every write, so abandoned entities disappear. */
-  readonly ttl: DurationMs;
-  /** A read whose event time is older than this (relative to `now`) is reported `stale`. */
-  readonly maxAge: DurationMs;
+  readonly onlineExpiry: DurationMs;
+  /** A read whose event time is older than this (relative to `now`) is reported `stale`. Undefined: never. */
+  readonly maxAge?: DurationMs | undefined;
   /** Optional schema: writes may not carry other features, and reads list declared-but-absent ones. */
-  readonly features?: readonly string[];
+  readonly aggregates?: readonly { readonly name: string }[];
 }
 
 export interface OnlineStoreOptions {
   readonly namespace: string;
-  readonly featureSets: Readonly<Record<string, FeatureSetConfig>>;
+  /** The feature service(s) served from this namespace, or the sets themselves. */
+  readonly featureSets: FeatureService | readonly (StoredFeatureSet | FeatureService)[];
+}
+
+interface FeatureSetConfig {
+  readonly onlineExpiry: DurationMs;
+  readonly maxAge: DurationMs | undefined;
+  readonly features: readonly string[] | undefined;
 }
 
 export interface WriteOptions {
@@ -48,10 +66,32 @@ interface ScriptCall {
 export const FENCE_ON_CLUSTER =
   "the stream processor's commit protocol (a fenced writeBatch) does not support Redis Cluster yet; run the stream processor against a single Redis (REDIS_URL)";
 
-function validateConfig(name: string, config: FeatureSetConfig): void {
+/** Every set of every service, once (services of one namespace may share sets); a name used twice must mean one set. */
+function storedSets(featureSets: OnlineStoreOptions['featureSets']): Map<string, FeatureSetConfig> {
+  const listed = 'featureSets' in featureSets ? [featureSets] : featureSets;
+  const entries = listed.flatMap((entry) => ('featureSets' in entry ? entry.featureSets : [entry]));
+  const configs = new Map<string, FeatureSetConfig>();
+  const sets = new Map<string, StoredFeatureSet>();
+  for (const set of entries) {
+    if (sets.has(set.name) && sets.get(set.name) !== set) {
+      throw new OnlineStoreError(`two different feature sets are named "${set.name}"`);
+    }
+    sets.set(set.name, set);
+    configs.set(set.name, validConfig(set));
+  }
+  return configs;
+}
+
+function validConfig(set: StoredFeatureSet): FeatureSetConfig {
+  const { name, onlineExpiry, maxAge } = set;
   assertKeySegment('feature set name', name);
-  if (!Number.isInteger(config.ttl) || config.ttl <= 0) throw new OnlineStoreError(`feature set "${name}": ttl must be a positive whole number of ms, got ${config.ttl}`);
-  if (!Number.isFinite(config.maxAge) || config.maxAge < 0) throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${config.maxAge}`);
+  if (!Number.isInteger(onlineExpiry) || onlineExpiry <= 0) {
+    throw new OnlineStoreError(`feature set "${name}": onlineExpiry must be a positive whole number of ms, got ${onlineExpiry}`);
+  }
+  if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge >= 0)) {
+    throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${maxAge}`);
+  }
+  return { onlineExpiry, maxAge, features: set.aggregates?.map((feature) => feature.name) };
 }
 
 export class OnlineStore {
@@ -61,9 +101,8 @@ export class OnlineStore {
 
   constructor(redis: RedisClient, options: OnlineStoreOptions) {
     assertKeySegment('namespace', options.namespace);
-    for (const [name, config] of Object.entries(options.featureSets)) validateConfig(name, config);
+    this.featureSets = storedSets(options.featureSets);
     this.namespace = options.namespace;
-    this.featureSets = new Map(Object.entries(options.featureSets));
     // defineCommand sends EVALSHA and falls back to EVAL once if the server lost the script.
     redis.defineCommand(SCRIPT_NAME, { lua: WRITE_BATCH_LUA });
     this.redis = redis;
@@ -73,7 +112,7 @@ export class OnlineStore {
   keyOf(featureSet: string, entityId: string): string {
     this.configOf(featureSet);
     assertEntityId(featureSet, entityId);
-    return entityKey(this.namespace, featureSet, entityId);
+    return entityHashKey(this.namespace, featureSet, entityId);
   }
 
   /**
@@ -171,7 +210,7 @@ export class OnlineStore {
   private appendVector(vector: FeatureVector, config: FeatureSetConfig, keys: string[], args: string[]): void {
     const { key, pairs } = encodeVector(this.namespace, vector, config);
     keys.push(key);
-    args.push(String(vector.eventTime), String(config.ttl), String(pairs.length / 2), ...pairs);
+    args.push(String(vector.eventTime), String(config.onlineExpiry), String(pairs.length / 2), ...pairs);
   }
 }
 
@@ -182,7 +221,7 @@ export class OnlineStore {
  */
 function encodeVector(namespace: string, vector: FeatureVector, config: FeatureSetConfig): { key: string; pairs: string[] } {
   assertEntityId(vector.featureSet, vector.entityId);
-  const key = entityKey(namespace, vector.featureSet, vector.entityId);
+  const key = entityHashKey(namespace, vector.featureSet, vector.entityId);
   if (!Number.isSafeInteger(vector.eventTime)) {
     throw new OnlineStoreError(`${key}: event time must be integer epoch milliseconds (a safe integer), got ${vector.eventTime}`);
   }

@@ -3,7 +3,7 @@ import { EVENT_TIME_FIELD, WRITE_TIME_FIELD } from './keys.js';
 /**
  * One atomic call per batch: fence check, then every vector write, then fence + side writes.
  *
- * KEYS: [fenceKey, sideKey1..sideKeyS, deleteKey1..deleteKeyD]  (only when a fence is given)  then entityKey1..entityKeyN
+ * KEYS: [fenceKey, sideKey1..sideKeyS, deleteKey1..deleteKeyD]  (only when a fence is given)  then entityHashKey1..entityHashKeyN
  * ARGV: hasFence, S, D, N, writeTime,
  *       [expectedPresent, expected, next, sideValue1..sideValueS]  (only when a fence is given)
  *       then per vector: eventTime, ttlMs, pairCount, field1, value1, ...

@@ -4,9 +4,10 @@ import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readKafkaSettings } from '@rtml/connections';
 import {
   count,
-  createOnlineEngine,
   duration,
+  entity,
   eventTime,
+  featureService,
   featureSet,
   isoOrEpochMs,
   max,
@@ -20,20 +21,22 @@ import { OnlineStore } from '@rtml/online-store';
 import { testNamespaces } from '@rtml/online-store/testing';
 import { createServingApp, KafkaServedLog, readServedLog, type ScoreResponse, type ScoringModel } from './index.js';
 
-const payments = source(
-  'payment',
-  z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }),
-  { entityKey: 'userId' },
-);
+const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }));
 type Payment = z.output<typeof payments.schema>;
+const user = entity({ name: 'user', key: 'userId' });
+const freshness = { maxAge: duration.minutes(30), onlineExpiry: duration.days(1) };
 const paymentFeatures = featureSet({
   name: 'user_payments',
-  entity: 'user',
+  entity: user,
   source: payments,
+  ...freshness,
   features: { count_1h: count({ window: sliding(duration.hours(1)) }), max_1h: max('amount', { window: sliding(duration.hours(1)) }) },
   requestFeatures: { amount_now: request((e: Payment) => e.amount) },
 });
-const engine = createOnlineEngine(paymentFeatures);
+const disputes = source('dispute', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string() }));
+/** A context set: another source, keyed by the same user, aggregates only. */
+const disputeFeatures = featureSet({ name: 'user_disputes', entity: user, source: disputes, ...freshness, features: { disputes: count() } });
+const service = featureService({ name: 'payments', featureSets: [paymentFeatures, disputeFeatures] });
 
 /** A fixed linear-logistic model: enough to check the row the app builds. */
 const model: ScoringModel = {
@@ -50,8 +53,7 @@ const { redis } = namespaces;
 afterAll(namespaces.cleanup);
 
 function freshStore(): OnlineStore {
-  const config = { ttl: duration.days(1), maxAge: duration.minutes(30) };
-  return new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: { user_payments: config, user_disputes: config } });
+  return new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: service });
 }
 
 async function write(store: OnlineStore, featureSet: string, entityId: string, at: number, values: FeatureValues): Promise<void> {
@@ -63,8 +65,7 @@ const payment = (userId: string, at: number, amount: number) => ({ eventId: `p-$
 function app(store: OnlineStore, log?: KafkaServedLog) {
   return createServingApp({
     store,
-    engine,
-    contextFeatureSets: ['user_disputes'],
+    featureSets: service,
     model,
     fallbacks,
     clock: (req) => processingTime(req.eventTime),
@@ -131,7 +132,14 @@ describe('POST /score', () => {
   });
 
   it('refuses to start when a model feature has no fallback', () => {
-    expect(() => createServingApp({ store: freshStore(), engine, model, fallbacks: { count_1h: 0 } })).toThrow(/max_1h, amount_now, disputes/);
+    expect(() => createServingApp({ store: freshStore(), featureSets: service, model, fallbacks: { count_1h: 0 } })).toThrow(/max_1h, amount_now, disputes/);
+  });
+
+  it('refuses a model that reads a feature its feature service does not serve', () => {
+    const other = { ...model, featureNames: [...model.featureNames, 'chargebacks'] };
+    expect(() => createServingApp({ store: freshStore(), featureSets: service, model: other, fallbacks: { ...fallbacks, chargebacks: 0 } })).toThrow(
+      /model test-lr reads feature\(s\) chargebacks, which feature service payments does not serve/,
+    );
   });
 });
 

@@ -3,7 +3,7 @@ export {
   createScorer,
   createMultiEntityScorer,
   type ServingOptions,
-  type MultiEntityScorerOptions,
+  type ScorerOptions,
   type BatchScorer,
   type ScoringModel,
   type Assembler,

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { z } from 'zod';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { count, duration, eventTime, featureSet, isoOrEpochMs, processingTime, request, sliding, source, transform, type FeatureValues } from '@rtml/features';
+import { count, duration, entity, eventTime, featureService, featureSet, isoOrEpochMs, processingTime, request, sliding, source, transform, type FeatureValues } from '@rtml/features';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createMultiEntityScorer, type ScoringModel, type ServedLog, type ServedRecord } from './index.js';
 
@@ -10,21 +10,26 @@ import { createMultiEntityScorer, type ScoringModel, type ServedLog, type Served
 const schema = z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), merchantId: z.string(), amount: z.number() });
 type Payment = z.output<typeof schema>;
 const window = sliding(duration.hours(1));
+const payments = source('payment', schema);
+const freshness = { maxAge: duration.minutes(30), onlineExpiry: duration.days(1) };
 const userSet = featureSet({
   name: 'user_payments',
-  entity: 'user',
-  source: source('payment_by_user', schema, { entityKey: 'userId' }),
+  entity: entity({ name: 'user', key: 'userId' }),
+  source: payments,
+  ...freshness,
   features: { user_count_1h: count({ window }) },
   requestFeatures: { amount_now: request((e: Payment) => e.amount) },
 });
 const merchantSet = featureSet({
   name: 'merchant_payments',
-  entity: 'merchant',
-  source: source('payment_by_merchant', schema, { entityKey: 'merchantId' }),
+  entity: entity({ name: 'merchant', key: 'merchantId' }),
+  source: payments,
+  ...freshness,
   features: { merchant_count_1h: count({ window }) },
   transforms: { merchant_busy: transform(['merchant_count_1h'], (n) => (typeof n === 'number' ? n > 10 : null)) },
 });
 
+const service = featureService({ name: 'payments', featureSets: [userSet, merchantSet] });
 const featureNames = ['user_count_1h', 'amount_now', 'merchant_count_1h', 'merchant_busy'];
 const weights = [1, 0.01, 0.1, 5];
 /** Linear, so the test can check exactly which row reached the model. */
@@ -37,8 +42,7 @@ let redis: Redis;
 let store: OnlineStore;
 beforeAll(() => {
   redis = new Redis(inject('redisUrl'));
-  const config = { ttl: duration.days(1), maxAge: duration.minutes(30) };
-  store = new OnlineStore(redis, { namespace, featureSets: { user_payments: config, merchant_payments: config } });
+  store = new OnlineStore(redis, { namespace, featureSets: service });
 });
 afterAll(async () => {
   await deleteNamespace(redis, namespace);
@@ -57,7 +61,7 @@ describe('createMultiEntityScorer', () => {
     await write('merchant_payments', 'm2', T0 - 3_600_000, { merchant_count_1h: 7 });
     const logged: ServedRecord[] = [];
     const log: ServedLog = { append: (record) => void logged.push(record), flush: async () => {}, close: async () => {} };
-    const score = createMultiEntityScorer({ store, featureSets: [userSet, merchantSet], model, fallbacks, log });
+    const score = createMultiEntityScorer({ store, featureSets: service, model, fallbacks, log });
     const [m1, m2, m3] = await score([payment('m1', 100), payment('m2', 200), payment('m3', 300)], processingTime(T0));
 
     expect(m1!.score).toBeCloseTo(3 + 1 + 1.2 + 5, 12);

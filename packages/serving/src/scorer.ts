@@ -1,12 +1,10 @@
 import {
-  createOnlineEngine,
   eventTime,
   modelInput,
   nowProcessingTime,
-  type FeatureSet,
+  type FeatureService,
   type FeatureValues,
   type FeatureVector,
-  type OnlineEngine,
   type ProcessingTime,
   type SourceEvent,
 } from '@rtml/features';
@@ -22,33 +20,30 @@ export interface ScoringModel {
   score(row: readonly number[]): number;
 }
 
-/** Builds the model input from the primary vector and the request. Default: `engine.serving` (the shared code). */
+/**
+ * Builds the model input of the first feature set from its vector and the request. Default: `modelInput`, the code
+ * training rows are built with (replace it only to measure what a re-implementation costs).
+ */
 export type Assembler<E extends SourceEvent> = (vector: FeatureVector, request: E) => FeatureValues;
 
-interface ScorerBase {
+export interface ScorerOptions<E extends SourceEvent> {
   readonly store: OnlineStore;
+  /**
+   * The model's feature sets. A request is an event of the first set's source; each set is read for the entity its
+   * own `entity.key` names in it (a user set by `userId`, an item set by `itemId`): its aggregates come from the
+   * online store, its request features and transforms from the request.
+   */
+  readonly featureSets: FeatureService<E>;
   readonly model: ScoringModel;
   /** Must cover every model feature: used when a value is missing, null or stale. */
   readonly fallbacks: Fallbacks;
   readonly log?: ServedLog;
 }
 
-export interface ServingOptions<E extends SourceEvent> extends ScorerBase {
-  /** Parses the request and owns the request-time features (the primary feature set). */
-  readonly engine: OnlineEngine<E>;
-  /** Other feature sets keyed by the same entity, read alongside the primary one (aggregates only). */
-  readonly contextFeatureSets?: readonly string[];
+export interface ServingOptions<E extends SourceEvent> extends ScorerOptions<E> {
   readonly assemble?: Assembler<E>;
   /** The "now" features are read at. Default: wall clock. Replays pass the request's event time. */
   readonly clock?: (request: E) => ProcessingTime;
-}
-
-export interface MultiEntityScorerOptions<E extends SourceEvent> extends ScorerBase {
-  /**
-   * Each set is read for the entity its own source is keyed by (a user set by `userId`, an item set by `itemId`):
-   * its aggregates come from the online store, its request features and transforms from the request.
-   */
-  readonly featureSets: readonly FeatureSet<E>[];
 }
 
 export interface ServedFeature {
@@ -73,24 +68,37 @@ export interface ScoreResponse {
 /** All requests of one batch are read at the same `now` (one pipelined round trip per feature set). */
 export type BatchScorer<E> = (requests: readonly E[], now: ProcessingTime) => Promise<ScoreResponse[]>;
 
-/** One feature set as the scorer reads it: under which entity, and which aggregates it declares (if known). */
+/** One feature set as the scorer reads it: under which entity id, and which aggregates it declares. */
 interface ReadSource<E> {
   readonly name: string;
-  readonly entityKey: (request: E) => string;
+  readonly entityIdOf: (request: E) => string;
   readonly aggregates: readonly string[];
 }
 
 /** Reads of every source for one request (in source order) -> the model input. Reads are already usable: see `usableValues`. */
 type ReadAssembler<E> = (values: readonly FeatureValues[], request: E, now: ProcessingTime, entityIds: readonly string[]) => FeatureValues;
 
-interface Core<E> extends ScorerBase {
-  readonly sources: readonly ReadSource<E>[];
+interface Core<E extends SourceEvent> extends ScorerOptions<E> {
   readonly assemble: ReadAssembler<E>;
 }
 
-function validateOptions(options: ScorerBase): void {
+function validateOptions<E extends SourceEvent>(options: ScorerOptions<E>): void {
   const uncovered = options.model.featureNames.filter((name) => options.fallbacks[name] === undefined);
   if (uncovered.length > 0) throw new ServingError(`no fallback for model feature(s): ${uncovered.join(', ')}`);
+  const service = options.featureSets;
+  const unknown = options.model.featureNames.filter((name) => !service.features.includes(name));
+  if (unknown.length > 0) {
+    const model = options.model.name;
+    throw new ServingError(`model ${model} reads feature(s) ${unknown.join(', ')}, which feature service ${service.name} does not serve`);
+  }
+}
+
+function readSources<E extends SourceEvent>(service: FeatureService<E>): ReadSource<E>[] {
+  return service.featureSets.map((set) => ({
+    name: set.name,
+    entityIdOf: (request: E) => (request as unknown as Record<string, string>)[set.entity.key]!,
+    aggregates: set.aggregates.map((a) => a.name),
+  }));
 }
 
 /** Stale and missing reads contribute no values: the model gets the fallbacks instead, flagged. */
@@ -132,19 +140,30 @@ async function readByEntity(store: OnlineStore, featureSet: string, entityIds: r
 /** The one scoring path of both scorers: read every source per request, assemble, impute, score, log. */
 function createBatchScorer<E extends SourceEvent>(core: Core<E>): BatchScorer<E> {
   validateOptions(core);
+  const sources = readSources(core.featureSets);
   return async (requests, now) => {
-    const bySource = await Promise.all(core.sources.map((source) => readByEntity(core.store, source.name, requests.map(source.entityKey), now)));
-    return requests.map((request) => scoreOne(core, request, core.sources.map((source, i) => bySource[i]!.get(source.entityKey(request))!), now));
+    const read = (source: ReadSource<E>) => readByEntity(core.store, source.name, requests.map(source.entityIdOf), now);
+    const bySource = await Promise.all(sources.map(read));
+    return requests.map((request) => {
+      const reads = sources.map((source, i) => bySource[i]!.get(source.entityIdOf(request))!);
+      return scoreOne(core, sources, request, reads, now);
+    });
   };
 }
 
-function scoreOne<E extends SourceEvent>(core: Core<E>, request: E, reads: readonly OnlineRead[], now: ProcessingTime): ScoreResponse {
+function scoreOne<E extends SourceEvent>(
+  core: Core<E>,
+  sources: readonly ReadSource<E>[],
+  request: E,
+  reads: readonly OnlineRead[],
+  now: ProcessingTime,
+): ScoreResponse {
   const { model, fallbacks } = core;
   const entityIds = reads.map((read) => read.entityId);
   const values = core.assemble(reads.map(usableValues), request, now, entityIds);
   const { row, imputed } = modelRow(values, model.featureNames, fallbacks);
   const score = model.score(row);
-  const features = describeFeatures(values, core.sources, reads, model.featureNames);
+  const features = describeFeatures(values, sources, reads, model.featureNames);
   core.log?.append({
     requestId: request.eventId,
     // The log's Kafka key: every entity the row was read for ("user7|item12"), once.
@@ -161,35 +180,30 @@ function scoreOne<E extends SourceEvent>(core: Core<E>, request: E, reads: reado
   return { requestId: request.eventId, score, features, fallbacks: fallbackList };
 }
 
-/** One request, one entity: the engine's set plus context sets keyed by the same entity. */
+/** One request at a time, read at `clock(request)`: what the HTTP endpoint serves. */
 export function createScorer<E extends SourceEvent>(options: ServingOptions<E>): (request: E) => Promise<ScoreResponse> {
-  const { engine } = options;
-  const primary = engine.featureSet;
-  const entityKey = (request: E) => engine.entityKey(request);
-  const sources: ReadSource<E>[] = [
-    { name: primary.name, entityKey, aggregates: primary.aggregates.map((a) => a.name) },
-    ...(options.contextFeatureSets ?? []).map((name) => ({ name, entityKey, aggregates: [] })),
-  ];
-  const assemble = options.assemble ?? ((vector, request) => engine.serving(vector, request));
+  const [first] = options.featureSets.featureSets;
   const clock = options.clock ?? (() => nowProcessingTime());
+  const assemble = options.assemble;
   const score = createBatchScorer({
     ...options,
-    sources,
-    assemble: ([own, ...context], request, now, [entityId]) => {
-      const vector: FeatureVector = { featureSet: primary.name, entityId: entityId!, eventTime: eventTime(now), values: own! };
-      return Object.assign({}, ...context, assemble(vector, request));
-    },
+    assemble: assemble === undefined
+      ? allInputs(options.featureSets)
+      : ([own, ...others], request, now, [entityId]) => {
+          const at = eventTime(now);
+          const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: at, values: own! };
+          return Object.assign({}, ...others, assemble(vector, request));
+        },
   });
   return async (request) => (await score([request], clock(request)))[0]!;
 }
 
-/** A batch of requests (e.g. a user's candidate items), each feature set read by its own entity key. */
-export function createMultiEntityScorer<E extends SourceEvent>(options: MultiEntityScorerOptions<E>): BatchScorer<E> {
-  const sets = options.featureSets;
-  const sources = sets.map((set) => ({ name: set.name, entityKey: createOnlineEngine(set).entityKey, aggregates: set.aggregates.map((a) => a.name) }));
-  return createBatchScorer({
-    ...options,
-    sources,
-    assemble: (values, request) => Object.assign({}, ...sets.map((set, i) => modelInput(set, values[i]!, request))),
-  });
+/** A batch of requests (e.g. a user's candidate items), all read at one `now`. */
+export function createMultiEntityScorer<E extends SourceEvent>(options: ScorerOptions<E>): BatchScorer<E> {
+  return createBatchScorer({ ...options, assemble: allInputs(options.featureSets) });
+}
+
+/** Every set's model input (aggregates read, request features, transforms), merged: names are unique per service. */
+function allInputs<E extends SourceEvent>(service: FeatureService<E>): ReadAssembler<E> {
+  return (values, request) => Object.assign({}, ...service.featureSets.map((set, i) => modelInput(set, values[i]!, request)));
 }

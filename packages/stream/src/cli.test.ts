@@ -27,6 +27,14 @@ it('reports every missing required option at once, in one line, exit 1', async (
   expect(cli.stderr().trim()).toBe('error: missing required option(s): --feature-set (or --processor), --group, --namespace (see rtml-stream run --help)');
 });
 
+it("a feature set's expiry and freshness come from its definition: the processor-only flags are refused with it", async () => {
+  const cli = spawnCli(['run', '--topic', 'x', '--group', 'g', '--namespace', 'n', '--feature-set', EXAMPLE_FEATURE_SET, '--max-age-ms', '1000'], endpoints);
+  expect(await cli.exited).toBe(1);
+  expect(cli.stderr().trim()).toBe(
+    "rtml-stream: --online-expiry-ms and --max-age-ms are for --processor; a feature set's are in its definition (onlineExpiry, maxAge)",
+  );
+});
+
 it('a missing input topic: one line with the command that creates it; --create-topics creates it (the README example on a fresh stack)', async () => {
   const topic = uniqueName('cli-fresh');
   const args = ['run', '--topic', topic, '--group', uniqueName('cli-group'), '--namespace', uniqueName('cli')];

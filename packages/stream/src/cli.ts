@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Redis } from 'ioredis';
-import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { duration, type FeatureSet, type SourceEvent } from '@rtml/features';
+import { OnlineStore, type StoredFeatureSet } from '@rtml/online-store';
 import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, SECURITY_HELP, type ConnectionSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
@@ -22,8 +22,8 @@ interface ProcessorOptions {
   topic: string;
   group: string;
   namespace: string;
-  ttlMs: number;
-  maxAgeMs: number;
+  onlineExpiryMs?: number;
+  maxAgeMs?: number;
   maxEventTimeAheadMs: number;
 }
 
@@ -84,19 +84,35 @@ function isKeyedProcessor(value: unknown): value is KeyedProcessor<unknown, unkn
   return typeof value === 'object' && value !== null && fns.every((fn) => typeof (value as Record<string, unknown>)[fn] === 'function');
 }
 
-async function loadProcessor(options: ProcessorOptions): Promise<KeyedProcessor<unknown, unknown>> {
+interface Loaded {
+  readonly processor: KeyedProcessor<unknown, unknown>;
+  /** How the store keeps its vectors: a feature set's own definition, or the command-line settings of a processor. */
+  readonly stored: StoredFeatureSet;
+}
+
+/** A hand-written processor's vectors: expire 7 days after their last write, stale after a day, unless told. */
+const PROCESSOR_DEFAULTS = { onlineExpiry: duration.days(7), maxAge: duration.days(1) };
+
+async function loadProcessor(options: ProcessorOptions): Promise<Loaded> {
   if (options.featureSet !== undefined) {
     const set = await loadExport(options.featureSet);
     if (!isFeatureSet(set)) throw new InvalidArgumentError(`${options.featureSet} is not a feature set (build it with featureSet() from @rtml/features)`);
-    return featureSetProcessor(createOnlineEngine(set)) as KeyedProcessor<unknown, unknown>;
+    if (options.onlineExpiryMs !== undefined || options.maxAgeMs !== undefined) {
+      const why = "a feature set's are in its definition (onlineExpiry, maxAge)";
+      throw new InvalidArgumentError(`--online-expiry-ms and --max-age-ms are for --processor; ${why}`);
+    }
+    return { processor: featureSetProcessor(set) as KeyedProcessor<unknown, unknown>, stored: set };
   }
   const processor = await loadExport(options.processor!);
   if (!isKeyedProcessor(processor)) throw new InvalidArgumentError(`${options.processor} is not a KeyedProcessor`);
-  return processor;
+  const { onlineExpiryMs, maxAgeMs } = options;
+  const onlineExpiry = onlineExpiryMs === undefined ? PROCESSOR_DEFAULTS.onlineExpiry : duration.ms(onlineExpiryMs);
+  const maxAge = maxAgeMs === undefined ? PROCESSOR_DEFAULTS.maxAge : duration.ms(maxAgeMs);
+  return { processor, stored: { name: processor.name, onlineExpiry, maxAge } };
 }
 
-function onlineStore(redis: Redis, processor: KeyedProcessor<unknown, unknown>, options: ProcessorOptions): OnlineStore {
-  return new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
+function onlineStore(redis: Redis, loaded: Loaded, options: ProcessorOptions): OnlineStore {
+  return new OnlineStore(redis, { namespace: options.namespace, featureSets: [loaded.stored] });
 }
 
 /** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
@@ -107,7 +123,8 @@ async function checkedConnections(): Promise<ConnectionSettings> {
 }
 
 async function run(options: RunOptions): Promise<void> {
-  const processor = await loadProcessor(options);
+  const loaded = await loadProcessor(options);
+  const { processor } = loaded;
   const connections = await checkedConnections();
   const redis = redisClient(connections.redis);
   const session = options.sessionTimeoutMs;
@@ -115,7 +132,7 @@ async function run(options: RunOptions): Promise<void> {
     brokers: connections.kafka.brokers,
     kafka: connections.kafka,
     redis,
-    store: onlineStore(redis, processor, options),
+    store: onlineStore(redis, loaded, options),
     group: options.group,
     topics: [options.topic],
     processor,
@@ -158,7 +175,8 @@ async function run(options: RunOptions): Promise<void> {
 }
 
 async function rebuild(options: RebuildCliOptions): Promise<void> {
-  const processor = await loadProcessor(options);
+  const loaded = await loadProcessor(options);
+  const { processor } = loaded;
   const connections = await checkedConnections();
   const redis = redisClient(connections.redis);
   const admin = kafkaClient(connections.kafka, { clientId: `rtml-stream-rebuild-${options.group}` }).admin();
@@ -167,7 +185,7 @@ async function rebuild(options: RebuildCliOptions): Promise<void> {
     const report = await rebuildCheckpoints({
       redis,
       admin,
-      store: onlineStore(redis, processor, options),
+      store: onlineStore(redis, loaded, options),
       group: options.group,
       topics: [options.topic],
       featureSet: processor.name,
@@ -192,8 +210,16 @@ function processorCommand(name: string, description: string): Command {
     .option('--topic <topic>', '(required) input topic')
     .option('--group <group>', '(required) consumer group id (also scopes the checkpoints in Redis)')
     .option('--namespace <ns>', '(required) online store namespace')
-    .option('--ttl-ms <ms>', 'Redis TTL of feature hashes', integer('--ttl-ms'), 7 * 86_400_000)
-    .option('--max-age-ms <ms>', 'reads older than this are reported stale', integer('--max-age-ms'), 86_400_000)
+    .option(
+      '--online-expiry-ms <ms>',
+      'with --processor: Redis expiry of feature hashes (default 7 days; a feature set has its own)',
+      integer('--online-expiry-ms'),
+    )
+    .option(
+      '--max-age-ms <ms>',
+      'with --processor: reads older than this are reported stale (default 1 day; a feature set has its own)',
+      integer('--max-age-ms'),
+    )
     .option('--max-event-time-ahead-ms <ms>', 'events dated further ahead of this machine\'s clock are dead-lettered as "future"', integer('--max-event-time-ahead-ms'), DEFAULT_MAX_EVENT_TIME_AHEAD)
     .addHelpText('after', ENVIRONMENT_HELP)
     .hook('preAction', (command) => requireAll(command));

@@ -56,7 +56,7 @@ async function freshPipeline(prefix: string, partitions: number): Promise<{ topi
 
 /** Redis holds exactly the clean recomputation of `payments`. */
 async function expectCleanResult(namespace: string, payments: readonly { body: unknown }[], partitions: number): Promise<void> {
-  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   const expected = recompute(paymentsCounts, payments.map((e) => e.body as Payment), partitions);
   expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
 }

@@ -17,7 +17,7 @@ const good = (i: number) => ({ key: 'alice', body: { eventId: `g${i}`, userId: '
 async function processAll(topic: string): Promise<OnlineStore> {
   const namespace = uniqueName('dlq-size');
   const processor = countingProcessor(60_000);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   const group = uniqueName('dlq-size-group');
   await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   return store;

@@ -16,7 +16,7 @@ const YEAR_2100 = Date.UTC(2100, 0, 1);
 function setup(prefix: string) {
   const namespace = uniqueName(prefix);
   const processor = countingProcessor(60_000);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   return { namespace, processor, store, topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`) };
 }
 

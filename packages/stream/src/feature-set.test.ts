@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { count, createOnlineEngine, duration, featureSet, sliding, sum, type DurationMs, type OnlineState } from '@rtml/features';
-import { transactions as transactionSource, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
+import { transactions as transactionSource, user, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
 import type { KeyedProcessor } from './processor.js';
@@ -30,7 +30,7 @@ function transactions(count: number) {
 /** A fresh topic, group and namespace for one feature-set processor. */
 async function featureStream(prefix: string, processor: KeyedProcessor<OnlineState, TransactionEvent>, partitions: number, allowedLateness: DurationMs) {
   const [namespace, topic, group] = [uniqueName(prefix), uniqueName(`${prefix}-transactions`), uniqueName(`${prefix}-group`)];
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   await createTopic(admin, topic, partitions);
   return {
     namespace,
@@ -52,7 +52,7 @@ async function featureStream(prefix: string, processor: KeyedProcessor<OnlineSta
 
 it('the shared feature engine, streamed through Kafka into Redis, equals its clean recomputation', async () => {
   const engine = createOnlineEngine(userTransactionFeatures);
-  const processor = featureSetProcessor(engine);
+  const processor = featureSetProcessor(userTransactionFeatures);
   const { store, run } = await featureStream('fs', processor, 3, duration.minutes(10));
   const events = transactions(1200);
   await run(events);
@@ -68,8 +68,8 @@ it('the shared feature engine, streamed through Kafka into Redis, equals its cle
 
 it('deletes the state snapshot of an entity whose windows have all expired, and restarts from that to the same values', async () => {
   // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never is).
-  const hourly = featureSet({ name: 'user_hourly', entity: 'user', source: transactionSource, features: { n_1h: count({ window: sliding(duration.hours(1)) }), amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }) } });
-  const processor = featureSetProcessor(createOnlineEngine(hourly));
+  const hourly = featureSet({ name: 'user_hourly', entity: user, source: transactionSource, features: { n_1h: count({ window: sliding(duration.hours(1)) }), amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }) } });
+  const processor = featureSetProcessor(hourly);
   const { namespace, group, store, run } = await featureStream('fs-empty', processor, 1, duration.minutes(1));
   const t0 = Date.UTC(2024, 0, 1);
   const event = (id: string, userId: string, at: number) => ({ key: userId, body: { eventId: id, eventTime: at, userId, amount: 5, merchantId: 'm' } });

@@ -1,15 +1,16 @@
-import type { OnlineEngine, OnlineState, SourceEvent } from '@rtml/features';
+import { createOnlineEngine, type FeatureSet, type OnlineState, type SourceEvent } from '@rtml/features';
 import type { KeyedProcessor } from './processor.js';
 
 /**
- * The shared feature engine as a stream processor: every bit of feature logic (validation, windows,
- * aggregation, compaction) is the engine's, the same code the offline backfill uses.
+ * A feature set as a stream processor: every bit of feature logic (validation, windows, aggregation,
+ * compaction) is its online engine's, computing what the offline backfill computes from the same definition.
  */
-export function featureSetProcessor<E extends SourceEvent>(engine: OnlineEngine<E>): KeyedProcessor<OnlineState, E> {
+export function featureSetProcessor<E extends SourceEvent>(set: FeatureSet<E>): KeyedProcessor<OnlineState, E> {
+  const engine = createOnlineEngine(set);
   return {
     name: engine.featureSet.name,
     parse: (raw) => engine.parse(raw),
-    entityKey: (event) => engine.entityKey(event),
+    entityKey: (event) => engine.entityIdOf(event),
     eventTimeOf: (event) => event.eventTime,
     initialState: () => engine.initialState(),
     apply: (state, event) => engine.apply(state, event),

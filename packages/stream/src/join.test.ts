@@ -76,7 +76,7 @@ describe('temporalJoin', () => {
       // Transactions first: every profile update arrives after the transactions it belongs to.
       await produce(producer, txnTopic, 2, txns.map((t) => ({ key: t.accountId, body: t })));
       const join = joinFor(txnTopic, profileTopic);
-      const store = new OnlineStore(redis, { namespace, featureSets: { [join.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+      const store = new OnlineStore(redis, { namespace, featureSets: [{ name: join.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
       const stream = new StreamProcessor({ brokers, redis, store, group, topics: [txnTopic, profileTopic], processor: join, allowedLateness: duration.hours(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
       await stream.start();
       try {

@@ -5,7 +5,7 @@ export type { ParseResult };
 
 /**
  * What the stream runtime needs from per-entity logic. The runtime owns Kafka, Redis, event time and
- * checkpoints; the processor owns the maths. `featureSetProcessor(engine)` adapts the shared feature
+ * checkpoints; the processor owns the maths. `featureSetProcessor(set)` adapts the shared feature
  * engine, so the stream holds no second implementation of feature logic.
  *
  * State `S` must be JSON-serialisable plain data: it is checkpointed to Redis as JSON.

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { createOnlineEngine, duration } from '@rtml/features';
+import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
@@ -40,9 +40,9 @@ it('bad inputs: each is dead-lettered with its reason or applied, and none block
   ];
   for (const [, value] of cases) await producer.send({ topic, acks: -1, messages: [{ key: 'alice', value }] });
 
-  const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
+  const processor = featureSetProcessor(userTransactionFeatures);
   const namespace = uniqueName('bad-inputs');
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   const group = uniqueName('bad-inputs-group');
   await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   const deadLetters = cases.filter(([, , outcome]) => outcome !== 'applied').length;

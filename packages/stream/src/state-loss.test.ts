@@ -26,7 +26,7 @@ afterAll(async () => {
 });
 
 function storeFor(namespace: string): OnlineStore {
-  return new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  return new OnlineStore(redis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
 }
 
 it('Redis restarted without its data: says the online store lost its state and, with the log complete from offset 0, replays it exactly', async () => {
@@ -37,7 +37,7 @@ it('Redis restarted without its data: says the online store lost its state and, 
   const events = paymentStream({ count: 1200, users: 30, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 10_000, seed: 5 });
   const lines: string[] = [];
   const processorRedis = new Redis(privateRedis.url, { maxRetriesPerRequest: null });
-  const instance = new StreamProcessor({ brokers: brokers.split(','), redis: processorRedis, store: new OnlineStore(processorRedis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } }), group, topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, log: (line) => lines.push(line) });
+  const instance = new StreamProcessor({ brokers: brokers.split(','), redis: processorRedis, store: new OnlineStore(processorRedis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] }), group, topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, log: (line) => lines.push(line) });
   await produce(producer, topic, 3, events.slice(0, 600));
   await instance.start();
   try {

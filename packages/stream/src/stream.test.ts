@@ -18,7 +18,7 @@ const LATENESS = duration.seconds(30);
 function setup(prefix: string) {
   const namespace = uniqueName(prefix);
   const processor = countingProcessor(WINDOW_MS);
-  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   return { namespace, processor, store, topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`) };
 }
 

@@ -37,7 +37,7 @@ describe('createTestDriver', () => {
     // Keyed, no partition: kafkajs' default partitioner places them, as a pipeline's producer does.
     await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.key, value: JSON.stringify(e.body) })) });
     const namespace = uniqueName('driver-parity');
-    const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+    const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
     await processUntilCaughtUp(admin, { brokers, redis, store, group: uniqueName('driver-parity'), topics: [topic], processor, allowedLateness: LATENESS, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
 
     const driver = createTestDriver(processor, { allowedLateness: LATENESS, partitions: PARTITIONS, startTime: T0 });

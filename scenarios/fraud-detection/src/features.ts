@@ -3,6 +3,8 @@ import {
   count,
   distinctCount,
   duration,
+  entity,
+  featureService,
   featureSet,
   isoOrEpochMs,
   lastK,
@@ -33,23 +35,29 @@ export const transactionSource = source(
     amount: z.number().nonnegative(),
     utcOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60),
   }),
-  { entityKey: 'userId' },
 );
 export type Transaction = z.output<typeof transactionSource.schema>;
 
 export const chargebackSource = source(
   'chargeback',
   z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), transactionId: z.string(), amount: z.number() }),
-  { entityKey: 'userId' },
 );
 export type Chargeback = z.output<typeof chargebackSource.schema>;
 
 export const profileUpdateSource = source(
   'profile_update',
   z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), field: z.enum(['email', 'phone', 'address', 'password']) }),
-  { entityKey: 'userId' },
 );
 export type ProfileUpdate = z.output<typeof profileUpdateSource.schema>;
+
+/** Every set is the card holder's: events carry their id as `userId`. */
+export const user = entity({ name: 'user', key: 'userId' });
+
+/**
+ * Online: an idle user's vectors leave Redis after 2 days. maxAge is generous on purpose: the replay compares WHICH
+ * values are served; staleness is measured separately (see `PathStaleness`). The training join applies it too.
+ */
+const lifetimes = { maxAge: duration.days(400), onlineExpiry: duration.days(2) };
 
 const HOUR_MS = 3_600_000;
 
@@ -63,8 +71,9 @@ const ratio = (a: FeatureValue, b: FeatureValue): FeatureValue => (typeof a === 
 
 export const userTransactions = featureSet({
   name: 'user_txn',
-  entity: 'user',
+  entity: user,
   source: transactionSource,
+  ...lifetimes,
   features: {
     txn_count_10m: count({ window: sliding(duration.minutes(10)) }),
     txn_count_1h: count({ window: sliding(duration.hours(1)) }),
@@ -91,8 +100,9 @@ export const userTransactions = featureSet({
 
 export const userChargebacks = featureSet({
   name: 'user_chargebacks',
-  entity: 'user',
+  entity: user,
   source: chargebackSource,
+  ...lifetimes,
   features: {
     chargeback_count: count(),
     chargeback_amount: sum('amount', { default: 0 }),
@@ -101,32 +111,37 @@ export const userChargebacks = featureSet({
 
 export const userProfileUpdates = featureSet({
   name: 'user_profile',
-  entity: 'user',
+  entity: user,
   source: profileUpdateSource,
+  ...lifetimes,
   features: {
     profile_updates_2h: count({ window: sliding(duration.hours(2)) }),
     profile_updates_24h: count({ window: sliding(duration.hours(24)) }),
   },
 });
 
-/** Context sets: read beside the transaction set for the same user, aggregates only. */
-export const CONTEXT_SETS = [userChargebacks, userProfileUpdates] as const;
-export const ALL_SETS = [userTransactions, ...CONTEXT_SETS] as const;
-
-/** What the model sees. `hour_of_day` enters only through `is_night`; `chargeback_count` is the leak-prone one. */
-export const MODEL_FEATURES = [
-  'txn_count_10m',
-  'txn_count_1h',
-  'txn_count_24h',
-  'amount_mean_1h',
-  'amount_max_24h',
-  'amount_mean_30d',
-  'distinct_merchants_24h',
-  'log_amount',
-  'amount_vs_30d_mean',
-  'is_new_merchant',
-  'is_night',
-  'profile_updates_2h',
-  'profile_updates_24h',
-  'chargeback_count',
-] as const;
+/**
+ * The fraud model's features: transactions are the requests; chargebacks and profile updates are read beside them for
+ * the same user (aggregates only). `features` is what the model sees: `hour_of_day` enters only through `is_night`;
+ * `chargeback_count` is the leak-prone one.
+ */
+export const fraudModel = featureService({
+  name: 'fraud',
+  featureSets: [userTransactions, userChargebacks, userProfileUpdates],
+  features: [
+    'txn_count_10m',
+    'txn_count_1h',
+    'txn_count_24h',
+    'amount_mean_1h',
+    'amount_max_24h',
+    'amount_mean_30d',
+    'distinct_merchants_24h',
+    'log_amount',
+    'amount_vs_30d_mean',
+    'is_new_merchant',
+    'is_night',
+    'profile_updates_2h',
+    'profile_updates_24h',
+    'chargeback_count',
+  ],
+});

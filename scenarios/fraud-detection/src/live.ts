@@ -93,7 +93,7 @@ function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type:
     deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
     group: groupOf(options.runId, type),
     topics: [options.topics[type]],
-    processor: featureSetProcessor(engine),
+    processor: featureSetProcessor(engine.featureSet),
     // Events arrive in event-time order here; an hour of slack costs nothing.
     allowedLateness: duration.hours(1),
     consumer: { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 20 },

@@ -1,7 +1,9 @@
 import { emptyHistoryValues, modelRow, precisionAtK, predictProbability, recallAtK, rocAuc, trainingMeans, trainLogisticRegression, type Fallbacks, type LogisticModel } from '@rtml/ml';
 import type { ScoringModel } from '@rtml/serving';
 import type { FeatureValues } from '@rtml/features';
-import { ALL_SETS, MODEL_FEATURES } from './features.js';
+import { fraudModel } from './features.js';
+
+const { features } = fraudModel;
 
 export interface TrainedModel {
   readonly logistic: LogisticModel;
@@ -17,16 +19,16 @@ interface Example {
 
 export function trainModel(name: string, examples: readonly Example[]): TrainedModel {
   // Counts of nothing are 0; only features without such a meaning (means, maxima) fall back to the training mean.
-  const fallbacks = { ...trainingMeans(examples.map((e) => e.values), MODEL_FEATURES), ...pick(emptyHistoryValues(ALL_SETS), MODEL_FEATURES) };
-  const rows = examples.map((e) => modelRow(e.values, MODEL_FEATURES, fallbacks).row);
-  const logistic = trainLogisticRegression(MODEL_FEATURES, rows, examples.map((e) => e.label), { l2: 1e-4 });
-  return { logistic, fallbacks, scoring: { name, featureNames: MODEL_FEATURES, score: (row) => predictProbability(logistic, row) } };
+  const fallbacks = { ...trainingMeans(examples.map((e) => e.values), features), ...pick(emptyHistoryValues(fraudModel.featureSets), features) };
+  const rows = examples.map((e) => modelRow(e.values, features, fallbacks).row);
+  const logistic = trainLogisticRegression(features, rows, examples.map((e) => e.label), { l2: 1e-4 });
+  return { logistic, fallbacks, scoring: { name, featureNames: features, score: (row) => predictProbability(logistic, row) } };
 }
 
 const pick = (values: Fallbacks, names: readonly string[]): Fallbacks => Object.fromEntries(Object.entries(values).filter(([name]) => names.includes(name)));
 
 export function scoreOffline(model: TrainedModel, examples: readonly Example[]): number[] {
-  return examples.map((e) => model.scoring.score(modelRow(e.values, MODEL_FEATURES, model.fallbacks).row));
+  return examples.map((e) => model.scoring.score(modelRow(e.values, features, model.fallbacks).row));
 }
 
 export interface Metrics {

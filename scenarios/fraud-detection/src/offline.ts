@@ -1,7 +1,7 @@
 import { eventTime, modelInput, type FeatureSet, type FeatureValue, type FeatureValues, type SourceEvent } from '@rtml/features';
 import type { JoinStrategy, OfflineStore } from '@rtml/offline-store';
 import type { ScenarioData } from './data.js';
-import { ALL_SETS, CONTEXT_SETS, userChargebacks, userProfileUpdates, userTransactions, type Transaction } from './features.js';
+import { fraudModel, userChargebacks, userProfileUpdates, userTransactions, type Transaction } from './features.js';
 
 /** Backfills every feature set from the full history with the shared definitions, into the offline store. */
 export async function backfillAll(store: OfflineStore, data: ScenarioData): Promise<Record<string, number>> {
@@ -45,7 +45,7 @@ export async function labelledExamples(
   const table = trainingSetTable(strategy, period);
   await store.buildTrainingSet({
     labels: { rows: txns.map((t) => ({ entityId: t.userId, labelTime: eventTime(t.eventTime), label: data.disputed.has(t.eventId) ? 1 : 0 })) },
-    featureSets: ALL_SETS.map((s) => s.name),
+    featureSets: fraudModel,
     into: table,
     strategy,
   });
@@ -55,8 +55,8 @@ export async function labelledExamples(
     const txn = txns[i]!;
     const aggregatesOf = (set: AggregateNames): FeatureValues =>
       Object.fromEntries(set.aggregates.map((a) => [a.name, (row[`${set.name}__${a.name}`] ?? null) as FeatureValue]));
-    const context = CONTEXT_SETS.map(aggregatesOf);
-    const values: FeatureValues = Object.assign({}, ...context, modelInput(userTransactions, aggregatesOf(userTransactions), txn));
+    // The same merge as the scorer's: every set's aggregates as of the label, plus its request features and transforms.
+    const values: FeatureValues = Object.assign({}, ...fraudModel.featureSets.map((set) => modelInput<SourceEvent>(set, aggregatesOf(set), txn)));
     return { txn, label: data.disputed.has(txn.eventId) ? 1 : 0, values };
   });
 }

@@ -4,7 +4,7 @@ import { materialize, type OnlineStore } from '@rtml/online-store';
 import type { OfflineStore } from '@rtml/offline-store';
 import type { ScoreResponse } from '@rtml/serving';
 import type { WireEvent } from './data.js';
-import { ALL_SETS } from './features.js';
+import { fraudModel } from './features.js';
 import type { LivePipeline } from './live.js';
 
 export interface PathLag {
@@ -59,7 +59,7 @@ async function clocked<T>(work: ReplayResult['work'], key: 'scoring' | 'streamin
 }
 
 async function materializeAsOf(offline: OfflineStore, store: OnlineStore, asOf: number): Promise<void> {
-  for (const set of ALL_SETS) {
+  for (const set of fraudModel.featureSets) {
     await materialize(store, offline.latestVectors(set.name, { asOf: eventTime(asOf) }) as AsyncIterable<FeatureVector>);
   }
 }

@@ -4,12 +4,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { kafkaClient, redisClient, type ConnectionSettings, type KafkaSettings } from '@rtml/connections';
-import { duration, processingTime, type FeatureValues } from '@rtml/features';
+import { processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
-import { collectScenarioData, engines, servedTopicFor, topicsFor, type ScenarioData } from './data.js';
-import { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
+import { collectScenarioData, servedTopicFor, topicsFor, type ScenarioData } from './data.js';
+import { fraudModel, userChargebacks, type Transaction } from './features.js';
 import { configFor, type SizeName } from './generator.js';
 import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
@@ -120,7 +120,7 @@ async function leakageSummary(offline: OfflineStore, strategy: JoinStrategy, tra
 
 /** A disputed naive training row whose chargeback features count chargebacks from after its own transaction. */
 async function leakedRow(offline: OfflineStore, data: ScenarioData, train: { from: number }, naive: readonly LabelledExample[], pit: readonly LabelledExample[]): Promise<LeakedRow | null> {
-  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: ['user_chargebacks'] });
+  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: [userChargebacks.name] });
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   for (const leak of report.leaks) {
     const i = leak.row - 1;
@@ -268,13 +268,10 @@ async function liveReplay(
   models: { pit: TrainedModel; naive: TrainedModel },
 ) {
   const log = options.log ?? (() => undefined);
-  // maxAge is generous: this comparison is about WHICH values are served; staleness is measured separately below.
-  const setConfig = { ttl: duration.days(2), maxAge: duration.days(400) };
-  const featureSets = Object.fromEntries(ALL_SETS.map((s) => [s.name, setConfig]));
   const setUp = { kafka: options.connections.kafka, redis };
   const processor = principal(options.principals?.processor, setUp);
   const serving = principal(options.principals?.serving, setUp);
-  const storeOf = (client: Redis, namespace: string) => new OnlineStore(client, { namespace, featureSets });
+  const storeOf = (client: Redis, namespace: string) => new OnlineStore(client, { namespace, featureSets: fraudModel });
   // The batch path is materialized by the set-up principal and read, like the stream's store, by serving.
   const batchStore = storeOf(redis, namespaces.batch);
   const streamStore = storeOf(serving.redis, namespaces.stream);
@@ -291,8 +288,7 @@ async function liveReplay(
     const app = (model: TrainedModel, store: OnlineStore, extra: { assemble?: Assembler<Transaction>; log?: KafkaServedLog } = {}) =>
       createServingApp({
         store,
-        engine: engines.transaction,
-        contextFeatureSets: CONTEXT_SETS.map((s) => s.name),
+        featureSets: fraudModel,
         model: model.scoring,
         fallbacks: model.fallbacks,
         clock: (txn) => processingTime(txn.eventTime),

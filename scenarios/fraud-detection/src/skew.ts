@@ -1,7 +1,7 @@
 import { mismatchRate, populationStabilityIndex, type Comparable } from '@rtml/ml';
 import type { Assembler, ServedRecord } from '@rtml/serving';
 import type { FeatureValue, FeatureValues } from '@rtml/features';
-import { MODEL_FEATURES, type Transaction } from './features.js';
+import { fraudModel, type Transaction } from './features.js';
 
 /** The features the reimplementation below gets wrong, each in its own classic way. */
 export const SKEWED_FEATURES = ['amount_mean_1h', 'log_amount', 'is_night'] as const;
@@ -52,7 +52,7 @@ export function skewReport(served: readonly ServedRecord[], offlineByRequest: Re
     return offline ? [{ served: record.values, offline }] : [];
   });
   if (pairs.length === 0) throw new Error('no served record matches an offline example: nothing to compare');
-  return MODEL_FEATURES.map((feature) => {
+  return fraudModel.features.map((feature) => {
     const offline = pairs.map((p) => asNumber(p.offline[feature]));
     const online = pairs.map((p) => asNumber(p.served[feature]));
     const mismatch = mismatchRate(offline as Comparable[], online as Comparable[], { tolerance: 1e-6 });
@@ -75,7 +75,7 @@ export function servedVsOffline(
 ): Record<string, FeatureValuePairs> {
   const servedById = new Map(served.map((record) => [record.requestId, record.values]));
   return Object.fromEntries(
-    MODEL_FEATURES.map((feature) => [
+    fraudModel.features.map((feature) => [
       feature,
       {
         offline: requestIds.map((id) => asNumber(offlineByRequest.get(id)?.[feature])),

@@ -4,7 +4,7 @@ import { isoOrEpochMs, processingTime } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { Fallbacks } from '@rtml/ml';
 import { createMultiEntityScorer, type ScoreResponse, type ScoringModel, type ServedLog } from '@rtml/serving';
-import { itemPopularity, userActivity } from './features.js';
+import { recommender } from './features.js';
 import { impressionEvent } from './impressions.js';
 
 /** POST /recommend: score a user's candidate items at `eventTime` (epoch ms or ISO with offset). */
@@ -37,7 +37,7 @@ export interface RecommendationAppOptions {
 }
 
 export function createRecommendationApp(options: RecommendationAppOptions): FastifyInstance {
-  const score = createMultiEntityScorer({ ...options, featureSets: [userActivity, itemPopularity] });
+  const score = createMultiEntityScorer({ ...options, featureSets: recommender });
   const app = Fastify({ logger: false });
   app.post('/recommend', async (req, reply): Promise<RecommendResponse | undefined> => {
     const parsed = recommendRequest.safeParse(req.body);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { isoOrEpochMs, source } from '@rtml/features';
+import { entity, isoOrEpochMs, source } from '@rtml/features';
 
 export const EVENT_TYPES = ['view', 'click', 'purchase'] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
@@ -24,9 +24,10 @@ const activitySchema = z.object({
   clickedItem: z.string().nullable(),
 });
 
-/** The same events, keyed two ways: per user (the request entity) and per item (the candidate entity). */
-export const activityByUser = source('activity', activitySchema, { entityKey: 'userId' });
-export const activityByItem = source('activity', activitySchema, { entityKey: 'itemId' });
+/** One stream of events, two entities: the feature sets are per user (the request's) and per item (the candidate's). */
+export const activity = source('activity', activitySchema);
+export const user = entity({ name: 'user', key: 'userId' });
+export const item = entity({ name: 'item', key: 'itemId' });
 
 export type ActivityEvent = z.output<typeof activitySchema>;
 /** What is sent over Kafka and written to the events file: event time as epoch ms. */

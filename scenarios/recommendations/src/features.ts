@@ -1,5 +1,5 @@
-import { distinctCount, duration, featureSet, lastK, sliding, sum, transform, type FeatureValue } from '@rtml/features';
-import { activityByItem, activityByUser, type ActivityEvent } from './events.js';
+import { distinctCount, duration, featureService, featureSet, lastK, sliding, sum, transform, type FeatureValue } from '@rtml/features';
+import { activity, item, user, type ActivityEvent } from './events.js';
 
 const m30 = sliding(duration.minutes(30));
 const h1 = sliding(duration.hours(1));
@@ -17,14 +17,18 @@ function contains(list: FeatureValue, value: FeatureValue): FeatureValue {
 
 const hourOf = (event: ActivityEvent) => new Date(event.eventTime).getUTCHours();
 
+/** Two days old is stale (served as fallbacks, joined as NULL for training); an idle entity leaves Redis after 3. */
+const lifetimes = { maxAge: duration.days(2), onlineExpiry: duration.days(3) };
+
 /**
  * Per user, keyed by userId. The request features read the candidate impression (a `view` event for the
  * candidate item): offline the labelled impression itself, online the candidate being scored.
  */
 export const userActivity = featureSet({
   name: 'user_activity',
-  entity: 'user',
-  source: activityByUser,
+  entity: user,
+  source: activity,
+  ...lifetimes,
   features: {
     views_30m: sum('view', { window: m30, default: 0 }),
     clicks_30m: sum('click', { window: m30, default: 0 }),
@@ -51,8 +55,9 @@ export const userActivity = featureSet({
 /** Per item, keyed by itemId: popularity that drifts, so only recent windows track it. */
 export const itemPopularity = featureSet({
   name: 'item_popularity',
-  entity: 'item',
-  source: activityByItem,
+  entity: item,
+  source: activity,
+  ...lifetimes,
   features: {
     item_views_1h: sum('view', { window: h1, default: 0 }),
     item_clicks_1h: sum('click', { window: h1, default: 0 }),
@@ -66,21 +71,24 @@ export const itemPopularity = featureSet({
   },
 });
 
-/** The model's inputs, in row order: numeric values of both sets (strings and lists stay for display). */
-export const MODEL_FEATURES = [
-  'views_30m',
-  'clicks_30m',
-  'clicks_24h',
-  'categories_24h',
-  'user_ctr_24h',
-  'category_in_last_clicks',
-  'item_in_last_clicks',
-  'hour_sin',
-  'hour_cos',
-  'item_clicks_1h',
-  'item_views_1h',
-  'item_ctr_1h',
-  'item_ctr_24h',
-  'item_purchases_24h',
-] as const;
-export type ModelFeature = (typeof MODEL_FEATURES)[number];
+/** The ranking model's sets; its inputs, in row order, are their numeric values (strings and lists are for display). */
+export const recommender = featureService({
+  name: 'recommender',
+  featureSets: [userActivity, itemPopularity],
+  features: [
+    'views_30m',
+    'clicks_30m',
+    'clicks_24h',
+    'categories_24h',
+    'user_ctr_24h',
+    'category_in_last_clicks',
+    'item_in_last_clicks',
+    'hour_sin',
+    'hour_cos',
+    'item_clicks_1h',
+    'item_views_1h',
+    'item_ctr_1h',
+    'item_ctr_24h',
+    'item_purchases_24h',
+  ],
+});

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { activityByUser } from './events.js';
+import { activity } from './events.js';
 import { configFor, generateEvents } from './generator.js';
 
 const take = <T>(iterable: Iterable<T>, n: number): T[] => {
@@ -25,7 +25,7 @@ describe('generateEvents', () => {
     for (let i = 1; i < events.length; i++) expect(events[i]!.eventTime).toBeGreaterThanOrEqual(events[i - 1]!.eventTime);
     expect(events.at(-1)!.eventTime).toBeLessThan(config.start + config.hours * 3_600_000);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
-    for (const event of events.slice(0, 500)) expect(activityByUser.schema.safeParse(event).success).toBe(true);
+    for (const event of events.slice(0, 500)) expect(activity.schema.safeParse(event).success).toBe(true);
   });
 
   it('only clicks what was shown, after it was shown, and buys only what was clicked', () => {

@@ -1,7 +1,7 @@
 import { modelInput, type FeatureSet, type FeatureValue, type FeatureValues } from '@rtml/features';
 import type { JoinedFeatureSet, OfflineStore } from '@rtml/offline-store';
-import { activityByUser, type ActivityEvent } from './events.js';
-import { itemPopularity, userActivity } from './features.js';
+import { activity, type ActivityEvent } from './events.js';
+import { itemPopularity, recommender, userActivity } from './features.js';
 import { impressionEvent, type Impression } from './impressions.js';
 
 /**
@@ -22,7 +22,7 @@ export interface Example {
 
 /** Loads the generated events file (NDJSON, the same records that go to Kafka) as table `events`. */
 export function loadEvents(store: OfflineStore, file: string): Promise<number> {
-  return store.loadEvents('events', activityByUser, { ndjson: file });
+  return store.loadEvents('events', activity, { ndjson: file });
 }
 
 /** Feature history of `set` from table `events`, via the shared definition's SQL execution, appended to the store. */
@@ -60,7 +60,8 @@ function labelQuery(join: Join, horizonMs: number, period: Period): string {
 export async function buildExamples(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Example[]> {
   const set = await store.buildTrainingSet({
     labels: { query: labelQuery(join, horizonMs, period) },
-    featureSets: [userActivity.name, { name: itemPopularity.name, entityColumn: 'imp_item' }],
+    featureSets: recommender,
+    entityIdColumns: { item: 'imp_item' },
     strategy: join === 'naive-latest' ? 'naive-latest' : 'point-in-time',
     into: `ts_${join.replaceAll('-', '_')}`,
   });

@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, redisClient, type ConnectionSettings } from '@rtml/connections';
-import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
+import { duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { defaultDeadLetterTopic, featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
-import { itemPopularity, userActivity } from './features.js';
+import { recommender } from './features.js';
 
 export interface OnlinePipelineOptions {
   /** Kafka and Redis, TLS and credentials included (`readConnectionSettings`). */
@@ -43,15 +43,14 @@ export class OnlinePipeline {
   static async start(options: OnlinePipelineOptions): Promise<OnlinePipeline> {
     const { kafka: kafkaSettings, redis: redisSettings } = options.connections;
     const redis = redisClient(redisSettings);
-    const config = { ttl: duration.days(3), maxAge: duration.days(2) };
-    const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: { [userActivity.name]: config, [itemPopularity.name]: config } });
+    const store = new OnlineStore(redis, { namespace: options.namespace, featureSets: recommender });
     const kafka = kafkaClient(kafkaSettings, { clientId: `rtml-rec-${options.namespace}` });
     const admin = kafka.admin();
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await Promise.all([admin.connect(), producer.connect()]);
-    const lanes = [userActivity, itemPopularity].map((set) => {
+    const lanes = recommender.featureSets.map((set) => {
       const key = partitionKey(set);
-      const topic = `${options.namespace}.activity.by-${set.entity}`;
+      const topic = `${options.namespace}.activity.by-${set.entity.name}`;
       const group = `${options.namespace}-${set.name}`;
       const processor = new StreamProcessor({
         brokers: kafkaSettings.brokers,
@@ -60,7 +59,7 @@ export class OnlinePipeline {
         store,
         group,
         topics: [topic],
-        processor: featureSetProcessor(createOnlineEngine(set)),
+        processor: featureSetProcessor(set),
         allowedLateness: duration.minutes(1),
         consumer: { maxWaitTimeInMs: 50 },
         progressIntervalMs: 0,
@@ -107,11 +106,11 @@ export class OnlinePipeline {
   }
 }
 
-/** The Kafka key of a lane: the field its feature set's source is keyed by, so one entity = one partition. */
+/** The Kafka key of a lane: the id of its feature set's entity, so one entity = one partition. */
 function partitionKey(set: FeatureSet<ActivityEvent>): (event: RawActivityEvent) => string {
-  const field = set.source.entityKey;
+  const field = set.entity.key;
   return (event) => {
-    const id: unknown = event[field];
+    const id: unknown = (event as Record<string, unknown>)[field];
     if (typeof id !== 'string' || id === '') throw new Error(`event ${event.eventId} has no ${field}`);
     return id;
   };

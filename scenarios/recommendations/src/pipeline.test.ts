@@ -7,7 +7,7 @@ import { kafkaClient, readConnectionSettings } from '@rtml/connections';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { duration } from '@rtml/features';
 import { readServedLog } from '@rtml/serving';
-import { MODEL_FEATURES } from './features.js';
+import { recommender } from './features.js';
 import { configFor } from './generator.js';
 import { runScenario, type JoinResult, type ScenarioResult } from './pipeline.js';
 
@@ -60,7 +60,7 @@ describe('recommendations scenario (tiny)', () => {
     const records = await readServedLog(connections.kafka, result.servedLogTopics['point-in-time']);
     expect(records).toHaveLength(result.serving.candidates);
     expect(new Set(records.map((r) => r.requestId)).size).toBe(records.length);
-    for (const name of MODEL_FEATURES) expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);
+    for (const name of recommender.features) expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);
   });
 
   it.each(['label-time', 'naive-latest'] as const)('%s join: looks better than point-in-time offline, is worse served', (naive) => {

@@ -7,7 +7,7 @@ import { KafkaServedLog, type ScoringModel } from '@rtml/serving';
 import { createRecommendationApp, type RecommendResponse } from './app.js';
 import { evaluate, type Metrics, type Scored } from './evaluate.js';
 import { EventCursor, writeEventsFile } from './events-file.js';
-import { itemPopularity, MODEL_FEATURES, userActivity } from './features.js';
+import { itemPopularity, recommender, userActivity } from './features.js';
 import { generateEvents, type GeneratorConfig } from './generator.js';
 import type { Impression } from './impressions.js';
 import { backfill, buildExamples, createImpressions, JOINS, loadEvents, type Example, type Join, type Period } from './offline.js';
@@ -136,9 +136,9 @@ async function buildOffline(store: OfflineStore, eventsFile: string, horizonMs: 
 
 async function trainFor(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Trained> {
   const train = await buildExamples(store, join, horizonMs, period);
-  const fallbacks = trainingMeans(train.map((e) => e.values), MODEL_FEATURES);
-  const rows = train.map((e) => modelRow(e.values, MODEL_FEATURES, fallbacks).row);
-  const model = trainLogisticRegression(MODEL_FEATURES, rows, train.map((e) => (e.impression.clicked ? 1 : 0)), { l2: 1e-3 });
+  const fallbacks = trainingMeans(train.map((e) => e.values), recommender.features);
+  const rows = train.map((e) => modelRow(e.values, recommender.features, fallbacks).row);
+  const model = trainLogisticRegression(recommender.features, rows, train.map((e) => (e.impression.clicked ? 1 : 0)), { l2: 1e-3 });
   return { join, model, fallbacks, train };
 }
 
@@ -146,12 +146,12 @@ function scoreExamples(trained: Trained, examples: readonly Example[]): Scored[]
   return examples.map((e) => ({
     userId: e.impression.userId,
     clicked: e.impression.clicked,
-    score: predictProbability(trained.model, modelRow(e.values, MODEL_FEATURES, trained.fallbacks).row),
+    score: predictProbability(trained.model, modelRow(e.values, recommender.features, trained.fallbacks).row),
   }));
 }
 
 function scoringModel(trained: Trained): ScoringModel {
-  return { name: `lr-${trained.join}`, featureNames: MODEL_FEATURES, score: (row) => predictProbability(trained.model, row) };
+  return { name: `lr-${trained.join}`, featureNames: recommender.features, score: (row) => predictProbability(trained.model, row) };
 }
 
 interface ServedRun {
@@ -285,7 +285,7 @@ function servedScores(impressions: readonly Example[], scores: ReadonlyMap<strin
 
 function servedMismatch(offline: readonly Example[], served: ReadonlyMap<string, FeatureValues>): Record<string, number> {
   return Object.fromEntries(
-    MODEL_FEATURES.map((name) => [name, mismatchRate(offline.map((e) => e.values[name] ?? null), offline.map((e) => served.get(e.impression.impressionId)?.[name] ?? null), { tolerance: 1e-9 })]),
+    recommender.features.map((name) => [name, mismatchRate(offline.map((e) => e.values[name] ?? null), offline.map((e) => served.get(e.impression.impressionId)?.[name] ?? null), { tolerance: 1e-9 })]),
   );
 }
 

@@ -41,7 +41,7 @@ for (const [index, time] of times.entries()) {
   results[time] = { online: parsed.ok ? parsed.event.eventTime : parsed.reason, ownConnection: await backfilledTime(own, time), store: stored };
 }
 // Labels and the store's streaming connection: TIMESTAMP text is UTC wall time, whatever the machine's zone.
-const labels = await store.buildTrainingSet({ labels: { query: `SELECT 'u0' AS entity_id, TIMESTAMP '2024-05-01 12:00:01' AS label_time, 1 AS label` }, featureSets: ['user_txn'] });
+const labels = await store.buildTrainingSet({ labels: { query: `SELECT 'u0' AS entity_id, TIMESTAMP '2024-05-01 12:00:01' AS label_time, 1 AS label` }, featureSets: [{ name: 'user_txn' }] });
 const [joined] = await store.query(`SELECT epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(user_txn__event_time)::DOUBLE AS feature_ms FROM ${labels.table}`);
 const latest = [];
 for await (const vector of store.latestVectors('user_txn')) latest.push(vector.eventTime);

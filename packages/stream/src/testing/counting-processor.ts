@@ -5,7 +5,7 @@ import type { KeyedProcessor } from '../processor.js';
 /**
  * A deliberately small processor for the runtime's own tests and benchmark: per user, an all-time
  * count/sum (double counting shows) and a sliding-window count/sum (timers and compaction show).
- * The real pipelines use `featureSetProcessor(engine)` instead.
+ * The real pipelines use `featureSetProcessor(set)` instead.
  */
 const PaymentSchema = z.object({
   eventId: z.string().min(1),

@@ -72,10 +72,10 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   const namespace = uniqueName('fault-drill');
   await createTopic(clients.admin, topic, 3);
   const events = paymentStream({ count: 16_000, users: 300, start: 1_700_000_000_000, stepMs: 250, jitterMs: 10_000, seed: 42 });
-  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   const log: string[] = [];
   const processorRedis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const processorStore = new OnlineStore(processorRedis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const processorStore = new OnlineStore(processorRedis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
   const stream = new StreamProcessor({ brokers: brokers.split(','), redis: processorRedis, store: processorStore, group, topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30), progressIntervalMs: 0, log: (line) => log.push(line) });
   processorRedis.on('error', () => undefined);
   await stream.start();

@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import { createOnlineEngine, type DurationMs, type FeatureSet, type FeatureVector, type OnlineState, type SourceEvent } from '@rtml/features';
+import { type DurationMs, type FeatureSet, type FeatureVector, type OnlineState, type SourceEvent } from '@rtml/features';
 import { commitOutcome, processRecords, type SourceRecord } from '../batch.js';
 import type { DeadLetter } from '../dead-letter.js';
 import { featureSetProcessor } from '../feature-set.js';
@@ -69,7 +69,7 @@ export interface TestDriver {
 export function createTestDriver<E extends SourceEvent>(featureSet: FeatureSet<E>, options: TestDriverOptions): TestDriver;
 export function createTestDriver<S, E>(processor: KeyedProcessor<S, E>, options: TestDriverOptions): TestDriver;
 export function createTestDriver<S, E>(target: FeatureSet<SourceEvent> | KeyedProcessor<S, E>, options: TestDriverOptions): TestDriver {
-  return isProcessor(target) ? new Driver(target, options) : new Driver<OnlineState, SourceEvent>(featureSetProcessor(createOnlineEngine(target)), options);
+  return isProcessor(target) ? new Driver(target, options) : new Driver<OnlineState, SourceEvent>(featureSetProcessor(target), options);
 }
 
 function isProcessor<S, E>(target: FeatureSet<SourceEvent> | KeyedProcessor<S, E>): target is KeyedProcessor<S, E> {
