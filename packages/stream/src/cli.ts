@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { connectCluster, OnlineStore, type RedisClient, type StoredFeatureSet } from '@rtml/online-store';
-import { checkConnections, ConnectionError, explainFailure, kafkaClient, readConnectionSettings, readKafkaSettings, redisClient, type KafkaSettings } from '@rtml/connections';
+import { checkConnections, ConnectionError, explainFailure, kafkaClient, readConnectionSettings, readKafkaSettings, redisClient, SECURITY_HELP, type KafkaSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -52,7 +52,8 @@ Environment:
   KAFKA_BROKERS   Kafka bootstrap servers, e.g. 127.0.0.1:9092 (comma-separated)
   REDIS_URL       online store, e.g. redis://127.0.0.1:6379
   REDIS_CLUSTER_NODES  instead of REDIS_URL: a Redis Cluster's seed nodes, host:port,host:port
-  Without them, the stack recorded by \`npm run infra:up\` is used.`;
+  Without them, the stack recorded by \`npm run infra:up\` is used.
+${SECURITY_HELP}`;
 
 const integer = (name: string) => (value: string) => {
   const n = Number(value);

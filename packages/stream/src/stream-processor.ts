@@ -366,12 +366,21 @@ export class StreamProcessor<S, E> {
     const missing = this.topology.topics.filter((topic) => !existingTopics.has(topic));
     if (missing.length === 0) return;
     const create = this.options.createMissingTopics;
-    if (create === undefined) {
-      const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.brokers.join(',')} --create --topic ${topic} --partitions 3`);
-      throw new Error(`input topic(s) ${missing.join(', ')} do not exist; create them first (${commands.join('; ')})`);
-    }
+    if (create === undefined) throw new Error(this.missingInputTopics(missing));
     await ensureTopics(this.admin, missing.map((topic) => ({ topic, numPartitions: create.numPartitions })));
     this.log(`[stream] created input topic(s) ${missing.join(', ')} with ${create.numPartitions} partitions`);
+  }
+
+  /** Under ACLs a topic its user may not Describe is left out of the topic list, so "missing" may be "hidden". */
+  private missingInputTopics(missing: readonly string[]): string {
+    const { kafka } = this.options;
+    const user = 'sasl' in kafka ? kafka.sasl?.username : undefined;
+    if (user !== undefined) {
+      return `input topic(s) ${missing.join(', ')} do not exist or KAFKA_SASL_USERNAME=${user} may not see them: create them as an admin user, `
+        + `or run as a user with Read and Describe on them`;
+    }
+    const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.brokers.join(',')} --create --topic ${topic} --partitions 3`);
+    return `input topic(s) ${missing.join(', ')} do not exist; create them first (${commands.join('; ')})`;
   }
 
   /** Effective `max.message.bytes` of each topic (its own setting, or the broker default it inherits). */
