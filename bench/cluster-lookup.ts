@@ -12,10 +12,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Cluster, Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
+import { redisClient, type RedisSettings } from '@rtml/connections';
 import { startNativeRedis, startNativeRedisCluster, stopProcess } from '@rtml/devstack';
 import { duration, eventTime, type FeatureVector } from '@rtml/features';
 import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
+import { benchRedis } from './lib/connections.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
 const command = benchCommand(
@@ -40,15 +42,16 @@ const randomId = () => `user-${Math.floor(Math.random() * config.entities)}`;
 const batchIds = () => Array.from({ length: config.batch }, randomId);
 
 /** Endpoints from the environment, or servers started here (and stopped by `stop`). */
-async function servers(): Promise<{ redisUrl: string; clusterNodes: string; stop(): Promise<void> }> {
+async function servers(): Promise<{ redis: RedisSettings; clusterNodes: string; stop(): Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-bench-cluster-'));
   const pids: number[] = [];
-  let redisUrl = process.env.REDIS_URL;
+  // The single Redis as every component reads it (TLS, ACL user); the cluster seeds have no such settings yet.
+  let redis = process.env.REDIS_URL ? benchRedis(command, process.env) : undefined;
   let clusterNodes = process.env.REDIS_CLUSTER_NODES;
-  if (!redisUrl) {
+  if (!redis) {
     const single = await startNativeRedis(join(runDir, 'single'));
     pids.push(single.pid);
-    redisUrl = single.url;
+    redis = benchRedis(command, { REDIS_URL: single.url });
   }
   if (!clusterNodes) {
     const cluster = await startNativeRedisCluster(join(runDir, 'cluster'));
@@ -56,7 +59,7 @@ async function servers(): Promise<{ redisUrl: string; clusterNodes: string; stop
     clusterNodes = cluster.nodes;
   }
   return {
-    redisUrl,
+    redis,
     clusterNodes,
     async stop() {
       await Promise.all(pids.map((pid) => stopProcess(pid)));
@@ -98,7 +101,7 @@ function emitRows(single: Record<string, Sample>, many: Record<string, Sample>):
 
 async function main(): Promise<void> {
   const endpoints = await servers();
-  const redis = new Redis(endpoints.redisUrl);
+  const redis = redisClient(endpoints.redis);
   const cluster = connectCluster(endpoints.clusterNodes);
   const rawCluster = new Cluster(endpoints.clusterNodes.split(','), { enableAutoPipelining: true });
   const single = storeOn(redis);

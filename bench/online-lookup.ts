@@ -13,14 +13,14 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { resolveEndpoints } from '@rtml/devstack';
+import { redisClient, type RedisSettings } from '@rtml/connections';
 import { duration, eventTime, type FeatureValues, type FeatureVector } from '@rtml/features';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { benchRedis, isSecured } from './lib/connections.js';
 import { runFeastScript } from './lib/feast.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
-const command = benchCommand('Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up)')
+const command = benchCommand('Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up), with REDIS_USERNAME, REDIS_PASSWORD[_FILE], REDIS_TLS_* when set')
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
   .option('--features <n>', 'features per entity', '20')
   .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
@@ -35,6 +35,9 @@ const config = {
   batch: args.size('batch', 100, 100),
   batches: args.size('batches', 200, 500),
 };
+
+const redisSettings = benchRedis(command);
+if (!args.has('no-feast') && isSecured(redisSettings)) command.error('the Feast reference is given a plain Redis only; against a Redis with TLS or an ACL user run with --no-feast');
 
 const SET = 'user_txn';
 const namespace = `bench-${process.pid}`;
@@ -128,8 +131,10 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
 
 const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
 
-function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
-  const url = new URL(redisUrl);
+/** redis-benchmark's latency line for the same key; none against a secured Redis (it is given plain endpoints only). */
+function redisBenchmarkLine(settings: RedisSettings, key: string): string | undefined {
+  if (isSecured(settings)) return undefined;
+  const url = new URL(settings.url);
   const result = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key], { encoding: 'utf8' });
   if (result.status !== 0) return undefined;
   // CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
@@ -140,8 +145,7 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
 }
 
 async function main(): Promise<void> {
-  const { redisUrl } = resolveEndpoints();
-  const redis = new Redis(redisUrl);
+  const redis = redisClient(redisSettings);
   const store = new OnlineStore(redis, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
   const vectors = Array.from({ length: config.entities }, (_, i) => vectorFor(i));
   try {
@@ -168,7 +172,7 @@ async function main(): Promise<void> {
     console.log(row('store.read (HGETALL + decode + freshness)', single.store!, single.raw));
     console.log(row(`raw pipeline of ${config.batch} HGETALL (reference)`, many.raw!, undefined));
     console.log(row(`store.readMany(${config.batch} ids)`, many.store!, many.raw));
-    const feast = args.has('no-feast') ? undefined : await feastReference(redisUrl, vectors);
+    const feast = args.has('no-feast') ? undefined : await feastReference(redisSettings.url, vectors);
     if (feast) {
       console.log(row(`Feast get_online_features(1), Python`, feast.single, single.store));
       console.log(row(`  its floor: redis-py HGETALL of Feast's key`, feast.raw_single, single.store));
@@ -177,7 +181,7 @@ async function main(): Promise<void> {
       console.log('(Feast rows: ratio = Feast / ours; Feast runs after ours, in its own process)');
     }
     emitRows(single, many, feast);
-    const external = redisBenchmarkLine(redisUrl, keyOf('user-0'));
+    const external = redisBenchmarkLine(redisSettings, keyOf('user-0'));
     if (external) console.log(external);
   } finally {
     await deleteNamespace(redis, namespace);

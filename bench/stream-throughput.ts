@@ -12,21 +12,24 @@
  */
 import { writeFile } from 'node:fs/promises';
 import { Session } from 'node:inspector/promises';
-import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Consumer, type Producer } from 'kafkajs';
+import type { Redis } from 'ioredis';
+import type { Consumer, Producer } from 'kafkajs';
+import { kafkaClient, redisClient } from '@rtml/connections';
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
-import { resolveEndpoints } from '@rtml/devstack';
-import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
+import { DEFAULT_CHECKPOINT, featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
+import { benchConnections, isSecured } from './lib/connections.js';
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
 import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
 
 const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, same topic, same run', DEV_STACK_ENVIRONMENT)
   .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
   .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
-  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','));
+  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','))
+  .option('--checkpoint-interval-ms <ms>', `the processor's checkpoint interval (default ${DEFAULT_CHECKPOINT.intervalMs})`);
 const args = parseCommand(command);
+const CHECKPOINT_INTERVAL_MS = args.number('checkpoint-interval-ms', DEFAULT_CHECKPOINT.intervalMs);
 const { full } = args;
 const CPU_PROFILE = args.string('cpu-profile');
 const KS_RUNS = args.number('ks-runs', full ? 4 : 2);
@@ -48,9 +51,12 @@ function kafkaStreamsVariants(list: string): KafkaStreamsVariant[] {
   return variants as KafkaStreamsVariant[];
 }
 
-const { kafkaBrokers, redisUrl } = resolveEndpoints();
-const brokers = kafkaBrokers.split(',');
-const kafka = new Kafka({ clientId: 'bench-stream', brokers, logLevel: logLevel.NOTHING });
+const connections = benchConnections(command);
+if (KS_VARIANTS.length > 0 && isSecured(connections.kafka)) {
+  command.error('the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none');
+}
+const { brokers } = connections.kafka;
+const kafka = kafkaClient(connections.kafka, { clientId: 'bench-stream' });
 const run = `bench-${Date.now().toString(36)}`;
 
 function transaction(i: number, time: number) {
@@ -122,7 +128,7 @@ function storeFor(redis: Redis, namespace: string): OnlineStore {
 function processorFor(topic: string, redis: Redis, namespace: string) {
   const processor = featureSetProcessor(userTransactionFeatures);
   const store = storeFor(redis, namespace);
-  return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
+  return new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) }, kafka: connections.kafka, store, group: `${run}-${namespace}`, checkpoint: { intervalMs: CHECKPOINT_INTERVAL_MS }, consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }
 
 async function startProfiler(): Promise<Session> {
@@ -163,7 +169,7 @@ async function appliedCount(stream: StreamProcessor<unknown, unknown>): Promise<
 async function main(): Promise<void> {
   const admin = kafka.admin();
   const producer = kafka.producer();
-  const redis = new Redis(redisUrl);
+  const redis = redisClient(connections.redis);
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
   await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });

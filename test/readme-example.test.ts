@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { deleteNamespace } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import type { ScoreResponse } from '@rtml/serving';
 import { waitUntilCaughtUp } from '@rtml/stream';
 import { testClients } from '../packages/stream/src/testing/harness.js';
@@ -52,7 +52,7 @@ it('runs: payments streamed into Redis are served with their sum over the last h
     // u1: 400 + 700 within the hour, 5,000 two hours ago (outside the window); u2: 50.
     const messages = [payment('p0', 'u1', 120, 5_000), payment('p1', 'u1', 10, 400), payment('p2', 'u2', 8, 50), payment('p3', 'u1', 5, 700)];
     await producer.send({ topic: 'payments', acks: -1, messages });
-    await waitUntilCaughtUp(redis, admin, [{ group: 'spend', topic: 'payments' }], { namespace: 'demo', timeoutMs: 60_000 });
+    await waitUntilCaughtUp(new OnlineStore(redis, { namespace: 'demo', featureSets: example.spendModel }), admin, [{ group: 'spend', topic: 'payments' }], { timeoutMs: 60_000 });
 
     const score = async (userId: string) => {
       const response = await example.app.inject({ method: 'POST', url: '/score', payload: { eventId: `r-${userId}`, eventTime: now, userId, amount: 1 } });

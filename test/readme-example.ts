@@ -23,8 +23,8 @@ export const spendModel = featureService({ name: 'spend', featureSets: [spend] }
 export const redis = new Redis(process.env.REDIS_URL!);
 const store = new OnlineStore(redis, { namespace: 'demo', featureSets: spendModel });
 export const stream = new StreamProcessor({
-  brokers: process.env.KAFKA_BROKERS!.split(','), redis, store, group: 'spend', topics: ['payments'],
-  processor: featureSetProcessor(spend), allowedLateness: duration.minutes(1),
+  topology: { processor: featureSetProcessor(spend), topics: ['payments'], allowedLateness: duration.minutes(1) },
+  kafka: { brokers: process.env.KAFKA_BROKERS!.split(',') }, store, group: 'spend',
   createMissingTopics: { numPartitions: 1 },
 });
 await stream.start();

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
@@ -12,11 +12,13 @@ import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaCl
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
 import { z } from 'zod';
 import { count, duration, entity, featureService, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
+import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
 import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
-// The stream package's test harness is not part of its public API, hence the relative path.
+// The stream package's test harness is not part of its public API, hence the relative paths.
+import { spawnCli } from '../packages/stream/src/testing/cli-process.js';
 import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
 
 /*
@@ -27,6 +29,18 @@ import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, rec
 
 type SecureStack = RunningStack & { secure: SecureStackInfo };
 const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
+const EXAMPLE_FEATURE_SET = `${fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url))}#userTransactionFeatures`;
+
+/** A loopback port nothing listens on right now. */
+async function freePort(): Promise<number> {
+  const server = await new Promise<Server>((resolve) => {
+    const listening = createServer();
+    listening.listen(0, '127.0.0.1', () => resolve(listening));
+  });
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
 
 /** Everything written to stdout/stderr while this file runs (still shown), scanned for secrets at the end. */
 const printed: string[] = [];
@@ -101,23 +115,23 @@ describe('secure mode', () => {
     const processorRedis = connectAs('processor').redis;
     const processor = featureSetProcessor(paymentFeatures);
     const instance = new StreamProcessor({
-      brokers: settings.processor.kafka.brokers,
+      topology: {
+        topics: [topic],
+        processor,
+        allowedLateness: duration.seconds(30),
+        // The processor may write (and create) dead-letter topics only under its prefix.
+        deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+      },
       kafka: settings.processor.kafka,
-      redis: processorRedis,
       store: new OnlineStore(processorRedis, { namespace, featureSets: service }),
       group,
-      topics: [topic],
-      processor,
-      allowedLateness: duration.seconds(30),
-      // The processor may write (and create) dead-letter topics only under its prefix.
-      deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
       consumer: TEST_CONSUMER_TUNING,
       progressIntervalMs: 0,
       log: capture,
     });
     await instance.start();
     try {
-      await waitUntilCaughtUp(admin.redis, admin.admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: service }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -205,6 +219,34 @@ describe('secure mode', () => {
     } finally {
       await outsider.disconnect();
     }
+  });
+});
+
+describe('the stream CLI in secure mode', () => {
+  it('runs as `processor` (dead letters under dlq.*); its output, /metrics, /healthz and /readyz never show a password', async () => {
+    const admin = connectAs('admin');
+    await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+    const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cli')}`;
+    await createTopic(admin.admin, topic, 1);
+    const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map((e) => ({ ...e, body: { ...e.body, merchantId: 'm1' } }));
+    await produce(admin.producer, topic, 1, events);
+    const port = await freePort();
+    const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
+    const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
+    const cli = spawnCli(['run', '--topic', topic, '--group', group, '--namespace', namespace, '--feature-set', EXAMPLE_FEATURE_SET,
+      '--dead-letter-topic', `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, '--metrics-port', String(port)], { brokers: brokers!, redisUrl: redisUrl! }, security);
+    try {
+      await cli.running;
+      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: service }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
+      const pages = await Promise.all(['/metrics', '/healthz', '/readyz'].map(async (path) => (await fetch(`http://127.0.0.1:${port}${path}`)).text()));
+      printed.push(...pages);
+      expect(pages[0]).toMatch(/\d/);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await cli.exited;
+      printed.push(cli.stdout(), cli.stderr());
+    }
+    expect(cli.stderr()).not.toMatch(/\n\s+at /);
   });
 });
 
@@ -316,6 +358,29 @@ describe('refusals', () => {
     ]);
   });
 
+  it('a step run as the wrong principal: a topic it may not see or create is named with the setting to check', async () => {
+    const admin = connectAs('admin');
+    await admin.admin.connect();
+    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('hidden')}`;
+    await createTopic(admin.admin, input, 1);
+    // `serving` may not Describe events.*: to it the topic is not there, which must not read as "create it".
+    const servingRedis = connectAs('serving').redis;
+    const stream = new StreamProcessor({
+      topology: { topics: [input], processor: featureSetProcessor(paymentFeatures), allowedLateness: duration.seconds(0) },
+      kafka: settings.serving.kafka,
+      store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: service }),
+      group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
+      log: capture,
+    });
+    await expect(stream.start()).rejects.toThrow(`input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as an admin user, or run as a user with Read and Describe on them`);
+    await stream.stop();
+    const processor = connectAs('processor');
+    await processor.admin.connect();
+    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('not-mine')}`;
+    const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(() => undefined, (error: unknown) => error);
+    expect(explainFailure(refused)).toMatch(new RegExp(`^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`));
+  });
+
   it('a missing variable: named, before anything connects', () => {
     expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(/^KAFKA_SASL_PASSWORD is not set \(needed with KAFKA_SASL_MECHANISM=scram-sha-512/);
   });
@@ -339,6 +404,13 @@ describe('secrets', () => {
     const exported = Object.fromEntries(status.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]));
     expect(exported).toEqual({ ...envOf('serving') });
     expect(readConnectionSettings(exported).redis.username).toBe('serving');
+    // One shell, a secure stack's exports then a plain stack's: no TLS, SASL or ACL setting may linger.
+    const plainState = join(dirname(state), 'plain.json');
+    writeFileSync(plainState, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir }));
+    const cli = `"${process.execPath}" --import tsx --conditions=source "${DEVSTACK_CLI}" status`;
+    const shell = spawnSync('bash', ['-c', `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval "$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`], { env, encoding: 'utf8' });
+    printed.push(shell.stdout, shell.stderr);
+    expect(shell.stdout.split('\n').filter((line) => /^(KAFKA|REDIS)_/.test(line)).sort()).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
     process.env.RTML_DEVSTACK_STATE = state;
     try {
       expect(withRecordedStack({})).toEqual(envOf('admin'));

@@ -1,3 +1,4 @@
+import { TopicCreationError } from '@rtml/kafka';
 import { explainAnyRefusal } from './refusals.js';
 
 /** What to do when the services are missing or unreachable; the dev stack is how this project provides them. */
@@ -13,7 +14,7 @@ export class ConnectionError extends Error {
 
 /**
  * The line a CLI prints for an error that ends it: a ConnectionError or a client giving up on an unreachable
- * service as one line naming the setting to check; anything else with its stack (a bug: the stack helps), or
+ * service as one line naming the setting to check, a topic the broker would not create as its reasons; anything else with its stack (a bug: the stack helps), or
  * just its message for a CLI whose other errors are all meant for the user.
  */
 export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 'stack'): string {
@@ -21,6 +22,8 @@ export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 
   if (error instanceof ConnectionError) return error.message;
   const refusal = explainAnyRefusal(error);
   if (refusal) return refusal;
+  // Already one line per topic with the broker's reason (a bad setting, not a bug).
+  if (error instanceof TopicCreationError) return error.message;
   if (error.name === 'MaxRetriesPerRequestError' || /^(connect )?E[A-Z]+ .*:\d+$/.test(error.message)) {
     return `Redis stopped answering (${error.message}); check that the server at REDIS_URL is up`;
   }

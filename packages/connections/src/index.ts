@@ -22,6 +22,8 @@ export {
   kafkaSecurityConfig,
   redisSecurityOptions,
   SASL_MECHANISMS,
+  SECURITY_HELP,
+  SECURITY_VARIABLES,
   KAFKA_SASL_MECHANISM,
   KAFKA_SASL_PASSWORD,
   KAFKA_SASL_USERNAME,

@@ -11,6 +11,12 @@ import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, write
  * ERROR, so every fresh run looked broken. Shown only when KAFKAJS_LOG_LEVEL=debug.
  */
 const ROUTINE = /coordinator is loading|group coordinator is not available|not the correct coordinator|rebalanc|no leader for this topic-partition|does not host this topic-partition|leadership election/i;
+/**
+ * kafkajs logs a CreateTopics reply with any per-topic error ("Topic creation errors", no topic, no reason) and
+ * then hands the errors to the caller: `false` for topics that exist already, or an error that `ensureTopics`
+ * (@rtml/kafka) turns into one line naming each topic and the broker's reason. So the log line only adds noise.
+ */
+const LEFT_TO_CALLER = /^Response CreateTopics\(/;
 
 /**
  * kafkajs log lines a person can act on: routine start-up retries demoted to debug, an unreachable broker
@@ -27,7 +33,8 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
       const text = `${log.message} ${error}`.trim();
       const refusal = explainKafkaRefusal(networkCause(error || log.message), describeKafka(settings), settings);
       if (log.message.startsWith('Crash:')) lastCrashWasRoutine = ROUTINE.test(text);
-      if (ROUTINE.test(text) || (lastCrashWasRoutine && log.message.startsWith('Restarting the consumer'))) {
+      const routine = ROUTINE.test(text) || LEFT_TO_CALLER.test(log.message);
+      if (routine || (lastCrashWasRoutine && log.message.startsWith('Restarting the consumer'))) {
         if (configuredLevel >= logLevel.DEBUG) write(`[kafka debug] ${namespace}: ${text}`);
       } else if (refusal) {
         report('refused', `[kafka] ${refusal}`);

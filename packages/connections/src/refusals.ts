@@ -1,3 +1,4 @@
+import { TopicCreationError } from '@rtml/kafka';
 import {
   KAFKA_SASL_MECHANISM,
   KAFKA_SASL_PASSWORD,
@@ -56,6 +57,6 @@ export function explainRedisRefusal(rawCause: string, where: string, preflight =
 
 /** For a CLI's last line, where no settings object is at hand: the variables are named generically. */
 export function explainAnyRefusal(error: Error): string | undefined {
-  const kafka = error.name.startsWith('KafkaJS') || /SASL/.test(error.message);
+  const kafka = error.name.startsWith('KafkaJS') || error instanceof TopicCreationError || /SASL/.test(error.message);
   return kafka ? explainKafkaRefusal(error.message, 'KAFKA_BROKERS', undefined) : explainRedisRefusal(error.message, 'REDIS_URL');
 }

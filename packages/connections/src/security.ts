@@ -52,6 +52,16 @@ export const REDIS_TLS_CERT_FILE = 'REDIS_TLS_CERT_FILE';
 export const REDIS_TLS_KEY_FILE = 'REDIS_TLS_KEY_FILE';
 /** Any password variable may instead name a file holding it (`KAFKA_SASL_PASSWORD_FILE`), as mounted secrets are. */
 export const FILE_SUFFIX = '_FILE';
+/** For a CLI's --help: the variables of a secured Kafka and Redis. */
+export const SECURITY_HELP = 'Secured services (TLS, SASL, Redis ACL users): KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_MECHANISM,\n'
+  + '  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD[_FILE], REDIS_URL=rediss://..., REDIS_USERNAME, REDIS_PASSWORD[_FILE],\n'
+  + '  REDIS_TLS_CA_FILE, client certificates (@rtml/connections README, "Production connections").';
+
+/** Every TLS, SASL and ACL variable, so a tool printing exports for a stack can unset those it does not set. */
+export const SECURITY_VARIABLES: readonly string[] = [
+  KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
+  `${KAFKA_SASL_PASSWORD}${FILE_SUFFIX}`, REDIS_USERNAME, REDIS_PASSWORD, `${REDIS_PASSWORD}${FILE_SUFFIX}`, REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
+];
 
 type Environment = Readonly<Record<string, string | undefined>>;
 

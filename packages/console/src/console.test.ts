@@ -45,6 +45,7 @@ const kafka = kafkaClient(connections.kafka, { clientId: 'console-test' });
 let admin: Admin;
 let producer: Producer;
 let redis: Redis;
+let store: OnlineStore;
 let processor: StreamProcessor<unknown, unknown>;
 let metrics: Server;
 let state: ConsoleState;
@@ -58,7 +59,7 @@ const dialogs: string[] = [];
 const t0 = Math.floor(Date.now() / 1000) * 1000 - 10 * 60_000; // whole seconds: the page's as-of input has no ms
 const txn = (i: number, amount: number | string, merchantId = `m${i}`) => ({ eventId: `${run}-e${i}`, eventTime: t0 + i * 1000, userId: 'alice', amount, merchantId });
 const produce = (values: readonly object[]) => producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: 'alice', value: JSON.stringify(v) })) });
-const caughtUp = () => waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+const caughtUp = () => waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
 
 beforeAll(async () => {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/setup.sh (it installs Debian's chromium) or set CHROMIUM_PATH`);
@@ -69,8 +70,9 @@ beforeAll(async () => {
   await producer.connect();
   redis = redisClient(connections.redis);
   const set = userTransactionFeatures;
-  const store = new OnlineStore(redis, { namespace, featureSets: [set] });
-  processor = new StreamProcessor({ brokers: connections.kafka.brokers, kafka: connections.kafka, redis, store, group, topics: [topic], processor: featureSetProcessor(set), allowedLateness: duration.hours(1), progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
+  store = new OnlineStore(redis, { namespace, featureSets: [set] });
+  const topology = { processor: featureSetProcessor(set), topics: [topic], allowedLateness: duration.hours(1) };
+  processor = new StreamProcessor({ topology, kafka: connections.kafka, store, group, progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
   await processor.start();
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));

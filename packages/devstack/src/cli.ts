@@ -2,7 +2,7 @@
 import { spawn } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { checkConnections, ConnectionError, readConnectionSettings } from '@rtml/connections';
+import { checkConnections, ConnectionError, readConnectionSettings, SECURITY_VARIABLES } from '@rtml/connections';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
 import { endpointVariables, isClusterEndpoints, startTopology, TOPOLOGIES, type ClusterEndpoints, type Topology } from './cluster-stack.js';
@@ -136,12 +136,13 @@ function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal):
 
 /**
  * Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed.
- * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export cannot linger.
+ * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export cannot linger;
+ * so are the TLS/SASL/ACL variables this stack does not set (a plain stack after a secure one, a password file after an inline one).
  */
 function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
   const env = stackEnvironment(stack, principal);
   if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
-  const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((name) => !(name in env));
+  const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES', ...SECURITY_VARIABLES].filter((name) => !(name in env));
   process.stdout.write(`${Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
 }
 

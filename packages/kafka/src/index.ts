@@ -1,1 +1,1 @@
-export { ensureTopics } from './topics.js';
+export { ensureTopics, TopicCreationError } from './topics.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, inject, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureTopics } from './topics.js';
+import { ensureTopics, TopicCreationError } from './topics.js';
 
 const kafka = new Kafka({ clientId: 'kafka-helpers-test', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
 const admin = kafka.admin();
@@ -20,10 +20,33 @@ it('creates several topics at once and returns only when every partition has a l
   await producer.disconnect();
 });
 
-it('leaves an existing topic as it is', async () => {
+/** An admin client whose kafkajs error log lines land in `errors`. */
+async function watchedAdmin(errors: string[]) {
+  const logCreator = () => ({ log }: { log: { message: string; error?: string } }) => void errors.push(`${log.message} ${log.error ?? ''}`);
+  const watched = new Kafka({ clientId: 'kafka-helpers-test-watched', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.ERROR, logCreator }).admin();
+  await watched.connect();
+  return watched;
+}
+
+it('leaves an existing topic as it is, and says nothing about it', async () => {
   const topic = `ensure-existing-${randomUUID()}`;
-  await ensureTopics(admin, [{ topic, numPartitions: 2 }]);
-  await ensureTopics(admin, [{ topic, numPartitions: 5 }]);
+  const errors: string[] = [];
+  const watched = await watchedAdmin(errors);
+  try {
+    await ensureTopics(watched, [{ topic, numPartitions: 2 }]);
+    await ensureTopics(watched, [{ topic, numPartitions: 5 }]);
+  } finally {
+    await watched.disconnect();
+  }
   const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
   expect(topics[0]!.partitions).toHaveLength(2);
+  // The broker answers CreateTopics for an existing topic with TOPIC_ALREADY_EXISTS, which kafkajs logs as an ERROR.
+  expect(errors).toEqual([]);
+});
+
+it('a topic the broker refuses: one error naming the topic and the broker\'s reason', async () => {
+  const topic = `ensure-refused-${randomUUID()}`;
+  const failure = ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 99 }]);
+  await expect(failure).rejects.toBeInstanceOf(TopicCreationError);
+  await expect(failure).rejects.toThrow(new RegExp(`^cannot create Kafka topic ${topic}: INVALID_REPLICATION_FACTOR \\([^\\n]+\\)$`));
 });

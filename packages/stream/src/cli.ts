@@ -4,16 +4,15 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Redis } from 'ioredis';
 import { duration, type FeatureSet, type SourceEvent } from '@rtml/features';
-import { OnlineStore, type StoredFeatureSet } from '@rtml/online-store';
-import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
+import { connectCluster, OnlineStore, type RedisClient, type StoredFeatureSet } from '@rtml/online-store';
+import { checkConnections, ConnectionError, explainFailure, kafkaClient, readConnectionSettings, readKafkaSettings, redisClient, SECURITY_HELP, type KafkaSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { rebuildCheckpoints } from './rebuild.js';
 import { environmentWithRecordedStack } from './recorded-stack.js';
-import { DEFAULT_MAX_EVENT_TIME_AHEAD, StreamProcessor, type StateLossPolicy } from './stream-processor.js';
+import { DEFAULT_CHECKPOINT, DEFAULT_MAX_EVENT_TIME_AHEAD, StreamProcessor, type StateLossPolicy } from './stream-processor.js';
 
 /** Options every command shares: what the processor is and where its state lives. */
 interface ProcessorOptions {
@@ -37,6 +36,9 @@ interface RunOptions extends ProcessorOptions {
   maxCachedEntities: number;
   onStateLoss: StateLossPolicy;
   createTopics?: number;
+  checkpointIntervalMs: number;
+  checkpointMaxBatches: number;
+  replicaTimeoutMs: number;
 }
 
 interface RebuildCliOptions extends ProcessorOptions {
@@ -49,7 +51,9 @@ const ENVIRONMENT_HELP = `
 Environment:
   KAFKA_BROKERS   Kafka bootstrap servers, e.g. 127.0.0.1:9092 (comma-separated)
   REDIS_URL       online store, e.g. redis://127.0.0.1:6379
-  Without them, the stack recorded by \`npm run infra:up\` is used.`;
+  REDIS_CLUSTER_NODES  instead of REDIS_URL: a Redis Cluster's seed nodes, host:port,host:port
+  Without them, the stack recorded by \`npm run infra:up\` is used.
+${SECURITY_HELP}`;
 
 const integer = (name: string) => (value: string) => {
   const n = Number(value);
@@ -110,36 +114,60 @@ async function loadProcessor(options: ProcessorOptions): Promise<Loaded> {
   return { processor, stored: { name: processor.name, onlineExpiry, maxAge } };
 }
 
-function onlineStore(redis: Redis, loaded: Loaded, options: ProcessorOptions): OnlineStore {
+function onlineStore(redis: RedisClient, loaded: Loaded, options: ProcessorOptions): OnlineStore {
   return new OnlineStore(redis, { namespace: options.namespace, featureSets: [loaded.stored] });
 }
 
-/** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
-async function checkedConnections(): Promise<ConnectionSettings> {
-  const connections = readConnectionSettings(await environmentWithRecordedStack());
-  await checkConnections(connections);
-  return connections;
+/**
+ * Kafka settings and a Redis client from KAFKA_BROKERS and REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster (or
+ * the stack of `npm run infra:up`), checked before any work.
+ */
+async function checkedConnections(): Promise<{ kafka: KafkaSettings; redis: RedisClient }> {
+  const env = await environmentWithRecordedStack();
+  const clusterNodes = env.REDIS_CLUSTER_NODES;
+  if (clusterNodes === undefined || clusterNodes === '' || env.REDIS_URL) {
+    const connections = readConnectionSettings(env);
+    await checkConnections(connections);
+    return { kafka: connections.kafka, redis: redisClient(connections.redis) };
+  }
+  const kafka = readKafkaSettings(env);
+  await checkConnections({ kafka });
+  const cluster = connectCluster(clusterNodes);
+  // One line per 10 s while nodes fail (e.g. during a failover), instead of ioredis' unhandled-error stack traces.
+  let reportedAt = 0;
+  cluster.on('error', (error: Error) => {
+    if (Date.now() - reportedAt < 10_000) return;
+    reportedAt = Date.now();
+    console.error(`[redis] REDIS_CLUSTER_NODES=${clusterNodes}: ${error.message}`);
+  });
+  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref());
+  await Promise.race([cluster.ping(), timeout]).catch((error: Error) => {
+    cluster.disconnect();
+    throw new ConnectionError(`cannot reach the Redis Cluster at REDIS_CLUSTER_NODES=${clusterNodes} (${error.message})`);
+  });
+  return { kafka, redis: cluster };
 }
 
 async function run(options: RunOptions): Promise<void> {
   const loaded = await loadProcessor(options);
   const { processor } = loaded;
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
-    brokers: connections.kafka.brokers,
+    topology: {
+      processor,
+      topics: [options.topic],
+      allowedLateness: duration.ms(options.allowedLatenessMs),
+      maxEventTimeAhead: duration.ms(options.maxEventTimeAheadMs),
+      deadLetterTopic: options.deadLetterTopic === undefined ? undefined : () => options.deadLetterTopic!,
+    },
     kafka: connections.kafka,
-    redis,
     store: onlineStore(redis, loaded, options),
     group: options.group,
-    topics: [options.topic],
-    processor,
-    allowedLateness: duration.ms(options.allowedLatenessMs),
-    maxEventTimeAhead: duration.ms(options.maxEventTimeAheadMs),
+    checkpoint: { intervalMs: options.checkpointIntervalMs, maxBatches: options.checkpointMaxBatches, replicaTimeoutMs: options.replicaTimeoutMs },
     onStateLoss: options.onStateLoss,
     createMissingTopics: options.createTopics === undefined ? undefined : { numPartitions: options.createTopics },
-    deadLetterTopic: options.deadLetterTopic === undefined ? undefined : () => options.deadLetterTopic!,
     consumer: {
       ...(session !== undefined && { sessionTimeout: session, rebalanceTimeout: session, heartbeatInterval: Math.max(100, Math.floor(session / 12)) }),
       ...(options.maxBytesPerPartition !== undefined && { maxBytesPerPartition: options.maxBytesPerPartition }),
@@ -177,12 +205,11 @@ async function rebuild(options: RebuildCliOptions): Promise<void> {
   const loaded = await loadProcessor(options);
   const { processor } = loaded;
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const admin = kafkaClient(connections.kafka, { clientId: `rtml-stream-rebuild-${options.group}` }).admin();
   await admin.connect();
   try {
     const report = await rebuildCheckpoints({
-      redis,
       admin,
       store: onlineStore(redis, loaded, options),
       group: options.group,
@@ -241,6 +268,9 @@ const runCommand = processorCommand('run', 'consume a topic and keep feature vec
   .option('--session-timeout-ms <ms>', 'Kafka group session timeout (default 6000: a dead instance\'s partitions move within 10 s)', integer('--session-timeout-ms'))
   .option('--max-bytes-per-partition <bytes>', 'Kafka fetch size per partition (kafkajs default 1 MB; larger records are still fetched whole)', integer('--max-bytes-per-partition'))
   .option('--max-cached-entities <n>', 'entity states kept in memory per partition (LRU; the rest reload from Redis)', integer('--max-cached-entities'), 100_000)
+  .option('--checkpoint-interval-ms <ms>', 'longest time between two checkpoints of a partition (recovery replays at most this much)', integer('--checkpoint-interval-ms'), DEFAULT_CHECKPOINT.intervalMs)
+  .option('--checkpoint-max-batches <n>', 'most batches between two checkpoints of a partition', positive('--checkpoint-max-batches'), DEFAULT_CHECKPOINT.maxBatches)
+  .option('--replica-timeout-ms <ms>', 'how long a checkpoint waits for a Redis replica to acknowledge the vectors behind it', integer('--replica-timeout-ms'), DEFAULT_CHECKPOINT.replicaTimeoutMs)
   .addOption(
     new Option('--on-state-loss <policy>', 'when Redis lost a partition\'s checkpoint: replay only if the topic still starts at offset 0, or replay whatever is retained')
       .choices(['replay-if-complete', 'replay'])

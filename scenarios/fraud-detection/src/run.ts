@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { checkConnections, explainFailure, readConnectionSettings } from '@rtml/connections';
+import { checkConnections, explainFailure, readConnectionSettings, SECURITY_HELP } from '@rtml/connections';
 import { withRecordedStack } from '@rtml/devstack';
 import { sizeOption, wholeNumber } from './cli-options.js';
 import type { SizeName } from './generator.js';
@@ -8,7 +8,7 @@ import { DEFAULT_RESULTS_FILE, resultsSummary, writeResultsFile } from './result
 import { runScenario } from './scenario.js';
 
 const program = new Command('fraud-detection')
-  .description('Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).')
+  .description('Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' + SECURITY_HELP)
   .addOption(sizeOption('small'))
   .option('--seed <n>', 'generator seed', wholeNumber('--seed', 0), 42)
   .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', wholeNumber('--batch-interval', 1), 60)

@@ -53,14 +53,10 @@ export class OnlinePipeline {
       const topic = `${options.namespace}.activity.by-${set.entity.name}`;
       const group = `${options.namespace}-${set.name}`;
       const processor = new StreamProcessor({
-        brokers: kafkaSettings.brokers,
+        topology: { processor: featureSetProcessor(set), topics: [topic], allowedLateness: duration.minutes(1) },
         kafka: kafkaSettings,
-        redis,
         store,
         group,
-        topics: [topic],
-        processor: featureSetProcessor(set),
-        allowedLateness: duration.minutes(1),
         consumer: { maxWaitTimeInMs: 50 },
         progressIntervalMs: 0,
         ...(options.log ? { log: options.log } : {}),
@@ -88,9 +84,9 @@ export class OnlinePipeline {
     }
   }
 
-  /** Resolves when every processor has committed (in Redis, atomically with its vectors) up to the end of its topic. */
+  /** Resolves when every processor has checkpointed (in Redis, after its vectors) up to the end of its topic. */
   async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
-    await waitUntilCaughtUp(this.redis, this.admin, this.lanes, { namespace: this.namespace, timeoutMs });
+    await waitUntilCaughtUp(this.store, this.admin, this.lanes, { timeoutMs });
   }
 
   /** Stops the processors and deletes this run's topics and Redis keys (the dev stack is shared). */

@@ -16,10 +16,15 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
 }
 
-/** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
-export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }): CliProcess {
+/**
+ * The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the
+ * processor. `env` adds variables (e.g. a test hook).
+ */
+export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string } | { brokers: string; redisClusterNodes: string }, env: Readonly<Record<string, string>> = {}): CliProcess {
+  const redis = 'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
+  const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...inherited } = process.env;
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: { ...process.env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
+    env: { ...inherited, ...env, KAFKA_BROKERS: endpoints.brokers, ...redis },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
