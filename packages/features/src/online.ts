@@ -3,33 +3,18 @@ import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
 import { createInterner, insertExact, removeFront, type Scalar } from './packed.js';
+import { createStateCodec, TEXT_VERSION, type WorkingState } from './state-codec.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
 
-/** Layout version of `OnlineState`; a snapshot in another layout is upgraded (version 1) or rejected. */
-const STATE_VERSION = 2;
-
 /**
- * The state of ONE entity (key it by `engine.entityKey(event)`). Plain JSON data, for checkpoints and Redis.
- * `apply` and `compact` update it in place and return it: clone it first if you need the old one.
+ * The state of ONE entity (key it by `engine.entityKey(event)`): one flat string, which is also its snapshot
+ * (`JSON.stringify` adds two quotes). `apply` and `compact` return the new state and leave the one passed unchanged.
  *
- * The retained events are packed row-major into two flat arrays rather than one small array per event: V8
- * stores an all-number array unboxed (8 B a number) and a flat array has one header instead of one per event,
- * which at millions of entities is most of the heap (see packages/features/README.md, "Memory").
+ * A string because millions of entities each hold a few events: as arrays and objects the same state took ~2.5x the
+ * heap (headers, 8 B pointers, boxed numbers). Layout and encoding: state-codec.ts; packages/features/README.md, "Memory".
  */
-export interface OnlineState {
-  /** Layout version (2). */
-  v: typeof STATE_VERSION;
-  /**
-   * Per retained event, in (eventTime, eventId) order: [eventTime, ...numeric fields sliding features read].
-   * A null field is NaN in memory (keeps the array unboxed) and null after a JSON round trip; both read as null.
-   */
-  nums: (number | null)[];
-  /** Per retained event, same order: [eventId, ...string and boolean fields sliding features read]. */
-  refs: (Scalar | null)[];
-  /** Running accumulators of the lifetime features, by feature name. */
-  lifetime: Record<string, Json>;
-}
+export type OnlineState = string;
 
 export type ParseResult<E> = { readonly ok: true; readonly event: E } | { readonly ok: false; readonly reason: string };
 
@@ -60,12 +45,6 @@ interface Planned {
   readonly column: { readonly numeric: boolean; readonly offset: number } | undefined;
 }
 
-/** Version-1 layout (one `[eventTime, eventId, ...fields]` array per retained event, `lastK` as `[t, id, v]` entries). */
-interface StateV1 {
-  events: [number, string, ...(Scalar | null)[]][];
-  lifetime: Record<string, Json>;
-}
-
 export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): OnlineEngine<E> {
   // Each field is retained once per event, however many sliding features (of any window) read it.
   const slidingFields = [...new Set(set.aggregates.flatMap((f) => (f.spec.window.kind === 'sliding' && f.spec.kind !== 'count' ? [f.spec.field] : [])))];
@@ -87,20 +66,53 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   // Categorical values (merchant ids, ...) repeat across entities: keep one copy of each (event ids are unique: not interned).
   const intern = createInterner();
   const fieldOf = (event: E, field: string): Scalar | null => intern((event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null);
-  const initialState = (): OnlineState => ({
-    v: STATE_VERSION,
+  const initialWorking = (): WorkingState => ({
     nums: [],
     refs: [],
     lifetime: Object.fromEntries(lifetime.map((p) => [p.feature.name, p.accumulator.init()])),
   });
-  const emptyLifetime = JSON.stringify(initialState().lifetime);
+  const codec = createStateCodec({ numStride, refStride, lifetime: lifetime.map((p) => ({ name: p.feature.name, entries: p.feature.spec.kind === 'last' || p.feature.spec.kind === 'lastK' })) });
+  const emptyState = codec.encode(initialWorking());
+  const recent = new RecentStates();
 
-  const rows = (state: OnlineState): number => state.nums.length / numStride;
-  const timeAt = (state: OnlineState, row: number): number => state.nums[row * numStride] as number;
-  const idAt = (state: OnlineState, row: number): string => state.refs[row * refStride] as string;
+  /** The decoded form of `state`; `forUpdate`: the caller will change it, so it no longer stands for `state`. */
+  function open(state: OnlineState, forUpdate: boolean): WorkingState {
+    const known = recent.get(state, forUpdate);
+    if (known) return known;
+    const decoded = decodeSnapshot(state);
+    if (!forUpdate) recent.add(state, decoded);
+    return decoded;
+  }
+
+  /** The state for a changed working form (kept decoded for the calls that usually follow: compact, read, ...). */
+  function settle(working: WorkingState): OnlineState {
+    const state = codec.encode(working);
+    recent.add(state, working);
+    return state;
+  }
+
+  /** `input`, decoded as `state`, did not change (a snapshot of the previous layout is re-encoded). */
+  function unchanged(input: OnlineState, state: WorkingState): OnlineState {
+    if (typeof input !== 'string') return settle(state);
+    recent.add(input, state);
+    return input;
+  }
+
+  /** Every entry point takes states restored from snapshots, possibly written by the previous engine (layout 2). */
+  function decodeSnapshot(state: OnlineState): WorkingState {
+    const snapshot = state as unknown;
+    if (typeof snapshot === 'string' && snapshot.startsWith(TEXT_VERSION)) return codec.decode(snapshot);
+    if (isLayout2(snapshot)) return { nums: snapshot.nums.map((x) => x ?? NaN), refs: snapshot.refs, lifetime: snapshot.lifetime };
+    const version = typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
+    throw new Error(`${set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`);
+  }
+
+  const rows = (state: WorkingState): number => state.nums.length / numStride;
+  const timeAt = (state: WorkingState, row: number): number => state.nums[row * numStride] as number;
+  const idAt = (state: WorkingState, row: number): string => state.refs[row * refStride] as string;
 
   /** First row not before (time, id). */
-  function lowerBound(state: OnlineState, time: number, id: string): number {
+  function lowerBound(state: WorkingState, time: number, id: string): number {
     let lo = 0;
     let hi = rows(state);
     while (lo < hi) {
@@ -112,7 +124,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   }
 
   /** First row whose event time is > time. */
-  function upperBoundTime(state: OnlineState, time: number): number {
+  function upperBoundTime(state: WorkingState, time: number): number {
     let lo = 0;
     let hi = rows(state);
     while (lo < hi) {
@@ -123,37 +135,15 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     return lo;
   }
 
-  /** Every entry point takes states restored from JSON, possibly written by an older engine. */
-  function current(state: OnlineState): OnlineState {
-    if (state.v === STATE_VERSION) return state;
-    const old = state as unknown as Partial<StateV1> & { v?: unknown };
-    if (old.v !== undefined || !Array.isArray(old.events) || typeof old.lifetime !== 'object' || old.lifetime === null) {
-      throw new Error(`${set.name}: unsupported online state (layout version ${JSON.stringify(old.v ?? 'unknown')}; this engine reads versions 1 and ${STATE_VERSION}): drop the entity's snapshot and rebuild it from the source`);
-    }
-    // Version 1 kept the sliding fields in `slidingFields` order after [eventTime, eventId].
-    const events = old.events;
-    const valueOf = (event: StateV1['events'][number], field: string) => event[2 + slidingFields.indexOf(field)] ?? null;
-    state.nums = events.flatMap((e) => [e[0], ...numericFields.map((f) => (valueOf(e, f) as number | null) ?? NaN)]);
-    state.refs = events.flatMap((e) => [e[1], ...refFields.map((f) => valueOf(e, f))]);
-    for (const p of lifetime) {
-      const acc = state.lifetime[p.feature.name];
-      // lastK entries were [t, id, v] arrays and `last` started as null; both are one flat [t, id, v, ...] array now.
-      if (p.feature.spec.kind === 'lastK' || p.feature.spec.kind === 'last') state.lifetime[p.feature.name] = Array.isArray(acc) ? acc.flat() : [];
-    }
-    delete (old as Partial<StateV1>).events;
-    state.v = STATE_VERSION;
-    return state;
-  }
-
   function apply(input: OnlineState, event: E): OnlineState {
-    const state = current(input);
+    const state = open(input, true);
     const time = event.eventTime;
     const id = event.eventId;
     assertFiniteNumbers(event);
     // Every applied event's (time, id) is retained, lifetime-only sets included, until `compact` proves it can no
     // longer arrive: a redelivered copy is then found here and ignored, as the offline backfill counts it once.
     const at = lowerBound(state, time, id);
-    if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return state;
+    if (at < rows(state) && timeAt(state, at) === time && idAt(state, at) === id) return unchanged(input, state);
     const numRow: number[] = [time];
     for (const field of numericFields) numRow.push((fieldOf(event, field) as number | null) ?? NaN);
     const refRow: (Scalar | null)[] = [id];
@@ -164,7 +154,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
       const value = p.feature.spec.kind === 'count' ? null : fieldOf(event, p.feature.spec.field);
       state.lifetime[p.feature.name] = p.accumulator.add(state.lifetime[p.feature.name] ?? p.accumulator.init(), time, id, value);
     }
-    return state;
+    return settle(state);
   }
 
   /** `parse` never lets NaN or ±Infinity through (zod numbers are finite); an event built by hand must not either. */
@@ -177,7 +167,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     }
   }
 
-  function readSliding(state: OnlineState, p: Planned, asOf: number): FeatureValue {
+  function readSliding(state: WorkingState, p: Planned, asOf: number): FeatureValue {
     const from = upperBoundTime(state, asOf - windowSize(p.feature));
     const to = upperBoundTime(state, asOf);
     const { nums, refs } = state;
@@ -195,7 +185,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   }
 
   function read(input: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
-    const state = current(input);
+    const state = open(input, false);
     const values: Record<string, FeatureValue> = {};
     for (const p of sliding) values[p.feature.name] = finiteOrMissing(readSliding(state, p, asOf) ?? p.feature.spec.default);
     for (const p of lifetime) {
@@ -206,7 +196,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   }
 
   function nextChange(input: OnlineState, after: EventTime): EventTime | undefined {
-    const state = current(input);
+    const state = open(input, false);
     let next: number | undefined;
     for (const size of windowSizes) {
       // The first retained event whose expiry (time + size) is still ahead.
@@ -217,32 +207,27 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   }
 
   function compact(input: OnlineState, watermark: EventTime): OnlineState {
-    const state = current(input);
+    const state = open(input, true);
     // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
-    // for good. Removed like `insertExact` inserts: small arrays are copied at their exact size (with nulls read
-    // back from JSON turned into NaN again, so the numbers are stored unboxed), large ones trimmed in place.
-    // Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
+    // for good. Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
     const drop = Math.min(upperBoundTime(state, watermark - longestWindow), lowerBound(state, watermark, ''));
-    if (drop > 0) {
-      state.nums = removeFront(state.nums, drop * numStride, (x) => x ?? NaN);
-      state.refs = removeFront(state.refs, drop * refStride);
-    }
-    return state;
+    if (drop === 0) return unchanged(input, state);
+    state.nums = removeFront(state.nums, drop * numStride);
+    state.refs = removeFront(state.refs, drop * refStride);
+    return settle(state);
   }
 
   return {
     featureSet: set,
     parse: (raw) => parseEvent(set, raw),
     entityKey: (event) => (event as unknown as Record<string, string>)[set.source.entityKey]!,
-    initialState,
+    initialState: () => emptyState,
     apply,
     read,
     nextChange,
     compact,
-    isEmpty: (input) => {
-      const state = current(input);
-      return state.nums.length === 0 && JSON.stringify(state.lifetime) === emptyLifetime;
-    },
+    // The encoding is canonical: a state equals the initial one exactly when its text does.
+    isEmpty: (input) => (typeof input === 'string' && input.startsWith(TEXT_VERSION) ? input : codec.encode(open(input, false))) === emptyState,
     serving: (vector, requestEvent) => modelInput(set, vector.values, requestEvent),
   };
 }
@@ -275,4 +260,40 @@ function finiteOrMissing(value: FeatureValue): FeatureValue {
 
 function windowSize(feature: AggregateFeature): number {
   return feature.spec.window.kind === 'sliding' ? feature.spec.window.size : Infinity;
+}
+
+/** What engines before layout 3 wrote: `{ v: 2, nums, refs, lifetime }` as JSON (a null number is null there). */
+interface Layout2 {
+  v: 2;
+  nums: (number | null)[];
+  refs: (Scalar | null)[];
+  lifetime: Record<string, Json>;
+}
+
+function isLayout2(snapshot: unknown): snapshot is Layout2 {
+  const state = snapshot as Partial<Layout2> | null;
+  return typeof state === 'object' && state !== null && state.v === 2 && Array.isArray(state.nums) && Array.isArray(state.refs) && typeof state.lifetime === 'object' && state.lifetime !== null;
+}
+
+/**
+ * The decoded forms of the most recently used states, so the calls a stream task makes per entity and batch
+ * (apply ..., compact, read, nextChange, isEmpty) decode its state once rather than per call. Bounded (oldest out).
+ */
+class RecentStates {
+  private readonly byState = new Map<OnlineState, WorkingState>();
+
+  constructor(private readonly limit = 2048) {}
+
+  /** `take`: remove it (its caller changes it). */
+  get(state: OnlineState, take: boolean): WorkingState | undefined {
+    const working = this.byState.get(state);
+    if (take && working) this.byState.delete(state);
+    return working;
+  }
+
+  add(state: OnlineState, working: WorkingState): void {
+    this.byState.delete(state);
+    if (this.byState.size >= this.limit) this.byState.delete(this.byState.keys().next().value!);
+    this.byState.set(state, working);
+  }
 }

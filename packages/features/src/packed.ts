@@ -22,9 +22,9 @@ export function insertExact<T>(array: T[], index: number, items: readonly T[]): 
   return array;
 }
 
-/** Removes the first `count` items; the counterpart of `insertExact` (a small remainder is copied exact-size through `copy`). */
-export function removeFront<T>(array: T[], count: number, copy?: (item: T) => T): T[] {
-  if (array.length - count < EXACT_BELOW) return copy ? array.slice(count).map(copy) : array.slice(count);
+/** Removes the first `count` items; the counterpart of `insertExact` (a small remainder is copied exact-size). */
+export function removeFront<T>(array: T[], count: number): T[] {
+  if (array.length - count < EXACT_BELOW) return array.slice(count);
   array.splice(0, count);
   return array;
 }
