@@ -36,6 +36,11 @@ export interface WriteResult {
 }
 
 const SCRIPT_NAME = 'rtmlOnlineWriteBatch';
+/**
+ * Sent in upper case on purpose: ioredis registers its reply transformer (flat reply -> field/value object) under
+ * "hgetall" only, so this returns Redis' own flat reply, which decodeRead walks once (a third of readMany's time).
+ */
+const HGETALL_FLAT = 'HGETALL';
 type ScriptReply = [applied: number, written: number, skippedOlder: number];
 type WriteScript = Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => unknown>;
 type Pipeline = ReturnType<RedisClient['pipeline']>;
@@ -133,7 +138,7 @@ export class OnlineStore {
   /** Current features of one entity, with freshness relative to `now`. */
   async read(featureSet: string, entityId: string, now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead> {
     const key = this.keyOf(featureSet, entityId);
-    return this.decode(featureSet, entityId, key, now, await this.redis.hgetall(key));
+    return this.decode(featureSet, entityId, key, now, await this.redis.call(HGETALL_FLAT, key));
   }
 
   /**
@@ -149,17 +154,18 @@ export class OnlineStore {
       nodes.map(async (units) => {
         const indices = units.flat();
         const pipeline = this.redis.pipeline();
-        for (const index of indices) pipeline.hgetall(keys[index]!);
-        const hashes = (await execPipeline(pipeline)) as Record<string, string>[];
-        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, hashes[at]!)));
+        for (const index of indices) pipeline.call(HGETALL_FLAT, keys[index]!);
+        const replies = await execPipeline(pipeline);
+        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, replies[at])));
       }),
     );
     return reads;
   }
 
-  private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, hash: Record<string, string>): OnlineRead {
+  private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, reply: unknown): OnlineRead {
+    if (!Array.isArray(reply)) throw new OnlineStoreError(`${key}: HGETALL replied ${typeof reply}, expected Redis' flat [field, value, ...] array (an ioredis upgrade?)`);
     const config = this.configOf(featureSet);
-    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, hash);
+    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, reply as string[]);
   }
 
   private configOf(featureSet: string): FeatureSetConfig {
