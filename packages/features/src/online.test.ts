@@ -146,7 +146,7 @@ describe('online engine', () => {
     const v1 = { events: [], lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null } } as unknown as OnlineState;
     expect(() => full.read(v1, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version unknown; this engine reads versions 2 and 3\)/);
     expect(() => full.read({ v: 7 } as unknown as OnlineState, 'u1', eventTime(t0))).toThrow(/layout version 7;/);
-    expect(() => full.read(`${expected}x`, 'u1', eventTime(t0))).toThrow(/malformed online state at character \d+ \(text continues after/);
+    expect(() => full.read(`${expected}x`, 'u1', eventTime(t0))).toThrow(/malformed online state at character \d+ \(text continues after the last row\)/);
   });
 
   it('parses raw events without throwing and names what is wrong', () => {

@@ -2,7 +2,7 @@ import { accumulatorFor, type Accumulator, type Json } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
-import { createInterner, insertExact, removeFront, type Scalar } from './packed.js';
+import type { Scalar } from './packed.js';
 import { createStateCodec, TEXT_VERSION, type WorkingState } from './state-codec.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
@@ -63,9 +63,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
   const lifetime = set.aggregates.filter((f) => f.spec.window.kind === 'lifetime').map(plan);
   const windowSizes = [...new Set(sliding.map((p) => windowSize(p.feature)))];
   const longestWindow = Math.max(0, ...windowSizes);
-  // Categorical values (merchant ids, ...) repeat across entities: keep one copy of each (event ids are unique: not interned).
-  const intern = createInterner();
-  const fieldOf = (event: E, field: string): Scalar | null => intern((event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null);
+  const fieldOf = (event: E, field: string): Scalar | null => (event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null;
   const initialWorking = (): WorkingState => ({
     nums: [],
     refs: [],
@@ -148,8 +146,8 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     for (const field of numericFields) numRow.push((fieldOf(event, field) as number | null) ?? NaN);
     const refRow: (Scalar | null)[] = [id];
     for (const field of refFields) refRow.push(fieldOf(event, field));
-    state.nums = insertExact(state.nums, at * numStride, numRow);
-    state.refs = insertExact(state.refs, at * refStride, refRow);
+    state.nums.splice(at * numStride, 0, ...numRow);
+    state.refs.splice(at * refStride, 0, ...refRow);
     for (const p of lifetime) {
       const value = p.feature.spec.kind === 'count' ? null : fieldOf(event, p.feature.spec.field);
       state.lifetime[p.feature.name] = p.accumulator.add(state.lifetime[p.feature.name] ?? p.accumulator.init(), time, id, value);
@@ -212,8 +210,8 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     // for good. Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
     const drop = Math.min(upperBoundTime(state, watermark - longestWindow), lowerBound(state, watermark, ''));
     if (drop === 0) return unchanged(input, state);
-    state.nums = removeFront(state.nums, drop * numStride);
-    state.refs = removeFront(state.refs, drop * refStride);
+    state.nums.splice(0, drop * numStride);
+    state.refs.splice(0, drop * refStride);
     return settle(state);
   }
 
@@ -277,23 +275,31 @@ function isLayout2(snapshot: unknown): snapshot is Layout2 {
 
 /**
  * The decoded forms of the most recently used states, so the calls a stream task makes per entity and batch
- * (apply ..., compact, read, nextChange, isEmpty) decode its state once rather than per call. Bounded (oldest out).
+ * (apply ..., compact, read, nextChange, isEmpty) decode its state once rather than per call. Bounded: two
+ * generations of at most `limit / 2` states each; when the young one is full it becomes the old one.
  */
 class RecentStates {
-  private readonly byState = new Map<OnlineState, WorkingState>();
+  private young = new Map<OnlineState, WorkingState>();
+  private old = new Map<OnlineState, WorkingState>();
 
-  constructor(private readonly limit = 2048) {}
+  constructor(private readonly limit = 4096) {}
 
   /** `take`: remove it (its caller changes it). */
   get(state: OnlineState, take: boolean): WorkingState | undefined {
-    const working = this.byState.get(state);
-    if (take && working) this.byState.delete(state);
-    return working;
+    for (const generation of [this.young, this.old]) {
+      const working = generation.get(state);
+      if (working === undefined) continue;
+      if (take) generation.delete(state);
+      return working;
+    }
+    return undefined;
   }
 
   add(state: OnlineState, working: WorkingState): void {
-    this.byState.delete(state);
-    if (this.byState.size >= this.limit) this.byState.delete(this.byState.keys().next().value!);
-    this.byState.set(state, working);
+    if (this.young.size >= this.limit / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(state, working);
   }
 }

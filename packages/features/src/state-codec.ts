@@ -10,7 +10,8 @@ import type { Scalar } from './packed.js';
  *
  * The text uses no character JSON must escape (except inside ids and field values that contain one), so the JSON
  * snapshot is the text plus two quotes. Grammar (positional; the layout comes from the feature set):
- *   state    = VERSION rows{uint} row* lifetime*
+ *   state    = VERSION lifetime* rows{uint} row*   (rows last: an event that arrives in time order appends a row, so
+ *                                                   apply writes the lifetime part and that row, and copies the rest)
  *   row      = time id{uint length + characters} number{numeric fields} value{reference fields}
  *   time     = number (the difference to the previous row's time, the first row's to 0) | ABSOLUTE number
  *   number   = uint u: u%4 = 0: (u/4 unzigzagged)/100 (exact: checked when written); 1: null (NaN);
@@ -29,6 +30,19 @@ export interface WorkingState {
   refs: (Scalar | null)[];
   /** Running accumulators of the lifetime features, by feature name. */
   lifetime: Record<string, Json>;
+  /** The text this state was last read from or written to, while its rows are still a prefix of `nums`/`refs`. */
+  written?: WrittenText;
+}
+
+interface WrittenText {
+  readonly text: string;
+  /** Where its rows start. */
+  readonly rowsAt: number;
+  readonly rows: number;
+  readonly lastTime: number;
+  readonly lastId: string;
+  /** It holds characters above U+00FF (then it is written whole). */
+  readonly wide: boolean;
 }
 
 export interface StateLayout {
@@ -60,26 +74,53 @@ const MAX_CENTS = 2 ** 50;
 
 const bits = new DataView(new ArrayBuffer(8));
 
-/** Reused by every encode (single-threaded, not re-entered): states are written once per applied event. */
+/**
+ * Reused by every encode (single-threaded, not re-entered): a state is written once per applied event. Characters
+ * go to a byte buffer, read out as one flat Latin-1 string (1 B a character in V8); a character above U+00FF (in an id
+ * or value) switches to 16-bit units for that state only.
+ */
 class Writer {
-  private codes = new Uint16Array(1024);
+  private bytes = Buffer.alloc(1024);
+  private units: Uint16Array | undefined;
   private length = 0;
 
   reset(): this {
     this.length = 0;
+    this.units = undefined;
     return this;
   }
 
   private put(code: number): void {
-    if (this.length === this.codes.length) {
-      const grown = new Uint16Array(this.codes.length * 2);
-      grown.set(this.codes);
-      this.codes = grown;
+    if (this.length === this.bytes.length || (this.units && this.length === this.units.length)) this.grow();
+    if (this.units) this.units[this.length++] = code;
+    else if (code <= 0xff) this.bytes[this.length++] = code;
+    else {
+      this.units = Uint16Array.from(this.bytes);
+      this.units[this.length++] = code;
     }
-    this.codes[this.length++] = code;
+  }
+
+  private grow(): void {
+    if (this.units) {
+      const units = new Uint16Array(this.units.length * 2);
+      units.set(this.units);
+      this.units = units;
+    } else {
+      const bytes = Buffer.alloc(this.bytes.length * 2);
+      this.bytes.copy(bytes);
+      this.bytes = bytes;
+    }
   }
 
   uint(value: number): void {
+    if (value < 2 ** 31) {
+      let rest = value;
+      while (rest >= BASE) {
+        this.put(CONTINUE + (rest & (BASE - 1)));
+        rest >>>= 5;
+      }
+      return this.put(END + rest);
+    }
     let rest = value;
     while (rest >= BASE) {
       this.put(CONTINUE + (rest % BASE));
@@ -107,11 +148,26 @@ class Writer {
     this.put(code);
   }
 
+  get position(): number {
+    return this.length;
+  }
+
+  get wide(): boolean {
+    return this.units !== undefined;
+  }
+
+  /** Copies `text` from `from` on; only while narrow, and only a Latin-1 text (checked by the caller). */
+  copyLatin1(text: string, from: number): void {
+    while (this.length + text.length - from > this.bytes.length) this.grow();
+    this.length += this.bytes.write(text.substring(from), this.length, 'latin1');
+  }
+
   /** One flat string (a `+=` chain would leave a tree of cons strings, larger than the text). */
   finish(): string {
+    if (!this.units) return this.bytes.toString('latin1', 0, this.length);
     const parts: string[] = [];
     for (let from = 0; from < this.length; from += 8192) {
-      parts.push(String.fromCharCode.apply(null, this.codes.subarray(from, Math.min(this.length, from + 8192)) as unknown as number[]));
+      parts.push(String.fromCharCode.apply(null, this.units.subarray(from, Math.min(this.length, from + 8192)) as unknown as number[]));
     }
     return parts.join('');
   }
@@ -175,6 +231,10 @@ class Reader {
   atEnd(): boolean {
     return this.at === this.text.length;
   }
+
+  get position(): number {
+    return this.at;
+  }
 }
 
 function zigzag(n: number): number {
@@ -186,6 +246,7 @@ function unzigzag(u: number): number {
 }
 
 const writer = new Writer();
+const WIDE = /[^\u0000-\u00ff]/;
 
 export function createStateCodec(layout: StateLayout): StateCodec {
   const { numStride, refStride } = layout;
@@ -243,14 +304,20 @@ export function createStateCodec(layout: StateLayout): StateCodec {
     }
   }
 
-  function encode(state: WorkingState): string {
-    const out = writer.reset();
-    out.tag(TEXT_VERSION.charCodeAt(0));
+  /** Rows of `state.written` that can be copied as they are: all of them when the only change is one row appended. */
+  function reusableRows(state: WorkingState, out: Writer): number {
+    const written = state.written;
+    const rows = state.nums.length / numStride;
+    if (!written || written.wide || out.wide || rows !== written.rows + 1 || written.rows === 0) return 0;
+    const last = (written.rows - 1) * numStride;
+    return state.nums[last] === written.lastTime && state.refs[(written.rows - 1) * refStride] === written.lastId ? written.rows : 0;
+  }
+
+  function writeRows(out: Writer, state: WorkingState, from: number): void {
     const { nums, refs } = state;
     const rows = nums.length / numStride;
-    out.uint(rows);
-    let previous = 0;
-    for (let row = 0; row < rows; row++) {
+    let previous = from === 0 ? 0 : nums[(from - 1) * numStride]!;
+    for (let row = from; row < rows; row++) {
       const time = nums[row * numStride]!;
       const delta = time - previous;
       // A difference is exact for integer times; any other time is written as it is.
@@ -264,15 +331,35 @@ export function createStateCodec(layout: StateLayout): StateCodec {
       for (let column = 1; column < numStride; column++) out.number(nums[row * numStride + column]!);
       for (let column = 1; column < refStride; column++) writeValue(out, refs[row * refStride + column] ?? null);
     }
+  }
+
+  function encode(state: WorkingState): string {
+    const out = writer.reset();
+    out.tag(TEXT_VERSION.charCodeAt(0));
     for (const { name, entries } of layout.lifetime) {
       const acc = state.lifetime[name] ?? null;
       if (entries && Array.isArray(acc)) writeEntries(out, state, acc);
       else writeValue(out, acc);
     }
-    return out.finish();
+    out.uint(state.nums.length / numStride);
+    const rowsAt = out.position;
+    const reused = reusableRows(state, out);
+    if (reused > 0) out.copyLatin1(state.written!.text, state.written!.rowsAt);
+    writeRows(out, state, reused);
+    const text = out.finish();
+    remember(state, text, rowsAt, out.wide);
+    return text;
   }
 
-  function readValue(input: Reader, state: WorkingState): Json {
+  function remember(state: WorkingState, text: string, rowsAt: number, wide: boolean): void {
+    const rows = state.nums.length / numStride;
+    state.written = { text, rowsAt, rows, lastTime: state.nums[(rows - 1) * numStride] ?? NaN, lastId: (state.refs[(rows - 1) * refStride] as string | undefined) ?? '', wide };
+  }
+
+  /** Entries name rows decoded after them: [entries, index of the time, row]. */
+  type RowLinks = [Json[], number, number][];
+
+  function readValue(input: Reader, links: RowLinks): Json {
     const code = input.peek();
     switch (code) {
       case TAG.null:
@@ -287,7 +374,7 @@ export function createStateCodec(layout: StateLayout): StateCodec {
         input.skip();
         const length = input.uint();
         const items: Json[] = [];
-        for (let i = 0; i < length; i++) items.push(readValue(input, state));
+        for (let i = 0; i < length; i++) items.push(readValue(input, links));
         return items;
       }
       case TAG.object: {
@@ -296,27 +383,28 @@ export function createStateCodec(layout: StateLayout): StateCodec {
         const object: Record<string, Json> = {};
         for (let i = 0; i < size; i++) {
           const key = input.chars();
-          object[key] = readValue(input, state);
+          object[key] = readValue(input, links);
         }
         return object;
       }
       case TAG.entries:
         input.skip();
-        return readEntries(input, state);
+        return readEntries(input, links);
       default:
         return input.number();
     }
   }
 
-  function readEntries(input: Reader, state: WorkingState): Json[] {
+  function readEntries(input: Reader, links: RowLinks): Json[] {
     const count = input.uint();
     const entries: Json[] = [];
     for (let i = 0; i < count; i++) {
       const row = input.uint() - 1;
-      if (row >= 0 && row * numStride >= state.nums.length) input.fail('entry names a row that does not exist');
-      const time = row >= 0 ? state.nums[row * numStride]! : input.number();
-      const id = row >= 0 ? (state.refs[row * refStride] as string) : input.chars();
-      entries.push(time, id, readValue(input, state));
+      if (row >= 0) {
+        links.push([entries, entries.length, row]);
+        entries.push(0, '');
+      } else entries.push(input.number(), input.chars());
+      entries.push(readValue(input, links));
     }
     return entries;
   }
@@ -325,20 +413,28 @@ export function createStateCodec(layout: StateLayout): StateCodec {
     if (text[0] !== TEXT_VERSION) throw new RangeError(`not an online state of layout version 3: ${JSON.stringify(text.slice(0, 80))}`);
     const input = new Reader(text);
     input.skip();
+    const state: WorkingState = { nums: [], refs: [], lifetime: {} };
+    const links: RowLinks = [];
+    for (const { name } of layout.lifetime) state.lifetime[name] = readValue(input, links);
     const rows = input.uint();
-    const state: WorkingState = { nums: new Array<number>(rows * numStride), refs: new Array<Scalar | null>(rows * refStride), lifetime: {} };
+    const rowsAt = input.position;
     let previous = 0;
     for (let row = 0; row < rows; row++) {
       const tagged = input.uint();
       const time = tagged === ABSOLUTE ? input.number() : previous + input.taggedNumber(tagged);
       previous = time;
-      state.nums[row * numStride] = time;
-      state.refs[row * refStride] = input.chars();
-      for (let column = 1; column < numStride; column++) state.nums[row * numStride + column] = input.number();
-      for (let column = 1; column < refStride; column++) state.refs[row * refStride + column] = readValue(input, state) as Scalar | null;
+      state.nums.push(time);
+      state.refs.push(input.chars());
+      for (let column = 1; column < numStride; column++) state.nums.push(input.number());
+      for (let column = 1; column < refStride; column++) state.refs.push(readValue(input, links) as Scalar | null);
     }
-    for (const { name } of layout.lifetime) state.lifetime[name] = readValue(input, state);
-    if (!input.atEnd()) input.fail('text continues after the last lifetime accumulator');
+    for (const [entries, at, row] of links) {
+      if (row * numStride >= state.nums.length) input.fail(`an entry names row ${row}, which does not exist`);
+      entries[at] = state.nums[row * numStride]!;
+      entries[at + 1] = state.refs[row * refStride]!;
+    }
+    if (!input.atEnd()) input.fail('text continues after the last row');
+    remember(state, text, rowsAt, WIDE.test(text));
     return state;
   }
 
