@@ -282,17 +282,14 @@ class RecentStates {
   private young = new Map<OnlineState, WorkingState>();
   private old = new Map<OnlineState, WorkingState>();
 
-  constructor(private readonly limit = 4096) {}
+  constructor(private readonly limit = 16_384) {}
 
   /** `take`: remove it (its caller changes it). */
   get(state: OnlineState, take: boolean): WorkingState | undefined {
-    for (const generation of [this.young, this.old]) {
-      const working = generation.get(state);
-      if (working === undefined) continue;
-      if (take) generation.delete(state);
-      return working;
-    }
-    return undefined;
+    const generation = this.young.has(state) ? this.young : this.old;
+    const working = generation.get(state);
+    if (take && working) generation.delete(state);
+    return working;
   }
 
   add(state: OnlineState, working: WorkingState): void {
