@@ -29,11 +29,29 @@ export function encodeFeatureValue(value: unknown, where: () => string): string 
   return JSON.stringify(value);
 }
 
+/** JSON's number grammar exactly: for such text `Number` gives the same double as `JSON.parse`. */
+const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+/** A JSON string without escapes: its value is the text between the quotes. */
+const PLAIN_JSON_STRING = /^"[^"\\\u0000-\u001f]*"$/;
+const DIGIT_0 = 48;
+const DIGIT_9 = 57;
+const MINUS = 45;
+const QUOTE = 34;
+
+/** Numbers and plain strings (most stored values) without JSON.parse, which costs ~2x on a readMany of 100 x 20. */
+function parseStoredJson(raw: string): unknown {
+  const first = raw.charCodeAt(0);
+  if ((first >= DIGIT_0 && first <= DIGIT_9) || first === MINUS) {
+    if (JSON_NUMBER.test(raw)) return Number(raw);
+  } else if (first === QUOTE && PLAIN_JSON_STRING.test(raw)) return raw.slice(1, -1);
+  return JSON.parse(raw);
+}
+
 /** `where` is a function so the hot read path builds no message strings unless something is wrong. */
 export function decodeFeatureValue(raw: string, where: () => string): FeatureValue {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(raw);
+    parsed = parseStoredJson(raw);
   } catch {
     throw new OnlineStoreError(`${where()}: stored value is not JSON: ${raw.slice(0, 80)}`);
   }

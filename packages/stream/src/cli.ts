@@ -83,7 +83,7 @@ function isFeatureSet(value: unknown): value is FeatureSet<SourceEvent> {
 }
 
 function isKeyedProcessor(value: unknown): value is KeyedProcessor<unknown, unknown> {
-  const fns = ['parse', 'entityKey', 'eventTimeOf', 'initialState', 'apply', 'read', 'nextChange', 'compact'];
+  const fns = ['parse', 'entityIdOf', 'eventTimeOf', 'initialState', 'apply', 'read', 'nextChange', 'compact'];
   return typeof value === 'object' && value !== null && fns.every((fn) => typeof (value as Record<string, unknown>)[fn] === 'function');
 }
 

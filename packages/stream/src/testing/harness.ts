@@ -88,7 +88,7 @@ export function recompute<S, E>(processor: KeyedProcessor<S, E>, events: readonl
   const streamTime = new Map<number, number>();
   const byEntity = new Map<string, E[]>();
   for (const event of events) {
-    const id = processor.entityKey(event);
+    const id = processor.entityIdOf(event);
     const p = partitionOf(id, partitions);
     streamTime.set(p, Math.max(streamTime.get(p) ?? -Infinity, processor.eventTimeOf(event)));
     byEntity.set(id, [...(byEntity.get(id) ?? []), event]);
