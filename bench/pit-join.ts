@@ -66,7 +66,7 @@ try {
   const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }, { maxLeaks: 10 }));
   if (pitAudit.result.leakingRows !== 0) throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
   console.log(`# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); naive ${naiveAudit.result.leakingRows} of ${size.labels} rows leak (${percent(naiveAudit.result.leakingRows)}) (${seconds(naiveAudit.ms)} s)`);
-  console.log(`# PIT rows with features: ${counts['pit_with_features']} of ${size.labels}; ${machineNote()}`);
+  console.log(`# PIT rows with features: ${Number(counts['pit_with_features'])} of ${size.labels}; ${machineNote()}`);
 
   emit({
     row: `PIT join vs plain hash join: ${pitLabel(size)}`,

@@ -190,7 +190,7 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
   const cpuStart = cpuUs();
   const redisCpuStart = await redisCpuUs(redis);
   await bulk.start();
-  await until(async () => (await appliedCount(bulk as StreamProcessor<unknown, unknown>)) >= EVENTS);
+  await until(async () => (await appliedCount(bulk)) >= EVENTS);
   const processed: Measured = { rate: EVENTS / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS };
   const redisCpuUsPerEvent = ((await redisCpuUs(redis)) - redisCpuStart) / EVENTS;
   if (profiler && CPU_PROFILE) await stopProfiler(profiler, CPU_PROFILE);
@@ -210,7 +210,7 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
     sent += batch.length;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + 10 - Date.now())));
   }
-  await until(async () => (await appliedCount(live as StreamProcessor<unknown, unknown>)) >= total && bare.latencies.length >= total);
+  await until(async () => (await appliedCount(live)) >= total && bare.latencies.length >= total);
   const freshness = live.metrics.runFreshnessMs;
   const bareSummary = summarize(bare.latencies);
   await Promise.all([live.stop(), bare.stop()]);

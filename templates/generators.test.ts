@@ -68,7 +68,7 @@ async function runUntilReady(script: string, cwd: string, ready: RegExp, check: 
   const closed = new Promise<number | null>((done) => child.on('close', done));
   const seen = new Promise<boolean>((done) => {
     const look = (chunk: Buffer) => {
-      output += chunk;
+      output += chunk.toString();
       if (ready.test(output)) done(true);
     };
     child.stdout.on('data', look);
@@ -191,7 +191,7 @@ describe('generated code builds and passes its own tests on the real services', 
     const scenario = await plop('scenario', { root, name: 'gen-check', entity: 'account' });
     expect(scenario.code, scenario.output).toBe(0);
     const dir = join(root, 'scenarios', 'gen-check');
-    expect(JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).references).toContainEqual({ path: 'scenarios/gen-check' });
+    expect((JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { references: unknown[] }).references).toContainEqual({ path: 'scenarios/gen-check' });
 
     // Feature answers from a JSON file; then bad feature answers against the real scenario write nothing.
     const answers = join(temp('answers'), 'feature.json');

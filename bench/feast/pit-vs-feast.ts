@@ -70,7 +70,7 @@ try {
        FROM ts o JOIN read_parquet('${feastOut}') x USING (label_id) WHERE o.label_id % ${Math.floor(size.labels / 5) + 1} = 3 ORDER BY o.label_id`,
     );
     console.log(`# cross-check: ${JSON.stringify(check)}`);
-    for (const row of sample) console.log(`#   ${JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}`);
+    for (const row of sample) console.log(`#   ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     if (!check || check['ours'] !== size.labels || check['feast'] !== size.labels || check['matched'] !== size.labels || check['mismatched'] !== 0) {
       throw new Error(`ours and Feast disagree: ${JSON.stringify(check)}`);
     }

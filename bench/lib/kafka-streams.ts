@@ -56,7 +56,7 @@ export async function runKafkaStreams(classpath: string, options: KafkaStreamsOp
       .map((line) => JSON.parse(line.slice('KSTREAMS '.length)) as KafkaStreamsRun);
   } catch (error) {
     const failed = error as { stderr?: string; code?: number };
-    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${(failed.stderr ?? '').split('\n').slice(-30).join('\n')}`);
+    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${(failed.stderr ?? '').split('\n').slice(-30).join('\n')}`, { cause: error });
   }
 }
 

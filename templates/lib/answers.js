@@ -30,7 +30,7 @@ function readAnswersFile(path) {
   try {
     parsed = JSON.parse(readFileSync(resolve(path), 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read answers file ${path}: ${error.message}`);
+    throw new Error(`cannot read answers file ${path}: ${error.message}`, { cause: error });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`answers file ${path} must hold a JSON object`);
   return parsed;

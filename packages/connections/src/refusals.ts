@@ -8,7 +8,6 @@ import {
   REDIS_TLS_CA_FILE,
   REDIS_USERNAME,
   type KafkaSecurity,
-  type RedisSecurity,
 } from './security.js';
 
 /**

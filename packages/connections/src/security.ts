@@ -169,7 +169,7 @@ export function kafkaSecurityConfig(security: KafkaSecurity): { ssl?: Connection
   const { tls, sasl } = security;
   return {
     ...(tls && { ssl: tlsOptions(tls) }),
-    ...(sasl && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() } as SASLOptions }),
+    ...(sasl && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() } }),
   };
 }
 

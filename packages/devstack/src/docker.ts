@@ -32,7 +32,7 @@ export interface ContainerStack {
   brokers: string;
   redisUrl: string;
   containerIds: string[];
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 /**

@@ -32,7 +32,7 @@ export function source<S extends EventSchema>(
   options: { entityKey: FieldsOf<z.output<S>, string> },
 ): Source<z.output<S>> {
   const fieldTypes = Object.fromEntries(
-    Object.entries(schema.shape).flatMap(([field, type]) => {
+    Object.entries(schema.shape).flatMap(([field, type]: [string, z.ZodType]) => {
       const fieldType = plainFieldType(type);
       return fieldType ? [[field, fieldType]] : [];
     }),

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { accumulatorFor, type Accumulator, type Json } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
@@ -128,7 +129,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     if (state.v === STATE_VERSION) return state;
     const old = state as unknown as Partial<StateV1> & { v?: unknown };
     if (old.v !== undefined || !Array.isArray(old.events) || typeof old.lifetime !== 'object' || old.lifetime === null) {
-      throw new Error(`${set.name}: unsupported online state (layout version ${JSON.stringify(old.v ?? 'unknown')}; this engine reads versions 1 and ${STATE_VERSION}): drop the entity's snapshot and rebuild it from the source`);
+      throw new Error(`${set.name}: unsupported online state (layout version ${JSON.stringify(old.v ?? 'unknown')}; this engine reads versions 1 and ${String(STATE_VERSION)}): drop the entity's snapshot and rebuild it from the source`);
     }
     // Version 1 kept the sliding fields in `slidingFields` order after [eventTime, eventId].
     const events = old.events;
@@ -172,7 +173,7 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
     for (const field of numericFieldsRead) {
       const value = (event as unknown as Record<string, unknown>)[field];
       if (value !== null && value !== undefined && !Number.isFinite(value)) {
-        throw new RangeError(`${set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${String(value)}`);
+        throw new RangeError(`${set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`);
       }
     }
   }

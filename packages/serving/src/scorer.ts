@@ -177,7 +177,7 @@ export function createScorer<E extends SourceEvent>(options: ServingOptions<E>):
     sources,
     assemble: ([own, ...context], request, now, [entityId]) => {
       const vector: FeatureVector = { featureSet: primary.name, entityId: entityId!, eventTime: eventTime(now), values: own! };
-      return Object.assign({}, ...context, assemble(vector, request));
+      return Object.assign({}, ...context, assemble(vector, request)) as FeatureValues;
     },
   });
   return async (request) => (await score([request], clock(request)))[0]!;
@@ -186,10 +186,13 @@ export function createScorer<E extends SourceEvent>(options: ServingOptions<E>):
 /** A batch of requests (e.g. a user's candidate items), each feature set read by its own entity key. */
 export function createMultiEntityScorer<E extends SourceEvent>(options: MultiEntityScorerOptions<E>): BatchScorer<E> {
   const sets = options.featureSets;
-  const sources = sets.map((set) => ({ name: set.name, entityKey: createOnlineEngine(set).entityKey, aggregates: set.aggregates.map((a) => a.name) }));
+  const sources = sets.map((set) => {
+    const engine = createOnlineEngine(set);
+    return { name: set.name, entityKey: (event: E) => engine.entityKey(event), aggregates: set.aggregates.map((a) => a.name) };
+  });
   return createBatchScorer({
     ...options,
     sources,
-    assemble: (values, request) => Object.assign({}, ...sets.map((set, i) => modelInput(set, values[i]!, request))),
+    assemble: (values, request) => Object.assign({}, ...sets.map((set, i) => modelInput(set, values[i]!, request))) as FeatureValues,
   });
 }

@@ -87,7 +87,7 @@ async function loadProcessor(options: ProcessorOptions): Promise<KeyedProcessor<
   if (options.featureSet !== undefined) {
     const set = await loadExport(options.featureSet);
     if (!isFeatureSet(set)) throw new InvalidArgumentError(`${options.featureSet} is not a feature set (build it with featureSet() from @rtml/features)`);
-    return featureSetProcessor(createOnlineEngine(set)) as KeyedProcessor<unknown, unknown>;
+    return featureSetProcessor(createOnlineEngine(set));
   }
   const processor = await loadExport(options.processor!);
   if (!isKeyedProcessor(processor)) throw new InvalidArgumentError(`${options.processor} is not a KeyedProcessor`);

@@ -25,7 +25,7 @@ const PARTITIONS = 3;
 /** The CLI with its DEFAULT consumer settings: recovery after SIGKILL must be fast without tuning. */
 function startCli(topic: string, group: string, namespace: string): CliProcess {
   const cli = spawnCli(['run', '--processor', COUNTING_PROCESSOR, '--topic', topic, '--group', group, '--namespace', namespace, '--allowed-lateness-ms', '30000', '--progress-ms', '1000'], { brokers, redisUrl });
-  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk}`));
+  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk.toString()}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
   return cli;

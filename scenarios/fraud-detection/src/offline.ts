@@ -56,7 +56,7 @@ export async function labelledExamples(
     const aggregatesOf = (set: AggregateNames): FeatureValues =>
       Object.fromEntries(set.aggregates.map((a) => [a.name, (row[`${set.name}__${a.name}`] ?? null) as FeatureValue]));
     const context = CONTEXT_SETS.map(aggregatesOf);
-    const values: FeatureValues = Object.assign({}, ...context, modelInput(userTransactions, aggregatesOf(userTransactions), txn));
+    const values = Object.assign({}, ...context, modelInput(userTransactions, aggregatesOf(userTransactions), txn)) as FeatureValues;
     return { txn, label: data.disputed.has(txn.eventId) ? 1 : 0, values };
   });
 }
