@@ -12,6 +12,8 @@ export const pipelineLintRules = defineConfig(
   js.configs.recommended,
   tseslint.configs.recommendedTypeChecked,
   {
+    // A disable comment that no longer silences anything fails too, so none outlives its reason.
+    linterOptions: { reportUnusedDisableDirectives: 'error' },
     plugins: { 'import-x': importX },
     settings: {
       'import-x/extensions': ['.ts', '.js', '.mjs'],

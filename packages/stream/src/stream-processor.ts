@@ -365,7 +365,7 @@ export class StreamProcessor<S, E> {
     }
   }
 
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's payload functions are closures (its docs destructure them)
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's payload functions are closures
   private async processBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     const receivedAt = Date.now();
     const { topic, partition } = batch;
