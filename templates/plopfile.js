@@ -144,6 +144,8 @@ export default function (plop) {
         validationAction('project', projectQuestions),
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'project')), data },
+        // The monorepo's lint rules, one file: the project's eslint.config.js (`npm run lint`).
+        { type: 'add', path: join(target, 'eslint.config.js'), templateFile: join(TEMPLATES, 'lib', 'eslint-config.js'), abortOnFail: true },
         nextSteps([`cd ${target}`, `(cd ${rtml} && npm run setup)   # once: builds the @rtml packages this project installs`, 'npm install', 'npm test    # end to end on real Kafka + Redis', 'npm start   # train, produce, stream (Ctrl-C stops)', 'see README.md for each script and a /score request']),
       ];
     },

@@ -40,11 +40,15 @@ export const pipelineLintRules = defineConfig(
 );
 
 export default defineConfig(
-  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/'] },
+  { ignores: ['dist/', 'node_modules/', 'coverage/', '.data/', '.devstack/'] },
   pipelineLintRules,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.ts', 'test/*.ts'] }, tsconfigRootDir: import.meta.dirname },
+      // tsconfig.json covers src/; test/ and vitest.config.ts are linted with its compiler options.
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.ts', 'test/*.ts'], defaultProject: 'tsconfig.json' },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
   },
   // This file itself: plain JavaScript, linted without type information.
