@@ -121,7 +121,10 @@ async function main(): Promise<void> {
     await interleaved(200, { ...reads });
     const one = await interleaved(config.lookups, reads);
     const many = await interleaved(config.batches, manyReads);
-    console.log(`cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`);
+    console.log(
+      `cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ` +
+        `${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`,
+    );
     printTable('single-entity read', one, {
       rawSingle: 'raw HGETALL, one Redis',
       storeSingle: 'store.read, one Redis',

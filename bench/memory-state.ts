@@ -159,7 +159,8 @@ if (childVariant) {
   for (const r of [ours, plain]) {
     console.log(
       `# ${r.variant.padEnd(5)}: retained heap ${mb(r.retainedHeapBytes)} = ${(r.retainedHeapBytes / entities).toFixed(0)} B/entity; ` +
-        `peak heapUsed ${mb(r.peakHeapUsedBytes)}; RSS high-water ${mb(r.maxRssBytes)} (baseline ${mb(r.baselineRssBytes)}); built in ${r.buildSeconds.toFixed(1)} s` +
+        `peak heapUsed ${mb(r.peakHeapUsedBytes)}; RSS high-water ${mb(r.maxRssBytes)} (baseline ${mb(r.baselineRssBytes)}); ` +
+        `built in ${r.buildSeconds.toFixed(1)} s` +
         (r.jsonBytes === null ? '' : `; JSON ${(r.jsonBytes / entities).toFixed(0)} B/entity`),
     );
   }

@@ -119,7 +119,10 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
       Object.entries(v.values).flatMap(([name, value]) => (JSON.stringify(feast.sample[v.entityId]?.[name] ?? null) === JSON.stringify(value) ? [] : [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(feast.sample[v.entityId]?.[name])}`])),
     );
     if (differences.length > 0) throw new Error(`Feast returned other values than ours stored (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
-    console.log(`Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store in ${feast.write_seconds.toFixed(1)} s; ${sample.length} sampled entities read back equal to ours`);
+    console.log(
+      `Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store in ${feast.write_seconds.toFixed(1)} s; ` +
+        `${sample.length} sampled entities read back equal to ours`,
+    );
     return feast;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -136,7 +139,8 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   const [, fields] = result.stdout.trim().split('\n');
   const cols = fields?.split(',').map((c) => c.replaceAll('"', ''));
   if (!cols || cols.length < 7) return undefined;
-  return `redis-benchmark -c 1 HGETALL (C client, same key): p50 ${(Number(cols[4]) * 1000).toFixed(0)} µs, p99 ${(Number(cols[6]) * 1000).toFixed(0)} µs, ${Number(cols[1]).toFixed(0)} req/s`;
+  const micros = (ms: string | undefined) => (Number(ms) * 1000).toFixed(0);
+  return `redis-benchmark -c 1 HGETALL (C client, same key): p50 ${micros(cols[4])} µs, p99 ${micros(cols[6])} µs, ${Number(cols[1]).toFixed(0)} req/s`;
 }
 
 async function main(): Promise<void> {
@@ -160,7 +164,10 @@ async function main(): Promise<void> {
       raw: () => rawPipeline(batchIds()),
     });
 
-    console.log(`online-lookup: ${config.entities} entities × ${config.features} features, ${config.lookups} single lookups, ${config.batches} × ${config.batch}-entity batches`);
+    console.log(
+      `online-lookup: ${config.entities} entities × ${config.features} features, ${config.lookups} single lookups, ` +
+        `${config.batches} × ${config.batch}-entity batches`,
+    );
     console.log(`populate via writeBatch (500 vectors per Lua call): ${writesPerSec.toFixed(0)} vectors/s`);
     console.log(`| ${'operation'.padEnd(44)} | p50 µs  | p99 µs  | p50 ratio | p99 ratio |`);
     console.log(`|${'-'.repeat(46)}|---------|---------|-----------|-----------|`);

@@ -65,7 +65,11 @@ try {
   const pitAudit = await timeMs(() => store.checkLeakage({ table: 'pit_ts' }, { maxLeaks: 10 }));
   const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }, { maxLeaks: 10 }));
   if (pitAudit.result.leakingRows !== 0) throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
-  console.log(`# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); naive ${naiveAudit.result.leakingRows} of ${size.labels} rows leak (${percent(naiveAudit.result.leakingRows)}) (${seconds(naiveAudit.ms)} s)`);
+  const naiveLeaks = naiveAudit.result.leakingRows;
+  console.log(
+    `# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); ` +
+      `naive ${naiveLeaks} of ${size.labels} rows leak (${percent(naiveLeaks)}) (${seconds(naiveAudit.ms)} s)`,
+  );
   console.log(`# PIT rows with features: ${Number(counts['pit_with_features'])} of ${size.labels}; ${machineNote()}`);
 
   emit({
@@ -75,7 +79,9 @@ try {
     unit: 's',
     better: 'lower',
     target: null,
-    note: `${Math.round(size.labels / (pit.ms / 1000))} rows/s; CPU ${seconds(pit.cpuMs)} s vs ${seconds(hash.cpuMs)} s; naive latest join ${seconds(naive.ms)} s; naive set leaks ${percent(naiveAudit.result.leakingRows)} of rows`,
+    note:
+      `${Math.round(size.labels / (pit.ms / 1000))} rows/s; CPU ${seconds(pit.cpuMs)} s vs ${seconds(hash.cpuMs)} s; ` +
+      `naive latest join ${seconds(naive.ms)} s; naive set leaks ${percent(naiveLeaks)} of rows`,
   });
   if (window !== undefined) {
     const note = `CPU ${seconds(pit.cpuMs)} s vs ${seconds(window.cpuMs)} s`;

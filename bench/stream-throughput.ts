@@ -253,7 +253,11 @@ async function kafkaStreamsPeer(bulkTopic: string, ours: OnlineStore): Promise<K
     for (const r of runs) {
       const differences = compareWithOurs(r, oursByUser);
       if (differences.length > 0) throw new Error(`Kafka Streams and ours disagree (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
-      console.log(`  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${((r.cpuSeconds * 1e6) / r.events).toFixed(1)} CPU µs/event, ${r.outputRecords} output records; ${SAMPLE_USERS.length} sampled users equal ours`);
+      const cpuMicrosPerEvent = ((r.cpuSeconds * 1e6) / r.events).toFixed(1);
+      console.log(
+        `  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${cpuMicrosPerEvent} CPU µs/event, ` +
+          `${r.outputRecords} output records; ${SAMPLE_USERS.length} sampled users equal ours`,
+      );
     }
     const [first, ...later] = runs.map(measuredRun);
     const warm = later.reduce<Measured | undefined>((best, m) => (best === undefined || m.rate > best.rate ? m : best), undefined);

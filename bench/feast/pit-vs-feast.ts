@@ -45,7 +45,8 @@ try {
       oursCpuS = Math.min(oursCpuS, (cpu.user + cpu.system) / 1e6);
       rowCount = result.rowCount;
     }
-    console.log(`# ours: ${rowCount} rows in ${oursS.toFixed(3)} s (CPU ${oursCpuS.toFixed(3)} s) = ${Math.round(rowCount / oursS).toLocaleString('en-US')} rows/s; ${machineNote()}`);
+    const oursRate = Math.round(rowCount / oursS).toLocaleString('en-US');
+    console.log(`# ours: ${rowCount} rows in ${oursS.toFixed(3)} s (CPU ${oursCpuS.toFixed(3)} s) = ${oursRate} rows/s; ${machineNote()}`);
 
     // ---- Feast
     const feastOut = join(work, 'feast.parquet');
@@ -54,7 +55,9 @@ try {
       ['--labels', data.labelsParquet, '--features', data.featuresParquet, '--out', feastOut, '--runs', String(runs)],
       'FEAST',
     );
-    console.log(`# feast ${result.feast}: ${result.rows} rows in ${result.seconds.toFixed(3)} s (CPU ${result.cpu_seconds.toFixed(3)} s) = ${Math.round(result.rows_per_s).toLocaleString('en-US')} rows/s; ${machineNote()}`);
+    const feastRate = Math.round(result.rows_per_s).toLocaleString('en-US');
+    const feastCpu = result.cpu_seconds.toFixed(3);
+    console.log(`# feast ${result.feast}: ${result.rows} rows in ${result.seconds.toFixed(3)} s (CPU ${feastCpu} s) = ${feastRate} rows/s; ${machineNote()}`);
 
     // ---- cross-check every row
     const f = PIT_FEATURE_COLUMNS;

@@ -104,8 +104,9 @@ export function markdownTable(lines: readonly TableLine[]): string {
     const ok = met(row);
     const ratio = adv === null ? '-' : adv >= 1 ? `${formatNumber(adv)}× better` : `${formatNumber(1 / adv)}× worse`;
     const verdict = ok === null ? '(info)' : ok ? 'yes' : 'NO';
+    const reference = row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`;
     out.push(
-      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`} | ${ratio} | ${targetText(row)} | ${verdict} |`,
+      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${reference} | ${ratio} | ${targetText(row)} | ${verdict} |`,
     );
   }
   return out.join('\n');

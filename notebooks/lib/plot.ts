@@ -161,7 +161,8 @@ export function barChart(spec: BarChartSpec): string {
       const y0 = y(Math.max(lo, Math.min(0, hi)));
       const top = Math.min(y(v), y0);
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.abs(y0 - y(v)).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} / ${cat}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.abs(y0 - y(v)).toFixed(1)}" ` +
+          `fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} / ${cat}: ${fmt(v)}`)}</title></rect>`,
       );
       if (spec.labels) {
         parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(top - 3).toFixed(1)}" font-size="10" text-anchor="middle">${esc(fmt(v))}</text>`);
@@ -266,7 +267,8 @@ export function lineChart(spec: LineChartSpec): string {
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     if (s.dots) {
       for (const p of sorted) {
-        parts.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${s.name}: ${fmt(p[0])}, ${fmt(p[1])}`)}</title></circle>`);
+        const title = esc(`${s.name}: ${fmt(p[0])}, ${fmt(p[1])}`);
+        parts.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${title}</title></circle>`);
       }
     }
   });

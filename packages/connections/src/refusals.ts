@@ -16,7 +16,19 @@ import {
  * ("Closed connection", "self-signed certificate in certificate chain") that send people looking for an outage.
  */
 
-const UNTRUSTED = /self[- ]signed certificate|unable to verify|unable to get (local )?issuer|certificate has expired|certificate is not yet valid|Hostname\/IP does not match|ERR_TLS_CERT|CERT_HAS_EXPIRED/i;
+const UNTRUSTED = new RegExp(
+  [
+    'self[- ]signed certificate',
+    'unable to verify',
+    'unable to get (local )?issuer',
+    'certificate has expired',
+    'certificate is not yet valid',
+    'Hostname/IP does not match',
+    'ERR_TLS_CERT',
+    'CERT_HAS_EXPIRED',
+  ].join('|'),
+  'i',
+);
 const NOT_TLS = /wrong version number|packet length too long|unknown protocol|EPROTO/i;
 
 /** `where` is how the connection is described (describeKafka/describeRedis, or just the variable). */

@@ -110,7 +110,8 @@ async function exportedServicesAnswer(): Promise<boolean> {
   try {
     await checkConnections(readConnectionSettings(), { timeoutMs: 2_000 });
   } catch (error) {
-    progress(`the exported ${exported} do not answer (${error instanceof ConnectionError ? error.message.split('\n')[0] : String(error)}); starting a new stack, eval the exports below`);
+    const reason = error instanceof ConnectionError ? error.message.split('\n')[0] : String(error);
+    progress(`the exported ${exported} do not answer (${reason}); starting a new stack, eval the exports below`);
     return false;
   }
   progress(`${exported} already answer; starting nothing (unset them to start a stack of your own)`);
@@ -140,7 +141,8 @@ function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal):
  */
 function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
   const env = stackEnvironment(stack, principal);
-  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
+  const others = SECURE_PRINCIPALS.filter((p) => p !== principal).join('|');
+  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${others}\`)`);
   const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES'].filter((name) => !(name in env));
   process.stdout.write(`${Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
 }

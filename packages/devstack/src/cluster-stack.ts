@@ -73,7 +73,8 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
   const endpoints = { kafkaBrokers: kafka.value.brokers, redisClusterNodes: redis.value.nodes };
-  progress(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  progress(`cluster ready in ${seconds} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
   return {
     ...endpoints,
     mode: 'native',

@@ -71,7 +71,11 @@ export async function startStack(opts: StartOptions = {}): Promise<RunningStack>
     throw new Error('[devstack] RTML_DEVSTACK_MODE=env: set KAFKA_BROKERS and REDIS_URL to the services to use (or choose native or docker)');
   }
   if (mode === 'docker' && !dockerEngineAnswers()) {
-    throw new Error(`[devstack] RTML_DEVSTACK_MODE=docker: no Docker engine answers \`docker info\` (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'}); start Docker, or use RTML_DEVSTACK_MODE=native`);
+    const host = process.env.DOCKER_HOST ?? 'default';
+    throw new Error(
+      `[devstack] RTML_DEVSTACK_MODE=docker: no Docker engine answers \`docker info\` (DOCKER_HOST=${host}); ` +
+        'start Docker, or use RTML_DEVSTACK_MODE=native',
+    );
   }
   if (mode === 'docker' || (mode === undefined && dockerEngineAnswers())) return startContainerStack(started);
   return startNativeStack(started);

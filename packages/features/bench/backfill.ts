@@ -35,7 +35,10 @@ async function main(): Promise<void> {
   cpu = process.cpuUsage();
   const replayRows = replay(rows);
   const replayMs = performance.now() - started;
-  console.log(`Online engine replay: ${events} events -> ${replayRows} vectors in ${seconds(replayMs)} (CPU ${cpuSeconds(cpu)}; events already in memory, nothing written)`);
+  console.log(
+    `Online engine replay: ${events} events -> ${replayRows} vectors in ${seconds(replayMs)} ` +
+      `(CPU ${cpuSeconds(cpu)}; events already in memory, nothing written)`,
+  );
   console.log(`wall-clock ratio replay / SQL: ${(replayMs / sqlMs).toFixed(1)}x; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
   connection.closeSync();
   instance.closeSync();
