@@ -2,7 +2,8 @@
  * Online-store lookups on a Redis Cluster (3 primaries + 3 replicas) next to a single Redis and next to raw
  * ioredis commands on the same cluster, interleaved call by call in one run:
  *
- *   npx tsx --conditions=source bench/cluster-lookup.ts [--full] [--entities 2000] [--lookups 2000] [--batch 100] [--batches 200]
+ *   npx tsx --conditions=source bench/cluster-lookup.ts [--full] [--entities 2000] [--lookups 2000]
+ *     [--batch 100] [--batches 200]
  *
  * Servers: REDIS_CLUSTER_NODES and REDIS_URL when set (e.g. `npm run infra:up -- --topology cluster`), otherwise
  * this script starts what is missing on loopback (devstack's native Redis / Redis Cluster) and stops it at the end.

@@ -1,7 +1,8 @@
 /**
  * Online-store lookup latency, measured NEXT TO raw ioredis on the same keys, server and run, and next to Feast.
  *
- *   npx tsx --conditions=source bench/online-lookup.ts [--entities 2000] [--features 20] [--lookups 2000] [--batch 100] [--batches 200] [--no-feast]
+ *   npx tsx --conditions=source bench/online-lookup.ts [--entities 2000] [--features 20] [--lookups 2000]
+ *     [--batch 100] [--batches 200] [--no-feast]
  *
  * Store and raw calls are interleaved lookup by lookup so machine noise hits both equally.
  * Feast 0.67 (bench/feast/online_feast.py, after ours): the same vectors written through Feast's own Redis online
@@ -135,7 +136,7 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   const url = new URL(redisUrl);
   const result = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key], { encoding: 'utf8' });
   if (result.status !== 0) return undefined;
-  // CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  // CSV columns: test, rps, avg_latency_ms, min_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms, max_...
   const [, fields] = result.stdout.trim().split('\n');
   const cols = fields?.split(',').map((c) => c.replaceAll('"', ''));
   if (!cols || cols.length < 7) return undefined;

@@ -2,16 +2,18 @@
  * Point-in-time join throughput of @rtml/offline-store, next to references measured in the SAME run on the same data
  * (bench/lib/pit-data.ts: deterministic Parquet, labels never tie with feature times):
  *   - PIT join:   buildTrainingSet, DuckDB ASOF JOIN, feature time strictly before label time
- *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased), same output shape
+ *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased),
+ *     same output shape
  *   - hash join:  a plain equi-join of the same labels x the same history producing one row per label (no time logic):
  *                 the floor any join of these sizes pays in this DuckDB
  *   - window PIT: the classic hand-written PIT join without ASOF (range join + row_number), cross-checked row by row
  *                 against ours; skip with --no-window
- * It also audits both training sets with checkLeakage, giving the workshop's "how much does the naive join leak" number.
+ * It also audits both training sets with checkLeakage: the workshop's "how much does the naive join leak" number.
  *
  *   npx tsx --conditions=source bench/pit-join.ts                                   # CI size: 10k labels x 100k rows
  *   npx tsx --conditions=source bench/pit-join.ts --labels 1000000 --rows 10000000  # full size (or --full)
- *   options: --entities E, --runs R (best of R timed runs per join after one warm-up, default 1), --no-warmup, --no-window
+ *   options: --entities E, --runs R (best of R timed runs per join after one warm-up, default 1),
+ *            --no-warmup, --no-window
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -42,7 +44,8 @@ try {
   const labels = { parquet: data.labelsParquet };
   const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'pit_ts' }));
   const naive = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'naive_ts', strategy: 'naive-latest' }));
-  // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s after one.
+  // One history row per label by construction: feature times are a permutation of the even seconds,
+  // labels sit 1 s after one.
   const features = PIT_FEATURE_COLUMNS.map((c) => `h.${c}`).join(', ');
   const hash = await bestOf(() =>
     store.connection.run(
@@ -115,7 +118,7 @@ interface Timing {
   readonly cpuMs: number;
 }
 
-/** Best (by wall time) of `runs` timed runs after one untimed warm-up, so no join pays for cold caches the others then enjoy. */
+/** Best (by wall time) of `runs` timed runs after one untimed warm-up: no join pays for caches others then enjoy. */
 async function bestOf(fn: () => Promise<unknown>): Promise<Timing> {
   for (let i = 0; i < warmups; i++) await fn();
   let best: Timing = { ms: Infinity, cpuMs: Infinity };

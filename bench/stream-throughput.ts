@@ -1,8 +1,9 @@
 /**
- * Stream processor throughput and freshness, against a bare kafkajs consumer and Kafka Streams measured in the same run.
+ * Stream processor throughput and freshness, against a bare kafkajs consumer and Kafka Streams measured in the same
+ * run.
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
- *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (Chrome DevTools / speedscope)
+ *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (DevTools, speedscope)
  *   ... --ks-runs 4 --ks-variants dsl,processor|none   # Kafka Streams runs per JVM (first cold) and variants
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
  * The Kafka Streams peer (bench/kafka-streams, JVM) computes the same aggregates from the same topic; its output for a
@@ -170,8 +171,10 @@ async function main(): Promise<void> {
   try {
     await measure(producer, redis, bulkTopic, rateTopic);
   } finally {
-    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what others wrote.
-    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`)); // the peer deletes its own unless it failed
+    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what
+    // others wrote.
+    // The peer deletes its own topics unless it failed.
+    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`));
     await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] }).catch(() => undefined);
     for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace);
     await Promise.all([admin.disconnect(), producer.disconnect()]);

@@ -1,4 +1,5 @@
-// Generators for rtml pipelines: `npx plop --plopfile templates/plopfile.js <project|scenario|feature> [-- --name value ...]`.
+// Generators for rtml pipelines:
+//   npx plop --plopfile templates/plopfile.js <project|scenario|feature> [-- --name value ...]
 // Answers come from flags after `--`, a JSON file (`-- --answers answers.json`) or prompts; all are validated before
 // any file is written, so a bad answer leaves nothing behind.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -94,7 +95,8 @@ function pipelineData(a) {
     featureSetName: `${snakeCase(a.name)}_${entity}`,
     entityKey: `${camelCase(entity)}Id`,
     eventTypeName: `${pascalCase(a.name)}Event`,
-    // events.* / processor.* / dlq.* fit the secure devstack's least-privilege ACLs (packages/devstack README "Secure mode").
+    // events.* / processor.* / dlq.* fit the secure devstack's least-privilege ACLs
+    // (packages/devstack README, "Secure mode").
     topic: `events.${a.name}`,
     namespace: a.name,
   };

@@ -10,7 +10,8 @@
  * - better:    "lower" (times, bytes) or "higher" (throughputs)
  * - target:    minimum ADVANTAGE factor, where advantage = reference/ours if better=lower, ours/reference if higher.
  *              ">= 5x faster" -> 5; "p99 within 2x of raw" -> 0.5; "at least 80% of raw throughput" -> 0.8; null: none.
- * - limit:     optional absolute bound on `ours` in `unit` (<= when better=lower, >= when higher), e.g. freshness p99 <= 1000 ms
+ * - limit:     optional absolute bound on `ours` in `unit` (<= when better=lower, >= when higher),
+ *              e.g. freshness p99 <= 1000 ms
  * - note:      optional short text (load, sizes, why a reference is approximate)
  *
  * Use `emit(row)`; never print a line starting with "BENCH " any other way.

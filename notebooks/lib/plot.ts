@@ -277,7 +277,7 @@ export function lineChart(spec: LineChartSpec): string {
   return svg(f, spec.title, parts.join(''));
 }
 
-/** Bins values into `bins` equal-width buckets over [min, max] of all samples; returns shares (sum 1) per sample set. */
+/** Bins values into `bins` equal-width buckets over [min, max] of all samples: each sample set's shares (sum 1). */
 export function histogram(samples: Record<string, number[]>, bins = 10): { edges: number[]; shares: Record<string, number[]> } {
   const all = Object.values(samples).flat().filter(Number.isFinite);
   const lo = Math.min(...all);

@@ -72,10 +72,12 @@ function usage(generator, questions) {
 }
 
 /**
- * Collects the answers of `questions` ({ name, message, type?, choices?, default?, hidden?, when?(answers), validate?(value, answers) }).
+ * Collects the answers of `questions`
+ * ({ name, message, type?, choices?, default?, hidden?, when?(answers), validate?(value, answers) }).
  * Hidden questions are never prompted (their default applies) but can be answered by flag or file.
- * Non-interactive when any flag or answers file is given, with `--yes`, or when stdin is not a terminal: missing answers
- * then take their defaults. Throws (plop prints "[ERROR] <message>", exits 1) on the first invalid or missing answer.
+ * Non-interactive when any flag or answers file is given, with `--yes`, or when stdin is not a terminal: missing
+ * answers then take their defaults. Throws (plop prints "[ERROR] <message>", exits 1) on the first invalid or
+ * missing answer.
  */
 export async function collectAnswers(generator, questions, inquirer, { flags = generatorFlags(), interactive } = {}) {
   const { answers: answersFile, yes, help, ...given } = flags;
@@ -117,7 +119,7 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
   return answers;
 }
 
-/** Re-validates a complete answer set (actions may be run programmatically with answers that never went through prompts). */
+/** Re-validates a complete answer set: actions may run programmatically, with answers that never saw a prompt. */
 export async function validateAnswers(generator, questions, answers) {
   for (const question of questions) {
     if (question.when && !question.when(answers)) continue;

@@ -43,7 +43,10 @@ export function explainKafkaRefusal(rawCause: string, where: string, security: K
   return undefined;
 }
 
-/** `wrong version number` out of OpenSSL's `8019...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/...`. */
+/**
+ * `wrong version number` out of OpenSSL's
+ * `8019...:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/...`.
+ */
 function shortTlsCause(cause: string): string {
   return /SSL routines:[^:]*:([^:]+)/.exec(cause)?.[1] ?? cause.trim();
 }

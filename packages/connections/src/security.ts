@@ -155,7 +155,7 @@ export function parseRedisSecurity(env: Environment, url: string, urlVariable: s
   return { security: { ...(tls && { tls }), ...(username && { username }), ...(secret && { password: secret }) }, problems };
 }
 
-/** Node TLS options: the CA and client certificate files read now, so a replaced file is picked up by the next client. */
+/** Node TLS options: the CA and client certificate files are read now, so the next client picks up a replaced file. */
 function tlsOptions(tls: TlsSettings): ConnectionOptions {
   return {
     ...(tls.caFile && { ca: [readFileSync(tls.caFile)] }),

@@ -12,7 +12,10 @@ export interface KafkaSettings extends KafkaSecurity {
   readonly variable: string;
 }
 
-/** Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds join here later). */
+/**
+ * Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds
+ * join here later).
+ */
 export interface RedisSettings extends RedisSecurity {
   readonly url: string;
   readonly variable: string;

@@ -137,7 +137,8 @@ function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal):
 
 /**
  * Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed.
- * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export cannot linger.
+ * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export
+ * cannot linger.
  */
 function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
   const env = stackEnvironment(stack, principal);

@@ -6,11 +6,14 @@ import { progress, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
 import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
 
-/** `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and 3 replicas. */
+/**
+ * `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and
+ * 3 replicas.
+ */
 export type Topology = 'single' | 'cluster';
 export const TOPOLOGIES: readonly Topology[] = ['single', 'cluster'];
 
-/** Where a cluster topology lives: `KAFKA_BROKERS` (comma-separated) and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
+/** Where a cluster lives: `KAFKA_BROKERS` and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
 export interface ClusterEndpoints {
   kafkaBrokers: string;
   redisClusterNodes: string;

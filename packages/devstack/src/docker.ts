@@ -14,7 +14,7 @@ export function dockerEngineAnswers(): boolean {
   return result.status === 0 && result.stdout.toString().trim().length > 0;
 }
 
-/** The official images, unless RTML_REDIS_IMAGE / RTML_KAFKA_IMAGE name others (e.g. the stand-ins of scripts/docker-images.sh). */
+/** The official images, unless RTML_REDIS_IMAGE / RTML_KAFKA_IMAGE name others (e.g. scripts/docker-images.sh's). */
 export function containerImages(): { redis: string; kafka: string } {
   return {
     redis: process.env.RTML_REDIS_IMAGE || 'redis:7',
@@ -36,7 +36,7 @@ export interface ContainerStack {
 }
 
 /**
- * Starts Redis and a single-node KRaft Kafka with testcontainers. Loaded lazily: machines without Docker never import it.
+ * Starts Redis and a single-node KRaft Kafka with testcontainers. Loaded lazily: machines without Docker never load it.
  * Ryuk (testcontainers' reaper) is off unless TESTCONTAINERS_RYUK_DISABLED says otherwise: its image must be pulled,
  * which fails without a registry. Instead `stop()`, an exit hook and signal handlers remove our containers, and the
  * next start removes containers whose owner process is gone (killed with SIGKILL).
@@ -134,7 +134,8 @@ async function startKafka(tc: Testcontainers, image: string, labels: Record<stri
     const advertised = `PLAINTEXT://${endpoint},BROKER://${container.getHostname()}:${BROKER_PORT}`;
     const script = `#!/bin/sh\nexport KAFKA_ADVERTISED_LISTENERS=${advertised}\nexec /etc/kafka/docker/run\n`;
     await container.copyContentToContainer([{ content: script, target: STARTER_SCRIPT, mode: 0o755 }]);
-    // A second file, written after the script is closed: executing a file still open for writing fails ("Text file busy").
+    // A second file, written after the script is closed: executing a file still open for writing fails
+    // ("Text file busy").
     await container.copyContentToContainer([{ content: '', target: STARTER_READY }]);
     progress(`kafka: container started; waiting for the broker on ${endpoint}`);
     await waitForService(tc, container, 'kafka: waiting for the broker to answer metadata requests', () => brokerAnswers(endpoint));
@@ -171,7 +172,10 @@ function kafkaEnvironment(): Record<string, string> {
   };
 }
 
-/** Ready means the service answers from the host (PING, a metadata request), as in native mode; a dead container fails fast with its log. */
+/**
+ * Ready means the service answers from the host (PING, a metadata request), as in native mode; a dead container fails
+ * fast with its log.
+ */
 async function waitForService(tc: Testcontainers, container: StartedTestContainer, step: string, answers: () => Promise<boolean>): Promise<void> {
   const client = await tc.getContainerRuntimeClient();
   const handle = client.container.getById(container.getId());

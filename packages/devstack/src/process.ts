@@ -30,7 +30,7 @@ export function runLogged(step: string, command: string, args: string[], logFile
   }
 }
 
-/** `runLogged` without blocking the event loop, so several commands (e.g. one format per Kafka node) run in parallel. */
+/** `runLogged` without blocking the event loop: several commands (e.g. one format per Kafka node) run in parallel. */
 export async function runLoggedAsync(step: string, command: string, args: string[], logFile: string): Promise<void> {
   const fd = openSync(logFile, 'a');
   try {

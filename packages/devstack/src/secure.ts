@@ -149,7 +149,7 @@ function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, passwords: R
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** TLS only (`--port 0` is on the command line), the default user off, one ACL user per principal (hashed passwords). */
+/** TLS only (`--port 0` on the command line), the default user off, one ACL user per principal (hashed passwords). */
 function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, string>): string {
   const { featureKeys, checkpointKeys } = SECURE_NAMING;
   // INFO is allowed so clients' ready checks work; everything @dangerous (FLUSHALL, CONFIG, KEYS, DEBUG) is not.
