@@ -136,7 +136,7 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   const url = new URL(redisUrl);
   const result = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key], { encoding: 'utf8' });
   if (result.status !== 0) return undefined;
-  // CSV columns: test, rps, avg_latency_ms, min_latency_ms, p50_latency_ms, p95_latency_ms, p99_latency_ms, max_...
+  // CSV columns: "test", "rps", then the avg, min, p50, p95, p99 and max latency in ms ("avg_latency_ms", ...)
   const [, fields] = result.stdout.trim().split('\n');
   const cols = fields?.split(',').map((c) => c.replaceAll('"', ''));
   if (!cols || cols.length < 7) return undefined;
