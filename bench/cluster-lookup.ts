@@ -20,8 +20,10 @@ import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
 const command = benchCommand(
-  'Online store read / readMany(100) on a Redis Cluster vs one Redis vs raw ioredis Cluster commands on the same cluster',
-  '  REDIS_CLUSTER_NODES, REDIS_URL  used when set (npm run infra:up -- --topology cluster); otherwise started here and stopped at the end',
+  'Online store read / readMany(100) on a Redis Cluster vs one Redis vs raw ioredis Cluster commands ' +
+    'on the same cluster',
+  '  REDIS_CLUSTER_NODES, REDIS_URL  used when set (npm run infra:up -- --topology cluster); ' +
+    'otherwise started here and stopped at the end',
 )
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
   .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
@@ -83,7 +85,8 @@ const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) =>
 function printTable(title: string, samples: Record<string, Sample>, labels: Record<string, string>): void {
   console.log(`\n${title}\n| ${'contender'.padEnd(58)} | p50 µs | p99 µs |\n|${'-'.repeat(60)}|--------|--------|`);
   for (const [name, label] of Object.entries(labels)) {
-    console.log(`| ${label.padEnd(58)} | ${pct(samples[name]!, 50).toFixed(0).padStart(6)} | ${pct(samples[name]!, 99).toFixed(0).padStart(6)} |`);
+    const column = (p: number) => pct(samples[name]!, p).toFixed(0).padStart(6);
+    console.log(`| ${label.padEnd(58)} | ${column(50)} | ${column(99)} |`);
   }
 }
 

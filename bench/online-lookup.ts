@@ -21,7 +21,8 @@ import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { runFeastScript } from './lib/feast.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
-const command = benchCommand('Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up)')
+const command = benchCommand('Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, ' +
+    'and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up)')
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
   .option('--features <n>', 'features per entity', '20')
   .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
@@ -80,7 +81,8 @@ function emitRows(single: Record<string, Sample>, many: Record<string, Sample>, 
   if (!feast) return;
   for (const p of [50, 99]) {
     emit({ row: `online read 1 entity p${p} vs Feast ${feast.feast} get_online_features, Redis (${size})`, ours: pct(single.store!, p), reference: pct(feast.single, p), unit: 'µs', better: 'lower', target: null });
-    emit({ row: `online readMany ${config.batch} entities p${p} vs Feast ${feast.feast} get_online_features(${config.batch}), Redis (${size})`, ours: pct(many.store!, p), reference: pct(feast.many, p), unit: 'µs', better: 'lower', target: null });
+    const feastCall = `Feast ${feast.feast} get_online_features(${config.batch})`;
+    emit({ row: `online readMany ${config.batch} entities p${p} vs ${feastCall}, Redis (${size})`, ours: pct(many.store!, p), reference: pct(feast.many, p), unit: 'µs', better: 'lower', target: null });
   }
 }
 
@@ -117,11 +119,16 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
       'FEAST_ONLINE',
     );
     const differences = sample.flatMap((v) =>
-      Object.entries(v.values).flatMap(([name, value]) => (JSON.stringify(feast.sample[v.entityId]?.[name] ?? null) === JSON.stringify(value) ? [] : [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(feast.sample[v.entityId]?.[name])}`])),
+      Object.entries(v.values).flatMap(([name, value]) => {
+        const theirs = feast.sample[v.entityId]?.[name];
+        if (JSON.stringify(theirs ?? null) === JSON.stringify(value)) return [];
+        return [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(theirs)}`];
+      }),
     );
     if (differences.length > 0) throw new Error(`Feast returned other values than ours stored (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
     console.log(
-      `Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store in ${feast.write_seconds.toFixed(1)} s; ` +
+      `Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store ` +
+        `in ${feast.write_seconds.toFixed(1)} s; ` +
         `${sample.length} sampled entities read back equal to ours`,
     );
     return feast;
@@ -141,7 +148,9 @@ function redisBenchmarkLine(redisUrl: string, key: string): string | undefined {
   const cols = fields?.split(',').map((c) => c.replaceAll('"', ''));
   if (!cols || cols.length < 7) return undefined;
   const micros = (ms: string | undefined) => (Number(ms) * 1000).toFixed(0);
-  return `redis-benchmark -c 1 HGETALL (C client, same key): p50 ${micros(cols[4])} µs, p99 ${micros(cols[6])} µs, ${Number(cols[1]).toFixed(0)} req/s`;
+  const rate = `${Number(cols[1]).toFixed(0)} req/s`;
+  const percentiles = `p50 ${micros(cols[4])} µs, p99 ${micros(cols[6])} µs`;
+  return `redis-benchmark -c 1 HGETALL (C client, same key): ${percentiles}, ${rate}`;
 }
 
 async function main(): Promise<void> {

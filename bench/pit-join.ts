@@ -39,7 +39,10 @@ const work = await mkdtemp(join(tmpdir(), 'rtml-pit-join-'));
 const store = await OfflineStore.open({ dir: join(work, 'store') });
 try {
   const ingest = await timeMs(() => store.appendHistory('pit', { parquet: data.featuresParquet }));
-  console.log(`# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s (not part of the join times)`);
+  console.log(
+    `# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s ` +
+      '(not part of the join times)',
+  );
 
   const labels = { parquet: data.labelsParquet };
   const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: ['pit'], into: 'pit_ts' }));
@@ -55,7 +58,8 @@ try {
   );
   const window = args.has('no-window') ? undefined : await windowReference(features);
   const [counts] = await store.query(
-    `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit, (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
+    `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit,
+            (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
             (SELECT count(*) FROM hash_ts)::DOUBLE AS hash`,
   );
   if (counts?.['pit'] !== size.labels || counts['hash'] !== size.labels) throw new Error(`unexpected row counts ${JSON.stringify(counts)}`);
@@ -100,12 +104,16 @@ async function windowReference(features: string): Promise<Timing> {
   const timing = await bestOf(() =>
     store.connection.run(
       `CREATE OR REPLACE TABLE window_ts AS SELECT l.*, h.event_time, ${features}
-       FROM read_parquet('${data.labelsParquet}') l LEFT JOIN fs__pit h ON h.entity_id = l.entity_id AND h.event_time < l.label_time
+       FROM read_parquet('${data.labelsParquet}') l
+       LEFT JOIN fs__pit h ON h.entity_id = l.entity_id AND h.event_time < l.label_time
        QUALIFY row_number() OVER (PARTITION BY l.label_id ORDER BY h.event_time DESC) = 1`,
     ),
   );
   const differs = PIT_FEATURE_COLUMNS.map((c) => `p.pit__${c} IS DISTINCT FROM w.${c}`).join(' OR ');
-  const [check] = await store.query(`SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched FROM pit_ts p JOIN window_ts w USING (label_id)`);
+  const [check] = await store.query(
+    `SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched
+     FROM pit_ts p JOIN window_ts w USING (label_id)`,
+  );
   if (check?.['n'] !== size.labels || check['mismatched'] !== 0) throw new Error(`PIT join and window reference disagree: ${JSON.stringify(check)}`);
   console.log(`# cross-check: all ${size.labels} labels get identical features from the ASOF join and the window reference`);
   return timing;
@@ -132,9 +140,11 @@ async function bestOf(fn: () => Promise<unknown>): Promise<Timing> {
 }
 
 function report(name: string, timing: Timing, reference: Timing | null): void {
-  const ratio = reference === null ? '' : `  (${(timing.ms / reference.ms).toFixed(2)}x PIT wall, ${(timing.cpuMs / reference.cpuMs).toFixed(2)}x PIT CPU)`;
+  const times = (of: (t: Timing) => number) => (reference === null ? '' : `${(of(timing) / of(reference)).toFixed(2)}x`);
+  const ratio = reference === null ? '' : `  (${times((t) => t.ms)} PIT wall, ${times((t) => t.cpuMs)} PIT CPU)`;
   const rate = Math.round(size.labels / (timing.ms / 1000)).toLocaleString('en-US');
-  console.log(`${name.padEnd(34)} ${seconds(timing.ms).padStart(8)} s wall ${seconds(timing.cpuMs).padStart(8)} s CPU ${rate.padStart(10)} labels/s${ratio}`);
+  const wallAndCpu = `${seconds(timing.ms).padStart(8)} s wall ${seconds(timing.cpuMs).padStart(8)} s CPU`;
+  console.log(`${name.padEnd(34)} ${wallAndCpu} ${rate.padStart(10)} labels/s${ratio}`);
 }
 
 function seconds(ms: number): string {

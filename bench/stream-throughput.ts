@@ -23,7 +23,8 @@ import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
 import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
 
-const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, same topic, same run', DEV_STACK_ENVIRONMENT)
+const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, ' +
+    'same topic, same run', DEV_STACK_ENVIRONMENT)
   .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
   .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
   .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','));
@@ -219,8 +220,14 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
   await Promise.all([live.stop(), bare.stop()]);
 
   printTable(raw, processed, kafkaStreams);
-  console.log(`Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event (includes any other client of this Redis)`);
-  console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
+  console.log(
+    `Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event ` +
+      '(includes any other client of this Redis)',
+  );
+  console.log(
+    `freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): ` +
+      `p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`,
+  );
   console.log(`  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`);
   emitRows(raw, processed, redisCpuUsPerEvent, freshness, bareSummary);
   emitKafkaStreamsRows(processed, kafkaStreams);

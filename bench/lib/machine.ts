@@ -4,7 +4,8 @@ import { cpus, freemem, loadavg, totalmem } from 'node:os';
 export function machineNote(): string {
   const [l1, l5] = loadavg();
   const gib = (bytes: number, digits: number) => `${(bytes / 2 ** 30).toFixed(digits)}GiB`;
-  return `cores=${cpus().length} mem=${gib(totalmem(), 0)} free=${gib(freemem(), 1)} load1=${l1!.toFixed(2)} load5=${l5!.toFixed(2)} node=${process.version}`;
+  const load = `load1=${l1!.toFixed(2)} load5=${l5!.toFixed(2)}`;
+  return `cores=${cpus().length} mem=${gib(totalmem(), 0)} free=${gib(freemem(), 1)} ${load} node=${process.version}`;
 }
 
 export function loadShort(): string {

@@ -107,7 +107,8 @@ export function markdownTable(lines: readonly TableLine[]): string {
     const verdict = ok === null ? '(info)' : ok ? 'yes' : 'NO';
     const reference = row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`;
     out.push(
-      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${reference} | ${ratio} | ${targetText(row)} | ${verdict} |`,
+      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${reference} | ${ratio} | ` +
+        `${targetText(row)} | ${verdict} |`,
     );
   }
   return out.join('\n');
