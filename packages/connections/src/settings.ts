@@ -50,7 +50,7 @@ function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
   const value = env[variable]?.trim();
   if (!value) return { problem: `${variable} is not set (expected redis://host:port)`, missing: true };
   if (!redisUrl.safeParse(value).success) {
-    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379`, missing: false };
+    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: ` + 'expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379', missing: false };
   }
   return withSecurity({ url: value, variable }, parseRedisSecurity(env, value, variable));
 }

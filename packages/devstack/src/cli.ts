@@ -17,7 +17,11 @@ program
   .description('start Kafka and Redis and leave them running (recorded in .devstack/state.json)')
   .option('--native', 'skip the Docker probe and start native processes')
   .addOption(topologyOption())
-  .option('--secure', 'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs (native, single topology; also RTML_DEVSTACK_SECURE=1)')
+  .option(
+    '--secure',
+    'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs ' +
+      '(native, single topology; also RTML_DEVSTACK_SECURE=1)',
+  )
   .addOption(principalOption())
   .action(async (opts: { native?: boolean; topology: Topology; secure?: boolean; as: SecurePrincipal }) => {
     const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
@@ -27,7 +31,8 @@ program
       throw new Error(`[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``);
     }
     if (existing && secure !== Boolean(existing.secure)) {
-      throw new Error(`[devstack] a ${existing.secure ? 'secure' : 'plain'} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
+      const kind = existing.secure ? 'secure' : 'plain';
+      throw new Error(`[devstack] a ${kind} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
     }
     if (existing) {
       progress(`already running (${stateFile()})`);

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNativeKafkaCluster } from './kafka-cluster.js';
-import { progress, stopProcess } from './process.js';
+import { progress, secondsSince, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
 import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
 
@@ -60,7 +60,9 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
   const started = Date.now();
   const fromEnv = opts.ignoreEnvironment ? undefined : clusterEndpointsFromEnvironment();
   if (fromEnv) {
-    progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; starting nothing`);
+    progress(
+      `using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; ` + 'starting nothing',
+    );
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
@@ -76,8 +78,10 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
   const endpoints = { kafkaBrokers: kafka.value.brokers, redisClusterNodes: redis.value.nodes };
-  const seconds = ((Date.now() - started) / 1000).toFixed(1);
-  progress(`cluster ready in ${seconds} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
+  progress(
+    `cluster ready in ${secondsSince(started)} s: ` +
+      `KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`,
+  );
   return {
     ...endpoints,
     mode: 'native',

@@ -84,7 +84,8 @@ async function ensureImage(tc: Testcontainers, image: string, variable: string):
     throw new DevstackError(
       `docker: pulling ${image}`,
       `the image is not in the Docker engine and cannot be pulled (${reason}).\n` +
-        `  Build local stand-ins with \`eval "$(bash scripts/docker-images.sh)"\`, or set ${variable} to an image you have.`,
+        '  Build local stand-ins with `eval "$(bash scripts/docker-images.sh)"`, ' +
+          `or set ${variable} to an image you have.`,
     );
   }
 }
@@ -183,7 +184,8 @@ async function waitForService(tc: Testcontainers, container: StartedTestContaine
     await waitUntil(step, answers, { timeoutMs: 120_000, exited: async () => !(await client.container.inspect(handle)).State.Running });
   } catch (error) {
     const log = spawnSync('docker', ['logs', '--tail', '30', container.getId()], { encoding: 'utf8' });
-    if (error instanceof Error) error.message += `\n  last lines of the container's log (${container.getId().slice(0, 12)}):\n${log.stdout}${log.stderr}`;
+    const id = container.getId().slice(0, 12);
+    if (error instanceof Error) error.message += `\n  last lines of the container's log (${id}):\n${log.stdout}${log.stderr}`;
     throw error;
   }
 }

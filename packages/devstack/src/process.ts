@@ -14,6 +14,11 @@ export function progress(message: string): void {
   process.stderr.write(`[devstack] ${message}\n`);
 }
 
+/** Seconds since `startedMs` (a Date.now()), one decimal: how long a start took. */
+export function secondsSince(startedMs: number): string {
+  return ((Date.now() - startedMs) / 1000).toFixed(1);
+}
+
 export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }

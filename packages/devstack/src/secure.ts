@@ -161,7 +161,10 @@ function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, st
     'tls-auth-clients optional',
     'user default off resetkeys -@all',
     user('admin', '~* &* +@all'),
-    user('processor', `~${featureKeys} ~${checkpointKeys} -@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info`),
+    user(
+      'processor',
+      `~${featureKeys} ~${checkpointKeys} ` + '-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info',
+    ),
     user('serving', `%R~${featureKeys} -@all +@read +@connection -@dangerous +info`),
     '',
   ].join('\n');
