@@ -175,10 +175,11 @@ export default function (plop) {
     prompts: async (inquirer) => collectAnswers('feature', featureQuestions, inquirer),
     actions: (a) => {
       const target = featureTargetOf(a);
+      const parityTest = join(target, 'src', 'parity', `${a.name}.test.ts`);
       const data = { expression: aggregateExpression(a), marker: FEATURES_MARKER };
       return [
         validationAction('feature', featureQuestions),
-        { type: 'add', path: join(target, 'src', 'parity', `${a.name}.test.ts`), templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'), data, abortOnFail: true },
+        { type: 'add', path: parityTest, templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'), data, abortOnFail: true },
         {
           type: 'modify',
           path: featuresFile(target),
@@ -187,7 +188,7 @@ export default function (plop) {
           data,
           abortOnFail: true,
         },
-        nextSteps([`npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`, `list "${a.name}" in MODEL_FEATURES (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
+        nextSteps([`npx vitest run ${relative(callerDir(), parityTest) || '.'}   # its offline/online parity test`, `list "${a.name}" in MODEL_FEATURES (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
       ];
     },
   });

@@ -55,12 +55,15 @@ function valueOf(questionDefault, answers) {
   return typeof questionDefault === 'function' ? questionDefault(answers) : questionDefault;
 }
 
+/** A question's choices as the values an answer may take (a choice is a value or `{ name, value }`). */
+const choiceValues = (question) => question.choices.map((c) => c.value ?? c);
+
 /** `--help`: every answer a generator takes, with its default; hidden ones are answered by flag only. */
 function usage(generator, questions) {
   const lines = questions.map((q) => {
     const def = valueOf(q.default, {});
     const notes = [q.when ? 'only for some answers' : '', q.hidden ? 'not prompted' : '', def !== undefined ? `default: ${def}` : 'required'].filter(Boolean);
-    return `  --${q.name.padEnd(12)} ${q.message}${q.choices ? ` (${q.choices.map((c) => c.value ?? c).join(', ')})` : ''} [${notes.join('; ')}]`;
+    return `  --${q.name.padEnd(12)} ${q.message}${q.choices ? ` (${choiceValues(q).join(', ')})` : ''} [${notes.join('; ')}]`;
   });
   return [
     `Usage: npm run generate -- ${generator} -- [--<answer> <value> ...] [--answers answers.json] [--yes]`,
@@ -109,8 +112,8 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
       value = valueOf(question.default, answers);
       if (value === undefined) throw new Error(`${generator}: --${question.name} is required (${question.message})`);
     }
-    if (question.choices && !question.choices.some((c) => (c.value ?? c) === value)) {
-      throw new Error(`${generator}: --${question.name} must be one of ${question.choices.map((c) => c.value ?? c).join(', ')}, got "${value}"`);
+    if (question.choices && !choiceValues(question).includes(value)) {
+      throw new Error(`${generator}: --${question.name} must be one of ${choiceValues(question).join(', ')}, got "${value}"`);
     }
     const verdict = question.validate ? await question.validate(value, answers) : true;
     if (verdict !== true) throw new Error(`${generator}: --${question.name} "${value}": ${verdict}`);
