@@ -63,7 +63,8 @@ function usage(generator, questions) {
   const lines = questions.map((q) => {
     const def = valueOf(q.default, {});
     const notes = [q.when ? 'only for some answers' : '', q.hidden ? 'not prompted' : '', def !== undefined ? `default: ${def}` : 'required'].filter(Boolean);
-    return `  --${q.name.padEnd(12)} ${q.message}${q.choices ? ` (${choiceValues(q).join(', ')})` : ''} [${notes.join('; ')}]`;
+    const choices = q.choices ? ` (${choiceValues(q).join(', ')})` : '';
+    return `  --${q.name.padEnd(12)} ${q.message}${choices} [${notes.join('; ')}]`;
   });
   return [
     `Usage: npm run generate -- ${generator} -- [--<answer> <value> ...] [--answers answers.json] [--yes]`,
