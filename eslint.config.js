@@ -25,4 +25,6 @@ export default defineConfig(
     languageOptions: { parserOptions: { project: false } },
     extends: [tseslint.configs.disableTypeChecked],
   },
+  // Pages' scripts run in the browser.
+  { files: ['packages/*/static/**/*.js'], languageOptions: { globals: globals.browser } },
 );
