@@ -62,7 +62,7 @@ function connectAs(principal: SecurePrincipal) {
 
 beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: string | Uint8Array) => boolean;
+    const write: (chunk: string | Uint8Array) => boolean = stream.write.bind(stream);
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));
       return write(chunk);
@@ -181,7 +181,7 @@ describe('secure mode', () => {
   });
 
   it('processor: nothing outside its keys, topics and groups is reachable', async () => {
-    const { redis, producer, kafka } = connectAs('processor');
+    const { redis, producer } = connectAs('processor');
     await producer.connect();
     await expect(redis.set('rtml:shop:stream:g:meta:0', '1')).resolves.toBe('OK');
     await expect(redis.set('sessions:u1', 'x')).rejects.toThrow(/^NOPERM/);

@@ -12,7 +12,10 @@ export interface KafkaSettings extends KafkaSecurity {
   readonly variable: string;
 }
 
-/** Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds join here later). */
+/**
+ * Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds
+ * join here later).
+ */
 export interface RedisSettings extends RedisSecurity {
   readonly url: string;
   readonly variable: string;
@@ -47,7 +50,7 @@ function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
   const value = env[variable]?.trim();
   if (!value) return { problem: `${variable} is not set (expected redis://host:port)`, missing: true };
   if (!redisUrl.safeParse(value).success) {
-    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379`, missing: false };
+    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: ` + 'expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379', missing: false };
   }
   return withSecurity({ url: value, variable }, parseRedisSecurity(env, value, variable));
 }

@@ -13,7 +13,7 @@ import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import { kafkaClient, readConnectionSettings, redisClient } from '@rtml/connections';
 import { duration } from '@rtml/features';
-import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
+import { transactions, userTransactionFeatures } from '@rtml/features/testing';
 import { ensureTopics } from '@rtml/kafka';
 import { OfflineStore } from '@rtml/offline-store';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
@@ -148,11 +148,11 @@ describe('pipeline console in headless Chromium', () => {
   });
 
   it('shows the offline value as of a time, agreement with online, and the served-vector log', async () => {
-    const events = [1, 2, 3].map((i) => transactions.schema.parse(txn(i, [5, 7, 11][i - 1]!)) as TransactionEvent);
+    const events = [1, 2, 3].map((i) => transactions.schema.parse(txn(i, [5, 7, 11][i - 1]!)));
     const offline = await OfflineStore.open({ dir: offlineDir });
     await offline.loadEvents('events', transactions, events);
     await offline.backfill(userTransactionFeatures, { events: 'events', eventTimeEncoding: 'epoch_ms' });
-    await offline.close();
+    offline.close();
     const log = await KafkaServedLog.connect({ brokers: connections.kafka.brokers, kafka: connections.kafka, topic: servedTopic, partitions: 1 });
     log.append({ requestId: 'r-1', entityId: 'alice', requestTime: t0, servedAt: Date.now(), model: 'test', values: { txn_count_1h: 3 }, status: { txn_count_1h: 'fresh' }, fallbacks: [], score: 0.25 });
     await log.close();
@@ -186,7 +186,7 @@ describe('pipeline console in headless Chromium', () => {
     // The operator fixes the amount and re-drives; then re-drives again.
     await page.click(`input[data-letter="${row.id}"]`);
     await page.click(`button[data-letter-edit-toggle="${row.id}"]`);
-    await page.$eval(`textarea[data-letter-edit="${row.id}"]`, (area, fixed) => ((area as HTMLTextAreaElement).value = fixed), JSON.stringify(txn(4, 10, 'm4')));
+    await page.$eval(`textarea[data-letter-edit="${row.id}"]`, (area, fixed) => (area.value = fixed), JSON.stringify(txn(4, 10, 'm4')));
     await page.click('[data-testid="redrive"]');
     await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
     expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');

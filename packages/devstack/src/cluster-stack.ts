@@ -2,15 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNativeKafkaCluster } from './kafka-cluster.js';
-import { progress, stopProcess } from './process.js';
+import { progress, secondsSince, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
 import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
 
-/** `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and 3 replicas. */
+/**
+ * `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and
+ * 3 replicas.
+ */
 export type Topology = 'single' | 'cluster';
 export const TOPOLOGIES: readonly Topology[] = ['single', 'cluster'];
 
-/** Where a cluster topology lives: `KAFKA_BROKERS` (comma-separated) and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
+/** Where a cluster lives: `KAFKA_BROKERS` and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
 export interface ClusterEndpoints {
   kafkaBrokers: string;
   redisClusterNodes: string;
@@ -57,7 +60,9 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
   const started = Date.now();
   const fromEnv = opts.ignoreEnvironment ? undefined : clusterEndpointsFromEnvironment();
   if (fromEnv) {
-    progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; starting nothing`);
+    progress(
+      `using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; ` + 'starting nothing',
+    );
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
@@ -73,7 +78,10 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
   const endpoints = { kafkaBrokers: kafka.value.brokers, redisClusterNodes: redis.value.nodes };
-  progress(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
+  progress(
+    `cluster ready in ${secondsSince(started)} s: ` +
+      `KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`,
+  );
   return {
     ...endpoints,
     mode: 'native',

@@ -18,7 +18,10 @@ export interface NativeRedisCluster {
   servers: NativeRedis[];
 }
 
-/** Starts six cluster-mode redis-servers, joins them with `redis-cli --cluster create` and waits until all slots are served and replicated. */
+/**
+ * Starts six cluster-mode redis-servers, joins them with `redis-cli --cluster create` and waits until all slots are
+ * served and replicated.
+ */
 export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000): Promise<NativeRedisCluster> {
   const count = 2 * REDIS_CLUSTER_PRIMARIES;
   const busPorts = await freePorts(count);

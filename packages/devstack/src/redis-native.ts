@@ -39,7 +39,7 @@ export async function startNativeRedis(runDir: string, variant?: RedisVariant): 
   return redis;
 }
 
-/** Spawns one redis-server in `runDir` on a free loopback port (no persistence), with `extraArgs` (e.g. cluster mode). */
+/** One redis-server in `runDir` on a free loopback port, no persistence, with `extraArgs` (e.g. cluster mode). */
 export async function spawnRedisServer(runDir: string, extraArgs: readonly string[], variant?: RedisVariant): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');

@@ -88,7 +88,7 @@ const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scal
 const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
 
 function erase<A extends Json>(acc: Accumulator<A>): Accumulator<Json> {
-  return acc as unknown as Accumulator<Json>;
+  return acc;
 }
 
 export function accumulatorFor(spec: Aggregate): Accumulator<Json> {

@@ -80,7 +80,7 @@ describe('online engine', () => {
       expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(/event "a": amount must be a finite number or null, got/);
       expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(/amount must be a finite number or null/);
     }
-    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999'), merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
+    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999') as number, merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
   });
 
   it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {

@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import { accumulatorFor, type Accumulator, type Json } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';

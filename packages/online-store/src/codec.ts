@@ -1,3 +1,4 @@
+import { inspect } from 'node:util';
 import type { FeatureValue } from '@rtml/features';
 import { OnlineStoreError } from './errors.js';
 
@@ -24,7 +25,7 @@ export function isFeatureValue(value: unknown): value is FeatureValue {
 export function encodeFeatureValue(value: unknown, where: () => string): string {
   // JSON.stringify(NaN) is "null": refuse it rather than turn a bad number into a silent "missing".
   if (!isFeatureValue(value)) {
-    throw new OnlineStoreError(`${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${String(value)}`);
+    throw new OnlineStoreError(`${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${inspect(value)}`);
   }
   return JSON.stringify(value);
 }

@@ -26,7 +26,7 @@ const PARTITIONS = 3;
 function startCli(topic: string, group: string, namespace: string, extra: readonly string[] = [], env: Readonly<Record<string, string>> = {}): CliProcess {
   const args = ['run', '--processor', COUNTING_PROCESSOR, '--topic', topic, '--group', group, '--namespace', namespace, '--allowed-lateness-ms', '30000', '--progress-ms', '1000', ...extra];
   const cli = spawnCli(args, { brokers, redisUrl }, env);
-  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk}`));
+  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk.toString()}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
   return cli;

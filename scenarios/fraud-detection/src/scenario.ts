@@ -172,7 +172,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     log(`[fraud] ${label} ...`);
     const value = await work();
     seconds[label] = (Date.now() - started) / 1000;
-    log(`[fraud] ${label}: ${seconds[label]!.toFixed(1)}s`);
+    log(`[fraud] ${label}: ${seconds[label].toFixed(1)}s`);
     return value;
   };
   const config = configFor(options.size, options.seed ?? 42);

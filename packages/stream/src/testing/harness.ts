@@ -20,9 +20,9 @@ export interface TestClients {
   readonly producer: Producer;
   readonly redis: Redis;
   /** For `beforeAll`: connects the admin and the producer (Redis connects by itself). */
-  connect(): Promise<void>;
+  readonly connect: () => Promise<void>;
   /** For `afterAll`. */
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** The Kafka and Redis clients a test file shares across its tests, created now and connected in `connect()`. */
