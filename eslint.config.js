@@ -19,11 +19,16 @@ export default defineConfig(
     },
   },
   {
-    // Plain JavaScript and the notebooks' helpers (compiled by the tslab kernel with its own TypeScript and module
+    // Plain JavaScript and the notebooks' and labs' helpers (compiled by the tslab kernel with its own TypeScript and module
     // resolution, outside that program) are linted without type information.
-    files: ['**/*.js', '**/*.mjs', 'notebooks/lib/**/*.ts'],
+    files: ['**/*.js', '**/*.mjs', 'notebooks/lib/**/*.ts', 'workshop/labs/lib/**/*.ts'],
     languageOptions: { parserOptions: { project: false } },
     extends: [tseslint.configs.disableTypeChecked],
+  },
+  // The workshop's tools have their own program (bundler resolution, as the kernel's lab helpers they import).
+  {
+    files: ['workshop/tools/**/*.ts'],
+    languageOptions: { parserOptions: { project: './workshop/tsconfig.json', tsconfigRootDir: import.meta.dirname } },
   },
   // Pages' scripts run in the browser.
   { files: ['packages/*/static/**/*.js'], languageOptions: { globals: globals.browser } },

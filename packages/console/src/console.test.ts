@@ -72,7 +72,7 @@ beforeAll(async () => {
   const set = userTransactionFeatures;
   store = new OnlineStore(redis, { namespace, featureSets: [set] });
   const topology = { processor: featureSetProcessor(set), topics: [topic], allowedLateness: duration.hours(1) };
-  processor = new StreamProcessor({ topology, kafka: connections.kafka, store, group, progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
+  processor = new StreamProcessor({ topology, kafka: connections.kafka, store, group, progressIntervalMs: 0 });
   await processor.start();
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));

@@ -232,7 +232,7 @@ function assertFiniteNumbers<E extends SourceEvent>(plan: EnginePlan<E>, event: 
   for (const field of plan.numericFieldsRead) {
     const value = (event as unknown as Record<string, unknown>)[field];
     if (value !== null && value !== undefined && !Number.isFinite(value)) {
-      throw new RangeError(`${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${String(value)}`);
+      throw new RangeError(`${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`);
     }
   }
 }

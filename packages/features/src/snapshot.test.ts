@@ -5,7 +5,7 @@ import { count, distinctCount, entity, last, lastK, lifetime, max, mean, min, sl
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { createOnlineEngine, type OnlineEngine, type OnlineState } from './online.js';
-import { duration, eventTime, type EventTime } from './time.js';
+import { duration, eventTime } from './time.js';
 
 /*
  * Recovery is exact: a stream task that snapshots an entity's state (JSON, as the stream processor writes it to
@@ -103,7 +103,7 @@ describe('state snapshots', () => {
         }
         expect(restarted.state).toBe(steady.state);
         const fresh = createOnlineEngine(everything);
-        for (const asOf of [streamTime, streamTime + 3, streamTime + 39].filter(Number.isFinite).map((t) => eventTime(t) as EventTime)) {
+        for (const asOf of [streamTime, streamTime + 3, streamTime + 39].filter(Number.isFinite).map((t) => eventTime(t))) {
           const expected = steady.engine.read(steady.state, 'k', asOf);
           expect(fresh.read(JSON.parse(JSON.stringify(restarted.state)) as OnlineState, 'k', asOf)).toEqual(expected);
           expect(fresh.nextChange(restarted.state, asOf)).toBe(steady.engine.nextChange(steady.state, asOf));

@@ -246,6 +246,7 @@ function unzigzag(u: number): number {
 }
 
 const writer = new Writer();
+// eslint-disable-next-line no-control-regex -- the range starts at U+0000 on purpose: any character outside Latin-1
 const WIDE = /[^\u0000-\u00ff]/;
 
 export function createStateCodec(layout: StateLayout): StateCodec {

@@ -33,6 +33,7 @@ export function encodeFeatureValue(value: unknown, where: () => string): string 
 /** JSON's number grammar exactly: for such text `Number` gives the same double as `JSON.parse`. */
 const JSON_NUMBER = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 /** A JSON string without escapes: its value is the text between the quotes. */
+// eslint-disable-next-line no-control-regex -- JSON forbids raw control characters in strings: such text is not plain
 const PLAIN_JSON_STRING = /^"[^"\\\u0000-\u001f]*"$/;
 const DIGIT_0 = 48;
 const DIGIT_9 = 57;

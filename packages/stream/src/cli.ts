@@ -104,7 +104,7 @@ async function loadProcessor(options: ProcessorOptions): Promise<Loaded> {
       const why = "a feature set's are in its definition (onlineExpiry, maxAge)";
       throw new InvalidArgumentError(`--online-expiry-ms and --max-age-ms are for --processor; ${why}`);
     }
-    return { processor: featureSetProcessor(set) as KeyedProcessor<unknown, unknown>, stored: set };
+    return { processor: featureSetProcessor(set), stored: set };
   }
   const processor = await loadExport(options.processor!);
   if (!isKeyedProcessor(processor)) throw new InvalidArgumentError(`${options.processor} is not a KeyedProcessor`);
