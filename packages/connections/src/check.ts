@@ -44,8 +44,22 @@ async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<v
   }
 }
 
+/** One server answers PING; for a cluster, any of its seeds (the client discovers the other nodes from it). */
 async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<void> {
-  const redis = new Redis(settings.url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const urls = settings.clusterNodes?.map((node) => `${new URL(settings.url).protocol}//${node}`) ?? [settings.url];
+  let failure: unknown;
+  for (const url of urls) {
+    try {
+      return await pingRedis(url, settings, timeoutMs);
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
+async function pingRedis(url: string, settings: RedisSettings, timeoutMs: number): Promise<void> {
+  const redis = new Redis(url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // connect() may reject with a bare "Connection is closed."; the socket error says why.
   let socketError: Error | undefined;
   redis.on('error', (error: Error) => (socketError ??= error));

@@ -16,10 +16,19 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
 }
 
+/** Where the CLI connects: one Redis server (`REDIS_URL`) or a Redis Cluster (`REDIS_CLUSTER_NODES`). */
+export type CliEndpoints = { brokers: string; redisUrl: string } | { brokers: string; redisClusterNodes: string };
+
+function endpointEnvironment(endpoints: CliEndpoints): NodeJS.ProcessEnv {
+  const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...rest } = process.env;
+  const redis = 'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
+  return { ...rest, KAFKA_BROKERS: endpoints.brokers, ...redis };
+}
+
 /** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
-export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string }): CliProcess {
+export function spawnCli(args: readonly string[], endpoints: CliEndpoints): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: { ...process.env, KAFKA_BROKERS: endpoints.brokers, REDIS_URL: endpoints.redisUrl },
+    env: endpointEnvironment(endpoints),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

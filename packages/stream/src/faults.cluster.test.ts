@@ -1,0 +1,232 @@
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import type { Cluster } from 'ioredis';
+import {
+  detachReplica,
+  kafkaLeaderOf,
+  kafkaNodeId,
+  killNode,
+  redisPrimaryOf,
+  replicationOffset,
+  startClusterStack,
+  type RunningCluster,
+} from '@rtml/devstack';
+import { createOnlineEngine, duration, type FeatureValues } from '@rtml/features';
+import { userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
+import { connectCluster, OnlineStore } from '@rtml/online-store';
+import { Random } from '@rtml/synthetic';
+import { waitUntilCaughtUp } from './caught-up.js';
+import { featureSetProcessor } from './feature-set.js';
+import { checkpointKeys } from './keys.js';
+import { spawnCli, type CliProcess } from './testing/cli-process.js';
+import { onlineValues, produce, recompute, uniqueName, waitUntilSplit, type KeyedEvent } from './testing/harness.js';
+
+/*
+ * Issue #20's fault tests on the cluster topology: the stream CLI (real child processes, the real `user_txn` feature
+ * set) on 3 Kafka brokers (RF 3, min ISR 2) and a Redis Cluster (3 primaries + 3 replicas) while events flow:
+ *   a. the broker leading every input partition is SIGKILLed (and restarted later);
+ *   b. a Redis primary holding checkpoint and feature keys is SIGKILLed after its replica stopped receiving its
+ *      writes, so the promoted replica holds a strict prefix of what the processor wrote (asynchronous replication);
+ *   c. one instance scales to three while events flow, one of the three is SIGKILLed and later started again.
+ * After catching up, every entity's vector equals a clean recomputation by the same feature set's engine (each
+ * entity's events applied once, in event-time order, read as of its partition's final stream time): a lost event or
+ * one counted twice changes the lifetime mean, the 24 h sum and the last merchants.
+ *
+ * Its own cluster (not the run's shared one): these tests kill and restart nodes. Size: RTML_CLUSTER_FAULTS=full
+ * for the README's run (npx vitest run with RTML_TOPOLOGY=cluster, see the stream README); the default is .ci/run's.
+ */
+const FULL = process.env.RTML_CLUSTER_FAULTS === 'full';
+const SIZE = FULL ? { events: 24_000, users: 2_000, chunk: 120 } : { events: 3_000, users: 200, chunk: 30 };
+/** Pause between produced chunks: the stream lasts ~25 s (reduced) so each fault hits it mid-flow. */
+const CHUNK_PAUSE_MS = 200;
+const PARTITIONS = 3;
+const ALLOWED_LATENESS_MS = 60_000;
+/** Retries outlasting a dead broker's session timeout (9 s) and a leader election, as the devstack's cluster test. */
+const retry = { retries: 15, initialRetryTime: 300, multiplier: 2, maxRetryTime: 5_000 };
+
+let cluster: RunningCluster;
+let admin: Admin;
+let producer: Producer;
+let redis: Cluster;
+const clis = new Set<CliProcess>();
+const engine = createOnlineEngine(userTransactionFeatures);
+const processor = featureSetProcessor(engine);
+
+beforeAll(async () => {
+  cluster = await startClusterStack({ ignoreEnvironment: true });
+  const kafka = new Kafka({ clientId: 'stream-cluster-faults', brokers: cluster.kafkaBrokers.split(','), logLevel: logLevel.NOTHING, retry });
+  admin = kafka.admin();
+  // Idempotent: a send retried across a leader change is appended once (the expectation counts each event once).
+  producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry });
+  await Promise.all([admin.connect(), producer.connect()]);
+  redis = connectCluster(cluster.redisClusterNodes);
+});
+
+afterAll(async () => {
+  for (const cli of clis) cli.child.kill('SIGKILL');
+  await Promise.all([admin?.disconnect(), producer?.disconnect()]);
+  redis?.disconnect();
+  await cluster?.stop();
+});
+
+interface Pipeline {
+  readonly topic: string;
+  readonly group: string;
+  readonly store: OnlineStore;
+  readonly events: readonly KeyedEvent[];
+}
+
+/** A fresh topic whose three partitions are all led by `leader` (a Kafka node id), a group and a namespace. */
+async function freshPipeline(prefix: string, seed: number, leader = 1): Promise<Pipeline> {
+  const topic = uniqueName(`${prefix}-transactions`);
+  const others = [1, 2, 3].filter((id) => id !== leader);
+  const replicaAssignment = Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, replicas: [leader, ...others] }));
+  await admin.createTopics({ topics: [{ topic, replicaAssignment }], waitForLeaders: true });
+  const namespace = uniqueName(prefix);
+  const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(30), maxAge: duration.days(3650) } } });
+  return { topic, group: uniqueName(`${prefix}-group`), store, events: transactions(seed) };
+}
+
+/** Card transactions in arrival order, up to 30 s out of event-time order (inside the allowed lateness); whole amounts, so sums are exact in any order. */
+function transactions(seed: number): KeyedEvent[] {
+  const random = new Random(seed);
+  const start = Date.now() - duration.days(3);
+  return Array.from({ length: SIZE.events }, (_, i) => {
+    const userId = `user${Math.floor(random.next() * SIZE.users)}`;
+    const eventTime = Math.round(start + i * 20_000 - random.next() * 30_000);
+    const body = { eventId: `tx-${seed}-${i}`, eventTime, userId, amount: Math.floor(random.next() * 50_000), merchantId: `m${Math.floor(random.next() * 40)}` };
+    return { key: userId, body };
+  });
+}
+
+function startCli(pipeline: Pipeline): CliProcess {
+  const args = ['run', '--feature-set', FEATURE_SET, '--topic', pipeline.topic, '--group', pipeline.group, '--namespace', pipeline.store.namespace];
+  const cli = spawnCli([...args, '--allowed-lateness-ms', String(ALLOWED_LATENESS_MS), '--ttl-ms', String(duration.days(30)), '--progress-ms', '1000'], {
+    brokers: cluster.kafkaBrokers,
+    redisClusterNodes: cluster.redisClusterNodes,
+  });
+  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli ${cli.child.pid}] ${chunk}`));
+  clis.add(cli);
+  void cli.exited.then(() => clis.delete(cli));
+  return cli;
+}
+
+const FEATURE_SET = `${new URL('../../features/src/example.ts', import.meta.url).pathname}#userTransactionFeatures`;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Produces the pipeline's events in paced chunks; `produced()` says how far it got. */
+function flow(pipeline: Pipeline): { done: Promise<void>; produced(): number } {
+  let produced = 0;
+  const done = (async () => {
+    for (; produced < pipeline.events.length; produced += SIZE.chunk) {
+      await produce(producer, pipeline.topic, PARTITIONS, pipeline.events.slice(produced, produced + SIZE.chunk), SIZE.chunk);
+      await sleep(CHUNK_PAUSE_MS);
+    }
+  })();
+  return { done, produced: () => Math.min(produced, pipeline.events.length) };
+}
+
+/** Sum over partitions of the offsets checkpointed in Redis for the pipeline's topic. */
+async function checkpointed(pipeline: Pipeline): Promise<number> {
+  const keys = Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(pipeline.store.namespace, pipeline.group, p).fence);
+  const fences = await pipeline.store.readFences(keys);
+  return fences.reduce((sum, fence) => sum + Number(fence ? (JSON.parse(fence) as Record<string, string>)[pipeline.topic] ?? 0 : 0), 0);
+}
+
+/** Waits until the checkpoints have moved past `above` (the processors are committing). */
+async function waitForProgress(pipeline: Pipeline, above: number, timeoutMs = 90_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; (await checkpointed(pipeline)) <= above; await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`no checkpoint past ${above} within ${timeoutMs} ms`);
+  }
+}
+
+async function catchUp(pipeline: Pipeline): Promise<void> {
+  await waitUntilCaughtUp(pipeline.store, admin, [{ group: pipeline.group, topic: pipeline.topic }], { timeoutMs: 180_000 });
+}
+
+/** Every entity's vector in the Redis Cluster equals the clean recomputation of every event produced. */
+async function expectCleanResult(pipeline: Pipeline): Promise<void> {
+  const parsed = pipeline.events.map(({ body }) => {
+    const result = engine.parse(body);
+    if (!result.ok) throw new Error(`generated an invalid event: ${result.reason}`);
+    return result.event as TransactionEvent;
+  });
+  const expected: Map<string, FeatureValues | undefined> = recompute(processor, parsed, PARTITIONS);
+  expect(expected.size).toBeGreaterThan(SIZE.users / 2);
+  expect(await onlineValues(pipeline.store, processor.name, [...expected.keys()])).toEqual(expected);
+}
+
+async function stopAll(...instances: CliProcess[]): Promise<void> {
+  for (const cli of instances) cli.child.kill('SIGTERM');
+  expect(await Promise.all(instances.map((cli) => cli.exited))).toEqual(instances.map(() => 0));
+}
+
+it('a. the broker leading every input partition is SIGKILLed mid-stream: processing goes on after the election, exactly', async () => {
+  const pipeline = await freshPipeline('fault-broker', 101, 1);
+  const cli = startCli(pipeline);
+  const events = flow(pipeline);
+  await waitForProgress(pipeline, 0);
+  const leader = await kafkaLeaderOf(cluster, pipeline.topic, 0);
+  expect(kafkaNodeId(leader)).toBe(1);
+  const killed = await killNode(cluster, leader);
+  const atKill = events.produced();
+  expect(atKill).toBeLessThan(pipeline.events.length); // killed mid-stream
+
+  await events.done;
+  await catchUp(pipeline);
+  expect(cli.child.exitCode).toBeNull(); // the same instance carried on: nobody restarted it
+  expect((await kafkaLeaderOf(cluster, pipeline.topic, 0)).name).not.toBe(leader.name);
+  await expectCleanResult(pipeline);
+  await stopAll(cli);
+  await killed.restart();
+});
+
+it('b. a Redis primary with checkpoint and feature keys dies holding writes its replica never got: the promoted prefix is made whole', async () => {
+  const pipeline = await freshPipeline('fault-redis', 202, 2);
+  const cli = startCli(pipeline);
+  const events = flow(pipeline);
+  await waitForProgress(pipeline, 0);
+  // The primary of partition 0's checkpoint; with 200+ users every primary also holds feature vectors.
+  const primary = await redisPrimaryOf(cluster, checkpointKeys(pipeline.store.namespace, pipeline.group, 0).fence);
+  const detached = await detachReplica(cluster, primary);
+  // Writes reach the primary alone for a while: vectors, and checkpoints that could not wait for a replica.
+  for (const deadline = Date.now() + 20_000; (await replicationOffset(primary)) <= detached.offsetAtDetach; await sleep(100)) {
+    if (Date.now() > deadline) throw new Error(`${primary.name} got no write within 20 s of its replica's detachment`);
+  }
+  await sleep(1_000);
+  const { killed, primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
+  // The promoted replica holds a strict prefix of the dead primary's writes: what the processor wrote last is gone.
+  expect(promotedOffset).toBeLessThan(primaryOffset);
+  expect(events.produced()).toBeLessThan(pipeline.events.length); // the failover happened mid-stream
+
+  await events.done;
+  await catchUp(pipeline);
+  expect(cli.child.exitCode).toBeNull();
+  await expectCleanResult(pipeline);
+  await stopAll(cli);
+  await killed.restart();
+});
+
+it('c. one instance scales to three while events flow; one of three is SIGKILLed and started again: exact', async () => {
+  const pipeline = await freshPipeline('fault-scale', 303, 3);
+  const first = startCli(pipeline);
+  const events = flow(pipeline);
+  await waitForProgress(pipeline, 0);
+  const second = startCli(pipeline);
+  const third = startCli(pipeline);
+  await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
+  await waitForProgress(pipeline, await checkpointed(pipeline));
+  const killedAt = events.produced();
+  second.child.kill('SIGKILL');
+  await second.exited;
+  await sleep(2_000);
+  const restarted = startCli(pipeline);
+  await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
+  expect(events.produced()).toBeGreaterThan(killedAt);
+  expect(events.produced()).toBeLessThan(pipeline.events.length); // restarted while events still flowed
+
+  await events.done;
+  await catchUp(pipeline);
+  await expectCleanResult(pipeline);
+  await stopAll(first, third, restarted);
+});
