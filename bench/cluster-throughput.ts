@@ -51,11 +51,14 @@ interface Target {
 async function stacks(): Promise<{ single: Target; cluster: Target; stop(): Promise<void> }> {
   const env = process.env;
   const started: (RunningStack | RunningCluster)[] = [];
+  const start = async <S extends RunningStack | RunningCluster>(stack: Promise<S>) => {
+    started.push(await stack);
+    return started.at(-1) as S;
+  };
   const clusterGiven = Boolean(env.KAFKA_BROKERS && env.REDIS_CLUSTER_NODES);
   const singleGiven = Boolean(env.KAFKA_BROKERS && env.REDIS_URL && !env.REDIS_CLUSTER_NODES);
-  const cluster = clusterGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisClusterNodes: env.REDIS_CLUSTER_NODES! } : await startClusterStack({ ignoreEnvironment: true });
-  const single = singleGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisUrl: env.REDIS_URL! } : await startStack({ ignoreEnvironment: true, forceNative: true });
-  for (const stack of [cluster, single]) if ('stop' in stack) started.push(stack);
+  const cluster = clusterGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisClusterNodes: env.REDIS_CLUSTER_NODES! } : await start(startClusterStack({ ignoreEnvironment: true }));
+  const single = singleGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisUrl: env.REDIS_URL! } : await start(startStack({ ignoreEnvironment: true, forceNative: true }));
   return {
     single: { label: 'single node (1 broker, 1 Redis)', endpoints: { brokers: single.kafkaBrokers, redisUrl: single.redisUrl }, redis: new Redis(single.redisUrl) },
     cluster: { label: 'cluster (3 brokers, Redis Cluster 3+3)', endpoints: { brokers: cluster.kafkaBrokers, redisClusterNodes: cluster.redisClusterNodes }, redis: connectCluster(cluster.redisClusterNodes) },

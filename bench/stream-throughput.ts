@@ -122,7 +122,7 @@ function storeFor(redis: Redis, namespace: string): OnlineStore {
 function processorFor(topic: string, redis: Redis, namespace: string) {
   const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
   const store = storeFor(redis, namespace);
-  return new StreamProcessor({ brokers, redis, store, group: `${run}-${namespace}`, topics: [topic], processor, allowedLateness: duration.seconds(5), consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
+  return new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) }, kafka: { brokers }, store, group: `${run}-${namespace}`, consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }
 
 async function startProfiler(): Promise<Session> {

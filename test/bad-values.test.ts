@@ -26,10 +26,10 @@ it('dead-letters non-finite numbers with a reason and stores an overflowing sum 
   const event = (id: string, offset: number, user: string, amount: string) => `{"eventId":"${id}","eventTime":${t + offset},"userId":"${user}","amount":${amount},"merchantId":"m"}`;
   const records = [event('a', 0, 'u1', '1e308'), event('b', 1, 'u1', '1e308'), event('c', 2, 'u2', '1e999'), event('d', 3, 'u2', '"NaN"'), event('e', 4, 'u2', 'NaN'), event('f', 5, 'u2', '5')];
   await producer.send({ topic, messages: records.map((value) => ({ key: 'k', value, partition: 0 })) });
-  const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(10), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  const stream = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.minutes(10) }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   await stream.start();
   try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
   } finally {
     await stream.stop();
   }

@@ -105,10 +105,10 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
 
   await createTopic(admin, topic, PARTITIONS);
   await produce(producer, topic, PARTITIONS, wire, 20);
-  const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness: ALLOWED_LATENESS, consumer: SMALL_BATCHES, progressIntervalMs: 0, maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK });
+  const stream = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: ALLOWED_LATENESS }, kafka: { brokers }, store, group, consumer: SMALL_BATCHES, progressIntervalMs: 0, maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK });
   await stream.start();
   try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
   } finally {
     await stream.stop();
   }

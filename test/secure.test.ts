@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
@@ -33,7 +33,7 @@ const printed: string[] = [];
 const capture = (line: string) => printed.push(line);
 let stack: SecureStack;
 const settings = {} as Record<SecurePrincipal, ConnectionSettings>;
-const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis }[] = [];
+const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis | Cluster }[] = [];
 
 function envOf(principal: SecurePrincipal): Environment {
   return secureEnvironment(stack, principal);
@@ -100,23 +100,23 @@ describe('secure mode', () => {
     const processorRedis = connectAs('processor').redis;
     const processor = featureSetProcessor(engine);
     const instance = new StreamProcessor({
-      brokers: settings.processor.kafka.brokers,
+      topology: {
+        topics: [topic],
+        processor,
+        allowedLateness: duration.seconds(30),
+        // The processor may write (and create) dead-letter topics only under its prefix.
+        deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+      },
       kafka: settings.processor.kafka,
-      redis: processorRedis,
       store: new OnlineStore(processorRedis, { namespace, featureSets: FEATURE_SETS }),
       group,
-      topics: [topic],
-      processor,
-      allowedLateness: duration.seconds(30),
-      // The processor may write (and create) dead-letter topics only under its prefix.
-      deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
       consumer: TEST_CONSUMER_TUNING,
       progressIntervalMs: 0,
       log: capture,
     });
     await instance.start();
     try {
-      await waitUntilCaughtUp(admin.redis, admin.admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: FEATURE_SETS }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }

@@ -4,6 +4,8 @@ import { OnlineStoreError } from './errors.js';
 export const META_PREFIX = '__';
 export const EVENT_TIME_FIELD = '__event_time';
 export const WRITE_TIME_FIELD = '__write_time';
+/** The stream processor's version of a vector (the partition offset its batch reached), ordering equal event times. */
+export const VERSION_FIELD = '__version';
 
 /**
  * Namespace and feature-set names become colon-separated key segments, so they may not contain ':'.
@@ -27,4 +29,9 @@ export function featureKeyPrefix(namespace: string): string {
 
 export function entityKey(namespace: string, featureSet: string, entityId: string): string {
   return `${featureKeyPrefix(namespace)}${featureSet}:${entityId}`;
+}
+
+/** Escapes Redis glob characters, so a SCAN MATCH pattern matches `text` literally. */
+export function globLiteral(text: string): string {
+  return text.replace(/[*?[\]\\]/g, '\\$&');
 }

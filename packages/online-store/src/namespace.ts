@@ -1,5 +1,6 @@
+import type { Redis } from 'ioredis';
 import { execPipeline, primaries, routeKeys, type RedisClient } from './client.js';
-import { assertKeySegment } from './keys.js';
+import { assertKeySegment, globLiteral } from './keys.js';
 
 /**
  * Deletes every key of a namespace, `rtml:{namespace}:*`: feature hashes and the stream processors' checkpoints
@@ -9,12 +10,20 @@ import { assertKeySegment } from './keys.js';
  */
 export async function deleteNamespace(redis: RedisClient, namespace: string): Promise<void> {
   assertKeySegment('namespace', namespace);
-  const match = `rtml:${namespace.replace(/[*?[\]\\]/g, '\\$&')}:*`;
+  await deleteMatching(redis, `rtml:${globLiteral(namespace)}:*`);
+}
+
+/** Deletes the keys matching `match` (those `select` picks from each scanned batch, if given); returns how many. */
+export async function deleteMatching(redis: RedisClient, match: string, select?: (server: Redis, keys: string[]) => Promise<string[]>): Promise<number> {
+  let deleted = 0;
   for (const server of await primaries(redis)) {
     for await (const keys of server.scanStream({ match, count: 1_000 }) as AsyncIterable<string[]>) {
-      if (keys.length > 0) await unlink(redis, keys);
+      const doomed = select && keys.length > 0 ? await select(server, keys) : keys;
+      if (doomed.length > 0) await unlink(redis, doomed);
+      deleted += doomed.length;
     }
   }
+  return deleted;
 }
 
 async function unlink(redis: RedisClient, keys: readonly string[]): Promise<void> {

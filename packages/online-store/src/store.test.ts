@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { duration, eventTime, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
-import { connectCluster, deleteNamespace, OnlineStore, OnlineStoreError, materialize, readFence, type Fence } from './index.js';
+import { connectCluster, deleteNamespace, OnlineStore, OnlineStoreError, materialize, VERSION_FIELD, type CheckpointKeys } from './index.js';
 import { testNamespaces } from './testing.js';
 
 const namespaces = testNamespaces(inject('redisUrl'), 't');
@@ -21,7 +21,10 @@ function freshStore(features?: readonly string[]): OnlineStore {
 
 const T0 = 1_700_000_000_000;
 const vec = (entityId: string, at: number, values: FeatureValues): FeatureVector => ({ featureSet: 'user_txn', entityId, eventTime: eventTime(at), values });
-const fenceKeys = (store: OnlineStore) => ({ fence: `rtml:${store.namespace}:offsets:p0`, state: `rtml:${store.namespace}:state:p0` });
+const checkpointKeysOf = (store: OnlineStore): CheckpointKeys => {
+  const tag = `rtml:${store.namespace}:cp:{${store.namespace}:p0}`;
+  return { fence: `${tag}:offsets`, meta: `${tag}:meta`, timers: `${tag}:timers`, states: `${tag}:states` };
+};
 
 describe('round trip', () => {
   it('keeps every value type exactly, including null and lists', async () => {
@@ -66,9 +69,9 @@ describe('round trip', () => {
 describe('idempotent writes', () => {
   it('skips older vectors and lets equal event times overwrite', async () => {
     const store = freshStore();
-    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'new' })])).toEqual({ applied: true, written: 1, skippedOlder: 0 });
-    expect(await store.writeBatch([vec('u1', T0 + 5, { v: 'old' })])).toEqual({ applied: true, written: 0, skippedOlder: 1 });
-    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'replay' })])).toEqual({ applied: true, written: 1, skippedOlder: 0 });
+    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'new' })])).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await store.writeBatch([vec('u1', T0 + 5, { v: 'old' })])).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0 + 10, { v: 'replay' })])).toEqual({ written: 1, skippedOlder: 0 });
     const read = await store.read('user_txn', 'u1');
     expect(read.values).toEqual({ v: 'replay' });
   });
@@ -115,74 +118,110 @@ function shuffle<T>(items: readonly T[], randomness: Iterable<number>): T[] {
   return out;
 }
 
-describe('fence', () => {
-  it('applies vectors, fence and side writes together when expected matches (null = absent)', async () => {
+describe('versioned writes (the stream processor)', () => {
+  it('orders equal event times by version: a replayed older batch never overwrites a newer one, the same batch is a no-op', async () => {
     const store = freshStore();
-    const k = fenceKeys(store);
-    const fence: Fence = { key: k.fence, expected: null, next: '100', sideWrites: [{ key: k.state, value: 'snapshot@100' }] };
-    expect(await store.writeBatch([vec('u1', T0, { a: 1 })], { fence })).toEqual({ applied: true, written: 1, skippedOlder: 0 });
-    expect(await readFence(redis, k.fence)).toBe('100');
-    expect(await redis.get(k.state)).toBe('snapshot@100');
-
-    const next: Fence = { key: k.fence, expected: '100', next: '200', sideWrites: [{ key: k.state, value: 'snapshot@200' }] };
-    expect(await store.writeBatch([vec('u1', T0 + 1, { a: 2 })], { fence: next })).toMatchObject({ applied: true, written: 1 });
-    expect(await readFence(redis, k.fence)).toBe('200');
-    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 2 });
+    expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBe('20');
+    expect(await store.writeBatch([vec('u1', T0, { a: 1 })], { version: 10 })).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0, { a: 3 })], { version: 30 })).toEqual({ written: 1, skippedOlder: 0 });
+    // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one wins.
+    expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0 + 1, { a: 5 })])).toEqual({ written: 1, skippedOlder: 0 });
+    expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBeNull();
+    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 5 });
   });
 
-  it('writes nothing at all when expected does not match (a zombie after a rebalance)', async () => {
+  it('any order of (event time, version) writes ends at the greatest pair per entity', async () => {
     const store = freshStore();
-    const k = fenceKeys(store);
-    await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: null, next: '200', sideWrites: [{ key: k.state, value: 'live' }] } });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.record({ entity: fc.integer({ min: 0, max: 3 }), time: fc.integer({ min: 0, max: 3 }), version: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 20 }), async (writes) => {
+        const prefix = `v${run++}`;
+        for (const w of writes) await store.writeBatch([vec(`${prefix}-${w.entity}`, T0 + w.time, { time: w.time, version: w.version })], { version: w.version });
+        const newest = new Map<string, { time: number; version: number }>();
+        for (const w of writes) {
+          const best = newest.get(`${prefix}-${w.entity}`);
+          if (!best || w.time > best.time || (w.time === best.time && w.version > best.version)) newest.set(`${prefix}-${w.entity}`, { time: w.time, version: w.version });
+        }
+        expect((await store.readMany('user_txn', [...newest.keys()])).map((read) => read.values)).toEqual([...newest.values()]);
+      }),
+      { numRuns: 30 },
+    );
+  });
+});
 
-    const zombie = (expected: string | null): Fence => ({ key: k.fence, expected, next: '150', sideWrites: [{ key: k.state, value: 'zombie' }] });
+describe('checkpoints', () => {
+  it('applies a delta when the fence holds the expected value (null = absent) and loads it back atomically', async () => {
+    const store = freshStore();
+    const k = checkpointKeysOf(store);
+    expect(await store.writeCheckpoint(k, { expected: null, next: '100', meta: 'm1', timers: [{ field: '0', value: 't0' }], states: [{ field: 'u1', value: 's1' }, { field: 'u2', value: 's2' }] })).toBe(true);
+    expect(await store.loadCheckpoint(k)).toEqual({ fence: '100', meta: 'm1', timers: { 0: 't0' } });
+    expect(await store.writeCheckpoint(k, { expected: '100', next: '200', meta: 'm2', states: [{ field: 'u1', value: null }, { field: 'u3', value: 's3' }] })).toBe(true);
+    expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: 'm2', timers: { 0: 't0' } });
+    expect(await store.readStates(k, '200', ['u1', 'u2', 'u3'])).toEqual([null, 's2', 's3']);
+  });
+
+  it('a zombie (stale expected fence) writes nothing and reads no states', async () => {
+    const store = freshStore();
+    const k = checkpointKeysOf(store);
+    await store.writeCheckpoint(k, { expected: null, next: '200', states: [{ field: 'u1', value: 'live' }] });
     for (const expected of ['100', null]) {
-      const result = await store.writeBatch([vec('u1', T0 + 50, { a: 666 }), vec('u2', T0, { a: 666 })], { fence: zombie(expected) });
-      expect(result).toEqual({ applied: false, written: 0, skippedOlder: 0 });
+      expect(await store.writeCheckpoint(k, { expected, next: '150', meta: 'zombie', states: [{ field: 'u1', value: 'zombie' }] })).toBe(false);
+      expect(await store.readStates(k, expected, ['u1'])).toBeNull();
     }
-    expect(await readFence(redis, k.fence)).toBe('200');
-    expect(await redis.get(k.state)).toBe('live');
-    expect(await store.read('user_txn', 'u1')).toMatchObject({ eventTime: T0, values: { a: 1 } });
-    expect((await store.read('user_txn', 'u2')).status).toBe('missing');
+    expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: null, timers: {} });
+    expect(await store.readStates(k, '200', ['u1'])).toEqual(['live']);
   });
 
-  it('deletes side keys written as null in the same call, and not at all when the fence is rejected', async () => {
+  it('clear resets a checkpoint: meta, timers and states go in the same call', async () => {
     const store = freshStore();
-    const k = fenceKeys(store);
-    const other = `${k.state}:other`;
-    await store.writeBatch([], { fence: { key: k.fence, expected: null, next: '1', sideWrites: [{ key: k.state, value: 'a' }, { key: other, value: 'b' }] } });
-    const rejected = await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: '0', next: '2', sideWrites: [{ key: k.state, value: null }] } });
-    expect(rejected.applied).toBe(false);
-    expect(await redis.get(k.state)).toBe('a');
-    // Deletes and sets mix in any order; the vector after them still lands on its own key.
-    const applied = await store.writeBatch([vec('u1', T0, { a: 1 })], { fence: { key: k.fence, expected: '1', next: '2', sideWrites: [{ key: k.state, value: null }, { key: other, value: 'c' }] } });
-    expect(applied).toEqual({ applied: true, written: 1, skippedOlder: 0 });
-    expect([await redis.get(k.state), await redis.get(other), await readFence(redis, k.fence)]).toEqual([null, 'c', '2']);
-    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 1 });
-    await redis.del(other);
+    const k = checkpointKeysOf(store);
+    await store.writeCheckpoint(k, { expected: null, next: '1', meta: 'm', timers: [{ field: '3', value: 't' }], states: [{ field: 'u1', value: 's' }] });
+    expect(await store.writeCheckpoint(k, { expected: '1', next: '{}', clear: true })).toBe(true);
+    expect(await store.loadCheckpoint(k)).toEqual({ fence: '{}', meta: null, timers: {} });
+    expect(await redis.exists(k.states)).toBe(0);
   });
 
-  it('commits a fence with no vectors (an offset-only commit)', async () => {
+  it('writes thousands of fields in one call (past Lua unpack limits)', async () => {
     const store = freshStore();
-    const k = fenceKeys(store);
-    expect(await store.writeBatch([], { fence: { key: k.fence, expected: null, next: '7', sideWrites: [] } })).toEqual({ applied: true, written: 0, skippedOlder: 0 });
-    expect(await readFence(redis, k.fence)).toBe('7');
+    const k = checkpointKeysOf(store);
+    const states = Array.from({ length: 20_000 }, (_, i) => ({ field: `u${i}`, value: `s${i}` }));
+    expect(await store.writeCheckpoint(k, { expected: null, next: '1', states })).toBe(true);
+    expect(await redis.hlen(k.states)).toBe(20_000);
+    expect(await store.readStates(k, '1', ['u0', 'u19999'])).toEqual(['s0', 's19999']);
   });
 
-  it('rejects fence keys inside the feature keyspace', async () => {
+  it('rejects keys inside the feature keyspace or spread over hash slots', async () => {
     const store = freshStore();
-    const fence: Fence = { key: store.keyOf('user_txn', 'u1'), expected: null, next: '1', sideWrites: [] };
-    await expect(store.writeBatch([], { fence })).rejects.toThrow(/feature keyspace/);
+    const k = checkpointKeysOf(store);
+    await expect(store.writeCheckpoint({ ...k, fence: store.keyOf('user_txn', 'u1') }, { expected: null, next: '1' })).rejects.toThrow(/feature keyspace/);
+    await expect(store.writeCheckpoint({ ...k, states: `rtml:${store.namespace}:elsewhere` }, { expected: null, next: '1' })).rejects.toThrow(/one hash slot/);
   });
 
-  it('aborts the whole batch, writing nothing, when a key has the wrong type', async () => {
+  it('aborts, writing nothing, when a checkpoint key has the wrong type', async () => {
     const store = freshStore();
-    const k = fenceKeys(store);
+    const k = checkpointKeysOf(store);
+    await redis.set(k.states, 'not a hash');
+    await expect(store.writeCheckpoint(k, { expected: null, next: '1', meta: 'm' })).rejects.toThrow(/not a hash/);
+    expect(await store.loadCheckpoint(k)).toEqual({ fence: null, meta: null, timers: {} });
+    await redis.del(k.states);
+  });
+
+  it('awaitReplicas has nothing to wait for on a server without replicas', async () => {
+    const store = freshStore();
+    const written = new Set<string>();
+    await store.writeBatch([vec('u1', T0, { a: 1 })], { version: 1, writtenNodes: written });
+    expect(written.size).toBe(1);
+    expect(await store.awaitReplicas(written, 5_000)).toBe('synced');
+  });
+
+  it('aborts a vector batch, writing nothing, when a key has the wrong type', async () => {
+    const store = freshStore();
     await redis.set(store.keyOf('user_txn', 'bad'), 'not a hash');
-    const fence: Fence = { key: k.fence, expected: null, next: '1', sideWrites: [] };
-    await expect(store.writeBatch([vec('good', T0, { a: 1 }), vec('bad', T0, { a: 1 })], { fence })).rejects.toThrow(/not a feature hash/);
+    await expect(store.writeBatch([vec('good', T0, { a: 1 }), vec('bad', T0, { a: 1 })], { version: 1 })).rejects.toThrow(/not a feature hash/);
     expect((await store.read('user_txn', 'good')).status).toBe('missing');
-    expect(await readFence(redis, k.fence)).toBeNull();
   });
 });
 

@@ -1,10 +1,14 @@
 import { nowProcessingTime, type DurationMs, type FeatureVector, type ProcessingTime } from '@rtml/features';
 import { encodeFeatureValue } from './codec.js';
-import { execPipeline, isCluster, routeKeys, type RedisClient } from './client.js';
+import { CHECKPOINT_LOAD_LUA, CHECKPOINT_WRITE_LUA, STATES_READ_LUA } from './checkpoint-script.js';
+import { checkpointWriteArgs, fenceArgs, fromFlatHash, validateCheckpointKeys, type Checkpoint, type CheckpointKeys, type CheckpointWrite } from './checkpoint.js';
+import type { Redis } from 'ioredis';
+import { execPipeline, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
-import { validateFence, type Fence } from './fence.js';
-import { assertEntityId, assertKeySegment, entityKey, META_PREFIX } from './keys.js';
+import { assertEntityId, assertKeySegment, entityKey, EVENT_TIME_FIELD, featureKeyPrefix, globLiteral, META_PREFIX } from './keys.js';
+import { deleteMatching } from './namespace.js';
 import { decodeRead, type OnlineRead } from './read.js';
+import { awaitReplicas, nodeOf } from './replicas.js';
 import { WRITE_BATCH_LUA } from './write-script.js';
 
 export interface FeatureSetConfig {
@@ -22,31 +26,32 @@ export interface OnlineStoreOptions {
 }
 
 export interface WriteOptions {
-  readonly fence?: Fence;
+  /**
+   * Orders vectors of equal event time (the stream processor passes the partition offset its batch reached): such a
+   * vector replaces a stored one only if that has a smaller version or none. Without it, equal event times overwrite.
+   */
+  readonly version?: number;
   /** Recorded as `__write_time`; defaults to the wall clock. */
   readonly now?: ProcessingTime;
+  /** Collects the ids of the nodes written to, for `awaitReplicas` (the stream processor's checkpoint). */
+  readonly writtenNodes?: Set<string>;
 }
 
 export interface WriteResult {
-  /** false only when a fence did not match: then nothing at all was written. */
-  readonly applied: boolean;
   readonly written: number;
-  /** Vectors older (by event time) than what was already stored, or than an earlier vector of the same batch. */
+  /** Vectors not newer (by event time, then version) than what was already stored, or than an earlier one of the batch. */
   readonly skippedOlder: number;
 }
 
-const SCRIPT_NAME = 'rtmlOnlineWriteBatch';
-type ScriptReply = [applied: number, written: number, skippedOlder: number];
-type WriteScript = Record<typeof SCRIPT_NAME, (numKeys: number, ...args: string[]) => unknown>;
+/** Scripts, registered with ioredis' defineCommand (EVALSHA with a NOSCRIPT fallback). */
+const SCRIPTS = { rtmlWriteBatch: WRITE_BATCH_LUA, rtmlCheckpointLoad: CHECKPOINT_LOAD_LUA, rtmlStatesRead: STATES_READ_LUA, rtmlCheckpointWrite: CHECKPOINT_WRITE_LUA } as const;
+type Scripts = Record<keyof typeof SCRIPTS, (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>>;
+type ScriptReply = [written: number, skippedOlder: number];
 type Pipeline = ReturnType<RedisClient['pipeline']>;
 interface ScriptCall {
   readonly keys: string[];
   readonly args: string[];
 }
-
-/** The fenced commit is one multi-key script (offset, state, vectors), which a cluster would reject with CROSSSLOT. */
-export const FENCE_ON_CLUSTER =
-  "the stream processor's commit protocol (a fenced writeBatch) does not support Redis Cluster yet; run the stream processor against a single Redis (REDIS_URL)";
 
 function validateConfig(name: string, config: FeatureSetConfig): void {
   assertKeySegment('feature set name', name);
@@ -65,7 +70,7 @@ export class OnlineStore {
     this.namespace = options.namespace;
     this.featureSets = new Map(Object.entries(options.featureSets));
     // defineCommand sends EVALSHA and falls back to EVAL once if the server lost the script.
-    redis.defineCommand(SCRIPT_NAME, { lua: WRITE_BATCH_LUA });
+    for (const [name, lua] of Object.entries(SCRIPTS)) redis.defineCommand(name, { lua });
     this.redis = redis;
   }
 
@@ -77,45 +82,99 @@ export class OnlineStore {
   }
 
   /**
-   * Writes vectors idempotently: a vector older than the stored event time is skipped; equal event time
-   * overwrites (replays are harmless). On one Redis: ONE atomic script call, all or nothing with a fence.
-   * On a Redis Cluster: one script call per hash slot, pipelined per node (each entity atomic and idempotent,
-   * so retrying a failed batch is harmless); a fence is refused there (FENCE_ON_CLUSTER).
+   * Writes vectors idempotently: a vector older than the stored one (event time, then `version`) is skipped; an
+   * equal unversioned one overwrites (replays are harmless). One script call per hash slot (on one Redis: ONE call,
+   * atomic), pipelined per node and sent to every node at once; each entity stays atomic and idempotent, so a failed
+   * batch is simply retried.
    */
   async writeBatch(vectors: readonly FeatureVector[], opts: WriteOptions = {}): Promise<WriteResult> {
-    if (vectors.length === 0 && opts.fence === undefined) return { applied: true, written: 0, skippedOlder: 0 };
-    const fence = opts.fence;
-    if (fence) validateFence(fence, this.namespace);
-    if (fence && isCluster(this.redis)) throw new OnlineStoreError(FENCE_ON_CLUSTER);
-    const writeTime = opts.now ?? nowProcessingTime();
-    const nodes = await routeKeys(this.redis, vectors.length, (index) => this.keyOf(vectors[index]!.featureSet, vectors[index]!.entityId));
+    if (vectors.length === 0) return { written: 0, skippedOlder: 0 };
+    if (opts.version !== undefined && (!Number.isSafeInteger(opts.version) || opts.version < 0)) throw new OnlineStoreError(`version must be a whole number >= 0, got ${opts.version}`);
+    const head = [String(opts.now ?? nowProcessingTime()), opts.version === undefined ? '' : String(opts.version)];
+    const keys = vectors.map((vector) => this.keyOf(vector.featureSet, vector.entityId));
+    const nodes = await routeKeys(this.redis, vectors.length, (index) => keys[index]!);
     // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
-    const calls = nodes.map((units) => units.map((unit) => this.scriptCall(unit.length === vectors.length ? vectors : unit.map((index) => vectors[index]!), writeTime, fence)));
+    const calls = nodes.map((units) => units.map((unit) => this.scriptCall(unit.map((index) => vectors[index]!), head)));
+    for (const units of nodes) opts.writtenNodes?.add(nodeOf(this.redis, keys[units[0]![0]!]!));
     const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
-    return replies.flat().reduce<WriteResult>(
-      (total, [applied, written, skippedOlder]) => ({ applied: total.applied && applied === 1, written: total.written + written, skippedOlder: total.skippedOlder + skippedOlder }),
-      { applied: true, written: 0, skippedOlder: 0 },
+    return replies.flat().reduce<WriteResult>((total, [written, skippedOlder]) => ({ written: total.written + written, skippedOlder: total.skippedOlder + skippedOlder }), { written: 0, skippedOlder: 0 });
+  }
+
+  /**
+   * Waits until the writes recorded in `nodes` (`writtenNodes` of `writeBatch`) are on a replica of each node that has
+   * one: a promoted replica then holds them. 'lagging' when a replica did not acknowledge within `timeoutMs`; throws
+   * when a node is no longer a primary (failed over: some of those writes may be lost and must be written again).
+   */
+  awaitReplicas(nodes: ReadonlySet<string>, timeoutMs: number): Promise<'synced' | 'lagging'> {
+    return awaitReplicas(this.redis, nodes, timeoutMs);
+  }
+
+  /** Fence, meta and timers of a checkpoint, in one atomic call. */
+  async loadCheckpoint(keys: CheckpointKeys): Promise<Checkpoint> {
+    validateCheckpointKeys(keys, this.namespace);
+    const [fence, meta, timers] = (await this.scripts.rtmlCheckpointLoad(4, ...checkpointKeyList(keys))) as [string | null, string | null, string[]];
+    return { fence, meta, timers: fromFlatHash(timers) };
+  }
+
+  /**
+   * Entity states stored with the checkpoint whose fence is `expected` (null for an entity without one); null when
+   * the fence moved on (another writer checkpointed since), so the caller never mixes states of two checkpoints.
+   */
+  async readStates(keys: CheckpointKeys, expected: string | null, entityIds: readonly string[]): Promise<(string | null)[] | null> {
+    validateCheckpointKeys(keys, this.namespace);
+    const [matched, states] = (await this.scripts.rtmlStatesRead(4, ...checkpointKeyList(keys), ...fenceArgs(expected), ...entityIds)) as [number, (string | null)[] | undefined];
+    return matched === 1 ? (states ?? []) : null;
+  }
+
+  /** Applies a checkpoint delta if the fence still holds `write.expected` (one atomic call); false when it did not. */
+  async writeCheckpoint(keys: CheckpointKeys, write: CheckpointWrite): Promise<boolean> {
+    validateCheckpointKeys(keys, this.namespace);
+    if (typeof write.next !== 'string') throw new OnlineStoreError('checkpoint next must be a string');
+    return (await this.scripts.rtmlCheckpointWrite(4, ...checkpointKeyList(keys), ...checkpointWriteArgs(write))) === 1;
+  }
+
+  /** Current fence values of several checkpoints (null when absent); one pipeline per node. */
+  async readFences(fenceKeys: readonly string[]): Promise<(string | null)[]> {
+    const values: (string | null)[] = new Array<string | null>(fenceKeys.length).fill(null);
+    const nodes = await routeKeys(this.redis, fenceKeys.length, (index) => fenceKeys[index]!);
+    await Promise.all(
+      nodes.map(async (units) => {
+        const indices = units.flat();
+        const pipeline = this.redis.pipeline();
+        for (const index of indices) pipeline.get(fenceKeys[index]!);
+        const replies = (await execPipeline(pipeline)) as (string | null)[];
+        indices.forEach((index, at) => (values[index] = replies[at]!));
+      }),
     );
+    return values;
+  }
+
+  /** Deletes a feature set's vectors (all, or those dated after `datedAfter`, epoch ms); SCAN on every primary. Returns how many. */
+  async deleteVectors(featureSet: string, datedAfter?: number): Promise<number> {
+    this.configOf(featureSet);
+    const dated = async (server: Redis, keys: string[]) => {
+      const times = await Promise.all(keys.map((key) => server.hget(key, EVENT_TIME_FIELD)));
+      return keys.filter((_, i) => Number(times[i]) > datedAfter!);
+    };
+    return deleteMatching(this.redis, `${globLiteral(featureKeyPrefix(this.namespace))}${globLiteral(featureSet)}:*`, datedAfter === undefined ? undefined : dated);
+  }
+
+  private get scripts(): Scripts {
+    return this.redis as unknown as Scripts;
   }
 
   /** One node's script calls: a single call is sent as is, several as one pipeline (one round trip either way). */
   private async sendScripts(calls: readonly ScriptCall[]): Promise<ScriptReply[]> {
-    const run = (target: WriteScript, call: ScriptCall) => target[SCRIPT_NAME](call.keys.length, ...call.keys, ...call.args);
-    if (calls.length === 1) return [(await run(this.redis as RedisClient & WriteScript, calls[0]!)) as ScriptReply];
-    const pipeline = this.redis.pipeline() as Pipeline & WriteScript;
-    for (const call of calls) run(pipeline, call);
+    if (calls.length === 1) return [(await this.scripts.rtmlWriteBatch(calls[0]!.keys.length, ...calls[0]!.keys, ...calls[0]!.args)) as ScriptReply];
+    const pipeline = this.redis.pipeline() as Pipeline & Scripts;
+    for (const call of calls) void pipeline.rtmlWriteBatch(call.keys.length, ...call.keys, ...call.args);
     return (await execPipeline(pipeline)) as ScriptReply[];
   }
 
   /** KEYS and ARGV of one write-script call (layout in write-script.ts). */
-  private scriptCall(vectors: readonly FeatureVector[], writeTime: ProcessingTime, fence: Fence | undefined): ScriptCall {
+  private scriptCall(vectors: readonly FeatureVector[], head: readonly string[]): ScriptCall {
     const keys: string[] = [];
-    const side = fence ? splitSideWrites(fence) : { sets: [], deletes: [] };
-    const args: string[] = [fence ? '1' : '0', String(side.sets.length), String(side.deletes.length), String(vectors.length), String(writeTime)];
-    if (fence) {
-      keys.push(fence.key, ...side.sets.map((write) => write.key), ...side.deletes);
-      args.push(fence.expected === null ? '0' : '1', fence.expected ?? '', fence.next, ...side.sets.map((write) => write.value));
-    }
+    const args: string[] = [...head];
     // A batch usually carries one feature set: look its config up once, not per vector.
     let current: { readonly name: string; readonly config: FeatureSetConfig } | undefined;
     for (const vector of vectors) {
@@ -195,13 +254,6 @@ function encodeVector(namespace: string, vector: FeatureVector, config: FeatureS
   return { key, pairs };
 }
 
-/** Side writes with a value are SET, those with `null` are deleted (DEL), in the script's separate lists. */
-function splitSideWrites(fence: Fence): { sets: { key: string; value: string }[]; deletes: string[] } {
-  const sets: { key: string; value: string }[] = [];
-  const deletes: string[] = [];
-  for (const write of fence.sideWrites) {
-    if (write.value === null) deletes.push(write.key);
-    else sets.push({ key: write.key, value: write.value });
-  }
-  return { sets, deletes };
+function checkpointKeyList(keys: CheckpointKeys): string[] {
+  return [keys.fence, keys.meta, keys.timers, keys.states];
 }

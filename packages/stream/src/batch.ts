@@ -1,8 +1,7 @@
 import type { EventTime, FeatureVector } from '@rtml/features';
-import type { Fence, SideWrite } from '@rtml/online-store';
 import type { DeadLetter, DeadLetterReason } from './dead-letter.js';
 import type { KeyedProcessor } from './processor.js';
-import { encodeOffsets, type CheckpointReader, type Task } from './task.js';
+import type { CommitStore, Task } from './task.js';
 
 /** One input record as read from Kafka. */
 export interface SourceRecord {
@@ -57,20 +56,16 @@ function readableTime(ms: number): string {
 
 export interface BatchOutcome {
   readonly deadLetters: DeadLetter[];
+  /** One vector per entity emitted (touched or due), as of the batch's stream time: the batch's writes, coalesced. */
   readonly vectors: FeatureVector[];
-  /**
-   * State snapshots of every entity emitted (null: an empty state, whose snapshot is deleted), the task's meta
-   * (stream time) and the changed timer shards.
-   */
-  readonly sideWrites: SideWrite[];
   /** Event times of the events applied, for freshness once committed. */
   readonly appliedEventTimes: EventTime[];
   readonly timerEmits: number;
 }
 
 /**
- * Applies decoded records to the task's (already loaded) entity states, fires due timers, and plans the
- * commit. Mutates the task image: the caller discards the task if the commit does not go through.
+ * Applies decoded records to the task's (already loaded) entity states, fires due timers, and returns the vectors to
+ * write. Mutates the task image (states, timers, dirty set): the caller discards the task if a write fails.
  */
 export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, records: readonly Decoded<E>[]): BatchOutcome {
   const deadLetters: DeadLetter[] = [];
@@ -110,22 +105,20 @@ function entityState<S>(task: Task<S>, entityId: string): S {
   return state;
 }
 
-/** Compacts, reads as of stream time, re-arms the timer and snapshots each entity. */
+/** Compacts, reads as of stream time, re-arms the timer and marks each entity for the next checkpoint. */
 function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, entityIds: readonly string[]) {
   const vectors: FeatureVector[] = [];
-  const sideWrites: SideWrite[] = [];
   const asOf = task.streamTime;
   const watermark = task.watermark(allowedLatenessMs);
-  if (asOf === undefined || watermark === undefined) return { vectors, sideWrites };
+  if (asOf === undefined || watermark === undefined) return { vectors };
   for (const id of entityIds) {
     const state = processor.compact(entityState(task, id), watermark);
     task.entities.set(id, state);
     vectors.push(processor.read(state, id, asOf));
     task.timers.set(id, processor.nextChange(state, asOf));
-    sideWrites.push({ key: task.keys.state(id), value: processor.isEmpty?.(state) ? null : JSON.stringify(state) });
+    task.dirty.add(id);
   }
-  sideWrites.push(...task.checkpointWrites());
-  return { vectors, sideWrites };
+  return { vectors };
 }
 
 /** Entities whose state `applyBatch` will touch: the events' keys plus timers that can come due in this batch. */
@@ -151,24 +144,42 @@ export interface BatchSettings {
  * One fetched batch of a task, from records to the planned commit: decode, load the entity states it needs (one
  * read), apply, fire timers. The runtime and the test driver both go through here, so they share every rule.
  */
-export async function processRecords<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, checkpoints: CheckpointReader, sources: readonly SourceRecord[], settings: BatchSettings): Promise<BatchOutcome> {
+export async function processRecords<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, store: CommitStore, sources: readonly SourceRecord[], settings: BatchSettings): Promise<BatchOutcome> {
   const records = sources.map((source) => decodeRecord(processor, source, settings.latestEventTime));
-  await task.loadEntities(checkpoints, processor, entitiesNeeded(task, records));
+  await task.loadEntities(store, processor, entitiesNeeded(task, records));
   return applyBatch(task, processor, settings.allowedLatenessMs, records);
 }
 
-/** A fenced write with `OnlineStore.writeBatch`'s contract: all of it (vectors, side writes, fence) or, on a fence mismatch, nothing. */
-export type FencedWrite = (vectors: readonly FeatureVector[], options: { readonly fence: Fence }) => Promise<{ readonly applied: boolean }>;
+/**
+ * Writes a batch's vectors, versioned by the position the batch reaches (`Task.version`), and moves the task's
+ * in-memory position to `nextOffset` of `topic`. Idempotent: a replay of the same offsets writes the same versions,
+ * which the store refuses, and never overwrites a newer vector.
+ */
+export async function writeVectors<S>(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome, store: CommitStore): Promise<void> {
+  task.offsets = { ...task.offsets, [topic]: nextOffset };
+  task.batchesSinceCheckpoint += 1;
+  if (outcome.vectors.length > 0) await store.writeBatch(outcome.vectors, { version: task.version(), writtenNodes: task.writtenNodes });
+}
+
+/** How a checkpoint attempt ended. */
+export type CheckpointResult =
+  /** Written; or nothing was processed since the last one. */
+  | 'done'
+  /** Not written: a replica has not acknowledged the vectors since the last checkpoint yet (try again later). */
+  | 'lagging'
+  /** Not written: the fence moved (another instance checkpointed, or the checkpoint was lost): drop the task. */
+  | 'moved';
 
 /**
- * Commits a batch's outcome and the task's next offset of `topic` in one fenced write (expected = the task's last
- * commit) and moves the task's image forward. False when the fence did not match: nothing was written.
+ * One checkpoint of a task, after its vectors are on a replica of every node that received them: the position,
+ * meta, changed timer shards and the states of entities changed since the last checkpoint, in ONE fenced call in the
+ * partition's own hash slot. A zombie (its expected fence is stale) writes nothing.
  */
-export async function commitOutcome<S>(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome, write: FencedWrite): Promise<boolean> {
-  const offsets = { ...task.offsets, [topic]: nextOffset };
-  const fence = { key: task.keys.offsets, expected: task.fence, next: encodeOffsets(offsets), sideWrites: outcome.sideWrites };
-  if (!(await write(outcome.vectors, { fence })).applied) return false;
-  task.fence = fence.next;
-  task.offsets = offsets;
-  return true;
+export async function checkpoint<S>(task: Task<S>, processor: KeyedProcessor<S, unknown>, store: CommitStore, replicaTimeoutMs: number): Promise<CheckpointResult> {
+  if (!task.aheadOfCheckpoint()) return 'done';
+  if ((await store.awaitReplicas(task.writtenNodes, replicaTimeoutMs)) === 'lagging') return 'lagging';
+  const write = task.checkpointWrite(processor);
+  if (!(await store.writeCheckpoint(task.keys, write))) return 'moved';
+  task.checkpointed(write);
+  return 'done';
 }

@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
+import type { OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 
 /** A processor (its consumer group) and one of its input topics. */
@@ -9,24 +9,22 @@ export interface ProcessorInput {
 }
 
 export interface WaitCaughtUpOptions {
-  /** The online store's namespace the processors commit under (`OnlineStore.namespace`). */
-  readonly namespace: string;
   readonly timeoutMs?: number;
   readonly pollMs?: number;
 }
 
 /**
- * Resolves once every processor has committed, in Redis, up to the end its input topic had when this was called:
- * everything produced before the call is then in the online store. Redis, not Kafka's group offset, is what to
- * wait on: the offset there is committed atomically with the vectors, Kafka's only afterwards (for lag dashboards).
+ * Resolves once every processor has checkpointed, in the online store (the processors' `store`, same namespace), up to
+ * the end its input topic had when this was called: everything produced before the call is then in the store, and
+ * recovery would not replay it. The checkpoint follows the vectors by at most the checkpoint interval.
  */
-export async function waitUntilCaughtUp(redis: Redis, admin: Admin, inputs: readonly ProcessorInput[], options: WaitCaughtUpOptions): Promise<void> {
+export async function waitUntilCaughtUp(store: OnlineStore, admin: Admin, inputs: readonly ProcessorInput[], options: WaitCaughtUpOptions = {}): Promise<void> {
   const { timeoutMs = 120_000, pollMs = 20 } = options;
-  const targets = await endOffsets(admin, inputs, options.namespace);
+  const targets = await endOffsets(admin, inputs, store.namespace);
   if (targets.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const fences = await redis.mget(...targets.map((t) => t.fenceKey));
+    const fences = await store.readFences(targets.map((t) => t.fenceKey));
     const behind = targets.filter((t, i) => !reached(fences[i], t.topic, t.end));
     if (behind.length === 0) return;
     if (Date.now() > deadline) {
@@ -49,7 +47,7 @@ async function endOffsets(admin: Admin, inputs: readonly ProcessorInput[], names
     inputs.map(async (input) =>
       (await admin.fetchTopicOffsets(input.topic))
         .filter((p) => p.high !== '0')
-        .map((p) => ({ ...input, partition: p.partition, end: Number(p.high), fenceKey: checkpointKeys(namespace, input.group, p.partition).offsets })),
+        .map((p) => ({ ...input, partition: p.partition, end: Number(p.high), fenceKey: checkpointKeys(namespace, input.group, p.partition).fence })),
     ),
   );
   return perInput.flat();

@@ -4,16 +4,15 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import type { Redis } from 'ioredis';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { OnlineStore, type RedisClient } from '@rtml/online-store';
 import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { rebuildCheckpoints } from './rebuild.js';
 import { environmentWithRecordedStack } from './recorded-stack.js';
-import { DEFAULT_MAX_EVENT_TIME_AHEAD, StreamProcessor, type StateLossPolicy } from './stream-processor.js';
+import { DEFAULT_CHECKPOINT, DEFAULT_MAX_EVENT_TIME_AHEAD, StreamProcessor, type StateLossPolicy } from './stream-processor.js';
 
 /** Options every command shares: what the processor is and where its state lives. */
 interface ProcessorOptions {
@@ -37,6 +36,9 @@ interface RunOptions extends ProcessorOptions {
   maxCachedEntities: number;
   onStateLoss: StateLossPolicy;
   createTopics?: number;
+  checkpointIntervalMs: number;
+  checkpointMaxBatches: number;
+  replicaTimeoutMs: number;
 }
 
 interface RebuildCliOptions extends ProcessorOptions {
@@ -94,7 +96,7 @@ async function loadProcessor(options: ProcessorOptions): Promise<KeyedProcessor<
   return processor;
 }
 
-function onlineStore(redis: Redis, processor: KeyedProcessor<unknown, unknown>, options: ProcessorOptions): OnlineStore {
+function onlineStore(redis: RedisClient, processor: KeyedProcessor<unknown, unknown>, options: ProcessorOptions): OnlineStore {
   return new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
 }
 
@@ -111,18 +113,19 @@ async function run(options: RunOptions): Promise<void> {
   const redis = redisClient(connections.redis);
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
-    brokers: connections.kafka.brokers,
+    topology: {
+      processor,
+      topics: [options.topic],
+      allowedLateness: duration.ms(options.allowedLatenessMs),
+      maxEventTimeAhead: duration.ms(options.maxEventTimeAheadMs),
+      deadLetterTopic: options.deadLetterTopic === undefined ? undefined : () => options.deadLetterTopic!,
+    },
     kafka: connections.kafka,
-    redis,
     store: onlineStore(redis, processor, options),
     group: options.group,
-    topics: [options.topic],
-    processor,
-    allowedLateness: duration.ms(options.allowedLatenessMs),
-    maxEventTimeAhead: duration.ms(options.maxEventTimeAheadMs),
+    checkpoint: { intervalMs: options.checkpointIntervalMs, maxBatches: options.checkpointMaxBatches, replicaTimeoutMs: options.replicaTimeoutMs },
     onStateLoss: options.onStateLoss,
     createMissingTopics: options.createTopics === undefined ? undefined : { numPartitions: options.createTopics },
-    deadLetterTopic: options.deadLetterTopic === undefined ? undefined : () => options.deadLetterTopic!,
     consumer: {
       ...(session !== undefined && { sessionTimeout: session, rebalanceTimeout: session, heartbeatInterval: Math.max(100, Math.floor(session / 12)) }),
       ...(options.maxBytesPerPartition !== undefined && { maxBytesPerPartition: options.maxBytesPerPartition }),
@@ -164,7 +167,6 @@ async function rebuild(options: RebuildCliOptions): Promise<void> {
   await admin.connect();
   try {
     const report = await rebuildCheckpoints({
-      redis,
       admin,
       store: onlineStore(redis, processor, options),
       group: options.group,
@@ -215,6 +217,9 @@ const runCommand = processorCommand('run', 'consume a topic and keep feature vec
   .option('--session-timeout-ms <ms>', 'Kafka group session timeout (default 6000: a dead instance\'s partitions move within 10 s)', integer('--session-timeout-ms'))
   .option('--max-bytes-per-partition <bytes>', 'Kafka fetch size per partition (kafkajs default 1 MB; larger records are still fetched whole)', integer('--max-bytes-per-partition'))
   .option('--max-cached-entities <n>', 'entity states kept in memory per partition (LRU; the rest reload from Redis)', integer('--max-cached-entities'), 100_000)
+  .option('--checkpoint-interval-ms <ms>', 'longest time between two checkpoints of a partition (recovery replays at most this much)', integer('--checkpoint-interval-ms'), DEFAULT_CHECKPOINT.intervalMs)
+  .option('--checkpoint-max-batches <n>', 'most batches between two checkpoints of a partition', positive('--checkpoint-max-batches'), DEFAULT_CHECKPOINT.maxBatches)
+  .option('--replica-timeout-ms <ms>', 'how long a checkpoint waits for a Redis replica to acknowledge the vectors behind it', integer('--replica-timeout-ms'), DEFAULT_CHECKPOINT.replicaTimeoutMs)
   .addOption(
     new Option('--on-state-loss <policy>', 'when Redis lost a partition\'s checkpoint: replay only if the topic still starts at offset 0, or replay whatever is retained')
       .choices(['replay-if-complete', 'replay'])

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { duration } from '@rtml/features';
-import { OnlineStore } from '@rtml/online-store';
+import { OnlineStore, VERSION_FIELD } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
 import { COUNTING_PROCESSOR, spawnCli, type CliProcess } from './testing/cli-process.js';
-import { createTopic, testClients, onlineValues, paymentStream, produce, recompute, uniqueName, waitUntilSplit } from './testing/harness.js';
+import { createTopic, testClients, onlineValues, partitionOf, paymentStream, produce, recompute, uniqueName, waitUntilSplit } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers');
@@ -22,8 +22,9 @@ afterAll(async () => {
 const PARTITIONS = 3;
 
 /** The CLI with its DEFAULT consumer settings: recovery after SIGKILL must be fast without tuning. */
-function startCli(topic: string, group: string, namespace: string): CliProcess {
-  const cli = spawnCli(['run', '--processor', COUNTING_PROCESSOR, '--topic', topic, '--group', group, '--namespace', namespace, '--allowed-lateness-ms', '30000', '--progress-ms', '1000'], { brokers, redisUrl });
+function startCli(topic: string, group: string, namespace: string, extra: readonly string[] = [], env: Readonly<Record<string, string>> = {}): CliProcess {
+  const args = ['run', '--processor', COUNTING_PROCESSOR, '--topic', topic, '--group', group, '--namespace', namespace, '--allowed-lateness-ms', '30000', '--progress-ms', '1000', ...extra];
+  const cli = spawnCli(args, { brokers, redisUrl }, env);
   cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
@@ -32,7 +33,7 @@ function startCli(topic: string, group: string, namespace: string): CliProcess {
 
 /** Sum of committed offsets across partitions: resolves when it grows past `above`. */
 async function committedTotal(namespace: string, group: string, topic: string): Promise<number> {
-  const fences = await redis.mget(...Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(namespace, group, p).offsets));
+  const fences = await storeOf(namespace).readFences(Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(namespace, group, p).fence));
   return fences.reduce((sum, fence) => sum + Number(fence ? (JSON.parse(fence) as Record<string, string>)[topic] ?? 0 : 0), 0);
 }
 
@@ -53,9 +54,13 @@ async function freshPipeline(prefix: string, partitions: number): Promise<{ topi
   return names;
 }
 
+function storeOf(namespace: string): OnlineStore {
+  return new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+}
+
 /** Redis holds exactly the clean recomputation of `payments`. */
 async function expectCleanResult(namespace: string, payments: readonly { body: unknown }[], partitions: number): Promise<void> {
-  const store = new OnlineStore(redis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
+  const store = storeOf(namespace);
   const expected = recompute(paymentsCounts, payments.map((e) => e.body as Payment), partitions);
   expect(await onlineValues(store, paymentsCounts.name, [...expected.keys()])).toEqual(expected);
 }
@@ -93,7 +98,7 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
   const survivor = await nextInstance();
   killsDone = true;
   await producing;
-  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 90_000 });
+  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
   survivor.child.kill('SIGTERM');
   expect(await survivor.exited).toBe(0);
   console.log(`[crash test] SIGKILL -> restarted instance committing again, default settings: ${recoveriesMs.map((ms) => (ms / 1000).toFixed(1)).join(' s, ')} s`);
@@ -105,7 +110,7 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
 
 /** Committed offset of each partition of `topic` in Redis (0 before the first commit). */
 async function committedOffsets(namespace: string, group: string, topic: string, partitions: number): Promise<number[]> {
-  const fences = await redis.mget(...Array.from({ length: partitions }, (_, p) => checkpointKeys(namespace, group, p).offsets));
+  const fences = await storeOf(namespace).readFences(Array.from({ length: partitions }, (_, p) => checkpointKeys(namespace, group, p).fence));
   return fences.map((fence) => Number(fence ? (JSON.parse(fence) as Record<string, string>)[topic] ?? 0 : 0));
 }
 
@@ -147,8 +152,43 @@ it('a surviving instance takes over a SIGKILLed one\'s partitions (default setti
   expect(takeoverMs).toBeLessThan(15_000);
   await producing;
   expect(produced).toBeLessThan(events.length); // the stream ran until after the takeover
-  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 90_000 });
+  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
   survivor.child.kill('SIGTERM');
   expect(await survivor.exited).toBe(0);
   await expectCleanResult(namespace, events.slice(0, produced), partitions);
+});
+
+/** Per partition: the checkpoint's offset and the greatest vector version (the offset its batch reached) in Redis. */
+async function checkpointAndVectorPositions(namespace: string, group: string, topic: string, partitions: number, users: readonly string[]) {
+  const checkpoints = await committedOffsets(namespace, group, topic, partitions);
+  const store = storeOf(namespace);
+  const versions = await Promise.all(users.map((id) => redis.hget(store.keyOf(paymentsCounts.name, id), VERSION_FIELD)));
+  const vectors = checkpoints.map(() => 0);
+  users.forEach((id, i) => (vectors[partitionOf(id, partitions)] = Math.max(vectors[partitionOf(id, partitions)]!, Number(versions[i] ?? 0))));
+  return { checkpoints, vectors };
+}
+
+it('SIGKILLed exactly between two checkpoints (vectors of later batches written), it replays to exactly the clean result', async () => {
+  const { topic, group, namespace } = await freshPipeline('between', PARTITIONS);
+  const events = paymentStream({ count: 3000, users: 30, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 17 });
+  await produce(producer, topic, PARTITIONS, events, 20);
+  // Small fetches make many small batches; a checkpoint every 3 batches (never by time), and the test hook kills the
+  // process once a partition has written the vectors of 2 batches after a checkpoint.
+  const settings = ['--max-bytes-per-partition', '1024', '--checkpoint-max-batches', '3', '--checkpoint-interval-ms', '3600000'];
+  const doomed = startCli(topic, group, namespace, settings, { RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS: '1' });
+  expect(await doomed.exited).toBeNull();
+  expect(doomed.child.signalCode).toBe('SIGKILL');
+  const users = [...new Set(events.map((e) => e.key))];
+  const atKill = await checkpointAndVectorPositions(namespace, group, topic, PARTITIONS, users);
+  // Landed between two checkpoints: some partition has vectors newer than its checkpoint (the replay must rewrite or
+  // keep them, and count their events exactly once).
+  expect(atKill.vectors.some((version, p) => version > atKill.checkpoints[p]!)).toBe(true);
+  expect(atKill.checkpoints.some((offset) => offset > 0)).toBe(true);
+
+  const restarted = startCli(topic, group, namespace, settings);
+  await restarted.running;
+  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
+  restarted.child.kill('SIGTERM');
+  expect(await restarted.exited).toBe(0);
+  await expectCleanResult(namespace, events, PARTITIONS);
 });

@@ -19,7 +19,7 @@ async function processAll(topic: string): Promise<OnlineStore> {
   const processor = countingProcessor(60_000);
   const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
   const group = uniqueName('dlq-size-group');
-  await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  await processUntilCaughtUp(admin, { topology: { topics: [topic], processor, allowedLateness: duration.seconds(30) }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   return store;
 }
 

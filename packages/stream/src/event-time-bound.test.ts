@@ -3,7 +3,7 @@ import { duration, type DurationMs } from '@rtml/features';
 import { EVENT_TIME_FIELD, OnlineStore } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { rebuildCheckpoints } from './rebuild.js';
-import type { StreamProcessorOptions } from './stream-processor.js';
+import type { StreamTopology } from './stream-processor.js';
 import { countingProcessor, type CountingState, type Payment } from './testing/counting-processor.js';
 import { createTopic, onlineValues, processUntilCaughtUp, produce, readDeadLetters, recompute, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 
@@ -22,8 +22,8 @@ function setup(prefix: string) {
 
 type Setup = ReturnType<typeof setup>;
 
-async function runUntilCaughtUp(s: Setup, extra: Partial<StreamProcessorOptions<CountingState, Payment>> = {}): Promise<void> {
-  await processUntilCaughtUp(admin, { brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, ...extra });
+async function runUntilCaughtUp(s: Setup, topology: Partial<StreamTopology<CountingState, Payment>> = {}): Promise<void> {
+  await processUntilCaughtUp(admin, { topology: { topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), ...topology }, kafka: { brokers }, store: s.store, group: s.group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
 }
 
 /** 40 payments of one user, a second apart, ending a minute ago, with a 2100-dated one after the 10th. */
@@ -46,7 +46,7 @@ it('dead-letters an event dated beyond now + maxEventTimeAhead as `future`; it n
   // Every good event counted, none judged late against a stream time of 2100.
   const expected = recompute(s.processor, good.map((e) => e.body as Payment), 1);
   expect(await onlineValues(s.store, s.processor.name, ['alice'])).toEqual(expected);
-  const meta = JSON.parse((await redis.get(checkpointKeys(s.namespace, s.group, 0).meta))!) as { streamTime: number };
+  const meta = JSON.parse((await s.store.loadCheckpoint(checkpointKeys(s.namespace, s.group, 0))).meta!) as { streamTime: number };
   expect(meta.streamTime).toBe(good.at(-1)!.body.eventTime);
 });
 
@@ -60,12 +60,12 @@ it('rebuild --poisoned repairs a partition whose stream time a far-future event 
   expect((await s.store.read(s.processor.name, 'alice')).status).not.toBe('missing');
   expect(Number(await redis.hget(s.store.keyOf(s.processor.name, 'alice'), EVENT_TIME_FIELD))).toBe(YEAR_2100);
 
-  const report = await rebuildCheckpoints({ redis, admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
+  const report = await rebuildCheckpoints({ admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
   expect(report).toEqual({ partitions: [0], deletedVectors: 1 });
   await runUntilCaughtUp(s);
   const expected = recompute(s.processor, good.map((e) => e.body as Payment), 1);
   expect(await onlineValues(s.store, s.processor.name, ['alice'])).toEqual(expected);
   // A second run finds nothing poisoned any more.
-  const again = await rebuildCheckpoints({ redis, admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
+  const again = await rebuildCheckpoints({ admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
   expect(again.partitions).toEqual([]);
 });

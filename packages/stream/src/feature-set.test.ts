@@ -39,10 +39,10 @@ async function featureStream(prefix: string, processor: KeyedProcessor<OnlineSta
     /** Produces the events, then runs a processor instance until Redis has everything produced so far. */
     async run(events: readonly { key: string; body: unknown }[]): Promise<void> {
       await produce(producer, topic, partitions, events);
-      const stream = new StreamProcessor({ brokers, redis, store, group, topics: [topic], processor, allowedLateness, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+      const stream = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
       await stream.start();
       try {
-        await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+        await waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
       } finally {
         await stream.stop();
       }
@@ -76,8 +76,8 @@ it('deletes the state snapshot of an entity whose windows have all expired, and 
   // alice's events leave the 1 h window when bob's event two hours later moves stream time past them.
   await run([event('a1', 'alice', t0), event('a2', 'alice', t0 + 60_000), event('b1', 'bob', t0 + 2 * 3_600_000)]);
   const keys = checkpointKeys(namespace, group, 0);
-  expect(await redis.exists(keys.state('alice'))).toBe(0);
-  expect(await redis.exists(keys.state('bob'))).toBe(1);
+  expect(await redis.hexists(keys.states, 'alice')).toBe(0);
+  expect(await redis.hexists(keys.states, 'bob')).toBe(1);
   expect((await onlineValues(store, processor.name, ['alice'])).get('alice')).toEqual({ n_1h: 0, amount_1h: 0 });
   // A second incarnation starts alice from the initial state (no snapshot) and counts only her new event.
   await run([event('a3', 'alice', t0 + 2 * 3_600_000 + 1_000)]);

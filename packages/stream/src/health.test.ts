@@ -30,7 +30,7 @@ it('/healthz and /readyz follow the consumer: unready before assignment, ready w
   await createTopic(admin, topic, 2);
   const processor = buggyProcessor();
   const store = new OnlineStore(redis, { namespace: uniqueName('health'), featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-  const instance = new StreamProcessor({ brokers, redis, store, group: uniqueName('health-group'), topics: [topic], processor, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  const instance = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(30) }, kafka: { brokers }, store, group: uniqueName('health-group'), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   const server = await serveMetrics(instance.metrics.registry, 0, () => instance.health());
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const status = async (path: string) => (await fetch(`${url}${path}`)).status;

@@ -77,12 +77,12 @@ describe('temporalJoin', () => {
       await produce(producer, txnTopic, 2, txns.map((t) => ({ key: t.accountId, body: t })));
       const join = joinFor(txnTopic, profileTopic);
       const store = new OnlineStore(redis, { namespace, featureSets: { [join.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-      const stream = new StreamProcessor({ brokers, redis, store, group, topics: [txnTopic, profileTopic], processor: join, allowedLateness: duration.hours(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+      const stream = new StreamProcessor({ topology: { topics: [txnTopic, profileTopic], processor: join, allowedLateness: duration.hours(1) }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
       await stream.start();
       try {
-        await waitUntilCaughtUp(redis, admin, [{ group, topic: txnTopic }], { namespace, timeoutMs: 60_000 });
+        await waitUntilCaughtUp(store, admin, [{ group, topic: txnTopic }], { timeoutMs: 60_000 });
         await produce(producer, profileTopic, 2, profiles.map((p) => ({ key: p.accountId, body: p })));
-        await waitUntilCaughtUp(redis, admin, [{ group, topic: profileTopic }], { namespace, timeoutMs: 60_000 });
+        await waitUntilCaughtUp(store, admin, [{ group, topic: profileTopic }], { timeoutMs: 60_000 });
       } finally {
         await stream.stop();
       }

@@ -1,29 +1,20 @@
+import type { CheckpointKeys } from '@rtml/online-store';
+
+export type { CheckpointKeys };
+
 /**
- * Redis layout of the runtime's checkpoints, beside (never inside) the online store's feature keys:
- *   rtml:{namespace}:stream:{group}:offsets:{partition}          fence: JSON {topic: next offset}
- *   rtml:{namespace}:stream:{group}:meta:{partition}             stream time (+ the timer shard count)
- *   rtml:{namespace}:stream:{group}:timers:{partition}:{shard}   pending timers of one shard: JSON {entity: at}
- *   rtml:{namespace}:stream:{group}:state:{partition}:{entity}   one entity's processor state
+ * Redis layout of the runtime's checkpoints, beside (never inside) the online store's feature keys. Every key of a
+ * partition carries the hash tag `{namespace:group:partition}`, so they share one hash slot (one node of a cluster)
+ * and each checkpoint is one atomic script:
+ *   rtml:{ns}:stream:{group}:{ns:group:p}:offsets   fence: JSON {topic: next offset}
+ *   rtml:{ns}:stream:{group}:{ns:group:p}:meta      stream time, the record that set it, the timer shard count
+ *   rtml:{ns}:stream:{group}:{ns:group:p}:timers    hash: shard -> JSON {entity: at}
+ *   rtml:{ns}:stream:{group}:{ns:group:p}:states    hash: entity -> JSON state
  * A task is one partition number across all input topics (co-partitioned, like Kafka Streams tasks).
  */
-export interface CheckpointKeys {
-  readonly offsets: string;
-  readonly meta: string;
-  state(entityId: string): string;
-  timers(shard: number): string;
-}
-
-/** Prefix of every checkpoint key of one processor (consumer group) in a namespace. */
-export function checkpointPrefix(namespace: string, group: string): string {
-  return `rtml:${namespace}:stream:${group}`;
-}
-
 export function checkpointKeys(namespace: string, group: string, partition: number): CheckpointKeys {
-  const prefix = checkpointPrefix(namespace, group);
-  return {
-    offsets: `${prefix}:offsets:${partition}`,
-    meta: `${prefix}:meta:${partition}`,
-    state: (entityId) => `${prefix}:state:${partition}:${entityId}`,
-    timers: (shard) => `${prefix}:timers:${partition}:${shard}`,
-  };
+  // A brace in either would move the hash tag, and a partition's keys could land in different slots.
+  if (/[{}]/.test(namespace + group)) throw new Error(`namespace and group may not contain "{" or "}" (hash tags): ${namespace}, ${group}`);
+  const prefix = `rtml:${namespace}:stream:${group}:{${namespace}:${group}:${partition}}`;
+  return { fence: `${prefix}:offsets`, meta: `${prefix}:meta`, timers: `${prefix}:timers`, states: `${prefix}:states` };
 }

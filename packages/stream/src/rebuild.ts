@@ -1,11 +1,9 @@
-import type { Redis } from 'ioredis';
 import type { Admin } from 'kafkajs';
-import { EVENT_TIME_FIELD, type OnlineStore } from '@rtml/online-store';
-import { globLiteral, resetPartition, scanKeys } from './checkpoint-reset.js';
+import type { OnlineStore } from '@rtml/online-store';
+import { resetPartition } from './checkpoint-reset.js';
 import { checkpointKeys } from './keys.js';
 
 export interface RebuildOptions {
-  readonly redis: Redis;
   readonly admin: Admin;
   readonly store: OnlineStore;
   readonly group: string;
@@ -49,10 +47,10 @@ export async function rebuildCheckpoints(options: RebuildOptions): Promise<Rebui
   if (partitions.length === 0) return { partitions, deletedVectors: 0 };
   if (!options.fromEarliestRetained) await assertLogsComplete(options.admin, options.topics, partitions);
   const full = all.every((p) => partitions.includes(p));
-  const deletedVectors = await deleteVectors(options.redis, options.store, options.featureSet, full ? undefined : now + options.maxEventTimeAhead);
+  const deletedVectors = await options.store.deleteVectors(options.featureSet, full ? undefined : now + options.maxEventTimeAhead);
   for (const partition of partitions) {
-    const fence = await options.redis.get(checkpointKeys(options.store.namespace, options.group, partition).offsets);
-    if (!(await resetPartition(options.redis, options.store, options.group, partition, fence))) throw new Error(`partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ${options.group} still running?`);
+    const { fence } = await options.store.loadCheckpoint(checkpointKeys(options.store.namespace, options.group, partition));
+    if (!(await resetPartition(options.store, options.group, partition, fence))) throw new Error(`partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ${options.group} still running?`);
   }
   return { partitions, deletedVectors };
 }
@@ -69,7 +67,7 @@ async function allPartitions(admin: Admin, topics: readonly string[]): Promise<n
 }
 
 async function poisonedPartitions(options: RebuildOptions, partitions: readonly number[], now: number): Promise<number[]> {
-  const metas = await options.redis.mget(...partitions.map((p) => checkpointKeys(options.store.namespace, options.group, p).meta));
+  const metas = await Promise.all(partitions.map(async (p) => (await options.store.loadCheckpoint(checkpointKeys(options.store.namespace, options.group, p))).meta));
   return partitions.filter((_, i) => {
     const streamTime = metas[i] ? (JSON.parse(metas[i]) as { streamTime: number | null }).streamTime : null;
     return streamTime !== null && streamTime > now + options.maxEventTimeAhead;
@@ -86,17 +84,4 @@ async function assertLogsComplete(admin: Admin, topics: readonly string[], parti
   if (truncated.length > 0) {
     throw new Error(`retention has deleted events (${truncated.join(', ')}): a replay would miss them in lifetime aggregates. Pass --from-earliest-retained to rebuild from what is left`);
   }
-}
-
-/** Deletes the feature set's vectors (all, or those dated after `after`); returns how many. */
-async function deleteVectors(redis: Redis, store: OnlineStore, featureSet: string, after: number | undefined): Promise<number> {
-  const prefix = store.keyOf(featureSet, '-').slice(0, -1); // `rtml:{ns}:fs:{set}:`, the store's own layout
-  const keys = await scanKeys(redis, `${globLiteral(prefix)}*`);
-  let doomed = keys;
-  if (after !== undefined && keys.length > 0) {
-    const times = await Promise.all(keys.map((key) => redis.hget(key, EVENT_TIME_FIELD)));
-    doomed = keys.filter((_, i) => Number(times[i]) > after);
-  }
-  for (let i = 0; i < doomed.length; i += 1_000) await redis.unlink(...doomed.slice(i, i + 1_000));
-  return doomed.length;
 }

@@ -44,7 +44,7 @@ it('bad inputs: each is dead-lettered with its reason or applied, and none block
   const namespace = uniqueName('bad-inputs');
   const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
   const group = uniqueName('bad-inputs-group');
-  await processUntilCaughtUp(admin, { brokers, redis, store, group, topics: [topic], processor, allowedLateness: duration.minutes(1), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  await processUntilCaughtUp(admin, { topology: { topics: [topic], processor, allowedLateness: duration.minutes(1) }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   const deadLetters = cases.filter(([, , outcome]) => outcome !== 'applied').length;
   const letters = new Map((await readDeadLetters(kafka, `${topic}.dlq`, deadLetters)).map((letter) => [Number(letter.offset), letter]));
   const outcomes = cases.map(([name], offset) => [name, letters.get(offset)?.reason ?? 'applied']);

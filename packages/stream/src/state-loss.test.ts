@@ -37,14 +37,14 @@ it('Redis restarted without its data: says the online store lost its state and, 
   const events = paymentStream({ count: 1200, users: 30, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 10_000, seed: 5 });
   const lines: string[] = [];
   const processorRedis = new Redis(privateRedis.url, { maxRetriesPerRequest: null });
-  const instance = new StreamProcessor({ brokers: brokers.split(','), redis: processorRedis, store: new OnlineStore(processorRedis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } }), group, topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, log: (line) => lines.push(line) });
+  const instance = new StreamProcessor({ topology: { topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30) }, kafka: { brokers: brokers.split(',') }, store: new OnlineStore(processorRedis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } }), group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0, log: (line) => lines.push(line) });
   await produce(producer, topic, 3, events.slice(0, 600));
   await instance.start();
   try {
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(storeFor(namespace), admin, [{ group, topic }], { timeoutMs: 60_000 });
     await privateRedis.restartEmpty();
     await produce(producer, topic, 3, events.slice(600));
-    await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+    await waitUntilCaughtUp(storeFor(namespace), admin, [{ group, topic }], { timeoutMs: 60_000 });
   } finally {
     await instance.stop();
     processorRedis.disconnect();
@@ -67,7 +67,7 @@ it('Redis flushed after retention deleted the head of the log: the CLI stops wit
   await produce(producer, topic, 1, events.slice(0, 100));
   const first = run();
   await first.running;
-  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+  await waitUntilCaughtUp(storeFor(namespace), admin, [{ group, topic }], { timeoutMs: 60_000 });
   first.child.kill('SIGTERM');
   expect(await first.exited).toBe(0);
 
@@ -87,7 +87,7 @@ it('Redis flushed after retention deleted the head of the log: the CLI stops wit
   expect(await rebuild.exited).toBe(0);
   const third = run();
   await third.running;
-  await waitUntilCaughtUp(redis, admin, [{ group, topic }], { namespace, timeoutMs: 60_000 });
+  await waitUntilCaughtUp(storeFor(namespace), admin, [{ group, topic }], { timeoutMs: 60_000 });
   third.child.kill('SIGTERM');
   expect(await third.exited).toBe(0);
   const retained = events.slice(50).map((e) => e.body as Payment);

@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
 import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator, type KafkaSettings } from '@rtml/connections';
 import kafkajs, { type Admin, type Batch, type Consumer, type EachBatchPayload, type Kafka, type logCreator, type Producer } from 'kafkajs';
@@ -6,14 +5,14 @@ import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
 import { batchPosition } from './position.js';
-import { commitOutcome, processRecords, type BatchOutcome } from './batch.js';
+import { checkpoint, processRecords, writeVectors, type BatchOutcome } from './batch.js';
 import { resetPartition } from './checkpoint-reset.js';
 import { defaultDeadLetterTopic, sendDeadLetters, type DeadLetterTarget } from './dead-letter.js';
 import type { ConsumerState, HealthReport } from './health.js';
-import { checkpointKeys } from './keys.js';
+import { checkpointKeys, type CheckpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
-import { Task } from './task.js';
+import { CheckpointMovedError, Task } from './task.js';
 
 /**
  * The connections package's logger (routine retries at debug, an unreachable broker once per interval) without
@@ -61,17 +60,14 @@ export type StateLossPolicy =
   /** Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them). */
   | 'replay';
 
-export interface StreamProcessorOptions<S, E> {
-  readonly brokers: readonly string[];
-  /** Kafka settings from @rtml/connections (TLS, SASL); when given they are used instead of `brokers`. */
-  readonly kafka?: KafkaSettings;
-  readonly redis: Redis;
-  /** Vectors, checkpoints and offsets go through its fenced `writeBatch`; checkpoint keys use its namespace. */
-  readonly store: OnlineStore;
-  readonly group: string;
+/**
+ * What is computed (Kafka Streams' Topology): the per-entity logic, its input topics and its event-time rules.
+ * The same topology runs in `StreamProcessor` and in `createTestDriver`.
+ */
+export interface StreamTopology<S, E> {
+  readonly processor: KeyedProcessor<S, E>;
   /** Co-partitioned input topics; partition N of each forms task N. */
   readonly topics: readonly string[];
-  readonly processor: KeyedProcessor<S, E>;
   /** Events up to this much older than the task's max event time still update results; older ones are dead-lettered as `late`. */
   readonly allowedLateness: DurationMs;
   /**
@@ -80,11 +76,37 @@ export interface StreamProcessorOptions<S, E> {
    * Such an event would otherwise set stream time ahead and make every later event of its partition `late`.
    */
   readonly maxEventTimeAhead?: DurationMs;
+  readonly deadLetterTopic?: (sourceTopic: string) => string;
+}
+
+/** When a task checkpoints (README "How it works"); whichever limit is reached first, and on revoke and stop. */
+export interface CheckpointSettings {
+  /** Longest time between two checkpoints of a task that processed something (default 1,000 ms). */
+  readonly intervalMs?: number;
+  /** Most batches between two checkpoints (default 100). */
+  readonly maxBatches?: number;
+  /** How long a checkpoint waits for a replica to acknowledge the vectors behind it (`WAIT`; default 1,000 ms). */
+  readonly replicaTimeoutMs?: number;
+}
+
+export const DEFAULT_CHECKPOINT = { intervalMs: 1_000, maxBatches: 100, replicaTimeoutMs: 1_000 } as const satisfies CheckpointSettings;
+
+/**
+ * A processor: its topology plus where and how it runs (Kafka Streams' StreamsConfig). Everything in Redis (vectors,
+ * checkpoints, fences) goes through `store`, so nothing can point at two servers.
+ */
+export interface StreamProcessorOptions<S, E> {
+  readonly topology: StreamTopology<S, E>;
+  /** Brokers, or the settings from @rtml/connections' `readKafkaSettings()` (TLS, SASL). */
+  readonly kafka: KafkaSettings | { readonly brokers: readonly string[] };
+  /** Vectors and checkpoints; checkpoint keys use its namespace. A single Redis or a Redis Cluster. */
+  readonly store: OnlineStore;
+  readonly group: string;
+  readonly checkpoint?: CheckpointSettings;
   /** Default `replay-if-complete`. */
   readonly onStateLoss?: StateLossPolicy;
   /** Input topics that do not exist are created with this many partitions; without it they are an error. */
   readonly createMissingTopics?: { readonly numPartitions: number };
-  readonly deadLetterTopic?: (sourceTopic: string) => string;
   readonly consumer?: ConsumerTuning;
   readonly clientId?: string;
   readonly log?: (line: string) => void;
@@ -92,9 +114,18 @@ export interface StreamProcessorOptions<S, E> {
   readonly progressIntervalMs?: number;
   /**
    * Entity states kept in memory per task (LRU; default 100,000). Beyond it the least recently used are dropped
-   * after a commit and reloaded from their Redis snapshots when next needed, so the bound costs reads, never correctness.
+   * after a checkpoint and reloaded from Redis when next needed, so the bound costs reads, never correctness.
    */
   readonly maxCachedEntitiesPerTask?: number;
+}
+
+/**
+ * Test hook (crash.test.ts): with RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS=1 the process SIGKILLs itself once a
+ * task has written the vectors of two batches after a checkpoint, i.e. exactly between two checkpoints.
+ */
+const KILL_BETWEEN_CHECKPOINTS = process.env.RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS === '1';
+function killBetweenCheckpointsForTests(task: Task<unknown>): void {
+  if (KILL_BETWEEN_CHECKPOINTS && task.fence !== null && task.batchesSinceCheckpoint >= 2 && task.writtenNodes.size > 0) process.kill(process.pid, 'SIGKILL');
 }
 
 // A CommonJS enum Node's named-export detection misses; the default import has it.
@@ -105,7 +136,7 @@ const DEAD_LETTER_HEADROOM_BYTES = 64 * 1024;
 /** Kafka's default `max.message.bytes`, should a broker not report a topic's. */
 const KAFKA_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588;
 
-const nothingApplied = (): BatchOutcome => ({ deadLetters: [], vectors: [], sideWrites: [], appliedEventTimes: [], timerEmits: 0 });
+const nothingApplied = (): BatchOutcome => ({ deadLetters: [], vectors: [], appliedEventTimes: [], timerEmits: 0 });
 
 /** The online store lost a partition's state and an exact replay is impossible: the processor stops. */
 export class StateLostError extends Error {
@@ -113,9 +144,10 @@ export class StateLostError extends Error {
 }
 
 /**
- * Consumes keyed events in a consumer group and maintains per-entity state and feature vectors in Redis,
- * exactly once: each batch commits vectors, state snapshots and the next offset in ONE fenced Redis call.
- * Kafka's group offsets are written afterwards for lag monitoring only; positions are read from Redis.
+ * Consumes keyed events in a consumer group and maintains per-entity state and feature vectors in Redis, exactly
+ * once: each batch writes its vectors, versioned by offset; every `checkpoint.intervalMs` / `maxBatches` a fenced
+ * checkpoint (offsets, changed states, timers) follows, and recovery replays from it. Kafka's group offsets are
+ * written after each checkpoint for lag monitoring only; positions are read from Redis.
  */
 export class StreamProcessor<S, E> {
   readonly metrics = new StreamMetrics();
@@ -141,20 +173,31 @@ export class StreamProcessor<S, E> {
   private readonly kafkaCommits = new Map<string, { inFlight: boolean; next: string | undefined }>();
   private readonly maxCachedEntities: number;
   private readonly maxEventTimeAhead: number;
-  /** The brokers actually used (`kafka` settings win over `brokers`), for messages. */
+  /** The brokers in use, for messages. */
   private readonly brokers: readonly string[];
+  private readonly topology: StreamTopology<S, E>;
+  private readonly checkpoints: Required<CheckpointSettings>;
+  /** Set once the consumer left the group: Kafka offsets can no longer be committed. */
+  private disconnected = false;
+  /** Pending time-triggered checkpoint per task. */
+  private readonly checkpointTimers = new Map<number, NodeJS.Timeout>();
 
   constructor(private readonly options: StreamProcessorOptions<S, E>) {
-    if (options.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
-    if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
-    this.deadLetterTopic = options.deadLetterTopic ?? defaultDeadLetterTopic;
+    const topology = (this.topology = options.topology);
+    if (topology.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
+    if (!Number.isFinite(topology.allowedLateness) || topology.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${topology.allowedLateness}`);
+    this.checkpoints = { ...DEFAULT_CHECKPOINT, ...options.checkpoint };
+    for (const [name, value] of Object.entries(this.checkpoints)) {
+      if (!Number.isInteger(value) || value < (name === 'maxBatches' ? 1 : 0)) throw new Error(`StreamProcessor: checkpoint.${name} must be a whole number >= ${name === 'maxBatches' ? 1 : 0}, got ${value}`);
+    }
+    this.deadLetterTopic = topology.deadLetterTopic ?? defaultDeadLetterTopic;
     this.log = options.log ?? ((line) => console.log(line));
-    this.maxEventTimeAhead = options.maxEventTimeAhead ?? DEFAULT_MAX_EVENT_TIME_AHEAD;
+    this.maxEventTimeAhead = topology.maxEventTimeAhead ?? DEFAULT_MAX_EVENT_TIME_AHEAD;
     if (Number.isNaN(this.maxEventTimeAhead) || this.maxEventTimeAhead < 0) throw new Error(`StreamProcessor: maxEventTimeAhead must be >= 0 ms, got ${this.maxEventTimeAhead}`);
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
     if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
     // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
-    const settings = options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS };
+    const settings: KafkaSettings = 'variable' in options.kafka ? options.kafka : { brokers: options.kafka.brokers, variable: KAFKA_BROKERS };
     this.brokers = settings.brokers;
     this.kafka = kafkaClient(settings, { clientId: options.clientId ?? `rtml-stream-${options.group}`, logCreator: withoutCrashLines(kafkaLogCreator(settings)) });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
@@ -197,7 +240,7 @@ export class StreamProcessor<S, E> {
         this.log(`[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next batch repositions): ${error.message}`);
       });
     });
-    await this.consumer.subscribe({ topics: [...this.options.topics], fromBeginning: true });
+    await this.consumer.subscribe({ topics: [...this.topology.topics], fromBeginning: true });
     const concurrency = this.options.consumer?.partitionsConsumedConcurrently ?? 3;
     await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: concurrency, eachBatch: (payload) => this.onBatch(payload) });
     const every = this.options.progressIntervalMs ?? 5_000;
@@ -205,7 +248,7 @@ export class StreamProcessor<S, E> {
   }
 
   private logProgress(): void {
-    const line = this.metrics.progressLine(this.options.processor.name);
+    const line = this.metrics.progressLine(this.topology.processor.name);
     if (line !== undefined) this.log(line);
   }
 
@@ -226,7 +269,10 @@ export class StreamProcessor<S, E> {
       this.setState('ready');
       void this.positionAssigned(event.payload.memberAssignment);
     });
-    this.consumer.on(events.REBALANCING, () => this.setState('rebalancing'));
+    this.consumer.on(events.REBALANCING, () => {
+      this.setState('rebalancing');
+      void this.checkpointAll(); // partitions may move: the next owner then replays less
+    });
     this.consumer.on(events.CRASH, ({ payload }) => {
       if (!payload.restart) {
         this.fail(new Error(`Kafka consumer crashed and will not restart: ${payload.error.message}`));
@@ -273,8 +319,13 @@ export class StreamProcessor<S, E> {
   async stop(): Promise<void> {
     if (this.state !== 'failed') this.setState('stopped');
     clearInterval(this.progressTimer);
+    await this.checkpointAll();
     for (const slot of this.kafkaCommits.values()) slot.next = undefined; // nothing new to send while leaving
     await this.consumer.disconnect();
+    this.disconnected = true;
+    // Batches that ran meanwhile: the checkpoint's fence still guards against a new owner that committed.
+    await this.checkpointAll();
+    for (const timer of this.checkpointTimers.values()) clearTimeout(timer);
     await Promise.all([this.producer.disconnect(), this.admin.disconnect()]);
   }
 
@@ -287,23 +338,23 @@ export class StreamProcessor<S, E> {
   private async prepareTopics(): Promise<void> {
     const existingTopics = new Set(await this.admin.listTopics());
     await this.ensureInputTopics(existingTopics);
-    const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.options.topics] });
-    const inputLimits = await this.maxMessageBytes(this.options.topics);
+    const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.topology.topics] });
+    const inputLimits = await this.maxMessageBytes(this.topology.topics);
     const largestInput = Math.max(...inputLimits.values());
     const missing = metadata.topics
       .map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }))
       .filter((topic) => !existingTopics.has(topic.topic));
     const configEntries = [{ name: 'max.message.bytes', value: String(largestInput + DEAD_LETTER_HEADROOM_BYTES) }];
     if (missing.length > 0) await ensureTopics(this.admin, missing.map((topic) => ({ ...topic, configEntries })));
-    const dlqLimits = await this.maxMessageBytes([...new Set(this.options.topics.map(this.deadLetterTopic))]);
-    for (const source of this.options.topics) {
+    const dlqLimits = await this.maxMessageBytes([...new Set(this.topology.topics.map(this.deadLetterTopic))]);
+    for (const source of this.topology.topics) {
       const topic = this.deadLetterTopic(source);
       this.deadLetterTargets.set(source, { topic, maxMessageBytes: dlqLimits.get(topic)! });
     }
   }
 
   private async ensureInputTopics(existingTopics: ReadonlySet<string>): Promise<void> {
-    const missing = this.options.topics.filter((topic) => !existingTopics.has(topic));
+    const missing = this.topology.topics.filter((topic) => !existingTopics.has(topic));
     if (missing.length === 0) return;
     const create = this.options.createMissingTopics;
     if (create === undefined) {
@@ -347,9 +398,9 @@ export class StreamProcessor<S, E> {
     // Otherwise the next data batch positions the consumer (batchPosition) and commits past them itself.
     if (BigInt(await this.committedOffset(task, topic)) !== BigInt(firstOffset)) return;
     const next = (BigInt(lastOffset) + 1n).toString();
-    if (!(await this.commit(task, topic, next, nothingApplied()))) return;
+    await writeVectors(task, topic, next, nothingApplied(), this.options.store);
     this.metrics.recordLag(topic, partition, Number(BigInt(highWatermark) - BigInt(next)));
-    this.commitToKafka(topic, partition, next);
+    await this.afterBatch(task);
   }
 
   private async onBatchLocked(payload: EachBatchPayload): Promise<void> {
@@ -358,9 +409,10 @@ export class StreamProcessor<S, E> {
     try {
       await this.processBatch(payload);
     } catch (error) {
-      // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last commit.
+      // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last checkpoint and replays.
       this.tasks.delete(batch.partition);
       if (error instanceof StateLostError) this.fail(error);
+      else if (error instanceof CheckpointMovedError) await this.checkpointMoved(batch.partition, checkpointKeys(this.options.store.namespace, this.options.group, batch.partition));
       else throw error;
     }
   }
@@ -381,17 +433,61 @@ export class StreamProcessor<S, E> {
     }
     const fresh = position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
     const sources = fresh.map((message) => ({ topic, partition, offset: message.offset, key: message.key, value: message.value }));
-    const outcome = await processRecords(task, this.options.processor, this.options.redis, sources, { allowedLatenessMs: this.options.allowedLateness, latestEventTime: receivedAt + this.maxEventTimeAhead });
-    // Dead letters are durable before the offset moves past them: a crash may duplicate one, never lose it.
+    const outcome = await processRecords(task, this.topology.processor, this.options.store, sources, { allowedLatenessMs: this.topology.allowedLateness, latestEventTime: receivedAt + this.maxEventTimeAhead });
+    // Dead letters are durable before a checkpoint moves past them: a crash may duplicate one, never lose it.
     await sendDeadLetters(this.producer, (source) => this.deadLetterTargets.get(source)!, outcome.deadLetters);
     await heartbeat();
     // Through the batch's last record, so trailing transaction markers are not fetched again after a restart.
     const next = (BigInt(batch.lastOffset()) + 1n).toString();
-    if (!(await this.commit(task, topic, next, outcome))) return;
+    await writeVectors(task, topic, next, outcome, this.options.store);
+    killBetweenCheckpointsForTests(task);
     resolveOffset(last.offset);
-    task.evictBeyond(this.maxCachedEntities);
     this.recordMetrics(batch, next, outcome, receivedAt);
-    this.commitToKafka(topic, partition, next);
+    await this.afterBatch(task);
+  }
+
+  /** Checkpoints when a limit is reached, else makes sure the interval's checkpoint comes even if no batch does. */
+  private async afterBatch(task: Task<S>): Promise<void> {
+    const dueAt = task.lastCheckpointAt + this.checkpoints.intervalMs;
+    if (task.batchesSinceCheckpoint >= this.checkpoints.maxBatches || Date.now() >= dueAt) await this.checkpointTask(task);
+    else if (!this.checkpointTimers.has(task.partition)) {
+      const timer = setTimeout(() => {
+        this.checkpointTimers.delete(task.partition);
+        void this.withTaskLock(task.partition, () => (this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve())).catch((error: Error) => {
+          this.tasks.delete(task.partition);
+          this.log(`[stream] partition ${task.partition}: checkpoint failed (the next batch replays from the last one): ${error.message}`);
+        });
+      }, dueAt - Date.now());
+      this.checkpointTimers.set(task.partition, timer);
+    }
+  }
+
+  /** Checkpoints a task; on success its position goes to Kafka (monitoring) and its cache is trimmed. */
+  private async checkpointTask(task: Task<S>): Promise<void> {
+    const result = await checkpoint(task, this.topology.processor, this.options.store, this.checkpoints.replicaTimeoutMs);
+    if (result === 'moved') {
+      this.tasks.delete(task.partition);
+      await this.checkpointMoved(task.partition, task.keys);
+      return;
+    }
+    if (result === 'lagging') {
+      this.log(`[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`);
+      task.lastCheckpointAt = Date.now(); // retried after another interval, not at once
+      return;
+    }
+    if (!this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
+    task.evictBeyond(this.maxCachedEntities);
+  }
+
+  /** Checkpoints every task (revoke, stop); failures are logged (the next owner replays from the last checkpoint). */
+  private async checkpointAll(): Promise<void> {
+    await Promise.all(
+      [...this.tasks.values()].map((task) =>
+        this.withTaskLock(task.partition, () => (this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve())).catch((error: Error) =>
+          this.log(`[stream] partition ${task.partition}: final checkpoint failed (the next owner replays from the last one): ${error.message}`),
+        ),
+      ),
+    );
   }
 
   /**
@@ -420,20 +516,14 @@ export class StreamProcessor<S, E> {
     send();
   }
 
-  /** One atomic Redis call; false (and the task dropped) when another instance committed first. */
-  private async commit(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome): Promise<boolean> {
-    const applied = await commitOutcome(task, topic, nextOffset, outcome, (vectors, options) => this.options.store.writeBatch(vectors, options));
-    if (!applied) {
-      this.tasks.delete(task.partition);
-      if ((await this.options.redis.exists(task.keys.offsets)) === 0) {
-        this.log(`[stream] partition ${task.partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
-        return false;
-      }
-      this.metrics.fenceRejections.inc();
-      this.log(`[stream] partition ${task.partition}: another instance committed first; reloading state from Redis`);
-      return false;
+  /** A task's fence moved: another instance checkpointed it (this image is stale), or the checkpoint is gone. */
+  private async checkpointMoved(partition: number, keys: CheckpointKeys): Promise<void> {
+    if ((await this.options.store.loadCheckpoint(keys)).fence === null) {
+      this.log(`[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
+      return;
     }
-    return true;
+    this.metrics.fenceRejections.inc();
+    this.log(`[stream] partition ${partition}: another instance checkpointed first; reloading state from Redis`);
   }
 
   private recordMetrics(batch: Batch, nextOffset: string, outcome: BatchOutcome, receivedAt: number): void {
@@ -448,8 +538,8 @@ export class StreamProcessor<S, E> {
     const cached = this.tasks.get(partition);
     if (cached) return cached;
     const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
-    let task = await Task.load<S>(this.options.redis, partition, keys);
-    if (task.fence === null && (await this.recoverLostState(partition))) task = await Task.load<S>(this.options.redis, partition, keys);
+    let task = await Task.load<S>(this.options.store, partition, keys);
+    if (task.fence === null && (await this.recoverLostState(partition))) task = await Task.load<S>(this.options.store, partition, keys);
     this.tasks.set(partition, task);
     return task;
   }
@@ -464,7 +554,7 @@ export class StreamProcessor<S, E> {
   private async recoverLostState(partition: number): Promise<boolean> {
     const progressed = await this.kafkaProgress(partition);
     if (progressed.length === 0) return false;
-    const lows = await Promise.all(this.options.topics.map(async (topic) => ({ topic, low: (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0' })));
+    const lows = await Promise.all(this.topology.topics.map(async (topic) => ({ topic, low: (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0' })));
     const truncated = lows.filter(({ low }) => low !== '0');
     const where = `partition ${partition} of group ${this.options.group} has no checkpoint in namespace ${this.options.store.namespace}, but Kafka's group offsets say it had reached ${progressed.join(', ')}`;
     if (truncated.length > 0 && this.options.onStateLoss !== 'replay') {
@@ -474,12 +564,12 @@ export class StreamProcessor<S, E> {
     const from = truncated.length > 0 ? 'the earliest retained offsets (older events are missing from lifetime aggregates)' : 'offset 0 (the topic still holds every event)';
     this.log(`[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead letters are sent again`);
     this.lowWatermarks.clear(); // retention may have moved them since they were cached
-    return resetPartition(this.options.redis, this.options.store, this.options.group, partition, null);
+    return resetPartition(this.options.store, this.options.group, partition, null);
   }
 
   /** `topic@offset` of every input topic for which Kafka holds a committed group offset of this partition. */
   private async kafkaProgress(partition: number): Promise<string[]> {
-    const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [...this.options.topics] });
+    const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [...this.topology.topics] });
     return committed.flatMap(({ topic, partitions }) => partitions.filter((p) => p.partition === partition && p.offset !== '-1').map((p) => `${topic}@${p.offset}`));
   }
 

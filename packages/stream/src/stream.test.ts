@@ -23,7 +23,7 @@ function setup(prefix: string) {
 }
 
 function startProcessor(s: ReturnType<typeof setup>) {
-  const instance = new StreamProcessor({ brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: LATENESS, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  const instance = new StreamProcessor({ topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS }, kafka: { brokers }, store: s.store, group: s.group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
   return instance;
 }
 
@@ -43,9 +43,9 @@ describe('StreamProcessor', () => {
     const instance = startProcessor(s);
     await instance.start();
     try {
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
       await produce(producer, s.topic, PARTITIONS, ticks);
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -74,7 +74,7 @@ describe('StreamProcessor', () => {
     const instance = startProcessor(s);
     await instance.start();
     try {
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -104,10 +104,10 @@ describe('StreamProcessor', () => {
     }
     await txProducer.disconnect();
     // One record batch per fetch, so some fetches hold nothing but a marker or aborted records.
-    const instance = new StreamProcessor({ brokers, redis, store: s.store, group: s.group, topics: [s.topic], processor: s.processor, allowedLateness: LATENESS, consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 64 }, progressIntervalMs: 0 });
+    const instance = new StreamProcessor({ topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS }, kafka: { brokers }, store: s.store, group: s.group, consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 64 }, progressIntervalMs: 0 });
     await instance.start();
     try {
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
     } finally {
       await instance.stop();
     }
@@ -126,12 +126,12 @@ describe('StreamProcessor', () => {
     await produce(producer, s.topic, 4, events.slice(0, 1500));
     await first.start();
     try {
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
       // The second member joins while the rest arrives: partitions move from the first instance mid-stream.
       const rest = produce(producer, s.topic, 4, events.slice(1500));
       await second.start();
       await rest;
-      await waitUntilCaughtUp(redis, admin, [{ group: s.group, topic: s.topic }], { namespace: s.namespace, timeoutMs: 60_000 });
+      await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
       // Each instance reports the assignment of its last join; a member expelled for a missed heartbeat (a loaded
       // machine) keeps its old view until it rejoins, so the split is awaited rather than read once.
       const split = () => {

@@ -38,7 +38,7 @@ describe('createTestDriver', () => {
     await producer.send({ topic, acks: -1, messages: events.map((e) => ({ key: e.key, value: JSON.stringify(e.body) })) });
     const namespace = uniqueName('driver-parity');
     const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-    await processUntilCaughtUp(admin, { brokers, redis, store, group: uniqueName('driver-parity'), topics: [topic], processor, allowedLateness: LATENESS, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+    await processUntilCaughtUp(admin, { topology: { topics: [topic], processor, allowedLateness: LATENESS }, kafka: { brokers }, store, group: uniqueName('driver-parity'), consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
 
     const driver = createTestDriver(processor, { allowedLateness: LATENESS, partitions: PARTITIONS, startTime: T0 });
     await pipeInChunks(driver, 100, { withTicks: false });
@@ -94,14 +94,24 @@ describe('createTestDriver', () => {
 
 describe('MemoryStore', () => {
   const vector = (entityId: string, at: number, count: number): FeatureVector => ({ featureSet: 'fs', entityId, eventTime: eventTime(at), values: { count } });
-  const fence = (expected: string | null, next: string) => ({ key: 'offsets', expected, next, sideWrites: [{ key: 'state', value: next }] });
+  const keys = { fence: 'offsets', meta: 'meta', timers: 'timers', states: 'states' };
 
-  it('writes nothing on a fence mismatch, and never replaces a vector by an older one', async () => {
+  it('writes no checkpoint on a fence mismatch and reads states only as of the expected checkpoint', async () => {
     const store = new MemoryStore();
-    expect((await store.writeBatch([vector('a', 2, 2)], { fence: fence(null, '1') })).applied).toBe(true);
-    expect(await store.writeBatch([vector('a', 3, 3)], { fence: fence('0', '2') })).toEqual({ applied: false, written: 0, skippedOlder: 0 });
-    expect(await store.mget('offsets', 'state')).toEqual(['1', '1']);
-    expect(await store.writeBatch([vector('a', 1, 1), vector('b', 5, 5), vector('b', 4, 4)], { fence: fence('1', '2') })).toEqual({ applied: true, written: 1, skippedOlder: 2 });
-    expect(store.vectors('fs').map((v) => [v.entityId, v.values.count])).toEqual([['a', 2], ['b', 5]]);
+    expect(await store.writeCheckpoint(keys, { expected: null, next: '1', states: [{ field: 'a', value: 's1' }] })).toBe(true);
+    expect(await store.writeCheckpoint(keys, { expected: '0', next: '2', states: [{ field: 'a', value: 'zombie' }] })).toBe(false);
+    expect(await store.readStates(keys, '1', ['a', 'b'])).toEqual(['s1', null]);
+    expect(await store.readStates(keys, '0', ['a'])).toBeNull();
+    expect(await store.writeCheckpoint(keys, { expected: '1', next: '2', states: [{ field: 'a', value: null }] })).toBe(true);
+    expect(await store.readStates(keys, '2', ['a'])).toEqual([null]);
+  });
+
+  it('never replaces a vector by an older one: event time first, then version', async () => {
+    const store = new MemoryStore();
+    await store.writeBatch([vector('a', 2, 2)], { version: 10 });
+    expect(await store.writeBatch([vector('a', 1, 1), vector('b', 5, 5), vector('b', 4, 4)], { version: 20 })).toEqual({ written: 1, skippedOlder: 2 });
+    expect(await store.writeBatch([vector('a', 2, 9)], { version: 5 })).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vector('a', 2, 3)], { version: 30 })).toEqual({ written: 1, skippedOlder: 0 });
+    expect(store.vectors('fs').map((v) => [v.entityId, v.values.count])).toEqual([['a', 3], ['b', 5]]);
   });
 });

@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { SECURE_NAMING } from '@rtml/devstack';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
-import type { OnlineStore } from '@rtml/online-store';
+import type { OnlineStore, RedisClient } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import { engines, type Topics, type WireEvent } from './data.js';
 import type { EventType } from './events.js';
@@ -12,9 +11,9 @@ import type { EventType } from './events.js';
 export interface LivePipelineOptions {
   /** Set-up: creates the topics, produces the events and checks progress. */
   readonly kafka: KafkaSettings;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The stream processors' own connections (the `processor` principal, or the set-up ones) and their store. */
-  readonly processor: { readonly kafka: KafkaSettings; readonly redis: Redis; readonly store: OnlineStore };
+  readonly processor: { readonly kafka: KafkaSettings; readonly store: OnlineStore };
   readonly topics: Topics;
   readonly runId: string;
   readonly partitions?: number;
@@ -69,7 +68,7 @@ export class LivePipeline {
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.producer.sendBatch({ topicMessages, acks: -1 });
     const inputs = TYPES.filter((type) => byTopic.has(this.options.topics[type])).map((type) => ({ group: this.groupOf(type), topic: this.options.topics[type] }));
-    await waitUntilCaughtUp(this.options.redis, this.admin, inputs, { namespace: this.options.processor.store.namespace, pollMs: 10 });
+    await waitUntilCaughtUp(this.options.processor.store, this.admin, inputs, { pollMs: 10 });
   }
 
   async stop(): Promise<void> {
@@ -86,16 +85,18 @@ interface Runnable {
 
 function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type: EventType, engine: OnlineEngine<E>): Runnable {
   return new StreamProcessor({
-    brokers: options.processor.kafka.brokers,
+    topology: {
+      processor: featureSetProcessor(engine),
+      topics: [options.topics[type]],
+      // Events arrive in event-time order here; an hour of slack costs nothing.
+      allowedLateness: duration.hours(1),
+      deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+    },
     kafka: options.processor.kafka,
-    redis: options.processor.redis,
     store: options.processor.store,
-    deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
     group: groupOf(options.runId, type),
-    topics: [options.topics[type]],
-    processor: featureSetProcessor(engine),
-    // Events arrive in event-time order here; an hour of slack costs nothing.
-    allowedLateness: duration.hours(1),
+    // sendAndWait waits for the checkpoint after each segment: checkpoint every batch, as a replay needs no throughput.
+    checkpoint: { intervalMs: 0 },
     consumer: { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 20 },
     progressIntervalMs: 0,
   });

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, redisClient, type ConnectionSettings } from '@rtml/connections';
 import { createOnlineEngine, duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
 import { defaultDeadLetterTopic, featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
 import { itemPopularity, userActivity } from './features.js';
@@ -33,7 +32,7 @@ interface Lane {
 export class OnlinePipeline {
   private constructor(
     readonly store: OnlineStore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly admin: Admin,
     private readonly producer: Producer,
     private readonly lanes: readonly Lane[],
@@ -54,14 +53,10 @@ export class OnlinePipeline {
       const topic = `${options.namespace}.activity.by-${set.entity}`;
       const group = `${options.namespace}-${set.name}`;
       const processor = new StreamProcessor({
-        brokers: kafkaSettings.brokers,
+        topology: { processor: featureSetProcessor(createOnlineEngine(set)), topics: [topic], allowedLateness: duration.minutes(1) },
         kafka: kafkaSettings,
-        redis,
         store,
         group,
-        topics: [topic],
-        processor: featureSetProcessor(createOnlineEngine(set)),
-        allowedLateness: duration.minutes(1),
         consumer: { maxWaitTimeInMs: 50 },
         progressIntervalMs: 0,
         ...(options.log ? { log: options.log } : {}),
@@ -89,9 +84,9 @@ export class OnlinePipeline {
     }
   }
 
-  /** Resolves when every processor has committed (in Redis, atomically with its vectors) up to the end of its topic. */
+  /** Resolves when every processor has checkpointed (in Redis, after its vectors) up to the end of its topic. */
   async waitCaughtUp(timeoutMs = 120_000): Promise<void> {
-    await waitUntilCaughtUp(this.redis, this.admin, this.lanes, { namespace: this.namespace, timeoutMs });
+    await waitUntilCaughtUp(this.store, this.admin, this.lanes, { timeoutMs });
   }
 
   /** Stops the processors and deletes this run's topics and Redis keys (the dev stack is shared). */

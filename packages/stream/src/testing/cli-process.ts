@@ -25,10 +25,13 @@ function endpointEnvironment(endpoints: CliEndpoints): NodeJS.ProcessEnv {
   return { ...rest, KAFKA_BROKERS: endpoints.brokers, ...redis };
 }
 
-/** The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the processor. */
-export function spawnCli(args: readonly string[], endpoints: CliEndpoints): CliProcess {
+/**
+ * The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the
+ * processor. `env` adds variables (e.g. a test hook).
+ */
+export function spawnCli(args: readonly string[], endpoints: CliEndpoints, env: Readonly<Record<string, string>> = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: endpointEnvironment(endpoints),
+    env: { ...endpointEnvironment(endpoints), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

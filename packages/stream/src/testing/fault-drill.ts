@@ -76,7 +76,7 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   const log: string[] = [];
   const processorRedis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
   const processorStore = new OnlineStore(processorRedis, { namespace, featureSets: { [paymentsCounts.name]: { ttl: duration.days(1), maxAge: duration.days(3650) } } });
-  const stream = new StreamProcessor({ brokers: brokers.split(','), redis: processorRedis, store: processorStore, group, topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30), progressIntervalMs: 0, log: (line) => log.push(line) });
+  const stream = new StreamProcessor({ topology: { topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30) }, kafka: { brokers: brokers.split(',') }, store: processorStore, group, progressIntervalMs: 0, log: (line) => log.push(line) });
   processorRedis.on('error', () => undefined);
   await stream.start();
   void stream.whenFailed().then((error) => console.log(`processor FAILED: ${error.message}`));
@@ -91,7 +91,7 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   })();
   // Right after a broker restart, partition leaders take a moment: the drill's own offset lookups retry.
   const caughtUp = async () => {
-    while (!(await waitUntilCaughtUp(redis, clients.admin, [{ group, topic }], { namespace, timeoutMs: 300_000 }).then(() => true, () => false))) await sleep(200);
+    while (!(await waitUntilCaughtUp(store, clients.admin, [{ group, topic }], { timeoutMs: 300_000 }).then(() => true, () => false))) await sleep(200);
   };
   const rows: string[] = [];
   const drill = async (name: string, fault: () => Promise<number>) => {

@@ -165,8 +165,8 @@ export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamPr
   const instance = new StreamProcessor(options);
   await instance.start();
   try {
-    const inputs = options.topics.map((topic) => ({ group: options.group, topic }));
-    await waitUntilCaughtUp(options.redis, admin, inputs, { namespace: options.store.namespace, timeoutMs: 60_000 });
+    const inputs = options.topology.topics.map((topic) => ({ group: options.group, topic }));
+    await waitUntilCaughtUp(options.store, admin, inputs, { timeoutMs: 60_000 });
   } finally {
     await instance.stop();
   }

@@ -1,6 +1,6 @@
 import kafkajs from 'kafkajs';
 import { createOnlineEngine, type DurationMs, type FeatureSet, type FeatureVector, type OnlineState, type SourceEvent } from '@rtml/features';
-import { commitOutcome, processRecords, type SourceRecord } from '../batch.js';
+import { checkpoint, processRecords, writeVectors, type SourceRecord } from '../batch.js';
 import type { DeadLetter } from '../dead-letter.js';
 import { featureSetProcessor } from '../feature-set.js';
 import { checkpointKeys } from '../keys.js';
@@ -25,8 +25,13 @@ export interface TestDriverOptions {
   readonly startTime?: number;
   /** Key -> partition; default kafkajs' DefaultPartitioner (murmur2, as Java clients), which the pipelines' producers use. */
   readonly partitioner?: (key: string, partitions: number) => number;
-  /** As `StreamProcessorOptions.maxCachedEntitiesPerTask`; 0 reloads every entity from its snapshot each batch. */
+  /** As `StreamProcessorOptions.maxCachedEntitiesPerTask`; 0 reloads every clean entity from its checkpoint each batch. */
   readonly maxCachedEntitiesPerTask?: number;
+  /**
+   * A checkpoint after every this many batches of a partition (default 1). Larger values make `restart()` replay the
+   * records since the last checkpoint, as the runtime does after a crash (their dead letters are sent again).
+   */
+  readonly checkpointEveryBatches?: number;
 }
 
 /** A record value: an object is sent as JSON, a string or bytes as they are, null as a tombstone. */
@@ -44,7 +49,7 @@ export interface PipeOptions {
 export interface TestDriver {
   /**
    * Appends the values to their partitions' logs and processes them as one fetched batch per partition, through
-   * the runtime's own code: decode, validate, dead letters, lateness, timers, then one fenced commit.
+   * the runtime's own code: decode, validate, dead letters, lateness, timers, versioned vector writes, checkpoints.
    */
   pipe(values: readonly PipeValue[], options?: PipeOptions): Promise<void>;
   /** Moves the wall clock on (it bounds `future` events; timers fire on event time, i.e. when events move stream time). */
@@ -56,15 +61,18 @@ export interface TestDriver {
   vector(entityId: string): FeatureVector | undefined;
   /** Every dead letter so far, in the order the runtime sent them: reason, detail, source topic/partition/offset, key, bytes. */
   deadLetters(): DeadLetter[];
-  /** Drops all in-memory state, as a crash or rebalance does: the next batch reloads each partition from its checkpoint. */
+  /**
+   * Drops all in-memory state, as a crash or rebalance does: the next batch reloads each partition from its checkpoint
+   * and replays the records after it.
+   */
   restart(): void;
 }
 
 /**
  * Runs a feature set (or any `KeyedProcessor`) without Kafka or Redis, for unit tests, like Kafka Streams'
  * TopologyTestDriver. Only the two services are replaced: records are fed as fetched from in-memory partition logs
- * with increasing offsets, and commits go to `MemoryStore`, which keeps the fenced write's compare-and-set and
- * its rule that an older event time never overwrites a vector. Everything between is the runtime's code.
+ * with increasing offsets, and writes go to `MemoryStore`, which keeps the online store's ordering of vectors and the
+ * checkpoint's compare-and-set. Everything between is the runtime's code.
  */
 export function createTestDriver<E extends SourceEvent>(featureSet: FeatureSet<E>, options: TestDriverOptions): TestDriver;
 export function createTestDriver<S, E>(processor: KeyedProcessor<S, E>, options: TestDriverOptions): TestDriver;
@@ -87,8 +95,8 @@ const GROUP = 'test-driver';
 class Driver<S, E> implements TestDriver {
   private readonly store = new MemoryStore();
   private readonly tasks = new Map<number, Task<S>>();
-  /** Next offset per `topic/partition`: the in-memory logs' ends. */
-  private readonly logEnds = new Map<string, bigint>();
+  /** Records per `topic/partition`, at index = offset: the in-memory logs. */
+  private readonly logs = new Map<string, SourceRecord[]>();
   private readonly letters: DeadLetter[] = [];
   private readonly topics: readonly string[];
   private readonly partitions: number;
@@ -104,6 +112,8 @@ class Driver<S, E> implements TestDriver {
     if (!Number.isInteger(this.partitions) || this.partitions < 1) throw new Error(`createTestDriver: partitions must be a whole number >= 1, got ${this.partitions}`);
     if (this.topics.length === 0) throw new Error('createTestDriver: give at least one topic');
     if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`createTestDriver: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
+    const every = options.checkpointEveryBatches ?? 1;
+    if (!Number.isInteger(every) || every < 1) throw new Error(`createTestDriver: checkpointEveryBatches must be a whole number >= 1, got ${every}`);
   }
 
   async pipe(values: readonly PipeValue[], options: PipeOptions = {}): Promise<void> {
@@ -117,9 +127,9 @@ class Driver<S, E> implements TestDriver {
       if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) throw new Error(`pipe: partition ${partition} does not exist (the driver has ${this.partitions})`);
       const records = byPartition.get(partition) ?? [];
       byPartition.set(partition, records);
-      records.push({ topic, partition, offset: this.append(topic, partition), key: key === null ? null : Buffer.from(key), value: bytes });
+      records.push(this.append(topic, partition, key === null ? null : Buffer.from(key), bytes));
     }
-    for (const partition of [...byPartition.keys()].sort((a, b) => a - b)) await this.processBatch(topic, partition, byPartition.get(partition)!);
+    for (const partition of [...byPartition.keys()].sort((a, b) => a - b)) await this.processBatch(topic, partition);
   }
 
   advanceTime(ms: number): void {
@@ -158,27 +168,31 @@ class Driver<S, E> implements TestDriver {
     }
   }
 
-  private append(topic: string, partition: number): string {
-    const log = `${topic}/${partition}`;
-    const offset = this.logEnds.get(log) ?? 0n;
-    this.logEnds.set(log, offset + 1n);
-    return offset.toString();
+  private append(topic: string, partition: number, key: Buffer | null, value: Buffer | null): SourceRecord {
+    const log = this.logs.get(`${topic}/${partition}`) ?? [];
+    this.logs.set(`${topic}/${partition}`, log);
+    const record = { topic, partition, offset: String(log.length), key, value };
+    log.push(record);
+    return record;
   }
 
-  /** What `StreamProcessor` does with one fetched batch, minus Kafka: process, dead letters first, one fenced commit. */
-  private async processBatch(topic: string, partition: number, records: readonly SourceRecord[]): Promise<void> {
+  /**
+   * What `StreamProcessor` does with one fetched batch, minus Kafka: every record from the task's position (after a
+   * restart, its checkpoint) to the log's end; dead letters first, then the vector writes and, when due, a checkpoint.
+   */
+  private async processBatch(topic: string, partition: number): Promise<void> {
     const task = await this.taskFor(partition);
-    const committed = task.offsets[topic] ?? '0';
-    if (records[0]!.offset !== committed) throw new Error(`internal: partition ${partition} of ${topic} committed up to ${committed}, but the batch starts at ${records[0]!.offset}`);
+    const records = this.logs.get(`${topic}/${partition}`)!.slice(Number(task.offsets[topic] ?? '0'));
     const outcome = await processRecords(task, this.processor, this.store, records, {
       allowedLatenessMs: this.options.allowedLateness,
       latestEventTime: this.clock + (this.options.maxEventTimeAhead ?? DEFAULT_MAX_EVENT_TIME_AHEAD),
     });
     this.letters.push(...outcome.deadLetters);
-    const next = (BigInt(records.at(-1)!.offset) + 1n).toString();
-    if (!(await commitOutcome(task, topic, next, outcome, (vectors, options) => this.store.writeBatch(vectors, options)))) {
+    await writeVectors(task, topic, String(Number(records.at(-1)!.offset) + 1), outcome, this.store);
+    if (task.batchesSinceCheckpoint < (this.options.checkpointEveryBatches ?? 1)) return;
+    if ((await checkpoint(task, this.processor, this.store, 0)) !== 'done') {
       this.tasks.delete(partition);
-      throw new Error(`internal: the fenced commit of partition ${partition} was rejected (nothing else writes to the driver's store)`);
+      throw new Error(`internal: the checkpoint of partition ${partition} was rejected (nothing else writes to the driver's store)`);
     }
     task.evictBeyond(this.options.maxCachedEntitiesPerTask ?? 100_000);
   }
