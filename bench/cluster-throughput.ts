@@ -20,7 +20,7 @@ import { Redis } from 'ioredis';
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { startClusterStack, startStack, type RunningCluster, type RunningStack } from '@rtml/devstack';
-import { waitUntilCaughtUp } from '@rtml/stream';
+import { checkpointKeys, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness (the CLI as a child process, the group-split wait) is not public API.
 import { spawnCli, type CliEndpoints, type CliProcess } from '../packages/stream/src/testing/cli-process.js';
 import { createTopic, produce, uniqueName, waitUntilSplit } from '../packages/stream/src/testing/harness.js';
@@ -76,8 +76,27 @@ function transactions(run: string): { key: string; body: unknown }[] {
   });
 }
 
-/** events/s of `instances` CLIs draining EVENTS freshly produced events. */
-async function measure(target: Target, instances: number): Promise<number> {
+/** Bytes per entity in Redis (`MEMORY USAGE … SAMPLES 0`, exact): its feature hash, and its share of the state hashes. */
+interface EntityBytes {
+  readonly vector: number;
+  readonly state: number;
+}
+
+async function bytesPerEntity(redis: RedisClient, store: OnlineStore, group: string): Promise<EntityBytes> {
+  const usage = async (key: string) => Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
+  const sample = Array.from({ length: 200 }, (_, i) => `user${i * (USERS / 200)}`);
+  const vectors = await Promise.all(sample.map((id) => usage(store.keyOf(userTransactionFeatures.name, id))));
+  const states = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => usage(checkpointKeys(store.namespace, group, p).states)));
+  return { vector: vectors.reduce((a, b) => a + b, 0) / sample.length, state: states.reduce((a, b) => a + b, 0) / Math.min(USERS, EVENTS) };
+}
+
+interface Measured {
+  readonly rate: number;
+  readonly bytes: EntityBytes;
+}
+
+/** events/s of `instances` CLIs draining EVENTS freshly produced events, and what an entity then occupies in Redis. */
+async function measure(target: Target, instances: number): Promise<Measured> {
   const kafka = new Kafka({ clientId: 'bench-cluster-throughput', brokers: target.endpoints.brokers.split(','), logLevel: logLevel.NOTHING });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
@@ -96,7 +115,8 @@ async function measure(target: Target, instances: number): Promise<number> {
     const started = performance.now();
     await produce(producer, run, PARTITIONS, events, 5_000);
     await waitUntilCaughtUp(store, admin, [{ group: run, topic: run }], { timeoutMs: 600_000 });
-    return EVENTS / ((performance.now() - started) / 1000);
+    const rate = EVENTS / ((performance.now() - started) / 1000);
+    return { rate, bytes: await bytesPerEntity(target.redis, store, run) };
   } finally {
     for (const cli of clis) cli.child.kill('SIGTERM');
     await Promise.all(clis.map((cli) => cli.exited));
@@ -110,11 +130,23 @@ async function main(): Promise<void> {
   const { single, cluster, stop } = await stacks();
   try {
     console.log(`cluster-throughput: ${EVENTS} user_txn events over ${PARTITIONS} partitions, ${USERS} users; ${machineNote()}`);
-    const singleRate = await measure(single, 1);
+    const { rate: singleRate, bytes } = await measure(single, 1);
     console.log(`  ${single.label}, 1 instance: ${singleRate.toFixed(0)} events/s (${machineNote()})`);
+    console.log(`  Redis per entity: feature hash ${bytes.vector.toFixed(0)} B + state ${bytes.state.toFixed(0)} B (MEMORY USAGE)`);
     for (const instances of INSTANCES) {
-      const rate = await measure(cluster, instances);
+      const { rate, bytes: clusterBytes } = await measure(cluster, instances);
       console.log(`  ${cluster.label}, ${instances} instance(s): ${rate.toFixed(0)} events/s (${machineNote()})`);
+      console.log(`  Redis Cluster per entity: feature hash ${clusterBytes.vector.toFixed(0)} B + state ${clusterBytes.state.toFixed(0)} B`);
+      if (instances === INSTANCES[0]) {
+        emit({
+          row: `cluster: Redis bytes per entity (feature hash + state, ${(EVENTS / USERS).toFixed(0)} events each), Redis Cluster vs one Redis`,
+          ours: Math.round(clusterBytes.vector + clusterBytes.state),
+          reference: Math.round(bytes.vector + bytes.state),
+          unit: 'B',
+          better: 'lower',
+          target: null,
+        });
+      }
       emit({
         row: `cluster: stream events/s, ${instances} instance(s) on the cluster vs 1 on the single node (${EVENTS} events)`,
         ours: Math.round(rate),
