@@ -9,6 +9,7 @@ import {
   redisPrimaryOf,
   replicationOffset,
   startClusterStack,
+  type KilledNode,
   type RunningCluster,
 } from '@rtml/devstack';
 import { createOnlineEngine, duration, type FeatureValues } from '@rtml/features';
@@ -77,7 +78,7 @@ interface Pipeline {
 }
 
 /** A fresh topic whose three partitions are all led by `leader` (a Kafka node id), a group and a namespace. */
-async function freshPipeline(prefix: string, seed: number, leader = 1): Promise<Pipeline> {
+async function freshPipeline(prefix: string, seed: number, leader: number): Promise<Pipeline> {
   const topic = uniqueName(`${prefix}-transactions`);
   const others = [1, 2, 3].filter((id) => id !== leader);
   const replicaAssignment = Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, replicas: [leader, ...others] }));
@@ -171,11 +172,27 @@ async function stopAll(...instances: CliProcess[]): Promise<void> {
   expect(await Promise.all(instances.map((cli) => cli.exited))).toEqual(instances.map(() => 0));
 }
 
-it('a. the broker leading every input partition is SIGKILLed mid-stream: processing goes on after the election, exactly', async () => {
-  const pipeline = await freshPipeline('fault-broker', 101, 1);
+/** A fresh pipeline with one instance, events flowing and the first checkpoint written. */
+async function flowing(prefix: string, seed: number, leader: number): Promise<{ pipeline: Pipeline; cli: CliProcess; events: ReturnType<typeof flow> }> {
+  const pipeline = await freshPipeline(prefix, seed, leader);
   const cli = startCli(pipeline);
   const events = flow(pipeline);
   await waitForProgress(pipeline, 0);
+  return { pipeline, cli, events };
+}
+
+/** After a node's death: the rest of the events flow, the instance that lived through it catches up exactly, the node comes back. */
+async function expectSurvived(pipeline: Pipeline, events: { done: Promise<void> }, cli: CliProcess, killed: KilledNode): Promise<void> {
+  await events.done;
+  await catchUp(pipeline);
+  expect(cli.child.exitCode).toBeNull(); // the same instance carried on: nobody restarted it
+  await expectCleanResult(pipeline);
+  await stopAll(cli);
+  await killed.restart();
+}
+
+it('a. the broker leading every input partition is SIGKILLed mid-stream: processing goes on after the election, exactly', async () => {
+  const { pipeline, cli, events } = await flowing('fault-broker', 101, 1);
   const leader = await kafkaLeaderOf(cluster, pipeline.topic, 0);
   expect(kafkaNodeId(leader)).toBe(1);
   const before = await checkpoints(pipeline);
@@ -184,20 +201,12 @@ it('a. the broker leading every input partition is SIGKILLed mid-stream: process
   expect(events.produced()).toBeLessThan(pipeline.events.length); // killed mid-stream
   await logRecovery(pipeline, 'a. partition leader SIGKILLed', killedAt, before);
 
-  await events.done;
-  await catchUp(pipeline);
-  expect(cli.child.exitCode).toBeNull(); // the same instance carried on: nobody restarted it
   expect((await kafkaLeaderOf(cluster, pipeline.topic, 0)).name).not.toBe(leader.name);
-  await expectCleanResult(pipeline);
-  await stopAll(cli);
-  await killed.restart();
+  await expectSurvived(pipeline, events, cli, killed);
 });
 
 it('b. a Redis primary with checkpoint and feature keys dies holding writes its replica never got: the promoted prefix is made whole', async () => {
-  const pipeline = await freshPipeline('fault-redis', 202, 2);
-  const cli = startCli(pipeline);
-  const events = flow(pipeline);
-  await waitForProgress(pipeline, 0);
+  const { pipeline, cli, events } = await flowing('fault-redis', 202, 2);
   // The primary of partition 0's checkpoint; with 200+ users every primary also holds feature vectors.
   const primary = await redisPrimaryOf(cluster, checkpointKeys(pipeline.store.namespace, pipeline.group, 0).fence);
   const detached = await detachReplica(cluster, primary);
@@ -214,19 +223,11 @@ it('b. a Redis primary with checkpoint and feature keys dies holding writes its 
   expect(promotedOffset).toBeLessThan(primaryOffset);
   expect(events.produced()).toBeLessThan(pipeline.events.length); // the failover happened mid-stream
 
-  await events.done;
-  await catchUp(pipeline);
-  expect(cli.child.exitCode).toBeNull();
-  await expectCleanResult(pipeline);
-  await stopAll(cli);
-  await killed.restart();
+  await expectSurvived(pipeline, events, cli, killed);
 });
 
 it('c. one instance scales to three while events flow; one of three is SIGKILLed and started again: exact', async () => {
-  const pipeline = await freshPipeline('fault-scale', 303, 3);
-  const first = startCli(pipeline);
-  const events = flow(pipeline);
-  await waitForProgress(pipeline, 0);
+  const { pipeline, cli: first, events } = await flowing('fault-scale', 303, 3);
   const second = startCli(pipeline);
   const third = startCli(pipeline);
   await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
