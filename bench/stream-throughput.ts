@@ -18,15 +18,17 @@ import { createOnlineEngine, duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { deleteNamespace, OnlineStore } from '@rtml/online-store';
 import { resolveEndpoints } from '@rtml/devstack';
-import { featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
+import { DEFAULT_CHECKPOINT, featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
 import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
 
 const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, same topic, same run', DEV_STACK_ENVIRONMENT)
   .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
   .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
-  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','));
+  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','))
+  .option('--checkpoint-interval-ms <ms>', `the processor's checkpoint interval (default ${DEFAULT_CHECKPOINT.intervalMs})`);
 const args = parseCommand(command);
+const CHECKPOINT_INTERVAL_MS = args.number('checkpoint-interval-ms', DEFAULT_CHECKPOINT.intervalMs);
 const { full } = args;
 const CPU_PROFILE = args.string('cpu-profile');
 const KS_RUNS = args.number('ks-runs', full ? 4 : 2);
@@ -122,7 +124,7 @@ function storeFor(redis: Redis, namespace: string): OnlineStore {
 function processorFor(topic: string, redis: Redis, namespace: string) {
   const processor = featureSetProcessor(createOnlineEngine(userTransactionFeatures));
   const store = storeFor(redis, namespace);
-  return new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) }, kafka: { brokers }, store, group: `${run}-${namespace}`, consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
+  return new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) }, kafka: { brokers }, store, group: `${run}-${namespace}`, checkpoint: { intervalMs: CHECKPOINT_INTERVAL_MS }, consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
 }
 
 async function startProfiler(): Promise<Session> {

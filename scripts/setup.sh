@@ -15,6 +15,8 @@ command -v javac >/dev/null || apt_packages+=(openjdk-17-jdk-headless)
 command -v mvn >/dev/null || apt_packages+=(maven)
 command -v openssl >/dev/null || apt_packages+=(openssl) # the secure dev stack makes its throwaway CA with it
 command -v python3 >/dev/null || apt_packages+=(python3 python3-venv)
+# The pipeline console's browser tests drive Debian's Chromium (puppeteer-core): no browser is downloaded.
+command -v chromium >/dev/null || apt_packages+=(chromium)
 if ((${#apt_packages[@]})); then
   if [ "$(id -u)" != 0 ]; then
     echo "[setup] missing system packages: ${apt_packages[*]} (run as root, or install them with apt-get)" >&2

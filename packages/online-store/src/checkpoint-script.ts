@@ -24,8 +24,13 @@ end
  */
 export const STATES_READ_LUA = `${FENCE_MATCHES}
 if not fenceMatches() then return {0} end
-if #ARGV < 3 then return {1, {}} end
-return {1, redis.call('HMGET', KEYS[4], unpack(ARGV, 3))}
+-- unpack() is bounded by the Lua C stack: HMGET in chunks of 1,000 fields.
+local states = {}
+for from = 3, #ARGV, 1000 do
+  local chunk = redis.call('HMGET', KEYS[4], unpack(ARGV, from, math.min(from + 999, #ARGV)))
+  for i = 1, #chunk do states[#states + 1] = chunk[i] end
+end
+return {1, states}
 `;
 
 /**

@@ -54,6 +54,25 @@ async function slotsKnown(cluster: Cluster): Promise<void> {
   await new Promise<void>((resolve, reject) => cluster.delayUntilReady((error) => (error ? reject(error) : resolve())));
 }
 
+/**
+ * One command per key, as ONE pipeline per node sent to every node at once (never a round trip per key); replies in
+ * the order of `keys`.
+ */
+export async function pipelinePerNode(client: RedisClient, keys: readonly string[], command: (pipeline: ReturnType<RedisClient['pipeline']>, key: string) => void): Promise<unknown[]> {
+  const replies: unknown[] = new Array<unknown>(keys.length);
+  const nodes = await routeKeys(client, keys.length, (index) => keys[index]!);
+  await Promise.all(
+    nodes.map(async (units) => {
+      const indices = units.flat();
+      const pipeline = client.pipeline();
+      for (const index of indices) command(pipeline, keys[index]!);
+      const answers = await execPipeline(pipeline);
+      indices.forEach((index, at) => (replies[index] = answers[at]));
+    }),
+  );
+  return replies;
+}
+
 /** Runs a pipeline and returns its replies, throwing the first command's error (after every command has answered). */
 export async function execPipeline(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const replies = (await pipeline.exec()) ?? [];

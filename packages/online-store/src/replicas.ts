@@ -25,10 +25,17 @@ export async function awaitReplicas(client: RedisClient, nodes: ReadonlySet<stri
   return acks.every((ack) => ack >= 1) ? 'synced' : 'lagging';
 }
 
+/** Replica counts of single servers, asked at most once a second (a checkpoint may come every batch). */
+const replicaCounts = new WeakMap<Redis, { readonly replicas: number; readonly at: number }>();
+
 async function singleTarget(client: Redis): Promise<Redis[]> {
-  const info = await client.info('replication');
-  const replicas = Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0);
-  return replicas > 0 ? [client] : [];
+  let known = replicaCounts.get(client);
+  if (known === undefined || Date.now() - known.at > 1_000) {
+    const info = await client.info('replication');
+    known = { replicas: Number(/connected_slaves:(\d+)/.exec(info)?.[1] ?? 0), at: Date.now() };
+    replicaCounts.set(client, known);
+  }
+  return known.replicas > 0 ? [client] : [];
 }
 
 async function clusterTargets(client: RedisClient & { slots: string[][] }, nodes: ReadonlySet<string>): Promise<Redis[]> {

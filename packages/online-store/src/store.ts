@@ -3,7 +3,7 @@ import { encodeFeatureValue } from './codec.js';
 import { CHECKPOINT_LOAD_LUA, CHECKPOINT_WRITE_LUA, STATES_READ_LUA } from './checkpoint-script.js';
 import { checkpointWriteArgs, fenceArgs, fromFlatHash, validateCheckpointKeys, type Checkpoint, type CheckpointKeys, type CheckpointWrite } from './checkpoint.js';
 import type { Redis } from 'ioredis';
-import { execPipeline, routeKeys, type RedisClient } from './client.js';
+import { execPipeline, pipelinePerNode, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import { assertEntityId, assertKeySegment, entityKey, EVENT_TIME_FIELD, featureKeyPrefix, globLiteral, META_PREFIX } from './keys.js';
 import { deleteMatching } from './namespace.js';
@@ -135,18 +135,7 @@ export class OnlineStore {
 
   /** Current fence values of several checkpoints (null when absent); one pipeline per node. */
   async readFences(fenceKeys: readonly string[]): Promise<(string | null)[]> {
-    const values: (string | null)[] = new Array<string | null>(fenceKeys.length).fill(null);
-    const nodes = await routeKeys(this.redis, fenceKeys.length, (index) => fenceKeys[index]!);
-    await Promise.all(
-      nodes.map(async (units) => {
-        const indices = units.flat();
-        const pipeline = this.redis.pipeline();
-        for (const index of indices) pipeline.get(fenceKeys[index]!);
-        const replies = (await execPipeline(pipeline)) as (string | null)[];
-        indices.forEach((index, at) => (values[index] = replies[at]!));
-      }),
-    );
-    return values;
+    return (await pipelinePerNode(this.redis, fenceKeys, (pipeline, key) => void pipeline.get(key))) as (string | null)[];
   }
 
   /** Deletes a feature set's vectors (all, or those dated after `datedAfter`, epoch ms); SCAN on every primary. Returns how many. */

@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { createOnlineEngine, duration, type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore, type RedisClient } from '@rtml/online-store';
-import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings } from '@rtml/connections';
+import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, type KafkaSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -51,6 +51,7 @@ const ENVIRONMENT_HELP = `
 Environment:
   KAFKA_BROKERS   Kafka bootstrap servers, e.g. 127.0.0.1:9092 (comma-separated)
   REDIS_URL       online store, e.g. redis://127.0.0.1:6379
+  REDIS_CLUSTER_NODES  instead of REDIS_URL: a Redis Cluster's seed nodes, host:port,host:port
   Without them, the stack recorded by \`npm run infra:up\` is used.`;
 
 const integer = (name: string) => (value: string) => {
@@ -100,17 +101,21 @@ function onlineStore(redis: RedisClient, processor: KeyedProcessor<unknown, unkn
   return new OnlineStore(redis, { namespace: options.namespace, featureSets: { [processor.name]: { ttl: duration.ms(options.ttlMs), maxAge: duration.ms(options.maxAgeMs) } } });
 }
 
-/** Settings from KAFKA_BROKERS/REDIS_URL (or the stack of `npm run infra:up`), checked before any work. */
-async function checkedConnections(): Promise<ConnectionSettings> {
+/**
+ * Kafka settings and a Redis client from KAFKA_BROKERS and REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster (or
+ * the stack of `npm run infra:up`), checked before any work (@rtml/connections reads and checks both forms, and
+ * reports a failing cluster node in one line per interval, as it does one server).
+ */
+async function checkedConnections(): Promise<{ kafka: KafkaSettings; redis: RedisClient }> {
   const connections = readConnectionSettings(await environmentWithRecordedStack());
   await checkConnections(connections);
-  return connections;
+  return { kafka: connections.kafka, redis: redisClient(connections.redis) };
 }
 
 async function run(options: RunOptions): Promise<void> {
   const processor = await loadProcessor(options);
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const session = options.sessionTimeoutMs;
   const stream = new StreamProcessor({
     topology: {
@@ -162,7 +167,7 @@ async function run(options: RunOptions): Promise<void> {
 async function rebuild(options: RebuildCliOptions): Promise<void> {
   const processor = await loadProcessor(options);
   const connections = await checkedConnections();
-  const redis = redisClient(connections.redis);
+  const redis = connections.redis;
   const admin = kafkaClient(connections.kafka, { clientId: `rtml-stream-rebuild-${options.group}` }).admin();
   await admin.connect();
   try {

@@ -7,5 +7,6 @@ export { StreamMetrics, RecentSamples, serveMetrics, humanMs } from './metrics.j
 export { checkpointKeys, type CheckpointKeys } from './keys.js';
 export { waitUntilCaughtUp, type ProcessorInput, type WaitCaughtUpOptions } from './caught-up.js';
 export { coPartitionedAssigner } from './assigner.js';
+export { environmentWithRecordedStack } from './recorded-stack.js';
 export { featureSetProcessor } from './feature-set.js';
 export { temporalJoin, type TemporalJoinOptions, type JoinSide, type JoinEvent, type JoinState } from './join.js';

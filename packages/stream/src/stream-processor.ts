@@ -9,7 +9,7 @@ import { checkpoint, processRecords, writeVectors, type BatchOutcome } from './b
 import { resetPartition } from './checkpoint-reset.js';
 import { defaultDeadLetterTopic, sendDeadLetters, type DeadLetterTarget } from './dead-letter.js';
 import type { ConsumerState, HealthReport } from './health.js';
-import { checkpointKeys, type CheckpointKeys } from './keys.js';
+import { checkpointKeys } from './keys.js';
 import { StreamMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
 import { CheckpointMovedError, Task } from './task.js';
@@ -291,19 +291,28 @@ export class StreamProcessor<S, E> {
    */
   private async positionAssigned(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
     const partitions = [...new Set(Object.values(assignment).flat())];
-    await Promise.all(
-      partitions.map((partition) =>
-        this.withTaskLock(partition, async () => {
-          const task = await this.taskFor(partition);
-          for (const [topic, owned] of Object.entries(assignment)) {
-            if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
-          }
-        }).catch((error: Error) => {
-          if (error instanceof StateLostError) this.fail(error);
-          else this.log(`[stream] partition ${partition}: positioning at its committed offset failed (its next batch repositions): ${error.message}`);
-        }),
-      ),
-    );
+    await Promise.all(partitions.map((partition) => this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((error: Error) => this.repositionFailed(partition, error))));
+  }
+
+  /** Loads the task (detecting a lost store) and seeks every owned topic of the partition to its position. */
+  private async seekToCheckpoint(partition: number): Promise<void> {
+    const task = await this.taskFor(partition);
+    for (const [topic, owned] of Object.entries(this.assigned)) {
+      if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
+    }
+  }
+
+  /**
+   * After a failed checkpoint the partition must replay from its last one even when no batch is coming (everything
+   * fetched was processed already): retried every checkpoint interval until it works (e.g. Redis is back).
+   */
+  private repositionFailed(partition: number, error: Error): void {
+    if (error instanceof StateLostError) return this.fail(error);
+    this.log(`[stream] partition ${partition}: repositioning at its checkpoint failed (retrying): ${error.message}`);
+    setTimeout(() => {
+      if (this.state === 'stopped' || this.state === 'failed' || !this.assignedPartitions().includes(partition)) return;
+      void this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((again: Error) => this.repositionFailed(partition, again));
+    }, Math.max(this.checkpoints.intervalMs, 500)).unref();
   }
 
   /** Gives up for good: health turns failed, whenFailed() resolves, the consumer leaves the group. */
@@ -412,7 +421,7 @@ export class StreamProcessor<S, E> {
       // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last checkpoint and replays.
       this.tasks.delete(batch.partition);
       if (error instanceof StateLostError) this.fail(error);
-      else if (error instanceof CheckpointMovedError) await this.checkpointMoved(batch.partition, checkpointKeys(this.options.store.namespace, this.options.group, batch.partition));
+      else if (error instanceof CheckpointMovedError) await this.replayFromCheckpoint(batch.partition).catch((failure: Error) => this.repositionFailed(batch.partition, failure));
       else throw error;
     }
   }
@@ -450,32 +459,37 @@ export class StreamProcessor<S, E> {
   private async afterBatch(task: Task<S>): Promise<void> {
     const dueAt = task.lastCheckpointAt + this.checkpoints.intervalMs;
     if (task.batchesSinceCheckpoint >= this.checkpoints.maxBatches || Date.now() >= dueAt) await this.checkpointTask(task);
-    else if (!this.checkpointTimers.has(task.partition)) {
-      const timer = setTimeout(() => {
-        this.checkpointTimers.delete(task.partition);
-        void this.withTaskLock(task.partition, () => (this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve())).catch((error: Error) => {
-          this.tasks.delete(task.partition);
-          this.log(`[stream] partition ${task.partition}: checkpoint failed (the next batch replays from the last one): ${error.message}`);
-        });
-      }, dueAt - Date.now());
-      this.checkpointTimers.set(task.partition, timer);
-    }
+    else this.scheduleCheckpoint(task.partition, dueAt - Date.now());
+  }
+
+  /** A checkpoint of whatever task the partition has then, unless one is scheduled already. */
+  private scheduleCheckpoint(partition: number, delayMs: number): void {
+    if (this.checkpointTimers.has(partition)) return;
+    const timer = setTimeout(() => {
+      this.checkpointTimers.delete(partition);
+      void this.withTaskLock(partition, async () => {
+        const task = this.tasks.get(partition);
+        if (task) await this.checkpointTask(task);
+      }).catch((error: Error) => {
+        this.tasks.delete(partition);
+        this.repositionFailed(partition, error);
+      });
+    }, delayMs);
+    this.checkpointTimers.set(partition, timer);
   }
 
   /** Checkpoints a task; on success its position goes to Kafka (monitoring) and its cache is trimmed. */
   private async checkpointTask(task: Task<S>): Promise<void> {
     const result = await checkpoint(task, this.topology.processor, this.options.store, this.checkpoints.replicaTimeoutMs);
-    if (result === 'moved') {
-      this.tasks.delete(task.partition);
-      await this.checkpointMoved(task.partition, task.keys);
-      return;
-    }
+    if (result === 'moved') return this.replayFromCheckpoint(task.partition);
     if (result === 'lagging') {
       this.log(`[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`);
       task.lastCheckpointAt = Date.now(); // retried after another interval, not at once
+      if (!this.disconnected) this.scheduleCheckpoint(task.partition, this.checkpoints.intervalMs);
       return;
     }
-    if (!this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
+    // Not while rebalancing or after leaving: Kafka refuses those commits; the next checkpoint's commit catches up.
+    if (this.state === 'ready' && !this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
     task.evictBeyond(this.maxCachedEntities);
   }
 
@@ -516,14 +530,20 @@ export class StreamProcessor<S, E> {
     send();
   }
 
-  /** A task's fence moved: another instance checkpointed it (this image is stale), or the checkpoint is gone. */
-  private async checkpointMoved(partition: number, keys: CheckpointKeys): Promise<void> {
+  /**
+   * A task's fence moved: another instance checkpointed it (this image is stale), or the checkpoint is gone. Drops the
+   * image and seeks to the checkpoint at once: no batch may be coming to reposition the consumer.
+   */
+  private async replayFromCheckpoint(partition: number): Promise<void> {
+    this.tasks.delete(partition);
+    const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
     if ((await this.options.store.loadCheckpoint(keys)).fence === null) {
       this.log(`[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
-      return;
+    } else {
+      this.metrics.fenceRejections.inc();
+      this.log(`[stream] partition ${partition}: another instance checkpointed first; reloading state from Redis`);
     }
-    this.metrics.fenceRejections.inc();
-    this.log(`[stream] partition ${partition}: another instance checkpointed first; reloading state from Redis`);
+    await this.seekToCheckpoint(partition);
   }
 
   private recordMetrics(batch: Batch, nextOffset: string, outcome: BatchOutcome, receivedAt: number): void {

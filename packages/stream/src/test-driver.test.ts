@@ -56,11 +56,15 @@ describe('createTestDriver', () => {
     const whole = createTestDriver(processor, options);
     await pipeInChunks(whole, events.length);
     expect(valuesOf(whole.vectors())).toEqual(expected);
-    // Small batches, a restart after every third one, and no entity cache: every state comes back from its snapshot.
+    // Small batches, a restart after every third one, and no entity cache: every state comes back from its checkpoint.
     const restarted = createTestDriver(processor, { ...options, maxCachedEntitiesPerTask: 0 });
     await pipeInChunks(restarted, 7, { restartEvery: 3 });
     expect(valuesOf(restarted.vectors())).toEqual(expected);
     expect(restarted.deadLetters()).toEqual([]);
+    // Checkpoints every 2 batches: a restart replays the batches since the last one, and the vectors stay exact.
+    const replayed = createTestDriver(processor, { ...options, checkpointEveryBatches: 2 });
+    await pipeInChunks(replayed, 7, { restartEvery: 3 });
+    expect(valuesOf(replayed.vectors())).toEqual(expected);
   });
 
   it('dead-letters bad records with the runtime reasons and source offsets, and judges lateness per partition', async () => {

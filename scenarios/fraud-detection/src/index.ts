@@ -5,3 +5,4 @@ export { ALL_SETS, CONTEXT_SETS, type Transaction } from './features.js';
 export { SKEWED_FEATURES, SKEW_THRESHOLDS, type FeatureSkew, type FeatureValuePairs } from './skew.js';
 export type { Metrics } from './model.js';
 export { MODEL_FEATURES } from './features.js';
+export { resultsSummary, writeResultsFile, DEFAULT_RESULTS_FILE } from './results-file.js';

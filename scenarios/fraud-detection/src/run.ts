@@ -4,6 +4,7 @@ import { withRecordedStack } from '@rtml/devstack';
 import { sizeOption, wholeNumber } from './cli-options.js';
 import type { SizeName } from './generator.js';
 import { formatReport } from './report.js';
+import { DEFAULT_RESULTS_FILE, resultsSummary, writeResultsFile } from './results-file.js';
 import { runScenario } from './scenario.js';
 
 const program = new Command('fraud-detection')
@@ -11,10 +12,11 @@ const program = new Command('fraud-detection')
   .addOption(sizeOption('small'))
   .option('--seed <n>', 'generator seed', wholeNumber('--seed', 0), 42)
   .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', wholeNumber('--batch-interval', 1), 60)
+  .option('--results <file>', 'where the results are written as JSON for the pipeline console', DEFAULT_RESULTS_FILE)
   .action(main);
 
 /** One command: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables. */
-async function main(opts: { size: SizeName; seed: number; batchInterval: number }): Promise<void> {
+async function main(opts: { size: SizeName; seed: number; batchInterval: number; results: string }): Promise<void> {
   const connections = readConnectionSettings(withRecordedStack());
   await checkConnections(connections); // before the offline work, which takes most of a minute at the default size
   const result = await runScenario({
@@ -25,6 +27,8 @@ async function main(opts: { size: SizeName; seed: number; batchInterval: number 
     log: (line) => console.error(line),
   });
   console.log(formatReport(result));
+  await writeResultsFile(opts.results, resultsSummary(result, { size: opts.size, seed: opts.seed }));
+  console.error(`results for the pipeline console: ${opts.results}`);
 }
 
 program.parseAsync().catch((error: unknown) => {

@@ -1,5 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { readConnectionSettings } from '@rtml/connections';
+import { scenarioResultsSchema } from '@rtml/console';
+import { resultsSummary } from './results-file.js';
 import { runScenario, type ScenarioResult } from './scenario.js';
 import { SKEWED_FEATURES } from './skew.js';
 
@@ -32,5 +34,9 @@ describe('fraud-detection scenario, end to end at tiny size (real Kafka, Redis, 
     expect(stream.meanMinutes).toBeLessThan(batch.meanMinutes);
     expect(stream.missedShare).toBe(0);
     expect(batch.missedShare).toBeGreaterThan(0);
+
+    // The results file the pipeline console charts: what the console accepts, with every per-transaction lag counted.
+    const summary = scenarioResultsSchema.parse(resultsSummary(result, { size: 'tiny', seed: 42 }));
+    expect(summary.staleness.paths.map((p) => p.lagHistogram.reduce((n, b) => n + b.count, 0))).toEqual([stream.lagMinutes.length, batch.lagMinutes.length]);
   });
 });
