@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { ensureTopics } from '@rtml/kafka';
 import { detachReplica, kafkaLeaderOf, killNode, redisPrimaryOf, replicaOf, waitUntilRedisServes, type KilledNode } from './cluster-faults.js';
 import { startClusterStack, type RunningCluster } from './cluster-stack.js';
 import { isAlive, isPortListening } from './process.js';
@@ -58,7 +59,8 @@ describe('Kafka: 3 KRaft brokers', () => {
 
   it('creates topics with replication factor 3 and min.insync.replicas 2 by default', async () => {
     expect((await admin.describeCluster()).brokers).toHaveLength(3);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at first.
+    await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     for (const partition of metadata!.partitions) {
       expect(partition.replicas).toHaveLength(3);

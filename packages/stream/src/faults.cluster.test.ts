@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { ensureTopics } from '@rtml/kafka';
 import type { Cluster } from 'ioredis';
 import {
   detachReplica,
@@ -90,7 +91,7 @@ async function freshPipeline(prefix: string, seed: number, leader: number): Prom
   const topic = uniqueName(`${prefix}-transactions`);
   const others = [1, 2, 3].filter((id) => id !== leader);
   const replicaAssignment = Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, replicas: [leader, ...others] }));
-  await admin.createTopics({ topics: [{ topic, replicaAssignment }], waitForLeaders: true });
+  await ensureTopics(admin, [{ topic, replicaAssignment }]);
   const namespace = uniqueName(prefix);
   const store = new OnlineStore(redis, { namespace, featureSets: { [processor.name]: { ttl: duration.days(30), maxAge: duration.days(3650) } } });
   return { topic, group: uniqueName(`${prefix}-group`), store, events: transactions(seed) };
