@@ -24,12 +24,14 @@ export async function waitUntilCaughtUp(store: OnlineStore, admin: Admin, inputs
   if (targets.length === 0) return;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const fences = await store.readFences(targets.map((t) => t.fenceKey));
-    const behind = targets.filter((t, i) => !reached(fences[i], t.topic, t.end));
+    // A failing read (a Redis Cluster failing over, a shard still joining) is retried until the deadline.
+    const fences = await store.readFences(targets.map((t) => t.fenceKey)).catch((error: Error) => error);
+    const behind = fences instanceof Error ? targets : targets.filter((t, i) => !reached(fences[i], t.topic, t.end));
     if (behind.length === 0) return;
     if (Date.now() > deadline) {
       const where = behind.map((t) => `${t.group} ${t.topic}[${t.partition}] < ${t.end}`).join(', ');
-      throw new Error(`stream processors not caught up within ${timeoutMs} ms: ${where}`);
+      const why = fences instanceof Error ? ` (reading the checkpoints failed: ${fences.message})` : '';
+      throw new Error(`stream processors not caught up within ${timeoutMs} ms: ${where}${why}`);
     }
     await new Promise((resolve) => setTimeout(resolve, pollMs));
   }
