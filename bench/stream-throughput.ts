@@ -18,7 +18,7 @@ import type { Consumer, Producer } from 'kafkajs';
 import { kafkaClient, redisClient } from '@rtml/connections';
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, isCluster, OnlineStore } from '@rtml/online-store';
 import { DEFAULT_CHECKPOINT, featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
 import { benchConnections, isSecured } from './lib/connections.js';
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
@@ -172,6 +172,8 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   const producer = kafka.producer();
   const redis = redisClient(connections.redis);
+  // Redis CPU per event is read from one server's INFO: the cluster has its own bench.
+  if (isCluster(redis)) return command.error('stream-throughput measures a single Redis (REDIS_URL); on a Redis Cluster run bench/cluster-throughput.ts');
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
   await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
@@ -47,7 +47,7 @@ const printed: string[] = [];
 const capture = (line: string) => printed.push(line);
 let stack: SecureStack;
 const settings = {} as Record<SecurePrincipal, ConnectionSettings>;
-const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis }[] = [];
+const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis | Cluster }[] = [];
 
 function envOf(principal: SecurePrincipal): Environment {
   return secureEnvironment(stack, principal);

@@ -68,8 +68,8 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
   const [redis, kafka] = await Promise.allSettled([startNativeRedisCluster(join(runDir, 'redis')), startNativeKafkaCluster(join(runDir, 'kafka'))]);
   const processes: ManagedProcess[] = [
-    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile })) : []),
-    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile })) : []),
+    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile, argv: s.argv })) : []),
+    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile, argv: n.argv })) : []),
   ];
   const stopAll = () => Promise.all(processes.map((p) => stopProcess(p.pid)));
   if (redis.status === 'rejected' || kafka.status === 'rejected') {

@@ -59,7 +59,7 @@ function clusterArgs(busPort: number): string[] {
  * Every node sees a complete cluster (`cluster_state:ok`, all 16384 slots ok, all nodes known), and every
  * primary streams to an online replica, so a primary's failover has a replica to promote.
  */
-export async function clusterHealthy(servers: readonly NativeRedis[]): Promise<boolean> {
+export async function clusterHealthy(servers: readonly Pick<NativeRedis, 'url'>[]): Promise<boolean> {
   const reports = await Promise.all(servers.map((server) => nodeReport(server.url)));
   const primaries = reports.filter((report) => report.role === 'master');
   return (

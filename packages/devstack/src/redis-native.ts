@@ -8,6 +8,8 @@ export interface NativeRedis {
   pid: number;
   ports: number[];
   logFile: string;
+  /** The command line it was started with (redis-server rewrites its /proc cmdline; fault tests restart with this). */
+  argv: string[];
 }
 
 /** Installs Debian's redis-server when it is missing and we are allowed to (root with apt-get). */
@@ -54,7 +56,7 @@ export async function spawnRedisServer(runDir: string, extraArgs: readonly strin
   );
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('redis: starting redis-server', 'could not spawn', logFile);
-  return { url: listen.url, pid, ports: [port], logFile };
+  return { url: listen.url, pid, ports: [port], logFile, argv: child.spawnargs };
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

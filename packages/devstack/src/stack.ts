@@ -21,6 +21,8 @@ export interface ManagedProcess {
   pid: number;
   ports: number[];
   logFile: string;
+  /** The command line of a native server (cluster fault tests restart a killed node with it). */
+  argv?: string[];
 }
 
 export interface RunningStack extends StackEndpoints {

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
 import { Random } from '@rtml/synthetic';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
@@ -171,4 +171,14 @@ export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamPr
     await instance.stop();
   }
   return instance;
+}
+
+/** Resolves once the group has `members` members that each own partitions of `topic`. */
+export async function waitUntilSplit(admin: Admin, group: string, topic: string, members: number, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    const { groups } = await admin.describeGroups([group]);
+    const owned = (groups[0]?.members ?? []).map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? []);
+    if (owned.length === members && owned.every((partitions) => partitions.length > 0)) return;
+  }
+  throw new Error(`group ${group} did not split ${topic} between ${members} members within ${timeoutMs / 1000} s`);
 }
