@@ -2,7 +2,8 @@
  * Online-store lookups on a Redis Cluster (3 primaries + 3 replicas) next to a single Redis and next to raw
  * ioredis commands on the same cluster, interleaved call by call in one run:
  *
- *   npx tsx --conditions=source bench/cluster-lookup.ts [--full] [--entities 2000] [--lookups 2000] [--batch 100] [--batches 200]
+ *   npx tsx --conditions=source bench/cluster-lookup.ts [--full] [--entities 2000] [--lookups 2000]
+ *     [--batch 100] [--batches 200]
  *
  * Servers: REDIS_CLUSTER_NODES and REDIS_URL when set (e.g. `npm run infra:up -- --topology cluster`), otherwise
  * this script starts what is missing on loopback (devstack's native Redis / Redis Cluster) and stops it at the end.
@@ -21,8 +22,10 @@ import { benchRedis } from './lib/connections.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
 const command = benchCommand(
-  'Online store read / readMany(100) on a Redis Cluster vs one Redis vs raw ioredis Cluster commands on the same cluster',
-  '  REDIS_CLUSTER_NODES, REDIS_URL  used when set (npm run infra:up -- --topology cluster); otherwise started here and stopped at the end',
+  'Online store read / readMany(100) on a Redis Cluster vs one Redis vs raw ioredis Cluster commands ' +
+    'on the same cluster',
+  '  REDIS_CLUSTER_NODES, REDIS_URL  used when set (npm run infra:up -- --topology cluster); ' +
+    'otherwise started here and stopped at the end',
 )
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
   .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
@@ -85,7 +88,8 @@ const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) =>
 function printTable(title: string, samples: Record<string, Sample>, labels: Record<string, string>): void {
   console.log(`\n${title}\n| ${'contender'.padEnd(58)} | p50 µs | p99 µs |\n|${'-'.repeat(60)}|--------|--------|`);
   for (const [name, label] of Object.entries(labels)) {
-    console.log(`| ${label.padEnd(58)} | ${pct(samples[name]!, 50).toFixed(0).padStart(6)} | ${pct(samples[name]!, 99).toFixed(0).padStart(6)} |`);
+    const column = (p: number) => pct(samples[name]!, p).toFixed(0).padStart(6);
+    console.log(`| ${label.padEnd(58)} | ${column(50)} | ${column(99)} |`);
   }
 }
 
@@ -124,7 +128,10 @@ async function main(): Promise<void> {
     await interleaved(200, { ...reads });
     const one = await interleaved(config.lookups, reads);
     const many = await interleaved(config.batches, manyReads);
-    console.log(`cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`);
+    console.log(
+      `cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ` +
+        `${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`,
+    );
     printTable('single-entity read', one, {
       rawSingle: 'raw HGETALL, one Redis',
       storeSingle: 'store.read, one Redis',

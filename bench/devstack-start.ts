@@ -3,7 +3,8 @@
  * time `stop()` takes. Not part of bench/run.sh (the docker mode needs an engine; see packages/devstack/README.md).
  *
  *   npx tsx --conditions=source bench/devstack-start.ts --mode native --runs 3
- *   DOCKER_HOST=... RTML_REDIS_IMAGE=... RTML_KAFKA_IMAGE=... npx tsx --conditions=source bench/devstack-start.ts --mode docker
+ *   DOCKER_HOST=... RTML_REDIS_IMAGE=... RTML_KAFKA_IMAGE=... \
+ *     npx tsx --conditions=source bench/devstack-start.ts --mode docker
  */
 import { startStack, MODE_SETTINGS, type ModeSetting } from '@rtml/devstack';
 import { Option } from 'commander';

@@ -136,7 +136,8 @@ const events = args.number('events', 4);
 const setName = (args.string('set') ?? 'user_txn') as SetName;
 if (!(setName in SETS)) throw new Error(`--set must be one of ${Object.keys(SETS).join(', ')}`);
 const set = SETS[setName];
-const describeSet = `${set.name}: ${set.aggregates.length} aggregates (${set.aggregates.filter((f) => f.spec.window.kind === 'sliding').length} sliding)`;
+const slidingCount = set.aggregates.filter((f) => f.spec.window.kind === 'sliding').length;
+const describeSet = `${set.name}: ${set.aggregates.length} aggregates (${slidingCount} sliding)`;
 
 if (childVariant) {
   console.log(`CHILD ${JSON.stringify(child(childVariant, setName, entities, events))}`);
@@ -158,8 +159,11 @@ if (childVariant) {
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   for (const r of [ours, plain]) {
     console.log(
-      `# ${r.variant.padEnd(5)}: retained heap ${mb(r.retainedHeapBytes)} = ${(r.retainedHeapBytes / entities).toFixed(0)} B/entity; ` +
-        `peak heapUsed ${mb(r.peakHeapUsedBytes)}; RSS high-water ${mb(r.maxRssBytes)} (baseline ${mb(r.baselineRssBytes)}); built in ${r.buildSeconds.toFixed(1)} s` +
+      `# ${r.variant.padEnd(5)}: retained heap ${mb(r.retainedHeapBytes)} = ` +
+        `${(r.retainedHeapBytes / entities).toFixed(0)} B/entity; ` +
+        `peak heapUsed ${mb(r.peakHeapUsedBytes)}; ` +
+        `RSS high-water ${mb(r.maxRssBytes)} (baseline ${mb(r.baselineRssBytes)}); ` +
+        `built in ${r.buildSeconds.toFixed(1)} s` +
         (r.jsonBytes === null ? '' : `; JSON ${(r.jsonBytes / entities).toFixed(0)} B/entity`),
     );
   }

@@ -1,7 +1,8 @@
 /**
  * Online-store lookup latency, measured NEXT TO raw ioredis on the same keys, server and run, and next to Feast.
  *
- *   npx tsx --conditions=source bench/online-lookup.ts [--entities 2000] [--features 20] [--lookups 2000] [--batch 100] [--batches 200] [--no-feast]
+ *   npx tsx --conditions=source bench/online-lookup.ts [--entities 2000] [--features 20] [--lookups 2000]
+ *     [--batch 100] [--batches 200] [--no-feast]
  *
  * Store and raw calls are interleaved lookup by lookup so machine noise hits both equally.
  * Feast 0.67 (bench/feast/online_feast.py, after ours): the same vectors written through Feast's own Redis online
@@ -82,7 +83,8 @@ function emitRows(single: Record<string, Sample>, many: Record<string, Sample>, 
   if (!feast) return;
   for (const p of [50, 99]) {
     emit({ row: `online read 1 entity p${p} vs Feast ${feast.feast} get_online_features, Redis (${size})`, ours: pct(single.store!, p), reference: pct(feast.single, p), unit: 'µs', better: 'lower', target: null });
-    emit({ row: `online readMany ${config.batch} entities p${p} vs Feast ${feast.feast} get_online_features(${config.batch}), Redis (${size})`, ours: pct(many.store!, p), reference: pct(feast.many, p), unit: 'µs', better: 'lower', target: null });
+    const feastCall = `Feast ${feast.feast} get_online_features(${config.batch})`;
+    emit({ row: `online readMany ${config.batch} entities p${p} vs ${feastCall}, Redis (${size})`, ours: pct(many.store!, p), reference: pct(feast.many, p), unit: 'µs', better: 'lower', target: null });
   }
 }
 
@@ -119,10 +121,18 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
       'FEAST_ONLINE',
     );
     const differences = sample.flatMap((v) =>
-      Object.entries(v.values).flatMap(([name, value]) => (JSON.stringify(feast.sample[v.entityId]?.[name] ?? null) === JSON.stringify(value) ? [] : [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(feast.sample[v.entityId]?.[name])}`])),
+      Object.entries(v.values).flatMap(([name, value]) => {
+        const theirs = feast.sample[v.entityId]?.[name];
+        if (JSON.stringify(theirs ?? null) === JSON.stringify(value)) return [];
+        return [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(theirs)}`];
+      }),
     );
     if (differences.length > 0) throw new Error(`Feast returned other values than ours stored (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
-    console.log(`Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store in ${feast.write_seconds.toFixed(1)} s; ${sample.length} sampled entities read back equal to ours`);
+    console.log(
+      `Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store ` +
+        `in ${feast.write_seconds.toFixed(1)} s; ` +
+        `${sample.length} sampled entities read back equal to ours`,
+    );
     return feast;
   } finally {
     await rm(work, { recursive: true, force: true });
@@ -137,11 +147,14 @@ function redisBenchmarkLine(settings: RedisSettings, key: string): string | unde
   const url = new URL(settings.url);
   const result = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key], { encoding: 'utf8' });
   if (result.status !== 0) return undefined;
-  // CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms","p95_latency_ms","p99_latency_ms","max_latency_ms"
+  // CSV columns: "test", "rps", then the avg, min, p50, p95, p99 and max latency in ms ("avg_latency_ms", ...)
   const [, fields] = result.stdout.trim().split('\n');
   const cols = fields?.split(',').map((c) => c.replaceAll('"', ''));
   if (!cols || cols.length < 7) return undefined;
-  return `redis-benchmark -c 1 HGETALL (C client, same key): p50 ${(Number(cols[4]) * 1000).toFixed(0)} µs, p99 ${(Number(cols[6]) * 1000).toFixed(0)} µs, ${Number(cols[1]).toFixed(0)} req/s`;
+  const micros = (ms: string | undefined) => (Number(ms) * 1000).toFixed(0);
+  const rate = `${Number(cols[1]).toFixed(0)} req/s`;
+  const percentiles = `p50 ${micros(cols[4])} µs, p99 ${micros(cols[6])} µs`;
+  return `redis-benchmark -c 1 HGETALL (C client, same key): ${percentiles}, ${rate}`;
 }
 
 async function main(): Promise<void> {
@@ -164,7 +177,10 @@ async function main(): Promise<void> {
       raw: () => rawPipeline(batchIds()),
     });
 
-    console.log(`online-lookup: ${config.entities} entities × ${config.features} features, ${config.lookups} single lookups, ${config.batches} × ${config.batch}-entity batches`);
+    console.log(
+      `online-lookup: ${config.entities} entities × ${config.features} features, ${config.lookups} single lookups, ` +
+        `${config.batches} × ${config.batch}-entity batches`,
+    );
     console.log(`populate via writeBatch (500 vectors per Lua call): ${writesPerSec.toFixed(0)} vectors/s`);
     console.log(`| ${'operation'.padEnd(44)} | p50 µs  | p99 µs  | p50 ratio | p99 ratio |`);
     console.log(`|${'-'.repeat(46)}|---------|---------|-----------|-----------|`);

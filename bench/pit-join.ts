@@ -2,16 +2,18 @@
  * Point-in-time join throughput of @rtml/offline-store, next to references measured in the SAME run on the same data
  * (bench/lib/pit-data.ts: deterministic Parquet, labels never tie with feature times):
  *   - PIT join:   buildTrainingSet, DuckDB ASOF JOIN, feature time strictly before label time
- *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased), same output shape
+ *   - naive join: buildTrainingSet strategy 'naive-latest' (latest row per entity, look-ahead biased),
+ *     same output shape
  *   - hash join:  a plain equi-join of the same labels x the same history producing one row per label (no time logic):
  *                 the floor any join of these sizes pays in this DuckDB
  *   - window PIT: the classic hand-written PIT join without ASOF (range join + row_number), cross-checked row by row
  *                 against ours; skip with --no-window
- * It also audits both training sets with checkLeakage, giving the workshop's "how much does the naive join leak" number.
+ * It also audits both training sets with checkLeakage: the workshop's "how much does the naive join leak" number.
  *
  *   npx tsx --conditions=source bench/pit-join.ts                                   # CI size: 10k labels x 100k rows
  *   npx tsx --conditions=source bench/pit-join.ts --labels 1000000 --rows 10000000  # full size (or --full)
- *   options: --entities E, --runs R (best of R timed runs per join after one warm-up, default 1), --no-warmup, --no-window
+ *   options: --entities E, --runs R (best of R timed runs per join after one warm-up, default 1),
+ *            --no-warmup, --no-window
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,7 +39,10 @@ const work = await mkdtemp(join(tmpdir(), 'rtml-pit-join-'));
 const store = await OfflineStore.open({ dir: join(work, 'store') });
 try {
   const ingest = await timeMs(() => store.appendHistory('pit', { parquet: data.featuresParquet }));
-  console.log(`# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s (not part of the join times)`);
+  console.log(
+    `# ingest: ${ingest.result.rowsWritten} history rows -> Parquet part in ${seconds(ingest.ms)} s ` +
+      '(not part of the join times)',
+  );
 
   const labels = { parquet: data.labelsParquet };
   const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'pit_ts' }));
@@ -52,7 +57,8 @@ try {
   );
   const window = args.has('no-window') ? undefined : await windowReference(features);
   const [counts] = await store.query(
-    `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit, (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
+    `SELECT (SELECT count(*) FROM pit_ts)::DOUBLE AS pit,
+            (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
             (SELECT count(*) FROM hash_ts)::DOUBLE AS hash`,
   );
   if (counts?.['pit'] !== size.labels || counts['hash'] !== size.labels) throw new Error(`unexpected row counts ${JSON.stringify(counts)}`);
@@ -65,8 +71,12 @@ try {
   const pitAudit = await timeMs(() => store.checkLeakage({ table: 'pit_ts' }, { maxLeaks: 10 }));
   const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }, { maxLeaks: 10 }));
   if (pitAudit.result.leakingRows !== 0) throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
-  console.log(`# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); naive ${naiveAudit.result.leakingRows} of ${size.labels} rows leak (${percent(naiveAudit.result.leakingRows)}) (${seconds(naiveAudit.ms)} s)`);
-  console.log(`# PIT rows with features: ${counts['pit_with_features']} of ${size.labels}; ${machineNote()}`);
+  const naiveLeaks = naiveAudit.result.leakingRows;
+  console.log(
+    `# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); ` +
+      `naive ${naiveLeaks} of ${size.labels} rows leak (${percent(naiveLeaks)}) (${seconds(naiveAudit.ms)} s)`,
+  );
+  console.log(`# PIT rows with features: ${Number(counts['pit_with_features'])} of ${size.labels}; ${machineNote()}`);
 
   emit({
     row: `PIT join vs plain hash join: ${pitLabel(size)}`,
@@ -75,7 +85,9 @@ try {
     unit: 's',
     better: 'lower',
     target: null,
-    note: `${Math.round(size.labels / (pit.ms / 1000))} rows/s; CPU ${seconds(pit.cpuMs)} s vs ${seconds(hash.cpuMs)} s; naive latest join ${seconds(naive.ms)} s; naive set leaks ${percent(naiveAudit.result.leakingRows)} of rows`,
+    note:
+      `${Math.round(size.labels / (pit.ms / 1000))} rows/s; CPU ${seconds(pit.cpuMs)} s vs ${seconds(hash.cpuMs)} s; ` +
+      `naive latest join ${seconds(naive.ms)} s; naive set leaks ${percent(naiveLeaks)} of rows`,
   });
   if (window !== undefined) {
     const note = `CPU ${seconds(pit.cpuMs)} s vs ${seconds(window.cpuMs)} s`;
@@ -91,12 +103,16 @@ async function windowReference(features: string): Promise<Timing> {
   const timing = await bestOf(() =>
     store.connection.run(
       `CREATE OR REPLACE TABLE window_ts AS SELECT l.*, h.event_time, ${features}
-       FROM read_parquet('${data.labelsParquet}') l LEFT JOIN fs__pit h ON h.entity_id = l.entity_id AND h.event_time < l.label_time
+       FROM read_parquet('${data.labelsParquet}') l
+       LEFT JOIN fs__pit h ON h.entity_id = l.entity_id AND h.event_time < l.label_time
        QUALIFY row_number() OVER (PARTITION BY l.label_id ORDER BY h.event_time DESC) = 1`,
     ),
   );
   const differs = PIT_FEATURE_COLUMNS.map((c) => `p.pit__${c} IS DISTINCT FROM w.${c}`).join(' OR ');
-  const [check] = await store.query(`SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched FROM pit_ts p JOIN window_ts w USING (label_id)`);
+  const [check] = await store.query(
+    `SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched
+     FROM pit_ts p JOIN window_ts w USING (label_id)`,
+  );
   if (check?.['n'] !== size.labels || check['mismatched'] !== 0) throw new Error(`PIT join and window reference disagree: ${JSON.stringify(check)}`);
   console.log(`# cross-check: all ${size.labels} labels get identical features from the ASOF join and the window reference`);
   return timing;
@@ -109,7 +125,7 @@ interface Timing {
   readonly cpuMs: number;
 }
 
-/** Best (by wall time) of `runs` timed runs after one untimed warm-up, so no join pays for cold caches the others then enjoy. */
+/** Best (by wall time) of `runs` timed runs after one untimed warm-up: no join pays for caches others then enjoy. */
 async function bestOf(fn: () => Promise<unknown>): Promise<Timing> {
   for (let i = 0; i < warmups; i++) await fn();
   let best: Timing = { ms: Infinity, cpuMs: Infinity };
@@ -123,9 +139,11 @@ async function bestOf(fn: () => Promise<unknown>): Promise<Timing> {
 }
 
 function report(name: string, timing: Timing, reference: Timing | null): void {
-  const ratio = reference === null ? '' : `  (${(timing.ms / reference.ms).toFixed(2)}x PIT wall, ${(timing.cpuMs / reference.cpuMs).toFixed(2)}x PIT CPU)`;
+  const times = (of: (t: Timing) => number) => (reference === null ? '' : `${(of(timing) / of(reference)).toFixed(2)}x`);
+  const ratio = reference === null ? '' : `  (${times((t) => t.ms)} PIT wall, ${times((t) => t.cpuMs)} PIT CPU)`;
   const rate = Math.round(size.labels / (timing.ms / 1000)).toLocaleString('en-US');
-  console.log(`${name.padEnd(34)} ${seconds(timing.ms).padStart(8)} s wall ${seconds(timing.cpuMs).padStart(8)} s CPU ${rate.padStart(10)} labels/s${ratio}`);
+  const wallAndCpu = `${seconds(timing.ms).padStart(8)} s wall ${seconds(timing.cpuMs).padStart(8)} s CPU`;
+  console.log(`${name.padEnd(34)} ${wallAndCpu} ${rate.padStart(10)} labels/s${ratio}`);
 }
 
 function seconds(ms: number): string {

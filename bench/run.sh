@@ -17,6 +17,7 @@ scripts=(
   bench/feast/pit-vs-feast.ts
   bench/online-lookup.ts
   bench/cluster-lookup.ts
+  bench/cluster-throughput.ts
   bench/stream-throughput.ts
   bench/memory-state.ts
 )

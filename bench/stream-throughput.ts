@@ -1,8 +1,9 @@
 /**
- * Stream processor throughput and freshness, against a bare kafkajs consumer and Kafka Streams measured in the same run.
+ * Stream processor throughput and freshness, against a bare kafkajs consumer and Kafka Streams measured in the same
+ * run.
  *   npx tsx --conditions=source bench/stream-throughput.ts            # small (CI): 20k events, 1k/s for 5 s
  *   npx tsx --conditions=source bench/stream-throughput.ts --full     # 200k events, 10k/s for 10 s
- *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (Chrome DevTools / speedscope)
+ *   ... --cpu-profile out.cpuprofile   # V8 CPU profile of the processor's bulk phase only (DevTools, speedscope)
  *   ... --ks-runs 4 --ks-variants dsl,processor|none   # Kafka Streams runs per JVM (first cold) and variants
  * Feature logic: the shared engine with the reference `user_txn` feature set (8 aggregates, 3 sliding windows).
  * The Kafka Streams peer (bench/kafka-streams, JVM) computes the same aggregates from the same topic; its output for a
@@ -17,13 +18,14 @@ import type { Consumer, Producer } from 'kafkajs';
 import { kafkaClient, redisClient } from '@rtml/connections';
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, isCluster, OnlineStore } from '@rtml/online-store';
 import { DEFAULT_CHECKPOINT, featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
 import { benchConnections, isSecured } from './lib/connections.js';
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
 import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
 
-const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, same topic, same run', DEV_STACK_ENVIRONMENT)
+const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, ' +
+    'same topic, same run', DEV_STACK_ENVIRONMENT)
   .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
   .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
   .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','))
@@ -170,14 +172,18 @@ async function main(): Promise<void> {
   const admin = kafka.admin();
   const producer = kafka.producer();
   const redis = redisClient(connections.redis);
+  // Redis CPU per event is read from one server's INFO: the cluster has its own bench.
+  if (isCluster(redis)) return command.error('stream-throughput measures a single Redis (REDIS_URL); on a Redis Cluster run bench/cluster-throughput.ts');
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
   await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
   try {
     await measure(producer, redis, bulkTopic, rateTopic);
   } finally {
-    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what others wrote.
-    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`)); // the peer deletes its own unless it failed
+    // Also after a failure (e.g. Kafka Streams disagreeing with ours): a shared Kafka and Redis keep only what
+    // others wrote.
+    // The peer deletes its own topics unless it failed.
+    const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`));
     await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] }).catch(() => undefined);
     for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace);
     await Promise.all([admin.disconnect(), producer.disconnect()]);
@@ -196,7 +202,7 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
   const cpuStart = cpuUs();
   const redisCpuStart = await redisCpuUs(redis);
   await bulk.start();
-  await until(async () => (await appliedCount(bulk as StreamProcessor<unknown, unknown>)) >= EVENTS);
+  await until(async () => (await appliedCount(bulk)) >= EVENTS);
   const processed: Measured = { rate: EVENTS / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS };
   const redisCpuUsPerEvent = ((await redisCpuUs(redis)) - redisCpuStart) / EVENTS;
   if (profiler && CPU_PROFILE) await stopProfiler(profiler, CPU_PROFILE);
@@ -216,14 +222,20 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
     sent += batch.length;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + 10 - Date.now())));
   }
-  await until(async () => (await appliedCount(live as StreamProcessor<unknown, unknown>)) >= total && bare.latencies.length >= total);
+  await until(async () => (await appliedCount(live)) >= total && bare.latencies.length >= total);
   const freshness = live.metrics.runFreshnessMs;
   const bareSummary = summarize(bare.latencies);
   await Promise.all([live.stop(), bare.stop()]);
 
   printTable(raw, processed, kafkaStreams);
-  console.log(`Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event (includes any other client of this Redis)`);
-  console.log(`freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`);
+  console.log(
+    `Redis server CPU during the processor's bulk phase: ${redisCpuUsPerEvent.toFixed(1)} µs/event ` +
+      '(includes any other client of this Redis)',
+  );
+  console.log(
+    `freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): ` +
+      `p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`,
+  );
   console.log(`  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`);
   emitRows(raw, processed, redisCpuUsPerEvent, freshness, bareSummary);
   emitKafkaStreamsRows(processed, kafkaStreams);
@@ -259,7 +271,11 @@ async function kafkaStreamsPeer(bulkTopic: string, ours: OnlineStore): Promise<K
     for (const r of runs) {
       const differences = compareWithOurs(r, oursByUser);
       if (differences.length > 0) throw new Error(`Kafka Streams and ours disagree (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
-      console.log(`  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${((r.cpuSeconds * 1e6) / r.events).toFixed(1)} CPU µs/event, ${r.outputRecords} output records; ${SAMPLE_USERS.length} sampled users equal ours`);
+      const cpuMicrosPerEvent = ((r.cpuSeconds * 1e6) / r.events).toFixed(1);
+      console.log(
+        `  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${cpuMicrosPerEvent} CPU µs/event, ` +
+          `${r.outputRecords} output records; ${SAMPLE_USERS.length} sampled users equal ours`,
+      );
     }
     const [first, ...later] = runs.map(measuredRun);
     const warm = later.reduce<Measured | undefined>((best, m) => (best === undefined || m.rate > best.rate ? m : best), undefined);

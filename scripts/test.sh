@@ -12,6 +12,21 @@ bash scripts/setup.sh --notebooks
 echo "[test] type check" >&2
 npm run --silent typecheck
 
+# --- code form (issue 13) ----------------------------------------------------------------------------------
+# Before the services start, so a lint or format slip fails in about a minute instead of after the suites.
+echo "[test] lint (ESLint: eslint.config.js)" >&2
+if ! npm run --silent lint; then
+  echo "[test] FAILED: lint found the errors above. Fix them (npm run lint); where a rule is wrong for one line, say why:" >&2
+  echo "[test]   // eslint-disable-next-line <rule> -- <reason>" >&2
+  exit 1
+fi
+echo "[test] format check (Prettier: .prettierrc.json)" >&2
+if ! npm run --silent format:check; then
+  echo "[test] FAILED: the files listed above are not formatted as Prettier would; run \`npm run format\` and commit" >&2
+  exit 1
+fi
+# --- end of code form --------------------------------------------------------------------------------------
+
 mkdir -p .cache
 
 # --- docker phase (issue 18) -------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ async function runUntilReady(script: string, cwd: string, ready: RegExp, check: 
   const closed = new Promise<number | null>((done) => child.on('close', done));
   const seen = new Promise<boolean>((done) => {
     const look = (chunk: Buffer) => {
-      output += chunk;
+      output += chunk.toString();
       if (ready.test(output)) done(true);
     };
     child.stdout.on('data', look);
@@ -191,7 +191,7 @@ describe('generated code builds and passes its own tests on the real services', 
     const scenario = await plop('scenario', { root, name: 'gen-check', entity: 'account' });
     expect(scenario.code, scenario.output).toBe(0);
     const dir = join(root, 'scenarios', 'gen-check');
-    expect(JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')).references).toContainEqual({ path: 'scenarios/gen-check' });
+    expect((JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { references: unknown[] }).references).toContainEqual({ path: 'scenarios/gen-check' });
 
     // Feature answers from a JSON file; then bad feature answers against the real scenario write nothing.
     const answers = join(temp('answers'), 'feature.json');
@@ -215,6 +215,13 @@ describe('generated code builds and passes its own tests on the real services', 
     }));
     const tsc = await run(join(BIN, 'tsc'), ['-p', 'tsconfig.check.json'], root);
     expect(tsc.code, tsc.output).toBe(0);
+    // The monorepo's lint rules over the generated scenario, with the types of the check above.
+    const lintRules = JSON.stringify(join(REPO, 'templates', 'lib', 'eslint-config.js'));
+    writeFileSync(join(root, 'eslint.config.js'), `import { pipelineLintRules } from ${lintRules};
+export default [...pipelineLintRules, { languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: ${JSON.stringify(root)} } } }];
+`);
+    const lint = await run(join(BIN, 'eslint'), ['scenarios/gen-check'], root);
+    expect(lint.code, lint.output).toBe(0);
 
     writeFileSync(join(root, 'vitest.config.ts'), `import { defineConfig } from 'vitest/config';
 export default defineConfig({
@@ -239,7 +246,7 @@ export default defineConfig({
     expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
     const dir = join(temp('copy'), 'moved');
     cpSync(join(caller, 'new', 'folder', 'gen-project'), dir, { recursive: true });
-    for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts', 'src/features.test.ts']) {
+    for (const file of ['package.json', '.npmrc', 'tsconfig.json', 'eslint.config.js', 'README.md', 'src/features.ts', 'src/stream.ts', 'src/serve.ts', 'src/pipeline.test.ts', 'src/features.test.ts']) {
       expect(existsSync(join(dir, file)), file).toBe(true);
     }
     // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
@@ -254,7 +261,7 @@ export default defineConfig({
     const tests = await run('npm', ['test'], dir);
     expect(tests.code, tests.output).toBe(0);
     expect(tests.output).toMatch(/Tests\s+6 passed/); // 3 end-to-end + 3 test-driver unit tests
-    expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual(['infra:down', 'infra:status', 'infra:up', 'produce', 'rtml:build', 'serve', 'start', 'stream', 'train']);
+    expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual(['infra:down', 'infra:status', 'infra:up', 'lint', 'produce', 'rtml:build', 'serve', 'start', 'stream', 'train']);
   }, 900_000);
 });
 

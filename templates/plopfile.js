@@ -1,4 +1,5 @@
-// Generators for rtml pipelines: `npx plop --plopfile templates/plopfile.js <project|scenario|feature> [-- --name value ...]`.
+// Generators for rtml pipelines:
+//   npx plop --plopfile templates/plopfile.js <project|scenario|feature> [-- --name value ...]
 // Answers come from flags after `--`, a JSON file (`-- --answers answers.json`) or prompts; all are validated before
 // any file is written, so a bad answer leaves nothing behind.
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -94,7 +95,8 @@ function pipelineData(a) {
     featureSetName: `${snakeCase(a.name)}_${entity}`,
     entityKey: `${camelCase(entity)}Id`,
     eventTypeName: `${pascalCase(a.name)}Event`,
-    // events.* / processor.* / dlq.* fit the secure devstack's least-privilege ACLs (packages/devstack README "Secure mode").
+    // events.* / processor.* / dlq.* fit the secure devstack's least-privilege ACLs
+    // (packages/devstack README, "Secure mode").
     topic: `events.${a.name}`,
     namespace: a.name,
   };
@@ -144,6 +146,8 @@ export default function (plop) {
         validationAction('project', projectQuestions),
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'project')), data },
+        // The monorepo's lint rules, one file: the project's eslint.config.js (`npm run lint`).
+        { type: 'add', path: join(target, 'eslint.config.js'), templateFile: join(TEMPLATES, 'lib', 'eslint-config.js'), abortOnFail: true },
         nextSteps([`cd ${target}`, `(cd ${rtml} && npm run setup)   # once: builds the @rtml packages this project installs`, 'npm install', 'npm test    # end to end on real Kafka + Redis', 'npm start   # train, produce, stream (Ctrl-C stops)', 'see README.md for each script and a /score request']),
       ];
     },
@@ -171,10 +175,11 @@ export default function (plop) {
     prompts: async (inquirer) => collectAnswers('feature', featureQuestions, inquirer),
     actions: (a) => {
       const target = featureTargetOf(a);
+      const parityTest = join(target, 'src', 'parity', `${a.name}.test.ts`);
       const data = { expression: aggregateExpression(a), marker: FEATURES_MARKER };
       return [
         validationAction('feature', featureQuestions),
-        { type: 'add', path: join(target, 'src', 'parity', `${a.name}.test.ts`), templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'), data, abortOnFail: true },
+        { type: 'add', path: parityTest, templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'), data, abortOnFail: true },
         {
           type: 'modify',
           path: featuresFile(target),

@@ -1,6 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { createOnlineEngine, duration, runBackfill, type FeatureValue } from '@rtml/features';
 import { offlineOnlineAgree, readBackfillHistory, rowAsOf, userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';

@@ -6,7 +6,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
 import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
@@ -47,7 +47,7 @@ const printed: string[] = [];
 const capture = (line: string) => printed.push(line);
 let stack: SecureStack;
 const settings = {} as Record<SecurePrincipal, ConnectionSettings>;
-const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis }[] = [];
+const clients: { kafka: Kafka; admin: Admin; producer: Producer; redis: Redis | Cluster }[] = [];
 
 function envOf(principal: SecurePrincipal): Environment {
   return secureEnvironment(stack, principal);
@@ -62,7 +62,7 @@ function connectAs(principal: SecurePrincipal) {
 
 beforeAll(async () => {
   for (const stream of [process.stdout, process.stderr]) {
-    const write = stream.write.bind(stream) as (chunk: string | Uint8Array) => boolean;
+    const write: (chunk: string | Uint8Array) => boolean = stream.write.bind(stream);
     vi.spyOn(stream, 'write').mockImplementation((chunk: string | Uint8Array) => {
       printed.push(String(chunk));
       return write(chunk);
@@ -181,7 +181,7 @@ describe('secure mode', () => {
   });
 
   it('processor: nothing outside its keys, topics and groups is reachable', async () => {
-    const { redis, producer, kafka } = connectAs('processor');
+    const { redis, producer } = connectAs('processor');
     await producer.connect();
     await expect(redis.set('rtml:shop:stream:g:meta:0', '1')).resolves.toBe('OK');
     await expect(redis.set('sessions:u1', 'x')).rejects.toThrow(/^NOPERM/);

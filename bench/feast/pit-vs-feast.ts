@@ -17,7 +17,8 @@ import { runFeastScript } from '../lib/feast.js';
 import { benchCommand, emit, ensurePitDataset, machineNote, parseCommand, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, pitSizeOptions, timeMs } from '../lib/index.js';
 
 const args = parseCommand(
-  pitSizeOptions(benchCommand('pit-vs-feast', 'PIT join, ours vs Feast 0.67 get_historical_features (DuckDB offline store), same Parquet inputs; every row cross-checked'))
+  pitSizeOptions(benchCommand('pit-vs-feast', 'PIT join, ours vs Feast 0.67 get_historical_features (DuckDB offline store), same Parquet inputs; ' +
+      'every row cross-checked'))
     .option('--runs <n>', 'best of R timed runs on each side', '1'),
 );
 const size = pitSizeFromArgs(args);
@@ -36,7 +37,8 @@ try {
   let rowCount = 0;
   try {
     const ingest = await timeMs(() => store.appendHistory('pit', { parquet: data.featuresParquet }));
-    console.log(`# ours: ingest ${ingest.result.rowsWritten} history rows in ${(ingest.ms / 1000).toFixed(2)} s (not timed below)`);
+    const ingestSeconds = (ingest.ms / 1000).toFixed(2);
+    console.log(`# ours: ingest ${ingest.result.rowsWritten} history rows in ${ingestSeconds} s (not timed below)`);
     for (let i = 0; i < runs; i++) {
       const cpu0 = process.cpuUsage(); // every thread of this process, DuckDB's included
       const { ms, result } = await timeMs(() => store.buildTrainingSet({ labels: { parquet: data.labelsParquet }, featureSets: [{ name: 'pit' }], into: 'ts' }));
@@ -45,7 +47,9 @@ try {
       oursCpuS = Math.min(oursCpuS, (cpu.user + cpu.system) / 1e6);
       rowCount = result.rowCount;
     }
-    console.log(`# ours: ${rowCount} rows in ${oursS.toFixed(3)} s (CPU ${oursCpuS.toFixed(3)} s) = ${Math.round(rowCount / oursS).toLocaleString('en-US')} rows/s; ${machineNote()}`);
+    const oursRate = Math.round(rowCount / oursS).toLocaleString('en-US');
+    const oursTimes = `${oursS.toFixed(3)} s (CPU ${oursCpuS.toFixed(3)} s)`;
+    console.log(`# ours: ${rowCount} rows in ${oursTimes} = ${oursRate} rows/s; ${machineNote()}`);
 
     // ---- Feast
     const feastOut = join(work, 'feast.parquet');
@@ -54,7 +58,9 @@ try {
       ['--labels', data.labelsParquet, '--features', data.featuresParquet, '--out', feastOut, '--runs', String(runs)],
       'FEAST',
     );
-    console.log(`# feast ${result.feast}: ${result.rows} rows in ${result.seconds.toFixed(3)} s (CPU ${result.cpu_seconds.toFixed(3)} s) = ${Math.round(result.rows_per_s).toLocaleString('en-US')} rows/s; ${machineNote()}`);
+    const feastRate = Math.round(result.rows_per_s).toLocaleString('en-US');
+    const feastTimes = `${result.seconds.toFixed(3)} s (CPU ${result.cpu_seconds.toFixed(3)} s)`;
+    console.log(`# feast ${result.feast}: ${result.rows} rows in ${feastTimes} = ${feastRate} rows/s; ${machineNote()}`);
 
     // ---- cross-check every row
     const f = PIT_FEATURE_COLUMNS;
@@ -66,11 +72,13 @@ try {
        FROM ts o LEFT JOIN read_parquet('${feastOut}') x USING (label_id)`,
     );
     const sample = await store.query(
-      `SELECT o.label_id, o.entity_id, o.label_time, o.pit__event_time, ${f.map((c) => `o."pit__${c}" AS ours_${c}, x."${c}" AS feast_${c}`).join(', ')}
-       FROM ts o JOIN read_parquet('${feastOut}') x USING (label_id) WHERE o.label_id % ${Math.floor(size.labels / 5) + 1} = 3 ORDER BY o.label_id`,
+      `SELECT o.label_id, o.entity_id, o.label_time, o.pit__event_time,
+         ${f.map((c) => `o."pit__${c}" AS ours_${c}, x."${c}" AS feast_${c}`).join(', ')}
+       FROM ts o JOIN read_parquet('${feastOut}') x USING (label_id)
+       WHERE o.label_id % ${Math.floor(size.labels / 5) + 1} = 3 ORDER BY o.label_id`,
     );
     console.log(`# cross-check: ${JSON.stringify(check)}`);
-    for (const row of sample) console.log(`#   ${JSON.stringify(row, (_k, v) => (typeof v === 'bigint' ? Number(v) : v))}`);
+    for (const row of sample) console.log(`#   ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
     if (!check || check['ours'] !== size.labels || check['feast'] !== size.labels || check['matched'] !== size.labels || check['mismatched'] !== 0) {
       throw new Error(`ours and Feast disagree: ${JSON.stringify(check)}`);
     }
@@ -81,7 +89,9 @@ try {
       unit: 's',
       better: 'lower',
       target: 5,
-      note: `wall time; ours ${Math.round(rowCount / oursS)} rows/s, Feast ${Math.round(result.rows_per_s)} rows/s; all ${size.labels} rows equal`,
+      note:
+        `wall time; ours ${Math.round(rowCount / oursS)} rows/s, Feast ${Math.round(result.rows_per_s)} rows/s; ` +
+        `all ${size.labels} rows equal`,
     });
     emit({
       row: `PIT join vs Feast ${result.feast}, CPU time: ${pitLabel(size)}`,

@@ -10,7 +10,7 @@ export function feastPython(): string {
   return execFileSync('bash', [join(feastDir, 'setup.sh')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] }).trim().split('\n').pop()!;
 }
 
-/** Runs bench/feast/<script> with `args` and returns the JSON of its one `<marker> {...}` line; throws with its stderr otherwise. */
+/** Runs bench/feast/<script> with `args`: the JSON of its one `<marker> {...}` line; else throws with its stderr. */
 export function runFeastScript<T>(script: string, args: readonly string[], marker: string): T {
   const result = spawnSync(feastPython(), ['-W', 'ignore', join(feastDir, script), ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 * 2 ** 20 });
   const line = result.stdout.split('\n').find((l) => l.startsWith(`${marker} `));

@@ -56,7 +56,8 @@ export async function runKafkaStreams(classpath: string, options: KafkaStreamsOp
       .map((line) => JSON.parse(line.slice('KSTREAMS '.length)) as KafkaStreamsRun);
   } catch (error) {
     const failed = error as { stderr?: string; code?: number };
-    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${(failed.stderr ?? '').split('\n').slice(-30).join('\n')}`);
+    const lastLines = (failed.stderr ?? '').split('\n').slice(-30).join('\n');
+    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${lastLines}`, { cause: error });
   }
 }
 
@@ -76,7 +77,9 @@ export function compareWithOurs(run: KafkaStreamsRun, ours: ReadonlyMap<string, 
       continue;
     }
     for (const name of new Set([...Object.keys(values), ...Object.keys(theirs)])) {
-      if (!sameValue(values[name], theirs[name])) differences.push(`${user}.${name}: ours ${JSON.stringify(values[name])}, Kafka Streams ${run.variant} run ${run.run} ${JSON.stringify(theirs[name])}`);
+      if (sameValue(values[name], theirs[name])) continue;
+      const peer = `Kafka Streams ${run.variant} run ${run.run} ${JSON.stringify(theirs[name])}`;
+      differences.push(`${user}.${name}: ours ${JSON.stringify(values[name])}, ${peer}`);
     }
   }
   return differences;

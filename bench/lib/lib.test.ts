@@ -18,7 +18,7 @@ describe('stats', () => {
 });
 
 describe('args', () => {
-  it('size: the small default, the full one with --full, an explicit flag over both, and only positive integers', () => {
+  it('size: the small default, the full one with --full, an explicit flag over both, only positive integers', () => {
     expect(parseArgs([]).size('n', 10, 1_000)).toBe(10);
     expect(parseArgs(['--full']).size('n', 10, 1_000)).toBe(1_000);
     expect(parseArgs(['--full', '--n', '5_000']).size('n', 10, 1_000)).toBe(5_000);
@@ -57,7 +57,8 @@ describe('PIT data set', () => {
                 (SELECT count(DISTINCT (entity_id, event_time)) FROM '${data.featuresParquet}')::INT AS keys,
                 (SELECT count(DISTINCT entity_id) FROM '${data.featuresParquet}')::INT AS entities,
                 (SELECT count(*) FROM '${data.labelsParquet}')::INT AS labels,
-                (SELECT count(*) FROM '${data.labelsParquet}' l JOIN '${data.featuresParquet}' f ON f.event_time = l.label_time)::INT AS ties`,
+                (SELECT count(*) FROM '${data.labelsParquet}' l
+                 JOIN '${data.featuresParquet}' f ON f.event_time = l.label_time)::INT AS ties`,
       );
       expect(reader.getRowObjectsJS()[0]).toEqual({ rows: 20_000, keys: 20_000, entities: 300, labels: 2_000, ties: 0 });
       connection.closeSync();

@@ -6,12 +6,14 @@
  *
  *   features.parquet  (M rows, i in [0, M))
  *     entity_id  VARCHAR    'e' || ((i * 2654435761) % E)                     -> every entity gets ~M/E rows
- *     event_time TIMESTAMP  BASE + ((i * 1000003) % M) * 2000 ms              -> a permutation: all distinct, EVEN seconds
+ *     event_time TIMESTAMP  BASE + ((i * 1000003) % M) * 2000 ms              -> a permutation, all distinct:
+ *                                                                                EVEN seconds
  *     f0..f3     DOUBLE     ((i * (2k + 3) * 7919 + k) % 100003) / 100.0
  *   labels.parquet    (N rows, j in [0, N))
  *     label_id   BIGINT     j                                                  -> join key for cross-checks
  *     entity_id  VARCHAR    'e' || ((j * 40503 + 7) % E)
- *     label_time TIMESTAMP  BASE + ((j * 7919 + 12345) % M) * 2000 + 1000 ms  -> ODD seconds: never equal to a feature time
+ *     label_time TIMESTAMP  BASE + ((j * 7919 + 12345) % M) * 2000 + 1000 ms  -> ODD seconds: never equal to
+ *                                                                                a feature time
  *     label      DOUBLE     1.0 if (j * 31) % 7 = 0 else 0.0
  *
  * BASE = 2024-01-01T00:00:00Z. Because label times and feature times never coincide, "feature time < label time"
@@ -19,7 +21,8 @@
  * Every (entity, time) pair of features.parquet is unique, so "latest row" is never ambiguous.
  *
  * Column names match `@rtml/offline-store` directly: `appendHistory(set, { parquet: featuresParquet })` and
- * `buildTrainingSet({ labels: { parquet: labelsParquet }, ... })`. Feast's entity_df renames label_time -> event_timestamp.
+ * `buildTrainingSet({ labels: { parquet: labelsParquet }, ... })`. Feast's entity_df renames label_time to
+ * event_timestamp.
  */
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';

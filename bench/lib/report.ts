@@ -10,7 +10,8 @@
  * - better:    "lower" (times, bytes) or "higher" (throughputs)
  * - target:    minimum ADVANTAGE factor, where advantage = reference/ours if better=lower, ours/reference if higher.
  *              ">= 5x faster" -> 5; "p99 within 2x of raw" -> 0.5; "at least 80% of raw throughput" -> 0.8; null: none.
- * - limit:     optional absolute bound on `ours` in `unit` (<= when better=lower, >= when higher), e.g. freshness p99 <= 1000 ms
+ * - limit:     optional absolute bound on `ours` in `unit` (<= when better=lower, >= when higher),
+ *              e.g. freshness p99 <= 1000 ms
  * - note:      optional short text (load, sizes, why a reference is approximate)
  *
  * Use `emit(row)`; never print a line starting with "BENCH " any other way.
@@ -104,8 +105,10 @@ export function markdownTable(lines: readonly TableLine[]): string {
     const ok = met(row);
     const ratio = adv === null ? '-' : adv >= 1 ? `${formatNumber(adv)}× better` : `${formatNumber(1 / adv)}× worse`;
     const verdict = ok === null ? '(info)' : ok ? 'yes' : 'NO';
+    const reference = row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`;
     out.push(
-      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${row.reference === null ? '-' : `${formatNumber(row.reference)} ${row.unit}`} | ${ratio} | ${targetText(row)} | ${verdict} |`,
+      `| ${row.row} | ${formatNumber(row.ours)} ${row.unit} | ${reference} | ${ratio} | ` +
+        `${targetText(row)} | ${verdict} |`,
     );
   }
   return out.join('\n');

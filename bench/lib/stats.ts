@@ -22,7 +22,7 @@ export interface Summary {
 
 /** Summary of unsorted samples (the input is not modified). */
 export function summarize(samples: ArrayLike<number>): Summary {
-  const sorted = Float64Array.from(samples as ArrayLike<number>).sort();
+  const sorted = Float64Array.from(samples).sort();
   let total = 0;
   for (let i = 0; i < sorted.length; i++) total += sorted[i]!;
   return {
@@ -94,7 +94,7 @@ export async function timeMs<T>(fn: () => Promise<T> | T): Promise<{ ms: number;
 }
 
 /** Best (minimum) and median of `runs` timed calls after `warmup` untimed ones. */
-export async function repeatMs(fn: () => Promise<unknown> | unknown, runs: number, warmup = 1): Promise<{ best: number; median: number; all: number[] }> {
+export async function repeatMs(fn: () => unknown, runs: number, warmup = 1): Promise<{ best: number; median: number; all: number[] }> {
   for (let i = 0; i < warmup; i++) await fn();
   const all: number[] = [];
   for (let i = 0; i < runs; i++) all.push((await timeMs(fn)).ms);

@@ -10,6 +10,14 @@ export const PALETTE = ['#4c78a8', '#f58518', '#54a24b', '#e45756', '#72b7b2', '
 const esc = (s: unknown): string =>
   String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 
+/** An SVG <text> at (x, y) with further `attributes`; the content is escaped. */
+const svgText = (x: number | string, y: number | string, attributes: string, content: unknown): string =>
+  `<text x="${x}" y="${y}" ${attributes}>${esc(content)}</text>`;
+
+/** The x axis title, centred under the plot area. */
+const xAxisTitle = (f: Frame, label: string): string =>
+  svgText((f.left + f.width - f.right) / 2, f.height - 8, 'font-size="12" text-anchor="middle"', label);
+
 /** Formats a number for axes and tables: integers as is, others with up to `digits` significant decimals. */
 export function fmt(v: unknown, digits = 3): string {
   if (typeof v !== 'number') return v === null || v === undefined ? '—' : String(v);
@@ -104,7 +112,8 @@ function yAxis(f: Frame, ticks: number[], y: (v: number) => number, label?: stri
 
 function svg(f: Frame, title: string, body: string): string {
   return (
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${f.width}" height="${f.height}" ` +
+    `viewBox="0 0 ${f.width} ${f.height}" ` +
     `font-family="Helvetica, Arial, sans-serif"><rect width="100%" height="100%" fill="white"/>` +
     `<text x="${f.left}" y="16" font-size="14" font-weight="bold">${esc(title)}</text>${body}</svg>`
   );
@@ -161,17 +170,19 @@ export function barChart(spec: BarChartSpec): string {
       const y0 = y(Math.max(lo, Math.min(0, hi)));
       const top = Math.min(y(v), y0);
       parts.push(
-        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${Math.abs(y0 - y(v)).toFixed(1)}" fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} / ${cat}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${top.toFixed(1)}" ` +
+          `width="${(barW - 2).toFixed(1)}" height="${Math.abs(y0 - y(v)).toFixed(1)}" ` +
+          `fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} / ${cat}: ${fmt(v)}`)}</title></rect>`,
       );
       if (spec.labels) {
-        parts.push(`<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(top - 3).toFixed(1)}" font-size="10" text-anchor="middle">${esc(fmt(v))}</text>`);
+        parts.push(svgText((x + barW / 2 - 1).toFixed(1), (top - 3).toFixed(1), 'font-size="10" text-anchor="middle"', fmt(v)));
       }
     });
     const cx = (f.left + ci * groupW + groupW / 2).toFixed(1);
     const cy = f.height - f.bottom + 14;
     parts.push(
       spec.slantCategories
-        ? `<text x="${cx}" y="${cy}" font-size="11" text-anchor="end" transform="rotate(-40 ${cx} ${cy})">${esc(cat)}</text>`
+        ? svgText(cx, cy, `font-size="11" text-anchor="end" transform="rotate(-40 ${cx} ${cy})"`, cat)
         : `<text x="${cx}" y="${cy + 2}" font-size="11" text-anchor="middle">${esc(cat)}</text>`,
     );
   });
@@ -179,10 +190,10 @@ export function barChart(spec: BarChartSpec): string {
     const ty = y(t.y).toFixed(1);
     parts.push(
       `<line x1="${f.left}" x2="${f.width - f.right}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5 3"/>` +
-        `<text x="${f.width - f.right - 2}" y="${(y(t.y) - 4).toFixed(1)}" font-size="10" fill="#d62728" text-anchor="end">${esc(t.label)}</text>`,
+        svgText(f.width - f.right - 2, (y(t.y) - 4).toFixed(1), 'font-size="10" fill="#d62728" text-anchor="end"', t.label),
     );
   }
-  if (spec.xLabel) parts.push(`<text x="${(f.left + f.width - f.right) / 2}" y="${f.height - 8}" font-size="12" text-anchor="middle">${esc(spec.xLabel)}</text>`);
+  if (spec.xLabel) parts.push(xAxisTitle(f, spec.xLabel));
   if (spec.series.length > 1) parts.push(legend(spec.series.map((s) => s.name), f));
   return svg(f, spec.title, parts.join(''));
 }
@@ -242,7 +253,7 @@ export function lineChart(spec: LineChartSpec): string {
     if (tx(t) < xMin - 1e-9 || tx(t) > xMax + 1e-9) continue;
     parts.push(
       `<line x1="${X(t)}" x2="${X(t)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="#f0f0f0"/>` +
-        `<text x="${X(t)}" y="${f.height - f.bottom + 16}" font-size="11" text-anchor="middle">${esc(spec.xFormat ? spec.xFormat(t) : tickFmt(t))}</text>`,
+        svgText(X(t), f.height - f.bottom + 16, 'font-size="11" text-anchor="middle"', spec.xFormat ? spec.xFormat(t) : tickFmt(t)),
     );
   }
   for (const m of spec.markers ?? []) {
@@ -250,8 +261,9 @@ export function lineChart(spec: LineChartSpec): string {
     const nearRight = X(m.x) + 3 + m.label.length * 6 > f.width - f.right;
     const labelX = nearRight ? X(m.x) - 3 : X(m.x) + 3;
     parts.push(
-      `<line x1="${X(m.x)}" x2="${X(m.x)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="#888" stroke-dasharray="4 3"/>` +
-        `<text x="${labelX}" y="${f.top + 11}" font-size="10" fill="#555" text-anchor="${nearRight ? 'end' : 'start'}">${esc(m.label)}</text>`,
+      `<line x1="${X(m.x)}" x2="${X(m.x)}" y1="${f.top}" y2="${f.height - f.bottom}" ` +
+        'stroke="#888" stroke-dasharray="4 3"/>' +
+        svgText(labelX, f.top + 11, `font-size="10" fill="#555" text-anchor="${nearRight ? 'end' : 'start'}"`, m.label),
     );
   }
   spec.series.forEach((s, i) => {
@@ -266,16 +278,18 @@ export function lineChart(spec: LineChartSpec): string {
     parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
     if (s.dots) {
       for (const p of sorted) {
-        parts.push(`<circle cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}" r="3" fill="${color}"><title>${esc(`${s.name}: ${fmt(p[0])}, ${fmt(p[1])}`)}</title></circle>`);
+        const title = esc(`${s.name}: ${fmt(p[0])}, ${fmt(p[1])}`);
+        const at = `cx="${X(p[0]).toFixed(1)}" cy="${Y(p[1]).toFixed(1)}"`;
+        parts.push(`<circle ${at} r="3" fill="${color}"><title>${title}</title></circle>`);
       }
     }
   });
-  if (spec.xLabel) parts.push(`<text x="${(f.left + f.width - f.right) / 2}" y="${f.height - 8}" font-size="12" text-anchor="middle">${esc(spec.xLabel)}</text>`);
+  if (spec.xLabel) parts.push(xAxisTitle(f, spec.xLabel));
   if (spec.series.length > 1) parts.push(legend(spec.series.map((s) => s.name), f));
   return svg(f, spec.title, parts.join(''));
 }
 
-/** Bins values into `bins` equal-width buckets over [min, max] of all samples; returns shares (sum 1) per sample set. */
+/** Bins values into `bins` equal-width buckets over [min, max] of all samples: each sample set's shares (sum 1). */
 export function histogram(samples: Record<string, number[]>, bins = 10): { edges: number[]; shares: Record<string, number[]> } {
   const all = Object.values(samples).flat().filter(Number.isFinite);
   const lo = Math.min(...all);

@@ -77,6 +77,7 @@ export function provenance(run: SharedRun): string {
   return (
     `Scenario \`${size}\`, seed ${seed}, batch interval ${batchIntervalMinutes} min — ${how}. ` +
     `${c.events.toLocaleString('en-US')} events, ${c.transactions.toLocaleString('en-US')} transactions; ` +
-    `${c.trainRows.toLocaleString('en-US')} training rows, ${c.testRows.toLocaleString('en-US')} held-out rows scored live (${c.testPositives} disputed).`
+    `${c.trainRows.toLocaleString('en-US')} training rows, ` +
+    `${c.testRows.toLocaleString('en-US')} held-out rows scored live (${c.testPositives} disputed).`
   );
 }

@@ -11,5 +11,4 @@ import { dirname, join } from 'node:path';
 
 const req = createRequire(join(process.cwd(), 'notebook.js'));
 const esmEntry = join(dirname(req.resolve('zod/package.json')), 'index.js');
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 export const z: typeof import('zod').z = req(esmEntry).z;

@@ -30,7 +30,7 @@ function readAnswersFile(path) {
   try {
     parsed = JSON.parse(readFileSync(resolve(path), 'utf8'));
   } catch (error) {
-    throw new Error(`cannot read answers file ${path}: ${error.message}`);
+    throw new Error(`cannot read answers file ${path}: ${error.message}`, { cause: error });
   }
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`answers file ${path} must hold a JSON object`);
   return parsed;
@@ -55,12 +55,16 @@ function valueOf(questionDefault, answers) {
   return typeof questionDefault === 'function' ? questionDefault(answers) : questionDefault;
 }
 
+/** A question's choices as the values an answer may take (a choice is a value or `{ name, value }`). */
+const choiceValues = (question) => question.choices.map((c) => c.value ?? c);
+
 /** `--help`: every answer a generator takes, with its default; hidden ones are answered by flag only. */
 function usage(generator, questions) {
   const lines = questions.map((q) => {
     const def = valueOf(q.default, {});
     const notes = [q.when ? 'only for some answers' : '', q.hidden ? 'not prompted' : '', def !== undefined ? `default: ${def}` : 'required'].filter(Boolean);
-    return `  --${q.name.padEnd(12)} ${q.message}${q.choices ? ` (${q.choices.map((c) => c.value ?? c).join(', ')})` : ''} [${notes.join('; ')}]`;
+    const choices = q.choices ? ` (${choiceValues(q).join(', ')})` : '';
+    return `  --${q.name.padEnd(12)} ${q.message}${choices} [${notes.join('; ')}]`;
   });
   return [
     `Usage: npm run generate -- ${generator} -- [--<answer> <value> ...] [--answers answers.json] [--yes]`,
@@ -72,10 +76,12 @@ function usage(generator, questions) {
 }
 
 /**
- * Collects the answers of `questions` ({ name, message, type?, choices?, default?, hidden?, when?(answers), validate?(value, answers) }).
+ * Collects the answers of `questions`
+ * ({ name, message, type?, choices?, default?, hidden?, when?(answers), validate?(value, answers) }).
  * Hidden questions are never prompted (their default applies) but can be answered by flag or file.
- * Non-interactive when any flag or answers file is given, with `--yes`, or when stdin is not a terminal: missing answers
- * then take their defaults. Throws (plop prints "[ERROR] <message>", exits 1) on the first invalid or missing answer.
+ * Non-interactive when any flag or answers file is given, with `--yes`, or when stdin is not a terminal: missing
+ * answers then take their defaults. Throws (plop prints "[ERROR] <message>", exits 1) on the first invalid or
+ * missing answer.
  */
 export async function collectAnswers(generator, questions, inquirer, { flags = generatorFlags(), interactive } = {}) {
   const { answers: answersFile, yes, help, ...given } = flags;
@@ -107,8 +113,8 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
       value = valueOf(question.default, answers);
       if (value === undefined) throw new Error(`${generator}: --${question.name} is required (${question.message})`);
     }
-    if (question.choices && !question.choices.some((c) => (c.value ?? c) === value)) {
-      throw new Error(`${generator}: --${question.name} must be one of ${question.choices.map((c) => c.value ?? c).join(', ')}, got "${value}"`);
+    if (question.choices && !choiceValues(question).includes(value)) {
+      throw new Error(`${generator}: --${question.name} must be one of ${choiceValues(question).join(', ')}, got "${value}"`);
     }
     const verdict = question.validate ? await question.validate(value, answers) : true;
     if (verdict !== true) throw new Error(`${generator}: --${question.name} "${value}": ${verdict}`);
@@ -117,7 +123,7 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
   return answers;
 }
 
-/** Re-validates a complete answer set (actions may be run programmatically with answers that never went through prompts). */
+/** Re-validates a complete answer set: actions may run programmatically, with answers that never saw a prompt. */
 export async function validateAnswers(generator, questions, answers) {
   for (const question of questions) {
     if (question.when && !question.when(answers)) continue;

@@ -4,12 +4,15 @@ import { join } from 'node:path';
 
 const KEBAB = /^[a-z][a-z0-9]*(?:-[a-z0-9]+)*$/;
 const SNAKE = /^[a-z][a-z0-9]*(?:_[a-z0-9]+)*$/;
+/** What a word of a name may hold; `separator` joins the words. */
+const wordsRule = (separator, example) =>
+  `lowercase letters and digits in ${separator}-separated words, starting with a letter (e.g. "${example}")`;
 const RESERVED_DIRS = new Set(['node_modules', 'dist', 'src', 'test', 'templates', 'packages', 'scenarios']);
 
 /** A project / scenario name: kebab-case, at most 40 characters. Returns true or a message. */
 export function checkKebabName(value) {
   if (typeof value !== 'string' || value.length === 0) return 'a name is required';
-  if (!KEBAB.test(value)) return 'must be kebab-case: lowercase letters and digits in dash-separated words, starting with a letter (e.g. "card-fraud")';
+  if (!KEBAB.test(value)) return `must be kebab-case: ${wordsRule('dash', 'card-fraud')}`;
   if (value.length > 40) return 'must be at most 40 characters';
   if (RESERVED_DIRS.has(value)) return `"${value}" is reserved`;
   return true;
@@ -18,7 +21,7 @@ export function checkKebabName(value) {
 /** A feature / entity name: snake_case identifier (it becomes a DuckDB column and a Redis hash field). */
 export function checkSnakeName(value) {
   if (typeof value !== 'string' || value.length === 0) return 'a name is required';
-  if (!SNAKE.test(value)) return 'must be snake_case: lowercase letters and digits in underscore-separated words, starting with a letter (e.g. "amount_sum_2h")';
+  if (!SNAKE.test(value)) return `must be snake_case: ${wordsRule('underscore', 'amount_sum_2h')}`;
   if (value.length > 60) return 'must be at most 60 characters';
   if (value === 'entity_id' || value === 'event_time') return `"${value}" is a reserved column`;
   return true;

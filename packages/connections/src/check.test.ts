@@ -1,6 +1,6 @@
 import { inject, describe, expect, it } from 'vitest';
 import { checkConnections, checkKafka, checkRedis } from './check.js';
-import { readConnectionSettings } from './settings.js';
+import { readConnectionSettings, readRedisSettings } from './settings.js';
 
 const closed = readConnectionSettings({ KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://:pw@127.0.0.1:1' });
 
@@ -18,6 +18,21 @@ describe('preflight checks', () => {
       'cannot reach Redis at REDIS_URL=redis://:***@127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)',
       'is it running? start the stack with `npm run infra:up` and `eval "$(npm run --silent infra:status)"`',
     ]);
+  });
+
+  it('passes for cluster seeds when any one answers, and names REDIS_CLUSTER_NODES when none does', async () => {
+    const answering = new URL(inject('redisUrl')).host;
+    await checkRedis(readRedisSettings({ REDIS_CLUSTER_NODES: `127.0.0.1:1,${answering}` }));
+    await expect(checkRedis(readRedisSettings({ REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2' }))).rejects.toThrow(
+      /^cannot reach Redis at REDIS_CLUSTER_NODES=127\.0\.0\.1:1,127\.0\.0\.1:2 \(connect ECONNREFUSED 127\.0\.0\.1:2\)/,
+    );
+  });
+
+  it('passes when any bootstrap broker answers: one dead broker in KAFKA_BROKERS does not fail a healthy cluster', async () => {
+    // kafkajs picks one seed at random: with 3 dead of 4, an unfixed check fails 3 times in 4.
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await checkKafka(readConnectionSettings({ KAFKA_BROKERS: `127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,${inject('kafkaBrokers')}`, REDIS_URL: inject('redisUrl') }).kafka);
+    }
   });
 
   it('checks one service alone', async () => {

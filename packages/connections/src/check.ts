@@ -32,7 +32,15 @@ async function probe(what: string, setting: string, explainRefusal: (cause: stri
   }
 }
 
+/**
+ * One bootstrap broker answers a metadata request. Each is tried in turn: kafkajs picks ONE seed at random, so
+ * without retries one dead broker in KAFKA_BROKERS would fail the check (and the start) of a healthy cluster.
+ */
 async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<void> {
+  await firstThatAnswers(settings.brokers, (broker) => probeKafkaBroker({ ...settings, brokers: [broker] }, timeoutMs));
+}
+
+async function probeKafkaBroker(settings: KafkaSettings, timeoutMs: number): Promise<void> {
   // Silent and without retries: this check reports the failure itself, once.
   const kafka = kafkaClient(settings, { clientId: 'rtml-preflight', logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
   const admin = kafka.admin();
@@ -44,8 +52,27 @@ async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<v
   }
 }
 
+/** Resolves when `attempt` succeeds for one of the addresses, tried in order; otherwise throws the last failure. */
+async function firstThatAnswers(addresses: readonly string[], attempt: (address: string) => Promise<void>): Promise<void> {
+  let failure: unknown;
+  for (const address of addresses) {
+    try {
+      return await attempt(address);
+    } catch (error) {
+      failure = error;
+    }
+  }
+  throw failure;
+}
+
+/** One server answers PING; for a cluster, any of its seeds (the client discovers the other nodes from it). */
 async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<void> {
-  const redis = new Redis(settings.url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const urls = settings.clusterNodes?.map((node) => `${new URL(settings.url).protocol}//${node}`) ?? [settings.url];
+  await firstThatAnswers(urls, (url) => pingRedis(url, settings, timeoutMs));
+}
+
+async function pingRedis(url: string, settings: RedisSettings, timeoutMs: number): Promise<void> {
+  const redis = new Redis(url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
   // connect() may reject with a bare "Connection is closed."; the socket error says why.
   let socketError: Error | undefined;
   redis.on('error', (error: Error) => (socketError ??= error));

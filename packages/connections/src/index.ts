@@ -7,6 +7,7 @@ export {
   readRedisSettings,
   KAFKA_BROKERS,
   REDIS_URL,
+  REDIS_CLUSTER_NODES,
   type ConnectionSettings,
   type Environment,
   type KafkaSettings,

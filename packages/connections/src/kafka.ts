@@ -10,7 +10,18 @@ import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, write
  * Replies a healthy cluster gives while it starts up or rebalances; kafkajs retries them and logs each as an
  * ERROR, so every fresh run looked broken. Shown only when KAFKAJS_LOG_LEVEL=debug.
  */
-const ROUTINE = /coordinator is loading|group coordinator is not available|not the correct coordinator|rebalanc|no leader for this topic-partition|does not host this topic-partition|leadership election/i;
+const ROUTINE = new RegExp(
+  [
+    'coordinator is loading',
+    'group coordinator is not available',
+    'not the correct coordinator',
+    'rebalanc',
+    'no leader for this topic-partition',
+    'does not host this topic-partition',
+    'leadership election',
+  ].join('|'),
+  'i',
+);
 /**
  * kafkajs logs a CreateTopics reply with any per-topic error ("Topic creation errors", no topic, no reason) and
  * then hands the errors to the caller: `false` for topics that exist already, or an error that `ensureTopics`

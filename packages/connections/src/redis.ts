@@ -1,4 +1,4 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { explainRedisRefusal } from './refusals.js';
 import { redisSecurityOptions } from './security.js';
 import { describeRedis, type RedisSettings } from './settings.js';
@@ -8,7 +8,7 @@ import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, write
  * One line per retry interval while Redis is unreachable, naming the setting, and one when it answers again.
  * Having a listener also stops ioredis printing `[ioredis] Unhandled error event` with a stack trace.
  */
-export function reportRedisErrors(redis: Redis, settings: RedisSettings, options: ReportOptions = {}): Redis {
+export function reportRedisErrors<C extends Redis | Cluster>(redis: C, settings: RedisSettings, options: ReportOptions = {}): C {
   const write = options.write ?? writeToStderr;
   const report = throttledWriter(options.intervalMs ?? REPORT_INTERVAL_MS, write);
   let failing = false;
@@ -26,8 +26,15 @@ export function reportRedisErrors(redis: Redis, settings: RedisSettings, options
   return redis;
 }
 
-/** An ioredis client for these settings (TLS files, ACL user) that reports outages in one line per interval. */
-export function redisClient(settings: RedisSettings, options: RedisOptions & ReportOptions = {}): Redis {
+/**
+ * An ioredis client for these settings (TLS files, ACL user) that reports outages in one line per interval: a
+ * `Cluster` when they came from REDIS_CLUSTER_NODES (`options` then apply to each node's connection).
+ */
+export function redisClient(settings: RedisSettings, options: RedisOptions & ReportOptions = {}): Redis | Cluster {
   const { intervalMs, write, ...redisOptions } = options;
-  return reportRedisErrors(new Redis(settings.url, { ...redisSecurityOptions(settings), ...redisOptions }), settings, { intervalMs, write });
+  const connection = { ...redisSecurityOptions(settings), ...redisOptions };
+  const client = settings.clusterNodes ? new Cluster(settings.clusterNodes.map(seed), { redisOptions: connection }) : new Redis(settings.url, connection);
+  return reportRedisErrors(client, settings, { intervalMs, write });
 }
+
+const seed = (node: string) => ({ host: node.slice(0, node.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(node.slice(node.lastIndexOf(':') + 1)) });

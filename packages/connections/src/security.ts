@@ -121,7 +121,7 @@ function kafkaTls(env: Environment, problems: string[]): TlsSettings | undefined
   if (flag === undefined) return files;
   if (['true', '1', 'yes'].includes(flag)) return files ?? {};
   if (!['false', '0', 'no'].includes(flag)) problems.push(`${KAFKA_TLS}="${flag}" is not a switch: expected true or false`);
-  else if (files) problems.push(`${KAFKA_TLS}=false but TLS files are set (${KAFKA_TLS_CA_FILE}, ${KAFKA_TLS_CERT_FILE}): remove them or set ${KAFKA_TLS}=true`);
+  else if (files) problems.push(`${KAFKA_TLS}=false but TLS files are set (${KAFKA_TLS_CA_FILE}, ${KAFKA_TLS_CERT_FILE}): ` + `remove them or set ${KAFKA_TLS}=true`);
   return undefined;
 }
 
@@ -156,7 +156,7 @@ export function parseRedisSecurity(env: Environment, url: string, urlVariable: s
   const problems: string[] = [];
   const parsed = new URL(url);
   const tls = tlsFiles(env, REDIS_TLS_FILES, problems);
-  if (tls && parsed.protocol !== 'rediss:') problems.push(`${REDIS_TLS_CA_FILE}/${REDIS_TLS_CERT_FILE} are for TLS but ${urlVariable} starts with redis:// (plain text): use rediss://`);
+  if (tls && parsed.protocol !== 'rediss:') problems.push(`${REDIS_TLS_CA_FILE}/${REDIS_TLS_CERT_FILE} are for TLS but ${urlVariable} ` + 'starts with redis:// (plain text): use rediss://');
   const username = value(env, REDIS_USERNAME);
   const secret = password(env, REDIS_PASSWORD, problems);
   if (username !== undefined && parsed.username !== '') problems.push(`${REDIS_USERNAME} and ${urlVariable} both give a user name: give it one way`);
@@ -165,7 +165,7 @@ export function parseRedisSecurity(env: Environment, url: string, urlVariable: s
   return { security: { ...(tls && { tls }), ...(username && { username }), ...(secret && { password: secret }) }, problems };
 }
 
-/** Node TLS options: the CA and client certificate files read now, so a replaced file is picked up by the next client. */
+/** Node TLS options: the CA and client certificate files are read now, so the next client picks up a replaced file. */
 function tlsOptions(tls: TlsSettings): ConnectionOptions {
   return {
     ...(tls.caFile && { ca: [readFileSync(tls.caFile)] }),
@@ -179,7 +179,7 @@ export function kafkaSecurityConfig(security: KafkaSecurity): { ssl?: Connection
   const { tls, sasl } = security;
   return {
     ...(tls && { ssl: tlsOptions(tls) }),
-    ...(sasl && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() } as SASLOptions }),
+    ...(sasl && { sasl: { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password.reveal() } }),
   };
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ConnectionError, START_HINT } from './errors.js';
-import { describeSecurity, parseKafkaSecurity, parseRedisSecurity, type KafkaSecurity, type RedisSecurity } from './security.js';
+import { describeSecurity, parseKafkaSecurity, parseRedisSecurity, REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE, type KafkaSecurity, type RedisSecurity } from './security.js';
 
 /**
  * Where Kafka is and under which setting the user gave it. An object, not a bare broker string, so later
@@ -12,9 +12,12 @@ export interface KafkaSettings extends KafkaSecurity {
   readonly variable: string;
 }
 
-/** Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity; cluster seeds join here later). */
+/** Where Redis is; the same reasoning as KafkaSettings (TLS files and the ACL user are in RedisSecurity). */
 export interface RedisSettings extends RedisSecurity {
+  /** One server's URL; for a cluster, `redis://` + its first seed (the cluster client uses `clusterNodes`). */
   readonly url: string;
+  /** A Redis Cluster's seed nodes (`host:port`, any subset of the nodes), when set through REDIS_CLUSTER_NODES. */
+  readonly clusterNodes?: readonly string[];
   readonly variable: string;
 }
 
@@ -27,6 +30,8 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 
 export const KAFKA_BROKERS = 'KAFKA_BROKERS';
 export const REDIS_URL = 'REDIS_URL';
+/** A Redis Cluster instead of one server: comma-separated host:port seed nodes. */
+export const REDIS_CLUSTER_NODES = 'REDIS_CLUSTER_NODES';
 
 // host:port, host may be a bracketed IPv6 address; kafkajs wants exactly this form.
 const broker = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})$/).refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535);
@@ -43,11 +48,22 @@ function parseKafka(env: Environment, variable: string): Parsed<KafkaSettings> {
   return withSecurity({ brokers: parsed.data, variable }, parseKafkaSecurity(env));
 }
 
-function parseRedis(env: Environment, variable: string): Parsed<RedisSettings> {
+/** REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster), never both: which one a client meant would be a guess. */
+function parseRedisOrCluster(env: Environment): Parsed<RedisSettings> {
+  const cluster = env[REDIS_CLUSTER_NODES]?.trim();
+  if (!cluster) return parseRedis(env, REDIS_URL, ` or, for a Redis Cluster, ${REDIS_CLUSTER_NODES}=host:port[,host:port...]`);
+  if (env[REDIS_URL]?.trim()) return { problem: `both ${REDIS_URL} and ${REDIS_CLUSTER_NODES} are set: set ${REDIS_URL} for one Redis server or ${REDIS_CLUSTER_NODES} for a Redis Cluster, not both`, missing: false };
+  const parsed = brokerList.safeParse(cluster);
+  if (!parsed.success) return { problem: `${REDIS_CLUSTER_NODES}="${cluster}" is not a node list: expected host:port[,host:port...], e.g. 10.0.0.1:7000,10.0.0.2:7000`, missing: false };
+  const url = `${env[REDIS_TLS_CA_FILE] || env[REDIS_TLS_CERT_FILE] ? 'rediss' : 'redis'}://${parsed.data[0]}`;
+  return withSecurity({ url, clusterNodes: parsed.data, variable: REDIS_CLUSTER_NODES }, parseRedisSecurity(env, url, REDIS_CLUSTER_NODES));
+}
+
+function parseRedis(env: Environment, variable: string, alternative = ''): Parsed<RedisSettings> {
   const value = env[variable]?.trim();
-  if (!value) return { problem: `${variable} is not set (expected redis://host:port)`, missing: true };
+  if (!value) return { problem: `${variable} is not set (expected redis://host:port${alternative})`, missing: true };
   if (!redisUrl.safeParse(value).success) {
-    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379`, missing: false };
+    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: ` + 'expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379', missing: false };
   }
   return withSecurity({ url: value, variable }, parseRedisSecurity(env, value, variable));
 }
@@ -72,14 +88,17 @@ export function readKafkaSettings(env: Environment = process.env, variable = KAF
   return settingsOrThrow([parseKafka(env, variable)] as const)[0];
 }
 
-/** Redis settings from `REDIS_URL` (redis:// or rediss:// URL). */
+/**
+ * Redis settings from `REDIS_URL` (redis:// or rediss:// URL) or, for a Redis Cluster, `REDIS_CLUSTER_NODES`
+ * (comma-separated host:port seeds). With another `variable`, that URL variable alone.
+ */
 export function readRedisSettings(env: Environment = process.env, variable = REDIS_URL): RedisSettings {
-  return settingsOrThrow([parseRedis(env, variable)] as const)[0];
+  return settingsOrThrow([variable === REDIS_URL ? parseRedisOrCluster(env) : parseRedis(env, variable)] as const)[0];
 }
 
 /** Both settings; throws one ConnectionError naming every variable that is missing or malformed. */
 export function readConnectionSettings(env: Environment = process.env): ConnectionSettings {
-  const [kafka, redis] = settingsOrThrow([parseKafka(env, KAFKA_BROKERS), parseRedis(env, REDIS_URL)] as const);
+  const [kafka, redis] = settingsOrThrow([parseKafka(env, KAFKA_BROKERS), parseRedisOrCluster(env)] as const);
   return { kafka, redis };
 }
 
@@ -90,7 +109,8 @@ export function describeKafka(settings: KafkaSettings): string {
 
 /** `REDIS_URL=redis://user:***@host:6379`: the password never reaches a log line. */
 export function describeRedis(settings: RedisSettings): string {
-  return withSecurityNote(`${settings.variable}=${maskPassword(settings.url)}`, settings);
+  const address = settings.clusterNodes ? settings.clusterNodes.join(',') : maskPassword(settings.url);
+  return withSecurityNote(`${settings.variable}=${address}`, settings);
 }
 
 /** `KAFKA_BROKERS=b:9093 (TLS, SASL scram-sha-512 as processor)`; a plain connection is described as before. */

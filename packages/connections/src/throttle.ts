@@ -25,7 +25,16 @@ export interface ReportOptions {
 }
 
 /** Network failures a retry can cure: the service is down, restarting or not reachable from here. */
-const UNREACHABLE = /ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE|Connection timeout|Connection error|Closed connection|connect to seed broker/i;
+const UNREACHABLE = new RegExp(
+  [
+    'ECONNREFUSED|ECONNRESET|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|EPIPE',
+    'Connection timeout',
+    'Connection error',
+    'Closed connection',
+    'connect to seed broker',
+  ].join('|'),
+  'i',
+);
 
 export function isUnreachable(text: string): boolean {
   return UNREACHABLE.test(text);

@@ -10,13 +10,12 @@ import type { Admin, Producer } from 'kafkajs';
 import puppeteer, { type Browser, type Page } from 'puppeteer-core';
 import type { FastifyInstance } from 'fastify';
 import type { Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import { kafkaClient, readConnectionSettings, redisClient } from '@rtml/connections';
 import { duration } from '@rtml/features';
-import { transactions, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
+import { transactions, userTransactionFeatures } from '@rtml/features/testing';
 import { ensureTopics } from '@rtml/kafka';
 import { OfflineStore } from '@rtml/offline-store';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
 import { KafkaServedLog } from '@rtml/serving';
 import { featureSetProcessor, serveMetrics, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import { createConsoleApp } from './app.js';
@@ -44,7 +43,7 @@ const connections = readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers
 const kafka = kafkaClient(connections.kafka, { clientId: 'console-test' });
 let admin: Admin;
 let producer: Producer;
-let redis: Redis;
+let redis: RedisClient;
 let store: OnlineStore;
 let processor: StreamProcessor<unknown, unknown>;
 let metrics: Server;
@@ -72,7 +71,7 @@ beforeAll(async () => {
   const set = userTransactionFeatures;
   store = new OnlineStore(redis, { namespace, featureSets: [set] });
   const topology = { processor: featureSetProcessor(set), topics: [topic], allowedLateness: duration.hours(1) };
-  processor = new StreamProcessor({ topology, kafka: connections.kafka, store, group, progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
+  processor = new StreamProcessor({ topology, kafka: connections.kafka, store, group, progressIntervalMs: 0 });
   await processor.start();
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));
@@ -148,11 +147,11 @@ describe('pipeline console in headless Chromium', () => {
   });
 
   it('shows the offline value as of a time, agreement with online, and the served-vector log', async () => {
-    const events = [1, 2, 3].map((i) => transactions.schema.parse(txn(i, [5, 7, 11][i - 1]!)) as TransactionEvent);
+    const events = [1, 2, 3].map((i) => transactions.schema.parse(txn(i, [5, 7, 11][i - 1]!)));
     const offline = await OfflineStore.open({ dir: offlineDir });
     await offline.loadEvents('events', transactions, events);
     await offline.backfill(userTransactionFeatures, { events: 'events', eventTimeEncoding: 'epoch_ms' });
-    await offline.close();
+    offline.close();
     const log = await KafkaServedLog.connect({ brokers: connections.kafka.brokers, kafka: connections.kafka, topic: servedTopic, partitions: 1 });
     log.append({ requestId: 'r-1', entityId: 'alice', requestTime: t0, servedAt: Date.now(), model: 'test', values: { txn_count_1h: 3 }, status: { txn_count_1h: 'fresh' }, fallbacks: [], score: 0.25 });
     await log.close();
@@ -186,7 +185,7 @@ describe('pipeline console in headless Chromium', () => {
     // The operator fixes the amount and re-drives; then re-drives again.
     await page.click(`input[data-letter="${row.id}"]`);
     await page.click(`button[data-letter-edit-toggle="${row.id}"]`);
-    await page.$eval(`textarea[data-letter-edit="${row.id}"]`, (area, fixed) => ((area as HTMLTextAreaElement).value = fixed), JSON.stringify(txn(4, 10, 'm4')));
+    await page.$eval(`textarea[data-letter-edit="${row.id}"]`, (area, fixed) => (area.value = fixed), JSON.stringify(txn(4, 10, 'm4')));
     await page.click('[data-testid="redrive"]');
     await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
     expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');

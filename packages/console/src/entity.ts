@@ -114,6 +114,6 @@ async function readOffline(lookup: EntityLookup, entityId: string, asOf: number,
     }
     return { vectors };
   } finally {
-    await store.close();
+    store.close();
   }
 }

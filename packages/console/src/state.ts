@@ -1,5 +1,5 @@
 import type { Admin, Kafka } from 'kafkajs';
-import { duration, type FeatureSet, type SourceEvent } from '@rtml/features';
+import { type FeatureSet, type SourceEvent } from '@rtml/features';
 import { OnlineStore, type RedisClient } from '@rtml/online-store';
 import { defaultDeadLetterTopic } from '@rtml/stream';
 import { DeadLetterBook, readLetter } from './dead-letters.js';
@@ -30,7 +30,7 @@ export interface ConsoleSettings {
 
 /** A typed feature set as an input: the console reads only its description, whatever its event type. */
 export function pipelineInput<E extends SourceEvent>(topic: string, featureSet: FeatureSet<E>): PipelineInput {
-  return { topic, featureSet: featureSet as unknown as FeatureSet<SourceEvent> };
+  return { topic, featureSet };
 }
 
 const OWN_GROUP_PREFIX = 'rtml-console-';

@@ -17,7 +17,11 @@ program
   .description('start Kafka and Redis and leave them running (recorded in .devstack/state.json)')
   .option('--native', 'skip the Docker probe and start native processes')
   .addOption(topologyOption())
-  .option('--secure', 'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs (native, single topology; also RTML_DEVSTACK_SECURE=1)')
+  .option(
+    '--secure',
+    'TLS everywhere, SASL/ACL users admin, processor, serving and Kafka ACLs ' +
+      '(native, single topology; also RTML_DEVSTACK_SECURE=1)',
+  )
   .addOption(principalOption())
   .action(async (opts: { native?: boolean; topology: Topology; secure?: boolean; as: SecurePrincipal }) => {
     const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
@@ -27,7 +31,8 @@ program
       throw new Error(`[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``);
     }
     if (existing && secure !== Boolean(existing.secure)) {
-      throw new Error(`[devstack] a ${existing.secure ? 'secure' : 'plain'} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
+      const kind = existing.secure ? 'secure' : 'plain';
+      throw new Error(`[devstack] a ${kind} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
     }
     if (existing) {
       progress(`already running (${stateFile()})`);
@@ -110,7 +115,8 @@ async function exportedServicesAnswer(): Promise<boolean> {
   try {
     await checkConnections(readConnectionSettings(), { timeoutMs: 2_000 });
   } catch (error) {
-    progress(`the exported ${exported} do not answer (${error instanceof ConnectionError ? error.message.split('\n')[0] : String(error)}); starting a new stack, eval the exports below`);
+    const reason = error instanceof ConnectionError ? error.message.split('\n')[0] : String(error);
+    progress(`the exported ${exported} do not answer (${reason}); starting a new stack, eval the exports below`);
     return false;
   }
   progress(`${exported} already answer; starting nothing (unset them to start a stack of your own)`);
@@ -136,12 +142,14 @@ function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal):
 
 /**
  * Shell exports; a secure stack's passwords are given as files (`*_PASSWORD_FILE`), so nothing secret is printed.
- * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export cannot linger;
- * so are the TLS/SASL/ACL variables this stack does not set (a plain stack after a secure one, a password file after an inline one).
+ * A cluster has no REDIS_URL (and a single node no REDIS_CLUSTER_NODES): the other one is unset, so an old export
+ * cannot linger; so are the TLS/SASL/ACL variables this stack does not set (a plain stack after a secure one, a
+ * password file after an inline one).
  */
 function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
   const env = stackEnvironment(stack, principal);
-  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${SECURE_PRINCIPALS.filter((p) => p !== principal).join('|')}\`)`);
+  const others = SECURE_PRINCIPALS.filter((p) => p !== principal).join('|');
+  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${others}\`)`);
   const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES', ...SECURITY_VARIABLES].filter((name) => !(name in env));
   process.stdout.write(`${Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
 }

@@ -2,15 +2,18 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startNativeKafkaCluster } from './kafka-cluster.js';
-import { progress, stopProcess } from './process.js';
+import { progress, secondsSince, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
 import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
 
-/** `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and 3 replicas. */
+/**
+ * `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and
+ * 3 replicas.
+ */
 export type Topology = 'single' | 'cluster';
 export const TOPOLOGIES: readonly Topology[] = ['single', 'cluster'];
 
-/** Where a cluster topology lives: `KAFKA_BROKERS` (comma-separated) and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
+/** Where a cluster lives: `KAFKA_BROKERS` and `REDIS_CLUSTER_NODES` (comma-separated host:port seeds). */
 export interface ClusterEndpoints {
   kafkaBrokers: string;
   redisClusterNodes: string;
@@ -57,14 +60,16 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
   const started = Date.now();
   const fromEnv = opts.ignoreEnvironment ? undefined : clusterEndpointsFromEnvironment();
   if (fromEnv) {
-    progress(`using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; starting nothing`);
+    progress(
+      `using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; ` + 'starting nothing',
+    );
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
   const [redis, kafka] = await Promise.allSettled([startNativeRedisCluster(join(runDir, 'redis')), startNativeKafkaCluster(join(runDir, 'kafka'))]);
   const processes: ManagedProcess[] = [
-    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile })) : []),
-    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile })) : []),
+    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile, argv: s.argv })) : []),
+    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile, argv: n.argv })) : []),
   ];
   const stopAll = () => Promise.all(processes.map((p) => stopProcess(p.pid)));
   if (redis.status === 'rejected' || kafka.status === 'rejected') {
@@ -73,7 +78,10 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
   const endpoints = { kafkaBrokers: kafka.value.brokers, redisClusterNodes: redis.value.nodes };
-  progress(`cluster ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`);
+  progress(
+    `cluster ready in ${secondsSince(started)} s: ` +
+      `KAFKA_BROKERS=${endpoints.kafkaBrokers} REDIS_CLUSTER_NODES=${endpoints.redisClusterNodes}`,
+  );
   return {
     ...endpoints,
     mode: 'native',

@@ -2,10 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
+import { ensureTopics } from '@rtml/kafka';
+import { detachReplica, kafkaLeaderOf, killNode, redisPrimaryOf, replicaOf, waitUntilRedisServes, type KilledNode } from './cluster-faults.js';
 import { startClusterStack, type RunningCluster } from './cluster-stack.js';
 import { isAlive, isPortListening } from './process.js';
-import { REDIS_CLUSTER_NODE_TIMEOUT_MS } from './redis-cluster.js';
-import type { ManagedProcess } from './stack.js';
 
 /**
  * Its own cluster (not the run's shared one): these tests SIGKILL nodes, and the last one checks that stopping a
@@ -33,12 +33,6 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
-const processListeningOn = (port: number): ManagedProcess => {
-  const found = cluster.processes.find((p) => p.ports[0] === port);
-  if (!found) throw new Error(`no process of ours listens on ${port}`);
-  return found;
-};
-
 async function produceAndConsume(topic: string, values: string[], groupId: string): Promise<string[]> {
   const producer = kafka.producer({ retry });
   await producer.connect();
@@ -65,7 +59,8 @@ describe('Kafka: 3 KRaft brokers', () => {
 
   it('creates topics with replication factor 3 and min.insync.replicas 2 by default', async () => {
     expect((await admin.describeCluster()).brokers).toHaveLength(3);
-    await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
+    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at first.
+    await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     for (const partition of metadata!.partitions) {
       expect(partition.replicas).toHaveLength(3);
@@ -77,13 +72,15 @@ describe('Kafka: 3 KRaft brokers', () => {
     expect(await produceAndConsume(topic, values, `g-${randomUUID()}`)).toEqual([...values].sort());
   });
 
+  let killedBroker: KilledNode;
+
   it('keeps producing and consuming after the leader of partition 0 is SIGKILLed', async () => {
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     const leaderId = metadata!.partitions.find((p) => p.partitionId === 0)!.leader;
-    const leader = (await admin.describeCluster()).brokers.find((b) => b.nodeId === leaderId)!;
-    const victim = processListeningOn(leader.port);
-    process.kill(victim.pid, 'SIGKILL');
-    await expect.poll(() => isAlive(victim.pid)).toBe(false);
+    const victim = await kafkaLeaderOf(cluster, topic, 0);
+    expect(victim.name).toBe(`kafka-${leaderId}`);
+    killedBroker = await killNode(cluster, victim);
+    expect(isAlive(victim.pid)).toBe(false);
 
     const values = Array.from({ length: 30 }, (_, i) => `after-${i}`);
     const everything = [...Array.from({ length: 30 }, (_, i) => `before-${i}`), ...values];
@@ -91,6 +88,15 @@ describe('Kafka: 3 KRaft brokers', () => {
     expect(await produceAndConsume(topic, values, `g-${randomUUID()}`).then(() => consumeAll(topic, everything.length))).toEqual(everything.sort());
     const [after] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     expect(after!.partitions.find((p) => p.partitionId === 0)!.leader).not.toBe(leaderId);
+  });
+
+  it('restarts the killed broker with its data: it rejoins and every partition is back to 3 in-sync replicas', async () => {
+    const restarted = await killedBroker.restart();
+    expect(restarted.pid).not.toBe(killedBroker.killed.pid);
+    expect(cluster.processes).toContain(restarted);
+    expect((await admin.describeCluster()).brokers).toHaveLength(3);
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    for (const partition of metadata!.partitions) expect(partition.isr).toHaveLength(3);
   });
 
   async function consumeAll(topicName: string, count: number): Promise<string[]> {
@@ -125,30 +131,57 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
     client.disconnect();
   });
 
+  let killedPrimary: KilledNode;
+
   it('promotes the replica when its primary is SIGKILLed, keeping the replicated writes', async () => {
     const client = new Cluster(seeds());
     const key = `devstack:failover:${randomUUID()}`;
     await client.set(key, 'kept');
     const slot = await slotOf(client, key);
-    const primaryAddress = client.slots[slot]![0]!;
-    const primary = processListeningOn(Number(primaryAddress.split(':')[1]));
+    const primary = await redisPrimaryOf(cluster, key);
+    expect(client.slots[slot]![0]).toBe(`127.0.0.1:${primary.ports[0]}`);
     // WAIT: the write reached the replica before the kill (replication is asynchronous otherwise).
-    const direct = new Redis(Number(primaryAddress.split(':')[1]), '127.0.0.1');
+    const direct = new Redis(primary.ports[0]!, '127.0.0.1');
     expect(await direct.wait(1, 5_000)).toBe(1);
-    const replicaPort = await replicaPortOf(direct);
     direct.disconnect();
+    const replica = await replicaOf(cluster, primary);
 
-    process.kill(primary.pid, 'SIGKILL');
-    const replica = new Redis(replicaPort, '127.0.0.1');
-    // Failure detection takes the node timeout, then an election: allow a generous multiple on a loaded machine.
-    await expect.poll(async () => (await replica.info('replication')).match(/role:(\w+)/)?.[1], { timeout: 12 * REDIS_CLUSTER_NODE_TIMEOUT_MS, interval: 500 }).toBe('master');
-    await expect.poll(async () => (await replica.cluster('INFO')).includes('cluster_state:ok'), { timeout: 6 * REDIS_CLUSTER_NODE_TIMEOUT_MS, interval: 500 }).toBe(true);
-    replica.disconnect();
+    killedPrimary = await killNode(cluster, primary);
+    await waitUntilRedisServes(cluster);
+    expect(await redisPrimaryOf(cluster, key)).toBe(replica);
 
     expect(await client.get(key)).toBe('kept');
     await client.set(key, 'after failover');
     expect(await client.get(key)).toBe('after failover');
-    expect(client.slots[slot]![0]).toBe(`127.0.0.1:${replicaPort}`);
+    expect(client.slots[slot]![0]).toBe(`127.0.0.1:${replica.ports[0]}`);
+    client.disconnect();
+  });
+
+  it('restarts the killed primary: it comes back empty (no persistence) and rejoins as a replica', async () => {
+    const restarted = await killedPrimary.restart();
+    expect(cluster.processes).toContain(restarted);
+    const direct = new Redis(restarted.ports[0]!, '127.0.0.1');
+    expect((await direct.info('replication')).match(/role:(\w+)/)?.[1]).toBe('slave');
+    direct.disconnect();
+  });
+
+  it('detachReplica makes a failover lose the primary\'s last writes: the promoted replica holds a strict prefix', async () => {
+    const client = new Cluster(seeds());
+    // One hash tag: both keys on one primary, so "before" and "after" are one replication stream.
+    const tag = `{devstack:prefix:${randomUUID()}}`;
+    await client.set(`${tag}:before`, 'replicated');
+    const primary = await redisPrimaryOf(cluster, `${tag}:before`);
+    const direct = new Redis(primary.ports[0]!, '127.0.0.1');
+    expect(await direct.wait(1, 5_000)).toBe(1);
+    direct.disconnect();
+
+    const detached = await detachReplica(cluster, primary);
+    await client.set(`${tag}:after`, 'acknowledged by the primary alone');
+    const { primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
+    expect(promotedOffset).toBeLessThan(primaryOffset);
+    expect(promotedOffset).toBeGreaterThanOrEqual(detached.offsetAtDetach - 1);
+    expect(await client.get(`${tag}:before`)).toBe('replicated');
+    expect(await client.get(`${tag}:after`)).toBeNull();
     client.disconnect();
   });
 });
@@ -163,10 +196,3 @@ it('stops the faulted cluster leaving no process and no listening port', async (
 });
 
 const slotOf = async (client: Cluster, key: string): Promise<number> => Number(await client.cluster('KEYSLOT', key));
-
-/** The client port of the replica attached to this primary (first one listed by INFO replication). */
-async function replicaPortOf(primary: Redis): Promise<number> {
-  const port = (await primary.info('replication')).match(/slave0:ip=[^,]+,port=(\d+)/)?.[1];
-  if (!port) throw new Error('the primary has no replica');
-  return Number(port);
-}

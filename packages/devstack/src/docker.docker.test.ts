@@ -20,7 +20,7 @@ describe('docker mode (testcontainers)', () => {
     process.env = { ...savedEnv };
   });
 
-  it('starts both services through testcontainers and stops leaving no container, network, volume or listening port', async () => {
+  it('starts both services with testcontainers; stop leaves no container, network, volume or open port', async () => {
     const before = engineObjects();
     const stack = await startStack({ ignoreEnvironment: true, mode: 'docker' });
     expect(stack.mode).toBe('testcontainers');
@@ -48,7 +48,7 @@ describe('docker mode (testcontainers)', () => {
     expect(engineObjects()).toEqual(before);
   });
 
-  it('removes its containers when interrupted (SIGINT), and a later start removes those of a SIGKILLed process', async () => {
+  it('removes its containers on SIGINT, and a later start removes those of a SIGKILLed process', async () => {
     const before = engineObjects();
     const interrupted = await holdStack();
     interrupted.child.kill('SIGINT');

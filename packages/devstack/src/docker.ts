@@ -14,7 +14,7 @@ export function dockerEngineAnswers(): boolean {
   return result.status === 0 && result.stdout.toString().trim().length > 0;
 }
 
-/** The official images, unless RTML_REDIS_IMAGE / RTML_KAFKA_IMAGE name others (e.g. the stand-ins of scripts/docker-images.sh). */
+/** The official images, unless RTML_REDIS_IMAGE / RTML_KAFKA_IMAGE name others (e.g. scripts/docker-images.sh's). */
 export function containerImages(): { redis: string; kafka: string } {
   return {
     redis: process.env.RTML_REDIS_IMAGE || 'redis:7',
@@ -32,11 +32,11 @@ export interface ContainerStack {
   brokers: string;
   redisUrl: string;
   containerIds: string[];
-  stop(): Promise<void>;
+  readonly stop: () => Promise<void>;
 }
 
 /**
- * Starts Redis and a single-node KRaft Kafka with testcontainers. Loaded lazily: machines without Docker never import it.
+ * Starts Redis and a single-node KRaft Kafka with testcontainers. Loaded lazily: machines without Docker never load it.
  * Ryuk (testcontainers' reaper) is off unless TESTCONTAINERS_RYUK_DISABLED says otherwise: its image must be pulled,
  * which fails without a registry. Instead `stop()`, an exit hook and signal handlers remove our containers, and the
  * next start removes containers whose owner process is gone (killed with SIGKILL).
@@ -84,7 +84,8 @@ async function ensureImage(tc: Testcontainers, image: string, variable: string):
     throw new DevstackError(
       `docker: pulling ${image}`,
       `the image is not in the Docker engine and cannot be pulled (${reason}).\n` +
-        `  Build local stand-ins with \`eval "$(bash scripts/docker-images.sh)"\`, or set ${variable} to an image you have.`,
+        '  Build local stand-ins with `eval "$(bash scripts/docker-images.sh)"`, ' +
+          `or set ${variable} to an image you have.`,
     );
   }
 }
@@ -134,7 +135,8 @@ async function startKafka(tc: Testcontainers, image: string, labels: Record<stri
     const advertised = `PLAINTEXT://${endpoint},BROKER://${container.getHostname()}:${BROKER_PORT}`;
     const script = `#!/bin/sh\nexport KAFKA_ADVERTISED_LISTENERS=${advertised}\nexec /etc/kafka/docker/run\n`;
     await container.copyContentToContainer([{ content: script, target: STARTER_SCRIPT, mode: 0o755 }]);
-    // A second file, written after the script is closed: executing a file still open for writing fails ("Text file busy").
+    // A second file, written after the script is closed: executing a file still open for writing fails
+    // ("Text file busy").
     await container.copyContentToContainer([{ content: '', target: STARTER_READY }]);
     progress(`kafka: container started; waiting for the broker on ${endpoint}`);
     await waitForService(tc, container, 'kafka: waiting for the broker to answer metadata requests', () => brokerAnswers(endpoint));
@@ -171,7 +173,10 @@ function kafkaEnvironment(): Record<string, string> {
   };
 }
 
-/** Ready means the service answers from the host (PING, a metadata request), as in native mode; a dead container fails fast with its log. */
+/**
+ * Ready means the service answers from the host (PING, a metadata request), as in native mode; a dead container fails
+ * fast with its log.
+ */
 async function waitForService(tc: Testcontainers, container: StartedTestContainer, step: string, answers: () => Promise<boolean>): Promise<void> {
   const client = await tc.getContainerRuntimeClient();
   const handle = client.container.getById(container.getId());
@@ -179,7 +184,8 @@ async function waitForService(tc: Testcontainers, container: StartedTestContaine
     await waitUntil(step, answers, { timeoutMs: 120_000, exited: async () => !(await client.container.inspect(handle)).State.Running });
   } catch (error) {
     const log = spawnSync('docker', ['logs', '--tail', '30', container.getId()], { encoding: 'utf8' });
-    if (error instanceof Error) error.message += `\n  last lines of the container's log (${container.getId().slice(0, 12)}):\n${log.stdout}${log.stderr}`;
+    const id = container.getId().slice(0, 12);
+    if (error instanceof Error) error.message += `\n  last lines of the container's log (${id}):\n${log.stdout}${log.stderr}`;
     throw error;
   }
 }

@@ -29,3 +29,18 @@ export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort, stopProcess } from './process.js';
 export { SECURE_NAMING, SECURE_PRINCIPALS, readSecurePassword, secureEnvironment, type SecurePrincipal, type SecureStackInfo } from './secure.js';
 export { ensureTlsMaterial, type TlsMaterial } from './tls-material.js';
+export {
+  clusterProcess,
+  detachReplica,
+  kafkaLeaderOf,
+  kafkaNodeId,
+  killNode,
+  redisPrimaryOf,
+  replicaOf,
+  replicationOffset,
+  waitUntilKafkaWhole,
+  waitUntilRedisServes,
+  waitUntilRedisWhole,
+  type DetachedPrimary,
+  type KilledNode,
+} from './cluster-faults.js';

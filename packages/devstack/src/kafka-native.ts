@@ -51,6 +51,8 @@ export interface NativeKafka {
   pid: number;
   ports: number[];
   logFile: string;
+  /** The command line it was started with (fault tests restart a killed node with it). */
+  argv: string[];
 }
 
 /** One KRaft node (broker+controller) of a quorum of `voters`; replication settings follow the quorum size. */
@@ -185,7 +187,7 @@ async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[]
       files.log,
     );
     if (child.pid === undefined) throw new DevstackError('kafka: starting the broker', 'java could not be spawned', files.log);
-    return { brokers: `127.0.0.1:${node.brokerPort}`, pid: child.pid, ports: [node.brokerPort, node.controllerPort], logFile: files.log };
+    return { brokers: `127.0.0.1:${node.brokerPort}`, pid: child.pid, ports: [node.brokerPort, node.controllerPort], logFile: files.log, argv: child.spawnargs };
   });
 }
 

@@ -21,7 +21,7 @@ it('env mode starts nothing and says which variables to set', async () => {
   expect((await startStack()).mode).toBe('environment');
 });
 
-it('docker mode fails clearly, instead of falling back to native processes, when no Docker engine answers', async () => {
+it('docker mode fails clearly, instead of falling back to native processes, without a Docker engine', async () => {
   process.env.RTML_DEVSTACK_MODE = 'docker';
   process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
   await expect(startStack({ ignoreEnvironment: true })).rejects.toThrow('RTML_DEVSTACK_MODE=docker: no Docker engine answers');

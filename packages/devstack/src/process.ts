@@ -14,6 +14,11 @@ export function progress(message: string): void {
   process.stderr.write(`[devstack] ${message}\n`);
 }
 
+/** Seconds since `startedMs` (a Date.now()), one decimal: how long a start took. */
+export function secondsSince(startedMs: number): string {
+  return ((Date.now() - startedMs) / 1000).toFixed(1);
+}
+
 export function commandExists(command: string): boolean {
   return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0;
 }
@@ -30,7 +35,7 @@ export function runLogged(step: string, command: string, args: string[], logFile
   }
 }
 
-/** `runLogged` without blocking the event loop, so several commands (e.g. one format per Kafka node) run in parallel. */
+/** `runLogged` without blocking the event loop: several commands (e.g. one format per Kafka node) run in parallel. */
 export async function runLoggedAsync(step: string, command: string, args: string[], logFile: string): Promise<void> {
   const fd = openSync(logFile, 'a');
   try {

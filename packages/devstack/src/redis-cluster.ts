@@ -18,7 +18,10 @@ export interface NativeRedisCluster {
   servers: NativeRedis[];
 }
 
-/** Starts six cluster-mode redis-servers, joins them with `redis-cli --cluster create` and waits until all slots are served and replicated. */
+/**
+ * Starts six cluster-mode redis-servers, joins them with `redis-cli --cluster create` and waits until all slots are
+ * served and replicated.
+ */
 export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000): Promise<NativeRedisCluster> {
   const count = 2 * REDIS_CLUSTER_PRIMARIES;
   const busPorts = await freePorts(count);
@@ -56,7 +59,7 @@ function clusterArgs(busPort: number): string[] {
  * Every node sees a complete cluster (`cluster_state:ok`, all 16384 slots ok, all nodes known), and every
  * primary streams to an online replica, so a primary's failover has a replica to promote.
  */
-export async function clusterHealthy(servers: readonly NativeRedis[]): Promise<boolean> {
+export async function clusterHealthy(servers: readonly Pick<NativeRedis, 'url'>[]): Promise<boolean> {
   const reports = await Promise.all(servers.map((server) => nodeReport(server.url)));
   const primaries = reports.filter((report) => report.role === 'master');
   return (

@@ -8,6 +8,8 @@ export interface NativeRedis {
   pid: number;
   ports: number[];
   logFile: string;
+  /** The command line it was started with (redis-server rewrites its /proc cmdline; fault tests restart with this). */
+  argv: string[];
 }
 
 /** Installs Debian's redis-server when it is missing and we are allowed to (root with apt-get). */
@@ -39,7 +41,7 @@ export async function startNativeRedis(runDir: string, variant?: RedisVariant): 
   return redis;
 }
 
-/** Spawns one redis-server in `runDir` on a free loopback port (no persistence), with `extraArgs` (e.g. cluster mode). */
+/** One redis-server in `runDir` on a free loopback port, no persistence, with `extraArgs` (e.g. cluster mode). */
 export async function spawnRedisServer(runDir: string, extraArgs: readonly string[], variant?: RedisVariant): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');
@@ -54,7 +56,7 @@ export async function spawnRedisServer(runDir: string, extraArgs: readonly strin
   );
   const pid = child.pid;
   if (pid === undefined) throw new DevstackError('redis: starting redis-server', 'could not spawn', logFile);
-  return { url: listen.url, pid, ports: [port], logFile };
+  return { url: listen.url, pid, ports: [port], logFile, argv: child.spawnargs };
 }
 
 export async function redisAnswers(url: string): Promise<boolean> {

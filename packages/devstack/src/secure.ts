@@ -149,7 +149,7 @@ function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, passwords: R
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 
-/** TLS only (`--port 0` is on the command line), the default user off, one ACL user per principal (hashed passwords). */
+/** TLS only (`--port 0` on the command line), the default user off, one ACL user per principal (hashed passwords). */
 function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, string>): string {
   const { featureKeys, checkpointKeys } = SECURE_NAMING;
   // INFO is allowed so clients' ready checks work; everything @dangerous (FLUSHALL, CONFIG, KEYS, DEBUG) is not.
@@ -161,7 +161,10 @@ function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, st
     'tls-auth-clients optional',
     'user default off resetkeys -@all',
     user('admin', '~* &* +@all'),
-    user('processor', `~${featureKeys} ~${checkpointKeys} -@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info`),
+    user(
+      'processor',
+      `~${featureKeys} ~${checkpointKeys} ` + '-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info',
+    ),
     user('serving', `%R~${featureKeys} -@all +@read +@connection -@dangerous +info`),
     '',
   ].join('\n');

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { dockerEngineAnswers, startWithTestcontainers } from './docker.js';
 import { startNativeKafka } from './kafka-native.js';
-import { progress, stopProcess } from './process.js';
+import { progress, secondsSince, stopProcess } from './process.js';
 import { startNativeRedis } from './redis-native.js';
 import { prepareSecureStack, type SecureStackInfo } from './secure.js';
 
@@ -21,6 +21,8 @@ export interface ManagedProcess {
   pid: number;
   ports: number[];
   logFile: string;
+  /** The command line of a native server (cluster fault tests restart a killed node with it). */
+  argv?: string[];
 }
 
 export interface RunningStack extends StackEndpoints {
@@ -68,10 +70,17 @@ export async function startStack(opts: StartOptions = {}): Promise<RunningStack>
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
   if (mode === 'env') {
-    throw new Error('[devstack] RTML_DEVSTACK_MODE=env: set KAFKA_BROKERS and REDIS_URL to the services to use (or choose native or docker)');
+    throw new Error(
+      '[devstack] RTML_DEVSTACK_MODE=env: set KAFKA_BROKERS and REDIS_URL to the services to use ' +
+        '(or choose native or docker)',
+    );
   }
   if (mode === 'docker' && !dockerEngineAnswers()) {
-    throw new Error(`[devstack] RTML_DEVSTACK_MODE=docker: no Docker engine answers \`docker info\` (DOCKER_HOST=${process.env.DOCKER_HOST ?? 'default'}); start Docker, or use RTML_DEVSTACK_MODE=native`);
+    const host = process.env.DOCKER_HOST ?? 'default';
+    throw new Error(
+      `[devstack] RTML_DEVSTACK_MODE=docker: no Docker engine answers \`docker info\` (DOCKER_HOST=${host}); ` +
+        'start Docker, or use RTML_DEVSTACK_MODE=native',
+    );
   }
   if (mode === 'docker' || (mode === undefined && dockerEngineAnswers())) return startContainerStack(started);
   return startNativeStack(started);
@@ -82,14 +91,17 @@ export function modeSetting(): ModeSetting | undefined {
   const value = process.env.RTML_DEVSTACK_MODE;
   if (!value) return undefined;
   if (!(MODE_SETTINGS as readonly string[]).includes(value)) {
-    throw new Error(`[devstack] RTML_DEVSTACK_MODE=${value} is not a mode: use ${MODE_SETTINGS.join(', ')}, or leave it unset to choose automatically`);
+    throw new Error(
+      `[devstack] RTML_DEVSTACK_MODE=${value} is not a mode: use ${MODE_SETTINGS.join(', ')}, ` +
+        'or leave it unset to choose automatically',
+    );
   }
   return value as ModeSetting;
 }
 
 async function startContainerStack(started: number): Promise<RunningStack> {
   const stack = await startWithTestcontainers();
-  progress(`stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${stack.brokers} REDIS_URL=${stack.redisUrl}`);
+  progress(`stack ready in ${secondsSince(started)} s: KAFKA_BROKERS=${stack.brokers} REDIS_URL=${stack.redisUrl}`);
   return { kafkaBrokers: stack.brokers, redisUrl: stack.redisUrl, mode: 'testcontainers', processes: [], containerIds: stack.containerIds, stop: stack.stop };
 }
 
@@ -115,7 +127,7 @@ async function startNativeStack(started: number, secure = false): Promise<Runnin
     await stop();
     throw error;
   });
-  progress(`${secure ? 'secure ' : ''}stack ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`);
+  progress(`${secure ? 'secure ' : ''}stack ready in ${secondsSince(started)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`);
   return { kafkaBrokers: brokers, redisUrl: url, mode: 'native', processes, runDir, ...(setup && { secure: setup.info }), stop };
 }
 

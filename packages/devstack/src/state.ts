@@ -69,7 +69,10 @@ export function resolveEndpoints(): StackEndpoints {
   if (fromEnv) return fromEnv;
   const recorded = readRecordedStack();
   if (recorded && isClusterEndpoints(recorded)) {
-    throw new Error('[devstack] the running stack is the cluster topology (REDIS_CLUSTER_NODES); this command needs a single Redis: `npm run infra:down`, then `npm run infra:up`');
+    throw new Error(
+      '[devstack] the running stack is the cluster topology (REDIS_CLUSTER_NODES); ' +
+        'this command needs a single Redis: `npm run infra:down`, then `npm run infra:up`',
+    );
   }
   if (recorded) return { kafkaBrokers: recorded.kafkaBrokers, redisUrl: recorded.redisUrl };
   throw new Error('[devstack] no Kafka/Redis: set KAFKA_BROKERS and REDIS_URL, or run `npm run infra:up` first');

@@ -28,15 +28,22 @@ async function main(): Promise<void> {
   let cpu = process.cpuUsage();
   const result = await runBackfill(connection, userTransactionFeatures, { events: 'events', into: 'history' });
   const sqlMs = performance.now() - started;
-  console.log(`DuckDB SQL backfill: ${events} events, ${users} users -> ${result.rows} history rows in ${seconds(sqlMs)} (CPU ${cpuSeconds(cpu)})`);
+  console.log(
+    `DuckDB SQL backfill: ${events} events, ${users} users -> ${result.rows} history rows ` +
+      `in ${seconds(sqlMs)} (CPU ${cpuSeconds(cpu)})`,
+  );
 
   const rows = (await connection.runAndReadAll(`SELECT * FROM events`)).getRowObjectsJS() as unknown as TransactionEvent[];
   started = performance.now();
   cpu = process.cpuUsage();
   const replayRows = replay(rows);
   const replayMs = performance.now() - started;
-  console.log(`Online engine replay: ${events} events -> ${replayRows} vectors in ${seconds(replayMs)} (CPU ${cpuSeconds(cpu)}; events already in memory, nothing written)`);
-  console.log(`wall-clock ratio replay / SQL: ${(replayMs / sqlMs).toFixed(1)}x; machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`);
+  console.log(
+    `Online engine replay: ${events} events -> ${replayRows} vectors in ${seconds(replayMs)} ` +
+      `(CPU ${cpuSeconds(cpu)}; events already in memory, nothing written)`,
+  );
+  const load = `machine load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores`;
+  console.log(`wall-clock ratio replay / SQL: ${(replayMs / sqlMs).toFixed(1)}x; ${load}`);
   connection.closeSync();
   instance.closeSync();
 }

@@ -1,5 +1,5 @@
 import { compareEventKeys } from './order.js';
-import { insertExact, type Scalar } from './packed.js';
+import type { Scalar } from './packed.js';
 import type { Aggregate } from './definition.js';
 import type { FeatureValue } from './vector.js';
 
@@ -66,7 +66,7 @@ const distinctAcc: Accumulator<DistinctState> = {
 
 /**
  * The k greatest (eventTime, eventId) non-null values, newest first, as ONE flat array [t0, id0, v0, t1, id1, v1, ...]
- * (one array per entity instead of one per entry: see packed.ts). `last` is the same fold with k = 1.
+ * (one array per entity instead of one per entry). `last` is the same fold with k = 1.
  */
 type Latest = Scalar[];
 function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulator<Latest> {
@@ -77,7 +77,9 @@ function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulato
       let at = acc.length / 3;
       while (at > 0 && compareEventKeys(acc[(at - 1) * 3] as number, acc[(at - 1) * 3 + 1] as string, t, id) < 0) at--;
       if (at >= k) return acc;
-      return insertExact(acc.length < 3 * k ? acc : acc.slice(0, 3 * (k - 1)), at * 3, [t, id, v]);
+      if (acc.length === 3 * k) acc.length = 3 * (k - 1);
+      acc.splice(at * 3, 0, t, id, v);
+      return acc;
     },
     result,
   };
@@ -86,7 +88,7 @@ const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scal
 const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
 
 function erase<A extends Json>(acc: Accumulator<A>): Accumulator<Json> {
-  return acc as unknown as Accumulator<Json>;
+  return acc;
 }
 
 export function accumulatorFor(spec: Aggregate): Accumulator<Json> {

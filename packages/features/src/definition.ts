@@ -28,7 +28,7 @@ type EventSchema = z.ZodObject & z.ZodType<SourceEvent, unknown>;
 /** A stream of events of one schema. Which entity an event belongs to is the feature set's `entity`. */
 export function source<S extends EventSchema>(name: string, schema: S): Source<z.output<S>> {
   const fieldTypes = Object.fromEntries(
-    Object.entries(schema.shape).flatMap(([field, type]) => {
+    Object.entries(schema.shape).flatMap(([field, type]: [string, z.ZodType]) => {
       const fieldType = plainFieldType(type);
       return fieldType ? [[field, fieldType]] : [];
     }),

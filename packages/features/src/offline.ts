@@ -129,7 +129,8 @@ export function rowAsOf<R extends { readonly t: number }>(rows: readonly R[], ti
 
 async function detectEventTimeEncoding(connection: SqlConnection, events: string): Promise<EventTimeEncoding> {
   const reader = await connection.runAndReadAll(`SELECT typeof("eventTime") FROM ${events} AS src LIMIT 1`);
-  const type = String(reader.getRows()[0]?.[0] ?? 'BIGINT');
+  const type = reader.getRows()[0]?.[0];
+  if (typeof type !== 'string') return 'epoch_ms'; // no row: nothing to read either way
   if (type.startsWith('TIMESTAMP')) return 'timestamp';
   if (type === 'VARCHAR') return 'iso8601';
   return 'epoch_ms';
@@ -287,7 +288,7 @@ function withDefault(feature: AggregateFeature, sql: string): string {
 }
 
 function literal(value: Exclude<FeatureValue, null>): string {
-  if (Array.isArray(value)) return `[${value.map((v) => literal(v)).join(', ')}]`;
+  if (Array.isArray(value)) return `[${value.map((v: string | number) => literal(v)).join(', ')}]`;
   if (typeof value === 'string') return `'${value.replaceAll("'", "''")}'`;
   return String(value);
 }

@@ -68,10 +68,10 @@ describe('online engine', () => {
     const state = applyAll(lifetimeOnly, [txn('a', 0, 1), txn('b', 10, 2), txn('a', 0, 1), txn('b', 10, 2), txn('b', 10, 2)]);
     expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
     // A watermark at b's time: a (older) cannot arrive any more and is forgotten, b can and is still recognised.
-    lifetimeOnly.compact(state, eventTime(t0 + 10));
-    expect(state.refs).toEqual(['b']);
-    lifetimeOnly.apply(state, txn('b', 10, 2));
-    expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
+    const compacted = lifetimeOnly.compact(state, eventTime(t0 + 10));
+    expect(lifetimeOnly.apply(compacted, txn('b', 10, 2))).toBe(compacted);
+    expect(lifetimeOnly.read(compacted, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
+    expect(lifetimeOnly.read(lifetimeOnly.apply(compacted, txn('a', 0, 1)), 'u1', eventTime(t0 + 10)).values.n).toBe(3);
   });
 
   it('refuses NaN and Infinity in an event built by hand (parse never lets them through), for every aggregation alike', () => {
@@ -80,7 +80,7 @@ describe('online engine', () => {
       expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(/event "a": amount must be a finite number or null, got/);
       expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(/amount must be a finite number or null/);
     }
-    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999'), merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
+    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999') as number, merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
   });
 
   it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {
@@ -88,13 +88,15 @@ describe('online engine', () => {
     expect(engine.nextChange(state, eventTime(t0))).toBe(t0 + HOUR);
     expect(engine.nextChange(state, eventTime(t0 + HOUR))).toBe(t0 + 100 + HOUR);
     expect(engine.nextChange(state, eventTime(t0 + 100 + HOUR))).toBeUndefined();
-    engine.compact(state, eventTime(t0 + HOUR));
-    expect(state).toMatchObject({ nums: [t0 + 100, 2], refs: ['b', 'm1'] });
-    expect(engine.read(state, 'u1', eventTime(t0 + HOUR)).values.n_1h).toBe(1);
-    expect(engine.isEmpty(state)).toBe(false);
+    const compacted = engine.compact(state, eventTime(t0 + HOUR));
+    expect(compacted.length).toBeLessThan(state.length);
+    expect(engine.nextChange(compacted, eventTime(t0))).toBe(t0 + 100 + HOUR);
+    expect(engine.read(compacted, 'u1', eventTime(t0 + HOUR)).values.n_1h).toBe(1);
+    expect(engine.isEmpty(compacted)).toBe(false);
+    expect(engine.isEmpty(engine.initialState())).toBe(true);
   });
 
-  it('compacts small and large states (exact-size copy or in-place trim) without changing any later read', () => {
+  it('compacts small and large states without changing any later read', () => {
     // 100 events a minute apart, every third amount null: 200 numbers retained, above the exact-size threshold.
     const events = Array.from({ length: 100 }, (_, i) => txn(`e${i}`, i * 60_000, i % 3 === 0 ? null : i, `m${i % 7}`));
     for (const watermark of [30, 70, 99, 160].map((minute) => eventTime(t0 + minute * 60_000))) {
@@ -103,41 +105,48 @@ describe('online engine', () => {
       for (const asOf of [0, 1, 59, 60, 61, 100].map((minutes) => eventTime(watermark + minutes * 60_000))) {
         expect(engine.read(compacted, 'u1', asOf)).toEqual(engine.read(full, 'u1', asOf));
       }
-      expect(compacted.nums.length / 2).toBe(events.filter((e) => e.eventTime > watermark - HOUR).length);
+      // What it keeps is what a state of the events after (watermark - 1 h) keeps, apart from the lifetime `last`.
+      const kept = events.filter((e) => e.eventTime > watermark - HOUR);
+      expect(compacted.length).toBeLessThanOrEqual(full.length);
+      expect(engine.nextChange(compacted, eventTime(watermark))).toBe(engine.nextChange(applyAll(engine, kept), eventTime(watermark)));
     }
   });
 
-  it('keeps state as plain JSON: a checkpoint round trip reads the same, null values included', () => {
+  it('keeps state as one string, its own JSON snapshot: a round trip reads the same, null values included', () => {
     const state = applyAll(engine, [txn('a', 0, 1.5, 'x'), txn('b', 5, 2, 'y'), txn('c', 7, null, 'z')]);
-    const restored = JSON.parse(JSON.stringify(state)) as OnlineState;
-    expect(engine.read(restored, 'u1', eventTime(t0 + 7))).toEqual(engine.read(state, 'u1', eventTime(t0 + 7)));
-    engine.apply(restored, txn('d', 9, null, 'w'));
-    engine.apply(state, txn('d', 9, null, 'w'));
-    expect(engine.read(restored, 'u1', eventTime(t0 + 9))).toEqual(engine.read(state, 'u1', eventTime(t0 + 9)));
+    const snapshot = JSON.stringify(state);
+    expect(snapshot).toBe(`"${state}"`);
+    // A fresh engine has nothing decoded: it reads the snapshot alone.
+    const restarted = createOnlineEngine(hourly);
+    const restored = JSON.parse(snapshot) as OnlineState;
+    expect(restarted.read(restored, 'u1', eventTime(t0 + 7))).toEqual(engine.read(state, 'u1', eventTime(t0 + 7)));
+    const next = engine.apply(state, txn('d', 9, null, 'w'));
+    expect(restarted.apply(restored, txn('d', 9, null, 'w'))).toBe(next);
+    expect(engine.read(state, 'u1', eventTime(t0 + 9)).values.n_1h).toBe(3); // apply left the state passed unchanged
   });
 
-  it('reads version-1 snapshots (one array per event) and rejects unknown layouts with a clear error', () => {
+  it('reads snapshots of the previous layout (version 2, JSON) and rejects others with a clear error', () => {
     const full = createOnlineEngine(userTransactionFeatures);
     const events = [txn('a', 0, 1.5, 'x'), txn('b', 5, null, 'y'), txn('c', 9, 4, 'x')];
-    // As the version-1 engine wrote it for these events (sliding fields amount, merchantId; lastK as [t, id, v] entries).
-    const v1 = {
-      events: events.map((e) => [e.eventTime, e.eventId, e.amount, e.merchantId]),
+    // As the version-2 engine wrote it for these events (a null amount is null in JSON).
+    const v2 = {
+      v: 2,
+      nums: events.flatMap((e) => [e.eventTime, e.amount]),
+      refs: events.flatMap((e) => [e.eventId, e.merchantId]),
       lifetime: {
         amount_mean_lifetime: [5.5, 2],
         amount_min_lifetime: 1.5,
-        last_merchants: [...events].reverse().map((e) => [e.eventTime, e.eventId, e.merchantId]),
+        last_merchants: [...events].reverse().flatMap((e) => [e.eventTime, e.eventId, e.merchantId]),
         last_amount: [t0 + 9, 'c', 4],
       },
     } as unknown as OnlineState;
     const expected = applyAll(full, events);
-    expect(full.read(v1, 'u1', eventTime(t0 + 9))).toEqual(full.read(expected, 'u1', eventTime(t0 + 9)));
-    expect(v1).toEqual(expected);
-    // Before any non-null value, version 1 held `last` as null.
-    const v1Fresh = { events: [], lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null } } as unknown as OnlineState;
-    expect(full.isEmpty(v1Fresh)).toBe(true);
-    expect(full.read(full.apply(v1Fresh, events[0]!), 'u1', eventTime(t0)).values).toMatchObject({ last_amount: 1.5, last_merchants: ['x'] });
-    const future = { ...expected, v: 3 } as unknown as OnlineState;
-    expect(() => full.read(future, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version 3; this engine reads versions 1 and 2\)/);
+    expect(full.read(v2, 'u1', eventTime(t0 + 9))).toEqual(full.read(expected, 'u1', eventTime(t0 + 9)));
+    expect(full.compact(v2, eventTime(t0))).toBe(expected);
+    const v1 = { events: [], lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null } } as unknown as OnlineState;
+    expect(() => full.read(v1, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version unknown; this engine reads versions 2 and 3\)/);
+    expect(() => full.read({ v: 7 } as unknown as OnlineState, 'u1', eventTime(t0))).toThrow(/layout version 7;/);
+    expect(() => full.read(`${expected}x`, 'u1', eventTime(t0))).toThrow(/malformed online state at character \d+ \(text continues after the last row\)/);
   });
 
   it('parses raw events without throwing and names what is wrong', () => {

@@ -1,35 +1,21 @@
+import { inspect } from 'node:util';
 import { accumulatorFor, type Accumulator, type Json } from './accumulators.js';
 import type { SourceEvent } from './definition.js';
 import type { AggregateFeature, FeatureSet } from './feature-set.js';
 import { compareEventKeys } from './order.js';
-import { createInterner, insertExact, removeFront, type Scalar } from './packed.js';
+import type { Scalar } from './packed.js';
+import { createStateCodec, TEXT_VERSION, type StateCodec, type WorkingState } from './state-codec.js';
 import { eventTime, type EventTime } from './time.js';
 import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
 
-/** Layout version of `OnlineState`; a snapshot in another layout is upgraded (version 1) or rejected. */
-const STATE_VERSION = 2;
-
 /**
- * The state of ONE entity (key it by `engine.entityIdOf(event)`). Plain JSON data, for checkpoints and Redis.
- * `apply` and `compact` update it in place and return it: clone it first if you need the old one.
+ * The state of ONE entity (key it by `engine.entityIdOf(event)`): one flat string, which is also its snapshot
+ * (`JSON.stringify` adds two quotes). `apply` and `compact` return the new state and leave the one passed unchanged.
  *
- * The retained events are packed row-major into two flat arrays rather than one small array per event: V8
- * stores an all-number array unboxed (8 B a number) and a flat array has one header instead of one per event,
- * which at millions of entities is most of the heap (see packages/features/README.md, "Memory").
+ * A string because millions of entities each hold a few events: as arrays and objects the same state took ~2.5x the
+ * heap (headers, 8 B pointers, boxed numbers). Layout and encoding: state-codec.ts; packages/features/README.md, "Memory".
  */
-export interface OnlineState {
-  /** Layout version (2). */
-  v: typeof STATE_VERSION;
-  /**
-   * Per retained event, in (eventTime, eventId) order: [eventTime, ...numeric fields sliding features read].
-   * A null field is NaN in memory (keeps the array unboxed) and null after a JSON round trip; both read as null.
-   */
-  nums: (number | null)[];
-  /** Per retained event, same order: [eventId, ...string and boolean fields sliding features read]. */
-  refs: (Scalar | null)[];
-  /** Running accumulators of the lifetime features, by feature name. */
-  lifetime: Record<string, Json>;
-}
+export type OnlineState = string;
 
 export type ParseResult<E> = { readonly ok: true; readonly event: E } | { readonly ok: false; readonly reason: string };
 
@@ -61,12 +47,6 @@ interface Planned {
   readonly column: { readonly numeric: boolean; readonly offset: number } | undefined;
 }
 
-/** Version-1 layout (one `[eventTime, eventId, ...fields]` array per retained event, `lastK` as `[t, id, v]` entries). */
-interface StateV1 {
-  events: [number, string, ...(Scalar | null)[]][];
-  lifetime: Record<string, Json>;
-}
-
 /** What an engine computes from its feature set once: the row layout of retained events and a plan per feature. */
 interface EnginePlan<E extends SourceEvent> {
   readonly set: FeatureSet<E>;
@@ -81,34 +61,35 @@ interface EnginePlan<E extends SourceEvent> {
   readonly lifetime: readonly Planned[];
   readonly windowSizes: readonly number[];
   readonly longestWindow: number;
-  /** Reads a field, interned: categorical values (merchant ids, ...) repeat across entities, one copy each is kept. */
+  /** Reads a field of an event (null when absent). */
   fieldOf(event: E, field: string): Scalar | null;
 }
 
+/**
+ * The engine of one feature set: its plan (computed once), the state codec, and the decoded forms of recently used
+ * states; each operation below is a named function of the plan and a decoded state.
+ */
 export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): OnlineEngine<E> {
   const plan = planEngine(set);
-  const initialState = (): OnlineState => ({
-    v: STATE_VERSION,
-    nums: [],
-    refs: [],
-    lifetime: Object.fromEntries(plan.lifetime.map((p) => [p.feature.name, p.accumulator.init()])),
-  });
-  const emptyLifetime = JSON.stringify(initialState().lifetime);
-  // Every entry point takes states restored from JSON, possibly written by an older engine.
-  const current = (state: OnlineState) => upgradeState(plan, state);
+  const states = new DecodedStates(plan);
+  const emptyState = states.codec.encode(initialWorking(plan));
   return {
     featureSet: set,
     parse: (raw) => parseEvent(set, raw),
     entityIdOf: (event) => (event as unknown as Record<string, string>)[set.entity.key]!,
-    initialState,
-    apply: (state, event) => applyEvent(plan, current(state), event),
-    read: (state, entityId, asOf) => readVector(plan, current(state), entityId, asOf),
-    nextChange: (state, after) => nextChange(plan, current(state), after),
-    compact: (state, watermark) => compactState(plan, current(state), watermark),
-    isEmpty: (input) => {
-      const state = current(input);
-      return state.nums.length === 0 && JSON.stringify(state.lifetime) === emptyLifetime;
+    initialState: () => emptyState,
+    apply: (input, event) => {
+      const state = states.open(input, true);
+      return applyEvent(plan, state, event) ? states.settle(state) : states.unchanged(input, state);
     },
+    read: (input, entityId, asOf) => readVector(plan, states.open(input, false), entityId, asOf),
+    nextChange: (input, after) => nextChange(plan, states.open(input, false), after),
+    compact: (input, watermark) => {
+      const state = states.open(input, true);
+      return compactState(plan, state, watermark) ? states.settle(state) : states.unchanged(input, state);
+    },
+    // The encoding is canonical: a state equals the initial one exactly when its text does.
+    isEmpty: (input) => (typeof input === 'string' && input.startsWith(TEXT_VERSION) ? input : states.codec.encode(states.open(input, false))) === emptyState,
     serving: (vector, requestEvent) => modelInput(set, vector.values, requestEvent),
   };
 }
@@ -127,7 +108,6 @@ function planEngine<E extends SourceEvent>(set: FeatureSet<E>): EnginePlan<E> {
   };
   const sliding = aggregates.filter((f) => f.spec.window.kind === 'sliding').map(plan);
   const windowSizes = [...new Set(sliding.map((p) => windowSize(p.feature)))];
-  const intern = createInterner();
   return {
     set,
     numericFields,
@@ -139,19 +119,68 @@ function planEngine<E extends SourceEvent>(set: FeatureSet<E>): EnginePlan<E> {
     lifetime: aggregates.filter((f) => f.spec.window.kind === 'lifetime').map(plan),
     windowSizes,
     longestWindow: Math.max(0, ...windowSizes),
-    // Event ids are unique: not interned.
-    fieldOf: (event, field) => intern((event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null),
+    fieldOf: (event, field) => (event as unknown as Record<string, Scalar | null | undefined>)[field] ?? null,
   };
+}
+
+function initialWorking(plan: EnginePlan<SourceEvent>): WorkingState {
+  return { nums: [], refs: [], lifetime: Object.fromEntries(plan.lifetime.map((p) => [p.feature.name, p.accumulator.init()])) };
+}
+
+/**
+ * States as the engine hands them out (encoded strings) and their decoded working forms: the calls a stream task
+ * makes per entity and batch (apply ..., compact, read, nextChange, isEmpty) decode a state once, not per call.
+ */
+class DecodedStates {
+  readonly codec: StateCodec;
+  private readonly recent = new RecentStates();
+
+  constructor(private readonly plan: EnginePlan<SourceEvent>) {
+    const { numStride, refStride, lifetime } = plan;
+    this.codec = createStateCodec({ numStride, refStride, lifetime: lifetime.map((p) => ({ name: p.feature.name, entries: p.feature.spec.kind === 'last' || p.feature.spec.kind === 'lastK' })) });
+  }
+
+  /** The decoded form of `state`; `forUpdate`: the caller will change it, so it no longer stands for `state`. */
+  open(state: OnlineState, forUpdate: boolean): WorkingState {
+    const known = this.recent.get(state, forUpdate);
+    if (known) return known;
+    const decoded = this.decodeSnapshot(state);
+    if (!forUpdate) this.recent.add(state, decoded);
+    return decoded;
+  }
+
+  /** The state for a changed working form (kept decoded for the calls that usually follow: compact, read, ...). */
+  settle(working: WorkingState): OnlineState {
+    const state = this.codec.encode(working);
+    this.recent.add(state, working);
+    return state;
+  }
+
+  /** `input`, decoded as `state`, did not change (a snapshot of the previous layout is re-encoded). */
+  unchanged(input: OnlineState, state: WorkingState): OnlineState {
+    if (typeof input !== 'string') return this.settle(state);
+    this.recent.add(input, state);
+    return input;
+  }
+
+  /** Every entry point takes states restored from snapshots, possibly written by the previous engine (layout 2). */
+  private decodeSnapshot(state: OnlineState): WorkingState {
+    const snapshot = state as unknown;
+    if (typeof snapshot === 'string' && snapshot.startsWith(TEXT_VERSION)) return this.codec.decode(snapshot);
+    if (isLayout2(snapshot)) return { nums: snapshot.nums.map((x) => x ?? NaN), refs: snapshot.refs, lifetime: snapshot.lifetime };
+    const version = typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
+    throw new Error(`${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`);
+  }
 }
 
 /* ------------------------------------------------------------------ retained rows, in (eventTime, eventId) order */
 
-const rowCount = (plan: EnginePlan<SourceEvent>, state: OnlineState): number => state.nums.length / plan.numStride;
-const timeAt = (plan: EnginePlan<SourceEvent>, state: OnlineState, row: number): number => state.nums[row * plan.numStride] as number;
-const idAt = (plan: EnginePlan<SourceEvent>, state: OnlineState, row: number): string => state.refs[row * plan.refStride] as string;
+const rowCount = (plan: EnginePlan<SourceEvent>, state: WorkingState): number => state.nums.length / plan.numStride;
+const timeAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): number => state.nums[row * plan.numStride] as number;
+const idAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): string => state.refs[row * plan.refStride] as string;
 
 /** First row not before (time, id). */
-function lowerBound(plan: EnginePlan<SourceEvent>, state: OnlineState, time: number, id: string): number {
+function lowerBound(plan: EnginePlan<SourceEvent>, state: WorkingState, time: number, id: string): number {
   let lo = 0;
   let hi = rowCount(plan, state);
   while (lo < hi) {
@@ -163,7 +192,7 @@ function lowerBound(plan: EnginePlan<SourceEvent>, state: OnlineState, time: num
 }
 
 /** First row whose event time is > time. */
-function upperBoundTime(plan: EnginePlan<SourceEvent>, state: OnlineState, time: number): number {
+function upperBoundTime(plan: EnginePlan<SourceEvent>, state: WorkingState, time: number): number {
   let lo = 0;
   let hi = rowCount(plan, state);
   while (lo < hi) {
@@ -174,50 +203,28 @@ function upperBoundTime(plan: EnginePlan<SourceEvent>, state: OnlineState, time:
   return lo;
 }
 
-/* ------------------------------------------------------------------ the engine's operations */
+/* ------------------------------------------------------------------ the engine's operations, on a decoded state */
 
-/** A state in the current layout; a version-1 snapshot is converted in place, anything else is refused. */
-function upgradeState<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineState): OnlineState {
-  if (state.v === STATE_VERSION) return state;
-  const old = state as unknown as Partial<StateV1> & { v?: unknown };
-  if (old.v !== undefined || !Array.isArray(old.events) || typeof old.lifetime !== 'object' || old.lifetime === null) {
-    throw new Error(`${plan.set.name}: unsupported online state (layout version ${JSON.stringify(old.v ?? 'unknown')}; this engine reads versions 1 and ${STATE_VERSION}): drop the entity's snapshot and rebuild it from the source`);
-  }
-  // Version 1 kept the sliding fields in first-use order after [eventTime, eventId].
-  const slidingFields = [...new Set(plan.sliding.flatMap((p) => (p.feature.spec.kind === 'count' ? [] : [p.feature.spec.field])))];
-  const events = old.events;
-  const valueOf = (event: StateV1['events'][number], field: string) => event[2 + slidingFields.indexOf(field)] ?? null;
-  state.nums = events.flatMap((e) => [e[0], ...plan.numericFields.map((f) => (valueOf(e, f) as number | null) ?? NaN)]);
-  state.refs = events.flatMap((e) => [e[1], ...plan.refFields.map((f) => valueOf(e, f))]);
-  for (const p of plan.lifetime) {
-    const acc = state.lifetime[p.feature.name];
-    // lastK entries were [t, id, v] arrays and `last` started as null; both are one flat [t, id, v, ...] array now.
-    if (p.feature.spec.kind === 'lastK' || p.feature.spec.kind === 'last') state.lifetime[p.feature.name] = Array.isArray(acc) ? acc.flat() : [];
-  }
-  delete (old as Partial<StateV1>).events;
-  state.v = STATE_VERSION;
-  return state;
-}
-
-function applyEvent<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineState, event: E): OnlineState {
+/** Applies `event` to `state` in place; false when it was already applied (a redelivery). */
+function applyEvent<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, event: E): boolean {
   const time = event.eventTime;
   const id = event.eventId;
   assertFiniteNumbers(plan, event);
   // Every applied event's (time, id) is retained, lifetime-only sets included, until `compact` proves it can no
   // longer arrive: a redelivered copy is then found here and ignored, as the offline backfill counts it once.
   const at = lowerBound(plan, state, time, id);
-  if (at < rowCount(plan, state) && timeAt(plan, state, at) === time && idAt(plan, state, at) === id) return state;
+  if (at < rowCount(plan, state) && timeAt(plan, state, at) === time && idAt(plan, state, at) === id) return false;
   const numRow: number[] = [time];
   for (const field of plan.numericFields) numRow.push((plan.fieldOf(event, field) as number | null) ?? NaN);
   const refRow: (Scalar | null)[] = [id];
   for (const field of plan.refFields) refRow.push(plan.fieldOf(event, field));
-  state.nums = insertExact(state.nums, at * plan.numStride, numRow);
-  state.refs = insertExact(state.refs, at * plan.refStride, refRow);
+  state.nums.splice(at * plan.numStride, 0, ...numRow);
+  state.refs.splice(at * plan.refStride, 0, ...refRow);
   for (const p of plan.lifetime) {
     const value = p.feature.spec.kind === 'count' ? null : plan.fieldOf(event, p.feature.spec.field);
     state.lifetime[p.feature.name] = p.accumulator.add(state.lifetime[p.feature.name] ?? p.accumulator.init(), time, id, value);
   }
-  return state;
+  return true;
 }
 
 /** `parse` never lets NaN or ±Infinity through (zod numbers are finite); an event built by hand must not either. */
@@ -225,12 +232,12 @@ function assertFiniteNumbers<E extends SourceEvent>(plan: EnginePlan<E>, event: 
   for (const field of plan.numericFieldsRead) {
     const value = (event as unknown as Record<string, unknown>)[field];
     if (value !== null && value !== undefined && !Number.isFinite(value)) {
-      throw new RangeError(`${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${String(value)}`);
+      throw new RangeError(`${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`);
     }
   }
 }
 
-function readSliding(plan: EnginePlan<SourceEvent>, state: OnlineState, p: Planned, asOf: number): FeatureValue {
+function readSliding(plan: EnginePlan<SourceEvent>, state: WorkingState, p: Planned, asOf: number): FeatureValue {
   const from = upperBoundTime(plan, state, asOf - windowSize(p.feature));
   const to = upperBoundTime(plan, state, asOf);
   const { nums, refs } = state;
@@ -248,7 +255,7 @@ function readSliding(plan: EnginePlan<SourceEvent>, state: OnlineState, p: Plann
   return p.accumulator.result(acc);
 }
 
-function readVector<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineState, entityId: string, asOf: EventTime): FeatureVector {
+function readVector<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, entityId: string, asOf: EventTime): FeatureVector {
   const values: Record<string, FeatureValue> = {};
   for (const p of plan.sliding) values[p.feature.name] = finiteOrMissing(readSliding(plan, state, p, asOf) ?? p.feature.spec.default);
   for (const p of plan.lifetime) {
@@ -258,7 +265,7 @@ function readVector<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineSta
   return { featureSet: plan.set.name, entityId, eventTime: asOf, values };
 }
 
-function nextChange<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineState, after: EventTime): EventTime | undefined {
+function nextChange<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, after: EventTime): EventTime | undefined {
   let next: number | undefined;
   for (const size of plan.windowSizes) {
     // The first retained event whose expiry (time + size) is still ahead.
@@ -268,17 +275,15 @@ function nextChange<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineSta
   return next === undefined ? undefined : eventTime(next);
 }
 
-function compactState<E extends SourceEvent>(plan: EnginePlan<E>, state: OnlineState, watermark: EventTime): OnlineState {
+/** Drops in place what no read at or after `watermark` can see and no redelivery can match; false when nothing. */
+function compactState<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, watermark: EventTime): boolean {
   // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
-  // for good. Removed like `insertExact` inserts: small arrays are copied at their exact size (with nulls read
-  // back from JSON turned into NaN again, so the numbers are stored unboxed), large ones trimmed in place.
-  // Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
+  // for good. Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
   const drop = Math.min(upperBoundTime(plan, state, watermark - plan.longestWindow), lowerBound(plan, state, watermark, ''));
-  if (drop > 0) {
-    state.nums = removeFront(state.nums, drop * plan.numStride, (x) => x ?? NaN);
-    state.refs = removeFront(state.refs, drop * plan.refStride);
-  }
-  return state;
+  if (drop === 0) return false;
+  state.nums.splice(0, drop * plan.numStride);
+  state.refs.splice(0, drop * plan.refStride);
+  return true;
 }
 
 function parseEvent<E extends SourceEvent>(set: FeatureSet<E>, raw: unknown): ParseResult<E> {
@@ -309,4 +314,45 @@ function finiteOrMissing(value: FeatureValue): FeatureValue {
 
 function windowSize(feature: AggregateFeature): number {
   return feature.spec.window.kind === 'sliding' ? feature.spec.window.size : Infinity;
+}
+
+/** What engines before layout 3 wrote: `{ v: 2, nums, refs, lifetime }` as JSON (a null number is null there). */
+interface Layout2 {
+  v: 2;
+  nums: (number | null)[];
+  refs: (Scalar | null)[];
+  lifetime: Record<string, Json>;
+}
+
+function isLayout2(snapshot: unknown): snapshot is Layout2 {
+  const state = snapshot as Partial<Layout2> | null;
+  return typeof state === 'object' && state !== null && state.v === 2 && Array.isArray(state.nums) && Array.isArray(state.refs) && typeof state.lifetime === 'object' && state.lifetime !== null;
+}
+
+/**
+ * The decoded forms of the most recently used states, so the calls a stream task makes per entity and batch
+ * (apply ..., compact, read, nextChange, isEmpty) decode its state once rather than per call. Bounded: two
+ * generations of at most `limit / 2` states each; when the young one is full it becomes the old one.
+ */
+class RecentStates {
+  private young = new Map<OnlineState, WorkingState>();
+  private old = new Map<OnlineState, WorkingState>();
+
+  constructor(private readonly limit = 16_384) {}
+
+  /** `take`: remove it (its caller changes it). */
+  get(state: OnlineState, take: boolean): WorkingState | undefined {
+    const generation = this.young.has(state) ? this.young : this.old;
+    const working = generation.get(state);
+    if (take && working) generation.delete(state);
+    return working;
+  }
+
+  add(state: OnlineState, working: WorkingState): void {
+    if (this.young.size >= this.limit / 2) {
+      this.old = this.young;
+      this.young = new Map();
+    }
+    this.young.set(state, working);
+  }
 }

@@ -10,7 +10,6 @@ import { featureSet } from './feature-set.js';
 import { readBackfillHistory, rowAsOf, runBackfill, type HistoryRow } from './offline.js';
 import { createOnlineEngine, type OnlineState } from './online.js';
 import { duration, eventTime } from './time.js';
-import type { FeatureValue } from './vector.js';
 
 /*
  * Parity: the DuckDB backfill (offline) and the incremental engine (online) are two independent executions of

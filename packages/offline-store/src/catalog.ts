@@ -1,7 +1,7 @@
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { describe, queryRows, relationSql } from './db.js';
+import { cellText, describe, queryRows, relationSql } from './db.js';
 import { FEATURE_TYPES, type FeatureSchema, type FeatureType } from './schema.js';
 import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql.js';
 
@@ -40,7 +40,7 @@ export class FeatureCatalog {
       `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, position INTEGER, PRIMARY KEY (feature_set, feature))`,
     );
     const rows = await queryRows(connection, `SELECT feature_set, feature, type FROM ${CATALOG_TABLE} ORDER BY feature_set, position`);
-    for (const row of rows) catalog.schemaFor(String(row['feature_set']))[String(row['feature'])] = row['type'] as FeatureType;
+    for (const row of rows) catalog.schemaFor(cellText(row['feature_set']))[cellText(row['feature'])] = row['type'] as FeatureType;
     for (const set of catalog.schemas.keys()) await catalog.refreshView(set);
     return catalog;
   }

@@ -17,6 +17,12 @@ import { epochMsParameter, quoteIdentifier, quoteTableName, stringLiteral } from
 export type Params = Record<string, DuckDBValue>;
 export type Row = Record<string, JS>;
 
+/** A cell as text. DuckDB's JS values include lists and structs too, which `String()` spells "[object Object]": JSON. */
+export function cellText(value: JS | undefined): string {
+  if (value === null || typeof value !== 'object') return String(value);
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+}
+
 /**
  * A relation the store can read: a table or view in the store's own connection, a SQL query
  * (trusted text: it is run as written), or Parquet files.
@@ -69,7 +75,7 @@ export async function nonFiniteValues(connection: DuckDBConnection, table: strin
     return `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`;
   });
   const rows = await queryRows(connection, `${checks.join(' UNION ALL ')} LIMIT 3`);
-  return rows.map((row) => String(row['problem']));
+  return rows.map((row) => cellText(row['problem']));
 }
 
 /** SQL naming a row by its entity and time, e.g. `"u1" at 2024-01-01T00:00:00.000Z`. */
@@ -84,7 +90,7 @@ export async function queryRows(connection: DuckDBConnection, sql: string, param
 
 export async function describe(connection: DuckDBConnection, relation: string): Promise<ColumnInfo[]> {
   const rows = await queryRows(connection, `DESCRIBE SELECT * FROM ${relation}`);
-  return rows.map((row) => ({ name: String(row['column_name']), sqlType: String(row['column_type']) }));
+  return rows.map((row) => ({ name: cellText(row['column_name']), sqlType: cellText(row['column_type']) }));
 }
 
 let stagingCounter = 0;

@@ -3,7 +3,7 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
-import { describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource } from './db.js';
+import { cellText, describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource } from './db.js';
 import { featureTypeOfSql, inferSchema, isTimestampSqlType, type FeatureSchema } from './schema.js';
 import { quoteIdentifier, stringLiteral } from './sql.js';
 
@@ -111,7 +111,7 @@ async function validateStaged(connection: DuckDBConnection, catalog: FeatureCata
     connection,
     `SELECT count(*)::DOUBLE AS total, count(*) FILTER (WHERE entity_id IS NULL OR event_time IS NULL)::DOUBLE AS null_keys FROM ${staged}`,
   );
-  if (Number(stats?.['null_keys']) > 0) throw new Error(`feature history for ${set}: ${stats?.['null_keys']} rows have a NULL entity_id or event_time`);
+  if (Number(stats?.['null_keys']) > 0) throw new Error(`feature history for ${set}: ${Number(stats?.['null_keys'])} rows have a NULL entity_id or event_time`);
   const nonFinite = await nonFiniteValues(connection, table, rowNameSql('entity_id', 'event_time'));
   if (nonFinite.length > 0) throw new Error(`feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them too); rows include ${nonFinite.join('; ')}`);
   const stored = catalog.has(set) ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id FROM ${staged})` : '';
@@ -121,7 +121,7 @@ async function validateStaged(connection: DuckDBConnection, catalog: FeatureCata
      GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 3`,
   );
   if (repeated.length > 0) {
-    const keys = repeated.map((row) => `(${JSON.stringify(row['entity_id'])}, ${row['t']})`).join(', ');
+    const keys = repeated.map((row) => `(${JSON.stringify(row['entity_id'])}, ${cellText(row['t'])})`).join(', ');
     throw new Error(`feature history for ${set}: (entity_id, event_time) must be unique; repeated keys include ${keys}`);
   }
   return Number(stats?.['total']);

@@ -36,7 +36,7 @@ export async function stageLabels(connection: DuckDBConnection, source: LabelSou
   );
   if (Number(nulls?.['n']) > 0) {
     await connection.run(`DROP TABLE ${quoteIdentifier(staged.table)}`);
-    throw new Error(`labels: ${nulls?.['n']} rows have a NULL entity_id or label_time`);
+    throw new Error(`labels: ${Number(nulls?.['n'])} rows have a NULL entity_id or label_time`);
   }
   const nonFinite = await nonFiniteValues(connection, staged.table, rowNameSql('entity_id', 'label_time'));
   if (nonFinite.length > 0) {

@@ -1,6 +1,6 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { eventTime, type EventTime } from '@rtml/features';
-import { describe, queryRows, relationSql, type RelationSource, type Row } from './db.js';
+import { cellText, describe, queryRows, relationSql, type RelationSource, type Row } from './db.js';
 import { isTimestampSqlType } from './schema.js';
 import { epochMsOf, quoteIdentifier } from './sql.js';
 
@@ -93,7 +93,7 @@ function leaksQuery(relation: string, sets: readonly string[], leaksWhen: '>=' |
 function toLeak(row: Row, sets: readonly string[]): Leak {
   return {
     row: Number(row['row']),
-    entityId: String(row['entity_id']),
+    entityId: cellText(row['entity_id']),
     labelTime: eventTime(Number(row['label_ms'])),
     featureSet: sets[Number(row['set_index'])]!,
     featureTime: eventTime(Number(row['feature_ms'])),

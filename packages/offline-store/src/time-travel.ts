@@ -1,7 +1,7 @@
 import { listValue, type DuckDBInstance } from '@duckdb/node-api';
 import { eventTime, type EventTime, type FeatureValue, type FeatureVector } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
-import { connectUtc, type Params, type Row } from './db.js';
+import { cellText, connectUtc, type Params, type Row } from './db.js';
 import { epochMsOf, epochMsParameter, quoteIdentifier } from './sql.js';
 
 export interface LatestQuery {
@@ -41,7 +41,7 @@ export function assertEntityId(entityId: string): void {
 export function toFeatureVector(set: string, features: readonly string[], row: Row): FeatureVector {
   const values: Record<string, FeatureValue> = {};
   for (const feature of features) values[feature] = row[feature] as FeatureValue;
-  return { featureSet: set, entityId: String(row['entity_id']), eventTime: eventTime(Number(row['event_time_ms'])), values };
+  return { featureSet: set, entityId: cellText(row['entity_id']), eventTime: eventTime(Number(row['event_time_ms'])), values };
 }
 
 /**

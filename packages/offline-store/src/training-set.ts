@@ -90,7 +90,7 @@ function resolveFeatureSets(catalog: FeatureCatalog, request: TrainingSetRequest
   const names = requested.map((set) => set.name);
   const duplicate = names.find((name, index) => names.indexOf(name) !== index);
   if (duplicate !== undefined) throw new Error(`feature set ${duplicate} is requested twice`);
-  const labelled = requested[0]!.entity?.name;
+  const labelled = requested[0].entity?.name;
   const columns = request.entityIdColumns ?? {};
   return requested.map((set) => resolveFeatureSet(catalog, set, entityIdColumnOf(set, labelled, columns)));
 }

@@ -76,8 +76,8 @@ export async function pipelinePerNode(client: RedisClient, keys: readonly string
 /** Runs a pipeline and returns its replies, throwing the first command's error (after every command has answered). */
 export async function execPipeline(pipeline: ReturnType<RedisClient['pipeline']>): Promise<unknown[]> {
   const replies = (await pipeline.exec()) ?? [];
-  const failed = replies.find(([error]) => error);
-  if (failed) throw failed[0];
+  const failed = replies.find(([error]) => error)?.[0];
+  if (failed) throw failed;
   return replies.map(([, reply]) => reply);
 }
 

@@ -37,13 +37,16 @@ describe('online store on a Redis Cluster', () => {
     await store.writeBatch(entities.map((id) => vec(id, T0, { a: 1 })));
     const pipelines = vi.spyOn(cluster, 'pipeline');
     const singleReads = vi.spyOn(cluster, 'hgetall');
+    const singleCalls = vi.spyOn(cluster, 'call');
     try {
       expect((await store.readMany('user_txn', entities)).every((read) => read.status !== 'missing')).toBe(true);
       expect(pipelines).toHaveBeenCalledTimes(3);
       expect(singleReads).not.toHaveBeenCalled();
+      expect(singleCalls).not.toHaveBeenCalled();
     } finally {
       pipelines.mockRestore();
       singleReads.mockRestore();
+      singleCalls.mockRestore();
     }
   });
 

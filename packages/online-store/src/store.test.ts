@@ -347,7 +347,7 @@ describe('materialize with bad rows', () => {
     expect(result).toMatchObject({ batches: 1, seen: 5, written: 2, skippedOlder: 0, rejected: 3 });
     expect(result.rejections.map((r) => [r.entityId, r.reason])).toEqual([
       ['u1', expect.stringMatching(/u1 feature spend: not a FeatureValue .*: NaN/)],
-      ['u2', expect.stringMatching(/u2 feature recent: not a FeatureValue .*: 1,Infinity/)],
+      ['u2', expect.stringMatching(/u2 feature recent: not a FeatureValue .*: \[ 1, Infinity \]/)],
       ['u3', expect.stringMatching(/u3: event time must be integer epoch milliseconds/)],
     ]);
     const reads = await store.readMany('user_txn', ['u0', 'u1', 'u2', 'u3', 'u4']);

@@ -65,6 +65,11 @@ export interface WriteResult {
 const SCRIPTS = { rtmlWriteBatch: WRITE_BATCH_LUA, rtmlCheckpointLoad: CHECKPOINT_LOAD_LUA, rtmlStatesRead: STATES_READ_LUA, rtmlCheckpointWrite: CHECKPOINT_WRITE_LUA } as const;
 type Scripts = Record<keyof typeof SCRIPTS, (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>>;
 type ScriptReply = [written: number, skippedOlder: number];
+/**
+ * Sent in upper case on purpose: ioredis registers its reply transformer (flat reply -> field/value object) under
+ * "hgetall" only, so this returns Redis' own flat reply, which decodeRead walks once (a third of readMany's time).
+ */
+const HGETALL_FLAT = 'HGETALL';
 type Pipeline = ReturnType<RedisClient['pipeline']>;
 interface ScriptCall {
   readonly keys: string[];
@@ -220,7 +225,7 @@ export class OnlineStore {
   /** Current features of one entity, with freshness relative to `now`. */
   async read(featureSet: string, entityId: string, now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead> {
     const key = this.keyOf(featureSet, entityId);
-    return this.decode(featureSet, entityId, key, now, await this.redis.hgetall(key));
+    return this.decode(featureSet, entityId, key, now, await this.redis.call(HGETALL_FLAT, key));
   }
 
   /**
@@ -236,17 +241,18 @@ export class OnlineStore {
       nodes.map(async (units) => {
         const indices = units.flat();
         const pipeline = this.redis.pipeline();
-        for (const index of indices) pipeline.hgetall(keys[index]!);
-        const hashes = (await execPipeline(pipeline)) as Record<string, string>[];
-        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, hashes[at]!)));
+        for (const index of indices) pipeline.call(HGETALL_FLAT, keys[index]!);
+        const replies = await execPipeline(pipeline);
+        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, replies[at])));
       }),
     );
     return reads;
   }
 
-  private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, hash: Record<string, string>): OnlineRead {
+  private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, reply: unknown): OnlineRead {
+    if (!Array.isArray(reply)) throw new OnlineStoreError(`${key}: HGETALL replied ${typeof reply}, expected Redis' flat [field, value, ...] array (an ioredis upgrade?)`);
     const config = this.configOf(featureSet);
-    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, hash);
+    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, reply as string[]);
   }
 
   private configOf(featureSet: string): FeatureSetConfig {

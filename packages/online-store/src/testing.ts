@@ -11,7 +11,7 @@ export interface TestNamespaces<Client extends RedisClient = Redis> {
   readonly redis: Client;
   /** A new namespace `{prefix}-{uuid}`, deleted by `cleanup`. */
   fresh(): string;
-  cleanup(): Promise<void>;
+  readonly cleanup: () => Promise<void>;
 }
 
 export function testNamespaces(redisUrl: string, prefix: string): TestNamespaces {

@@ -10,10 +10,10 @@ import { createScorer, type ServingOptions } from './scorer.js';
 export function createServingApp<E extends SourceEvent>(options: ServingOptions<E>): FastifyInstance {
   const score = createScorer(options);
   const [first] = options.featureSets.featureSets;
-  const { parse } = createOnlineEngine(first);
+  const engine = createOnlineEngine(first);
   const app = Fastify({ logger: false });
   app.post('/score', async (req, reply) => {
-    const parsed = parse(req.body);
+    const parsed = engine.parse(req.body);
     if (!parsed.ok) return reply.code(400).send({ error: parsed.reason });
     return score(parsed.event);
   });

@@ -192,7 +192,7 @@ export function createScorer<E extends SourceEvent>(options: ServingOptions<E>):
       : ([own, ...others], request, now, [entityId]) => {
           const at = eventTime(now);
           const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: at, values: own! };
-          return Object.assign({}, ...others, assemble(vector, request));
+          return Object.assign({}, ...others, assemble(vector, request)) as FeatureValues;
         },
   });
   return async (request) => (await score([request], clock(request)))[0]!;
@@ -205,5 +205,5 @@ export function createMultiEntityScorer<E extends SourceEvent>(options: ScorerOp
 
 /** Every set's model input (aggregates read, request features, transforms), merged: names are unique per service. */
 function allInputs<E extends SourceEvent>(service: FeatureService<E>): ReadAssembler<E> {
-  return (values, request) => Object.assign({}, ...service.featureSets.map((set, i) => modelInput(set, values[i]!, request)));
+  return (values, request) => Object.assign({}, ...service.featureSets.map((set, i) => modelInput(set, values[i]!, request))) as FeatureValues;
 }

@@ -47,7 +47,7 @@ export class KafkaServedLog implements ServedLog {
   private buffer: ServedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;
   private inFlight: Promise<void> = Promise.resolve();
-  private failure: unknown;
+  private failure: Error | undefined;
 
   private constructor(
     private readonly producer: Producer,
@@ -89,7 +89,7 @@ export class KafkaServedLog implements ServedLog {
       .then(
         () => undefined,
         (error: unknown) => {
-          this.failure = error;
+          this.failure = error instanceof Error ? error : new Error(String(error));
         },
       );
     return this.inFlight;

@@ -41,7 +41,7 @@ export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: S
   }
   const parsed = processor.parse(raw, source.topic);
   if (!parsed.ok) return deadLetter(source, 'schema', parsed.reason);
-  const entityId = processor.entityKey(parsed.event);
+  const entityId = processor.entityIdOf(parsed.event);
   if (typeof entityId !== 'string' || entityId.length === 0) return deadLetter(source, 'missing-key', 'event has no entity key');
   const time = processor.eventTimeOf(parsed.event);
   if (!Number.isFinite(time)) return deadLetter(source, 'schema', `event time is not a finite number: ${time}`);

@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { duration, type FeatureSet, type SourceEvent } from '@rtml/features';
-import { connectCluster, OnlineStore, type RedisClient, type StoredFeatureSet } from '@rtml/online-store';
-import { checkConnections, ConnectionError, explainFailure, kafkaClient, readConnectionSettings, readKafkaSettings, redisClient, SECURITY_HELP, type KafkaSettings } from '@rtml/connections';
+import { OnlineStore, type RedisClient, type StoredFeatureSet } from '@rtml/online-store';
+import { checkConnections, explainFailure, kafkaClient, readConnectionSettings, redisClient, SECURITY_HELP, type KafkaSettings } from '@rtml/connections';
 import { featureSetProcessor } from './feature-set.js';
 import { serveMetrics } from './metrics.js';
 import type { KeyedProcessor } from './processor.js';
@@ -83,7 +83,7 @@ function isFeatureSet(value: unknown): value is FeatureSet<SourceEvent> {
 }
 
 function isKeyedProcessor(value: unknown): value is KeyedProcessor<unknown, unknown> {
-  const fns = ['parse', 'entityKey', 'eventTimeOf', 'initialState', 'apply', 'read', 'nextChange', 'compact'];
+  const fns = ['parse', 'entityIdOf', 'eventTimeOf', 'initialState', 'apply', 'read', 'nextChange', 'compact'];
   return typeof value === 'object' && value !== null && fns.every((fn) => typeof (value as Record<string, unknown>)[fn] === 'function');
 }
 
@@ -104,7 +104,7 @@ async function loadProcessor(options: ProcessorOptions): Promise<Loaded> {
       const why = "a feature set's are in its definition (onlineExpiry, maxAge)";
       throw new InvalidArgumentError(`--online-expiry-ms and --max-age-ms are for --processor; ${why}`);
     }
-    return { processor: featureSetProcessor(set) as KeyedProcessor<unknown, unknown>, stored: set };
+    return { processor: featureSetProcessor(set), stored: set };
   }
   const processor = await loadExport(options.processor!);
   if (!isKeyedProcessor(processor)) throw new InvalidArgumentError(`${options.processor} is not a KeyedProcessor`);
@@ -120,32 +120,13 @@ function onlineStore(redis: RedisClient, loaded: Loaded, options: ProcessorOptio
 
 /**
  * Kafka settings and a Redis client from KAFKA_BROKERS and REDIS_URL, or REDIS_CLUSTER_NODES for a Redis Cluster (or
- * the stack of `npm run infra:up`), checked before any work.
+ * the stack of `npm run infra:up`), checked before any work (@rtml/connections reads and checks both forms, and
+ * reports a failing cluster node in one line per interval, as it does one server).
  */
 async function checkedConnections(): Promise<{ kafka: KafkaSettings; redis: RedisClient }> {
-  const env = await environmentWithRecordedStack();
-  const clusterNodes = env.REDIS_CLUSTER_NODES;
-  if (clusterNodes === undefined || clusterNodes === '' || env.REDIS_URL) {
-    const connections = readConnectionSettings(env);
-    await checkConnections(connections);
-    return { kafka: connections.kafka, redis: redisClient(connections.redis) };
-  }
-  const kafka = readKafkaSettings(env);
-  await checkConnections({ kafka });
-  const cluster = connectCluster(clusterNodes);
-  // One line per 10 s while nodes fail (e.g. during a failover), instead of ioredis' unhandled-error stack traces.
-  let reportedAt = 0;
-  cluster.on('error', (error: Error) => {
-    if (Date.now() - reportedAt < 10_000) return;
-    reportedAt = Date.now();
-    console.error(`[redis] REDIS_CLUSTER_NODES=${clusterNodes}: ${error.message}`);
-  });
-  const timeout = new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer within 10 s')), 10_000).unref());
-  await Promise.race([cluster.ping(), timeout]).catch((error: Error) => {
-    cluster.disconnect();
-    throw new ConnectionError(`cannot reach the Redis Cluster at REDIS_CLUSTER_NODES=${clusterNodes} (${error.message})`);
-  });
-  return { kafka, redis: cluster };
+  const connections = readConnectionSettings(await environmentWithRecordedStack());
+  await checkConnections(connections);
+  return { kafka: connections.kafka, redis: redisClient(connections.redis) };
 }
 
 async function run(options: RunOptions): Promise<void> {

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { AssignerProtocol } from 'kafkajs';
 import { duration } from '@rtml/features';
 import { OnlineStore, VERSION_FIELD } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
 import { COUNTING_PROCESSOR, spawnCli, type CliProcess } from './testing/cli-process.js';
-import { createTopic, testClients, onlineValues, partitionOf, paymentStream, produce, recompute, uniqueName } from './testing/harness.js';
+import { createTopic, testClients, onlineValues, partitionOf, paymentStream, produce, recompute, uniqueName, waitUntilSplit } from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
 const brokers = inject('kafkaBrokers');
@@ -26,7 +25,7 @@ const PARTITIONS = 3;
 function startCli(topic: string, group: string, namespace: string, extra: readonly string[] = [], env: Readonly<Record<string, string>> = {}): CliProcess {
   const args = ['run', '--processor', COUNTING_PROCESSOR, '--topic', topic, '--group', group, '--namespace', namespace, '--allowed-lateness-ms', '30000', '--progress-ms', '1000', ...extra];
   const cli = spawnCli(args, { brokers, redisUrl }, env);
-  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk}`));
+  cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk.toString()}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
   return cli;
@@ -115,16 +114,6 @@ async function committedOffsets(namespace: string, group: string, topic: string,
   return fences.map((fence) => Number(fence ? (JSON.parse(fence) as Record<string, string>)[topic] ?? 0 : 0));
 }
 
-/** Resolves once the group has `members` members that each own partitions of `topic`. */
-async function waitUntilSplit(group: string, topic: string, members: number): Promise<void> {
-  for (const deadline = Date.now() + 60_000; Date.now() < deadline; await sleep(200)) {
-    const { groups } = await admin.describeGroups([group]);
-    const owned = (groups[0]?.members ?? []).map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? []);
-    if (owned.length === members && owned.every((partitions) => partitions.length > 0)) return;
-  }
-  throw new Error(`group ${group} did not split ${topic} between ${members} members within 60 s`);
-}
-
 it('a surviving instance takes over a SIGKILLed one\'s partitions (default settings) and the result stays exact', async () => {
   const partitions = 4;
   const { topic, group, namespace } = await freshPipeline('survivor', partitions);
@@ -145,7 +134,7 @@ it('a surviving instance takes over a SIGKILLed one\'s partitions (default setti
   await survivor.running;
   const victim = startCli(topic, group, namespace);
   await victim.running;
-  await waitUntilSplit(group, topic, 2);
+  await waitUntilSplit(admin, group, topic, 2);
   victim.child.kill('SIGKILL');
   const killedAt = Date.now();
   await victim.exited;

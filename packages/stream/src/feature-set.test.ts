@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { count, createOnlineEngine, duration, featureSet, sliding, sum, type DurationMs, type OnlineState } from '@rtml/features';
 import { transactions as transactionSource, user, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
@@ -37,7 +36,7 @@ async function featureStream(prefix: string, processor: KeyedProcessor<OnlineSta
     group,
     store,
     /** Produces the events, then runs a processor instance until Redis has everything produced so far. */
-    async run(events: readonly { key: string; body: unknown }[]): Promise<void> {
+    run: async (events: readonly { key: string; body: unknown }[]): Promise<void> => {
       await produce(producer, topic, partitions, events);
       const stream = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
       await stream.start();
@@ -59,7 +58,7 @@ it('the shared feature engine, streamed through Kafka into Redis, equals its cle
   const parsed = events.map((e) => {
     const result = engine.parse(e.body);
     if (!result.ok) throw new Error(result.reason);
-    return result.event as TransactionEvent;
+    return result.event;
   });
   const expected = recompute(processor, parsed, 3);
   expect(expected.size).toBe(25);

@@ -10,7 +10,7 @@ export function featureSetProcessor<E extends SourceEvent>(set: FeatureSet<E>): 
   return {
     name: engine.featureSet.name,
     parse: (raw) => engine.parse(raw),
-    entityKey: (event) => engine.entityIdOf(event),
+    entityIdOf: (event) => engine.entityIdOf(event),
     eventTimeOf: (event) => event.eventTime,
     initialState: () => engine.initialState(),
     apply: (state, event) => engine.apply(state, event),

@@ -72,7 +72,7 @@ export function temporalJoin<L, R>(options: TemporalJoinOptions<L, R>): KeyedPro
       if (!parsed.ok) return parsed;
       return { ok: true, event: (side === 'left' ? { side, event: parsed.event as L } : { side, event: parsed.event as R }) };
     },
-    entityKey: (e) => (e.side === 'left' ? left.key(e.event) : right.key(e.event)),
+    entityIdOf: (e) => (e.side === 'left' ? left.key(e.event) : right.key(e.event)),
     eventTimeOf: (e) => (e.side === 'left' ? left.time(e.event) : right.time(e.event)),
     initialState: () => ({ lefts: [], rights: [] }),
     apply: (state, e) =>

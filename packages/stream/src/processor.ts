@@ -16,7 +16,7 @@ export interface KeyedProcessor<S, E> {
   /** Validates one decoded JSON value from `topic`. Never throws. */
   parse(raw: unknown, topic: string): ParseResult<E>;
   /** Entity the event belongs to; an empty string means "no key" (dead-lettered). */
-  entityKey(event: E): string;
+  entityIdOf(event: E): string;
   eventTimeOf(event: E): EventTime;
   initialState(): S;
   /** Must be exact under out-of-order arrival (within the allowed lateness). */

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { StreamProcessor } from './stream-processor.js';
-import { paymentsCounts, type Payment } from './testing/counting-processor.js';
+import { paymentsCounts } from './testing/counting-processor.js';
 import { COUNTING_PROCESSOR, spawnCli } from './testing/cli-process.js';
 import { createTopic, onlineValues, paymentStream, produce, recompute, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
 import { PrivateRedis } from './testing/private-redis.js';
@@ -49,7 +49,7 @@ it('Redis restarted without its data: says the online store lost its state and, 
     await instance.stop();
     processorRedis.disconnect();
   }
-  const expected = recompute(paymentsCounts, events.map((e) => e.body as Payment), 3);
+  const expected = recompute(paymentsCounts, events.map((e) => e.body), 3);
   expect(await onlineValues(storeFor(namespace), paymentsCounts.name, [...expected.keys()])).toEqual(expected);
   expect(lines.some((line) => line.includes('the online store lost its state') && line.includes('Replaying the partition from offset 0'))).toBe(true);
   expect(lines.filter((line) => line.includes('another instance committed first'))).toEqual([]);
@@ -90,7 +90,7 @@ it('Redis flushed after retention deleted the head of the log: the CLI stops wit
   await waitUntilCaughtUp(storeFor(namespace), admin, [{ group, topic }], { timeoutMs: 60_000 });
   third.child.kill('SIGTERM');
   expect(await third.exited).toBe(0);
-  const retained = events.slice(50).map((e) => e.body as Payment);
+  const retained = events.slice(50).map((e) => e.body);
   const expected = recompute(paymentsCounts, retained, 1);
   expect(await onlineValues(storeFor(namespace), paymentsCounts.name, [...expected.keys()])).toEqual(expected);
 });

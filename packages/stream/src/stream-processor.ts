@@ -435,6 +435,7 @@ export class StreamProcessor<S, E> {
     }
   }
 
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kafkajs's payload functions are closures
   private async processBatch({ batch, resolveOffset, heartbeat }: EachBatchPayload): Promise<void> {
     const receivedAt = Date.now();
     const { topic, partition } = batch;

@@ -38,7 +38,7 @@ function storeOf(namespace: string): OnlineStore {
 function processor(namespace: string, topic: string, group: string): StreamProcessor<unknown, unknown> {
   const topology = { processor: paymentsCounts, topics: [topic], allowedLateness: duration.seconds(30) };
   // Checkpoints every 5 batches: between them, vectors on all three primaries run ahead of the checkpoint.
-  return new StreamProcessor({ topology, kafka: { brokers }, store: storeOf(namespace), group, checkpoint: { maxBatches: 5 }, consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 2048 }, progressIntervalMs: 0 }) as StreamProcessor<unknown, unknown>;
+  return new StreamProcessor({ topology, kafka: { brokers }, store: storeOf(namespace), group, checkpoint: { maxBatches: 5 }, consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 2048 }, progressIntervalMs: 0 });
 }
 
 /** A fresh topic (created), group and namespace (deleted after the file). */

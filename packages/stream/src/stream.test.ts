@@ -1,5 +1,4 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Redis } from 'ioredis';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { StreamProcessor } from './stream-processor.js';
@@ -49,7 +48,7 @@ describe('StreamProcessor', () => {
     } finally {
       await instance.stop();
     }
-    const expected = recompute(s.processor, [...events, ...ticks].map((e) => e.body as Payment), PARTITIONS);
+    const expected = recompute(s.processor, [...events, ...ticks].map((e) => e.body), PARTITIONS);
     const actual = await onlineValues(s.store, s.processor.name, [...expected.keys()]);
     expect(actual).toEqual(expected);
     // The sums make double counting visible; window counts make missed timers visible.
@@ -142,7 +141,7 @@ describe('StreamProcessor', () => {
     } finally {
       await Promise.all([first.stop(), second.stop()]);
     }
-    const expected = recompute(s.processor, events.map((e) => e.body as Payment), 4);
+    const expected = recompute(s.processor, events.map((e) => e.body), 4);
     expect(await onlineValues(s.store, s.processor.name, [...expected.keys()])).toEqual(expected);
   });
 });

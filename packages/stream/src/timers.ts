@@ -44,7 +44,7 @@ export class TimerIndex {
       timers!.delete(entityId);
       this.count -= 1;
     } else {
-      if (!timers) this.byShard.set(shard, (timers = new Map()));
+      if (!timers) this.byShard.set(shard, (timers = new Map<string, EventTime>()));
       if (previous === undefined) this.count += 1;
       timers.set(entityId, at);
       this.push([at, entityId]);

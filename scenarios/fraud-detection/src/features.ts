@@ -14,7 +14,6 @@ import {
   source,
   sum,
   transform,
-  type FeatureValue,
 } from '@rtml/features';
 
 /**
@@ -66,8 +65,6 @@ export function localHourOfDay(txn: Pick<Transaction, 'eventTime' | 'utcOffsetMi
   const localMs = txn.eventTime + txn.utcOffsetMinutes * 60_000;
   return Math.floor((((localMs % (24 * HOUR_MS)) + 24 * HOUR_MS) % (24 * HOUR_MS)) / HOUR_MS);
 }
-
-const ratio = (a: FeatureValue, b: FeatureValue): FeatureValue => (typeof a === 'number' && typeof b === 'number' && b > 0 ? a / b : null);
 
 export const userTransactions = featureSet({
   name: 'user_txn',

@@ -1,10 +1,9 @@
-import type { Redis } from 'ioredis';
 import { ensureTopics } from '@rtml/kafka';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, type KafkaSettings } from '@rtml/connections';
 import { SECURE_NAMING } from '@rtml/devstack';
 import { duration, type OnlineEngine, type SourceEvent } from '@rtml/features';
-import type { OnlineStore } from '@rtml/online-store';
+import type { OnlineStore, RedisClient } from '@rtml/online-store';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import { engines, type Topics, type WireEvent } from './data.js';
 import type { EventType } from './events.js';
@@ -12,7 +11,7 @@ import type { EventType } from './events.js';
 export interface LivePipelineOptions {
   /** Set-up: creates the topics, produces the events and checks progress. */
   readonly kafka: KafkaSettings;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   /** The stream processors' own connections (the `processor` principal, or the set-up ones) and their store. */
   readonly processor: { readonly kafka: KafkaSettings; readonly store: OnlineStore };
   readonly topics: Topics;

@@ -56,7 +56,7 @@ export async function labelledExamples(
     const aggregatesOf = (set: AggregateNames): FeatureValues =>
       Object.fromEntries(set.aggregates.map((a) => [a.name, (row[`${set.name}__${a.name}`] ?? null) as FeatureValue]));
     // The same merge as the scorer's: every set's aggregates as of the label, plus its request features and transforms.
-    const values: FeatureValues = Object.assign({}, ...fraudModel.featureSets.map((set) => modelInput<SourceEvent>(set, aggregatesOf(set), txn)));
+    const values = Object.assign({}, ...fraudModel.featureSets.map((set) => modelInput<SourceEvent>(set, aggregatesOf(set), txn))) as FeatureValues;
     return { txn, label: data.disputed.has(txn.eventId) ? 1 : 0, values };
   });
 }

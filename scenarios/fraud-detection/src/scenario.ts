@@ -2,11 +2,10 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
 import { kafkaClient, redisClient, type ConnectionSettings, type KafkaSettings } from '@rtml/connections';
 import { processingTime, type FeatureValues } from '@rtml/features';
 import { OfflineStore, type JoinStrategy } from '@rtml/offline-store';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
 import { createServingApp, KafkaServedLog, readServedLog, type Assembler } from '@rtml/serving';
 import { collectScenarioData, servedTopicFor, topicsFor, type ScenarioData } from './data.js';
 import { fraudModel, userChargebacks, type Transaction } from './features.js';
@@ -172,7 +171,7 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     log(`[fraud] ${label} ...`);
     const value = await work();
     seconds[label] = (Date.now() - started) / 1000;
-    log(`[fraud] ${label}: ${seconds[label]!.toFixed(1)}s`);
+    log(`[fraud] ${label}: ${seconds[label].toFixed(1)}s`);
     return value;
   };
   const config = configFor(options.size, options.seed ?? 42);
@@ -261,7 +260,7 @@ async function liveReplay(
   options: ScenarioOptions,
   runId: string,
   namespaces: { stream: string; batch: string },
-  redis: Redis,
+  redis: RedisClient,
   offline: OfflineStore,
   data: ScenarioData,
   test: { from: number; to: number },
@@ -271,7 +270,7 @@ async function liveReplay(
   const setUp = { kafka: options.connections.kafka, redis };
   const processor = principal(options.principals?.processor, setUp);
   const serving = principal(options.principals?.serving, setUp);
-  const storeOf = (client: Redis, namespace: string) => new OnlineStore(client, { namespace, featureSets: fraudModel });
+  const storeOf = (client: RedisClient, namespace: string) => new OnlineStore(client, { namespace, featureSets: fraudModel });
   // The batch path is materialized by the set-up principal and read, like the stream's store, by serving.
   const batchStore = storeOf(redis, namespaces.batch);
   const streamStore = storeOf(serving.redis, namespaces.stream);
@@ -334,7 +333,7 @@ async function liveReplay(
 }
 
 /** A role's connections: its own (a Redis client of its own) when given, else the set-up principal's. */
-function principal(settings: ConnectionSettings | undefined, setUp: { kafka: KafkaSettings; redis: Redis }): { kafka: KafkaSettings; redis: Redis } {
+function principal(settings: ConnectionSettings | undefined, setUp: { kafka: KafkaSettings; redis: RedisClient }): { kafka: KafkaSettings; redis: RedisClient } {
   return settings ? { kafka: settings.kafka, redis: redisClient(settings.redis) } : setUp;
 }
 

@@ -1,4 +1,4 @@
-import { mismatchRate, populationStabilityIndex, type Comparable } from '@rtml/ml';
+import { mismatchRate, populationStabilityIndex } from '@rtml/ml';
 import type { Assembler, ServedRecord } from '@rtml/serving';
 import type { FeatureValue, FeatureValues } from '@rtml/features';
 import { fraudModel, type Transaction } from './features.js';
@@ -55,7 +55,7 @@ export function skewReport(served: readonly ServedRecord[], offlineByRequest: Re
   return fraudModel.features.map((feature) => {
     const offline = pairs.map((p) => asNumber(p.offline[feature]));
     const online = pairs.map((p) => asNumber(p.served[feature]));
-    const mismatch = mismatchRate(offline as Comparable[], online as Comparable[], { tolerance: 1e-6 });
+    const mismatch = mismatchRate(offline, online, { tolerance: 1e-6 });
     const psi = populationStabilityIndex(offline, online);
     return { feature, mismatchRate: mismatch, psi, flagged: mismatch > SKEW_THRESHOLDS.mismatchRate || psi > SKEW_THRESHOLDS.psi };
   });

@@ -43,11 +43,11 @@ export class EventCursor {
 
   private async read(): Promise<RawActivityEvent | undefined> {
     if (this.done) return undefined;
-    const { value, done } = await this.lines.next();
-    if (done) {
+    const line = await this.lines.next();
+    if (line.done === true) {
       this.done = true;
       return undefined;
     }
-    return JSON.parse(value) as RawActivityEvent;
+    return JSON.parse(line.value) as RawActivityEvent;
   }
 }

@@ -1,9 +1,8 @@
-import type { Redis } from 'ioredis';
 import type { Admin, Producer } from 'kafkajs';
 import { kafkaClient, redisClient, type ConnectionSettings } from '@rtml/connections';
 import { duration, type FeatureSet, type OnlineState } from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
-import { deleteNamespace, OnlineStore } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
 import { defaultDeadLetterTopic, featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 import type { ActivityEvent, RawActivityEvent } from './events.js';
 import { recommender } from './features.js';
@@ -33,7 +32,7 @@ interface Lane {
 export class OnlinePipeline {
   private constructor(
     readonly store: OnlineStore,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly admin: Admin,
     private readonly producer: Producer,
     private readonly lanes: readonly Lane[],

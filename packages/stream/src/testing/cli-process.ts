@@ -16,21 +16,28 @@ export interface CliProcess {
   readonly exited: Promise<number | null>;
 }
 
+/** Where the CLI connects: one Redis server (`REDIS_URL`) or a Redis Cluster (`REDIS_CLUSTER_NODES`). */
+export type CliEndpoints = { brokers: string; redisUrl: string } | { brokers: string; redisClusterNodes: string };
+
+function endpointEnvironment(endpoints: CliEndpoints): NodeJS.ProcessEnv {
+  const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...rest } = process.env;
+  const redis = 'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
+  return { ...rest, KAFKA_BROKERS: endpoints.brokers, ...redis };
+}
+
 /**
  * The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the
  * processor. `env` adds variables (e.g. a test hook).
  */
-export function spawnCli(args: readonly string[], endpoints: { brokers: string; redisUrl: string } | { brokers: string; redisClusterNodes: string }, env: Readonly<Record<string, string>> = {}): CliProcess {
-  const redis = 'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
-  const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...inherited } = process.env;
+export function spawnCli(args: readonly string[], endpoints: CliEndpoints, env: Readonly<Record<string, string>> = {}): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
-    env: { ...inherited, ...env, KAFKA_BROKERS: endpoints.brokers, ...redis },
+    env: { ...endpointEnvironment(endpoints), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   const running = new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {

@@ -30,7 +30,7 @@ export function countingProcessor(windowMs: number, name = 'payments_counts'): K
       const parsed = PaymentSchema.safeParse(raw);
       return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
     },
-    entityKey: (event) => event.userId,
+    entityIdOf: (event) => event.userId,
     eventTimeOf: (event) => eventTime(event.eventTime),
     initialState: () => ({ count: 0, sum: 0, recent: [] }),
     apply: (state, event) => ({ count: state.count + 1, sum: state.sum + event.amount, recent: [...state.recent, [event.eventTime, event.amount] as const] }),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
 import { Random } from '@rtml/synthetic';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
+import { AssignerProtocol, Kafka, logLevel, type Admin, type Producer } from 'kafkajs';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import type { KeyedProcessor } from '../processor.js';
@@ -20,9 +20,9 @@ export interface TestClients {
   readonly producer: Producer;
   readonly redis: Redis;
   /** For `beforeAll`: connects the admin and the producer (Redis connects by itself). */
-  connect(): Promise<void>;
+  readonly connect: () => Promise<void>;
   /** For `afterAll`. */
-  close(): Promise<void>;
+  readonly close: () => Promise<void>;
 }
 
 /** The Kafka and Redis clients a test file shares across its tests, created now and connected in `connect()`. */
@@ -88,7 +88,7 @@ export function recompute<S, E>(processor: KeyedProcessor<S, E>, events: readonl
   const streamTime = new Map<number, number>();
   const byEntity = new Map<string, E[]>();
   for (const event of events) {
-    const id = processor.entityKey(event);
+    const id = processor.entityIdOf(event);
     const p = partitionOf(id, partitions);
     streamTime.set(p, Math.max(streamTime.get(p) ?? -Infinity, processor.eventTimeOf(event)));
     byEntity.set(id, [...(byEntity.get(id) ?? []), event]);
@@ -171,4 +171,14 @@ export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamPr
     await instance.stop();
   }
   return instance;
+}
+
+/** Resolves once the group has `members` members that each own partitions of `topic`. */
+export async function waitUntilSplit(admin: Admin, group: string, topic: string, members: number, timeoutMs = 60_000): Promise<void> {
+  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+    const { groups } = await admin.describeGroups([group]);
+    const owned = (groups[0]?.members ?? []).map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? []);
+    if (owned.length === members && owned.every((partitions) => partitions.length > 0)) return;
+  }
+  throw new Error(`group ${group} did not split ${topic} between ${members} members within ${timeoutMs / 1000} s`);
 }

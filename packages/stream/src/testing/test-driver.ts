@@ -162,7 +162,7 @@ class Driver<S, E> implements TestDriver {
     if (bytes === null) return null;
     try {
       const parsed = this.processor.parse(JSON.parse(bytes.toString('utf8')), topic);
-      return parsed.ok ? this.processor.entityKey(parsed.event) || null : null;
+      return parsed.ok ? this.processor.entityIdOf(parsed.event) || null : null;
     } catch {
       return null;
     }
