@@ -56,6 +56,8 @@ export class OnlinePipeline {
         kafka: kafkaSettings,
         store,
         group,
+        // The replay waits until caught up (the checkpoint) after each step: checkpoint every batch, not every second.
+        checkpoint: { intervalMs: 0 },
         consumer: { maxWaitTimeInMs: 50 },
         progressIntervalMs: 0,
         ...(options.log ? { log: options.log } : {}),
