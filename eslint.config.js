@@ -7,7 +7,18 @@ import { pipelineLintRules } from './templates/lib/eslint-config.js';
 
 export default defineConfig(
   // .hbs templates are not TypeScript: what they generate is linted by the generator tests (`npm run lint` there).
-  { ignores: ['**/dist/', '**/node_modules/', 'coverage/', '.cache/', '.devstack/', '.venv/', 'bench/results/', '**/.data/'] },
+  {
+    ignores: [
+      '**/dist/',
+      '**/node_modules/',
+      'coverage/',
+      '.cache/',
+      '.devstack/',
+      '**/.venv/', // Python environments (Jupyter, the Feast reference of the bench)
+      'bench/.results/',
+      '**/.data/',
+    ],
+  },
   pipelineLintRules,
   {
     // The workspace packages are this repository's own code: import cycles through them count too.

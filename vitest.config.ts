@@ -14,7 +14,18 @@ export default defineConfig({
     // Files one at a time there: fault tests kill shared nodes, and nine servers already fill two cores.
     ...(clusterTopology
       ? { include: ['packages/*/src/**/*.cluster.test.ts'], fileParallelism: false }
-      : { include: ['packages/*/src/**/*.test.ts', 'scenarios/*/src/**/*.test.ts', 'test/**/*.test.ts', 'templates/**/*.test.ts', 'workshop/**/*.test.ts', 'bench/lib/**/*.test.ts', 'bench/*.test.ts'], exclude: [...configDefaults.exclude, '**/*.cluster.test.ts', '**/*.docker.test.ts'] }),
+      : {
+          include: [
+            'packages/*/src/**/*.test.ts',
+            'scenarios/*/src/**/*.test.ts',
+            'test/**/*.test.ts',
+            'templates/**/*.test.ts',
+            'workshop/**/*.test.ts',
+            'bench/lib/**/*.test.ts',
+            'bench/*.test.ts',
+          ],
+          exclude: [...configDefaults.exclude, '**/*.cluster.test.ts', '**/*.docker.test.ts'],
+        }),
     globalSetup: ['test/global-setup.ts'],
     pool: 'forks',
     testTimeout: 120_000,

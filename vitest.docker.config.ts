@@ -5,7 +5,9 @@ import base from './vitest.config.js';
 // same tests that cover the native broker run against it, plus one stream pipeline end to end and the docker teardown.
 process.env.RTML_DEVSTACK_MODE = 'docker';
 if (process.env.KAFKA_BROKERS || process.env.REDIS_URL) {
-  throw new Error('the docker suite starts its own stack: run it without KAFKA_BROKERS/REDIS_URL (not inside `devstack exec`)');
+  throw new Error(
+    'the docker suite starts its own stack: run it without KAFKA_BROKERS/REDIS_URL (not inside `devstack exec`)',
+  );
 }
 
 export default defineConfig({

@@ -54,14 +54,33 @@ describe('bench scripts', () => {
 
   // The scripts read the one connection configuration (@rtml/connections): its checks apply, and the references
   // that are handed plain endpoints (Kafka Streams, Feast) are refused against secured services, before anything runs.
-  const secured = { KAFKA_TLS: 'true', KAFKA_SASL_MECHANISM: 'scram-sha-512', KAFKA_SASL_USERNAME: 'bench', KAFKA_SASL_PASSWORD: 'bench-secret-81c2', REDIS_URL: 'rediss://127.0.0.1:1' };
+  const secured = {
+    KAFKA_TLS: 'true',
+    KAFKA_SASL_MECHANISM: 'scram-sha-512',
+    KAFKA_SASL_USERNAME: 'bench',
+    KAFKA_SASL_PASSWORD: 'bench-secret-81c2',
+    REDIS_URL: 'rediss://127.0.0.1:1',
+  };
   it.each([
     ['bench/stream-throughput.ts', { KAFKA_SASL_MECHANISM: 'scram-sha-512' }, 'KAFKA_SASL_USERNAME is not set'],
-    ['bench/stream-throughput.ts', secured, 'the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none'],
-    ['bench/online-lookup.ts', { REDIS_URL: 'rediss://127.0.0.1:1' }, 'against a Redis with TLS or an ACL user run with --no-feast'],
+    [
+      'bench/stream-throughput.ts',
+      secured,
+      'the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none',
+    ],
+    [
+      'bench/online-lookup.ts',
+      { REDIS_URL: 'rediss://127.0.0.1:1' },
+      'against a Redis with TLS or an ACL user run with --no-feast',
+    ],
     ['bench/online-lookup.ts', { REDIS_USERNAME: 'bench' }, 'REDIS_PASSWORD is not set'],
   ])('%s with %j: the connection settings are checked, one line', (script, env, message) => {
-    const { status, stderr } = spawnSync(tsx, ['--conditions=source', script], { cwd: root, encoding: 'utf8', env: { ...closedPorts, ...env }, timeout: 60_000 });
+    const { status, stderr } = spawnSync(tsx, ['--conditions=source', script], {
+      cwd: root,
+      encoding: 'utf8',
+      env: { ...closedPorts, ...env },
+      timeout: 60_000,
+    });
     expect(stderr).not.toContain(secured.KAFKA_SASL_PASSWORD);
     expect(stderr).toContain(message);
     expect(stderr).not.toMatch(/^\s+at /m);

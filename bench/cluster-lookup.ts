@@ -72,18 +72,30 @@ async function servers(): Promise<{ redis: RedisSettings; clusterNodes: string; 
 }
 
 function vectorFor(index: number): FeatureVector {
-  const values = Object.fromEntries(Array.from({ length: FEATURES }, (_, f) => [`f${f}`, f % 5 === 0 ? `cat-${index % 17}` : index * 0.1 + f]));
+  const values = Object.fromEntries(
+    Array.from({ length: FEATURES }, (_, f) => [`f${f}`, f % 5 === 0 ? `cat-${index % 17}` : index * 0.1 + f]),
+  );
   return { featureSet: SET, entityId: `user-${index}`, eventTime: eventTime(Date.now()), values };
 }
 
 async function populate(store: OnlineStore): Promise<void> {
   for (let from = 0; from < config.entities; from += 500) {
-    await store.writeBatch(Array.from({ length: Math.min(500, config.entities - from) }, (_, i) => vectorFor(from + i)));
+    await store.writeBatch(
+      Array.from({ length: Math.min(500, config.entities - from) }, (_, i) => vectorFor(from + i)),
+    );
   }
 }
 
-const storeOn = (client: RedisClient) => new OnlineStore(client, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
-const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
+const storeOn = (client: RedisClient) =>
+  new OnlineStore(client, {
+    namespace,
+    featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }],
+  });
+const pct = (sample: Sample, p: number) =>
+  percentile(
+    [...sample].sort((a, b) => a - b),
+    p,
+  );
 
 function printTable(title: string, samples: Record<string, Sample>, labels: Record<string, string>): void {
   console.log(`\n${title}\n| ${'contender'.padEnd(58)} | p50 µs | p99 µs |\n|${'-'.repeat(60)}|--------|--------|`);
@@ -95,11 +107,39 @@ function printTable(title: string, samples: Record<string, Sample>, labels: Reco
 
 function emitRows(single: Record<string, Sample>, many: Record<string, Sample>): void {
   const size = `${config.entities} entities x ${FEATURES} features`;
-  emit({ row: `cluster: online read 1 entity p99 vs raw HGETALL on the cluster (${size})`, ours: pct(single.storeCluster!, 99), reference: pct(single.rawCluster!, 99), unit: 'µs', better: 'lower', target: null });
-  emit({ row: `cluster: online read 1 entity p99 vs the same read on one Redis (${size})`, ours: pct(single.storeCluster!, 99), reference: pct(single.storeSingle!, 99), unit: 'µs', better: 'lower', target: null });
+  emit({
+    row: `cluster: online read 1 entity p99 vs raw HGETALL on the cluster (${size})`,
+    ours: pct(single.storeCluster!, 99),
+    reference: pct(single.rawCluster!, 99),
+    unit: 'µs',
+    better: 'lower',
+    target: null,
+  });
+  emit({
+    row: `cluster: online read 1 entity p99 vs the same read on one Redis (${size})`,
+    ours: pct(single.storeCluster!, 99),
+    reference: pct(single.storeSingle!, 99),
+    unit: 'µs',
+    better: 'lower',
+    target: null,
+  });
   for (const p of [50, 99]) {
-    emit({ row: `cluster: readMany ${config.batch} p${p} vs raw auto-pipelined HGETALLs on the cluster (${size})`, ours: pct(many.storeCluster!, p), reference: pct(many.rawCluster!, p), unit: 'µs', better: 'lower', target: null });
-    emit({ row: `cluster: readMany ${config.batch} p${p} vs the same readMany on one Redis (${size})`, ours: pct(many.storeCluster!, p), reference: pct(many.storeSingle!, p), unit: 'µs', better: 'lower', target: null });
+    emit({
+      row: `cluster: readMany ${config.batch} p${p} vs raw auto-pipelined HGETALLs on the cluster (${size})`,
+      ours: pct(many.storeCluster!, p),
+      reference: pct(many.rawCluster!, p),
+      unit: 'µs',
+      better: 'lower',
+      target: null,
+    });
+    emit({
+      row: `cluster: readMany ${config.batch} p${p} vs the same readMany on one Redis (${size})`,
+      ours: pct(many.storeCluster!, p),
+      reference: pct(many.storeSingle!, p),
+      unit: 'µs',
+      better: 'lower',
+      target: null,
+    });
   }
 }
 
@@ -121,7 +161,10 @@ async function main(): Promise<void> {
     };
     const manyReads = {
       storeSingle: () => single.readMany(SET, batchIds()),
-      rawSingle: () => batchIds().reduce((pipeline, id) => pipeline.hgetall(key(id)), redis.pipeline()).exec(),
+      rawSingle: () =>
+        batchIds()
+          .reduce((pipeline, id) => pipeline.hgetall(key(id)), redis.pipeline())
+          .exec(),
       storeCluster: () => clustered.readMany(SET, batchIds()),
       rawCluster: () => Promise.all(batchIds().map((id) => rawCluster.hgetall(key(id)))),
     };

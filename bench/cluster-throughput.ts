@@ -35,7 +35,8 @@ const command = benchCommand(
 const args = parseCommand(command);
 const EVENTS = args.size('events', 30_000, 200_000);
 const INSTANCES = (args.string('instances') ?? '1,2,3').split(',').map(Number);
-if (INSTANCES.some((n) => !Number.isInteger(n) || n < 1 || n > 3)) command.error('--instances takes counts from 1 to 3 (3 partitions), comma-separated');
+if (INSTANCES.some((n) => !Number.isInteger(n) || n < 1 || n > 3))
+  command.error('--instances takes counts from 1 to 3 (3 partitions), comma-separated');
 const PARTITIONS = 3;
 const USERS = 10_000;
 const FEATURE_SET = `${new URL('../packages/features/src/example.ts', import.meta.url).pathname}#userTransactionFeatures`;
@@ -56,11 +57,23 @@ async function stacks(): Promise<{ single: Target; cluster: Target; stop: () => 
   };
   const clusterGiven = Boolean(env.KAFKA_BROKERS && env.REDIS_CLUSTER_NODES);
   const singleGiven = Boolean(env.KAFKA_BROKERS && env.REDIS_URL && !env.REDIS_CLUSTER_NODES);
-  const cluster = clusterGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisClusterNodes: env.REDIS_CLUSTER_NODES! } : await start(startClusterStack({ ignoreEnvironment: true }));
-  const single = singleGiven ? { kafkaBrokers: env.KAFKA_BROKERS!, redisUrl: env.REDIS_URL! } : await start(startStack({ ignoreEnvironment: true, forceNative: true }));
+  const cluster = clusterGiven
+    ? { kafkaBrokers: env.KAFKA_BROKERS!, redisClusterNodes: env.REDIS_CLUSTER_NODES! }
+    : await start(startClusterStack({ ignoreEnvironment: true }));
+  const single = singleGiven
+    ? { kafkaBrokers: env.KAFKA_BROKERS!, redisUrl: env.REDIS_URL! }
+    : await start(startStack({ ignoreEnvironment: true, forceNative: true }));
   return {
-    single: { label: 'single node (1 broker, 1 Redis)', endpoints: { brokers: single.kafkaBrokers, redisUrl: single.redisUrl }, redis: new Redis(single.redisUrl) },
-    cluster: { label: 'cluster (3 brokers, Redis Cluster 3+3)', endpoints: { brokers: cluster.kafkaBrokers, redisClusterNodes: cluster.redisClusterNodes }, redis: connectCluster(cluster.redisClusterNodes) },
+    single: {
+      label: 'single node (1 broker, 1 Redis)',
+      endpoints: { brokers: single.kafkaBrokers, redisUrl: single.redisUrl },
+      redis: new Redis(single.redisUrl),
+    },
+    cluster: {
+      label: 'cluster (3 brokers, Redis Cluster 3+3)',
+      endpoints: { brokers: cluster.kafkaBrokers, redisClusterNodes: cluster.redisClusterNodes },
+      redis: connectCluster(cluster.redisClusterNodes),
+    },
     stop: async () => {
       for (const stack of started) await stack.stop();
     },
@@ -71,7 +84,10 @@ function transactions(run: string): { key: string; body: unknown }[] {
   const start = Date.now() - EVENTS; // one event per ms of event time, ending now
   return Array.from({ length: EVENTS }, (_, i) => {
     const userId = `user${(i * 7919) % USERS}`;
-    return { key: userId, body: { eventId: `${run}-${i}`, eventTime: start + i, userId, amount: (i * 37) % 500, merchantId: `m${i % 97}` } };
+    return {
+      key: userId,
+      body: { eventId: `${run}-${i}`, eventTime: start + i, userId, amount: (i * 37) % 500, merchantId: `m${i % 97}` },
+    };
   });
 }
 
@@ -85,8 +101,13 @@ async function bytesPerEntity(redis: RedisClient, store: OnlineStore, group: str
   const usage = async (key: string) => Number(await redis.memory('USAGE', key, 'SAMPLES', 0));
   const sample = Array.from({ length: 200 }, (_, i) => `user${i * (USERS / 200)}`);
   const vectors = await Promise.all(sample.map((id) => usage(store.keyOf(userTransactionFeatures.name, id))));
-  const states = await Promise.all(Array.from({ length: PARTITIONS }, (_, p) => usage(checkpointKeys(store.namespace, group, p).states)));
-  return { vector: vectors.reduce((a, b) => a + b, 0) / sample.length, state: states.reduce((a, b) => a + b, 0) / Math.min(USERS, EVENTS) };
+  const states = await Promise.all(
+    Array.from({ length: PARTITIONS }, (_, p) => usage(checkpointKeys(store.namespace, group, p).states)),
+  );
+  return {
+    vector: vectors.reduce((a, b) => a + b, 0) / sample.length,
+    state: states.reduce((a, b) => a + b, 0) / Math.min(USERS, EVENTS),
+  };
 }
 
 interface Measured {
@@ -96,7 +117,11 @@ interface Measured {
 
 /** events/s of `instances` CLIs draining EVENTS freshly produced events, and what an entity then occupies in Redis. */
 async function measure(target: Target, instances: number): Promise<Measured> {
-  const kafka = new Kafka({ clientId: 'bench-cluster-throughput', brokers: target.endpoints.brokers.split(','), logLevel: logLevel.NOTHING });
+  const kafka = new Kafka({
+    clientId: 'bench-cluster-throughput',
+    brokers: target.endpoints.brokers.split(','),
+    logLevel: logLevel.NOTHING,
+  });
   const admin = kafka.admin();
   const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
   await Promise.all([admin.connect(), producer.connect()]);
@@ -105,7 +130,22 @@ async function measure(target: Target, instances: number): Promise<Measured> {
   const store = new OnlineStore(target.redis, { namespace, featureSets: [userTransactionFeatures] });
   await createTopic(admin, run, PARTITIONS);
   const clis: CliProcess[] = Array.from({ length: instances }, () =>
-    spawnCli(['run', '--feature-set', FEATURE_SET, '--topic', run, '--group', run, '--namespace', namespace, '--progress-ms', '0'], target.endpoints),
+    spawnCli(
+      [
+        'run',
+        '--feature-set',
+        FEATURE_SET,
+        '--topic',
+        run,
+        '--group',
+        run,
+        '--namespace',
+        namespace,
+        '--progress-ms',
+        '0',
+      ],
+      target.endpoints,
+    ),
   );
   try {
     await Promise.all(clis.map((cli) => cli.running));
@@ -128,14 +168,20 @@ async function measure(target: Target, instances: number): Promise<Measured> {
 async function main(): Promise<void> {
   const { single, cluster, stop } = await stacks();
   try {
-    console.log(`cluster-throughput: ${EVENTS} user_txn events over ${PARTITIONS} partitions, ${USERS} users; ${machineNote()}`);
+    console.log(
+      `cluster-throughput: ${EVENTS} user_txn events over ${PARTITIONS} partitions, ${USERS} users; ${machineNote()}`,
+    );
     const { rate: singleRate, bytes } = await measure(single, 1);
     console.log(`  ${single.label}, 1 instance: ${singleRate.toFixed(0)} events/s (${machineNote()})`);
-    console.log(`  Redis per entity: feature hash ${bytes.vector.toFixed(0)} B + state ${bytes.state.toFixed(0)} B (MEMORY USAGE)`);
+    console.log(
+      `  Redis per entity: feature hash ${bytes.vector.toFixed(0)} B + state ${bytes.state.toFixed(0)} B (MEMORY USAGE)`,
+    );
     for (const instances of INSTANCES) {
       const { rate, bytes: clusterBytes } = await measure(cluster, instances);
       console.log(`  ${cluster.label}, ${instances} instance(s): ${rate.toFixed(0)} events/s (${machineNote()})`);
-      console.log(`  Redis Cluster per entity: feature hash ${clusterBytes.vector.toFixed(0)} B + state ${clusterBytes.state.toFixed(0)} B`);
+      console.log(
+        `  Redis Cluster per entity: feature hash ${clusterBytes.vector.toFixed(0)} B + state ${clusterBytes.state.toFixed(0)} B`,
+      );
       if (instances === INSTANCES[0]) {
         emit({
           row: `cluster: Redis bytes per entity (feature hash + state, ${(EVENTS / USERS).toFixed(0)} events each), Redis Cluster vs one Redis`,

@@ -10,8 +10,15 @@ import { startStack, MODE_SETTINGS, type ModeSetting } from '@rtml/devstack';
 import { Option } from 'commander';
 import { benchCommand, parseCommand } from './lib/args.js';
 
-const command = benchCommand('Start-up and stop time of the dev stack per mode (starts and stops its own stacks)', '  DOCKER_HOST, RTML_REDIS_IMAGE, RTML_KAFKA_IMAGE  for --mode docker')
-  .addOption(new Option('--mode <mode>', 'where the services come from').choices(MODE_SETTINGS.filter((m) => m !== 'env')).default('native'))
+const command = benchCommand(
+  'Start-up and stop time of the dev stack per mode (starts and stops its own stacks)',
+  '  DOCKER_HOST, RTML_REDIS_IMAGE, RTML_KAFKA_IMAGE  for --mode docker',
+)
+  .addOption(
+    new Option('--mode <mode>', 'where the services come from')
+      .choices(MODE_SETTINGS.filter((m) => m !== 'env'))
+      .default('native'),
+  )
   .option('--runs <n>', 'stacks started one after another', '3');
 const args = parseCommand(command);
 const mode = args.string('mode') ?? 'native';
@@ -23,5 +30,7 @@ for (let run = 1; run <= runs; run++) {
   const stack = await startStack({ ignoreEnvironment: true, mode: mode as ModeSetting });
   const ready = performance.now();
   await stack.stop();
-  console.log(`${mode} run ${run}: ready in ${seconds(ready - started)} s, stopped in ${seconds(performance.now() - ready)} s`);
+  console.log(
+    `${mode} run ${run}: ready in ${seconds(ready - started)} s, stopped in ${seconds(performance.now() - ready)} s`,
+  );
 }

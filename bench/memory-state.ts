@@ -17,7 +17,20 @@
  */
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { count, createOnlineEngine, duration, eventTime, featureSet, last, max, mean, sliding, sum, type EventTime, type OnlineState } from '@rtml/features';
+import {
+  count,
+  createOnlineEngine,
+  duration,
+  eventTime,
+  featureSet,
+  last,
+  max,
+  mean,
+  sliding,
+  sum,
+  type EventTime,
+  type OnlineState,
+} from '@rtml/features';
 import { transactions, user, userTransactionFeatures, type TransactionEvent } from '@rtml/features/testing';
 import { Option } from 'commander';
 import { benchCommand, emit, machineNote, parseCommand } from './lib/index.js';
@@ -81,7 +94,13 @@ function child(variant: Variant, set: SetName, entities: number, events: number)
       for (let k = 0; k < events; k++) {
         // K events within the last 40 minutes: every one is inside every window, so all are retained.
         latest = BASE_MS + ((i * 7 + k * 600_000) % 2_400_000);
-        const event: TransactionEvent = { eventId: `${userId}:${k}`, eventTime: eventTime(latest), userId, amount: ((i + k) % 1000) / 10, merchantId: `m${(i + 31 * k) % 97}` };
+        const event: TransactionEvent = {
+          eventId: `${userId}:${k}`,
+          eventTime: eventTime(latest),
+          userId,
+          amount: ((i + k) % 1000) / 10,
+          merchantId: `m${(i + 31 * k) % 97}`,
+        };
         state = engine.apply(state, event);
       }
       states.set(userId, state);
@@ -124,7 +143,10 @@ function child(variant: Variant, set: SetName, entities: number, events: number)
 }
 
 const args = parseCommand(
-  benchCommand('memory-state', 'Retained heap per entity of the stream state (1M entities with --full, 100k without) vs a Map of {count,sum}')
+  benchCommand(
+    'memory-state',
+    'Retained heap per entity of the stream state (1M entities with --full, 100k without) vs a Map of {count,sum}',
+  )
     .option('--entities <n>', 'entities (default 100000, 1000000 with --full)')
     .option('--events <k>', 'events per entity', '4')
     .option('--set <name>', 'feature set: user_txn or slim', 'user_txn')
@@ -147,7 +169,20 @@ if (childVariant) {
     const script = fileURLToPath(import.meta.url);
     const out = spawnSync(
       process.execPath,
-      [...process.execArgv.filter((a) => a !== '--expose-gc'), '--expose-gc', '--max-old-space-size=8192', script, '--child', variant, '--set', setName, '--entities', String(entities), '--events', String(events)],
+      [
+        ...process.execArgv.filter((a) => a !== '--expose-gc'),
+        '--expose-gc',
+        '--max-old-space-size=8192',
+        script,
+        '--child',
+        variant,
+        '--set',
+        setName,
+        '--entities',
+        String(entities),
+        '--events',
+        String(events),
+      ],
       { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
     );
     const line = out.stdout.split('\n').find((l) => l.startsWith('CHILD '));

@@ -21,7 +21,10 @@ import { benchRedis, isSecured } from './lib/connections.js';
 import { runFeastScript } from './lib/feast.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
-const command = benchCommand('Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features', '  REDIS_URL  the dev stack (npm run infra:up), with REDIS_USERNAME, REDIS_PASSWORD[_FILE], REDIS_TLS_* when set')
+const command = benchCommand(
+  'Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features',
+  '  REDIS_URL  the dev stack (npm run infra:up), with REDIS_USERNAME, REDIS_PASSWORD[_FILE], REDIS_TLS_* when set',
+)
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')
   .option('--features <n>', 'features per entity', '20')
   .option('--lookups <n>', 'single-entity reads per contender (default 2000, 10000 with --full)')
@@ -38,7 +41,10 @@ const config = {
 };
 
 const redisSettings = benchRedis(command);
-if (!args.has('no-feast') && isSecured(redisSettings)) command.error('the Feast reference is given a plain Redis only; against a Redis with TLS or an ACL user run with --no-feast');
+if (!args.has('no-feast') && isSecured(redisSettings))
+  command.error(
+    'the Feast reference is given a plain Redis only; against a Redis with TLS or an ACL user run with --no-feast',
+  );
 
 const SET = 'user_txn';
 const namespace = `bench-${process.pid}`;
@@ -47,7 +53,8 @@ function vectorFor(index: number): FeatureVector {
   const values: Record<string, FeatureValues[string]> = {};
   for (let f = 0; f < config.features; f++) {
     // A realistic mix of value types: mostly numbers, some strings, lists and nulls.
-    values[`f${f}`] = f % 5 === 0 ? `cat-${index % 17}` : f % 7 === 0 ? [index % 3, f, 0.5] : f % 11 === 0 ? null : index * 0.1 + f;
+    values[`f${f}`] =
+      f % 5 === 0 ? `cat-${index % 17}` : f % 7 === 0 ? [index % 3, f, 0.5] : f % 11 === 0 ? null : index * 0.1 + f;
   }
   return { featureSet: SET, entityId: `user-${index}`, eventTime: eventTime(Date.now() - (index % 1000)), values };
 }
@@ -65,8 +72,15 @@ function row(label: string, sample: Sample, reference: Sample | undefined): stri
   const ref = reference ? [...reference].sort((a, b) => a - b) : undefined;
   const p50 = percentile(sorted, 50);
   const p99 = percentile(sorted, 99);
-  const ratio = (mine: number, theirs: number | undefined) => (theirs === undefined ? '—' : `${(mine / theirs).toFixed(2)}×`);
-  const cells = [label.padEnd(44), p50.toFixed(0).padStart(7), p99.toFixed(0).padStart(7), ratio(p50, ref && percentile(ref, 50)).padStart(9), ratio(p99, ref && percentile(ref, 99)).padStart(9)];
+  const ratio = (mine: number, theirs: number | undefined) =>
+    theirs === undefined ? '—' : `${(mine / theirs).toFixed(2)}×`;
+  const cells = [
+    label.padEnd(44),
+    p50.toFixed(0).padStart(7),
+    p99.toFixed(0).padStart(7),
+    ratio(p50, ref && percentile(ref, 50)).padStart(9),
+    ratio(p99, ref && percentile(ref, 99)).padStart(9),
+  ];
   return `| ${cells.join(' | ')} |`;
 }
 
@@ -77,14 +91,42 @@ const WITHIN_1_2X = 1 / 1.2;
 function emitRows(single: Record<string, Sample>, many: Record<string, Sample>, feast: FeastOnline | undefined): void {
   const size = `${config.entities} entities x ${config.features} features`;
   for (const p of [50, 99]) {
-    emit({ row: `online read 1 entity p${p} vs raw HGETALL (${size})`, ours: pct(single.store!, p), reference: pct(single.raw!, p), unit: 'µs', better: 'lower', target: WITHIN_1_2X });
-    emit({ row: `online readMany ${config.batch} entities p${p} vs 1 pipelined round trip (${size})`, ours: pct(many.store!, p), reference: pct(many.raw!, p), unit: 'µs', better: 'lower', target: WITHIN_1_2X });
+    emit({
+      row: `online read 1 entity p${p} vs raw HGETALL (${size})`,
+      ours: pct(single.store!, p),
+      reference: pct(single.raw!, p),
+      unit: 'µs',
+      better: 'lower',
+      target: WITHIN_1_2X,
+    });
+    emit({
+      row: `online readMany ${config.batch} entities p${p} vs 1 pipelined round trip (${size})`,
+      ours: pct(many.store!, p),
+      reference: pct(many.raw!, p),
+      unit: 'µs',
+      better: 'lower',
+      target: WITHIN_1_2X,
+    });
   }
   if (!feast) return;
   for (const p of [50, 99]) {
-    emit({ row: `online read 1 entity p${p} vs Feast ${feast.feast} get_online_features, Redis (${size})`, ours: pct(single.store!, p), reference: pct(feast.single, p), unit: 'µs', better: 'lower', target: null });
+    emit({
+      row: `online read 1 entity p${p} vs Feast ${feast.feast} get_online_features, Redis (${size})`,
+      ours: pct(single.store!, p),
+      reference: pct(feast.single, p),
+      unit: 'µs',
+      better: 'lower',
+      target: null,
+    });
     const feastCall = `Feast ${feast.feast} get_online_features(${config.batch})`;
-    emit({ row: `online readMany ${config.batch} entities p${p} vs ${feastCall}, Redis (${size})`, ours: pct(many.store!, p), reference: pct(feast.many, p), unit: 'µs', better: 'lower', target: null });
+    emit({
+      row: `online readMany ${config.batch} entities p${p} vs ${feastCall}, Redis (${size})`,
+      ours: pct(many.store!, p),
+      reference: pct(feast.many, p),
+      unit: 'µs',
+      better: 'lower',
+      target: null,
+    });
   }
 }
 
@@ -105,7 +147,11 @@ const FEAST_SAMPLE = 50;
 function feastConnection(redisUrl: string): string {
   const url = new URL(redisUrl);
   const db = url.pathname.replace('/', '');
-  return [`${url.hostname}:${url.port || '6379'}`, ...(db ? [`db=${db}`] : []), ...(url.password ? [`password=${decodeURIComponent(url.password)}`] : [])].join(',');
+  return [
+    `${url.hostname}:${url.port || '6379'}`,
+    ...(db ? [`db=${db}`] : []),
+    ...(url.password ? [`password=${decodeURIComponent(url.password)}`] : []),
+  ].join(',');
 }
 
 /** Writes our vectors through Feast into the same Redis, times its reads, and checks it returns the same values. */
@@ -113,11 +159,27 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
   const work = await mkdtemp(join(tmpdir(), 'rtml-online-feast-'));
   try {
     const data = join(work, 'vectors.jsonl');
-    await writeFile(data, vectors.map((v) => JSON.stringify({ entityId: v.entityId, eventTime: v.eventTime, values: v.values })).join('\n'));
+    await writeFile(
+      data,
+      vectors.map((v) => JSON.stringify({ entityId: v.entityId, eventTime: v.eventTime, values: v.values })).join('\n'),
+    );
     const sample = vectors.filter((_, i) => i % Math.max(1, Math.floor(vectors.length / FEAST_SAMPLE)) === 0);
     const feast = runFeastScript<FeastOnline>(
       'online_feast.py',
-      ['--redis', feastConnection(redisUrl), '--data', data, '--lookups', String(config.lookups), '--batch', String(config.batch), '--batches', String(config.batches), '--sample', sample.map((v) => v.entityId).join(',')],
+      [
+        '--redis',
+        feastConnection(redisUrl),
+        '--data',
+        data,
+        '--lookups',
+        String(config.lookups),
+        '--batch',
+        String(config.batch),
+        '--batches',
+        String(config.batches),
+        '--sample',
+        sample.map((v) => v.entityId).join(','),
+      ],
       'FEAST_ONLINE',
     );
     const differences = sample.flatMap((v) =>
@@ -127,7 +189,10 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
         return [`${v.entityId}.${name}: ours ${JSON.stringify(value)}, Feast ${JSON.stringify(theirs)}`];
       }),
     );
-    if (differences.length > 0) throw new Error(`Feast returned other values than ours stored (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
+    if (differences.length > 0)
+      throw new Error(
+        `Feast returned other values than ours stored (${differences.length}):\n${differences.slice(0, 20).join('\n')}`,
+      );
     console.log(
       `Feast ${feast.feast}: wrote ${vectors.length} vectors through write_to_online_store ` +
         `in ${feast.write_seconds.toFixed(1)} s; ` +
@@ -139,13 +204,21 @@ async function feastReference(redisUrl: string, vectors: readonly FeatureVector[
   }
 }
 
-const pct = (sample: Sample, p: number) => percentile([...sample].sort((a, b) => a - b), p);
+const pct = (sample: Sample, p: number) =>
+  percentile(
+    [...sample].sort((a, b) => a - b),
+    p,
+  );
 
 /** redis-benchmark's latency line for the same key; none against a secured Redis (it is given plain endpoints only). */
 function redisBenchmarkLine(settings: RedisSettings, key: string): string | undefined {
   if (isSecured(settings)) return undefined;
   const url = new URL(settings.url);
-  const result = spawnSync('redis-benchmark', ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key], { encoding: 'utf8' });
+  const result = spawnSync(
+    'redis-benchmark',
+    ['-h', url.hostname, '-p', url.port || '6379', '-c', '1', '-n', String(config.lookups), '--csv', 'HGETALL', key],
+    { encoding: 'utf8' },
+  );
   if (result.status !== 0) return undefined;
   // CSV columns: "test", "rps", then the avg, min, p50, p95, p99 and max latency in ms ("avg_latency_ms", ...)
   const [, fields] = result.stdout.trim().split('\n');
@@ -159,7 +232,10 @@ function redisBenchmarkLine(settings: RedisSettings, key: string): string | unde
 
 async function main(): Promise<void> {
   const redis = redisClient(redisSettings);
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }] });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: SET, onlineExpiry: duration.hours(1), maxAge: duration.minutes(10) }],
+  });
   const vectors = Array.from({ length: config.entities }, (_, i) => vectorFor(i));
   try {
     const writesPerSec = await populate(store, vectors);

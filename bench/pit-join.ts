@@ -19,10 +19,27 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineStore } from '@rtml/offline-store';
-import { benchCommand, emit, ensurePitDataset, machineNote, parseCommand, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, pitSizeOptions, timeMs, type PitSize } from './lib/index.js';
+import {
+  benchCommand,
+  emit,
+  ensurePitDataset,
+  machineNote,
+  parseCommand,
+  PIT_FEATURE_COLUMNS,
+  pitLabel,
+  pitSizeFromArgs,
+  pitSizeOptions,
+  timeMs,
+  type PitSize,
+} from './lib/index.js';
 
 const args = parseCommand(
-  pitSizeOptions(benchCommand('pit-join', 'Point-in-time join (buildTrainingSet) vs a plain hash join and a hand-written window PIT, same data, same run'))
+  pitSizeOptions(
+    benchCommand(
+      'pit-join',
+      'Point-in-time join (buildTrainingSet) vs a plain hash join and a hand-written window PIT, same data, same run',
+    ),
+  )
     .option('--rows <n>', 'feature rows (same as --feature-rows)')
     .option('--runs <n>', 'best of R timed runs per join', '1')
     .option('--no-warmup', 'skip the untimed warm-up run')
@@ -46,7 +63,9 @@ try {
 
   const labels = { parquet: data.labelsParquet };
   const pit = await bestOf(() => store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'pit_ts' }));
-  const naive = await bestOf(() => store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'naive_ts', strategy: 'naive-latest' }));
+  const naive = await bestOf(() =>
+    store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'naive_ts', strategy: 'naive-latest' }),
+  );
   // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s after one.
   const features = PIT_FEATURE_COLUMNS.map((c) => `h.${c}`).join(', ');
   const hash = await bestOf(() =>
@@ -61,7 +80,8 @@ try {
             (SELECT count(*) FROM pit_ts WHERE pit__f0 IS NOT NULL)::DOUBLE AS pit_with_features,
             (SELECT count(*) FROM hash_ts)::DOUBLE AS hash`,
   );
-  if (counts?.['pit'] !== size.labels || counts['hash'] !== size.labels) throw new Error(`unexpected row counts ${JSON.stringify(counts)}`);
+  if (counts?.['pit'] !== size.labels || counts['hash'] !== size.labels)
+    throw new Error(`unexpected row counts ${JSON.stringify(counts)}`);
 
   report('PIT join (ASOF, strictly before)', pit, null);
   report('naive latest-value join', naive, pit);
@@ -70,7 +90,8 @@ try {
 
   const pitAudit = await timeMs(() => store.checkLeakage({ table: 'pit_ts' }, { maxLeaks: 10 }));
   const naiveAudit = await timeMs(() => store.checkLeakage({ table: 'naive_ts' }, { maxLeaks: 10 }));
-  if (pitAudit.result.leakingRows !== 0) throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
+  if (pitAudit.result.leakingRows !== 0)
+    throw new Error(`PIT training set leaks: ${JSON.stringify(pitAudit.result.bySet)}`);
   const naiveLeaks = naiveAudit.result.leakingRows;
   console.log(
     `# leakage check: PIT ${pitAudit.result.leakingRows} leaking rows (${seconds(pitAudit.ms)} s); ` +
@@ -91,7 +112,15 @@ try {
   });
   if (window !== undefined) {
     const note = `CPU ${seconds(pit.cpuMs)} s vs ${seconds(window.cpuMs)} s`;
-    emit({ row: `PIT join vs hand-written window PIT: ${pitLabel(size)}`, ours: pit.ms / 1000, reference: window.ms / 1000, unit: 's', better: 'lower', target: null, note });
+    emit({
+      row: `PIT join vs hand-written window PIT: ${pitLabel(size)}`,
+      ours: pit.ms / 1000,
+      reference: window.ms / 1000,
+      unit: 's',
+      better: 'lower',
+      target: null,
+      note,
+    });
   }
 } finally {
   store.close();
@@ -113,8 +142,11 @@ async function windowReference(features: string): Promise<Timing> {
     `SELECT count(*)::DOUBLE AS n, count(*) FILTER (WHERE ${differs})::DOUBLE AS mismatched
      FROM pit_ts p JOIN window_ts w USING (label_id)`,
   );
-  if (check?.['n'] !== size.labels || check['mismatched'] !== 0) throw new Error(`PIT join and window reference disagree: ${JSON.stringify(check)}`);
-  console.log(`# cross-check: all ${size.labels} labels get identical features from the ASOF join and the window reference`);
+  if (check?.['n'] !== size.labels || check['mismatched'] !== 0)
+    throw new Error(`PIT join and window reference disagree: ${JSON.stringify(check)}`);
+  console.log(
+    `# cross-check: all ${size.labels} labels get identical features from the ASOF join and the window reference`,
+  );
   return timing;
 }
 
@@ -139,7 +171,8 @@ async function bestOf(fn: () => Promise<unknown>): Promise<Timing> {
 }
 
 function report(name: string, timing: Timing, reference: Timing | null): void {
-  const times = (of: (t: Timing) => number) => (reference === null ? '' : `${(of(timing) / of(reference)).toFixed(2)}x`);
+  const times = (of: (t: Timing) => number) =>
+    reference === null ? '' : `${(of(timing) / of(reference)).toFixed(2)}x`;
   const ratio = reference === null ? '' : `  (${times((t) => t.ms)} PIT wall, ${times((t) => t.cpuMs)} PIT CPU)`;
   const rate = Math.round(size.labels / (timing.ms / 1000)).toLocaleString('en-US');
   const wallAndCpu = `${seconds(timing.ms).padStart(8)} s wall ${seconds(timing.cpuMs).padStart(8)} s CPU`;

@@ -22,14 +22,32 @@ import { deleteNamespace, isCluster, OnlineStore } from '@rtml/online-store';
 import { DEFAULT_CHECKPOINT, featureSetProcessor, StreamProcessor, type RecentSamples } from '@rtml/stream';
 import { benchConnections, isSecured } from './lib/connections.js';
 import { benchCommand, DEV_STACK_ENVIRONMENT, emit, parseCommand, summarize, type Summary } from './lib/index.js';
-import { buildKafkaStreamsPeer, compareWithOurs, KAFKA_STREAMS_VARIANTS, runKafkaStreams, type KafkaStreamsRun, type KafkaStreamsVariant } from './lib/kafka-streams.js';
+import {
+  buildKafkaStreamsPeer,
+  compareWithOurs,
+  KAFKA_STREAMS_VARIANTS,
+  runKafkaStreams,
+  type KafkaStreamsRun,
+  type KafkaStreamsVariant,
+} from './lib/kafka-streams.js';
 
-const command = benchCommand('stream-throughput', 'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, ' +
-    'same topic, same run', DEV_STACK_ENVIRONMENT)
+const command = benchCommand(
+  'stream-throughput',
+  'Stream processor -> Redis throughput and freshness vs a bare kafkajs consumer and Kafka Streams, ' +
+    'same topic, same run',
+  DEV_STACK_ENVIRONMENT,
+)
   .option('--cpu-profile <file>', "write a V8 CPU profile of the processor's bulk phase")
   .option('--ks-runs <n>', 'Kafka Streams runs per variant in one JVM (the first is cold; default 2, 4 with --full)')
-  .option('--ks-variants <list>', `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`, KAFKA_STREAMS_VARIANTS.join(','))
-  .option('--checkpoint-interval-ms <ms>', `the processor's checkpoint interval (default ${DEFAULT_CHECKPOINT.intervalMs})`);
+  .option(
+    '--ks-variants <list>',
+    `Kafka Streams variants, comma-separated: ${KAFKA_STREAMS_VARIANTS.join(', ')}, or none`,
+    KAFKA_STREAMS_VARIANTS.join(','),
+  )
+  .option(
+    '--checkpoint-interval-ms <ms>',
+    `the processor's checkpoint interval (default ${DEFAULT_CHECKPOINT.intervalMs})`,
+  );
 const args = parseCommand(command);
 const CHECKPOINT_INTERVAL_MS = args.number('checkpoint-interval-ms', DEFAULT_CHECKPOINT.intervalMs);
 const { full } = args;
@@ -49,20 +67,29 @@ function kafkaStreamsVariants(list: string): KafkaStreamsVariant[] {
   if (list === 'none') return [];
   const variants = list.split(',');
   const unknown = variants.filter((v) => !(KAFKA_STREAMS_VARIANTS as readonly string[]).includes(v));
-  if (unknown.length > 0) command.error(`--ks-variants takes ${KAFKA_STREAMS_VARIANTS.join(', ')} or none, comma-separated (got ${list})`);
+  if (unknown.length > 0)
+    command.error(`--ks-variants takes ${KAFKA_STREAMS_VARIANTS.join(', ')} or none, comma-separated (got ${list})`);
   return variants as KafkaStreamsVariant[];
 }
 
 const connections = benchConnections(command);
 if (KS_VARIANTS.length > 0 && isSecured(connections.kafka)) {
-  command.error('the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none');
+  command.error(
+    'the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none',
+  );
 }
 const { brokers } = connections.kafka;
 const kafka = kafkaClient(connections.kafka, { clientId: 'bench-stream' });
 const run = `bench-${Date.now().toString(36)}`;
 
 function transaction(i: number, time: number) {
-  return { eventId: `${run}-${i}`, eventTime: time, userId: `user${(i * 7919) % USERS}`, amount: (i * 37) % 500, merchantId: `m${i % 97}` };
+  return {
+    eventId: `${run}-${i}`,
+    eventTime: time,
+    userId: `user${(i * 7919) % USERS}`,
+    amount: (i * 37) % 500,
+    merchantId: `m${i % 97}`,
+  };
 }
 
 async function produceBulk(producer: Producer, topic: string, count: number): Promise<void> {
@@ -98,12 +125,22 @@ function cpuUs(): number {
  * A consumer that only JSON-parses, the reference next to the processor. No offset commits: kafkajs would otherwise
  * wait for one after every batch before fetching again, which the processor never does.
  */
-async function bareConsumer(group: string, topic: string, maxWaitTimeInMs: number, onBatch: (bodies: unknown[]) => void, onJoin?: () => void): Promise<Consumer> {
+async function bareConsumer(
+  group: string,
+  topic: string,
+  maxWaitTimeInMs: number,
+  onBatch: (bodies: unknown[]) => void,
+  onJoin?: () => void,
+): Promise<Consumer> {
   const consumer = kafka.consumer({ groupId: `${run}-${group}`, maxWaitTimeInMs });
   if (onJoin) consumer.on(consumer.events.GROUP_JOIN, onJoin); // before run(), which may join before it returns
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
-  await consumer.run({ autoCommit: false, eachBatch: async ({ batch }) => onBatch(batch.messages.map((message) => JSON.parse(message.value!.toString()) as unknown)) });
+  await consumer.run({
+    autoCommit: false,
+    eachBatch: async ({ batch }) =>
+      onBatch(batch.messages.map((message) => JSON.parse(message.value!.toString()) as unknown)),
+  });
   return consumer;
 }
 
@@ -124,13 +161,24 @@ async function rawConsume(topic: string, count: number): Promise<Measured> {
 }
 
 function storeFor(redis: Redis, namespace: string): OnlineStore {
-  return new OnlineStore(redis, { namespace, featureSets: [{ name: userTransactionFeatures.name, onlineExpiry: duration.hours(1), maxAge: duration.hours(1) }] });
+  return new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: userTransactionFeatures.name, onlineExpiry: duration.hours(1), maxAge: duration.hours(1) }],
+  });
 }
 
 function processorFor(topic: string, redis: Redis, namespace: string) {
   const processor = featureSetProcessor(userTransactionFeatures);
   const store = storeFor(redis, namespace);
-  return new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) }, kafka: connections.kafka, store, group: `${run}-${namespace}`, checkpoint: { intervalMs: CHECKPOINT_INTERVAL_MS }, consumer: { maxWaitTimeInMs: 20 }, progressIntervalMs: 0 });
+  return new StreamProcessor({
+    topology: { topics: [topic], processor, allowedLateness: duration.seconds(5) },
+    kafka: connections.kafka,
+    store,
+    group: `${run}-${namespace}`,
+    checkpoint: { intervalMs: CHECKPOINT_INTERVAL_MS },
+    consumer: { maxWaitTimeInMs: 20 },
+    progressIntervalMs: 0,
+  });
 }
 
 async function startProfiler(): Promise<Session> {
@@ -149,7 +197,9 @@ async function stopProfiler(session: Session, file: string): Promise<void> {
 }
 
 /** Event -> received latency of a bare consumer, for every message of `topic`. */
-async function bareFreshness(topic: string): Promise<{ joined(): boolean; readonly latencies: readonly number[]; stop(): Promise<void> }> {
+async function bareFreshness(
+  topic: string,
+): Promise<{ joined(): boolean; readonly latencies: readonly number[]; stop(): Promise<void> }> {
   const latencies: number[] = [];
   let joined = false;
   const record = (bodies: unknown[]) => {
@@ -173,10 +223,16 @@ async function main(): Promise<void> {
   const producer = kafka.producer();
   const redis = redisClient(connections.redis);
   // Redis CPU per event is read from one server's INFO: the cluster has its own bench.
-  if (isCluster(redis)) return command.error('stream-throughput measures a single Redis (REDIS_URL); on a Redis Cluster run bench/cluster-throughput.ts');
+  if (isCluster(redis))
+    return command.error(
+      'stream-throughput measures a single Redis (REDIS_URL); on a Redis Cluster run bench/cluster-throughput.ts',
+    );
   await Promise.all([admin.connect(), producer.connect()]);
   const [bulkTopic, rateTopic] = [`${run}-bulk`, `${run}-rate`];
-  await admin.createTopics({ topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })), waitForLeaders: true });
+  await admin.createTopics({
+    topics: [bulkTopic, rateTopic].map((topic) => ({ topic, numPartitions: PARTITIONS })),
+    waitForLeaders: true,
+  });
   try {
     await measure(producer, redis, bulkTopic, rateTopic);
   } finally {
@@ -184,7 +240,9 @@ async function main(): Promise<void> {
     // others wrote.
     // The peer deletes its own topics unless it failed.
     const peerTopics = (await admin.listTopics()).filter((topic) => topic.startsWith(`${run}-ks-`));
-    await admin.deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] }).catch(() => undefined);
+    await admin
+      .deleteTopics({ topics: [bulkTopic, rateTopic, `${bulkTopic}.dlq`, `${rateTopic}.dlq`, ...peerTopics] })
+      .catch(() => undefined);
     for (const namespace of [`${run}-bulk`, `${run}-rate`]) await deleteNamespace(redis, namespace);
     await Promise.all([admin.disconnect(), producer.disconnect()]);
     redis.disconnect();
@@ -203,7 +261,10 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
   const redisCpuStart = await redisCpuUs(redis);
   await bulk.start();
   await until(async () => (await appliedCount(bulk)) >= EVENTS);
-  const processed: Measured = { rate: EVENTS / ((Date.now() - started) / 1000), cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS };
+  const processed: Measured = {
+    rate: EVENTS / ((Date.now() - started) / 1000),
+    cpuUsPerEvent: (cpuUs() - cpuStart) / EVENTS,
+  };
   const redisCpuUsPerEvent = ((await redisCpuUs(redis)) - redisCpuStart) / EVENTS;
   if (profiler && CPU_PROFILE) await stopProfiler(profiler, CPU_PROFILE);
   await bulk.stop();
@@ -217,7 +278,9 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
   await until(async () => live.assignedPartitions().length === PARTITIONS && bare.joined());
   const total = RATE * RATE_SECONDS;
   for (let sent = 0, tick = Date.now(); sent < total; tick += 10) {
-    const batch = Array.from({ length: Math.min(RATE / 100, total - sent) }, (_, k) => transaction(sent + k, Date.now()));
+    const batch = Array.from({ length: Math.min(RATE / 100, total - sent) }, (_, k) =>
+      transaction(sent + k, Date.now()),
+    );
     void producer.send({ topic: rateTopic, messages: batch.map((e) => ({ key: e.userId, value: JSON.stringify(e) })) });
     sent += batch.length;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, tick + 10 - Date.now())));
@@ -236,7 +299,9 @@ async function measure(producer: Producer, redis: Redis, bulkTopic: string, rate
     `freshness at ${RATE} events/s for ${RATE_SECONDS} s (${freshness.count} events): ` +
       `p50 ${freshness.percentile(50)} ms, p99 ${freshness.percentile(99)} ms`,
   );
-  console.log(`  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`);
+  console.log(
+    `  reference, event -> received by a bare kafkajs consumer: p50 ${bareSummary.p50} ms, p99 ${bareSummary.p99} ms`,
+  );
   emitRows(raw, processed, redisCpuUsPerEvent, freshness, bareSummary);
   emitKafkaStreamsRows(processed, kafkaStreams);
 }
@@ -267,10 +332,20 @@ async function kafkaStreamsPeer(bulkTopic: string, ours: OnlineStore): Promise<K
   const measured: KafkaStreamsMeasured[] = [];
   for (const variant of KS_VARIANTS) {
     console.log(`Kafka Streams ${variant}: ${KS_RUNS} runs in one JVM on ${bulkTopic}...`);
-    const runs = await runKafkaStreams(classpath, { brokers: brokers.join(','), input: bulkTopic, variant, runs: KS_RUNS, id: `${run}-ks`, sampleUsers: SAMPLE_USERS });
+    const runs = await runKafkaStreams(classpath, {
+      brokers: brokers.join(','),
+      input: bulkTopic,
+      variant,
+      runs: KS_RUNS,
+      id: `${run}-ks`,
+      sampleUsers: SAMPLE_USERS,
+    });
     for (const r of runs) {
       const differences = compareWithOurs(r, oursByUser);
-      if (differences.length > 0) throw new Error(`Kafka Streams and ours disagree (${differences.length}):\n${differences.slice(0, 20).join('\n')}`);
+      if (differences.length > 0)
+        throw new Error(
+          `Kafka Streams and ours disagree (${differences.length}):\n${differences.slice(0, 20).join('\n')}`,
+        );
       const cpuMicrosPerEvent = ((r.cpuSeconds * 1e6) / r.events).toFixed(1);
       console.log(
         `  run ${r.run}: ${Math.round(r.events / r.seconds)} events/s, ${cpuMicrosPerEvent} CPU µs/event, ` +
@@ -278,14 +353,21 @@ async function kafkaStreamsPeer(bulkTopic: string, ours: OnlineStore): Promise<K
       );
     }
     const [first, ...later] = runs.map(measuredRun);
-    const warm = later.reduce<Measured | undefined>((best, m) => (best === undefined || m.rate > best.rate ? m : best), undefined);
+    const warm = later.reduce<Measured | undefined>(
+      (best, m) => (best === undefined || m.rate > best.rate ? m : best),
+      undefined,
+    );
     measured.push({ variant, cold: first!, warm, runs });
   }
   return measured;
 }
 
 function printTable(raw: Measured, processed: Measured, kafkaStreams: readonly KafkaStreamsMeasured[]): void {
-  const line = (m: Measured) => ({ 'events/s': Math.round(m.rate), 'CPU µs/event': Number(m.cpuUsPerEvent.toFixed(1)), 'ours / this (events/s)': Number((processed.rate / m.rate).toFixed(2)) });
+  const line = (m: Measured) => ({
+    'events/s': Math.round(m.rate),
+    'CPU µs/event': Number(m.cpuUsPerEvent.toFixed(1)),
+    'ours / this (events/s)': Number((processed.rate / m.rate).toFixed(2)),
+  });
   const rows: Record<string, ReturnType<typeof line>> = {
     'bare kafkajs consumer (JSON.parse only)': line(raw),
     'stream processor -> Redis (exactly-once)': line(processed),
@@ -298,12 +380,42 @@ function printTable(raw: Measured, processed: Measured, kafkaStreams: readonly K
 }
 
 /** Rows for bench/run.sh (format in bench/lib/report.ts); the targets are issue #15's. */
-function emitRows(raw: Measured, processed: Measured, redisCpuUsPerEvent: number, freshness: RecentSamples, bare: Summary): void {
+function emitRows(
+  raw: Measured,
+  processed: Measured,
+  redisCpuUsPerEvent: number,
+  freshness: RecentSamples,
+  bare: Summary,
+): void {
   const size = `${EVENTS} events, ${PARTITIONS} partitions`;
-  emit({ row: `stream -> Redis events/s vs bare kafkajs consume (${size})`, ours: processed.rate, reference: raw.rate, unit: 'events/s', better: 'higher', target: 0.33 });
-  emit({ row: `stream -> Redis CPU per event vs bare kafkajs consume (${size})`, ours: processed.cpuUsPerEvent, reference: raw.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
-  emit({ row: `stream -> Redis: Redis server CPU per event (${size})`, ours: redisCpuUsPerEvent, reference: null, unit: 'µs', better: 'lower', target: null });
-  for (const [p, target, reference] of [[50, null, bare.p50], [99, 0.5, bare.p99]] as const) {
+  emit({
+    row: `stream -> Redis events/s vs bare kafkajs consume (${size})`,
+    ours: processed.rate,
+    reference: raw.rate,
+    unit: 'events/s',
+    better: 'higher',
+    target: 0.33,
+  });
+  emit({
+    row: `stream -> Redis CPU per event vs bare kafkajs consume (${size})`,
+    ours: processed.cpuUsPerEvent,
+    reference: raw.cpuUsPerEvent,
+    unit: 'µs',
+    better: 'lower',
+    target: null,
+  });
+  emit({
+    row: `stream -> Redis: Redis server CPU per event (${size})`,
+    ours: redisCpuUsPerEvent,
+    reference: null,
+    unit: 'µs',
+    better: 'lower',
+    target: null,
+  });
+  for (const [p, target, reference] of [
+    [50, null, bare.p50],
+    [99, 0.5, bare.p99],
+  ] as const) {
     const row = `freshness event -> Redis p${p} at ${RATE} events/s vs event -> bare kafkajs consumer`;
     emit({ row, ours: freshness.percentile(p) ?? Number.NaN, reference, unit: 'ms', better: 'lower', target });
   }
@@ -314,11 +426,28 @@ function emitKafkaStreamsRows(processed: Measured, kafkaStreams: readonly KafkaS
   const size = `${EVENTS} events, ${PARTITIONS} partitions, exactly_once_v2`;
   for (const ks of kafkaStreams) {
     const name = ks.variant === 'dsl' ? 'Kafka Streams DSL' : 'Kafka Streams Processor API';
-    const phases: [string, Measured | undefined, number | null][] = [[`warm, best of ${ks.runs.length - 1}`, ks.warm, ks.variant === 'dsl' ? 1.5 : null], ['cold JVM', ks.cold, null]];
+    const phases: [string, Measured | undefined, number | null][] = [
+      [`warm, best of ${ks.runs.length - 1}`, ks.warm, ks.variant === 'dsl' ? 1.5 : null],
+      ['cold JVM', ks.cold, null],
+    ];
     for (const [phase, measured, target] of phases) {
       if (!measured) continue;
-      emit({ row: `stream -> Redis events/s vs ${name} ${phase} (${size})`, ours: processed.rate, reference: measured.rate, unit: 'events/s', better: 'higher', target });
-      emit({ row: `stream -> Redis CPU per event vs ${name} ${phase}, JVM process CPU (${size})`, ours: processed.cpuUsPerEvent, reference: measured.cpuUsPerEvent, unit: 'µs', better: 'lower', target: null });
+      emit({
+        row: `stream -> Redis events/s vs ${name} ${phase} (${size})`,
+        ours: processed.rate,
+        reference: measured.rate,
+        unit: 'events/s',
+        better: 'higher',
+        target,
+      });
+      emit({
+        row: `stream -> Redis CPU per event vs ${name} ${phase}, JVM process CPU (${size})`,
+        ours: processed.cpuUsPerEvent,
+        reference: measured.cpuUsPerEvent,
+        unit: 'µs',
+        better: 'lower',
+        target: null,
+      });
     }
   }
 }

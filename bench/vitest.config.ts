@@ -7,5 +7,10 @@ import { defineConfig } from 'vitest/config';
  */
 export default defineConfig({
   resolve: { conditions: ['source'] },
-  test: { include: ['bench/**/*.test.ts'], exclude: ['bench/.venv/**', 'bench/.data/**'], testTimeout: 60_000, root: fileURLToPath(new URL('..', import.meta.url)) },
+  test: {
+    include: ['bench/**/*.test.ts'],
+    exclude: ['bench/.venv/**', 'bench/.data/**'],
+    testTimeout: 60_000,
+    root: fileURLToPath(new URL('..', import.meta.url)),
+  },
 });

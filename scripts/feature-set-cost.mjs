@@ -19,7 +19,10 @@ function cost(rev) {
   const names = { all: new Set(), nonTest: new Set() };
   for (const [file, source] of text) {
     for (const match of source.matchAll(/import\s+(?:type\s+)?\{([^}]*)\}\s+from\s+'@rtml\/[^']+'/g)) {
-      for (const name of match[1].split(',').map((n) => n.replace(/^\s*type\s+/, '').trim()).filter(Boolean)) {
+      for (const name of match[1]
+        .split(',')
+        .map((n) => n.replace(/^\s*type\s+/, '').trim())
+        .filter(Boolean)) {
         names.all.add(name);
         if (!file.includes('.test.')) names.nonTest.add(name);
       }

@@ -6,8 +6,26 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { collectAnswers, validateAnswers } from './lib/answers.js';
-import { AGGREGATIONS, FEATURES_MARKER, aggregateExpression, checkFeatureTarget, checkField, checkWindow, existingFeatureNames, featuresFile } from './lib/features-file.js';
-import { camelCase, checkFree, checkKebabName, checkSnakeName, kebabCase, pascalCase, snakeCase, workspaceNames } from './lib/names.js';
+import {
+  AGGREGATIONS,
+  FEATURES_MARKER,
+  aggregateExpression,
+  checkFeatureTarget,
+  checkField,
+  checkWindow,
+  existingFeatureNames,
+  featuresFile,
+} from './lib/features-file.js';
+import {
+  camelCase,
+  checkFree,
+  checkKebabName,
+  checkSnakeName,
+  kebabCase,
+  pascalCase,
+  snakeCase,
+  workspaceNames,
+} from './lib/names.js';
 
 const TEMPLATES = dirname(fileURLToPath(import.meta.url));
 const REPO = dirname(TEMPLATES);
@@ -15,12 +33,30 @@ const REPO = dirname(TEMPLATES);
  * The packages a project links (devstack for its test setup), including the ones they depend on (kafka, synthetic):
  * npm would look for those in the registry otherwise.
  */
-export const RTML_PACKAGES = ['connections', 'devstack', 'kafka', 'synthetic', 'features', 'ml', 'offline-store', 'online-store', 'serving', 'stream'];
+export const RTML_PACKAGES = [
+  'connections',
+  'devstack',
+  'kafka',
+  'synthetic',
+  'features',
+  'ml',
+  'offline-store',
+  'online-store',
+  'serving',
+  'stream',
+];
 
 const checkCheckout = (dir) =>
-  existsSync(join(dir, 'packages', 'features', 'package.json')) ? true : `${dir} is not an rtml checkout (no packages/features/package.json)`;
+  existsSync(join(dir, 'packages', 'features', 'package.json'))
+    ? true
+    : `${dir} is not an rtml checkout (no packages/features/package.json)`;
 
-const entityQuestion = { name: 'entity', message: 'Entity the features are keyed by (snake_case)', default: 'user', validate: checkSnakeName };
+const entityQuestion = {
+  name: 'entity',
+  message: 'Entity the features are keyed by (snake_case)',
+  default: 'user',
+  validate: checkSnakeName,
+};
 
 /** Where the user ran the command: npm scripts run in the package root, INIT_CWD keeps the caller's folder. */
 const callerDir = () => process.env.INIT_CWD ?? process.cwd();
@@ -30,7 +66,12 @@ const checkDir = (dir) => (existsSync(dir) && !statSync(dir).isDirectory() ? `${
 
 const projectQuestions = [
   // Relative folders resolve against the caller's folder; missing ones are created with the project.
-  { name: 'dir', message: 'Folder to create the project in (created if missing)', default: () => defaultProjectDir(), validate: (dir) => checkDir(resolve(callerDir(), dir)) },
+  {
+    name: 'dir',
+    message: 'Folder to create the project in (created if missing)',
+    default: () => defaultProjectDir(),
+    validate: (dir) => checkDir(resolve(callerDir(), dir)),
+  },
   {
     name: 'name',
     message: 'Project name (kebab-case)',
@@ -41,7 +82,13 @@ const projectQuestions = [
     },
   },
   entityQuestion,
-  { name: 'rtml', message: 'rtml checkout to link the packages from', default: REPO, hidden: true, validate: checkCheckout },
+  {
+    name: 'rtml',
+    message: 'rtml checkout to link the packages from',
+    default: REPO,
+    hidden: true,
+    validate: checkCheckout,
+  },
 ];
 
 const scenarioQuestions = [
@@ -53,7 +100,8 @@ const scenarioQuestions = [
     validate: (name, a) => {
       const ok = checkKebabName(name);
       if (ok !== true) return ok;
-      if (workspaceNames(a.root).includes(name)) return `a workspace named "${name}" already exists (packages/ or scenarios/)`;
+      if (workspaceNames(a.root).includes(name))
+        return `a workspace named "${name}" already exists (packages/ or scenarios/)`;
       return checkFree(join(a.root, 'scenarios', name));
     },
   },
@@ -63,19 +111,38 @@ const scenarioQuestions = [
 const featureTargetOf = (a) => (/[/\\.]/.test(a.into) ? resolve(a.into) : join(a.root, 'scenarios', a.into));
 const featureQuestions = [
   { name: 'root', message: 'Monorepo root', default: REPO, hidden: true, validate: checkCheckout },
-  { name: 'into', message: 'Scenario name (or path of a generated project)', validate: (into, a) => checkFeatureTarget(featureTargetOf({ ...a, into })) },
+  {
+    name: 'into',
+    message: 'Scenario name (or path of a generated project)',
+    validate: (into, a) => checkFeatureTarget(featureTargetOf({ ...a, into })),
+  },
   {
     name: 'name',
     message: 'Feature name (snake_case)',
     validate: (name, a) => {
       const ok = checkSnakeName(name);
       if (ok !== true) return ok;
-      return existingFeatureNames(featureTargetOf(a)).has(name) ? `feature "${name}" already exists in ${featuresFile(featureTargetOf(a))}` : true;
+      return existingFeatureNames(featureTargetOf(a)).has(name)
+        ? `feature "${name}" already exists in ${featuresFile(featureTargetOf(a))}`
+        : true;
     },
   },
   { name: 'aggregation', message: 'Aggregation', type: 'list', choices: AGGREGATIONS, default: 'count' },
-  { name: 'field', message: 'Event field to aggregate', when: (a) => a.aggregation !== 'count', default: 'amount', validate: (field, a) => checkField(featureTargetOf(a), a.aggregation, field) },
-  { name: 'k', message: 'How many latest values to keep', type: 'number', when: (a) => a.aggregation === 'lastK', default: 3, validate: (k) => (Number.isSafeInteger(k) && k >= 1 && k <= 100 ? true : 'must be a whole number from 1 to 100') },
+  {
+    name: 'field',
+    message: 'Event field to aggregate',
+    when: (a) => a.aggregation !== 'count',
+    default: 'amount',
+    validate: (field, a) => checkField(featureTargetOf(a), a.aggregation, field),
+  },
+  {
+    name: 'k',
+    message: 'How many latest values to keep',
+    type: 'number',
+    when: (a) => a.aggregation === 'lastK',
+    default: 3,
+    validate: (k) => (Number.isSafeInteger(k) && k >= 1 && k <= 100 ? true : 'must be a whole number from 1 to 100'),
+  },
   { name: 'window', message: 'Window: lifetime or a sliding size (30m, 2h, 7d)', default: '1h', validate: checkWindow },
 ];
 
@@ -136,7 +203,7 @@ export default function (plop) {
   }
 
   plop.setGenerator('project', {
-    description: 'a standalone pipeline project (own package.json linking this checkout\'s packages)',
+    description: "a standalone pipeline project (own package.json linking this checkout's packages)",
     prompts: async (inquirer) => collectAnswers('project', projectQuestions, inquirer),
     actions: (a) => {
       const target = resolve(callerDir(), a.dir, a.name);
@@ -147,8 +214,20 @@ export default function (plop) {
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'project')), data },
         // The monorepo's lint rules, one file: the project's eslint.config.js (`npm run lint`).
-        { type: 'add', path: join(target, 'eslint.config.js'), templateFile: join(TEMPLATES, 'lib', 'eslint-config.js'), abortOnFail: true },
-        nextSteps([`cd ${target}`, `(cd ${rtml} && npm run setup)   # once: builds the @rtml packages this project installs`, 'npm install', 'npm test    # end to end on real Kafka + Redis', 'npm start   # train, produce, stream (Ctrl-C stops)', 'see README.md for each script and a /score request']),
+        {
+          type: 'add',
+          path: join(target, 'eslint.config.js'),
+          templateFile: join(TEMPLATES, 'lib', 'eslint-config.js'),
+          abortOnFail: true,
+        },
+        nextSteps([
+          `cd ${target}`,
+          `(cd ${rtml} && npm run setup)   # once: builds the @rtml packages this project installs`,
+          'npm install',
+          'npm test    # end to end on real Kafka + Redis',
+          'npm start   # train, produce, stream (Ctrl-C stops)',
+          'see README.md for each script and a /score request',
+        ]),
       ];
     },
   });
@@ -164,14 +243,18 @@ export default function (plop) {
         { ...files(target, join(TEMPLATES, 'pipeline')), data },
         { ...files(target, join(TEMPLATES, 'scenario')), data },
         { type: 'addReference', abortOnFail: true },
-        nextSteps(['npm install   # links the new workspace', `npx vitest run scenarios/${a.name}   # its end-to-end test (needs the stack: npm run infra:up)`, `scenarios/${a.name}/README.md: run it, serve it, add features`]),
+        nextSteps([
+          'npm install   # links the new workspace',
+          `npx vitest run scenarios/${a.name}   # its end-to-end test (needs the stack: npm run infra:up)`,
+          `scenarios/${a.name}/README.md: run it, serve it, add features`,
+        ]),
       ];
     },
   });
   plop.setActionType('addReference', (a) => addReference({ ...a, root: resolve(a.root) }));
 
   plop.setGenerator('feature', {
-    description: 'a feature added to a scenario\'s (or project\'s) feature set, with its offline/online parity test',
+    description: "a feature added to a scenario's (or project's) feature set, with its offline/online parity test",
     prompts: async (inquirer) => collectAnswers('feature', featureQuestions, inquirer),
     actions: (a) => {
       const target = featureTargetOf(a);
@@ -179,7 +262,13 @@ export default function (plop) {
       const data = { expression: aggregateExpression(a), marker: FEATURES_MARKER };
       return [
         validationAction('feature', featureQuestions),
-        { type: 'add', path: parityTest, templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'), data, abortOnFail: true },
+        {
+          type: 'add',
+          path: parityTest,
+          templateFile: join(TEMPLATES, 'feature', 'parity.test.ts.hbs'),
+          data,
+          abortOnFail: true,
+        },
         {
           type: 'modify',
           path: featuresFile(target),
@@ -188,9 +277,11 @@ export default function (plop) {
           data,
           abortOnFail: true,
         },
-        nextSteps([`npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`, `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to feed it to the model`]),
+        nextSteps([
+          `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`,
+          `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to feed it to the model`,
+        ]),
       ];
     },
   });
 }
-

@@ -12,7 +12,16 @@ const GENERATE_CLI = ['scenarios/fraud-detection/src/generate-cli.ts'];
 type CliName = keyof typeof CLIS;
 
 const CLOSED = { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' };
-const STREAM_ARGS = ['--processor', 'packages/stream/src/testing/counting-processor.ts#paymentsCounts', '--topic', 't', '--group', 'g', '--namespace', 'n'];
+const STREAM_ARGS = [
+  '--processor',
+  'packages/stream/src/testing/counting-processor.ts#paymentsCounts',
+  '--topic',
+  't',
+  '--group',
+  'g',
+  '--namespace',
+  'n',
+];
 
 function run(cli: CliName | readonly string[], args: readonly string[], env: Record<string, string> = CLOSED) {
   const script = typeof cli === 'string' ? CLIS[cli] : cli;
@@ -43,7 +52,9 @@ describe('CLIs: unreachable services are named in a few lines, before any work',
   it('a malformed REDIS_URL is named with its value', () => {
     const { status, err } = run('fraud-detection', [], { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'localhost:6379' });
     expect(status).toBe(1);
-    expect(err).toBe('fraud-detection: REDIS_URL="localhost:6379" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379');
+    expect(err).toBe(
+      'fraud-detection: REDIS_URL="localhost:6379" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379',
+    );
   });
 });
 

@@ -6,7 +6,15 @@ import { OnlineStore } from '@rtml/online-store';
 import { isoWithOffset, Random } from '@rtml/synthetic';
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness is not part of its public API, hence the relative path.
-import { createTopic, testClients, partitionOf, produce, readDeadLetters, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
+import {
+  createTopic,
+  testClients,
+  partitionOf,
+  produce,
+  readDeadLetters,
+  TEST_CONSUMER_TUNING,
+  uniqueName,
+} from '../packages/stream/src/testing/harness.js';
 
 /*
  * The issue's end-to-end promise: for the same events, the online values the stream processor leaves in Redis
@@ -15,7 +23,10 @@ import { createTopic, testClients, partitionOf, produce, readDeadLetters, TEST_C
  * Every entity's Redis vector must equal the offline history row as of that vector's event time.
  */
 
-const { brokers, kafka, admin, producer, redis, connect, close } = testClients('e2e-parity-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+const { brokers, kafka, admin, producer, redis, connect, close } = testClients('e2e-parity-test', {
+  brokers: inject('kafkaBrokers'),
+  redisUrl: inject('redisUrl'),
+});
 const PARTITIONS = 3;
 const USERS = 300;
 const EVENTS = 3_000;
@@ -69,13 +80,24 @@ function generate(seed: number): Generated[] {
     const epochMs = Math.round((start + i * 260_000 - random.next() * JITTER_MS) / 1000) * 1000;
     const zone = zones[Math.floor(random.next() * zones.length)]!;
     const iso = zone === 0 ? new Date(epochMs).toISOString() : isoWithOffset(epochMs, zone);
-    const amount = random.next() < 0.12 ? null : Math.round(random.next() * 100_000) / 100 - (random.next() < 0.05 ? 500 : 0);
-    return { userId, eventId: `tx-${seed}-${i}`, epochMs, wireTime: random.next() < 0.5 ? epochMs : iso, isoTime: iso, amount, merchantId: `m${Math.floor(random.next() * 30)}` };
+    const amount =
+      random.next() < 0.12 ? null : Math.round(random.next() * 100_000) / 100 - (random.next() < 0.05 ? 500 : 0);
+    return {
+      userId,
+      eventId: `tx-${seed}-${i}`,
+      epochMs,
+      wireTime: random.next() < 0.5 ? epochMs : iso,
+      isoTime: iso,
+      amount,
+      merchantId: `m${Math.floor(random.next() * 30)}`,
+    };
   });
 }
 
 async function loadOffline(table: string, events: readonly Generated[]): Promise<void> {
-  await connection.run(`CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount DOUBLE, "merchantId" VARCHAR)`);
+  await connection.run(
+    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount DOUBLE, "merchantId" VARCHAR)`,
+  );
   const appender = await connection.createAppender(table);
   for (const e of events) {
     appender.appendVarchar(e.eventId);
@@ -95,16 +117,30 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
   const namespace = uniqueName('e2e');
   const topic = uniqueName('e2e-transactions');
   const group = uniqueName('e2e-group');
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
   // Every 25th event is delivered twice (as a topic with producer retries holds it): both paths count it once.
   const events = generate(20240328).flatMap((e, i) => (i % 25 === 0 ? [e, e] : [e]));
-  const wire = events.map((e) => ({ key: e.userId, body: { eventId: e.eventId, eventTime: e.wireTime, userId: e.userId, amount: e.amount, merchantId: e.merchantId } }));
+  const wire = events.map((e) => ({
+    key: e.userId,
+    body: { eventId: e.eventId, eventTime: e.wireTime, userId: e.userId, amount: e.amount, merchantId: e.merchantId },
+  }));
   // The wire form must be valid: a dead-lettered event would be missing online but present offline.
   for (const { body } of wire) expect(engine.parse(body).ok).toBe(true);
 
   await createTopic(admin, topic, PARTITIONS);
   await produce(producer, topic, PARTITIONS, wire, 20);
-  const stream = new StreamProcessor({ topology: { topics: [topic], processor, allowedLateness: ALLOWED_LATENESS }, kafka: { brokers }, store, group, consumer: SMALL_BATCHES, progressIntervalMs: 0, maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK });
+  const stream = new StreamProcessor({
+    topology: { topics: [topic], processor, allowedLateness: ALLOWED_LATENESS },
+    kafka: { brokers },
+    store,
+    group,
+    consumer: SMALL_BATCHES,
+    progressIntervalMs: 0,
+    maxCachedEntitiesPerTask: CACHED_ENTITIES_PER_TASK,
+  });
   await stream.start();
   try {
     await waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
@@ -125,7 +161,11 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
   expect(users.length).toBeGreaterThan(USERS / 2);
   // Each partition's final stream time: the vectors must still hold then (window expiry is written by timers).
   const streamTimes = new Map<number, number>();
-  for (const e of events) streamTimes.set(partitionOf(e.userId, PARTITIONS), Math.max(streamTimes.get(partitionOf(e.userId, PARTITIONS)) ?? -Infinity, e.epochMs));
+  for (const e of events)
+    streamTimes.set(
+      partitionOf(e.userId, PARTITIONS),
+      Math.max(streamTimes.get(partitionOf(e.userId, PARTITIONS)) ?? -Infinity, e.epochMs),
+    );
   const online = await store.readMany(processor.name, users);
   const mismatches: string[] = [];
   const compare = (entityId: string, label: string, at: number, values: Readonly<Record<string, FeatureValue>>) => {
@@ -137,7 +177,9 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
       const offlineValue = row.values[feature.name] ?? null;
       const onlineValue = values[feature.name] ?? null;
       if (!offlineOnlineAgree(feature, offlineValue, onlineValue, { count: own.length, absoluteSum: sumAbs })) {
-        mismatches.push(`${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`);
+        mismatches.push(
+          `${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`,
+        );
       }
     }
   };
@@ -147,12 +189,19 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
       continue;
     }
     compare(read.entityId, 'its event time', read.eventTime, read.values);
-    compare(read.entityId, 'the final stream time', streamTimes.get(partitionOf(read.entityId, PARTITIONS))!, read.values);
+    compare(
+      read.entityId,
+      'the final stream time',
+      streamTimes.get(partitionOf(read.entityId, PARTITIONS))!,
+      read.values,
+    );
   }
   expect(mismatches).toEqual([]);
   // Not vacuous: many entities were last written before their partition's final stream time (small batches),
   // and some 1 h windows were emptied by expiry alone, which only an event-time timer writes.
-  const stale = online.filter((read) => read.status !== 'missing' && read.eventTime < streamTimes.get(partitionOf(read.entityId, PARTITIONS))!);
+  const stale = online.filter(
+    (read) => read.status !== 'missing' && read.eventTime < streamTimes.get(partitionOf(read.entityId, PARTITIONS))!,
+  );
   expect(stale.length).toBeGreaterThan(users.length / 4);
-  expect(((await stream.metrics.timerEmits.get()).values[0]?.value ?? 0)).toBeGreaterThan(0);
+  expect((await stream.metrics.timerEmits.get()).values[0]?.value ?? 0).toBeGreaterThan(0);
 });

@@ -1,5 +1,13 @@
 import type { TestProject } from 'vitest/node';
-import { endpointVariables, isClusterEndpoints, parseTopology, startTopology, type ManagedProcess, type RunningCluster, type RunningStack } from '@rtml/devstack';
+import {
+  endpointVariables,
+  isClusterEndpoints,
+  parseTopology,
+  startTopology,
+  type ManagedProcess,
+  type RunningCluster,
+  type RunningStack,
+} from '@rtml/devstack';
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -16,7 +16,10 @@ interface WorkspacePackage {
 }
 
 function readWorkspacePackage(dir: string): WorkspacePackage {
-  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name: string; exports?: Record<string, { source?: string } | string> };
+  const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+    name: string;
+    exports?: Record<string, { source?: string } | string>;
+  };
   const sources = new Map<string, string>();
   for (const [subpath, target] of Object.entries(manifest.exports ?? {})) {
     if (typeof target === 'object' && target.source) sources.set(subpath, resolve(dir, target.source));
@@ -55,7 +58,8 @@ function importSpecifiers(file: string): string[] {
 export function staticImports(file: string): string[] {
   const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest);
   return source.statements.flatMap((statement) => {
-    const specifier = ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ? statement.moduleSpecifier : undefined;
+    const specifier =
+      ts.isImportDeclaration(statement) || ts.isExportDeclaration(statement) ? statement.moduleSpecifier : undefined;
     return specifier && ts.isStringLiteral(specifier) ? [specifier.text] : [];
   });
 }
@@ -64,13 +68,19 @@ export function staticImports(file: string): string[] {
 export function buildImportGraph(root: string, groups: readonly string[]): ImportGraph {
   const packageDirs = groups.flatMap((group) => {
     const groupDir = join(root, group);
-    return existsSync(groupDir) ? readdirSync(groupDir).map((name) => join(groupDir, name)).filter((dir) => existsSync(join(dir, 'package.json'))) : [];
+    return existsSync(groupDir)
+      ? readdirSync(groupDir)
+          .map((name) => join(groupDir, name))
+          .filter((dir) => existsSync(join(dir, 'package.json')))
+      : [];
   });
   const packages = packageDirs.map(readWorkspacePackage);
   const graph = new Map<string, string[]>();
   for (const file of packageDirs.flatMap((dir) => tsFilesUnder(join(dir, 'src')))) {
     const targets = importSpecifiers(file)
-      .map((specifier) => (specifier.startsWith('.') ? resolveRelative(file, specifier) : resolveWorkspace(packages, specifier)))
+      .map((specifier) =>
+        specifier.startsWith('.') ? resolveRelative(file, specifier) : resolveWorkspace(packages, specifier),
+      )
       .filter((target): target is string => target !== undefined);
     graph.set(relative(root, file), [...new Set(targets.map((target) => relative(root, target)))]);
   }

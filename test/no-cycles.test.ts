@@ -33,9 +33,15 @@ describe('import graph', () => {
 
 /** A package's run-time sources: its src files that are neither tests nor test helpers (src/testing/). */
 const runtimeSources = (pkg: string) =>
-  tsFilesUnder(join(root, 'packages', pkg, 'src')).filter((file) => !file.endsWith('.test.ts') && !file.includes(`${sep}testing${sep}`));
+  tsFilesUnder(join(root, 'packages', pkg, 'src')).filter(
+    (file) => !file.endsWith('.test.ts') && !file.includes(`${sep}testing${sep}`),
+  );
 const dependenciesOf = (pkg: string): Record<string, string> =>
-  (JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8')) as { dependencies?: Record<string, string> }).dependencies ?? {};
+  (
+    JSON.parse(readFileSync(join(root, 'packages', pkg, 'package.json'), 'utf8')) as {
+      dependencies?: Record<string, string>;
+    }
+  ).dependencies ?? {};
 
 describe('dependencies point one way', () => {
   it.each([
@@ -44,7 +50,9 @@ describe('dependencies point one way', () => {
     // The CLI may still load it with import(), when installed: it is an optional peer dependency.
     { pkg: 'stream', forbidden: '@rtml/devstack', why: 'a deployed processor runs without the dev stack' },
   ])('$pkg does not depend on $forbidden: $why', ({ pkg, forbidden }) => {
-    const importers = runtimeSources(pkg).filter((file) => staticImports(file).some((specifier) => specifier === forbidden || specifier.startsWith(`${forbidden}/`)));
+    const importers = runtimeSources(pkg).filter((file) =>
+      staticImports(file).some((specifier) => specifier === forbidden || specifier.startsWith(`${forbidden}/`)),
+    );
     expect(importers.map((file) => relative(root, file))).toEqual([]);
     expect(Object.keys(dependenciesOf(pkg))).not.toContain(forbidden);
   });

@@ -5,12 +5,20 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const SCRIPTS = ['scripts/setup.sh', 'scripts/test.sh', 'scripts/main.sh', 'scripts/test-suites.sh', 'scripts/notebooks.sh', 'bench/run.sh'];
+const SCRIPTS = [
+  'scripts/setup.sh',
+  'scripts/test.sh',
+  'scripts/main.sh',
+  'scripts/test-suites.sh',
+  'scripts/notebooks.sh',
+  'bench/run.sh',
+];
 
 describe('scripts/node-env.sh', () => {
   it('puts a Node >= 22 first on PATH and says which, once, however often it is sourced', () => {
     const { RTML_NODE_ANNOUNCED: _announced, ...env } = process.env;
-    const commands = 'set -euo pipefail; source scripts/node-env.sh; source scripts/node-env.sh; node -p process.versions.node; npx vitest --version';
+    const commands =
+      'set -euo pipefail; source scripts/node-env.sh; source scripts/node-env.sh; node -p process.versions.node; npx vitest --version';
     const result = spawnSync('bash', ['-c', commands], { cwd: ROOT, env, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const [direct, vitest] = result.stdout.trim().split('\n');
@@ -20,11 +28,15 @@ describe('scripts/node-env.sh', () => {
   });
 
   it('is sourced by every project script', () => {
-    for (const script of SCRIPTS) expect(readFileSync(`${ROOT}/${script}`, 'utf8'), script).toMatch(/^source .*node-env\.sh/m);
+    for (const script of SCRIPTS)
+      expect(readFileSync(`${ROOT}/${script}`, 'utf8'), script).toMatch(/^source .*node-env\.sh/m);
   });
 
   it('the package declares the supported lines', () => {
-    const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as { engines: { node: string }; devDependencies: Record<string, string> };
+    const pkg = JSON.parse(readFileSync(`${ROOT}/package.json`, 'utf8')) as {
+      engines: { node: string };
+      devDependencies: Record<string, string>;
+    };
     expect(pkg.engines.node).toBe('>=22');
     expect(pkg.devDependencies['@types/node']).toMatch(/^\^24\./);
   });

@@ -22,14 +22,23 @@ afterAll(async () => {
 function waitFor(text: () => string, pattern: RegExp, exited: Promise<unknown>): Promise<void> {
   return new Promise((done, fail) => {
     const timer = setInterval(() => pattern.test(text()) && (clearInterval(timer), done()), 100);
-    void exited.then(() => (clearInterval(timer), pattern.test(text()) ? done() : fail(new Error(`exited before ${pattern}:\n${text()}`))));
+    void exited.then(
+      () => (
+        clearInterval(timer),
+        pattern.test(text()) ? done() : fail(new Error(`exited before ${pattern}:\n${text()}`))
+      ),
+    );
   });
 }
 
 it('the stream CLI reports a Redis outage in one line naming REDIS_URL, without stack traces', async () => {
   const redis = await startNativeRedis(mkdtempSync(join(tmpdir(), 'rtml-outage-redis-')));
   cleanups.push(() => stopProcess(redis.pid));
-  const admin = new Kafka({ clientId: run, brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING }).admin();
+  const admin = new Kafka({
+    clientId: run,
+    brokers: inject('kafkaBrokers').split(','),
+    logLevel: logLevel.NOTHING,
+  }).admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic: run, numPartitions: 1 }]);
   cleanups.push(async () => {
@@ -37,12 +46,28 @@ it('the stream CLI reports a Redis outage in one line naming REDIS_URL, without 
     await admin.disconnect();
   });
 
-  const args = ['run', '--processor', 'packages/stream/src/testing/counting-processor.ts#paymentsCounts', '--topic', run, '--group', run, '--namespace', run, '--progress-ms', '0'];
-  const cli = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', 'packages/stream/src/cli.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: redis.url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const args = [
+    'run',
+    '--processor',
+    'packages/stream/src/testing/counting-processor.ts#paymentsCounts',
+    '--topic',
+    run,
+    '--group',
+    run,
+    '--namespace',
+    run,
+    '--progress-ms',
+    '0',
+  ];
+  const cli = spawn(
+    process.execPath,
+    ['--import', 'tsx', '--conditions=source', 'packages/stream/src/cli.ts', ...args],
+    {
+      cwd: ROOT,
+      env: { ...process.env, KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: redis.url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   cli.stdout.on('data', (chunk) => (output += chunk));
   cli.stderr.on('data', (chunk) => (output += chunk));

@@ -50,12 +50,26 @@ it('runs: payments streamed into Redis are served with their sum over the last h
       value: JSON.stringify({ eventId, eventTime: now - minutesAgo * 60_000, userId, amount }),
     });
     // u1: 400 + 700 within the hour, 5,000 two hours ago (outside the window); u2: 50.
-    const messages = [payment('p0', 'u1', 120, 5_000), payment('p1', 'u1', 10, 400), payment('p2', 'u2', 8, 50), payment('p3', 'u1', 5, 700)];
+    const messages = [
+      payment('p0', 'u1', 120, 5_000),
+      payment('p1', 'u1', 10, 400),
+      payment('p2', 'u2', 8, 50),
+      payment('p3', 'u1', 5, 700),
+    ];
     await producer.send({ topic: 'payments', acks: -1, messages });
-    await waitUntilCaughtUp(new OnlineStore(redis, { namespace: 'demo', featureSets: example.spendModel }), admin, [{ group: 'spend', topic: 'payments' }], { timeoutMs: 60_000 });
+    await waitUntilCaughtUp(
+      new OnlineStore(redis, { namespace: 'demo', featureSets: example.spendModel }),
+      admin,
+      [{ group: 'spend', topic: 'payments' }],
+      { timeoutMs: 60_000 },
+    );
 
     const score = async (userId: string) => {
-      const response = await example.app.inject({ method: 'POST', url: '/score', payload: { eventId: `r-${userId}`, eventTime: now, userId, amount: 1 } });
+      const response = await example.app.inject({
+        method: 'POST',
+        url: '/score',
+        payload: { eventId: `r-${userId}`, eventTime: now, userId, amount: 1 },
+      });
       expect(response.statusCode).toBe(200);
       return response.json<ScoreResponse>();
     };

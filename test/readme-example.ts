@@ -6,9 +6,15 @@ import { createServingApp } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
 
 // Defined once: the offline backfill, the stream processor and the scorer all run this definition.
-const payments = source('payment', z.object({
-  eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number(),
-}));
+const payments = source(
+  'payment',
+  z.object({
+    eventId: z.string(),
+    eventTime: isoOrEpochMs,
+    userId: z.string(),
+    amount: z.number(),
+  }),
+);
 const user = entity({ name: 'user', key: 'userId' });
 export const spend = featureSet({
   name: 'user_spend',
@@ -24,13 +30,17 @@ export const redis = new Redis(process.env.REDIS_URL!);
 const store = new OnlineStore(redis, { namespace: 'demo', featureSets: spendModel });
 export const stream = new StreamProcessor({
   topology: { processor: featureSetProcessor(spend), topics: ['payments'], allowedLateness: duration.minutes(1) },
-  kafka: { brokers: process.env.KAFKA_BROKERS!.split(',') }, store, group: 'spend',
+  kafka: { brokers: process.env.KAFKA_BROKERS!.split(',') },
+  store,
+  group: 'spend',
   createMissingTopics: { numPartitions: 1 },
 });
 await stream.start();
 
 // ...and served: POST /score with a payment answers with its user's amount_1h (and its freshness) and a score.
 export const app = createServingApp({
-  store, featureSets: spendModel, fallbacks: { amount_1h: 0 },
+  store,
+  featureSets: spendModel,
+  fallbacks: { amount_1h: 0 },
   model: { name: 'big-spender', featureNames: ['amount_1h'], score: ([amount1h]) => (amount1h! > 1_000 ? 1 : 0) },
 });

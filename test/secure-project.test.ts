@@ -39,10 +39,12 @@ function start(command: string, cwd: string, env: Record<string, string>): Comma
   const collect = (chunk: Buffer) => void (output += chunk.toString());
   child.stdout.on('data', collect);
   child.stderr.on('data', collect);
-  const done = new Promise<number | null>((resolveExit) => child.on('close', (code) => {
-    printed.push(output);
-    resolveExit(code);
-  }));
+  const done = new Promise<number | null>((resolveExit) =>
+    child.on('close', (code) => {
+      printed.push(output);
+      resolveExit(code);
+    }),
+  );
   return {
     done,
     output: () => output,
@@ -65,8 +67,12 @@ async function readyLine(command: Command, pattern: RegExp): Promise<string> {
   for (;;) {
     const match = pattern.exec(command.output());
     if (match) return match[0];
-    const ended = await Promise.race([command.done.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
-    if (ended && !pattern.test(command.output())) throw new Error(`ended before printing ${pattern}:\n${command.output()}`);
+    const ended = await Promise.race([
+      command.done.then(() => true),
+      new Promise<false>((r) => setTimeout(() => r(false), 200)),
+    ]);
+    if (ended && !pattern.test(command.output()))
+      throw new Error(`ended before printing ${pattern}:\n${command.output()}`);
   }
 }
 
@@ -87,12 +93,19 @@ function applyExports(env: Record<string, string>, printedExports: string): void
 }
 
 /** POSTs the README's /score example until the stream's features for its entity are in Redis (all fresh, no fallbacks). */
-async function scoreWithStreamedFeatures(address: string, readme: string): Promise<{ features: Record<string, { status: string }>; fallbacks: unknown[] }> {
+async function scoreWithStreamedFeatures(
+  address: string,
+  readme: string,
+): Promise<{ features: Record<string, { status: string }>; fallbacks: unknown[] }> {
   const body = /-d '(\{[\s\S]*?\})'/.exec(readme)?.[1];
   expect(body, 'README shows a /score request body').toBeDefined();
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const response = await fetch(address, { method: 'POST', headers: { 'content-type': 'application/json' }, body: body!.replace(`'"$(date +%s000)"'`, String(Date.now())) });
+    const response = await fetch(address, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: body!.replace(`'"$(date +%s000)"'`, String(Date.now())),
+    });
     expect(response.status, await response.clone().text()).toBe(200);
     const scored = (await response.json()) as { features: Record<string, { status: string }>; fallbacks: unknown[] };
     if (scored.fallbacks.length === 0 || Date.now() > deadline) return scored;
@@ -100,59 +113,81 @@ async function scoreWithStreamedFeatures(address: string, readme: string): Promi
   }
 }
 
-it('a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, /score from streamed features, no password printed', { timeout: 900_000 }, async () => {
-  const shell = freshShell();
-  const generated = await runToEnd(`${join(BIN, 'plop')} --plopfile templates/plopfile.js project -- --name sec-check --dir ${work}`, REPO, { ...shell, INIT_CWD: work });
-  expect(generated).toContain('next steps');
-  const dir = join(work, 'sec-check');
-  // The project installs the packages' built dist/ (file: dependencies): build the ones it uses (incremental).
-  const { dependencies } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-  const packages = Object.values(dependencies).filter((spec) => spec.startsWith('file:')).map((spec) => spec.slice('file:'.length));
-  await runToEnd(`${join(BIN, 'tsc')} -b ${packages.join(' ')}`, REPO, shell);
-  await runToEnd('npm install --prefer-offline --no-audit --no-fund', dir, shell);
+it(
+  'a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, /score from streamed features, no password printed',
+  { timeout: 900_000 },
+  async () => {
+    const shell = freshShell();
+    const generated = await runToEnd(
+      `${join(BIN, 'plop')} --plopfile templates/plopfile.js project -- --name sec-check --dir ${work}`,
+      REPO,
+      { ...shell, INIT_CWD: work },
+    );
+    expect(generated).toContain('next steps');
+    const dir = join(work, 'sec-check');
+    // The project installs the packages' built dist/ (file: dependencies): build the ones it uses (incremental).
+    const { dependencies } = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const packages = Object.values(dependencies)
+      .filter((spec) => spec.startsWith('file:'))
+      .map((spec) => spec.slice('file:'.length));
+    await runToEnd(`${join(BIN, 'tsc')} -b ${packages.join(' ')}`, REPO, shell);
+    await runToEnd('npm install --prefer-offline --no-audit --no-fund', dir, shell);
 
-  const readme = readFileSync(join(dir, 'README.md'), 'utf8');
-  const lines = readmeBlock(readme, 'Secure mode');
-  expect(lines.length).toBeGreaterThan(5);
-  const env = { ...shell };
-  const principalOf: Record<string, string | undefined> = {};
-  const passwords = new Set<string>();
-  const running: Command[] = [];
-  try {
-    for (const line of lines) {
-      const command = line.replace(/\s+#.*$/, '').trim();
-      const evaluated = /^eval "\$\((.*)\)"$/.exec(command);
-      if (evaluated) {
-        applyExports(env, await runToEnd(evaluated[1]!, dir, env));
-        for (const file of [env.KAFKA_SASL_PASSWORD_FILE, env.REDIS_PASSWORD_FILE]) if (file) passwords.add(readFileSync(file, 'utf8').trim());
-        continue;
+    const readme = readFileSync(join(dir, 'README.md'), 'utf8');
+    const lines = readmeBlock(readme, 'Secure mode');
+    expect(lines.length).toBeGreaterThan(5);
+    const env = { ...shell };
+    const principalOf: Record<string, string | undefined> = {};
+    const passwords = new Set<string>();
+    const running: Command[] = [];
+    try {
+      for (const line of lines) {
+        const command = line.replace(/\s+#.*$/, '').trim();
+        const evaluated = /^eval "\$\((.*)\)"$/.exec(command);
+        if (evaluated) {
+          applyExports(env, await runToEnd(evaluated[1]!, dir, env));
+          for (const file of [env.KAFKA_SASL_PASSWORD_FILE, env.REDIS_PASSWORD_FILE])
+            if (file) passwords.add(readFileSync(file, 'utf8').trim());
+          continue;
+        }
+        const script = /npm run (\S+)/.exec(command)?.[1] ?? command;
+        principalOf[script] = env.KAFKA_SASL_USERNAME;
+        if (script === 'stream') {
+          const stream = start(command, dir, env);
+          running.push(stream);
+          await readyLine(stream, /\[stream\] .*consuming/);
+        } else if (script === 'serve') {
+          const serve = start(command.replace(/\bPORT=\d+/, 'PORT=0'), dir, env);
+          running.push(serve);
+          const address = (await readyLine(serve, /POST http:\/\/\S+\/score/)).slice('POST '.length);
+          const scored = await scoreWithStreamedFeatures(address, readme);
+          expect(scored.fallbacks, JSON.stringify(scored)).toEqual([]);
+          const statuses = Object.values(scored.features).map((f) => f.status);
+          expect(statuses).toContain('fresh');
+          expect(
+            statuses.every((s) => s === 'fresh' || s === 'computed'),
+            JSON.stringify(scored),
+          ).toBe(true);
+        } else {
+          await runToEnd(command, dir, env);
+        }
       }
-      const script = /npm run (\S+)/.exec(command)?.[1] ?? command;
-      principalOf[script] = env.KAFKA_SASL_USERNAME;
-      if (script === 'stream') {
-        const stream = start(command, dir, env);
-        running.push(stream);
-        await readyLine(stream, /\[stream\] .*consuming/);
-      } else if (script === 'serve') {
-        const serve = start(command.replace(/\bPORT=\d+/, 'PORT=0'), dir, env);
-        running.push(serve);
-        const address = (await readyLine(serve, /POST http:\/\/\S+\/score/)).slice('POST '.length);
-        const scored = await scoreWithStreamedFeatures(address, readme);
-        expect(scored.fallbacks, JSON.stringify(scored)).toEqual([]);
-        const statuses = Object.values(scored.features).map((f) => f.status);
-        expect(statuses).toContain('fresh');
-        expect(statuses.every((s) => s === 'fresh' || s === 'computed'), JSON.stringify(scored)).toBe(true);
-      } else {
-        await runToEnd(command, dir, env);
-      }
+    } finally {
+      await Promise.all(running.map((command) => command.stop()));
+      // The block ends with infra:down; after a failure part-way the stack must not outlive the test either.
+      await runToEnd('npm run infra:down', dir, shell);
     }
-  } finally {
-    await Promise.all(running.map((command) => command.stop()));
-    // The block ends with infra:down; after a failure part-way the stack must not outlive the test either.
-    await runToEnd('npm run infra:down', dir, shell);
-  }
-  expect(principalOf).toMatchObject({ 'infra:up': undefined, train: undefined, produce: 'admin', stream: 'processor', serve: 'serving' });
-  expect(Object.keys(principalOf)).toEqual(['infra:up', 'train', 'produce', 'stream', 'serve', 'infra:down']);
-  expect(passwords.size).toBe(3);
-  for (const password of passwords) for (const output of printed) expect(output).not.toContain(password);
-});
+    expect(principalOf).toMatchObject({
+      'infra:up': undefined,
+      train: undefined,
+      produce: 'admin',
+      stream: 'processor',
+      serve: 'serving',
+    });
+    expect(Object.keys(principalOf)).toEqual(['infra:up', 'train', 'produce', 'stream', 'serve', 'infra:down']);
+    expect(passwords.size).toBe(3);
+    for (const password of passwords) for (const output of printed) expect(output).not.toContain(password);
+  },
+);

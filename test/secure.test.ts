@@ -8,10 +8,42 @@ import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { Cluster, Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
-import { checkConnections, describeKafka, describeRedis, explainFailure, kafkaClient, readConnectionSettings, redisClient, type ConnectionSettings, type Environment } from '@rtml/connections';
-import { readSecurePassword, SECURE_NAMING, SECURE_PRINCIPALS, secureEnvironment, startStack, withRecordedStack, type RunningStack, type SecurePrincipal, type SecureStackInfo } from '@rtml/devstack';
+import {
+  checkConnections,
+  describeKafka,
+  describeRedis,
+  explainFailure,
+  kafkaClient,
+  readConnectionSettings,
+  redisClient,
+  type ConnectionSettings,
+  type Environment,
+} from '@rtml/connections';
+import {
+  readSecurePassword,
+  SECURE_NAMING,
+  SECURE_PRINCIPALS,
+  secureEnvironment,
+  startStack,
+  withRecordedStack,
+  type RunningStack,
+  type SecurePrincipal,
+  type SecureStackInfo,
+} from '@rtml/devstack';
 import { z } from 'zod';
-import { count, duration, entity, featureService, featureSet, isoOrEpochMs, processingTime, request, sliding, source, sum } from '@rtml/features';
+import {
+  count,
+  duration,
+  entity,
+  featureService,
+  featureSet,
+  isoOrEpochMs,
+  processingTime,
+  request,
+  sliding,
+  source,
+  sum,
+} from '@rtml/features';
 import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
@@ -19,7 +51,16 @@ import { createServingApp, KafkaServedLog, type ScoreResponse, type ScoringModel
 import { featureSetProcessor, StreamProcessor, waitUntilCaughtUp } from '@rtml/stream';
 // The stream package's test harness is not part of its public API, hence the relative paths.
 import { spawnCli } from '../packages/stream/src/testing/cli-process.js';
-import { createTopic, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from '../packages/stream/src/testing/harness.js';
+import {
+  createTopic,
+  onlineValues,
+  paymentStream,
+  produce,
+  readDeadLetters,
+  recompute,
+  TEST_CONSUMER_TUNING,
+  uniqueName,
+} from '../packages/stream/src/testing/harness.js';
 
 /*
  * Issue #19 against real secured services: a secure dev stack of our own (TLS everywhere, SCRAM users and ACLs
@@ -55,7 +96,12 @@ function envOf(principal: SecurePrincipal): Environment {
 
 function connectAs(principal: SecurePrincipal) {
   const kafka = kafkaClient(settings[principal].kafka, { clientId: `secure-test-${principal}`, write: capture });
-  const client = { kafka, admin: kafka.admin(), producer: kafka.producer({ idempotent: true, maxInFlightRequests: 1 }), redis: redisClient(settings[principal].redis, { write: capture }) };
+  const client = {
+    kafka,
+    admin: kafka.admin(),
+    producer: kafka.producer({ idempotent: true, maxInFlightRequests: 1 }),
+    redis: redisClient(settings[principal].redis, { write: capture }),
+  };
   clients.push(client);
   return client;
 }
@@ -75,10 +121,12 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await Promise.all(clients.map(async ({ admin, producer, redis }) => {
-    await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
-    redis.disconnect();
-  }));
+  await Promise.all(
+    clients.map(async ({ admin, producer, redis }) => {
+      await Promise.allSettled([admin.disconnect(), producer.disconnect()]);
+      redis.disconnect();
+    }),
+  );
   await stack?.stop();
   vi.restoreAllMocks();
 });
@@ -86,19 +134,29 @@ afterAll(async () => {
 const PARTITIONS = 3;
 const T0 = 1_700_000_000_000;
 
-const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }));
+const payments = source(
+  'payment',
+  z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }),
+);
 const paymentFeatures = featureSet({
   name: 'user_payments',
   entity: entity({ name: 'user', key: 'userId' }),
   source: payments,
   maxAge: duration.days(1),
   onlineExpiry: duration.days(1),
-  features: { count_10m: count({ window: sliding(duration.minutes(10)) }), amount_sum_10m: sum('amount', { window: sliding(duration.minutes(10)) }) },
+  features: {
+    count_10m: count({ window: sliding(duration.minutes(10)) }),
+    amount_sum_10m: sum('amount', { window: sliding(duration.minutes(10)) }),
+  },
   requestFeatures: { amount_now: request((e: z.output<typeof payments.schema>) => e.amount) },
 });
 const service = featureService({ name: 'payments', featureSets: [paymentFeatures] });
 /** A fixed logistic model over the stored and the request-time features. */
-const model: ScoringModel = { name: 'secure-lr', featureNames: ['count_10m', 'amount_sum_10m', 'amount_now'], score: (row) => 1 / (1 + Math.exp(-(0.1 * row[0]! + 0.0001 * row[1]! + 0.001 * row[2]! - 2))) };
+const model: ScoringModel = {
+  name: 'secure-lr',
+  featureNames: ['count_10m', 'amount_sum_10m', 'amount_now'],
+  score: (row) => 1 / (1 + Math.exp(-(0.1 * row[0]! + 0.0001 * row[1]! + 0.001 * row[2]! - 2))),
+};
 
 describe('secure mode', () => {
   it('runs events -> Kafka -> stream processor -> Redis -> /score with least-privileged principals; values equal a clean recomputation', async () => {
@@ -131,11 +189,20 @@ describe('secure mode', () => {
     });
     await instance.start();
     try {
-      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: service }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
+      await waitUntilCaughtUp(
+        new OnlineStore(admin.redis, { namespace, featureSets: service }),
+        admin.admin,
+        [{ group, topic }],
+        { timeoutMs: 60_000 },
+      );
     } finally {
       await instance.stop();
     }
-    const expected = recompute(processor, events.map((e) => e.body), PARTITIONS);
+    const expected = recompute(
+      processor,
+      events.map((e) => e.body),
+      PARTITIONS,
+    );
     const [letter] = await readDeadLetters(admin.kafka, `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, 1);
     expect(letter?.reason).toBe('malformed-json');
 
@@ -143,18 +210,37 @@ describe('secure mode', () => {
     const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: service });
     expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
     const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
-    const log = await KafkaServedLog.connect({ brokers: settings.serving.kafka.brokers, kafka: settings.serving.kafka, topic: servedTopic, partitions: 1 });
-    const app = createServingApp({ store: servingStore, featureSets: service, model, fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 }, clock: (req) => processingTime(req.eventTime), log });
+    const log = await KafkaServedLog.connect({
+      brokers: settings.serving.kafka.brokers,
+      kafka: settings.serving.kafka,
+      topic: servedTopic,
+      partitions: 1,
+    });
+    const app = createServingApp({
+      store: servingStore,
+      featureSets: service,
+      model,
+      fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 },
+      clock: (req) => processingTime(req.eventTime),
+      log,
+    });
     try {
       const [userId, stored] = [...expected][0]!;
       const lastTime = Math.max(...events.map((e) => e.body.eventTime));
-      const response = await app.inject({ method: 'POST', url: '/score', payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 } });
+      const response = await app.inject({
+        method: 'POST',
+        url: '/score',
+        payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 },
+      });
       expect(response.statusCode).toBe(200);
       const scored = response.json<ScoreResponse>();
       expect(scored.fallbacks).toEqual([]);
       expect(scored.features.count_10m?.value).toBe(stored.count_10m);
       expect(scored.features.amount_sum_10m?.value).toBe(stored.amount_sum_10m);
-      expect(scored.score).toBeCloseTo(model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]), 12);
+      expect(scored.score).toBeCloseTo(
+        model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]),
+        12,
+      );
     } finally {
       await app.close();
       await log.close();
@@ -202,19 +288,23 @@ describe('secure mode', () => {
     const watched = kafkaClient(settings.processor.kafka, {
       clientId: 'secure-test-outsider',
       logLevel: logLevel.DEBUG,
-      logCreator: () => ({ log }) => {
-        const error = log.error as { type?: string } | string | undefined;
-        if (error) brokerAnswers.push(typeof error === 'string' ? error : String(error.type));
-      },
+      logCreator:
+        () =>
+        ({ log }) => {
+          const error = log.error as { type?: string } | string | undefined;
+          if (error) brokerAnswers.push(typeof error === 'string' ? error : String(error.type));
+        },
     });
     const outsider = watched.consumer({ groupId: uniqueName('other-group'), ...TEST_CONSUMER_TUNING });
     await outsider.connect();
     try {
       await outsider.subscribe({ topic: input, fromBeginning: true });
-      await expect(new Promise((_, reject) => {
-        outsider.on(outsider.events.CRASH, ({ payload }) => reject(payload.error));
-        void outsider.run({ eachMessage: async () => undefined }).catch(reject);
-      })).rejects.toThrow(/group coordinator/i);
+      await expect(
+        new Promise((_, reject) => {
+          outsider.on(outsider.events.CRASH, ({ payload }) => reject(payload.error));
+          void outsider.run({ eachMessage: async () => undefined }).catch(reject);
+        }),
+      ).rejects.toThrow(/group coordinator/i);
       expect(brokerAnswers).toContain('GROUP_AUTHORIZATION_FAILED');
     } finally {
       await outsider.disconnect();
@@ -228,17 +318,46 @@ describe('the stream CLI in secure mode', () => {
     await Promise.all([admin.admin.connect(), admin.producer.connect()]);
     const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cli')}`;
     await createTopic(admin.admin, topic, 1);
-    const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map((e) => ({ ...e, body: { ...e.body, merchantId: 'm1' } }));
+    const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map((e) => ({
+      ...e,
+      body: { ...e.body, merchantId: 'm1' },
+    }));
     await produce(admin.producer, topic, 1, events);
     const port = await freePort();
     const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
     const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
-    const cli = spawnCli(['run', '--topic', topic, '--group', group, '--namespace', namespace, '--feature-set', EXAMPLE_FEATURE_SET,
-      '--dead-letter-topic', `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, '--metrics-port', String(port)], { brokers: brokers!, redisUrl: redisUrl! }, security);
+    const cli = spawnCli(
+      [
+        'run',
+        '--topic',
+        topic,
+        '--group',
+        group,
+        '--namespace',
+        namespace,
+        '--feature-set',
+        EXAMPLE_FEATURE_SET,
+        '--dead-letter-topic',
+        `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
+        '--metrics-port',
+        String(port),
+      ],
+      { brokers: brokers!, redisUrl: redisUrl! },
+      security,
+    );
     try {
       await cli.running;
-      await waitUntilCaughtUp(new OnlineStore(admin.redis, { namespace, featureSets: service }), admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
-      const pages = await Promise.all(['/metrics', '/healthz', '/readyz'].map(async (path) => (await fetch(`http://127.0.0.1:${port}${path}`)).text()));
+      await waitUntilCaughtUp(
+        new OnlineStore(admin.redis, { namespace, featureSets: service }),
+        admin.admin,
+        [{ group, topic }],
+        { timeoutMs: 60_000 },
+      );
+      const pages = await Promise.all(
+        ['/metrics', '/healthz', '/readyz'].map(async (path) =>
+          (await fetch(`http://127.0.0.1:${port}${path}`)).text(),
+        ),
+      );
       printed.push(...pages);
       expect(pages[0]).toMatch(/\d/);
     } finally {
@@ -252,26 +371,50 @@ describe('the stream CLI in secure mode', () => {
 
 describe('the fraud scenario in secure mode', () => {
   /** What a run measures; only its timings differ from run to run (wall seconds, and the replay's work and commit times). */
-  const measured = ({ seconds: _timings, replayWork: { segments }, ...values }: ScenarioResult) => ({ ...values, segments });
+  const measured = ({ seconds: _timings, replayWork: { segments }, ...values }: ScenarioResult) => ({
+    ...values,
+    segments,
+  });
 
   // `admin` sets up: creates and deletes the run's topics, produces its events, materializes the batch store
   // (offline -> Redis) and reads the served-vector logs back; the stream and the endpoints run least-privileged.
-  it('tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the plain-mode run', { timeout: 600_000 }, async () => {
-    const options = { size: 'tiny', seed: 42, batchIntervalMinutes: 180, log: capture } as const;
-    const plain = await runScenario({ ...options, connections: readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') }) });
-    const secure = await runScenario({ ...options, connections: settings.admin, principals: { processor: settings.processor, serving: settings.serving } });
-    expect(secure.counts.testRows).toBeGreaterThan(0);
-    expect(secure.served.transactionIds).toHaveLength(secure.counts.testRows);
-    expect(measured(secure)).toEqual(measured(plain));
-  });
+  it(
+    'tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the plain-mode run',
+    { timeout: 600_000 },
+    async () => {
+      const options = { size: 'tiny', seed: 42, batchIntervalMinutes: 180, log: capture } as const;
+      const plain = await runScenario({
+        ...options,
+        connections: readConnectionSettings({ KAFKA_BROKERS: inject('kafkaBrokers'), REDIS_URL: inject('redisUrl') }),
+      });
+      const secure = await runScenario({
+        ...options,
+        connections: settings.admin,
+        principals: { processor: settings.processor, serving: settings.serving },
+      });
+      expect(secure.counts.testRows).toBeGreaterThan(0);
+      expect(secure.served.transactionIds).toHaveLength(secure.counts.testRows);
+      expect(measured(secure)).toEqual(measured(plain));
+    },
+  );
 });
 
 describe('connection options', () => {
   it('every SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and client certificates signed by the CA are accepted', async () => {
     const { clientCertFile, clientKeyFile } = stack.secure;
     for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
-      const env = { ...envOf('processor'), KAFKA_SASL_MECHANISM: mechanism, KAFKA_TLS_CERT_FILE: clientCertFile, KAFKA_TLS_KEY_FILE: clientKeyFile, REDIS_TLS_CERT_FILE: clientCertFile, REDIS_TLS_KEY_FILE: clientKeyFile };
-      await expect(checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }), mechanism).resolves.toBeUndefined();
+      const env = {
+        ...envOf('processor'),
+        KAFKA_SASL_MECHANISM: mechanism,
+        KAFKA_TLS_CERT_FILE: clientCertFile,
+        KAFKA_TLS_KEY_FILE: clientKeyFile,
+        REDIS_TLS_CERT_FILE: clientCertFile,
+        REDIS_TLS_KEY_FILE: clientKeyFile,
+      };
+      await expect(
+        checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }),
+        mechanism,
+      ).resolves.toBeUndefined();
     }
   });
 });
@@ -287,31 +430,58 @@ describe('refusals', () => {
     throw new Error('the check passed');
   }
 
-  const without = (env: Environment, ...names: string[]) => Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
+  const without = (env: Environment, ...names: string[]) =>
+    Object.fromEntries(Object.entries(env).filter(([name]) => !names.includes(name)));
 
   it('plain text to the TLS ports: one line per service naming the setting that turns TLS on', async () => {
     const env = envOf('processor');
-    const message = await refusal({ KAFKA_BROKERS: env.KAFKA_BROKERS, REDIS_URL: env.REDIS_URL!.replace('rediss://', 'redis://') });
+    const message = await refusal({
+      KAFKA_BROKERS: env.KAFKA_BROKERS,
+      REDIS_URL: env.REDIS_URL!.replace('rediss://', 'redis://'),
+    });
     expect(message.split('\n')).toEqual([
-      expect.stringMatching(/^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ closed the connection .*set KAFKA_TLS=true and KAFKA_TLS_CA_FILE$/),
-      expect.stringMatching(/^Redis at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+ closed the connection .*use a rediss:\/\/ URL$/),
+      expect.stringMatching(
+        /^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ closed the connection .*set KAFKA_TLS=true and KAFKA_TLS_CA_FILE$/,
+      ),
+      expect.stringMatching(
+        /^Redis at REDIS_URL=redis:\/\/127\.0\.0\.1:\d+ closed the connection .*use a rediss:\/\/ URL$/,
+      ),
     ]);
   });
 
   it('TLS without credentials: the variables to set', async () => {
-    const message = await refusal(without(envOf('processor'), 'KAFKA_SASL_MECHANISM', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_USERNAME', 'REDIS_PASSWORD_FILE'));
+    const message = await refusal(
+      without(
+        envOf('processor'),
+        'KAFKA_SASL_MECHANISM',
+        'KAFKA_SASL_USERNAME',
+        'KAFKA_SASL_PASSWORD_FILE',
+        'REDIS_USERNAME',
+        'REDIS_PASSWORD_FILE',
+      ),
+    );
     expect(message.split('\n')).toEqual([
-      expect.stringMatching(/closed the connection .*set KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD$/),
+      expect.stringMatching(
+        /closed the connection .*set KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME and KAFKA_SASL_PASSWORD$/,
+      ),
       expect.stringMatching(/needs credentials \(NOAUTH .*set REDIS_USERNAME and REDIS_PASSWORD/),
     ]);
   });
 
   it('a wrong password: refused credentials, the password never shown', async () => {
     const wrong = 'wrong-password-b7f1c2';
-    const message = await refusal({ ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'), KAFKA_SASL_PASSWORD: wrong, REDIS_PASSWORD: wrong });
+    const message = await refusal({
+      ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'),
+      KAFKA_SASL_PASSWORD: wrong,
+      REDIS_PASSWORD: wrong,
+    });
     expect(message.split('\n')).toEqual([
-      expect.stringMatching(/^Kafka at .* as processor\) refused the credentials .*check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/),
-      expect.stringMatching(/^Redis at .* as processor\) refused the user name or password \(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/),
+      expect.stringMatching(
+        /^Kafka at .* as processor\) refused the credentials .*check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+      ),
+      expect.stringMatching(
+        /^Redis at .* as processor\) refused the user name or password \(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/,
+      ),
     ]);
     expect(message).not.toContain(wrong);
   });
@@ -319,8 +489,12 @@ describe('refusals', () => {
   it('an untrusted CA: the certificate is not trusted, set the CA file', async () => {
     const message = await refusal(without(envOf('processor'), 'KAFKA_TLS_CA_FILE', 'REDIS_TLS_CA_FILE'));
     expect(message.split('\n')).toEqual([
-      expect.stringMatching(/^the TLS certificate of Kafka at .* is not trusted \(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/),
-      expect.stringMatching(/^the TLS certificate of Redis at .* is not trusted \(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/),
+      expect.stringMatching(
+        /^the TLS certificate of Kafka at .* is not trusted \(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/,
+      ),
+      expect.stringMatching(
+        /^the TLS certificate of Redis at .* is not trusted \(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/,
+      ),
     ]);
   });
 
@@ -331,9 +505,15 @@ describe('refusals', () => {
     });
     try {
       const port = (plain.address() as { port: number }).port;
-      const message = await refusal({ ...envOf('processor'), KAFKA_BROKERS: `127.0.0.1:${port}`, REDIS_URL: `rediss://127.0.0.1:${port}` });
+      const message = await refusal({
+        ...envOf('processor'),
+        KAFKA_BROKERS: `127.0.0.1:${port}`,
+        REDIS_URL: `rediss://127.0.0.1:${port}`,
+      });
       expect(message.split('\n')).toEqual([
-        expect.stringMatching(/^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ .* does not speak TLS on that port .*set KAFKA_TLS=false/),
+        expect.stringMatching(
+          /^Kafka at KAFKA_BROKERS=127\.0\.0\.1:\d+ .* does not speak TLS on that port .*set KAFKA_TLS=false/,
+        ),
         expect.stringMatching(/^Redis at REDIS_URL=rediss:\/\/127\.0\.0\.1:\d+ .* does not speak TLS on that port/),
       ]);
     } finally {
@@ -342,19 +522,41 @@ describe('refusals', () => {
   });
 
   it('running clients log a refusal as one line naming the setting, and a CLI ends on the same line', async () => {
-    const wrong = { ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'), KAFKA_SASL_PASSWORD: 'not-the-password', REDIS_PASSWORD: 'not-the-password' };
+    const wrong = {
+      ...without(envOf('processor'), 'KAFKA_SASL_PASSWORD_FILE', 'REDIS_PASSWORD_FILE'),
+      KAFKA_SASL_PASSWORD: 'not-the-password',
+      REDIS_PASSWORD: 'not-the-password',
+    };
     const wrongSettings = readConnectionSettings(wrong);
     const logged: string[] = [];
-    const producer = kafkaClient(wrongSettings.kafka, { clientId: 'secure-test-refused', retry: { retries: 0 }, write: (line) => logged.push(line) }).producer();
-    const failure = await producer.connect().then(() => undefined, (error: unknown) => error);
-    expect(explainFailure(failure)).toMatch(/^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/);
-    const redis = redisClient(wrongSettings.redis, { lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, write: (line) => logged.push(line) });
+    const producer = kafkaClient(wrongSettings.kafka, {
+      clientId: 'secure-test-refused',
+      retry: { retries: 0 },
+      write: (line) => logged.push(line),
+    }).producer();
+    const failure = await producer.connect().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(explainFailure(failure)).toMatch(
+      /^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+    );
+    const redis = redisClient(wrongSettings.redis, {
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      write: (line) => logged.push(line),
+    });
     // ioredis rejects connect() with a bare "Connection is closed."; the reason arrives as an error event (logged).
     await expect(redis.connect()).rejects.toThrow();
     redis.disconnect();
     expect(logged).toEqual([
-      expect.stringMatching(/^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /),
-      expect.stringMatching(/^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/),
+      expect.stringMatching(
+        /^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /,
+      ),
+      expect.stringMatching(
+        /^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/,
+      ),
     ]);
   });
 
@@ -366,51 +568,89 @@ describe('refusals', () => {
     // `serving` may not Describe events.*: to it the topic is not there, which must not read as "create it".
     const servingRedis = connectAs('serving').redis;
     const stream = new StreamProcessor({
-      topology: { topics: [input], processor: featureSetProcessor(paymentFeatures), allowedLateness: duration.seconds(0) },
+      topology: {
+        topics: [input],
+        processor: featureSetProcessor(paymentFeatures),
+        allowedLateness: duration.seconds(0),
+      },
       kafka: settings.serving.kafka,
       store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: service }),
       group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
       log: capture,
     });
-    await expect(stream.start()).rejects.toThrow(`input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as an admin user, or run as a user with Read and Describe on them`);
+    await expect(stream.start()).rejects.toThrow(
+      `input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as an admin user, or run as a user with Read and Describe on them`,
+    );
     await stream.stop();
     const processor = connectAs('processor');
     await processor.admin.connect();
     const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('not-mine')}`;
-    const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(() => undefined, (error: unknown) => error);
-    expect(explainFailure(refused)).toMatch(new RegExp(`^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`));
+    const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    expect(explainFailure(refused)).toMatch(
+      new RegExp(
+        `^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`,
+      ),
+    );
   });
 
   it('a missing variable: named, before anything connects', () => {
-    expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(/^KAFKA_SASL_PASSWORD is not set \(needed with KAFKA_SASL_MECHANISM=scram-sha-512/);
+    expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(
+      /^KAFKA_SASL_PASSWORD is not set \(needed with KAFKA_SASL_MECHANISM=scram-sha-512/,
+    );
   });
 });
 
 /** The servers' own log files (format output, broker and Redis logs) of the secure stack. */
 function serverLogs(): string[] {
   const dir = stack.runDir ?? '';
-  return readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((name) => name.endsWith('.log')).map((name) => readFileSync(join(dir, name), 'utf8'));
+  return readdirSync(dir, { recursive: true, encoding: 'utf8' })
+    .filter((name) => name.endsWith('.log'))
+    .map((name) => readFileSync(join(dir, name), 'utf8'));
 }
 
 describe('secrets', () => {
-  it('a recorded secure stack: status prints a principal\'s settings with password files, and clients get admin\'s by default', () => {
+  it("a recorded secure stack: status prints a principal's settings with password files, and clients get admin's by default", () => {
     const state = join(mkdtempSync(join(tmpdir(), 'secure-state-')), 'state.json');
     const { kafkaBrokers, redisUrl, mode, processes, runDir, secure } = stack;
     writeFileSync(state, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir, secure }));
     const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
-    const status = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'], { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' });
+    const status = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'],
+      { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' },
+    );
     printed.push(status.stdout, status.stderr);
     expect(status.status).toBe(0);
-    const exported = Object.fromEntries(status.stdout.trim().split('\n').map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]));
+    const exported = Object.fromEntries(
+      status.stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]),
+    );
     expect(exported).toEqual({ ...envOf('serving') });
     expect(readConnectionSettings(exported).redis.username).toBe('serving');
     // One shell, a secure stack's exports then a plain stack's: no TLS, SASL or ACL setting may linger.
     const plainState = join(dirname(state), 'plain.json');
     writeFileSync(plainState, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir }));
     const cli = `"${process.execPath}" --import tsx --conditions=source "${DEVSTACK_CLI}" status`;
-    const shell = spawnSync('bash', ['-c', `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval "$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`], { env, encoding: 'utf8' });
+    const shell = spawnSync(
+      'bash',
+      [
+        '-c',
+        `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval "$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`,
+      ],
+      { env, encoding: 'utf8' },
+    );
     printed.push(shell.stdout, shell.stderr);
-    expect(shell.stdout.split('\n').filter((line) => /^(KAFKA|REDIS)_/.test(line)).sort()).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
+    expect(
+      shell.stdout
+        .split('\n')
+        .filter((line) => /^(KAFKA|REDIS)_/.test(line))
+        .sort(),
+    ).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
     process.env.RTML_DEVSTACK_STATE = state;
     try {
       expect(withRecordedStack({})).toEqual(envOf('admin'));
@@ -421,17 +661,28 @@ describe('secrets', () => {
 
   it('password files and server configs holding secrets are owner-only; Redis keeps only hashes', () => {
     const dir = stack.runDir ?? '';
-    for (const file of [...SECURE_PRINCIPALS.map((p) => join(stack.secure.secretsDir, p)), join(dir, 'kafka', 'server.properties'), join(dir, 'redis', 'secure.conf')]) {
+    for (const file of [
+      ...SECURE_PRINCIPALS.map((p) => join(stack.secure.secretsDir, p)),
+      join(dir, 'kafka', 'server.properties'),
+      join(dir, 'redis', 'secure.conf'),
+    ]) {
       expect((statSync(file).mode & 0o077).toString(8), file).toBe('0');
     }
     const redisConfig = readFileSync(join(dir, 'redis', 'secure.conf'), 'utf8');
-    for (const principal of SECURE_PRINCIPALS) expect(redisConfig).not.toContain(readSecurePassword(stack.secure, principal));
+    for (const principal of SECURE_PRINCIPALS)
+      expect(redisConfig).not.toContain(readSecurePassword(stack.secure, principal));
     expect(redisConfig).toMatch(/^user serving on #[0-9a-f]{64} /m);
   });
 
   it('no password appears in settings descriptions, inspected settings, anything this file printed or the servers logged', () => {
     const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
-    const shown = SECURE_PRINCIPALS.flatMap((principal) => [describeKafka(settings[principal].kafka), describeRedis(settings[principal].redis), JSON.stringify(settings[principal]), inspect(settings[principal], { depth: 5 }), String(settings[principal].kafka.sasl?.password)]);
+    const shown = SECURE_PRINCIPALS.flatMap((principal) => [
+      describeKafka(settings[principal].kafka),
+      describeRedis(settings[principal].redis),
+      JSON.stringify(settings[principal]),
+      inspect(settings[principal], { depth: 5 }),
+      String(settings[principal].kafka.sasl?.password),
+    ]);
     const logs = serverLogs();
     expect(printed.length).toBeGreaterThan(0);
     expect(logs.length).toBeGreaterThanOrEqual(3);

@@ -14,12 +14,27 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OfflineStore } from '@rtml/offline-store';
 import { runFeastScript } from '../lib/feast.js';
-import { benchCommand, emit, ensurePitDataset, machineNote, parseCommand, PIT_FEATURE_COLUMNS, pitLabel, pitSizeFromArgs, pitSizeOptions, timeMs } from '../lib/index.js';
+import {
+  benchCommand,
+  emit,
+  ensurePitDataset,
+  machineNote,
+  parseCommand,
+  PIT_FEATURE_COLUMNS,
+  pitLabel,
+  pitSizeFromArgs,
+  pitSizeOptions,
+  timeMs,
+} from '../lib/index.js';
 
 const args = parseCommand(
-  pitSizeOptions(benchCommand('pit-vs-feast', 'PIT join, ours vs Feast 0.67 get_historical_features (DuckDB offline store), same Parquet inputs; ' +
-      'every row cross-checked'))
-    .option('--runs <n>', 'best of R timed runs on each side', '1'),
+  pitSizeOptions(
+    benchCommand(
+      'pit-vs-feast',
+      'PIT join, ours vs Feast 0.67 get_historical_features (DuckDB offline store), same Parquet inputs; ' +
+        'every row cross-checked',
+    ),
+  ).option('--runs <n>', 'best of R timed runs on each side', '1'),
 );
 const size = pitSizeFromArgs(args);
 const runs = Math.max(1, args.number('runs', 1));
@@ -41,7 +56,9 @@ try {
     console.log(`# ours: ingest ${ingest.result.rowsWritten} history rows in ${ingestSeconds} s (not timed below)`);
     for (let i = 0; i < runs; i++) {
       const cpu0 = process.cpuUsage(); // every thread of this process, DuckDB's included
-      const { ms, result } = await timeMs(() => store.buildTrainingSet({ labels: { parquet: data.labelsParquet }, featureSets: [{ name: 'pit' }], into: 'ts' }));
+      const { ms, result } = await timeMs(() =>
+        store.buildTrainingSet({ labels: { parquet: data.labelsParquet }, featureSets: [{ name: 'pit' }], into: 'ts' }),
+      );
       const cpu = process.cpuUsage(cpu0);
       oursS = Math.min(oursS, ms / 1000);
       oursCpuS = Math.min(oursCpuS, (cpu.user + cpu.system) / 1e6);
@@ -53,14 +70,22 @@ try {
 
     // ---- Feast
     const feastOut = join(work, 'feast.parquet');
-    const result = runFeastScript<{ seconds: number; cpu_seconds: number; rows: number; rows_per_s: number; feast: string }>(
+    const result = runFeastScript<{
+      seconds: number;
+      cpu_seconds: number;
+      rows: number;
+      rows_per_s: number;
+      feast: string;
+    }>(
       'pit_feast.py',
       ['--labels', data.labelsParquet, '--features', data.featuresParquet, '--out', feastOut, '--runs', String(runs)],
       'FEAST',
     );
     const feastRate = Math.round(result.rows_per_s).toLocaleString('en-US');
     const feastTimes = `${result.seconds.toFixed(3)} s (CPU ${result.cpu_seconds.toFixed(3)} s)`;
-    console.log(`# feast ${result.feast}: ${result.rows} rows in ${feastTimes} = ${feastRate} rows/s; ${machineNote()}`);
+    console.log(
+      `# feast ${result.feast}: ${result.rows} rows in ${feastTimes} = ${feastRate} rows/s; ${machineNote()}`,
+    );
 
     // ---- cross-check every row
     const f = PIT_FEATURE_COLUMNS;
@@ -78,8 +103,15 @@ try {
        WHERE o.label_id % ${Math.floor(size.labels / 5) + 1} = 3 ORDER BY o.label_id`,
     );
     console.log(`# cross-check: ${JSON.stringify(check)}`);
-    for (const row of sample) console.log(`#   ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
-    if (!check || check['ours'] !== size.labels || check['feast'] !== size.labels || check['matched'] !== size.labels || check['mismatched'] !== 0) {
+    for (const row of sample)
+      console.log(`#   ${JSON.stringify(row, (_k, v: unknown) => (typeof v === 'bigint' ? Number(v) : v))}`);
+    if (
+      !check ||
+      check['ours'] !== size.labels ||
+      check['feast'] !== size.labels ||
+      check['matched'] !== size.labels ||
+      check['mismatched'] !== 0
+    ) {
       throw new Error(`ours and Feast disagree: ${JSON.stringify(check)}`);
     }
     emit({

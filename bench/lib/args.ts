@@ -62,8 +62,9 @@ export function benchCommand(name: string, description: string, environment?: st
 }
 
 /** The dev stack's variables, for the scripts that need Kafka and Redis. */
-export const DEV_STACK_ENVIRONMENT = '  KAFKA_BROKERS, REDIS_URL  the dev stack (npm run infra:up; eval "$(npm run --silent infra:status)"),\n'
-  + '  with the TLS / SASL / Redis ACL variables of @rtml/connections when set (a running stack\'s are read when unset)';
+export const DEV_STACK_ENVIRONMENT =
+  '  KAFKA_BROKERS, REDIS_URL  the dev stack (npm run infra:up; eval "$(npm run --silent infra:status)"),\n' +
+  "  with the TLS / SASL / Redis ACL variables of @rtml/connections when set (a running stack's are read when unset)";
 
 /**
  * Validates argv against `command` (prints help and exits on --help), then reads the values as BenchArgs; a value

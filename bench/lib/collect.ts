@@ -11,14 +11,16 @@ import { markdownTable, parseBenchLines, type TableLine } from './report.js';
 import { machineNote } from './machine.js';
 
 export function logName(script: string): string {
-  return `${script.replace(/^bench\//, '').replace(/\.ts$/, '').replaceAll('/', '__')}.log`;
+  return `${script
+    .replace(/^bench\//, '')
+    .replace(/\.ts$/, '')
+    .replaceAll('/', '__')}.log`;
 }
 
 const dir = new Command('collect')
   .description('Combined Markdown table of a bench/run.sh results directory (also written to <dir>/table.md)')
   .argument('<dir>', 'results directory holding status.tsv and one <script>.log per script')
-  .parse()
-  .processedArgs[0] as string;
+  .parse().processedArgs[0] as string;
 const lines: TableLine[] = [];
 const status = readFileSync(join(dir, 'status.tsv'), 'utf8').trim().split('\n').filter(Boolean);
 for (const entry of status) {
@@ -36,7 +38,12 @@ for (const entry of status) {
     parseError = `bad BENCH line: ${String(error)}`;
   }
   for (const row of rows) lines.push({ source: script, row });
-  if (code !== '0') lines.push({ source: script, row: undefined, problem: `FAILED (exit ${code} after ${seconds} s; see ${logName(script)})` });
+  if (code !== '0')
+    lines.push({
+      source: script,
+      row: undefined,
+      problem: `FAILED (exit ${code} after ${seconds} s; see ${logName(script)})`,
+    });
   else if (parseError) lines.push({ source: script, row: undefined, problem: parseError });
   else if (rows.length === 0) lines.push({ source: script, row: undefined, problem: 'printed no BENCH line' });
 }

@@ -1,5 +1,12 @@
 import type { Command } from 'commander';
-import { explainFailure, readConnectionSettings, readRedisSettings, type ConnectionSettings, type KafkaSettings, type RedisSettings } from '@rtml/connections';
+import {
+  explainFailure,
+  readConnectionSettings,
+  readRedisSettings,
+  type ConnectionSettings,
+  type KafkaSettings,
+  type RedisSettings,
+} from '@rtml/connections';
 import { withRecordedStack } from '@rtml/devstack';
 
 /**
@@ -31,5 +38,10 @@ function oneLine<T>(command: Command, read: () => T): T {
 export function isSecured(settings: KafkaSettings | RedisSettings): boolean {
   if ('brokers' in settings) return settings.tls !== undefined || settings.sasl !== undefined;
   const url = new URL(settings.url);
-  return url.protocol === 'rediss:' || url.username !== '' || settings.username !== undefined || settings.password !== undefined;
+  return (
+    url.protocol === 'rediss:' ||
+    url.username !== '' ||
+    settings.username !== undefined ||
+    settings.password !== undefined
+  );
 }

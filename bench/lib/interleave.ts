@@ -5,7 +5,10 @@ export type Sample = number[];
  * Runs each contender once per round, alternating who goes first so machine noise hits all of them equally,
  * and records microseconds per call.
  */
-export async function interleaved(rounds: number, contenders: Record<string, () => Promise<unknown>>): Promise<Record<string, Sample>> {
+export async function interleaved(
+  rounds: number,
+  contenders: Record<string, () => Promise<unknown>>,
+): Promise<Record<string, Sample>> {
   const names = Object.keys(contenders);
   const samples: Record<string, Sample> = Object.fromEntries(names.map((n) => [n, []]));
   for (let round = 0; round < rounds; round++) {

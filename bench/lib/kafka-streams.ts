@@ -45,7 +45,22 @@ export async function buildKafkaStreamsPeer(): Promise<string> {
 /** Runs `runs` topologies one after another in ONE JVM (the first is cold, the rest warm). */
 export async function runKafkaStreams(classpath: string, options: KafkaStreamsOptions): Promise<KafkaStreamsRun[]> {
   const stateDir = join(peerDir, '..', '.data', 'kafka-streams-state'); // bench/.data is gitignored
-  const args = ['--brokers', options.brokers, '--input', options.input, '--variant', options.variant, '--runs', String(options.runs), '--id', options.id, '--state-dir', stateDir, '--sample', options.sampleUsers.join(',')];
+  const args = [
+    '--brokers',
+    options.brokers,
+    '--input',
+    options.input,
+    '--variant',
+    options.variant,
+    '--runs',
+    String(options.runs),
+    '--id',
+    options.id,
+    '--state-dir',
+    stateDir,
+    '--sample',
+    options.sampleUsers.join(','),
+  ];
   // A small heap: the machine is shared; RocksDB's memory is off-heap anyway.
   const jvm = ['-Xmx512m', '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn', '-cp', classpath, 'rtml.bench.StreamsPeer'];
   try {
@@ -57,13 +72,16 @@ export async function runKafkaStreams(classpath: string, options: KafkaStreamsOp
   } catch (error) {
     const failed = error as { stderr?: string; code?: number };
     const lastLines = (failed.stderr ?? '').split('\n').slice(-30).join('\n');
-    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${lastLines}`, { cause: error });
+    throw new Error(`Kafka Streams peer (${options.variant}) failed with exit ${failed.code}:\n${lastLines}`, {
+      cause: error,
+    });
   }
 }
 
 /** Float sums may differ in the last bits if a fold order ever differs; everything else must be identical. */
 function sameValue(a: FeatureValue | undefined, b: FeatureValue | undefined): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
   return JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 }
 

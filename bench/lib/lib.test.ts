@@ -3,7 +3,17 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { describe, expect, it } from 'vitest';
-import { advantage, ensurePitDataset, markdownTable, met, parseArgs, parseBenchLines, percentile, summarize, type BenchRow } from './index.js';
+import {
+  advantage,
+  ensurePitDataset,
+  markdownTable,
+  met,
+  parseArgs,
+  parseBenchLines,
+  percentile,
+  summarize,
+  type BenchRow,
+} from './index.js';
 import { compareWithOurs, type KafkaStreamsRun } from './kafka-streams.js';
 
 describe('stats', () => {
@@ -60,7 +70,13 @@ describe('PIT data set', () => {
                 (SELECT count(*) FROM '${data.labelsParquet}' l
                  JOIN '${data.featuresParquet}' f ON f.event_time = l.label_time)::INT AS ties`,
       );
-      expect(reader.getRowObjectsJS()[0]).toEqual({ rows: 20_000, keys: 20_000, entities: 300, labels: 2_000, ties: 0 });
+      expect(reader.getRowObjectsJS()[0]).toEqual({
+        rows: 20_000,
+        keys: 20_000,
+        entities: 300,
+        labels: 2_000,
+        ties: 0,
+      });
       connection.closeSync();
       instance.closeSync();
     } finally {
@@ -71,14 +87,32 @@ describe('PIT data set', () => {
 
 describe('Kafka Streams output check', () => {
   const ours = new Map([['user1', { txn_count_1h: 3, amount_sum_24h: 0.1 + 0.2, last_merchants: ['m1', 'm2'] }]]);
-  const runWith = (sample: KafkaStreamsRun['sample']): KafkaStreamsRun => ({ variant: 'dsl', run: 1, seconds: 1, cpuSeconds: 1, events: 3, outputRecords: 1, sample });
+  const runWith = (sample: KafkaStreamsRun['sample']): KafkaStreamsRun => ({
+    variant: 'dsl',
+    run: 1,
+    seconds: 1,
+    cpuSeconds: 1,
+    events: 3,
+    outputRecords: 1,
+    sample,
+  });
 
   it('accepts equal vectors (sums within rounding)', () => {
-    expect(compareWithOurs(runWith({ user1: { values: { txn_count_1h: 3, amount_sum_24h: 0.3, last_merchants: ['m1', 'm2'] } } }), ours)).toEqual([]);
+    expect(
+      compareWithOurs(
+        runWith({ user1: { values: { txn_count_1h: 3, amount_sum_24h: 0.3, last_merchants: ['m1', 'm2'] } } }),
+        ours,
+      ),
+    ).toEqual([]);
   });
 
   it('names every differing feature and every user without output', () => {
-    expect(compareWithOurs(runWith({ user1: { values: { txn_count_1h: 4, amount_sum_24h: 0.3, last_merchants: ['m2', 'm1'] } } }), ours)).toEqual([
+    expect(
+      compareWithOurs(
+        runWith({ user1: { values: { txn_count_1h: 4, amount_sum_24h: 0.3, last_merchants: ['m2', 'm1'] } } }),
+        ours,
+      ),
+    ).toEqual([
       'user1.txn_count_1h: ours 3, Kafka Streams dsl run 1 4',
       'user1.last_merchants: ours ["m1","m2"], Kafka Streams dsl run 1 ["m2","m1"]',
     ]);

@@ -65,7 +65,8 @@ export function pitLabel(size: PitSize): string {
 }
 
 function check(size: PitSize): void {
-  for (const [k, v] of Object.entries(size)) if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`PitSize.${k} must be a positive integer, got ${v}`);
+  for (const [k, v] of Object.entries(size))
+    if (!Number.isSafeInteger(v) || v <= 0) throw new RangeError(`PitSize.${k} must be a positive integer, got ${v}`);
   // (i * 1000003) % M must be a permutation of [0, M): gcd(1000003, M) = 1 (1000003 is prime).
   if (size.featureRows % 1_000_003 === 0) throw new RangeError('featureRows must not be a multiple of 1000003');
   // i * 2654435761 must stay below 2^63 in DuckDB BIGINT arithmetic.
@@ -97,7 +98,9 @@ export async function ensurePitDataset(size: PitSize, dataDir: string = DEFAULT_
   try {
     const { labels: N, featureRows: M, entities: E } = size;
     const base = `TIMESTAMP '${PIT_BASE_ISO}'`;
-    const features = PIT_FEATURE_COLUMNS.map((name, k) => `((i * ${2 * k + 3} * 7919 + ${k}) % 100003) / 100.0 AS ${name}`).join(', ');
+    const features = PIT_FEATURE_COLUMNS.map(
+      (name, k) => `((i * ${2 * k + 3} * 7919 + ${k}) % 100003) / 100.0 AS ${name}`,
+    ).join(', ');
     await connection.run(
       `COPY (SELECT 'e' || ((i * 2654435761) % ${E}) AS entity_id,
                     ${base} + to_milliseconds(((i * 1000003) % ${M}) * 2000) AS event_time,
@@ -127,7 +130,10 @@ export async function ensurePitDataset(size: PitSize, dataDir: string = DEFAULT_
 export function pitSizeOptions(command: Command): Command {
   return command
     .option('--labels <n>', `label rows (default ${PIT_SMALL.labels}, ${PIT_FULL.labels} with --full)`)
-    .option('--feature-rows <n>', `feature history rows (default ${PIT_SMALL.featureRows}, ${PIT_FULL.featureRows} with --full)`)
+    .option(
+      '--feature-rows <n>',
+      `feature history rows (default ${PIT_SMALL.featureRows}, ${PIT_FULL.featureRows} with --full)`,
+    )
     .option('--entities <n>', `entities (default ${PIT_SMALL.entities}, ${PIT_FULL.entities} with --full)`);
 }
 

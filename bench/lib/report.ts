@@ -35,11 +35,15 @@ export function emit(row: BenchRow): void {
 }
 
 export function validate(row: BenchRow): BenchRow {
-  if (typeof row.row !== 'string' || row.row.length === 0) throw new TypeError('BenchRow.row must be a non-empty string');
+  if (typeof row.row !== 'string' || row.row.length === 0)
+    throw new TypeError('BenchRow.row must be a non-empty string');
   if (typeof row.ours !== 'number') throw new TypeError(`BenchRow ${row.row}: ours must be a number`);
-  if (row.reference !== null && typeof row.reference !== 'number') throw new TypeError(`BenchRow ${row.row}: reference must be a number or null`);
-  if (row.better !== 'lower' && row.better !== 'higher') throw new TypeError(`BenchRow ${row.row}: better must be "lower" or "higher"`);
-  if (row.target !== null && typeof row.target !== 'number') throw new TypeError(`BenchRow ${row.row}: target must be a number or null`);
+  if (row.reference !== null && typeof row.reference !== 'number')
+    throw new TypeError(`BenchRow ${row.row}: reference must be a number or null`);
+  if (row.better !== 'lower' && row.better !== 'higher')
+    throw new TypeError(`BenchRow ${row.row}: better must be "lower" or "higher"`);
+  if (row.target !== null && typeof row.target !== 'number')
+    throw new TypeError(`BenchRow ${row.row}: target must be a number or null`);
   return row;
 }
 
@@ -64,7 +68,8 @@ export function met(row: BenchRow): boolean | null {
   const checks: boolean[] = [];
   const adv = advantage(row);
   if (row.target !== null) checks.push(adv !== null && adv >= row.target);
-  if (row.limit !== undefined && row.limit !== null) checks.push(row.better === 'lower' ? row.ours <= row.limit : row.ours >= row.limit);
+  if (row.limit !== undefined && row.limit !== null)
+    checks.push(row.better === 'lower' ? row.ours <= row.limit : row.ours >= row.limit);
   return checks.length === 0 ? null : checks.every(Boolean);
 }
 
@@ -80,8 +85,16 @@ export function formatNumber(value: number | null | undefined): string {
 
 function targetText(row: BenchRow): string {
   const parts: string[] = [];
-  if (row.target !== null) parts.push(row.target >= 1 ? `≥ ${formatNumber(row.target)}× better` : row.better === 'higher' ? `≥ ${Number(row.target.toPrecision(3))}× ref` : `within ${formatNumber(1 / row.target)}× of ref`);
-  if (row.limit !== undefined && row.limit !== null) parts.push(`${row.better === 'lower' ? '≤' : '≥'} ${formatNumber(row.limit)} ${row.unit}`);
+  if (row.target !== null)
+    parts.push(
+      row.target >= 1
+        ? `≥ ${formatNumber(row.target)}× better`
+        : row.better === 'higher'
+          ? `≥ ${Number(row.target.toPrecision(3))}× ref`
+          : `within ${formatNumber(1 / row.target)}× of ref`,
+    );
+  if (row.limit !== undefined && row.limit !== null)
+    parts.push(`${row.better === 'lower' ? '≤' : '≥'} ${formatNumber(row.limit)} ${row.unit}`);
   return parts.join(', ') || '-';
 }
 
@@ -94,7 +107,10 @@ export interface TableLine {
 
 /** The combined Markdown table: row | ours | reference | ratio (advantage) | target | met? */
 export function markdownTable(lines: readonly TableLine[]): string {
-  const out = ['| row | ours | reference | ratio (ours vs ref) | target | met? |', '| --- | ---: | ---: | ---: | --- | --- |'];
+  const out = [
+    '| row | ours | reference | ratio (ours vs ref) | target | met? |',
+    '| --- | ---: | ---: | ---: | --- | --- |',
+  ];
   for (const line of lines) {
     const row = line.row;
     if (!row) {

@@ -94,7 +94,11 @@ export async function timeMs<T>(fn: () => Promise<T> | T): Promise<{ ms: number;
 }
 
 /** Best (minimum) and median of `runs` timed calls after `warmup` untimed ones. */
-export async function repeatMs(fn: () => unknown, runs: number, warmup = 1): Promise<{ best: number; median: number; all: number[] }> {
+export async function repeatMs(
+  fn: () => unknown,
+  runs: number,
+  warmup = 1,
+): Promise<{ best: number; median: number; all: number[] }> {
   for (let i = 0; i < warmup; i++) await fn();
   const all: number[] = [];
   for (let i = 0; i < runs; i++) all.push((await timeMs(fn)).ms);

@@ -30,7 +30,8 @@ export function fmt(v: unknown, digits = 3): string {
 }
 
 /** Axis tick label: shortest exact form (0.8, not 0.800). */
-const tickFmt = (t: number): string => (Math.abs(t) >= 1000 ? t.toLocaleString('en-US') : String(Number(t.toPrecision(6))));
+const tickFmt = (t: number): string =>
+  Math.abs(t) >= 1000 ? t.toLocaleString('en-US') : String(Number(t.toPrecision(6)));
 
 function niceTicks(min: number, max: number, count = 5): number[] {
   if (min === max) {
@@ -105,7 +106,9 @@ function yAxis(f: Frame, ticks: number[], y: (v: number) => number, label?: stri
   );
   if (label) {
     const cy = (f.top + f.height - f.bottom) / 2;
-    out.push(`<text transform="translate(14,${cy}) rotate(-90)" font-size="12" text-anchor="middle">${esc(label)}</text>`);
+    out.push(
+      `<text transform="translate(14,${cy}) rotate(-90)" font-size="12" text-anchor="middle">${esc(label)}</text>`,
+    );
   }
   return out.join('');
 }
@@ -146,7 +149,14 @@ export interface BarChartSpec {
 /** Grouped bar chart as an SVG string. */
 export function barChart(spec: BarChartSpec): string {
   const width = spec.width ?? 640;
-  const f = frame(width, spec.height ?? 320, legendRows(spec.series.map((s) => s.name), width));
+  const f = frame(
+    width,
+    spec.height ?? 320,
+    legendRows(
+      spec.series.map((s) => s.name),
+      width,
+    ),
+  );
   if (spec.slantCategories) {
     const extra = Math.max(0, Math.ceil(Math.max(...spec.categories.map((c) => c.length)) * 4) - 24);
     f.bottom += extra;
@@ -175,7 +185,9 @@ export function barChart(spec: BarChartSpec): string {
           `fill="${PALETTE[si % PALETTE.length]}"><title>${esc(`${s.name} / ${cat}: ${fmt(v)}`)}</title></rect>`,
       );
       if (spec.labels) {
-        parts.push(svgText((x + barW / 2 - 1).toFixed(1), (top - 3).toFixed(1), 'font-size="10" text-anchor="middle"', fmt(v)));
+        parts.push(
+          svgText((x + barW / 2 - 1).toFixed(1), (top - 3).toFixed(1), 'font-size="10" text-anchor="middle"', fmt(v)),
+        );
       }
     });
     const cx = (f.left + ci * groupW + groupW / 2).toFixed(1);
@@ -190,11 +202,22 @@ export function barChart(spec: BarChartSpec): string {
     const ty = y(t.y).toFixed(1);
     parts.push(
       `<line x1="${f.left}" x2="${f.width - f.right}" y1="${ty}" y2="${ty}" stroke="#d62728" stroke-dasharray="5 3"/>` +
-        svgText(f.width - f.right - 2, (y(t.y) - 4).toFixed(1), 'font-size="10" fill="#d62728" text-anchor="end"', t.label),
+        svgText(
+          f.width - f.right - 2,
+          (y(t.y) - 4).toFixed(1),
+          'font-size="10" fill="#d62728" text-anchor="end"',
+          t.label,
+        ),
     );
   }
   if (spec.xLabel) parts.push(xAxisTitle(f, spec.xLabel));
-  if (spec.series.length > 1) parts.push(legend(spec.series.map((s) => s.name), f));
+  if (spec.series.length > 1)
+    parts.push(
+      legend(
+        spec.series.map((s) => s.name),
+        f,
+      ),
+    );
   return svg(f, spec.title, parts.join(''));
 }
 
@@ -229,7 +252,14 @@ export interface LineChartSpec {
 /** Line chart (optionally step lines, log x) as an SVG string. */
 export function lineChart(spec: LineChartSpec): string {
   const width = spec.width ?? 640;
-  const f = frame(width, spec.height ?? 320, legendRows(spec.series.map((s) => s.name), width));
+  const f = frame(
+    width,
+    spec.height ?? 320,
+    legendRows(
+      spec.series.map((s) => s.name),
+      width,
+    ),
+  );
   const tx = (x: number) => (spec.xLog ? Math.log10(x) : x);
   const pts = spec.series.flatMap((s) => s.points);
   const xs = pts.map((p) => tx(p[0])).concat((spec.markers ?? []).map((m) => tx(m.x)));
@@ -245,7 +275,9 @@ export function lineChart(spec: LineChartSpec): string {
   const Y = (v: number) => f.top + plotH * (1 - (v - lo) / (hi - lo));
   const parts: string[] = [yAxis(f, yt, Y, spec.yLabel)];
   const xticks = spec.xLog
-    ? niceTicks(Math.floor(xMin), Math.ceil(xMax), 6).filter((t) => Number.isInteger(t)).map((t) => 10 ** t)
+    ? niceTicks(Math.floor(xMin), Math.ceil(xMax), 6)
+        .filter((t) => Number.isInteger(t))
+        .map((t) => 10 ** t)
     : spec.xStep
       ? stepTicks(xMin, xMax, spec.xStep)
       : niceTicks(xMin, xMax, 6);
@@ -253,7 +285,12 @@ export function lineChart(spec: LineChartSpec): string {
     if (tx(t) < xMin - 1e-9 || tx(t) > xMax + 1e-9) continue;
     parts.push(
       `<line x1="${X(t)}" x2="${X(t)}" y1="${f.top}" y2="${f.height - f.bottom}" stroke="#f0f0f0"/>` +
-        svgText(X(t), f.height - f.bottom + 16, 'font-size="11" text-anchor="middle"', spec.xFormat ? spec.xFormat(t) : tickFmt(t)),
+        svgText(
+          X(t),
+          f.height - f.bottom + 16,
+          'font-size="11" text-anchor="middle"',
+          spec.xFormat ? spec.xFormat(t) : tickFmt(t),
+        ),
     );
   }
   for (const m of spec.markers ?? []) {
@@ -275,7 +312,9 @@ export function lineChart(spec: LineChartSpec): string {
       else if (s.step) d += `H${X(p[0]).toFixed(1)}V${Y(p[1]).toFixed(1)}`;
       else d += `L${X(p[0]).toFixed(1)},${Y(p[1]).toFixed(1)}`;
     });
-    parts.push(`<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`);
+    parts.push(
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+    );
     if (s.dots) {
       for (const p of sorted) {
         const title = esc(`${s.name}: ${fmt(p[0])}, ${fmt(p[1])}`);
@@ -285,12 +324,21 @@ export function lineChart(spec: LineChartSpec): string {
     }
   });
   if (spec.xLabel) parts.push(xAxisTitle(f, spec.xLabel));
-  if (spec.series.length > 1) parts.push(legend(spec.series.map((s) => s.name), f));
+  if (spec.series.length > 1)
+    parts.push(
+      legend(
+        spec.series.map((s) => s.name),
+        f,
+      ),
+    );
   return svg(f, spec.title, parts.join(''));
 }
 
 /** Bins values into `bins` equal-width buckets over [min, max] of all samples: each sample set's shares (sum 1). */
-export function histogram(samples: Record<string, number[]>, bins = 10): { edges: number[]; shares: Record<string, number[]> } {
+export function histogram(
+  samples: Record<string, number[]>,
+  bins = 10,
+): { edges: number[]; shares: Record<string, number[]> } {
   const all = Object.values(samples).flat().filter(Number.isFinite);
   const lo = Math.min(...all);
   const hi = Math.max(...all);
@@ -318,7 +366,12 @@ export function edgeLabel(edge: number, binWidth: number): string {
 }
 
 /** Overlaid distributions as a grouped bar chart of bin shares. */
-export function distributionChart(title: string, samples: Record<string, number[]>, bins = 10, xLabel?: string): string {
+export function distributionChart(
+  title: string,
+  samples: Record<string, number[]>,
+  bins = 10,
+  xLabel?: string,
+): string {
   const { edges, shares } = histogram(samples, bins);
   const binWidth = (edges[edges.length - 1]! - edges[0]!) / bins || 1;
   return barChart({
@@ -331,11 +384,19 @@ export function distributionChart(title: string, samples: Record<string, number[
 }
 
 /** Renders rows as an HTML table string. */
-export function tableHtml(rows: ReadonlyArray<Record<string, unknown>>, opts: { title?: string; digits?: number } = {}): string {
+export function tableHtml(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  opts: { title?: string; digits?: number } = {},
+): string {
   if (rows.length === 0) return `<p><i>${esc(opts.title ?? '')} (no rows)</i></p>`;
   const cols = [...new Set(rows.flatMap((r) => Object.keys(r)))];
   const cell = (v: unknown) => {
-    const s = v instanceof Date ? v.toISOString() : typeof v === 'object' && v !== null ? JSON.stringify(v) : fmt(v, opts.digits ?? 3);
+    const s =
+      v instanceof Date
+        ? v.toISOString()
+        : typeof v === 'object' && v !== null
+          ? JSON.stringify(v)
+          : fmt(v, opts.digits ?? 3);
     return `<td style="text-align:${typeof v === 'number' ? 'right' : 'left'}">${esc(s)}</td>`;
   };
   return (
@@ -352,7 +413,10 @@ export function show(svgText: string): void {
 }
 
 /** Displays rows as a table in the notebook. */
-export function table(rows: ReadonlyArray<Record<string, unknown>>, opts: { title?: string; digits?: number } = {}): void {
+export function table(
+  rows: ReadonlyArray<Record<string, unknown>>,
+  opts: { title?: string; digits?: number } = {},
+): void {
   tslab.display.html(tableHtml(rows, opts));
 }
 

@@ -40,7 +40,10 @@ export function repoRoot(): string {
 export function codeFingerprint(root: string, scenario = 'fraud-detection'): string {
   const dist = join(root, 'scenarios', scenario, 'dist');
   const hash = createHash('sha256');
-  for (const name of readdirSync(dist).filter((n) => n.endsWith('.js')).sort()) hash.update(name).update(readFileSync(join(dist, name)));
+  for (const name of readdirSync(dist)
+    .filter((n) => n.endsWith('.js'))
+    .sort())
+    hash.update(name).update(readFileSync(join(dist, name)));
   return hash.digest('hex').slice(0, 12);
 }
 
@@ -57,12 +60,18 @@ export async function sharedScenario(
     const saved = JSON.parse(readFileSync(file, 'utf8')) as Omit<SharedRun, 'origin' | 'file'>;
     return { ...saved, origin: 'cache', file };
   }
-  if (!process.env.KAFKA_BROKERS || !process.env.REDIS_URL) throw new Error('set KAFKA_BROKERS and REDIS_URL (bash scripts/notebooks.sh run does it for you)');
+  if (!process.env.KAFKA_BROKERS || !process.env.REDIS_URL)
+    throw new Error('set KAFKA_BROKERS and REDIS_URL (bash scripts/notebooks.sh run does it for you)');
   // With the TLS, SASL and Redis ACL variables too, so a notebook runs against a secured stack as well.
   const connections = readConnectionSettings();
   const started = Date.now();
   const result = await runScenario({ size, seed, batchIntervalMinutes, connections });
-  const saved = { result, finishedAt: new Date().toISOString(), wallSeconds: (Date.now() - started) / 1000, options: { size, seed, batchIntervalMinutes } };
+  const saved = {
+    result,
+    finishedAt: new Date().toISOString(),
+    wallSeconds: (Date.now() - started) / 1000,
+    options: { size, seed, batchIntervalMinutes },
+  };
   mkdirSync(dir, { recursive: true });
   writeFileSync(`${file}.tmp`, JSON.stringify(saved));
   renameSync(`${file}.tmp`, file);
@@ -72,7 +81,10 @@ export async function sharedScenario(
 /** One line saying where the numbers below come from. */
 export function provenance(run: SharedRun): string {
   const { size, seed, batchIntervalMinutes } = run.options;
-  const how = run.origin === 'run' ? `ran it here in ${run.wallSeconds.toFixed(0)} s` : `reused the result of the run that finished at ${run.finishedAt} (${run.wallSeconds.toFixed(0)} s)`;
+  const how =
+    run.origin === 'run'
+      ? `ran it here in ${run.wallSeconds.toFixed(0)} s`
+      : `reused the result of the run that finished at ${run.finishedAt} (${run.wallSeconds.toFixed(0)} s)`;
   const c = run.result.counts;
   return (
     `Scenario \`${size}\`, seed ${seed}, batch interval ${batchIntervalMinutes} min — ${how}. ` +

@@ -11,7 +11,8 @@ import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const written = [];
-for (const dir of ['notebooks', 'workshop']) if (existsSync(join(root, dir))) writeShims(join(root, dir, 'node_modules', '@rtml'));
+for (const dir of ['notebooks', 'workshop'])
+  if (existsSync(join(root, dir))) writeShims(join(root, dir, 'node_modules', '@rtml'));
 console.error(`[notebooks] type shims for ${[...new Set(written)].join(', ')}`);
 
 function writeShims(outDir) {

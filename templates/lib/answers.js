@@ -12,7 +12,8 @@ export function generatorFlags(argv = process.argv.slice(2)) {
   const flags = {};
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i];
-    if (token.kind === 'positional') throw new Error(`unexpected argument "${token.value}": pass answers as --name value`);
+    if (token.kind === 'positional')
+      throw new Error(`unexpected argument "${token.value}": pass answers as --name value`);
     if (token.kind !== 'option') continue;
     const next = tokens[i + 1];
     if (token.value === undefined && next?.kind === 'positional') {
@@ -32,7 +33,8 @@ function readAnswersFile(path) {
   } catch (error) {
     throw new Error(`cannot read answers file ${path}: ${error.message}`, { cause: error });
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new Error(`answers file ${path} must hold a JSON object`);
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+    throw new Error(`answers file ${path} must hold a JSON object`);
   return parsed;
 }
 
@@ -62,7 +64,11 @@ const choiceValues = (question) => question.choices.map((c) => c.value ?? c);
 function usage(generator, questions) {
   const lines = questions.map((q) => {
     const def = valueOf(q.default, {});
-    const notes = [q.when ? 'only for some answers' : '', q.hidden ? 'not prompted' : '', def !== undefined ? `default: ${def}` : 'required'].filter(Boolean);
+    const notes = [
+      q.when ? 'only for some answers' : '',
+      q.hidden ? 'not prompted' : '',
+      def !== undefined ? `default: ${def}` : 'required',
+    ].filter(Boolean);
     const choices = q.choices ? ` (${choiceValues(q).join(', ')})` : '';
     return `  --${q.name.padEnd(12)} ${q.message}${choices} [${notes.join('; ')}]`;
   });
@@ -93,9 +99,13 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
   const known = new Set(questions.map((q) => q.name));
   const unknown = Object.keys(provided).filter((name) => !known.has(name));
   if (unknown.length > 0) {
-    throw new Error(`${generator}: unknown answer(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${[...known].join(', ')}`);
+    throw new Error(
+      `${generator}: unknown answer(s) ${unknown.map((n) => `"${n}"`).join(', ')}; known: ${[...known].join(', ')}`,
+    );
   }
-  const ask = interactive ?? (Object.keys(provided).length === 0 && !yes && answersFile === undefined && process.stdin.isTTY === true);
+  const ask =
+    interactive ??
+    (Object.keys(provided).length === 0 && !yes && answersFile === undefined && process.stdin.isTTY === true);
   const answers = {};
   for (const question of questions) {
     if (question.when && !question.when(answers)) continue;
@@ -103,7 +113,11 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
     if (question.name in provided) {
       value = coerce(question, provided[question.name]);
     } else if (ask && !question.hidden) {
-      const prompt = { type: question.type === 'number' ? 'input' : question.type ?? 'input', name: question.name, message: question.message };
+      const prompt = {
+        type: question.type === 'number' ? 'input' : (question.type ?? 'input'),
+        name: question.name,
+        message: question.message,
+      };
       const def = valueOf(question.default, answers);
       if (def !== undefined) prompt.default = def;
       if (question.choices) prompt.choices = question.choices;
@@ -114,7 +128,9 @@ export async function collectAnswers(generator, questions, inquirer, { flags = g
       if (value === undefined) throw new Error(`${generator}: --${question.name} is required (${question.message})`);
     }
     if (question.choices && !choiceValues(question).includes(value)) {
-      throw new Error(`${generator}: --${question.name} must be one of ${choiceValues(question).join(', ')}, got "${value}"`);
+      throw new Error(
+        `${generator}: --${question.name} must be one of ${choiceValues(question).join(', ')}, got "${value}"`,
+      );
     }
     const verdict = question.validate ? await question.validate(value, answers) : true;
     if (verdict !== true) throw new Error(`${generator}: --${question.name} "${value}": ${verdict}`);

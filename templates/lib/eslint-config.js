@@ -20,16 +20,26 @@ export const pipelineLintRules = defineConfig(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       // Sources import `./x.js` for `./x.ts` (NodeNext) and workspace packages through their "source" export.
       'import-x/resolver-next': [
-        createNodeResolver({ extensions: ['.ts', '.js'], extensionAlias: { '.js': ['.ts', '.js'] }, conditionNames: ['source', 'types', 'import', 'node', 'default'] }),
+        createNodeResolver({
+          extensions: ['.ts', '.js'],
+          extensionAlias: { '.js': ['.ts', '.js'] },
+          conditionNames: ['source', 'types', 'import', 'node', 'default'],
+        }),
       ],
     },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
-      '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false }],
+      '@typescript-eslint/consistent-type-imports': [
+        'error',
+        { fixStyle: 'inline-type-imports', disallowTypeAnnotations: false },
+      ],
       // kafkajs and fastify take Promise-returning callbacks; `async` without `await` is the plain way to write one.
       // A missed `await` (the bug this rule is after) is no-floating-promises' and no-misused-promises' job.
       '@typescript-eslint/require-await': 'off',
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
     },
   },
   {

@@ -35,7 +35,9 @@ export function featuresFile(dir) {
 export function checkFeatureTarget(dir) {
   const file = featuresFile(dir);
   if (!existsSync(file)) return `${file} does not exist (expected a scenario or project made by these generators)`;
-  const count = readFileSync(file, 'utf8').split('\n').filter((line) => line.trim().startsWith(FEATURES_MARKER)).length;
+  const count = readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((line) => line.trim().startsWith(FEATURES_MARKER)).length;
   if (count !== 1) return `${file} must contain the marker line "${FEATURES_MARKER}" exactly once (found ${count})`;
   if (!existsSync(join(dir, 'src', 'events.ts'))) return `${join(dir, 'src', 'events.ts')} does not exist`;
   return true;
@@ -52,7 +54,9 @@ export function existingFeatureNames(dir) {
 export function eventFields(dir) {
   const text = readFileSync(join(dir, 'src', 'events.ts'), 'utf8');
   const fields = {};
-  for (const [, name, type] of text.matchAll(/^\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*z\.(number|string|boolean|enum)\b/gm)) {
+  for (const [, name, type] of text.matchAll(
+    /^\s+([A-Za-z_][A-Za-z0-9_]*)\s*:\s*z\.(number|string|boolean|enum)\b/gm,
+  )) {
     fields[name] = type === 'enum' ? 'string' : type;
   }
   return fields;
@@ -61,8 +65,11 @@ export function eventFields(dir) {
 /** Whether `field` of the events in `dir` can feed `aggregation`; true or a message naming the allowed fields. */
 export function checkField(dir, aggregation, field) {
   const fields = eventFields(dir);
-  const allowed = Object.entries(fields).filter(([, type]) => AGGREGATION_FIELD_TYPES[aggregation].includes(type)).map(([name]) => name);
+  const allowed = Object.entries(fields)
+    .filter(([, type]) => AGGREGATION_FIELD_TYPES[aggregation].includes(type))
+    .map(([name]) => name);
   if (!(field in fields)) return `unknown event field "${field}"; ${aggregation} can use: ${allowed.join(', ')}`;
-  if (!allowed.includes(field)) return `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
+  if (!allowed.includes(field))
+    return `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
   return true;
 }

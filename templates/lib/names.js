@@ -36,12 +36,26 @@ export function checkFree(dir) {
 export function workspaceNames(root) {
   return ['packages', 'scenarios'].flatMap((group) => {
     const dir = join(root, group);
-    return existsSync(dir) ? readdirSync(dir, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name) : [];
+    return existsSync(dir)
+      ? readdirSync(dir, { withFileTypes: true })
+          .filter((d) => d.isDirectory())
+          .map((d) => d.name)
+      : [];
   });
 }
 
-const words = (s) => String(s).split(/[-_\s]+|(?<=[a-z0-9])(?=[A-Z])/).filter(Boolean).map((w) => w.toLowerCase());
+const words = (s) =>
+  String(s)
+    .split(/[-_\s]+|(?<=[a-z0-9])(?=[A-Z])/)
+    .filter(Boolean)
+    .map((w) => w.toLowerCase());
 export const kebabCase = (s) => words(s).join('-');
 export const snakeCase = (s) => words(s).join('_');
-export const camelCase = (s) => words(s).map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1))).join('');
-export const pascalCase = (s) => words(s).map((w) => w[0].toUpperCase() + w.slice(1)).join('');
+export const camelCase = (s) =>
+  words(s)
+    .map((w, i) => (i === 0 ? w : w[0].toUpperCase() + w.slice(1)))
+    .join('');
+export const pascalCase = (s) =>
+  words(s)
+    .map((w) => w[0].toUpperCase() + w.slice(1))
+    .join('');

@@ -3,14 +3,28 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  generatedLab, labFromSolution, labNameOf, labsDir, outOfSync, solutionFiles, stripSolution, type Notebook,
+  generatedLab,
+  labFromSolution,
+  labNameOf,
+  labsDir,
+  outOfSync,
+  solutionFiles,
+  stripSolution,
+  type Notebook,
 } from './build-labs.js';
 
-const solution = (cells: Notebook['cells']): Notebook =>
-  ({ cells, metadata: { rtml: { workshop: 'solution' } }, nbformat: 4, nbformat_minor: 5 });
+const solution = (cells: Notebook['cells']): Notebook => ({
+  cells,
+  metadata: { rtml: { workshop: 'solution' } },
+  nbformat: 4,
+  nbformat_minor: 5,
+});
 const code = (source: string, tags: string[] = []) => ({
-  cell_type: 'code' as const, source, metadata: tags.length ? { tags } : {},
-  outputs: [{ output_type: 'stream' }], execution_count: 3,
+  cell_type: 'code' as const,
+  source,
+  metadata: tags.length ? { tags } : {},
+  outputs: [{ output_type: 'stream' }],
+  execution_count: 3,
 });
 
 describe('labs generated from their solutions', () => {
@@ -23,19 +37,26 @@ describe('labs generated from their solutions', () => {
     for (const name of solutionFiles()) {
       const lab = JSON.parse(generatedLab(labsDir(), name)) as Notebook;
       const sources = lab.cells.map((c) => (Array.isArray(c.source) ? c.source.join('') : c.source));
-      expect(lab.cells.some((c) => c.metadata.tags?.includes('checkpoint')), name).toBe(true);
+      expect(
+        lab.cells.some((c) => c.metadata.tags?.includes('checkpoint')),
+        name,
+      ).toBe(true);
       expect(sources.join('\n'), name).not.toMatch(/BEGIN SOLUTION|END SOLUTION|\/\/ LAB:/);
       expect(lab.metadata['rtml'], name).toEqual({ workshop: 'lab' });
     }
   });
 
   it('keeps the LAB lines uncommented, drops the solution, outputs and solution-only cells', () => {
-    const lab = labFromSolution(solution([
-      code('const a = 1;\n  // BEGIN SOLUTION\n  // LAB: const b = null; // TODO\n  const b = a + 1;\n' +
-        '  // END SOLUTION\nshow(b);'),
-      { cell_type: 'markdown', source: 'the answer is 2', metadata: { tags: ['solution-only'] } },
-      code('checkpoint(b);', ['checkpoint']),
-    ]));
+    const lab = labFromSolution(
+      solution([
+        code(
+          'const a = 1;\n  // BEGIN SOLUTION\n  // LAB: const b = null; // TODO\n  const b = a + 1;\n' +
+            '  // END SOLUTION\nshow(b);',
+        ),
+        { cell_type: 'markdown', source: 'the answer is 2', metadata: { tags: ['solution-only'] } },
+        code('checkpoint(b);', ['checkpoint']),
+      ]),
+    );
     expect(lab.cells).toHaveLength(2);
     expect(lab.cells[0]!.source).toEqual(['const a = 1;\n', '  const b = null; // TODO\n', 'show(b);']);
     expect(lab.cells[0]!.outputs).toEqual([]);
@@ -44,8 +65,9 @@ describe('labs generated from their solutions', () => {
   });
 
   it('refuses unbalanced markers, naming the cell', () => {
-    expect(() => stripSolution('// BEGIN SOLUTION\nx', 'lab cell 2'))
-      .toThrow('lab cell 2: // BEGIN SOLUTION without // END SOLUTION');
+    expect(() => stripSolution('// BEGIN SOLUTION\nx', 'lab cell 2')).toThrow(
+      'lab cell 2: // BEGIN SOLUTION without // END SOLUTION',
+    );
     expect(() => stripSolution('// END SOLUTION', 'c')).toThrow('c: // END SOLUTION without // BEGIN SOLUTION');
   });
 

@@ -93,7 +93,9 @@ export const labsDir = (workshop = WORKSHOP_DIR): string => join(workshop, 'labs
 export const labNameOf = (solution: string): string => solution.replace(SOLUTION, '.ipynb');
 
 export function solutionFiles(dir = labsDir()): string[] {
-  return readdirSync(dir).filter((name) => name.endsWith(SOLUTION)).sort();
+  return readdirSync(dir)
+    .filter((name) => name.endsWith(SOLUTION))
+    .sort();
 }
 
 /** The lab text its solution generates. */
@@ -113,9 +115,11 @@ export function outOfSync(dir = labsDir()): string[] {
 
 function main(argv: readonly string[]): number {
   if (argv.includes('--help')) {
-    console.log('usage: npm run workshop:labs [-- --check]\n' +
-      '  writes workshop/labs/NN-*.ipynb from workshop/labs/NN-*.solution.ipynb;\n' +
-      '  --check only reports the labs that are out of date (exit 1)');
+    console.log(
+      'usage: npm run workshop:labs [-- --check]\n' +
+        '  writes workshop/labs/NN-*.ipynb from workshop/labs/NN-*.solution.ipynb;\n' +
+        '  --check only reports the labs that are out of date (exit 1)',
+    );
     return 0;
   }
   if (argv.includes('--check')) {

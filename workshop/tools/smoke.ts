@@ -4,10 +4,21 @@
  */
 import { fileURLToPath } from 'node:url';
 import {
-  cleanUp, createTopic, newRun, payments, produceSteadily, redisTotals, startProcessor, sumOf,
+  cleanUp,
+  createTopic,
+  newRun,
+  payments,
+  produceSteadily,
+  redisTotals,
+  startProcessor,
+  sumOf,
 } from '../labs/lib/crash';
 
-export interface SmokeResult { produced: number; counted: number; seconds: number }
+export interface SmokeResult {
+  produced: number;
+  counted: number;
+  seconds: number;
+}
 
 export async function smoke(count = 200, timeoutMs = 30_000): Promise<SmokeResult> {
   const run = newRun();
@@ -37,8 +48,11 @@ export async function smoke(count = 200, timeoutMs = 30_000): Promise<SmokeResul
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   smoke().then(
-    (r) => console.error(`[workshop-check] smoke: ${r.produced} events Kafka -> rtml-stream -> Redis, ` +
-      `all ${r.counted} counted in ${r.seconds.toFixed(1)} s`),
+    (r) =>
+      console.error(
+        `[workshop-check] smoke: ${r.produced} events Kafka -> rtml-stream -> Redis, ` +
+          `all ${r.counted} counted in ${r.seconds.toFixed(1)} s`,
+      ),
     (error: unknown) => {
       console.error(`[workshop-check] smoke failed: ${error instanceof Error ? error.message : String(error)}`);
       process.exitCode = 1;

@@ -32,8 +32,9 @@ describe('labs 2 and 4: live result or the committed one, and the lab says which
 
   it('a missing cache file is a clear error', async () => {
     delete process.env.KAFKA_BROKERS;
-    await expect(liveOrCached('no-such-run', () => Promise.resolve(1)))
-      .rejects.toThrow(/no cached result .*no-such-run\.json/);
+    await expect(liveOrCached('no-such-run', () => Promise.resolve(1))).rejects.toThrow(
+      /no cached result .*no-such-run\.json/,
+    );
   });
 
   it('the committed file keeps summaries and drops per-request arrays', () => {

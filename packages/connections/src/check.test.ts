@@ -11,7 +11,10 @@ describe('preflight checks', () => {
   });
 
   it('fails fast naming each unreachable service, its setting and what to do', async () => {
-    const error = await checkConnections(closed).then(() => undefined, (caught: Error) => caught);
+    const error = await checkConnections(closed).then(
+      () => undefined,
+      (caught: Error) => caught,
+    );
     expect(error?.name).toBe('ConnectionError');
     expect(error?.message.split('\n')).toEqual([
       'cannot reach Kafka at KAFKA_BROKERS=127.0.0.1:1 (connect ECONNREFUSED 127.0.0.1:1)',
@@ -31,7 +34,12 @@ describe('preflight checks', () => {
   it('passes when any bootstrap broker answers: one dead broker in KAFKA_BROKERS does not fail a healthy cluster', async () => {
     // kafkajs picks one seed at random: with 3 dead of 4, an unfixed check fails 3 times in 4.
     for (let attempt = 0; attempt < 3; attempt++) {
-      await checkKafka(readConnectionSettings({ KAFKA_BROKERS: `127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,${inject('kafkaBrokers')}`, REDIS_URL: inject('redisUrl') }).kafka);
+      await checkKafka(
+        readConnectionSettings({
+          KAFKA_BROKERS: `127.0.0.1:1,127.0.0.1:2,127.0.0.1:3,${inject('kafkaBrokers')}`,
+          REDIS_URL: inject('redisUrl'),
+        }).kafka,
+      );
     }
   });
 

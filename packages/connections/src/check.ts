@@ -4,7 +4,13 @@ import { ConnectionError, START_HINT } from './errors.js';
 import { explainKafkaRefusal, explainRedisRefusal } from './refusals.js';
 import { kafkaClient } from './kafka.js';
 import { redisSecurityOptions } from './security.js';
-import { describeKafka, describeRedis, type ConnectionSettings, type KafkaSettings, type RedisSettings } from './settings.js';
+import {
+  describeKafka,
+  describeRedis,
+  type ConnectionSettings,
+  type KafkaSettings,
+  type RedisSettings,
+} from './settings.js';
 import { networkCause } from './throttle.js';
 
 export interface CheckOptions {
@@ -21,14 +27,21 @@ interface Problem {
 }
 
 /** One line: which service, under which setting, and what went wrong (refusals name the setting to change). */
-async function probe(what: string, setting: string, explainRefusal: (cause: string) => string | undefined, attempt: () => Promise<void>): Promise<Problem | undefined> {
+async function probe(
+  what: string,
+  setting: string,
+  explainRefusal: (cause: string) => string | undefined,
+  attempt: () => Promise<void>,
+): Promise<Problem | undefined> {
   try {
     await attempt();
     return undefined;
   } catch (error) {
     const cause = networkCause(error instanceof Error ? error.message : String(error));
     const refusal = explainRefusal(cause);
-    return refusal ? { line: refusal, refused: true } : { line: `cannot reach ${what} at ${setting} (${cause})`, refused: false };
+    return refusal
+      ? { line: refusal, refused: true }
+      : { line: `cannot reach ${what} at ${setting} (${cause})`, refused: false };
   }
 }
 
@@ -42,7 +55,13 @@ async function probeKafka(settings: KafkaSettings, timeoutMs: number): Promise<v
 
 async function probeKafkaBroker(settings: KafkaSettings, timeoutMs: number): Promise<void> {
   // Silent and without retries: this check reports the failure itself, once.
-  const kafka = kafkaClient(settings, { clientId: 'rtml-preflight', logLevel: logLevel.NOTHING, connectionTimeout: timeoutMs, requestTimeout: timeoutMs, retry: { retries: 0 } });
+  const kafka = kafkaClient(settings, {
+    clientId: 'rtml-preflight',
+    logLevel: logLevel.NOTHING,
+    connectionTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    retry: { retries: 0 },
+  });
   const admin = kafka.admin();
   try {
     await admin.connect();
@@ -53,7 +72,10 @@ async function probeKafkaBroker(settings: KafkaSettings, timeoutMs: number): Pro
 }
 
 /** Resolves when `attempt` succeeds for one of the addresses, tried in order; otherwise throws the last failure. */
-async function firstThatAnswers(addresses: readonly string[], attempt: (address: string) => Promise<void>): Promise<void> {
+async function firstThatAnswers(
+  addresses: readonly string[],
+  attempt: (address: string) => Promise<void>,
+): Promise<void> {
   let failure: unknown;
   for (const address of addresses) {
     try {
@@ -72,7 +94,14 @@ async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<v
 }
 
 async function pingRedis(url: string, settings: RedisSettings, timeoutMs: number): Promise<void> {
-  const redis = new Redis(url, { ...redisSecurityOptions(settings), lazyConnect: true, connectTimeout: timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false });
+  const redis = new Redis(url, {
+    ...redisSecurityOptions(settings),
+    lazyConnect: true,
+    connectTimeout: timeoutMs,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    enableOfflineQueue: false,
+  });
   // connect() may reject with a bare "Connection is closed."; the socket error says why.
   let socketError: Error | undefined;
   redis.on('error', (error: Error) => (socketError ??= error));
@@ -94,19 +123,38 @@ function failIfAny(results: readonly (Problem | undefined)[]): void {
 }
 
 /** Checks each given service at once, before any real work: one error listing every one that does not answer. */
-export async function checkConnections(settings: Partial<ConnectionSettings>, options: CheckOptions = {}): Promise<void> {
+export async function checkConnections(
+  settings: Partial<ConnectionSettings>,
+  options: CheckOptions = {},
+): Promise<void> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const { kafka, redis } = settings;
   failIfAny(
     await Promise.all([
-      kafka ? probe('Kafka', describeKafka(kafka), (cause) => explainKafkaRefusal(cause, describeKafka(kafka), kafka, true), () => probeKafka(kafka, timeoutMs)) : undefined,
-      redis ? probe('Redis', describeRedis(redis), (cause) => explainRedisRefusal(cause, describeRedis(redis), true), () => probeRedis(redis, timeoutMs)) : undefined,
+      kafka
+        ? probe(
+            'Kafka',
+            describeKafka(kafka),
+            (cause) => explainKafkaRefusal(cause, describeKafka(kafka), kafka, true),
+            () => probeKafka(kafka, timeoutMs),
+          )
+        : undefined,
+      redis
+        ? probe(
+            'Redis',
+            describeRedis(redis),
+            (cause) => explainRedisRefusal(cause, describeRedis(redis), true),
+            () => probeRedis(redis, timeoutMs),
+          )
+        : undefined,
     ]),
   );
 }
 
 /** Fails fast with a ConnectionError naming KAFKA_BROKERS and its value when no broker answers. */
-export const checkKafka = (settings: KafkaSettings, options?: CheckOptions): Promise<void> => checkConnections({ kafka: settings }, options);
+export const checkKafka = (settings: KafkaSettings, options?: CheckOptions): Promise<void> =>
+  checkConnections({ kafka: settings }, options);
 
 /** Fails fast with a ConnectionError naming REDIS_URL (password masked) when Redis does not answer a PING. */
-export const checkRedis = (settings: RedisSettings, options?: CheckOptions): Promise<void> => checkConnections({ redis: settings }, options);
+export const checkRedis = (settings: RedisSettings, options?: CheckOptions): Promise<void> =>
+  checkConnections({ redis: settings }, options);

@@ -19,14 +19,23 @@ describe('explainFailure', () => {
   });
 
   it('a Kafka client giving up names KAFKA_BROKERS, without a stack', async () => {
-    const producer = new Kafka({ brokers: ['127.0.0.1:1'], logLevel: logLevel.NOTHING, retry: { retries: 0 } }).producer();
+    const producer = new Kafka({
+      brokers: ['127.0.0.1:1'],
+      logLevel: logLevel.NOTHING,
+      retry: { retries: 0 },
+    }).producer();
     const error = await producer.connect().catch((caught: unknown) => caught);
-    expect(explainFailure(error)).toMatch(/^Kafka stopped answering \(.*ECONNREFUSED.*\); check that the brokers at KAFKA_BROKERS are up$/);
+    expect(explainFailure(error)).toMatch(
+      /^Kafka stopped answering \(.*ECONNREFUSED.*\); check that the brokers at KAFKA_BROKERS are up$/,
+    );
   });
 
   it('a topic the broker would not create: its reasons, and for an ACL the setting to check, without a stack', () => {
-    const denied = 'cannot create Kafka topic dlq.x: TOPIC_AUTHORIZATION_FAILED (Not authorized to access topics: [Topic authorization failed])';
-    expect(explainFailure(new TopicCreationError(denied))).toBe(`Kafka at KAFKA_BROKERS denied the operation (${denied}): the ACLs of KAFKA_SASL_USERNAME do not allow it`);
+    const denied =
+      'cannot create Kafka topic dlq.x: TOPIC_AUTHORIZATION_FAILED (Not authorized to access topics: [Topic authorization failed])';
+    expect(explainFailure(new TopicCreationError(denied))).toBe(
+      `Kafka at KAFKA_BROKERS denied the operation (${denied}): the ACLs of KAFKA_SASL_USERNAME do not allow it`,
+    );
     const invalid = 'cannot create Kafka topic t: INVALID_REPLICATION_FACTOR (Replication factor is invalid)';
     expect(explainFailure(new TopicCreationError(invalid))).toBe(invalid);
   });

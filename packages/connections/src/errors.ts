@@ -27,7 +27,10 @@ export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 
   if (error.name === 'MaxRetriesPerRequestError' || /^(connect )?E[A-Z]+ .*:\d+$/.test(error.message)) {
     return `Redis stopped answering (${error.message}); check that the server at REDIS_URL is up`;
   }
-  if (error.name.startsWith('KafkaJS') && /ECONNREFUSED|Connection (error|timeout)|connect to seed broker/.test(error.message)) {
+  if (
+    error.name.startsWith('KafkaJS') &&
+    /ECONNREFUSED|Connection (error|timeout)|connect to seed broker/.test(error.message)
+  ) {
     return `Kafka stopped answering (${error.message}); check that the brokers at KAFKA_BROKERS are up`;
   }
   return otherwise === 'stack' ? (error.stack ?? error.message) : error.message;

@@ -4,7 +4,14 @@ import { Kafka, logLevel, type KafkaConfig, type logCreator } from 'kafkajs';
 import { explainKafkaRefusal } from './refusals.js';
 import { kafkaSecurityConfig } from './security.js';
 import { describeKafka, type KafkaSettings } from './settings.js';
-import { isUnreachable, networkCause, REPORT_INTERVAL_MS, throttledWriter, writeToStderr, type ReportOptions } from './throttle.js';
+import {
+  isUnreachable,
+  networkCause,
+  REPORT_INTERVAL_MS,
+  throttledWriter,
+  writeToStderr,
+  type ReportOptions,
+} from './throttle.js';
 
 /**
  * Replies a healthy cluster gives while it starts up or rebalances; kafkajs retries them and logs each as an
@@ -50,7 +57,10 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
       } else if (refusal) {
         report('refused', `[kafka] ${refusal}`);
       } else if (isUnreachable(text)) {
-        report('unreachable', `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`);
+        report(
+          'unreachable',
+          `[kafka] cannot reach ${describeKafka(settings)} (${networkCause(error || log.message)}); retrying`,
+        );
       } else {
         write(`[kafka ${label.toLowerCase()}] ${namespace}: ${text}`);
       }
@@ -64,5 +74,11 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
  */
 export function kafkaClient(settings: KafkaSettings, config: Omit<KafkaConfig, 'brokers'> & ReportOptions = {}): Kafka {
   const { intervalMs, write, ...kafkaConfig } = config;
-  return new Kafka({ logLevel: logLevel.ERROR, logCreator: kafkaLogCreator(settings, { intervalMs, write }), ...kafkaSecurityConfig(settings), ...kafkaConfig, brokers: [...settings.brokers] });
+  return new Kafka({
+    logLevel: logLevel.ERROR,
+    logCreator: kafkaLogCreator(settings, { intervalMs, write }),
+    ...kafkaSecurityConfig(settings),
+    ...kafkaConfig,
+    brokers: [...settings.brokers],
+  });
 }

@@ -53,14 +53,27 @@ export const REDIS_TLS_KEY_FILE = 'REDIS_TLS_KEY_FILE';
 /** Any password variable may instead name a file holding it (`KAFKA_SASL_PASSWORD_FILE`), as mounted secrets are. */
 export const FILE_SUFFIX = '_FILE';
 /** For a CLI's --help: the variables of a secured Kafka and Redis. */
-export const SECURITY_HELP = 'Secured services (TLS, SASL, Redis ACL users): KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_MECHANISM,\n'
-  + '  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD[_FILE], REDIS_URL=rediss://..., REDIS_USERNAME, REDIS_PASSWORD[_FILE],\n'
-  + '  REDIS_TLS_CA_FILE, client certificates (@rtml/connections README, "Production connections").';
+export const SECURITY_HELP =
+  'Secured services (TLS, SASL, Redis ACL users): KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_MECHANISM,\n' +
+  '  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD[_FILE], REDIS_URL=rediss://..., REDIS_USERNAME, REDIS_PASSWORD[_FILE],\n' +
+  '  REDIS_TLS_CA_FILE, client certificates (@rtml/connections README, "Production connections").';
 
 /** Every TLS, SASL and ACL variable, so a tool printing exports for a stack can unset those it does not set. */
 export const SECURITY_VARIABLES: readonly string[] = [
-  KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_TLS_CERT_FILE, KAFKA_TLS_KEY_FILE, KAFKA_SASL_MECHANISM, KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD,
-  `${KAFKA_SASL_PASSWORD}${FILE_SUFFIX}`, REDIS_USERNAME, REDIS_PASSWORD, `${REDIS_PASSWORD}${FILE_SUFFIX}`, REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE, REDIS_TLS_KEY_FILE,
+  KAFKA_TLS,
+  KAFKA_TLS_CA_FILE,
+  KAFKA_TLS_CERT_FILE,
+  KAFKA_TLS_KEY_FILE,
+  KAFKA_SASL_MECHANISM,
+  KAFKA_SASL_USERNAME,
+  KAFKA_SASL_PASSWORD,
+  `${KAFKA_SASL_PASSWORD}${FILE_SUFFIX}`,
+  REDIS_USERNAME,
+  REDIS_PASSWORD,
+  `${REDIS_PASSWORD}${FILE_SUFFIX}`,
+  REDIS_TLS_CA_FILE,
+  REDIS_TLS_CERT_FILE,
+  REDIS_TLS_KEY_FILE,
 ];
 
 type Environment = Readonly<Record<string, string | undefined>>;
@@ -102,12 +115,18 @@ function password(env: Environment, name: string, problems: string[]): Secret | 
   return direct ? new Secret(direct) : undefined;
 }
 
-function tlsFiles(env: Environment, names: { ca: string; cert: string; key: string }, problems: string[]): TlsSettings | undefined {
+function tlsFiles(
+  env: Environment,
+  names: { ca: string; cert: string; key: string },
+  problems: string[],
+): TlsSettings | undefined {
   const caFile = readableFile(env, names.ca, problems);
   const certFile = readableFile(env, names.cert, problems);
   const keyFile = readableFile(env, names.key, problems);
-  if (value(env, names.cert) !== undefined && value(env, names.key) === undefined) problems.push(`${names.cert} is set but ${names.key} is not: a client certificate needs its key`);
-  if (value(env, names.key) !== undefined && value(env, names.cert) === undefined) problems.push(`${names.key} is set but ${names.cert} is not: a client key needs its certificate`);
+  if (value(env, names.cert) !== undefined && value(env, names.key) === undefined)
+    problems.push(`${names.cert} is set but ${names.key} is not: a client certificate needs its key`);
+  if (value(env, names.key) !== undefined && value(env, names.cert) === undefined)
+    problems.push(`${names.key} is set but ${names.cert} is not: a client key needs its certificate`);
   if (caFile === undefined && certFile === undefined && keyFile === undefined) return undefined;
   return { ...(caFile && { caFile }), ...(certFile && { certFile }), ...(keyFile && { keyFile }) };
 }
@@ -120,8 +139,13 @@ function kafkaTls(env: Environment, problems: string[]): TlsSettings | undefined
   const flag = value(env, KAFKA_TLS)?.toLowerCase();
   if (flag === undefined) return files;
   if (['true', '1', 'yes'].includes(flag)) return files ?? {};
-  if (!['false', '0', 'no'].includes(flag)) problems.push(`${KAFKA_TLS}="${flag}" is not a switch: expected true or false`);
-  else if (files) problems.push(`${KAFKA_TLS}=false but TLS files are set (${KAFKA_TLS_CA_FILE}, ${KAFKA_TLS_CERT_FILE}): ` + `remove them or set ${KAFKA_TLS}=true`);
+  if (!['false', '0', 'no'].includes(flag))
+    problems.push(`${KAFKA_TLS}="${flag}" is not a switch: expected true or false`);
+  else if (files)
+    problems.push(
+      `${KAFKA_TLS}=false but TLS files are set (${KAFKA_TLS_CA_FILE}, ${KAFKA_TLS_CERT_FILE}): ` +
+        `remove them or set ${KAFKA_TLS}=true`,
+    );
   return undefined;
 }
 
@@ -130,17 +154,27 @@ function kafkaSasl(env: Environment, problems: string[]): SaslSettings | undefin
   const username = value(env, KAFKA_SASL_USERNAME);
   const secret = password(env, KAFKA_SASL_PASSWORD, problems);
   if (mechanism === undefined) {
-    if (username !== undefined || secret !== undefined) problems.push(`${KAFKA_SASL_MECHANISM} is not set but Kafka credentials are: expected one of ${SASL_MECHANISMS.join(', ')}`);
+    if (username !== undefined || secret !== undefined)
+      problems.push(
+        `${KAFKA_SASL_MECHANISM} is not set but Kafka credentials are: expected one of ${SASL_MECHANISMS.join(', ')}`,
+      );
     return undefined;
   }
   if (!(SASL_MECHANISMS as readonly string[]).includes(mechanism)) {
-    problems.push(`${KAFKA_SASL_MECHANISM}="${mechanism}" is not supported: expected one of ${SASL_MECHANISMS.join(', ')}`);
+    problems.push(
+      `${KAFKA_SASL_MECHANISM}="${mechanism}" is not supported: expected one of ${SASL_MECHANISMS.join(', ')}`,
+    );
     return undefined;
   }
   const needed = `needed with ${KAFKA_SASL_MECHANISM}=${mechanism}`;
   if (username === undefined) problems.push(`${KAFKA_SASL_USERNAME} is not set (${needed})`);
-  if (secret === undefined && !problems.some((line) => line.startsWith(KAFKA_SASL_PASSWORD))) problems.push(`${KAFKA_SASL_PASSWORD} is not set (${needed}; or ${KAFKA_SASL_PASSWORD}${FILE_SUFFIX} naming a file)`);
-  return username !== undefined && secret !== undefined ? { mechanism: mechanism as SaslMechanism, username, password: secret } : undefined;
+  if (secret === undefined && !problems.some((line) => line.startsWith(KAFKA_SASL_PASSWORD)))
+    problems.push(
+      `${KAFKA_SASL_PASSWORD} is not set (${needed}; or ${KAFKA_SASL_PASSWORD}${FILE_SUFFIX} naming a file)`,
+    );
+  return username !== undefined && secret !== undefined
+    ? { mechanism: mechanism as SaslMechanism, username, password: secret }
+    : undefined;
 }
 
 /** Kafka's TLS and SASL settings from the environment. */
@@ -156,13 +190,23 @@ export function parseRedisSecurity(env: Environment, url: string, urlVariable: s
   const problems: string[] = [];
   const parsed = new URL(url);
   const tls = tlsFiles(env, REDIS_TLS_FILES, problems);
-  if (tls && parsed.protocol !== 'rediss:') problems.push(`${REDIS_TLS_CA_FILE}/${REDIS_TLS_CERT_FILE} are for TLS but ${urlVariable} ` + 'starts with redis:// (plain text): use rediss://');
+  if (tls && parsed.protocol !== 'rediss:')
+    problems.push(
+      `${REDIS_TLS_CA_FILE}/${REDIS_TLS_CERT_FILE} are for TLS but ${urlVariable} ` +
+        'starts with redis:// (plain text): use rediss://',
+    );
   const username = value(env, REDIS_USERNAME);
   const secret = password(env, REDIS_PASSWORD, problems);
-  if (username !== undefined && parsed.username !== '') problems.push(`${REDIS_USERNAME} and ${urlVariable} both give a user name: give it one way`);
-  if (secret !== undefined && parsed.password !== '') problems.push(`${REDIS_PASSWORD} and ${urlVariable} both give a password: give it one way`);
-  if (username !== undefined && secret === undefined && parsed.password === '' && problems.length === 0) problems.push(`${REDIS_PASSWORD} is not set (needed with ${REDIS_USERNAME}=${username})`);
-  return { security: { ...(tls && { tls }), ...(username && { username }), ...(secret && { password: secret }) }, problems };
+  if (username !== undefined && parsed.username !== '')
+    problems.push(`${REDIS_USERNAME} and ${urlVariable} both give a user name: give it one way`);
+  if (secret !== undefined && parsed.password !== '')
+    problems.push(`${REDIS_PASSWORD} and ${urlVariable} both give a password: give it one way`);
+  if (username !== undefined && secret === undefined && parsed.password === '' && problems.length === 0)
+    problems.push(`${REDIS_PASSWORD} is not set (needed with ${REDIS_USERNAME}=${username})`);
+  return {
+    security: { ...(tls && { tls }), ...(username && { username }), ...(secret && { password: secret }) },
+    problems,
+  };
 }
 
 /** Node TLS options: the CA and client certificate files are read now, so the next client picks up a replaced file. */
@@ -184,7 +228,11 @@ export function kafkaSecurityConfig(security: KafkaSecurity): { ssl?: Connection
 }
 
 /** The ioredis options for these settings; URL credentials and `rediss://` are applied by ioredis itself. */
-export function redisSecurityOptions(security: RedisSecurity): { tls?: ConnectionOptions; username?: string; password?: string } {
+export function redisSecurityOptions(security: RedisSecurity): {
+  tls?: ConnectionOptions;
+  username?: string;
+  password?: string;
+} {
   return {
     ...(security.tls && { tls: tlsOptions(security.tls) }),
     ...(security.username && { username: security.username }),

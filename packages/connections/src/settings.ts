@@ -1,6 +1,14 @@
 import { z } from 'zod';
 import { ConnectionError, START_HINT } from './errors.js';
-import { describeSecurity, parseKafkaSecurity, parseRedisSecurity, REDIS_TLS_CA_FILE, REDIS_TLS_CERT_FILE, type KafkaSecurity, type RedisSecurity } from './security.js';
+import {
+  describeSecurity,
+  parseKafkaSecurity,
+  parseRedisSecurity,
+  REDIS_TLS_CA_FILE,
+  REDIS_TLS_CERT_FILE,
+  type KafkaSecurity,
+  type RedisSecurity,
+} from './security.js';
 
 /**
  * Where Kafka is and under which setting the user gave it. An object, not a bare broker string, so later
@@ -34,8 +42,14 @@ export const REDIS_URL = 'REDIS_URL';
 export const REDIS_CLUSTER_NODES = 'REDIS_CLUSTER_NODES';
 
 // host:port, host may be a bracketed IPv6 address; kafkajs wants exactly this form.
-const broker = z.string().regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})$/).refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535);
-const brokerList = z.string().transform((value) => value.split(',').map((part) => part.trim())).pipe(z.array(broker).min(1));
+const broker = z
+  .string()
+  .regex(/^(\[[0-9a-fA-F:.]+\]|[^\s:/[\]@]+):(\d{1,5})$/)
+  .refine((value) => Number(value.slice(value.lastIndexOf(':') + 1)) <= 65_535);
+const brokerList = z
+  .string()
+  .transform((value) => value.split(',').map((part) => part.trim()))
+  .pipe(z.array(broker).min(1));
 const redisUrl = z.url({ protocol: /^rediss?$/ });
 
 type Parsed<T> = { readonly settings: T } | { readonly problem: string; readonly missing: boolean };
@@ -44,26 +58,47 @@ function parseKafka(env: Environment, variable: string): Parsed<KafkaSettings> {
   const value = env[variable]?.trim();
   if (!value) return { problem: `${variable} is not set (expected host:port[,host:port...])`, missing: true };
   const parsed = brokerList.safeParse(value);
-  if (!parsed.success) return { problem: `${variable}="${value}" is not a broker list: expected host:port[,host:port...], e.g. 127.0.0.1:9092`, missing: false };
+  if (!parsed.success)
+    return {
+      problem: `${variable}="${value}" is not a broker list: expected host:port[,host:port...], e.g. 127.0.0.1:9092`,
+      missing: false,
+    };
   return withSecurity({ brokers: parsed.data, variable }, parseKafkaSecurity(env));
 }
 
 /** REDIS_URL (one server) or REDIS_CLUSTER_NODES (a cluster), never both: which one a client meant would be a guess. */
 function parseRedisOrCluster(env: Environment): Parsed<RedisSettings> {
   const cluster = env[REDIS_CLUSTER_NODES]?.trim();
-  if (!cluster) return parseRedis(env, REDIS_URL, ` or, for a Redis Cluster, ${REDIS_CLUSTER_NODES}=host:port[,host:port...]`);
-  if (env[REDIS_URL]?.trim()) return { problem: `both ${REDIS_URL} and ${REDIS_CLUSTER_NODES} are set: set ${REDIS_URL} for one Redis server or ${REDIS_CLUSTER_NODES} for a Redis Cluster, not both`, missing: false };
+  if (!cluster)
+    return parseRedis(env, REDIS_URL, ` or, for a Redis Cluster, ${REDIS_CLUSTER_NODES}=host:port[,host:port...]`);
+  if (env[REDIS_URL]?.trim())
+    return {
+      problem: `both ${REDIS_URL} and ${REDIS_CLUSTER_NODES} are set: set ${REDIS_URL} for one Redis server or ${REDIS_CLUSTER_NODES} for a Redis Cluster, not both`,
+      missing: false,
+    };
   const parsed = brokerList.safeParse(cluster);
-  if (!parsed.success) return { problem: `${REDIS_CLUSTER_NODES}="${cluster}" is not a node list: expected host:port[,host:port...], e.g. 10.0.0.1:7000,10.0.0.2:7000`, missing: false };
+  if (!parsed.success)
+    return {
+      problem: `${REDIS_CLUSTER_NODES}="${cluster}" is not a node list: expected host:port[,host:port...], e.g. 10.0.0.1:7000,10.0.0.2:7000`,
+      missing: false,
+    };
   const url = `${env[REDIS_TLS_CA_FILE] || env[REDIS_TLS_CERT_FILE] ? 'rediss' : 'redis'}://${parsed.data[0]}`;
-  return withSecurity({ url, clusterNodes: parsed.data, variable: REDIS_CLUSTER_NODES }, parseRedisSecurity(env, url, REDIS_CLUSTER_NODES));
+  return withSecurity(
+    { url, clusterNodes: parsed.data, variable: REDIS_CLUSTER_NODES },
+    parseRedisSecurity(env, url, REDIS_CLUSTER_NODES),
+  );
 }
 
 function parseRedis(env: Environment, variable: string, alternative = ''): Parsed<RedisSettings> {
   const value = env[variable]?.trim();
   if (!value) return { problem: `${variable} is not set (expected redis://host:port${alternative})`, missing: true };
   if (!redisUrl.safeParse(value).success) {
-    return { problem: `${variable}="${maskPassword(value)}" is not a Redis URL: ` + 'expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379', missing: false };
+    return {
+      problem:
+        `${variable}="${maskPassword(value)}" is not a Redis URL: ` +
+        'expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379',
+      missing: false,
+    };
   }
   return withSecurity({ url: value, variable }, parseRedisSecurity(env, value, variable));
 }
@@ -75,9 +110,12 @@ function withSecurity<T, S>(settings: T, parsed: { security: S; problems: readon
 }
 
 /** One line per problem, then what to do when something is missing (not needed for a malformed value). */
-function settingsOrThrow<T extends readonly Parsed<unknown>[]>(results: T): { [K in keyof T]: T[K] extends Parsed<infer S> ? S : never } {
+function settingsOrThrow<T extends readonly Parsed<unknown>[]>(
+  results: T,
+): { [K in keyof T]: T[K] extends Parsed<infer S> ? S : never } {
   const problems = results.flatMap((result) => ('problem' in result ? [result] : []));
-  if (problems.length === 0) return results.map((result) => ('settings' in result ? result.settings : undefined)) as never;
+  if (problems.length === 0)
+    return results.map((result) => ('settings' in result ? result.settings : undefined)) as never;
   const lines = problems.map((problem) => problem.problem);
   if (problems.some((problem) => problem.missing)) lines.push(`set it, or ${START_HINT}`);
   throw new ConnectionError(lines.join('\n'));

@@ -42,5 +42,8 @@ export function isUnreachable(text: string): boolean {
 
 /** `connect ECONNREFUSED 127.0.0.1:1` out of kafkajs' and ioredis' wrappers around it. */
 export function networkCause(text: string): string {
-  return text.replace(/^(KafkaJS\w+: )?(Connection error: |Failed to connect to seed broker, trying another broker from the list: )/, '');
+  return text.replace(
+    /^(KafkaJS\w+: )?(Connection error: |Failed to connect to seed broker, trying another broker from the list: )/,
+    '',
+  );
 }

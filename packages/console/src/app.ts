@@ -16,13 +16,17 @@ const ASSETS: Readonly<Record<string, string>> = {
 
 /** Nothing but our own files may run or load: a payload that slipped past escaping still could not execute. */
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
 } as const;
 
 const redriveBody = z.object({
-  letters: z.array(z.object({ id: z.string().min(1), value: z.string().optional() })).min(1).max(500),
+  letters: z
+    .array(z.object({ id: z.string().min(1), value: z.string().optional() }))
+    .min(1)
+    .max(500),
 });
 
 export interface ConsoleAppOptions {
@@ -52,15 +56,21 @@ export function createConsoleApp(options: ConsoleAppOptions): FastifyInstance {
   app.get('/api/events', (request, reply) => streamSamples(request, reply, state, streams));
   app.get<{ Querystring: { reason?: string; limit?: string } }>('/api/dead-letters', async (request) => ({
     counts: state.letters.countsByReason(),
-    letters: state.letters.list({ reason: request.query.reason || undefined, limit: Math.min(1_000, Number(request.query.limit ?? 200) || 200) }),
+    letters: state.letters.list({
+      reason: request.query.reason || undefined,
+      limit: Math.min(1_000, Number(request.query.limit ?? 200) || 200),
+    }),
   }));
   app.post('/api/redrive', async (request, reply) => redrive(request, reply, options));
   app.get<{ Params: { id: string }; Querystring: { asOf?: string } }>('/api/entity/:id', async (request, reply) => {
     const asOf = parseTime(request.query.asOf);
-    if (asOf === undefined) return reply.code(400).send({ error: `asOf must be an ISO-8601 time or epoch ms, got "${request.query.asOf}"` });
+    if (asOf === undefined)
+      return reply.code(400).send({ error: `asOf must be an ISO-8601 time or epoch ms, got "${request.query.asOf}"` });
     return explainEntity(state.entityLookup(), request.params.id, asOf);
   });
-  app.get('/api/feature-sets', async () => options.featureSets.map(({ topic, featureSet }) => describeFeatureSet(featureSet, topic)));
+  app.get('/api/feature-sets', async () =>
+    options.featureSets.map(({ topic, featureSet }) => describeFeatureSet(featureSet, topic)),
+  );
   app.get('/api/scenario', async () => readScenarioResults(options.resultsFile));
   return app;
 }
@@ -79,11 +89,21 @@ export function parseTime(raw: string | undefined): number | undefined {
 }
 
 /** Server-sent events: the history once, then every new sample until the page goes away. */
-function streamSamples(request: FastifyRequest, reply: FastifyReply, state: ConsoleState, streams: Set<ServerResponse>): void {
+function streamSamples(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  state: ConsoleState,
+  streams: Set<ServerResponse>,
+): void {
   reply.hijack();
   const raw: ServerResponse = reply.raw;
   streams.add(raw);
-  raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', ...SECURITY_HEADERS });
+  raw.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    ...SECURITY_HEADERS,
+  });
   raw.write(`event: history\ndata: ${JSON.stringify(state.monitor.history)}\n\n`);
   const unsubscribe = state.onSample((sample) => raw.write(`event: sample\ndata: ${JSON.stringify(sample)}\n\n`));
   request.raw.on('close', () => {
@@ -93,10 +113,12 @@ function streamSamples(request: FastifyRequest, reply: FastifyReply, state: Cons
 }
 
 async function redrive(request: FastifyRequest, reply: FastifyReply, options: ConsoleAppOptions): Promise<unknown> {
-  if (!options.allowRedrive) return reply.code(403).send({ error: 're-drive is off: start the console with --allow-redrive to enable it' });
+  if (!options.allowRedrive)
+    return reply.code(403).send({ error: 're-drive is off: start the console with --allow-redrive to enable it' });
   // A page of another site may POST to a loopback port: only our own page may write.
   const origin = request.headers.origin;
-  if (origin !== undefined && origin !== `http://${request.headers.host}`) return reply.code(403).send({ error: `re-drive refused from origin ${origin}` });
+  if (origin !== undefined && origin !== `http://${request.headers.host}`)
+    return reply.code(403).send({ error: `re-drive refused from origin ${origin}` });
   const body = redriveBody.safeParse(request.body);
   if (!body.success) return reply.code(400).send({ error: z.prettifyError(body.error) });
   try {

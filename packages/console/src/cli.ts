@@ -2,7 +2,15 @@
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { checkConnections, explainFailure, KAFKA_BROKERS, kafkaClient, readConnectionSettings, REDIS_URL, redisClient } from '@rtml/connections';
+import {
+  checkConnections,
+  explainFailure,
+  KAFKA_BROKERS,
+  kafkaClient,
+  readConnectionSettings,
+  REDIS_URL,
+  redisClient,
+} from '@rtml/connections';
 import type { FeatureSet, SourceEvent } from '@rtml/features';
 import { environmentWithRecordedStack } from '@rtml/stream';
 import { createConsoleApp } from './app.js';
@@ -26,7 +34,8 @@ const DEFAULT_METRICS = 'http://127.0.0.1:9464/metrics';
 
 const whole = (name: string) => (value: string) => {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new InvalidArgumentError(`${name} must be a whole number >= 0, got "${value}"`);
   return n;
 };
 const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
@@ -47,7 +56,10 @@ async function loadInput(spec: string): Promise<PipelineInput> {
     throw new InvalidArgumentError(`--input ${spec}: cannot load ${path} (${(error as Error).message.split('\n')[0]})`);
   }
   const set = module[name];
-  if (!isFeatureSet(set)) throw new InvalidArgumentError(`--input ${spec}: ${path} has no feature set export "${name}" (build it with featureSet() from @rtml/features)`);
+  if (!isFeatureSet(set))
+    throw new InvalidArgumentError(
+      `--input ${spec}: ${path} has no feature set export "${name}" (build it with featureSet() from @rtml/features)`,
+    );
   return { topic, featureSet: set };
 }
 
@@ -68,9 +80,15 @@ async function main(options: CliOptions): Promise<void> {
     ...(options.servedLog === undefined ? {} : { servedLogTopic: options.servedLog }),
   });
   await state.start();
-  const app = createConsoleApp({ state, featureSets: inputs, resultsFile: options.results, allowRedrive: options.allowRedrive });
+  const app = createConsoleApp({
+    state,
+    featureSets: inputs,
+    resultsFile: options.results,
+    allowRedrive: options.allowRedrive,
+  });
   const address = await app.listen({ host: options.host, port: options.port }).catch((error: NodeJS.ErrnoException) => {
-    if (error.code === 'EADDRINUSE') throw new InvalidArgumentError(`${options.host}:${options.port} is in use: choose another --port`);
+    if (error.code === 'EADDRINUSE')
+      throw new InvalidArgumentError(`${options.host}:${options.port} is in use: choose another --port`);
     throw error;
   });
   console.log(`rtml-console: ${address} (re-drive ${options.allowRedrive ? 'ON' : 'off; --allow-redrive enables it'})`);
@@ -91,16 +109,36 @@ const program = new Command('rtml-console')
       "re-driving dead letters, and explaining an entity's feature values. " +
       `Reads ${KAFKA_BROKERS} and ${REDIS_URL} (or the stack of \`npm run infra:up\`).`,
   )
-  .addOption(new Option('--input <topic=module#export>', 'an input topic and the feature set its processors run; repeatable').argParser(collect).default([], DEFAULT_INPUT))
-  .option('--namespace <ns>', "the online store namespace the processors write (their --namespace)", 'demo')
-  .addOption(new Option('--metrics <url>', "a processor's metrics endpoint; repeatable").argParser(collect).default([], DEFAULT_METRICS))
+  .addOption(
+    new Option('--input <topic=module#export>', 'an input topic and the feature set its processors run; repeatable')
+      .argParser(collect)
+      .default([], DEFAULT_INPUT),
+  )
+  .option('--namespace <ns>', 'the online store namespace the processors write (their --namespace)', 'demo')
+  .addOption(
+    new Option('--metrics <url>', "a processor's metrics endpoint; repeatable")
+      .argParser(collect)
+      .default([], DEFAULT_METRICS),
+  )
   .option('--offline-dir <dir>', 'offline store directory, for offline values as of a time on the Entity page')
   .option('--served-log <topic>', "the serving endpoints' served-vector log topic, for the Entity page")
-  .option('--results <file>', 'scenario results file for the Scenario page', resolve('.cache/scenario-results/fraud-detection.json'))
-  .option('--host <address>', 'address to listen on; anything but loopback exposes the console to the network', '127.0.0.1')
+  .option(
+    '--results <file>',
+    'scenario results file for the Scenario page',
+    resolve('.cache/scenario-results/fraud-detection.json'),
+  )
+  .option(
+    '--host <address>',
+    'address to listen on; anything but loopback exposes the console to the network',
+    '127.0.0.1',
+  )
   .option('--port <port>', 'port to listen on (0 = any free port)', whole('--port'), 8090)
   .option('--allow-redrive', 'enable re-driving dead letters to their source topics (the only write)', false)
-  .addOption(new Option('--interval-ms <ms>', 'how often the pipeline is sampled').argParser(whole('--interval-ms')).default(2_000))
+  .addOption(
+    new Option('--interval-ms <ms>', 'how often the pipeline is sampled')
+      .argParser(whole('--interval-ms'))
+      .default(2_000),
+  )
   .action(main);
 
 program.parseAsync().catch((error: unknown) => {

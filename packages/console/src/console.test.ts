@@ -56,12 +56,22 @@ const pageErrors: string[] = [];
 const dialogs: string[] = [];
 
 const t0 = Math.floor(Date.now() / 1000) * 1000 - 10 * 60_000; // whole seconds: the page's as-of input has no ms
-const txn = (i: number, amount: number | string, merchantId = `m${i}`) => ({ eventId: `${run}-e${i}`, eventTime: t0 + i * 1000, userId: 'alice', amount, merchantId });
-const produce = (values: readonly object[]) => producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: 'alice', value: JSON.stringify(v) })) });
+const txn = (i: number, amount: number | string, merchantId = `m${i}`) => ({
+  eventId: `${run}-e${i}`,
+  eventTime: t0 + i * 1000,
+  userId: 'alice',
+  amount,
+  merchantId,
+});
+const produce = (values: readonly object[]) =>
+  producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: 'alice', value: JSON.stringify(v) })) });
 const caughtUp = () => waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
 
 beforeAll(async () => {
-  if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: run scripts/setup.sh (it installs Debian's chromium) or set CHROMIUM_PATH`);
+  if (!existsSync(CHROMIUM))
+    throw new Error(
+      `no Chromium at ${CHROMIUM}: run scripts/setup.sh (it installs Debian's chromium) or set CHROMIUM_PATH`,
+    );
   admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
@@ -85,9 +95,18 @@ beforeAll(async () => {
     intervalMs: 400,
   });
   await state.start();
-  app = createConsoleApp({ state, featureSets: [pipelineInput(topic, set)], resultsFile: RESULTS_FIXTURE, allowRedrive: true });
+  app = createConsoleApp({
+    state,
+    featureSets: [pipelineInput(topic, set)],
+    resultsFile: RESULTS_FIXTURE,
+    allowRedrive: true,
+  });
   url = await app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
+  browser = await puppeteer.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'],
+  });
   await mkdir(SHOTS, { recursive: true });
 });
 
@@ -136,8 +155,13 @@ describe('pipeline console in headless Chromium', () => {
     expect(await onlineCount(page)).toBe('–');
     await produce([txn(1, 5), txn(2, 7), txn(3, 11)]);
     await page.goto(`${url}/#pipeline`);
-    await page.waitForFunction(() => document.querySelector('[data-testid="events-total"]')?.textContent === '3', { timeout: 30_000 });
-    await page.waitForFunction(() => document.querySelector('[data-testid="groups"]')?.textContent?.includes('[0, 1, 2]'), { timeout: 30_000 });
+    await page.waitForFunction(() => document.querySelector('[data-testid="events-total"]')?.textContent === '3', {
+      timeout: 30_000,
+    });
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="groups"]')?.textContent?.includes('[0, 1, 2]'),
+      { timeout: 30_000 },
+    );
     await caughtUp();
     await lookUp(page, 'alice');
     expect(await onlineCount(page)).toBe('3');
@@ -152,12 +176,29 @@ describe('pipeline console in headless Chromium', () => {
     await offline.loadEvents('events', transactions, events);
     await offline.backfill(userTransactionFeatures, { events: 'events', eventTimeEncoding: 'epoch_ms' });
     offline.close();
-    const log = await KafkaServedLog.connect({ brokers: connections.kafka.brokers, kafka: connections.kafka, topic: servedTopic, partitions: 1 });
-    log.append({ requestId: 'r-1', entityId: 'alice', requestTime: t0, servedAt: Date.now(), model: 'test', values: { txn_count_1h: 3 }, status: { txn_count_1h: 'fresh' }, fallbacks: [], score: 0.25 });
+    const log = await KafkaServedLog.connect({
+      brokers: connections.kafka.brokers,
+      kafka: connections.kafka,
+      topic: servedTopic,
+      partitions: 1,
+    });
+    log.append({
+      requestId: 'r-1',
+      entityId: 'alice',
+      requestTime: t0,
+      servedAt: Date.now(),
+      model: 'test',
+      values: { txn_count_1h: 3 },
+      status: { txn_count_1h: 'fresh' },
+      fallbacks: [],
+      score: 0.25,
+    });
     await log.close();
 
     const page = await openPage('#entity');
-    await expect.poll(async () => (await lookUp(page, 'alice'), text(page, '[data-testid="served"]')), { timeout: 30_000 }).toContain('r-1');
+    await expect
+      .poll(async () => (await lookUp(page, 'alice'), text(page, '[data-testid="served"]')), { timeout: 30_000 })
+      .toContain('r-1');
     expect(await text(page, '[data-testid="agreement"]')).toContain('agree');
     expect(await text(page, '[data-testid="agreement"]')).not.toContain('disagree');
     // As of between the 2nd and 3rd event, the offline history holds 2 transactions.
@@ -165,7 +206,14 @@ describe('pipeline console in headless Chromium', () => {
     await page.goto(`${url}/#entity?id=alice&asOf=${asOf}`);
     await page.reload({ waitUntil: 'domcontentloaded' });
     await page.waitForSelector('tr[data-feature="txn_count_1h"]');
-    expect(await page.$$eval('tr[data-feature="txn_count_1h"] td', (tds) => tds.map((td) => td.textContent))).toEqual(['txn_count_1h', '3', 'fresh', '2', '3', 'yes']);
+    expect(await page.$$eval('tr[data-feature="txn_count_1h"] td', (tds) => tds.map((td) => td.textContent))).toEqual([
+      'txn_count_1h',
+      '3',
+      'fresh',
+      '2',
+      '3',
+      'yes',
+    ]);
     await page.screenshot({ path: join(SHOTS, 'entity-1280x800.png'), fullPage: true });
     expect(pageErrors).toEqual([]);
     await page.close();
@@ -176,21 +224,37 @@ describe('pipeline console in headless Chromium', () => {
     await produce([txn(4, 'ten', attack)]);
     const page = await openPage('#dead-letters');
     await page.waitForSelector('tr[data-letter-row]', { timeout: 30_000 });
-    const row = await page.$eval('tr[data-letter-row]', (tr) => ({ id: tr.getAttribute('data-letter-row')!, text: tr.textContent ?? '' }));
+    const row = await page.$eval('tr[data-letter-row]', (tr) => ({
+      id: tr.getAttribute('data-letter-row')!,
+      text: tr.textContent ?? '',
+    }));
     expect(row.text).toContain('schema');
     expect(row.text).toContain(`${topic} / `);
     expect(await text(page, '[data-testid="letter-preview"]')).toContain(attack);
-    expect(await page.evaluate(() => ({ pwned: (window as { __pwned?: number }).__pwned, injected: document.querySelectorAll('[data-testid="letters"] script, [data-testid="letters"] img').length }))).toEqual({ pwned: undefined, injected: 0 });
+    expect(
+      await page.evaluate(() => ({
+        pwned: (window as { __pwned?: number }).__pwned,
+        injected: document.querySelectorAll('[data-testid="letters"] script, [data-testid="letters"] img').length,
+      })),
+    ).toEqual({ pwned: undefined, injected: 0 });
 
     // The operator fixes the amount and re-drives; then re-drives again.
     await page.click(`input[data-letter="${row.id}"]`);
     await page.click(`button[data-letter-edit-toggle="${row.id}"]`);
-    await page.$eval(`textarea[data-letter-edit="${row.id}"]`, (area, fixed) => (area.value = fixed), JSON.stringify(txn(4, 10, 'm4')));
+    await page.$eval(
+      `textarea[data-letter-edit="${row.id}"]`,
+      (area, fixed) => (area.value = fixed),
+      JSON.stringify(txn(4, 10, 'm4')),
+    );
     await page.click('[data-testid="redrive"]');
     await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
     expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');
     await page.click('[data-testid="redrive"]');
-    await page.waitForFunction((id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'), {}, row.id);
+    await page.waitForFunction(
+      (id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'),
+      {},
+      row.id,
+    );
     await page.screenshot({ path: join(SHOTS, 'dead-letters-1280x800.png'), fullPage: true });
 
     // A second console (another transactional id holder, fresh ledger read) refuses it too, even asked twice at once.
@@ -210,10 +274,23 @@ describe('pipeline console in headless Chromium', () => {
 
   it('re-drive is refused unless enabled, and from any other origin; pages carry a script-blocking CSP', async () => {
     const post = (target: FastifyInstance, origin?: string) =>
-      target.inject({ method: 'POST', url: '/api/redrive', headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) }, payload: { letters: [{ id: `${topic}:0:0` }] } });
-    const readOnly = createConsoleApp({ state, featureSets: [pipelineInput(topic, userTransactionFeatures)], resultsFile: RESULTS_FIXTURE, allowRedrive: false });
+      target.inject({
+        method: 'POST',
+        url: '/api/redrive',
+        headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+        payload: { letters: [{ id: `${topic}:0:0` }] },
+      });
+    const readOnly = createConsoleApp({
+      state,
+      featureSets: [pipelineInput(topic, userTransactionFeatures)],
+      resultsFile: RESULTS_FIXTURE,
+      allowRedrive: false,
+    });
     const off = await post(readOnly);
-    expect([off.statusCode, off.json()]).toEqual([403, { error: 're-drive is off: start the console with --allow-redrive to enable it' }]);
+    expect([off.statusCode, off.json()]).toEqual([
+      403,
+      { error: 're-drive is off: start the console with --allow-redrive to enable it' },
+    ]);
     await readOnly.close();
     expect((await post(app, 'http://evil.example')).statusCode).toBe(403);
     const page = await app.inject({ url: '/' });
@@ -224,7 +301,8 @@ describe('pipeline console in headless Chromium', () => {
     const page = await openPage('#feature-sets');
     await page.waitForSelector('[data-testid="feature-set-user_txn"]');
     const definition = await text(page, '[data-testid="feature-set-user_txn"]');
-    for (const { name, spec } of userTransactionFeatures.aggregates) expect(definition).toContain(`${name}${spec.kind}`);
+    for (const { name, spec } of userTransactionFeatures.aggregates)
+      expect(definition).toContain(`${name}${spec.kind}`);
     expect(definition).toContain('sliding 1d'); // amount_sum_24h: duration.hours(24)
     expect(definition).toContain('never stale · expires after 30d'); // the example set declares no maxAge, default expiry
     await page.goto(`${url}/#scenario`);
@@ -236,15 +314,28 @@ describe('pipeline console in headless Chromium', () => {
   });
 
   it('renders every page at 1280×800 and on a narrow screen without horizontal overflow of the page', async () => {
-    for (const [width, height] of [[1280, 800], [390, 844]] as const) {
-      const ready = { pipeline: 'groups', 'dead-letters': 'letters', 'entity?id=alice': 'served', 'feature-sets': 'feature-set-user_txn', scenario: 'staleness' };
+    for (const [width, height] of [
+      [1280, 800],
+      [390, 844],
+    ] as const) {
+      const ready = {
+        pipeline: 'groups',
+        'dead-letters': 'letters',
+        'entity?id=alice': 'served',
+        'feature-sets': 'feature-set-user_txn',
+        scenario: 'staleness',
+      };
       for (const [name, testId] of Object.entries(ready)) {
         const page = await openPage(`#${name}`, width, height);
         await page.waitForSelector(`[data-testid="${testId}"]`, { timeout: 30_000 });
         // Elements sticking out of the viewport, named so a failure says what to fix.
         const overflowing = await page.evaluate(() =>
-          Array.from(document.querySelectorAll("body *"))
-            .filter((node) => node.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 && !node.closest('.scroll'))
+          Array.from(document.querySelectorAll('body *'))
+            .filter(
+              (node) =>
+                node.getBoundingClientRect().right > document.documentElement.clientWidth + 0.5 &&
+                !node.closest('.scroll'),
+            )
             .map((node) => `${node.tagName.toLowerCase()}.${node.className}`)
             .slice(0, 5),
         );

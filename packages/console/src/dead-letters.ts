@@ -58,7 +58,13 @@ export function readLetter({ topic, message }: TailedMessage): StoredLetter | un
   const sourceTopic = headerText(h, DEAD_LETTER_HEADERS.topic);
   const sourcePartition = Number(headerText(h, DEAD_LETTER_HEADERS.partition));
   const sourceOffset = headerText(h, DEAD_LETTER_HEADERS.offset);
-  if (reason === undefined || sourceTopic === undefined || !Number.isInteger(sourcePartition) || sourceOffset === undefined) return undefined;
+  if (
+    reason === undefined ||
+    sourceTopic === undefined ||
+    !Number.isInteger(sourcePartition) ||
+    sourceOffset === undefined
+  )
+    return undefined;
   const value = message.value ?? Buffer.alloc(0);
   const truncated = headerText(h, DEAD_LETTER_HEADERS.truncated) === 'true';
   const size = truncated ? Number(headerText(h, DEAD_LETTER_HEADERS.originalSize)) : value.length;
@@ -114,7 +120,9 @@ export class DeadLetterBook {
 
   /** Newest first, optionally of one reason, at most `limit`. */
   list(options: { reason?: string; limit?: number } = {}): LetterView[] {
-    const views = [...this.letters.values()].map((l) => l.view).filter((v) => options.reason === undefined || v.reason === options.reason);
+    const views = [...this.letters.values()]
+      .map((l) => l.view)
+      .filter((v) => options.reason === undefined || v.reason === options.reason);
     return views.reverse().slice(0, options.limit ?? 200);
   }
 }

@@ -47,8 +47,10 @@ export interface EntityLookup {
 
 /** Online and offline values may differ by float reordering (sums and means), as the parity tests allow. */
 export function sameValue(a: FeatureValue | undefined, b: FeatureValue | undefined): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
-  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((v, i) => sameValue(v as FeatureValue, b[i] as FeatureValue));
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= 1e-9 * Math.max(1, Math.abs(a), Math.abs(b));
+  if (Array.isArray(a) && Array.isArray(b))
+    return a.length === b.length && a.every((v, i) => sameValue(v as FeatureValue, b[i] as FeatureValue));
   return a === b;
 }
 
@@ -60,7 +62,12 @@ interface OfflineReads {
 /** The Entity page: online vector with status per feature, the offline value as of `asOf`, agreement, served log. */
 export async function explainEntity(lookup: EntityLookup, entityId: string, asOf: number): Promise<EntityView> {
   const reads = await Promise.all(lookup.featureSets.map((set) => lookup.online.read(set.name, entityId)));
-  const offline = await readOffline(lookup, entityId, asOf, reads.map((r) => (r.status === 'missing' ? null : r.eventTime)));
+  const offline = await readOffline(
+    lookup,
+    entityId,
+    asOf,
+    reads.map((r) => (r.status === 'missing' ? null : r.eventTime)),
+  );
   const sets = lookup.featureSets.map((set, i): EntitySetView => {
     const read = reads[i]!;
     const off = 'note' in offline ? undefined : offline.vectors[i]!;
@@ -88,17 +95,30 @@ export async function explainEntity(lookup: EntityLookup, entityId: string, asOf
     };
   });
   const compared = sets.flatMap((s) => s.features).filter((f) => f.agree !== null);
-  return { entityId, asOf, sets, served: lookup.served(entityId), agree: compared.length === 0 ? null : compared.every((f) => f.agree) };
+  return {
+    entityId,
+    asOf,
+    sets,
+    served: lookup.served(entityId),
+    agree: compared.length === 0 ? null : compared.every((f) => f.agree),
+  };
 }
 
 /** Opened per lookup and closed again: DuckDB locks its file, and the backfill that writes it runs elsewhere. */
-async function readOffline(lookup: EntityLookup, entityId: string, asOf: number, onlineTimes: readonly (number | null)[]): Promise<{ vectors: OfflineReads[] } | { note: string }> {
+async function readOffline(
+  lookup: EntityLookup,
+  entityId: string,
+  asOf: number,
+  onlineTimes: readonly (number | null)[],
+): Promise<{ vectors: OfflineReads[] } | { note: string }> {
   if (lookup.offlineDir === undefined) return { note: 'no offline store configured (--offline-dir)' };
   let store: OfflineStore;
   try {
     store = await OfflineStore.open({ dir: lookup.offlineDir });
   } catch (error) {
-    return { note: `offline store at ${lookup.offlineDir} cannot be opened: ${(error as Error).message.split('\n')[0]}` };
+    return {
+      note: `offline store at ${lookup.offlineDir} cannot be opened: ${(error as Error).message.split('\n')[0]}`,
+    };
   }
   try {
     const known = new Set(store.featureSets());

@@ -8,7 +8,14 @@ export interface FeatureSetView {
   readonly source: { readonly name: string; readonly fields: Readonly<Record<string, string>> };
   /** The event field that holds the entity id (`entity({ key })`). */
   readonly entityKey: string;
-  readonly aggregates: readonly { name: string; aggregation: string; field: string | null; window: string; valueType: string; default: unknown }[];
+  readonly aggregates: readonly {
+    name: string;
+    aggregation: string;
+    field: string | null;
+    window: string;
+    valueType: string;
+    default: unknown;
+  }[];
   readonly requestFeatures: readonly string[];
   readonly transforms: readonly { name: string; inputs: readonly string[] }[];
   /** The definition's online settings: reads older than maxAge are `stale` (null: never), entries expire after onlineExpiry. */
@@ -28,7 +35,8 @@ export function humanDuration(ms: number): string {
   return `${ms}ms`;
 }
 
-const windowText = (window: Window) => (window.kind === 'lifetime' ? 'lifetime' : `sliding ${humanDuration(window.size)}`);
+const windowText = (window: Window) =>
+  window.kind === 'lifetime' ? 'lifetime' : `sliding ${humanDuration(window.size)}`;
 
 export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string): FeatureSetView {
   return {
@@ -47,6 +55,9 @@ export function describeFeatureSet(set: FeatureSet<SourceEvent>, topic: string):
     })),
     requestFeatures: set.requestFeatures.map((r) => r.name),
     transforms: set.transforms.map((t) => ({ name: t.name, inputs: t.inputs })),
-    online: { maxAge: set.maxAge === undefined ? null : humanDuration(set.maxAge), onlineExpiry: humanDuration(set.onlineExpiry) },
+    online: {
+      maxAge: set.maxAge === undefined ? null : humanDuration(set.maxAge),
+      onlineExpiry: humanDuration(set.onlineExpiry),
+    },
   };
 }

@@ -92,7 +92,20 @@ export class PipelineMonitor {
     try {
       sample = await this.sampleKafka(at, deadLettersByReason);
     } catch (error) {
-      sample = { at, topics: [], groups: [], processors: [], producedPerSecond: null, processedPerSecond: null, freshnessP50Seconds: null, freshnessP99Seconds: null, freshnessCapSeconds: null, deadLettersByReason, missingInputTopics: [], error: `Kafka: ${(error as Error).message}` };
+      sample = {
+        at,
+        topics: [],
+        groups: [],
+        processors: [],
+        producedPerSecond: null,
+        processedPerSecond: null,
+        freshnessP50Seconds: null,
+        freshnessP99Seconds: null,
+        freshnessCapSeconds: null,
+        deadLettersByReason,
+        missingInputTopics: [],
+        error: `Kafka: ${(error as Error).message}`,
+      };
     }
     this.history.push(sample);
     if (this.history.length > this.historyLength) this.history.shift();
@@ -112,14 +125,26 @@ export class PipelineMonitor {
     const processors = scrapes.map((s) => s.view);
     const counters: Counters = {
       at,
-      produced: topics.filter((t) => t.role === 'input').flatMap((t) => t.partitions).reduce((n, p) => n + p.high, 0),
-      processed: scrapes.some((s) => s.view.up) ? sumOf(scrapes.flatMap((s) => s.samples), 'rtml_stream_events_total') : groups.flatMap((g) => g.lag).reduce((n, l) => n + (l.committed ?? 0), 0),
-      freshness: histogramBuckets(scrapes.flatMap((s) => s.samples), 'rtml_stream_freshness_seconds'),
+      produced: topics
+        .filter((t) => t.role === 'input')
+        .flatMap((t) => t.partitions)
+        .reduce((n, p) => n + p.high, 0),
+      processed: scrapes.some((s) => s.view.up)
+        ? sumOf(
+            scrapes.flatMap((s) => s.samples),
+            'rtml_stream_events_total',
+          )
+        : groups.flatMap((g) => g.lag).reduce((n, l) => n + (l.committed ?? 0), 0),
+      freshness: histogramBuckets(
+        scrapes.flatMap((s) => s.samples),
+        'rtml_stream_freshness_seconds',
+      ),
     };
     const before = this.previous;
     this.previous = counters;
     const seconds = before ? (at - before.at) / 1000 : 0;
-    const rate = (now: number, then: number | undefined) => (then === undefined || seconds <= 0 ? null : Math.max(0, now - then) / seconds);
+    const rate = (now: number, then: number | undefined) =>
+      then === undefined || seconds <= 0 ? null : Math.max(0, now - then) / seconds;
     const fresh = bucketDelta(counters.freshness, before?.freshness);
     return {
       at,
@@ -138,32 +163,48 @@ export class PipelineMonitor {
 
   private async topic(topic: string, role: TopicView['role']): Promise<TopicView> {
     const offsets = await this.options.admin.fetchTopicOffsets(topic);
-    const partitions = offsets.map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) })).sort((a, b) => a.partition - b.partition);
+    const partitions = offsets
+      .map((o) => ({ partition: o.partition, low: Number(o.low), high: Number(o.high) }))
+      .sort((a, b) => a.partition - b.partition);
     return { topic, role, partitions };
   }
 
   /** Consumer groups that have members on, or committed offsets for, an input topic: the processors. */
   private async groups(inputs: readonly TopicView[]): Promise<GroupView[]> {
     const { admin, ignoreGroupPrefix } = this.options;
-    const ids = (await admin.listGroups()).groups.filter((g) => g.protocolType === 'consumer' && !g.groupId.startsWith(ignoreGroupPrefix)).map((g) => g.groupId);
+    const ids = (await admin.listGroups()).groups
+      .filter((g) => g.protocolType === 'consumer' && !g.groupId.startsWith(ignoreGroupPrefix))
+      .map((g) => g.groupId);
     if (ids.length === 0 || inputs.length === 0) return [];
     const described = (await admin.describeGroups(ids)).groups;
     const views = await Promise.all(described.map((g) => this.group(g.groupId, g.state, g.members, inputs)));
     return views.filter((v): v is GroupView => v !== undefined).sort((a, b) => a.group.localeCompare(b.group));
   }
 
-  private async group(group: string, state: string, members: readonly { memberId: string; clientId: string; clientHost: string; memberAssignment: Buffer }[], inputs: readonly TopicView[]): Promise<GroupView | undefined> {
+  private async group(
+    group: string,
+    state: string,
+    members: readonly { memberId: string; clientId: string; clientHost: string; memberAssignment: Buffer }[],
+    inputs: readonly TopicView[],
+  ): Promise<GroupView | undefined> {
     const names = new Set(inputs.map((t) => t.topic));
-    const memberViews = members.map((m) => ({ memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment: decodeAssignment(m.memberAssignment, names) }));
+    const memberViews = members.map((m) => ({
+      memberId: m.memberId,
+      clientId: m.clientId,
+      host: m.clientHost,
+      assignment: decodeAssignment(m.memberAssignment, names),
+    }));
     const committed = await this.options.admin.fetchOffsets({ groupId: group, topics: [...names] });
     const lag = committed.flatMap(({ topic, partitions }) =>
       partitions.map(({ partition, offset }) => {
-        const high = inputs.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.high ?? 0;
+        const high =
+          inputs.find((t) => t.topic === topic)?.partitions.find((p) => p.partition === partition)?.high ?? 0;
         const at = Number(offset) >= 0 ? Number(offset) : null;
         return { topic, partition, committed: at, high, lag: high - (at ?? 0) };
       }),
     );
-    const active = memberViews.some((m) => Object.keys(m.assignment).length > 0) || lag.some((l) => l.committed !== null);
+    const active =
+      memberViews.some((m) => Object.keys(m.assignment).length > 0) || lag.some((l) => l.committed !== null);
     if (!active) return undefined;
     return { group, state, members: memberViews, lag, totalLag: lag.reduce((n, l) => n + l.lag, 0) };
   }
@@ -183,6 +224,16 @@ async function scrape(url: string): Promise<{ view: ProcessorScrape; samples: Re
     const samples = parsePrometheus(await response.text());
     return { view: { url, up: true, eventsTotal: sumOf(samples, 'rtml_stream_events_total') }, samples };
   } catch (error) {
-    return { view: { url, up: false, error: (error as Error).cause instanceof Error ? ((error as Error).cause as Error).message : (error as Error).message }, samples: [] };
+    return {
+      view: {
+        url,
+        up: false,
+        error:
+          (error as Error).cause instanceof Error
+            ? ((error as Error).cause as Error).message
+            : (error as Error).message,
+      },
+      samples: [],
+    };
   }
 }

@@ -13,7 +13,14 @@ const LEDGER_READ_TIMEOUT_MS = 60_000;
 
 /** What one letter's re-drive did: sent now, sent before (never twice), or not sent and why. */
 export type RedriveOutcome =
-  | { readonly id: string; readonly status: 'redriven'; readonly topic: string; readonly partition: number; readonly offset: string; readonly at: number }
+  | {
+      readonly id: string;
+      readonly status: 'redriven';
+      readonly topic: string;
+      readonly partition: number;
+      readonly offset: string;
+      readonly at: number;
+    }
   | { readonly id: string; readonly status: 'already-redriven'; readonly at: number }
   | { readonly id: string; readonly status: 'refused'; readonly reason: string };
 
@@ -82,11 +89,12 @@ export class Redriver {
       if (refusal) outcomes.set(request.id, refusal);
       else prepared.push(this.prepare(request));
     }
-    if (prepared.length > 0) for (const outcome of await this.send(producer, ledger, prepared)) outcomes.set(outcome.id, outcome);
+    if (prepared.length > 0)
+      for (const outcome of await this.send(producer, ledger, prepared)) outcomes.set(outcome.id, outcome);
     const answered = new Set<string>();
     return requests.map((request) => {
       const outcome = outcomes.get(request.id)!;
-      if (!answered.has(request.id)) return answered.add(request.id), outcome;
+      if (!answered.has(request.id)) return (answered.add(request.id), outcome);
       return alreadyInThisRequest(outcome);
     });
   }
@@ -101,34 +109,69 @@ export class Redriver {
     const done = ledger.get(request.id);
     if (done) return { id: request.id, status: 'already-redriven', at: done.at };
     const letter = this.book.get(request.id);
-    if (!letter) return { id: request.id, status: 'refused', reason: 'no such dead letter (not among the letters the console has read)' };
+    if (!letter)
+      return {
+        id: request.id,
+        status: 'refused',
+        reason: 'no such dead letter (not among the letters the console has read)',
+      };
     if (request.value === undefined && letter.body === null) {
-      return { id: request.id, status: 'refused', reason: 'the console holds only the first bytes of the record: re-drive it with a fixed value' };
+      return {
+        id: request.id,
+        status: 'refused',
+        reason: 'the console holds only the first bytes of the record: re-drive it with a fixed value',
+      };
     }
     // A fix edited from a cut preview would silently drop the rest of the record.
     if (request.value !== undefined && letter.view.previewCut) {
-      return { id: request.id, status: 'refused', reason: 'the record is longer than its preview: fix it at the source and produce it again' };
+      return {
+        id: request.id,
+        status: 'refused',
+        reason: 'the record is longer than its preview: fix it at the source and produce it again',
+      };
     }
     return undefined;
   }
 
   /** One transaction: every record to its source topic plus its ledger entry; nothing is visible unless all commit. */
-  private async send(producer: Producer, ledger: Map<string, LedgerEntry>, prepared: readonly Prepared[]): Promise<RedriveOutcome[]> {
+  private async send(
+    producer: Producer,
+    ledger: Map<string, LedgerEntry>,
+    prepared: readonly Prepared[],
+  ): Promise<RedriveOutcome[]> {
     const at = Date.now();
-    const entries = prepared.map(({ request, body }): LedgerEntry => ({ id: request.id, at, sha256: sha256(body), edited: request.value !== undefined }));
+    const entries = prepared.map(({ request, body }): LedgerEntry => ({
+      id: request.id,
+      at,
+      sha256: sha256(body),
+      edited: request.value !== undefined,
+    }));
     const transaction = await producer.transaction();
     try {
       const sent = await Promise.all(
         prepared.map(({ request, topic, key, body }) =>
-          transaction.send({ topic, messages: [{ key, value: body, headers: { [REDRIVEN_FROM_HEADER]: request.id } }] }),
+          transaction.send({
+            topic,
+            messages: [{ key, value: body, headers: { [REDRIVEN_FROM_HEADER]: request.id } }],
+          }),
         ),
       );
-      await transaction.send({ topic: this.ledgerTopic, messages: entries.map((e) => ({ key: e.id, value: JSON.stringify(e) })) });
+      await transaction.send({
+        topic: this.ledgerTopic,
+        messages: entries.map((e) => ({ key: e.id, value: JSON.stringify(e) })),
+      });
       await transaction.commit();
       entries.forEach((e) => ledger.set(e.id, e));
       return prepared.map(({ request, topic }, i) => {
         const meta = sent[i]![0]!;
-        return { id: request.id, status: 'redriven', topic, partition: meta.partition, offset: meta.baseOffset ?? '?', at };
+        return {
+          id: request.id,
+          status: 'redriven',
+          topic,
+          partition: meta.partition,
+          offset: meta.baseOffset ?? '?',
+          at,
+        };
       });
     } catch (error) {
       await transaction.abort().catch(() => undefined);
@@ -142,11 +185,17 @@ export class Redriver {
     const admin = this.kafka.admin();
     await admin.connect();
     try {
-      await ensureTopics(admin, [{ topic: this.ledgerTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }]);
+      await ensureTopics(admin, [
+        { topic: this.ledgerTopic, numPartitions: 1, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] },
+      ]);
     } finally {
       await admin.disconnect();
     }
-    const producer = this.kafka.producer({ transactionalId: this.transactionalId, idempotent: true, maxInFlightRequests: 1 });
+    const producer = this.kafka.producer({
+      transactionalId: this.transactionalId,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     try {
       return { producer, ledger: await this.readLedger(producer) };
@@ -168,11 +217,18 @@ export class Redriver {
     const consumer = await tailTopics(this.kafka, 'ledger', [this.ledgerTopic], ({ message }) => {
       const key = message.key?.toString();
       if (key === SYNC_KEY && message.value?.toString() === sync) reached();
-      else if (key !== undefined && key !== SYNC_KEY && message.value) ledger.set(key, JSON.parse(message.value.toString()) as LedgerEntry);
+      else if (key !== undefined && key !== SYNC_KEY && message.value)
+        ledger.set(key, JSON.parse(message.value.toString()) as LedgerEntry);
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the re-drive ledger ${this.ledgerTopic} was not read within ${LEDGER_READ_TIMEOUT_MS / 1000} s`)), LEDGER_READ_TIMEOUT_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`the re-drive ledger ${this.ledgerTopic} was not read within ${LEDGER_READ_TIMEOUT_MS / 1000} s`),
+          ),
+        LEDGER_READ_TIMEOUT_MS,
+      );
     });
     try {
       await Promise.race([done, timeout]);

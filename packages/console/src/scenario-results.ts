@@ -40,16 +40,27 @@ export const scenarioResultsSchema = z.object({
 });
 export type ScenarioResults = z.infer<typeof scenarioResultsSchema>;
 
-export type ResultsRead = { readonly found: true; readonly file: string; readonly results: ScenarioResults } | { readonly found: false; readonly file: string; readonly reason: string };
+export type ResultsRead =
+  | { readonly found: true; readonly file: string; readonly results: ScenarioResults }
+  | { readonly found: false; readonly file: string; readonly reason: string };
 
 export async function readScenarioResults(file: string): Promise<ResultsRead> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
-    return { found: false, file, reason: 'no scenario results yet: run `npm run main` (the fraud scenario writes them here)' };
+    return {
+      found: false,
+      file,
+      reason: 'no scenario results yet: run `npm run main` (the fraud scenario writes them here)',
+    };
   }
   const parsed = scenarioResultsSchema.safeParse(JSON.parse(text));
-  if (!parsed.success) return { found: false, file, reason: `not a scenario results file: ${z.prettifyError(parsed.error).split('\n')[0]}` };
+  if (!parsed.success)
+    return {
+      found: false,
+      file,
+      reason: `not a scenario results file: ${z.prettifyError(parsed.error).split('\n')[0]}`,
+    };
   return { found: true, file, results: parsed.data };
 }

@@ -100,7 +100,13 @@ export class ConsoleState {
 
   describe() {
     const { inputs, namespace, metricsUrls, offlineDir, servedLogTopic } = this.settings;
-    return { namespace, inputs: inputs.map((i) => ({ topic: i.topic, featureSet: i.featureSet.name })), metricsUrls, offlineDir: offlineDir ?? null, servedLogTopic: servedLogTopic ?? null };
+    return {
+      namespace,
+      inputs: inputs.map((i) => ({ topic: i.topic, featureSet: i.featureSet.name })),
+      metricsUrls,
+      offlineDir: offlineDir ?? null,
+      servedLogTopic: servedLogTopic ?? null,
+    };
   }
 
   async stop(): Promise<void> {
@@ -111,7 +117,9 @@ export class ConsoleState {
 
   private async tick(): Promise<void> {
     const sample = await this.monitor.sample();
-    await this.followTopics(sample).catch((error: unknown) => console.error(`rtml-console: cannot follow topics: ${(error as Error).message}`));
+    await this.followTopics(sample).catch((error: unknown) =>
+      console.error(`rtml-console: cannot follow topics: ${(error as Error).message}`),
+    );
     for (const listener of this.listeners) listener(sample);
     if (!this.stopped) this.timer = setTimeout(() => void this.tick(), this.settings.intervalMs);
   }
@@ -120,6 +128,7 @@ export class ConsoleState {
     if (sample.error !== undefined || this.stopped) return;
     await this.deadLetterTail.follow(sample.topics.filter((t) => t.role === 'dead-letters').map((t) => t.topic));
     const served = this.settings.servedLogTopic;
-    if (served !== undefined) await this.servedTail.follow((await this.admin.listTopics()).includes(served) ? [served] : []);
+    if (served !== undefined)
+      await this.servedTail.follow((await this.admin.listTopics()).includes(served) ? [served] : []);
   }
 }

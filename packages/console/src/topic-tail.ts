@@ -11,8 +11,17 @@ export interface TailedMessage {
  * Reads topics from their beginning and keeps following them, with a group of its own that commits nothing: the
  * console only looks, so it must neither share a group with a processor nor leave positions that mean anything.
  */
-export async function tailTopics(kafka: Kafka, purpose: string, topics: readonly string[], onMessage: (tailed: TailedMessage) => void): Promise<Consumer> {
-  const consumer = kafka.consumer({ groupId: `rtml-console-${purpose}-${randomUUID()}`, readUncommitted: false, allowAutoTopicCreation: false });
+export async function tailTopics(
+  kafka: Kafka,
+  purpose: string,
+  topics: readonly string[],
+  onMessage: (tailed: TailedMessage) => void,
+): Promise<Consumer> {
+  const consumer = kafka.consumer({
+    groupId: `rtml-console-${purpose}-${randomUUID()}`,
+    readUncommitted: false,
+    allowAutoTopicCreation: false,
+  });
   await consumer.connect();
   await consumer.subscribe({ topics: [...topics], fromBeginning: true });
   await consumer.run({

@@ -27,13 +27,46 @@ describe('Prometheus text', () => {
     expect(histogramQuantile(0.5, buckets)).toBeCloseTo(0.1);
     expect(histogramQuantile(0.7, buckets)).toBeCloseTo(0.1 + 0.9 * (20 / 40));
     expect(histogramQuantile(0.99, buckets)).toBe(1);
-    expect(histogramQuantile(0.5, new Map([[1, 0], [Infinity, 0]]))).toBeNull();
+    expect(
+      histogramQuantile(
+        0.5,
+        new Map([
+          [1, 0],
+          [Infinity, 0],
+        ]),
+      ),
+    ).toBeNull();
   });
 
   it('per-interval buckets are differences, and a restarted processor (counters went down) counts from zero', () => {
-    const before = new Map([[1, 10], [Infinity, 12]]);
-    expect([...bucketDelta(new Map([[1, 15], [Infinity, 20]]), before)]).toEqual([[1, 5], [Infinity, 8]]);
-    expect([...bucketDelta(new Map([[1, 3], [Infinity, 3]]), before)]).toEqual([[1, 3], [Infinity, 3]]);
+    const before = new Map([
+      [1, 10],
+      [Infinity, 12],
+    ]);
+    expect([
+      ...bucketDelta(
+        new Map([
+          [1, 15],
+          [Infinity, 20],
+        ]),
+        before,
+      ),
+    ]).toEqual([
+      [1, 5],
+      [Infinity, 8],
+    ]);
+    expect([
+      ...bucketDelta(
+        new Map([
+          [1, 3],
+          [Infinity, 3],
+        ]),
+        before,
+      ),
+    ]).toEqual([
+      [1, 3],
+      [Infinity, 3],
+    ]);
   });
 });
 
@@ -58,19 +91,40 @@ const letterMessage = (offset: number, reason: string, value: string) => ({
 });
 
 describe('dead letters', () => {
-
   it('reads the headers into a letter whose id is the refused record, with a bounded preview', () => {
     const long = 'x'.repeat(PREVIEW_CHARS + 10);
     const letter = readLetter(letterMessage(5, 'schema', long))!;
-    expect(letter.view).toMatchObject({ id: 't:1:5', reason: 'schema', detail: 'why', sourceTopic: 't', sourcePartition: 1, sourceOffset: '5', key: 'alice', size: long.length, previewCut: true, bodyIncomplete: false });
+    expect(letter.view).toMatchObject({
+      id: 't:1:5',
+      reason: 'schema',
+      detail: 'why',
+      sourceTopic: 't',
+      sourcePartition: 1,
+      sourceOffset: '5',
+      key: 'alice',
+      size: long.length,
+      previewCut: true,
+      bodyIncomplete: false,
+    });
     expect(letter.view.preview).toHaveLength(PREVIEW_CHARS);
     expect(letter.body?.toString()).toBe(long);
-    expect(readLetter({ ...letterMessage(6, 'schema', ''), message: { ...letterMessage(6, 'schema', '').message, headers: {} } })).toBeUndefined();
+    expect(
+      readLetter({
+        ...letterMessage(6, 'schema', ''),
+        message: { ...letterMessage(6, 'schema', '').message, headers: {} },
+      }),
+    ).toBeUndefined();
   });
 
   it('a letter sent twice (a processor crash) is listed and counted once; the list is bounded, the counts are not', () => {
     const book = new DeadLetterBook(2);
-    for (const [offset, reason] of [[1, 'schema'], [1, 'schema'], [2, 'late'], [3, 'schema']] as const) book.add(readLetter(letterMessage(offset, reason, '{}'))!);
+    for (const [offset, reason] of [
+      [1, 'schema'],
+      [1, 'schema'],
+      [2, 'late'],
+      [3, 'schema'],
+    ] as const)
+      book.add(readLetter(letterMessage(offset, reason, '{}'))!);
     expect(book.countsByReason()).toEqual({ late: 1, schema: 2 });
     expect(book.list().map((l) => l.id)).toEqual(['t:1:3', 't:1:2']);
     expect(book.list({ reason: 'late' }).map((l) => l.id)).toEqual(['t:1:2']);

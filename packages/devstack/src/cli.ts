@@ -5,7 +5,14 @@ import { Command, Option } from 'commander';
 import { checkConnections, ConnectionError, readConnectionSettings, SECURITY_VARIABLES } from '@rtml/connections';
 import { isAlive, progress, stopProcess } from './process.js';
 import { resolveKafkaJars } from './kafka-native.js';
-import { endpointVariables, isClusterEndpoints, startTopology, TOPOLOGIES, type ClusterEndpoints, type Topology } from './cluster-stack.js';
+import {
+  endpointVariables,
+  isClusterEndpoints,
+  startTopology,
+  TOPOLOGIES,
+  type ClusterEndpoints,
+  type Topology,
+} from './cluster-stack.js';
 import { SECURE_PRINCIPALS, secureEnvironment, type SecurePrincipal, type SecureStackInfo } from './secure.js';
 import type { StackEndpoints } from './stack.js';
 import { forgetStack, readRecordedStack, recordStack, stateFile } from './state.js';
@@ -25,14 +32,19 @@ program
   .addOption(principalOption())
   .action(async (opts: { native?: boolean; topology: Topology; secure?: boolean; as: SecurePrincipal }) => {
     const secure = opts.secure ?? process.env.RTML_DEVSTACK_SECURE === '1';
-    if (secure && opts.topology === 'cluster') throw new Error('[devstack] --secure starts the single topology only; drop --topology cluster or --secure');
+    if (secure && opts.topology === 'cluster')
+      throw new Error('[devstack] --secure starts the single topology only; drop --topology cluster or --secure');
     const existing = readRecordedStack();
     if (existing && isClusterEndpoints(existing) !== (opts.topology === 'cluster')) {
-      throw new Error(`[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``);
+      throw new Error(
+        `[devstack] a stack of another topology is running (${stateFile()}); stop it first with \`npm run infra:down\``,
+      );
     }
     if (existing && secure !== Boolean(existing.secure)) {
       const kind = existing.secure ? 'secure' : 'plain';
-      throw new Error(`[devstack] a ${kind} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`);
+      throw new Error(
+        `[devstack] a ${kind} stack is already running (${stateFile()}); stop it with \`npm run infra:down\` first`,
+      );
     }
     if (existing) {
       progress(`already running (${stateFile()})`);
@@ -40,9 +52,17 @@ program
       return;
     }
     if (opts.topology === 'single' && !secure && (await exportedServicesAnswer())) return;
-    const stack = await startTopology(opts.topology, { forceNative: opts.native, ignoreEnvironment: opts.topology === 'single', secure });
+    const stack = await startTopology(opts.topology, {
+      forceNative: opts.native,
+      ignoreEnvironment: opts.topology === 'single',
+      secure,
+    });
     if (!recordStack(stack)) {
-      progress(stack.mode === 'testcontainers' ? 'testcontainers stops its containers when this process exits; use it from the test setup instead' : 'using the services from the environment; nothing started, nothing recorded');
+      progress(
+        stack.mode === 'testcontainers'
+          ? 'testcontainers stops its containers when this process exits; use it from the test setup instead'
+          : 'using the services from the environment; nothing started, nothing recorded',
+      );
     }
     printEnv(stack, opts.as);
   });
@@ -65,7 +85,9 @@ program
 
 program
   .command('status')
-  .description('print the endpoints of a running stack as shell exports (a secure stack: the settings of one principal)')
+  .description(
+    'print the endpoints of a running stack as shell exports (a secure stack: the settings of one principal)',
+  )
   .addOption(principalOption())
   .action((opts: { as: SecurePrincipal }) => {
     const recorded = readRecordedStack();
@@ -79,7 +101,9 @@ program
 
 program
   .command('exec')
-  .description('start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack')
+  .description(
+    'start the stack (or use KAFKA_BROKERS/REDIS_URL), run a command with them in its environment, then stop the stack',
+  )
   .argument('<command...>', 'the command and its arguments (put -- before it)')
   .addOption(topologyOption())
   .option('--secure', 'a secure stack of its own (single topology); the command gets the settings of --as')
@@ -93,7 +117,9 @@ program
     const child = spawn(file, args, { stdio: 'inherit', env });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward).on('SIGTERM', forward);
-    const code = await new Promise<number>((resolve) => child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))));
+    const code = await new Promise<number>((resolve) =>
+      child.on('exit', (exitCode, signal) => resolve(exitCode ?? (signal ? 128 : 1))),
+    );
     await stack.stop();
     process.exitCode = code;
   });
@@ -124,20 +150,27 @@ async function exportedServicesAnswer(): Promise<boolean> {
 }
 
 function topologyOption(): Option {
-  return new Option('--topology <name>', 'single: one broker + one Redis; cluster: 3 Kafka brokers (RF 3) + Redis Cluster (3 primaries, 3 replicas)')
+  return new Option(
+    '--topology <name>',
+    'single: one broker + one Redis; cluster: 3 Kafka brokers (RF 3) + Redis Cluster (3 primaries, 3 replicas)',
+  )
     .choices(TOPOLOGIES)
     .default('single');
 }
 
 function principalOption(): Option {
-  return new Option('--as <principal>', 'secure stack: whose credentials to export').choices(SECURE_PRINCIPALS).default('admin');
+  return new Option('--as <principal>', 'secure stack: whose credentials to export')
+    .choices(SECURE_PRINCIPALS)
+    .default('admin');
 }
 
 type StackWithSettings = (StackEndpoints | ClusterEndpoints) & { secure?: SecureStackInfo };
 
 /** What clients read: the endpoints, and for a secure stack the TLS/SASL/ACL settings of one principal. */
 function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal): Record<string, string> {
-  return stack.secure && !isClusterEndpoints(stack) ? secureEnvironment({ ...stack, secure: stack.secure }, principal) : endpointVariables(stack);
+  return stack.secure && !isClusterEndpoints(stack)
+    ? secureEnvironment({ ...stack, secure: stack.secure }, principal)
+    : endpointVariables(stack);
 }
 
 /**
@@ -149,9 +182,14 @@ function stackEnvironment(stack: StackWithSettings, principal: SecurePrincipal):
 function printEnv(stack: StackWithSettings, principal: SecurePrincipal): void {
   const env = stackEnvironment(stack, principal);
   const others = SECURE_PRINCIPALS.filter((p) => p !== principal).join('|');
-  if (stack.secure) progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${others}\`)`);
+  if (stack.secure)
+    progress(`secure stack: settings of '${principal}' (others: \`npm run --silent infra:status -- --as ${others}\`)`);
   const unset = ['REDIS_URL', 'REDIS_CLUSTER_NODES', ...SECURITY_VARIABLES].filter((name) => !(name in env));
-  process.stdout.write(`${Object.entries(env).map(([name, value]) => `export ${name}=${value}\n`).join('')}${unset.map((name) => `unset ${name}\n`).join('')}`);
+  process.stdout.write(
+    `${Object.entries(env)
+      .map(([name, value]) => `export ${name}=${value}\n`)
+      .join('')}${unset.map((name) => `unset ${name}\n`).join('')}`,
+  );
 }
 
 program.parseAsync().catch((error: unknown) => {

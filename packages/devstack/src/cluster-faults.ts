@@ -19,7 +19,11 @@ const address = (port: number) => `127.0.0.1:${port}`;
 
 export function clusterProcess(cluster: RunningCluster, name: string): ManagedProcess {
   const found = cluster.processes.find((p) => p.name === name);
-  if (!found) throw new DevstackError('cluster faults', `no process named ${name} (have: ${cluster.processes.map((p) => p.name).join(', ')})`);
+  if (!found)
+    throw new DevstackError(
+      'cluster faults',
+      `no process named ${name} (have: ${cluster.processes.map((p) => p.name).join(', ')})`,
+    );
   return found;
 }
 
@@ -34,11 +38,20 @@ const isRedis = (p: ManagedProcess) => p.name.startsWith('redis-');
 const liveRedis = (cluster: RunningCluster) => cluster.processes.filter((p) => isRedis(p) && isAlive(p.pid));
 
 function kafkaAdmin(brokers: string) {
-  return new Kafka({ clientId: 'devstack-faults', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 8, maxRetryTime: 2_000 } }).admin();
+  return new Kafka({
+    clientId: 'devstack-faults',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 8, maxRetryTime: 2_000 },
+  }).admin();
 }
 
 /** The broker process leading `partition` of `topic`. */
-export async function kafkaLeaderOf(cluster: RunningCluster, topic: string, partition: number): Promise<ManagedProcess> {
+export async function kafkaLeaderOf(
+  cluster: RunningCluster,
+  topic: string,
+  partition: number,
+): Promise<ManagedProcess> {
   const admin = kafkaAdmin(liveBrokers(cluster));
   await admin.connect();
   try {
@@ -56,7 +69,10 @@ export async function kafkaLeaderOf(cluster: RunningCluster, topic: string, part
 export const kafkaNodeId = (broker: ManagedProcess): number => Number(broker.name.replace('kafka-', ''));
 
 function liveBrokers(cluster: RunningCluster): string {
-  return cluster.processes.filter((p) => isKafka(p) && isAlive(p.pid)).map((p) => address(p.ports[0]!)).join(',');
+  return cluster.processes
+    .filter((p) => isKafka(p) && isAlive(p.pid))
+    .map((p) => address(p.ports[0]!))
+    .join(',');
 }
 
 /** The Redis primary currently serving `key`'s hash slot. */
@@ -75,7 +91,11 @@ export async function redisPrimaryOf(cluster: RunningCluster, key: string): Prom
 }
 
 function directClient(node: ManagedProcess): Redis {
-  const client = new Redis(node.ports[0]!, '127.0.0.1', { maxRetriesPerRequest: 1, retryStrategy: () => null, lazyConnect: false });
+  const client = new Redis(node.ports[0]!, '127.0.0.1', {
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    lazyConnect: false,
+  });
   client.on('error', () => undefined);
   return client;
 }
@@ -116,15 +136,24 @@ export interface KilledNode {
 /** SIGKILLs a node of the stack and waits until it is gone. */
 export async function killNode(cluster: RunningCluster, node: ManagedProcess): Promise<KilledNode> {
   const argv = node.argv;
-  if (!argv) throw new DevstackError('cluster faults', `${node.name} has no recorded command line, so it could not be restarted: kill only nodes this process started`);
+  if (!argv)
+    throw new DevstackError(
+      'cluster faults',
+      `${node.name} has no recorded command line, so it could not be restarted: kill only nodes this process started`,
+    );
   process.kill(node.pid, 'SIGKILL');
   while (isAlive(node.pid)) await sleep(20);
   return { killed: node, restart: () => restartNode(cluster, node, argv) };
 }
 
-async function restartNode(cluster: RunningCluster, node: ManagedProcess, argv: readonly string[]): Promise<ManagedProcess> {
+async function restartNode(
+  cluster: RunningCluster,
+  node: ManagedProcess,
+  argv: readonly string[],
+): Promise<ManagedProcess> {
   const child = spawnServer(argv[0]!, argv.slice(1), node.logFile);
-  if (child.pid === undefined) throw new DevstackError(`restarting ${node.name}`, `${argv[0]} could not be spawned`, node.logFile);
+  if (child.pid === undefined)
+    throw new DevstackError(`restarting ${node.name}`, `${argv[0]} could not be spawned`, node.logFile);
   const restarted = { ...node, pid: child.pid };
   cluster.processes[cluster.processes.indexOf(node)] = restarted;
   await (isKafka(node) ? waitUntilKafkaWhole(cluster) : waitUntilRedisWhole(cluster));
@@ -135,8 +164,14 @@ async function restartNode(cluster: RunningCluster, node: ManagedProcess, argv: 
 export async function waitUntilKafkaWhole(cluster: RunningCluster): Promise<void> {
   const brokers = cluster.processes.filter(isKafka);
   const all = brokers.map((p) => address(p.ports[0]!)).join(',');
-  await waitUntil('kafka cluster: waiting for every broker', () => brokerAnswers(all, brokers.length), { timeoutMs: RECOVERY_TIMEOUT_MS, watched: brokers });
-  await waitUntil('kafka cluster: waiting until every partition is fully in sync', () => allInSync(all), { timeoutMs: RECOVERY_TIMEOUT_MS, watched: brokers });
+  await waitUntil('kafka cluster: waiting for every broker', () => brokerAnswers(all, brokers.length), {
+    timeoutMs: RECOVERY_TIMEOUT_MS,
+    watched: brokers,
+  });
+  await waitUntil('kafka cluster: waiting until every partition is fully in sync', () => allInSync(all), {
+    timeoutMs: RECOVERY_TIMEOUT_MS,
+    watched: brokers,
+  });
 }
 
 async function allInSync(brokers: string): Promise<boolean> {
@@ -154,7 +189,11 @@ async function allInSync(brokers: string): Promise<boolean> {
 export async function waitUntilRedisWhole(cluster: RunningCluster): Promise<void> {
   const nodes = cluster.processes.filter(isRedis);
   const servers = nodes.map((p) => ({ url: `redis://${address(p.ports[0]!)}` }));
-  await waitUntil('redis cluster: waiting until every node is back and every primary has an online replica', () => clusterHealthy(servers), { timeoutMs: RECOVERY_TIMEOUT_MS, watched: nodes });
+  await waitUntil(
+    'redis cluster: waiting until every node is back and every primary has an online replica',
+    () => clusterHealthy(servers),
+    { timeoutMs: RECOVERY_TIMEOUT_MS, watched: nodes },
+  );
 }
 
 /**
@@ -175,7 +214,10 @@ export async function waitUntilRedisServes(cluster: RunningCluster): Promise<voi
     }
   };
   const ok = async () => (await Promise.all(nodes.map(served))).every(Boolean);
-  await waitUntil('redis cluster: waiting for the failover (every slot served by a live primary)', ok, { timeoutMs: RECOVERY_TIMEOUT_MS, watched: nodes });
+  await waitUntil('redis cluster: waiting for the failover (every slot served by a live primary)', ok, {
+    timeoutMs: RECOVERY_TIMEOUT_MS,
+    watched: nodes,
+  });
 }
 
 /** A primary whose writes reach no replica any more (see `detachReplica`). */
@@ -216,7 +258,10 @@ export async function detachReplica(cluster: RunningCluster, primary: ManagedPro
       const killed = await killNode(cluster, primary);
       process.kill(replica.pid, 'SIGCONT');
       const promoted = async () => (await replicationInfo(replica)).role === 'master';
-      await waitUntil(`redis cluster: waiting until ${replica.name} is promoted`, promoted, { timeoutMs: RECOVERY_TIMEOUT_MS, watched: [replica] });
+      await waitUntil(`redis cluster: waiting until ${replica.name} is promoted`, promoted, {
+        timeoutMs: RECOVERY_TIMEOUT_MS,
+        watched: [replica],
+      });
       await waitUntilRedisServes(cluster);
       // A promoted replica's second_repl_offset is its replication offset at promotion + 1: the prefix it holds.
       return { killed, primaryOffset, promotedOffset: Number((await replicationInfo(replica)).second_repl_offset) - 1 };

@@ -4,7 +4,14 @@ import { join } from 'node:path';
 import { startNativeKafkaCluster } from './kafka-cluster.js';
 import { progress, secondsSince, stopProcess } from './process.js';
 import { startNativeRedisCluster } from './redis-cluster.js';
-import { bothOrNeither, startStack, type ManagedProcess, type RunningStack, type StackEndpoints, type StartOptions } from './stack.js';
+import {
+  bothOrNeither,
+  startStack,
+  type ManagedProcess,
+  type RunningStack,
+  type StackEndpoints,
+  type StartOptions,
+} from './stack.js';
 
 /**
  * `single`: one broker + one Redis (the default). `cluster`: 3 Kafka brokers + a Redis Cluster of 3 primaries and
@@ -43,7 +50,10 @@ export function endpointVariables(endpoints: StackEndpoints | ClusterEndpoints):
     : { KAFKA_BROKERS: endpoints.kafkaBrokers, REDIS_URL: endpoints.redisUrl };
 }
 
-export async function startTopology(topology: Topology, opts: StartOptions = {}): Promise<RunningStack | RunningCluster> {
+export async function startTopology(
+  topology: Topology,
+  opts: StartOptions = {},
+): Promise<RunningStack | RunningCluster> {
   return topology === 'cluster' ? startClusterStack(opts) : startStack(opts);
 }
 
@@ -61,15 +71,35 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
   const fromEnv = opts.ignoreEnvironment ? undefined : clusterEndpointsFromEnvironment();
   if (fromEnv) {
     progress(
-      `using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; ` + 'starting nothing',
+      `using KAFKA_BROKERS=${fromEnv.kafkaBrokers} and REDIS_CLUSTER_NODES=${fromEnv.redisClusterNodes}; ` +
+        'starting nothing',
     );
     return { ...fromEnv, mode: 'environment', processes: [], stop: async () => undefined };
   }
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-devstack-cluster-'));
-  const [redis, kafka] = await Promise.allSettled([startNativeRedisCluster(join(runDir, 'redis')), startNativeKafkaCluster(join(runDir, 'kafka'))]);
+  const [redis, kafka] = await Promise.allSettled([
+    startNativeRedisCluster(join(runDir, 'redis')),
+    startNativeKafkaCluster(join(runDir, 'kafka')),
+  ]);
   const processes: ManagedProcess[] = [
-    ...(redis.status === 'fulfilled' ? redis.value.servers.map((s, i) => ({ name: `redis-${i + 1}`, pid: s.pid, ports: s.ports, logFile: s.logFile, argv: s.argv })) : []),
-    ...(kafka.status === 'fulfilled' ? kafka.value.nodes.map((n, i) => ({ name: `kafka-${i + 1}`, pid: n.pid, ports: n.ports, logFile: n.logFile, argv: n.argv })) : []),
+    ...(redis.status === 'fulfilled'
+      ? redis.value.servers.map((s, i) => ({
+          name: `redis-${i + 1}`,
+          pid: s.pid,
+          ports: s.ports,
+          logFile: s.logFile,
+          argv: s.argv,
+        }))
+      : []),
+    ...(kafka.status === 'fulfilled'
+      ? kafka.value.nodes.map((n, i) => ({
+          name: `kafka-${i + 1}`,
+          pid: n.pid,
+          ports: n.ports,
+          logFile: n.logFile,
+          argv: n.argv,
+        }))
+      : []),
   ];
   const stopAll = () => Promise.all(processes.map((p) => stopProcess(p.pid)));
   if (redis.status === 'rejected' || kafka.status === 'rejected') {

@@ -3,7 +3,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Cluster, Redis } from 'ioredis';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 import { ensureTopics } from '@rtml/kafka';
-import { detachReplica, kafkaLeaderOf, killNode, redisPrimaryOf, replicaOf, waitUntilRedisServes, type KilledNode } from './cluster-faults.js';
+import {
+  detachReplica,
+  kafkaLeaderOf,
+  killNode,
+  redisPrimaryOf,
+  replicaOf,
+  waitUntilRedisServes,
+  type KilledNode,
+} from './cluster-faults.js';
 import { startClusterStack, type RunningCluster } from './cluster-stack.js';
 import { isAlive, isPortListening } from './process.js';
 
@@ -23,7 +31,12 @@ let admin: Admin;
 
 beforeAll(async () => {
   cluster = await startClusterStack({ ignoreEnvironment: true });
-  kafka = new Kafka({ clientId: 'devstack-cluster-test', brokers: cluster.kafkaBrokers.split(','), logLevel: logLevel.NOTHING, retry });
+  kafka = new Kafka({
+    clientId: 'devstack-cluster-test',
+    brokers: cluster.kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry,
+  });
   admin = kafka.admin();
   await admin.connect();
 });
@@ -66,7 +79,10 @@ describe('Kafka: 3 KRaft brokers', () => {
       expect(partition.replicas).toHaveLength(3);
       expect(partition.isr).toHaveLength(3);
     }
-    const configs = await admin.describeConfigs({ includeSynonyms: false, resources: [{ type: 2, name: topic, configNames: ['min.insync.replicas'] }] });
+    const configs = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: 2, name: topic, configNames: ['min.insync.replicas'] }],
+    });
     expect(configs.resources[0]!.configEntries[0]!.configValue).toBe('2');
     const values = Array.from({ length: 30 }, (_, i) => `before-${i}`);
     expect(await produceAndConsume(topic, values, `g-${randomUUID()}`)).toEqual([...values].sort());
@@ -85,7 +101,9 @@ describe('Kafka: 3 KRaft brokers', () => {
     const values = Array.from({ length: 30 }, (_, i) => `after-${i}`);
     const everything = [...Array.from({ length: 30 }, (_, i) => `before-${i}`), ...values];
     // A fresh group reads the whole topic: the old events survived on the other replicas, the new ones were acked by 2.
-    expect(await produceAndConsume(topic, values, `g-${randomUUID()}`).then(() => consumeAll(topic, everything.length))).toEqual(everything.sort());
+    expect(
+      await produceAndConsume(topic, values, `g-${randomUUID()}`).then(() => consumeAll(topic, everything.length)),
+    ).toEqual(everything.sort());
     const [after] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     expect(after!.partitions.find((p) => p.partitionId === 0)!.leader).not.toBe(leaderId);
   });
@@ -118,7 +136,10 @@ describe('Kafka: 3 KRaft brokers', () => {
 });
 
 describe('Redis Cluster: 3 primaries + 3 replicas', () => {
-  const seeds = () => cluster.redisClusterNodes.split(',').map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) }));
+  const seeds = () =>
+    cluster.redisClusterNodes
+      .split(',')
+      .map((node) => ({ host: node.split(':')[0]!, port: Number(node.split(':')[1]) }));
 
   it('serves keys in every slot range, on three primaries', async () => {
     const client = new Cluster(seeds());
@@ -165,7 +186,7 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
     direct.disconnect();
   });
 
-  it('detachReplica makes a failover lose the primary\'s last writes: the promoted replica holds a strict prefix', async () => {
+  it("detachReplica makes a failover lose the primary's last writes: the promoted replica holds a strict prefix", async () => {
     const client = new Cluster(seeds());
     // One hash tag: both keys on one primary, so "before" and "after" are one replication stream.
     const tag = `{devstack:prefix:${randomUUID()}}`;

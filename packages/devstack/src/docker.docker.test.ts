@@ -10,9 +10,15 @@ import { startStack } from './stack.js';
 
 const docker = (...args: string[]) => execFileSync('docker', args, { encoding: 'utf8' }).split('\n').filter(Boolean);
 /** What a run could leave behind in the engine. */
-const engineObjects = () => ({ containers: docker('ps', '-aq'), networks: docker('network', 'ls', '-q'), volumes: docker('volume', 'ls', '-q') });
+const engineObjects = () => ({
+  containers: docker('ps', '-aq'),
+  networks: docker('network', 'ls', '-q'),
+  volumes: docker('volume', 'ls', '-q'),
+});
 /** Host ports Docker published for the containers (IPv4 and IPv6 lines name the same port). */
-const mappedPorts = (ids: string[]) => [...new Set(ids.flatMap((id) => docker('port', id).map((line) => Number(line.split(':').at(-1)))))];
+const mappedPorts = (ids: string[]) => [
+  ...new Set(ids.flatMap((id) => docker('port', id).map((line) => Number(line.split(':').at(-1))))),
+];
 
 describe('docker mode (testcontainers)', () => {
   const savedEnv = { ...process.env };
@@ -59,7 +65,9 @@ describe('docker mode (testcontainers)', () => {
     const killed = await holdStack();
     killed.child.kill('SIGKILL');
     await once(killed.child, 'exit');
-    expect(docker('ps', '-aq', '--no-trunc', '--filter', `label=${OWNER_LABEL}`)).toEqual(expect.arrayContaining(killed.ids));
+    expect(docker('ps', '-aq', '--no-trunc', '--filter', `label=${OWNER_LABEL}`)).toEqual(
+      expect.arrayContaining(killed.ids),
+    );
     removeOrphanedContainers(); // what the next start does first
     expect(engineObjects()).toEqual(before);
   });
@@ -68,7 +76,9 @@ describe('docker mode (testcontainers)', () => {
 /** A child process holding a docker stack, once its containers are up. */
 async function holdStack(): Promise<{ child: ReturnType<typeof spawn>; ids: string[] }> {
   const fixture = fileURLToPath(new URL('./testing/hold-docker-stack.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', fixture], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   let output = '';
   for await (const chunk of child.stdout) {
     output += String(chunk);

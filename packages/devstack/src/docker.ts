@@ -10,7 +10,10 @@ type Testcontainers = typeof import('testcontainers');
 
 /** True when a Docker engine answers (not just the CLI client, which our machines have without an engine). */
 export function dockerEngineAnswers(): boolean {
-  const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+  const result = spawnSync('docker', ['info', '--format', '{{.ServerVersion}}'], {
+    stdio: ['ignore', 'pipe', 'ignore'],
+    timeout: 5000,
+  });
   return result.status === 0 && result.stdout.toString().trim().length > 0;
 }
 
@@ -46,12 +49,18 @@ export async function startWithTestcontainers(): Promise<ContainerStack> {
   const tc = await import('testcontainers');
   removeOrphanedContainers();
   const images = containerImages();
-  await Promise.all([ensureImage(tc, images.redis, 'RTML_REDIS_IMAGE'), ensureImage(tc, images.kafka, 'RTML_KAFKA_IMAGE')]);
+  await Promise.all([
+    ensureImage(tc, images.redis, 'RTML_REDIS_IMAGE'),
+    ensureImage(tc, images.kafka, 'RTML_KAFKA_IMAGE'),
+  ]);
   progress(`docker: starting ${images.redis} and ${images.kafka} (KRaft) with testcontainers`);
   const labels = { [OWNER_LABEL]: owner, [STACK_LABEL]: randomUUID() };
   const removeStackContainers = () => removeContainers(containerIds(`label=${STACK_LABEL}=${labels[STACK_LABEL]}`));
   const releaseGuard = guardAgainstLeftovers(removeStackContainers);
-  const [redis, kafka] = await Promise.allSettled([startRedis(tc, images.redis, labels), startKafka(tc, images.kafka, labels)]);
+  const [redis, kafka] = await Promise.allSettled([
+    startRedis(tc, images.redis, labels),
+    startKafka(tc, images.kafka, labels),
+  ]);
   const containers = [redis, kafka].flatMap((s) => (s.status === 'fulfilled' ? [s.value.container] : []));
   const stop = async () => {
     releaseGuard();
@@ -63,7 +72,12 @@ export async function startWithTestcontainers(): Promise<ContainerStack> {
     await stop(); // also removes a container whose start failed half-way (not in `containers`)
     throw redis.status === 'rejected' ? redis.reason : (kafka as PromiseRejectedResult).reason;
   }
-  return { brokers: kafka.value.endpoint, redisUrl: redis.value.endpoint, containerIds: containers.map((c) => c.getId()), stop };
+  return {
+    brokers: kafka.value.endpoint,
+    redisUrl: redis.value.endpoint,
+    containerIds: containers.map((c) => c.getId()),
+    stop,
+  };
 }
 
 interface Service {
@@ -85,7 +99,7 @@ async function ensureImage(tc: Testcontainers, image: string, variable: string):
       `docker: pulling ${image}`,
       `the image is not in the Docker engine and cannot be pulled (${reason}).\n` +
         '  Build local stand-ins with `eval "$(bash scripts/docker-images.sh)"`, ' +
-          `or set ${variable} to an image you have.`,
+        `or set ${variable} to an image you have.`,
     );
   }
 }
@@ -127,7 +141,11 @@ async function startKafka(tc: Testcontainers, image: string, labels: Record<stri
     .withExposedPorts(KAFKA_PORT)
     .withLabels(labels)
     .withEnvironment(kafkaEnvironment())
-    .withCommand(['sh', '-c', `echo '${WAITING_FOR_STARTER}'; while [ ! -f ${STARTER_READY} ]; do sleep 0.1; done; exec ${STARTER_SCRIPT}`])
+    .withCommand([
+      'sh',
+      '-c',
+      `echo '${WAITING_FOR_STARTER}'; while [ ! -f ${STARTER_READY} ]; do sleep 0.1; done; exec ${STARTER_SCRIPT}`,
+    ])
     .withWaitStrategy(tc.Wait.forLogMessage(WAITING_FOR_STARTER))
     .start();
   const endpoint = hostAddress(container, KAFKA_PORT);
@@ -139,7 +157,9 @@ async function startKafka(tc: Testcontainers, image: string, labels: Record<stri
     // ("Text file busy").
     await container.copyContentToContainer([{ content: '', target: STARTER_READY }]);
     progress(`kafka: container started; waiting for the broker on ${endpoint}`);
-    await waitForService(tc, container, 'kafka: waiting for the broker to answer metadata requests', () => brokerAnswers(endpoint));
+    await waitForService(tc, container, 'kafka: waiting for the broker to answer metadata requests', () =>
+      brokerAnswers(endpoint),
+    );
   } catch (error) {
     await container.stop();
     throw error;
@@ -177,15 +197,24 @@ function kafkaEnvironment(): Record<string, string> {
  * Ready means the service answers from the host (PING, a metadata request), as in native mode; a dead container fails
  * fast with its log.
  */
-async function waitForService(tc: Testcontainers, container: StartedTestContainer, step: string, answers: () => Promise<boolean>): Promise<void> {
+async function waitForService(
+  tc: Testcontainers,
+  container: StartedTestContainer,
+  step: string,
+  answers: () => Promise<boolean>,
+): Promise<void> {
   const client = await tc.getContainerRuntimeClient();
   const handle = client.container.getById(container.getId());
   try {
-    await waitUntil(step, answers, { timeoutMs: 120_000, exited: async () => !(await client.container.inspect(handle)).State.Running });
+    await waitUntil(step, answers, {
+      timeoutMs: 120_000,
+      exited: async () => !(await client.container.inspect(handle)).State.Running,
+    });
   } catch (error) {
     const log = spawnSync('docker', ['logs', '--tail', '30', container.getId()], { encoding: 'utf8' });
     const id = container.getId().slice(0, 12);
-    if (error instanceof Error) error.message += `\n  last lines of the container's log (${id}):\n${log.stdout}${log.stderr}`;
+    if (error instanceof Error)
+      error.message += `\n  last lines of the container's log (${id}):\n${log.stdout}${log.stderr}`;
     throw error;
   }
 }
@@ -201,13 +230,18 @@ function removeContainers(ids: string[]): void {
 
 /** Containers left by a devstack process of this host that no longer runs (SIGKILL, power loss). */
 export function removeOrphanedContainers(): void {
-  const out = spawnSync('docker', ['ps', '-a', '--filter', `label=${OWNER_LABEL}`, '--format', `{{.ID}} {{.Label "${OWNER_LABEL}"}}`], { encoding: 'utf8' });
+  const out = spawnSync(
+    'docker',
+    ['ps', '-a', '--filter', `label=${OWNER_LABEL}`, '--format', `{{.ID}} {{.Label "${OWNER_LABEL}"}}`],
+    { encoding: 'utf8' },
+  );
   const orphans = (out.stdout ?? '')
     .split('\n')
     .map((line) => line.split(' ') as [string, string])
     .filter(([, label]) => label?.startsWith(`${hostname()}:`) && !isAlive(Number(label.split(':')[1])))
     .map(([id]) => id);
-  if (orphans.length > 0) progress(`docker: removing ${orphans.length} container(s) left by devstack processes that are gone`);
+  if (orphans.length > 0)
+    progress(`docker: removing ${orphans.length} container(s) left by devstack processes that are gone`);
   removeContainers(orphans);
 }
 

@@ -27,7 +27,14 @@ export { startNativeRedis, type NativeRedis } from './redis-native.js';
 export { resolveEndpoints, readRecordedStack, withRecordedStack } from './state.js';
 export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort, stopProcess } from './process.js';
-export { SECURE_NAMING, SECURE_PRINCIPALS, readSecurePassword, secureEnvironment, type SecurePrincipal, type SecureStackInfo } from './secure.js';
+export {
+  SECURE_NAMING,
+  SECURE_PRINCIPALS,
+  readSecurePassword,
+  secureEnvironment,
+  type SecurePrincipal,
+  type SecureStackInfo,
+} from './secure.js';
 export { ensureTlsMaterial, type TlsMaterial } from './tls-material.js';
 export {
   clusterProcess,

@@ -17,8 +17,15 @@ export interface NativeKafkaCluster {
 
 export async function startNativeKafkaCluster(runDir: string, timeoutMs = 180_000): Promise<NativeKafkaCluster> {
   const free = await freePorts(2 * KAFKA_CLUSTER_SIZE);
-  const ports = Array.from({ length: KAFKA_CLUSTER_SIZE }, (_, i) => ({ brokerPort: free[2 * i]!, controllerPort: free[2 * i + 1]! }));
+  const ports = Array.from({ length: KAFKA_CLUSTER_SIZE }, (_, i) => ({
+    brokerPort: free[2 * i]!,
+    controllerPort: free[2 * i + 1]!,
+  }));
   const voters = ports.map((p, i) => `${i + 1}@127.0.0.1:${p.controllerPort}`).join(',');
-  const nodes = await startKafkaQuorum(runDir, ports.map((p, i) => ({ nodeId: i + 1, ...p, voters })), timeoutMs);
+  const nodes = await startKafkaQuorum(
+    runDir,
+    ports.map((p, i) => ({ nodeId: i + 1, ...p, voters })),
+    timeoutMs,
+  );
   return { brokers: nodes.map((node) => node.brokers).join(','), nodes };
 }

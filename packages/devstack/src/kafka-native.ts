@@ -5,7 +5,17 @@ import { homedir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
-import { commandExists, DevstackError, freePorts, progress, runLogged, runLoggedAsync, spawnServer, stopProcess, waitUntil } from './process.js';
+import {
+  commandExists,
+  DevstackError,
+  freePorts,
+  progress,
+  runLogged,
+  runLoggedAsync,
+  spawnServer,
+  stopProcess,
+  waitUntil,
+} from './process.js';
 
 /** The broker version; kept in one place with kafka/pom.xml (its <kafka.version>). */
 export const KAFKA_VERSION = '4.1.1';
@@ -26,7 +36,10 @@ export function resolveKafkaJars(): string {
   if (existsSync(marker)) return libDir;
   for (const tool of ['java', 'mvn']) {
     if (!commandExists(tool)) {
-      throw new DevstackError('kafka: checking the JVM toolchain', `'${tool}' is not on PATH (install a JDK 17+ and Maven; .ci/run and scripts/setup.sh do this with apt-get)`);
+      throw new DevstackError(
+        'kafka: checking the JVM toolchain',
+        `'${tool}' is not on PATH (install a JDK 17+ and Maven; .ci/run and scripts/setup.sh do this with apt-get)`,
+      );
     }
   }
   mkdirSync(libDir, { recursive: true });
@@ -35,7 +48,16 @@ export function resolveKafkaJars(): string {
   runLogged(
     'kafka: resolving jars with Maven',
     'mvn',
-    ['-B', '-q', '-f', pomFile, `-Dkafka.version=${KAFKA_VERSION}`, 'dependency:copy-dependencies', `-DoutputDirectory=${libDir}`, '-DincludeScope=runtime'],
+    [
+      '-B',
+      '-q',
+      '-f',
+      pomFile,
+      `-Dkafka.version=${KAFKA_VERSION}`,
+      'dependency:copy-dependencies',
+      `-DoutputDirectory=${libDir}`,
+      '-DincludeScope=runtime',
+    ],
     logFile,
   );
   const jars = readdirSync(libDir).filter((f) => f.endsWith('.jar'));
@@ -64,7 +86,12 @@ export interface KafkaNodeConfig {
   voters: string;
 }
 
-function serverProperties(dataDir: string, node: KafkaNodeConfig, brokerCount: number, overrides: Readonly<Record<string, string>> = {}): string {
+function serverProperties(
+  dataDir: string,
+  node: KafkaNodeConfig,
+  brokerCount: number,
+  overrides: Readonly<Record<string, string>> = {},
+): string {
   // One broker: every topic has one replica. Three: the production shape (RF 3, writes need 2 in-sync replicas).
   const replicas = String(Math.min(brokerCount, 3));
   const minIsr = Number(replicas) >= 3 ? '2' : '1';
@@ -91,7 +118,9 @@ function serverProperties(dataDir: string, node: KafkaNodeConfig, brokerCount: n
     'transaction.state.log.num.partitions': '5',
     'group.initial.rebalance.delay.ms': '0',
   };
-  return `${Object.entries({ ...base, ...overrides }).map(([key, value]) => `${key}=${value}`).join('\n')}\n`;
+  return `${Object.entries({ ...base, ...overrides })
+    .map(([key, value]) => `${key}=${value}`)
+    .join('\n')}\n`;
 }
 
 export interface KafkaPorts {
@@ -131,7 +160,10 @@ const log4jConfig = (logFile: string) => `Configuration:
 `;
 
 /** Starts a single-node KRaft broker+controller on free loopback ports and waits until it answers metadata requests. */
-export async function startNativeKafka(runDir: string, opts: { timeoutMs?: number; variant?: KafkaVariant } = {}): Promise<NativeKafka> {
+export async function startNativeKafka(
+  runDir: string,
+  opts: { timeoutMs?: number; variant?: KafkaVariant } = {},
+): Promise<NativeKafka> {
   const [brokerPort, controllerPort] = (await freePorts(2)) as [number, number];
   const node = { nodeId: 1, brokerPort, controllerPort, voters: `1@127.0.0.1:${controllerPort}` };
   const [started] = await startKafkaQuorum(runDir, [node], opts.timeoutMs, opts.variant);
@@ -142,12 +174,20 @@ export async function startNativeKafka(runDir: string, opts: { timeoutMs?: numbe
  * Formats and starts the nodes, then waits until all of them are brokers answering metadata requests.
  * On failure no JVM is left running; the run dir keeps the logs named in the error.
  */
-export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNodeConfig[], timeoutMs = 90_000, variant: KafkaVariant = {}): Promise<NativeKafka[]> {
+export async function startKafkaQuorum(
+  runDir: string,
+  nodes: readonly KafkaNodeConfig[],
+  timeoutMs = 90_000,
+  variant: KafkaVariant = {},
+): Promise<NativeKafka[]> {
   const started = await startKafkaNodes(runDir, nodes, variant);
   const brokers = started.map((node) => node.brokers).join(',');
   const answers = () => (variant.answers ? variant.answers(brokers) : brokerAnswers(brokers, nodes.length));
   try {
-    await waitUntil(`kafka: waiting for ${nodes.length} broker(s) to answer metadata requests`, answers, { timeoutMs, watched: started });
+    await waitUntil(`kafka: waiting for ${nodes.length} broker(s) to answer metadata requests`, answers, {
+      timeoutMs,
+      watched: started,
+    });
   } catch (error) {
     await Promise.all(started.map((node) => stopProcess(node.pid)));
     throw error;
@@ -159,40 +199,90 @@ export async function startKafkaQuorum(runDir: string, nodes: readonly KafkaNode
 const jvmFlags = (nodeCount: number) => (nodeCount > 1 ? ['-Xms128m', '-Xmx384m'] : ['-Xms256m', '-Xmx1g']);
 
 /** Formats and spawns KRaft nodes (each in `runDir/node-<id>` when there are several), all with one cluster id. */
-async function startKafkaNodes(runDir: string, nodes: readonly KafkaNodeConfig[], variant: KafkaVariant): Promise<NativeKafka[]> {
+async function startKafkaNodes(
+  runDir: string,
+  nodes: readonly KafkaNodeConfig[],
+  variant: KafkaVariant,
+): Promise<NativeKafka[]> {
   const libDir = resolveKafkaJars();
   const classpath = `${libDir}/*`;
   const clusterId = randomClusterId();
   const prepared = nodes.map((node) => {
     const nodeDir = nodes.length === 1 ? runDir : join(runDir, `node-${node.nodeId}`);
     mkdirSync(nodeDir, { recursive: true });
-    const files = { props: join(nodeDir, 'server.properties'), log: join(nodeDir, 'kafka.log'), log4j: join(nodeDir, 'log4j2.yaml') };
+    const files = {
+      props: join(nodeDir, 'server.properties'),
+      log: join(nodeDir, 'kafka.log'),
+      log4j: join(nodeDir, 'log4j2.yaml'),
+    };
     const ports = { broker: node.brokerPort, controller: node.controllerPort };
     // Owner-only: a secure variant's properties hold SASL passwords.
-    writeFileSync(files.props, serverProperties(nodeDir, node, nodes.length, variant.properties?.(ports)), { mode: 0o600 });
+    writeFileSync(files.props, serverProperties(nodeDir, node, nodes.length, variant.properties?.(ports)), {
+      mode: 0o600,
+    });
     writeFileSync(files.log4j, log4jConfig(join(nodeDir, 'server.log')));
     return { node, nodeDir, files };
   });
   progress(`kafka: formatting KRaft storage for ${nodes.length} node(s) in ${runDir}`);
   await Promise.all(
     prepared.map(({ files }) =>
-      runLoggedAsync('kafka: formatting storage', 'java', ['-cp', classpath, `-Dlog4j2.configurationFile=${files.log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, '-c', files.props, ...(variant.formatArgs ?? [])], files.log),
+      runLoggedAsync(
+        'kafka: formatting storage',
+        'java',
+        [
+          '-cp',
+          classpath,
+          `-Dlog4j2.configurationFile=${files.log4j}`,
+          'kafka.tools.StorageTool',
+          'format',
+          `--cluster-id=${clusterId}`,
+          '-c',
+          files.props,
+          ...(variant.formatArgs ?? []),
+        ],
+        files.log,
+      ),
     ),
   );
   return prepared.map(({ node, files }) => {
-    progress(`kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft node ${node.nodeId}) on 127.0.0.1:${node.brokerPort}`);
+    progress(
+      `kafka: starting Apache Kafka ${KAFKA_VERSION} (KRaft node ${node.nodeId}) on 127.0.0.1:${node.brokerPort}`,
+    );
     const child = spawnServer(
       'java',
-      [...jvmFlags(nodes.length), '-XX:+UseG1GC', '-XX:TieredStopAtLevel=1', '-Djava.awt.headless=true', `-Dlog4j2.configurationFile=${files.log4j}`, '-cp', classpath, 'kafka.Kafka', files.props],
+      [
+        ...jvmFlags(nodes.length),
+        '-XX:+UseG1GC',
+        '-XX:TieredStopAtLevel=1',
+        '-Djava.awt.headless=true',
+        `-Dlog4j2.configurationFile=${files.log4j}`,
+        '-cp',
+        classpath,
+        'kafka.Kafka',
+        files.props,
+      ],
       files.log,
     );
-    if (child.pid === undefined) throw new DevstackError('kafka: starting the broker', 'java could not be spawned', files.log);
-    return { brokers: `127.0.0.1:${node.brokerPort}`, pid: child.pid, ports: [node.brokerPort, node.controllerPort], logFile: files.log, argv: child.spawnargs };
+    if (child.pid === undefined)
+      throw new DevstackError('kafka: starting the broker', 'java could not be spawned', files.log);
+    return {
+      brokers: `127.0.0.1:${node.brokerPort}`,
+      pid: child.pid,
+      ports: [node.brokerPort, node.controllerPort],
+      logFile: files.log,
+      argv: child.spawnargs,
+    };
   });
 }
 
 export async function brokerAnswers(brokers: string, expected = 1): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'devstack-probe', brokers: brokers.split(','), logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 1000 }).admin();
+  const admin = new Kafka({
+    clientId: 'devstack-probe',
+    brokers: brokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 1000,
+  }).admin();
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();

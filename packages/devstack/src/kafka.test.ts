@@ -2,7 +2,11 @@ import { randomUUID } from 'node:crypto';
 import { inject, describe, expect, it, afterAll } from 'vitest';
 import { Kafka, logLevel, type Admin } from 'kafkajs';
 
-const kafka = new Kafka({ clientId: 'devstack-test', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'devstack-test',
+  brokers: inject('kafkaBrokers').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const admin: Admin = kafka.admin();
 
 afterAll(async () => {
@@ -24,7 +28,9 @@ describe('real Kafka broker', () => {
     const producer = kafka.producer();
     await producer.connect();
     // Interleave keys so per-key order is a real property of partitioning, not of how we sent them.
-    const messages = Array.from({ length: perKey }, (_, seq) => keys.map((key) => ({ key, value: JSON.stringify({ key, seq }) }))).flat();
+    const messages = Array.from({ length: perKey }, (_, seq) =>
+      keys.map((key) => ({ key, value: JSON.stringify({ key, seq }) })),
+    ).flat();
     await producer.send({ topic, messages });
     await producer.disconnect();
 
@@ -58,7 +64,14 @@ describe('real Kafka broker', () => {
     await producer.connect();
     const base = Date.now() - 60_000;
     // Explicit record timestamps: event i is stamped base + i seconds.
-    await producer.send({ topic, messages: Array.from({ length: 10 }, (_, i) => ({ key: 'k', value: String(i), timestamp: String(base + i * 1000) })) });
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 10 }, (_, i) => ({
+        key: 'k',
+        value: String(i),
+        timestamp: String(base + i * 1000),
+      })),
+    });
     await producer.disconnect();
 
     const [offset] = await admin.fetchTopicOffsetsByTimestamp(topic, base + 6_000);
@@ -83,7 +96,11 @@ describe('real Kafka broker', () => {
 
   it('commits a transaction atomically and hides an aborted one from read_committed consumers', async () => {
     const topic = await createTopic(1);
-    const producer = kafka.producer({ transactionalId: `tx-${randomUUID()}`, idempotent: true, maxInFlightRequests: 1 });
+    const producer = kafka.producer({
+      transactionalId: `tx-${randomUUID()}`,
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await producer.connect();
     const aborted = await producer.transaction();
     await aborted.send({ topic, messages: [{ key: 'k', value: 'aborted' }] });

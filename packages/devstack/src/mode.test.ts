@@ -8,7 +8,9 @@ afterEach(() => {
 
 it('rejects an unknown RTML_DEVSTACK_MODE, naming the valid ones', async () => {
   process.env.RTML_DEVSTACK_MODE = 'podman';
-  await expect(startStack({ ignoreEnvironment: true })).rejects.toThrow('RTML_DEVSTACK_MODE=podman is not a mode: use native, docker, env');
+  await expect(startStack({ ignoreEnvironment: true })).rejects.toThrow(
+    'RTML_DEVSTACK_MODE=podman is not a mode: use native, docker, env',
+  );
 });
 
 it('env mode starts nothing and says which variables to set', async () => {
@@ -24,5 +26,7 @@ it('env mode starts nothing and says which variables to set', async () => {
 it('docker mode fails clearly, instead of falling back to native processes, without a Docker engine', async () => {
   process.env.RTML_DEVSTACK_MODE = 'docker';
   process.env.DOCKER_HOST = 'unix:///nonexistent/docker.sock';
-  await expect(startStack({ ignoreEnvironment: true })).rejects.toThrow('RTML_DEVSTACK_MODE=docker: no Docker engine answers');
+  await expect(startStack({ ignoreEnvironment: true })).rejects.toThrow(
+    'RTML_DEVSTACK_MODE=docker: no Docker engine answers',
+  );
 });

@@ -4,7 +4,11 @@ import net from 'node:net';
 
 /** A clear, step-named failure: what we were doing and where to look. */
 export class DevstackError extends Error {
-  constructor(step: string, detail: string, readonly logFile?: string) {
+  constructor(
+    step: string,
+    detail: string,
+    readonly logFile?: string,
+  ) {
     super(`[devstack] ${step} failed: ${detail}${logFile ? `\n  see log: ${logFile}` : ''}`);
     this.name = 'DevstackError';
   }
@@ -24,7 +28,13 @@ export function commandExists(command: string): boolean {
 }
 
 /** Runs a command to completion, sending its output to a log file; throws a DevstackError naming the step. */
-export function runLogged(step: string, command: string, args: string[], logFile: string, env?: NodeJS.ProcessEnv): void {
+export function runLogged(
+  step: string,
+  command: string,
+  args: string[],
+  logFile: string,
+  env?: NodeJS.ProcessEnv,
+): void {
   const fd = openSync(logFile, 'a');
   try {
     const result = spawnSync(command, args, { stdio: ['ignore', fd, fd], env: env ?? process.env });
@@ -136,9 +146,18 @@ export interface WatchedProcess {
 export async function waitUntil(
   step: string,
   check: () => Promise<boolean>,
-  opts: { timeoutMs: number; pid?: number; logFile?: string; watched?: readonly WatchedProcess[]; exited?: () => Promise<boolean> },
+  opts: {
+    timeoutMs: number;
+    pid?: number;
+    logFile?: string;
+    watched?: readonly WatchedProcess[];
+    exited?: () => Promise<boolean>;
+  },
 ): Promise<void> {
-  const watched = [...(opts.watched ?? []), ...(opts.pid !== undefined ? [{ pid: opts.pid, logFile: opts.logFile }] : [])];
+  const watched = [
+    ...(opts.watched ?? []),
+    ...(opts.pid !== undefined ? [{ pid: opts.pid, logFile: opts.logFile }] : []),
+  ];
   const deadline = Date.now() + opts.timeoutMs;
   while (Date.now() < deadline) {
     const dead = watched.find((p) => !isAlive(p.pid));

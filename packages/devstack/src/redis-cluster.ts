@@ -32,11 +32,24 @@ export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000
       servers.push({ ...server, ports: [...server.ports, busPort] });
     }
     const addresses = servers.map((server) => server.url.replace('redis://', ''));
-    await waitUntil('redis cluster: waiting for PING on every node', async () => (await Promise.all(servers.map((s) => redisAnswers(s.url)))).every(Boolean), { timeoutMs, watched: servers });
+    await waitUntil(
+      'redis cluster: waiting for PING on every node',
+      async () => (await Promise.all(servers.map((s) => redisAnswers(s.url)))).every(Boolean),
+      { timeoutMs, watched: servers },
+    );
     progress(`redis cluster: creating ${REDIS_CLUSTER_PRIMARIES} primaries + ${REDIS_CLUSTER_PRIMARIES} replicas`);
     const createLog = join(runDir, 'cluster-create.log');
-    await runLoggedAsync('redis cluster: redis-cli --cluster create', 'redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'], createLog);
-    await waitUntil('redis cluster: waiting until every node reports cluster_state:ok and every primary has an online replica', () => clusterHealthy(servers), { timeoutMs, watched: servers });
+    await runLoggedAsync(
+      'redis cluster: redis-cli --cluster create',
+      'redis-cli',
+      ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'],
+      createLog,
+    );
+    await waitUntil(
+      'redis cluster: waiting until every node reports cluster_state:ok and every primary has an online replica',
+      () => clusterHealthy(servers),
+      { timeoutMs, watched: servers },
+    );
     return { nodes: addresses.join(','), servers };
   } catch (error) {
     await Promise.all(servers.map((server) => stopProcess(server.pid)));
@@ -46,12 +59,17 @@ export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000
 
 function clusterArgs(busPort: number): string[] {
   return [
-    '--cluster-enabled', 'yes',
-    '--cluster-config-file', 'nodes.conf',
-    '--cluster-port', String(busPort),
-    '--cluster-node-timeout', String(REDIS_CLUSTER_NODE_TIMEOUT_MS),
+    '--cluster-enabled',
+    'yes',
+    '--cluster-config-file',
+    'nodes.conf',
+    '--cluster-port',
+    String(busPort),
+    '--cluster-node-timeout',
+    String(REDIS_CLUSTER_NODE_TIMEOUT_MS),
     // Replicas sync straight away (the default waits 5 s for more replicas to batch the transfer).
-    '--repl-diskless-sync-delay', '0',
+    '--repl-diskless-sync-delay',
+    '0',
   ];
 }
 
@@ -63,7 +81,12 @@ export async function clusterHealthy(servers: readonly Pick<NativeRedis, 'url'>[
   const reports = await Promise.all(servers.map((server) => nodeReport(server.url)));
   const primaries = reports.filter((report) => report.role === 'master');
   return (
-    reports.every((report) => report.info.cluster_state === 'ok' && report.info.cluster_slots_ok === String(HASH_SLOTS) && report.info.cluster_known_nodes === String(servers.length)) &&
+    reports.every(
+      (report) =>
+        report.info.cluster_state === 'ok' &&
+        report.info.cluster_slots_ok === String(HASH_SLOTS) &&
+        report.info.cluster_known_nodes === String(servers.length),
+    ) &&
     primaries.length === REDIS_CLUSTER_PRIMARIES &&
     primaries.every((report) => report.onlineReplicas >= 1)
   );
@@ -82,7 +105,9 @@ async function nodeReport(url: string): Promise<NodeReport> {
     await client.connect();
     const [info, replication] = await Promise.all([client.cluster('INFO'), client.info('replication')]);
     const fields = parseInfo(`${info}\n${replication}`);
-    const onlineReplicas = Object.entries(fields).filter(([name, value]) => /^slave\d+$/.test(name) && value.includes('state=online')).length;
+    const onlineReplicas = Object.entries(fields).filter(
+      ([name, value]) => /^slave\d+$/.test(name) && value.includes('state=online'),
+    ).length;
     return { info: fields, role: fields.role ?? 'unknown', onlineReplicas };
   } finally {
     client.disconnect();

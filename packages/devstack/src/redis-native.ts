@@ -17,7 +17,10 @@ export function ensureRedisServer(logFile: string): void {
   if (commandExists('redis-server')) return;
   const isRoot = process.getuid?.() === 0;
   if (!isRoot || !commandExists('apt-get')) {
-    throw new DevstackError('redis: locating redis-server', "'redis-server' is not on PATH; install Debian's redis-server package (apt-get install redis-server)");
+    throw new DevstackError(
+      'redis: locating redis-server',
+      "'redis-server' is not on PATH; install Debian's redis-server package (apt-get install redis-server)",
+    );
   }
   progress(`redis: installing Debian's redis-server with apt-get (log: ${logFile})`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
@@ -37,12 +40,20 @@ export interface RedisVariant {
 /** Starts redis-server on a free loopback port, without persistence (a dev/test store), and waits for PING. */
 export async function startNativeRedis(runDir: string, variant?: RedisVariant): Promise<NativeRedis> {
   const redis = await spawnRedisServer(runDir, [], variant);
-  await waitUntil('redis: waiting for PING', () => (variant?.answers ?? redisAnswers)(redis.url), { timeoutMs: 20_000, pid: redis.pid, logFile: redis.logFile });
+  await waitUntil('redis: waiting for PING', () => (variant?.answers ?? redisAnswers)(redis.url), {
+    timeoutMs: 20_000,
+    pid: redis.pid,
+    logFile: redis.logFile,
+  });
   return redis;
 }
 
 /** One redis-server in `runDir` on a free loopback port, no persistence, with `extraArgs` (e.g. cluster mode). */
-export async function spawnRedisServer(runDir: string, extraArgs: readonly string[], variant?: RedisVariant): Promise<NativeRedis> {
+export async function spawnRedisServer(
+  runDir: string,
+  extraArgs: readonly string[],
+  variant?: RedisVariant,
+): Promise<NativeRedis> {
   mkdirSync(runDir, { recursive: true });
   const logFile = join(runDir, 'redis.log');
   ensureRedisServer(logFile);
@@ -51,7 +62,23 @@ export async function spawnRedisServer(runDir: string, extraArgs: readonly strin
   progress(`redis: starting redis-server on ${listen.url}`);
   const child = spawnServer(
     'redis-server',
-    [...(variant ? [variant.configFile] : []), '--bind', '127.0.0.1', ...listen.args, '--save', '', '--appendonly', 'no', '--dir', runDir, '--daemonize', 'no', '--protected-mode', 'yes', ...extraArgs],
+    [
+      ...(variant ? [variant.configFile] : []),
+      '--bind',
+      '127.0.0.1',
+      ...listen.args,
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      runDir,
+      '--daemonize',
+      'no',
+      '--protected-mode',
+      'yes',
+      ...extraArgs,
+    ],
     logFile,
   );
   const pid = child.pid;

@@ -46,7 +46,10 @@ const CLIENT_MECHANISM = 'scram-sha-512';
  * The variables a principal's clients read (see @rtml/connections). Passwords are given as files, so printing
  * these (`infra:status --secure-as serving`) never shows a secret.
  */
-export function secureEnvironment(stack: { kafkaBrokers: string; redisUrl: string; secure: SecureStackInfo }, principal: SecurePrincipal): Record<string, string> {
+export function secureEnvironment(
+  stack: { kafkaBrokers: string; redisUrl: string; secure: SecureStackInfo },
+  principal: SecurePrincipal,
+): Record<string, string> {
   const passwordFile = join(stack.secure.secretsDir, principal);
   return {
     KAFKA_BROKERS: stack.kafkaBrokers,
@@ -75,8 +78,11 @@ export interface SecureSetup {
 function writePasswords(runDir: string): { secretsDir: string; passwords: Record<SecurePrincipal, string> } {
   const secretsDir = join(runDir, 'secrets');
   mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-  const passwords = Object.fromEntries(SECURE_PRINCIPALS.map((principal) => [principal, randomBytes(24).toString('base64url')])) as Record<SecurePrincipal, string>;
-  for (const principal of SECURE_PRINCIPALS) writeFileSync(join(secretsDir, principal), `${passwords[principal]}\n`, { mode: 0o600 });
+  const passwords = Object.fromEntries(
+    SECURE_PRINCIPALS.map((principal) => [principal, randomBytes(24).toString('base64url')]),
+  ) as Record<SecurePrincipal, string>;
+  for (const principal of SECURE_PRINCIPALS)
+    writeFileSync(join(secretsDir, principal), `${passwords[principal]}\n`, { mode: 0o600 });
   return { secretsDir, passwords };
 }
 
@@ -84,8 +90,14 @@ function writePasswords(runDir: string): { secretsDir: string; passwords: Record
 export function prepareSecureStack(runDir: string): SecureSetup {
   const tls = ensureTlsMaterial();
   const { secretsDir, passwords } = writePasswords(runDir);
-  const info: SecureStackInfo = { caFile: tls.caFile, clientCertFile: tls.clientCertFile, clientKeyFile: tls.clientKeyFile, secretsDir };
-  const adminEnv = (endpoints: { kafkaBrokers: string; redisUrl: string }) => secureEnvironment({ ...endpoints, secure: info }, 'admin');
+  const info: SecureStackInfo = {
+    caFile: tls.caFile,
+    clientCertFile: tls.clientCertFile,
+    clientKeyFile: tls.clientKeyFile,
+    secretsDir,
+  };
+  const adminEnv = (endpoints: { kafkaBrokers: string; redisUrl: string }) =>
+    secureEnvironment({ ...endpoints, secure: info }, 'admin');
   const redisDir = join(runDir, 'redis');
   mkdirSync(redisDir, { recursive: true });
   const redisConfig = join(redisDir, 'secure.conf');
@@ -95,12 +107,18 @@ export function prepareSecureStack(runDir: string): SecureSetup {
     kafka: {
       properties: (ports) => secureKafkaProperties(tls, ports, passwords),
       formatArgs: scramUsers(passwords),
-      answers: (brokers) => checkKafka(readKafkaSettings(adminEnv({ kafkaBrokers: brokers, redisUrl: '' })), { timeoutMs: 2_000 }).then(() => true),
+      answers: (brokers) =>
+        checkKafka(readKafkaSettings(adminEnv({ kafkaBrokers: brokers, redisUrl: '' })), { timeoutMs: 2_000 }).then(
+          () => true,
+        ),
     },
     redis: {
       configFile: redisConfig,
       listen: (port) => ({ args: ['--port', '0', '--tls-port', String(port)], url: `rediss://127.0.0.1:${port}` }),
-      answers: (url) => checkRedis(readRedisSettings(adminEnv({ kafkaBrokers: '', redisUrl: url })), { timeoutMs: 2_000 }).then(() => true),
+      answers: (url) =>
+        checkRedis(readRedisSettings(adminEnv({ kafkaBrokers: '', redisUrl: url })), { timeoutMs: 2_000 }).then(
+          () => true,
+        ),
     },
     afterStart: (endpoints) => grantKafkaAcls(adminEnv(endpoints)),
   };
@@ -108,7 +126,12 @@ export function prepareSecureStack(runDir: string): SecureSetup {
 
 /** `--add-scram` arguments of the storage format: every principal under both SCRAM mechanisms. */
 function scramUsers(passwords: Record<SecurePrincipal, string>): string[] {
-  return SECURE_PRINCIPALS.flatMap((name) => ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => ['--add-scram', `${mechanism}=[name=${name},password=${passwords[name]}]`]));
+  return SECURE_PRINCIPALS.flatMap((name) =>
+    ['SCRAM-SHA-256', 'SCRAM-SHA-512'].flatMap((mechanism) => [
+      '--add-scram',
+      `${mechanism}=[name=${name},password=${passwords[name]}]`,
+    ]),
+  );
 }
 
 const jaas = (module: string, options: string) => `org.apache.kafka.common.security.${module} required ${options};`;
@@ -118,7 +141,11 @@ const jaas = (module: string, options: string) => `org.apache.kafka.common.secur
  * loopback controller listener (PLAIN; KRaft cannot check SCRAM there, its credentials live in the metadata the
  * controller serves). The broker authenticates as `admin` on both, the only super user; everyone else needs an ACL.
  */
-function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, passwords: Record<SecurePrincipal, string>): Record<string, string> {
+function secureKafkaProperties(
+  tls: TlsMaterial,
+  ports: KafkaPorts,
+  passwords: Record<SecurePrincipal, string>,
+): Record<string, string> {
   const adminLogin = `username="admin" password="${passwords.admin}"`;
   const plainUsers = SECURE_PRINCIPALS.map((name) => `user_${name}="${passwords[name]}"`).join(' ');
   return {
@@ -133,7 +160,10 @@ function secureKafkaProperties(tls: TlsMaterial, ports: KafkaPorts, passwords: R
     'listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config': jaas('scram.ScramLoginModule', adminLogin),
     'sasl.mechanism.controller.protocol': 'PLAIN',
     'listener.name.controller.sasl.enabled.mechanisms': 'PLAIN',
-    'listener.name.controller.plain.sasl.jaas.config': jaas('plain.PlainLoginModule', `${adminLogin} user_admin="${passwords.admin}"`),
+    'listener.name.controller.plain.sasl.jaas.config': jaas(
+      'plain.PlainLoginModule',
+      `${adminLogin} user_admin="${passwords.admin}"`,
+    ),
     'ssl.keystore.type': 'PEM',
     'ssl.keystore.location': tls.serverKeystoreFile,
     'ssl.truststore.type': 'PEM',
@@ -153,7 +183,8 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, string>): string {
   const { featureKeys, checkpointKeys } = SECURE_NAMING;
   // INFO is allowed so clients' ready checks work; everything @dangerous (FLUSHALL, CONFIG, KEYS, DEBUG) is not.
-  const user = (name: SecurePrincipal, rules: string) => `user ${name} on #${sha256(passwords[name])} resetkeys resetchannels ${rules}`;
+  const user = (name: SecurePrincipal, rules: string) =>
+    `user ${name} on #${sha256(passwords[name])} resetkeys resetchannels ${rules}`;
   return [
     `tls-cert-file ${tls.serverCertFile}`,
     `tls-key-file ${tls.serverKeyFile}`,
@@ -163,7 +194,8 @@ function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, st
     user('admin', '~* &* +@all'),
     user(
       'processor',
-      `~${featureKeys} ~${checkpointKeys} ` + '-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info',
+      `~${featureKeys} ~${checkpointKeys} ` +
+        '-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info',
     ),
     user('serving', `%R~${featureKeys} -@all +@read +@connection -@dangerous +info`),
     '',
@@ -172,7 +204,11 @@ function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, st
 
 // kafkajs' ACL enums are not visible as ESM named exports (cjs-module-lexer misses them); the default export has them.
 const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
-type Grant = readonly [(typeof AclResourceTypes)[keyof typeof AclResourceTypes], string, readonly (typeof AclOperationTypes)[keyof typeof AclOperationTypes][]];
+type Grant = readonly [
+  (typeof AclResourceTypes)[keyof typeof AclResourceTypes],
+  string,
+  readonly (typeof AclOperationTypes)[keyof typeof AclOperationTypes][],
+];
 
 const { TOPIC, GROUP, TRANSACTIONAL_ID } = AclResourceTypes;
 const { READ, WRITE, DESCRIBE, DESCRIBE_CONFIGS, CREATE } = AclOperationTypes;
@@ -192,7 +228,15 @@ const GRANTS: Readonly<Record<Exclude<SecurePrincipal, 'admin'>, readonly Grant[
 async function grantKafkaAcls(adminEnv: Record<string, string>): Promise<void> {
   const acl: AclEntry[] = Object.entries(GRANTS).flatMap(([principal, grants]) =>
     grants.flatMap(([resourceType, resourceName, operations]) =>
-      operations.map((operation) => ({ resourceType, resourceName, resourcePatternType: ResourcePatternTypes.PREFIXED, principal: `User:${principal}`, host: '*', operation, permissionType: AclPermissionTypes.ALLOW })),
+      operations.map((operation) => ({
+        resourceType,
+        resourceName,
+        resourcePatternType: ResourcePatternTypes.PREFIXED,
+        principal: `User:${principal}`,
+        host: '*',
+        operation,
+        permissionType: AclPermissionTypes.ALLOW,
+      })),
     ),
   );
   const admin = kafkaClient(readKafkaSettings(adminEnv), { clientId: 'devstack-secure-setup' }).admin();

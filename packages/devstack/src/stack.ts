@@ -102,7 +102,14 @@ export function modeSetting(): ModeSetting | undefined {
 async function startContainerStack(started: number): Promise<RunningStack> {
   const stack = await startWithTestcontainers();
   progress(`stack ready in ${secondsSince(started)} s: KAFKA_BROKERS=${stack.brokers} REDIS_URL=${stack.redisUrl}`);
-  return { kafkaBrokers: stack.brokers, redisUrl: stack.redisUrl, mode: 'testcontainers', processes: [], containerIds: stack.containerIds, stop: stack.stop };
+  return {
+    kafkaBrokers: stack.brokers,
+    redisUrl: stack.redisUrl,
+    mode: 'testcontainers',
+    processes: [],
+    containerIds: stack.containerIds,
+    stop: stack.stop,
+  };
 }
 
 async function startNativeStack(started: number, secure = false): Promise<RunningStack> {
@@ -113,7 +120,10 @@ async function startNativeStack(started: number, secure = false): Promise<Runnin
     await Promise.all(processes.map((p) => stopProcess(p.pid)));
     rmSync(runDir, { recursive: true, force: true });
   };
-  const [redis, kafka] = await Promise.allSettled([startNativeRedis(join(runDir, 'redis'), setup?.redis), startNativeKafka(join(runDir, 'kafka'), { variant: setup?.kafka })]);
+  const [redis, kafka] = await Promise.allSettled([
+    startNativeRedis(join(runDir, 'redis'), setup?.redis),
+    startNativeKafka(join(runDir, 'kafka'), { variant: setup?.kafka }),
+  ]);
   if (redis.status === 'fulfilled') processes.push({ name: 'redis', ...pick(redis.value) });
   if (kafka.status === 'fulfilled') processes.push({ name: 'kafka', ...pick(kafka.value) });
   if (redis.status === 'rejected' || kafka.status === 'rejected') {
@@ -127,8 +137,18 @@ async function startNativeStack(started: number, secure = false): Promise<Runnin
     await stop();
     throw error;
   });
-  progress(`${secure ? 'secure ' : ''}stack ready in ${secondsSince(started)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`);
-  return { kafkaBrokers: brokers, redisUrl: url, mode: 'native', processes, runDir, ...(setup && { secure: setup.info }), stop };
+  progress(
+    `${secure ? 'secure ' : ''}stack ready in ${secondsSince(started)} s: KAFKA_BROKERS=${brokers} REDIS_URL=${url}`,
+  );
+  return {
+    kafkaBrokers: brokers,
+    redisUrl: url,
+    mode: 'native',
+    processes,
+    runDir,
+    ...(setup && { secure: setup.info }),
+    stop,
+  };
 }
 
 function pick(p: { pid: number; ports: number[]; logFile: string }) {
@@ -139,11 +159,17 @@ function pick(p: { pid: number; ports: number[]; logFile: string }) {
  * The values of KAFKA_BROKERS and `redisVariable` when both are set, undefined when neither is; one without the other
  * is an error (half an external stack would be mixed with one we start).
  */
-export function bothOrNeither(redisVariable: 'REDIS_URL' | 'REDIS_CLUSTER_NODES', started: string): [kafkaBrokers: string, redis: string] | undefined {
+export function bothOrNeither(
+  redisVariable: 'REDIS_URL' | 'REDIS_CLUSTER_NODES',
+  started: string,
+): [kafkaBrokers: string, redis: string] | undefined {
   const kafkaBrokers = process.env.KAFKA_BROKERS;
   const redis = process.env[redisVariable];
   if (kafkaBrokers && redis) return [kafkaBrokers, redis];
-  if (kafkaBrokers || redis) throw new Error(`[devstack] set both KAFKA_BROKERS and ${redisVariable}, or neither (then ${started} is started for you)`);
+  if (kafkaBrokers || redis)
+    throw new Error(
+      `[devstack] set both KAFKA_BROKERS and ${redisVariable}, or neither (then ${started} is started for you)`,
+    );
   return undefined;
 }
 

@@ -10,7 +10,10 @@ const CLI = fileURLToPath(new URL('./cli.ts', import.meta.url));
 /** Runs the devstack CLI with its state file in a fresh folder and only the given endpoint variables set. */
 function devstack(args: string[], state: string, env: Record<string, string> = {}) {
   const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...base } = process.env;
-  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], { env: { ...base, ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
+    env: { ...base, ...env, RTML_DEVSTACK_STATE: state },
+    encoding: 'utf8',
+  });
   return { status: result.status, out: result.stdout, err: result.stderr };
 }
 
@@ -23,7 +26,10 @@ function staleStateFile(record: object): string {
 describe('the devstack state file never outlives its services', () => {
   const records = {
     'recorded from exported variables (no processes)': { mode: 'environment', processes: [] },
-    'whose processes are gone': { mode: 'native', processes: [{ name: 'redis', pid: 2 ** 22 + 1, ports: [1], logFile: '/dev/null' }] },
+    'whose processes are gone': {
+      mode: 'native',
+      processes: [{ name: 'redis', pid: 2 ** 22 + 1, ports: [1], logFile: '/dev/null' }],
+    },
   };
   for (const [name, record] of Object.entries(records)) {
     it(`a record ${name} is not "running" and is removed`, () => {

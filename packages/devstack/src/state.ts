@@ -22,8 +22,16 @@ export function recordStack(stack: RunningStack | RunningCluster): boolean {
   if (stack.processes.length === 0) return false;
   const file = stateFile();
   mkdirSync(dirname(file), { recursive: true });
-  const endpoints = isClusterEndpoints(stack) ? { kafkaBrokers: stack.kafkaBrokers, redisClusterNodes: stack.redisClusterNodes } : { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl };
-  const record: RecordedStack = { ...endpoints, mode: stack.mode, processes: stack.processes, runDir: stack.runDir, ...('secure' in stack && stack.secure && { secure: stack.secure }) };
+  const endpoints = isClusterEndpoints(stack)
+    ? { kafkaBrokers: stack.kafkaBrokers, redisClusterNodes: stack.redisClusterNodes }
+    : { kafkaBrokers: stack.kafkaBrokers, redisUrl: stack.redisUrl };
+  const record: RecordedStack = {
+    ...endpoints,
+    mode: stack.mode,
+    processes: stack.processes,
+    runDir: stack.runDir,
+    ...('secure' in stack && stack.secure && { secure: stack.secure }),
+  };
   writeFileSync(file, JSON.stringify(record, null, 2));
   return true;
 }
@@ -55,9 +63,15 @@ export function withRecordedStack(env: NodeJS.ProcessEnv = process.env): NodeJS.
   if (env.KAFKA_BROKERS || env.REDIS_URL) return env;
   const recorded = readRecordedStack();
   if (!recorded) return env;
-  if (isClusterEndpoints(recorded)) return { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_CLUSTER_NODES: recorded.redisClusterNodes };
+  if (isClusterEndpoints(recorded))
+    return { ...env, KAFKA_BROKERS: recorded.kafkaBrokers, REDIS_CLUSTER_NODES: recorded.redisClusterNodes };
   const { kafkaBrokers, redisUrl, secure } = recorded;
-  return { ...env, ...(secure ? secureEnvironment({ kafkaBrokers, redisUrl, secure }, 'admin') : { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl }) };
+  return {
+    ...env,
+    ...(secure
+      ? secureEnvironment({ kafkaBrokers, redisUrl, secure }, 'admin')
+      : { KAFKA_BROKERS: kafkaBrokers, REDIS_URL: redisUrl }),
+  };
 }
 
 /**

@@ -32,6 +32,14 @@ it('a native stack stops cleanly: no listening ports, no processes left', async 
   for (const pid of pids) expect(isAlive(pid)).toBe(false);
   const leftovers = descendants(process.pid).filter((p) => !before.has(p) && p !== process.pid);
   // `ps` itself is a descendant while it runs; anything else would be a leak.
-  const named = leftovers.map((p) => { try { return execFileSync('ps', ['-o', 'comm=', '-p', String(p)]).toString().trim(); } catch { return ''; } });
+  const named = leftovers.map((p) => {
+    try {
+      return execFileSync('ps', ['-o', 'comm=', '-p', String(p)])
+        .toString()
+        .trim();
+    } catch {
+      return '';
+    }
+  });
   expect(named.filter((n) => n && n !== 'ps')).toEqual([]);
 });

@@ -19,7 +19,7 @@ afterAll(() => {
 
 const certificate = (file: string) => new X509Certificate(readFileSync(file));
 
-describe('the secure stack\'s throwaway CA', () => {
+describe("the secure stack's throwaway CA", () => {
   it('signs a server certificate for localhost and 127.0.0.1 and a client certificate, made once in the cache', () => {
     const material = ensureTlsMaterial();
     expect(material.dir).toBe(join(cache, 'tls'));
@@ -29,7 +29,9 @@ describe('the secure stack\'s throwaway CA', () => {
     expect(server.checkHost('localhost')).toBe('localhost');
     expect(server.checkIP('127.0.0.1')).toBe('127.0.0.1');
     expect(certificate(material.clientCertFile).verify(ca.publicKey)).toBe(true);
-    expect(readFileSync(material.serverKeystoreFile, 'utf8')).toMatch(/^-----BEGIN PRIVATE KEY-----[\s\S]*-----BEGIN CERTIFICATE-----/);
+    expect(readFileSync(material.serverKeystoreFile, 'utf8')).toMatch(
+      /^-----BEGIN PRIVATE KEY-----[\s\S]*-----BEGIN CERTIFICATE-----/,
+    );
     expect(ensureTlsMaterial().caFile).toBe(material.caFile);
     expect(certificate(ensureTlsMaterial().caFile).fingerprint256).toBe(ca.fingerprint256);
   });
@@ -38,7 +40,23 @@ describe('the secure stack\'s throwaway CA', () => {
     const material = ensureTlsMaterial();
     const oldCa = certificate(material.caFile).fingerprint256;
     // Replace the server certificate with one valid for one day (less than a day left).
-    const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', material.serverKeyFile, '-out', material.serverCertFile, '-days', '1', '-subj', '/CN=localhost']);
+    const made = spawnSync('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      material.serverKeyFile,
+      '-out',
+      material.serverCertFile,
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+    ]);
     expect(made.status).toBe(0);
     const renewed = ensureTlsMaterial();
     expect(Date.parse(certificate(renewed.serverCertFile).validTo)).toBeGreaterThan(Date.now() + 800 * 86_400_000);

@@ -41,7 +41,8 @@ export function ensureTlsMaterial(): TlsMaterial {
     progress(`secure: the cached server certificate in ${dir} expires; making new material`);
     rmSync(dir, { recursive: true, force: true });
   }
-  if (!commandExists('openssl')) throw new DevstackError('secure: making a throwaway CA', "'openssl' is not on PATH (apt-get install openssl)");
+  if (!commandExists('openssl'))
+    throw new DevstackError('secure: making a throwaway CA', "'openssl' is not on PATH (apt-get install openssl)");
   mkdirSync(cacheRoot(), { recursive: true });
   const work = mkdtempSync(join(cacheRoot(), 'tls-'));
   progress(`secure: making a throwaway CA and certificates for localhost in ${dir} (first secure start only)`);
@@ -65,18 +66,92 @@ const EC_KEY = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-n
 function generate(material: TlsMaterial, logFile: string): void {
   const step = 'secure: making certificates with openssl';
   const caKey = join(material.dir, 'ca.key');
-  runLogged(step, 'openssl', ['req', '-x509', ...EC_KEY, '-keyout', caKey, '-out', material.caFile, '-days', '3650', '-subj', '/CN=rtml devstack throwaway CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign'], logFile);
-  sign(material, 'server', material.serverKeyFile, material.serverCertFile, 'extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n', logFile);
+  runLogged(
+    step,
+    'openssl',
+    [
+      'req',
+      '-x509',
+      ...EC_KEY,
+      '-keyout',
+      caKey,
+      '-out',
+      material.caFile,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=rtml devstack throwaway CA',
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
+    ],
+    logFile,
+  );
+  sign(
+    material,
+    'server',
+    material.serverKeyFile,
+    material.serverCertFile,
+    'extendedKeyUsage=serverAuth,clientAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n',
+    logFile,
+  );
   sign(material, 'client', material.clientKeyFile, material.clientCertFile, 'extendedKeyUsage=clientAuth\n', logFile);
-  writeFileSync(material.serverKeystoreFile, readFileSync(material.serverKeyFile, 'utf8') + readFileSync(material.serverCertFile, 'utf8'), { mode: 0o600 });
+  writeFileSync(
+    material.serverKeystoreFile,
+    readFileSync(material.serverKeyFile, 'utf8') + readFileSync(material.serverCertFile, 'utf8'),
+    { mode: 0o600 },
+  );
 }
 
 /** A key and a certificate for `name`, signed by the CA, with the given X.509 extensions. */
-function sign(material: TlsMaterial, name: string, keyFile: string, certFile: string, extensions: string, logFile: string): void {
+function sign(
+  material: TlsMaterial,
+  name: string,
+  keyFile: string,
+  certFile: string,
+  extensions: string,
+  logFile: string,
+): void {
   const step = `secure: making the ${name} certificate with openssl`;
   const request = join(material.dir, `${name}.csr`);
   const extFile = join(material.dir, `${name}.ext`);
   writeFileSync(extFile, extensions);
-  runLogged(step, 'openssl', ['req', ...EC_KEY, '-keyout', keyFile, '-out', request, '-subj', name === 'server' ? '/CN=localhost' : '/CN=rtml-client'], logFile);
-  runLogged(step, 'openssl', ['x509', '-req', '-in', request, '-CA', material.caFile, '-CAkey', join(material.dir, 'ca.key'), '-CAcreateserial', '-out', certFile, '-days', '825', '-extfile', extFile], logFile);
+  runLogged(
+    step,
+    'openssl',
+    [
+      'req',
+      ...EC_KEY,
+      '-keyout',
+      keyFile,
+      '-out',
+      request,
+      '-subj',
+      name === 'server' ? '/CN=localhost' : '/CN=rtml-client',
+    ],
+    logFile,
+  );
+  runLogged(
+    step,
+    'openssl',
+    [
+      'x509',
+      '-req',
+      '-in',
+      request,
+      '-CA',
+      material.caFile,
+      '-CAkey',
+      join(material.dir, 'ca.key'),
+      '-CAcreateserial',
+      '-out',
+      certFile,
+      '-days',
+      '825',
+      '-extfile',
+      extFile,
+    ],
+    logFile,
+  );
 }

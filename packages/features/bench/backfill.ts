@@ -33,7 +33,9 @@ async function main(): Promise<void> {
       `in ${seconds(sqlMs)} (CPU ${cpuSeconds(cpu)})`,
   );
 
-  const rows = (await connection.runAndReadAll(`SELECT * FROM events`)).getRowObjectsJS() as unknown as TransactionEvent[];
+  const rows = (
+    await connection.runAndReadAll(`SELECT * FROM events`)
+  ).getRowObjectsJS() as unknown as TransactionEvent[];
   started = performance.now();
   cpu = process.cpuUsage();
   const replayRows = replay(rows);
@@ -58,7 +60,9 @@ const cpuSeconds = (since: NodeJS.CpuUsage) => {
 /** The online way to build the same history: per entity, in event-time order, read at every event and expiry point. */
 function replay(rows: readonly TransactionEvent[]): number {
   const engine = createOnlineEngine(userTransactionFeatures);
-  const sizes = userTransactionFeatures.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : []));
+  const sizes = userTransactionFeatures.aggregates.flatMap((a) =>
+    a.spec.window.kind === 'sliding' ? [a.spec.window.size] : [],
+  );
   const byUser = new Map<string, TransactionEvent[]>();
   for (const row of rows) {
     const event = { ...row, eventTime: eventTime(Number(row.eventTime)) };
@@ -69,7 +73,9 @@ function replay(rows: readonly TransactionEvent[]): number {
   let vectors = 0;
   for (const [userId, list] of byUser) {
     list.sort((a, b) => a.eventTime - b.eventTime);
-    const points = [...new Set(list.flatMap((e) => [e.eventTime, ...sizes.map((s) => e.eventTime + s)]))].sort((a, b) => a - b);
+    const points = [...new Set(list.flatMap((e) => [e.eventTime, ...sizes.map((s) => e.eventTime + s)]))].sort(
+      (a, b) => a - b,
+    );
     let state: OnlineState = engine.initialState();
     let next = 0;
     for (const point of points) {

@@ -85,7 +85,8 @@ function latestAcc(k: number, result: (acc: Latest) => FeatureValue): Accumulato
   };
 }
 const lastAcc = latestAcc(1, (acc) => (acc.length === 0 ? null : (acc[2] as Scalar)));
-const lastKAcc = (k: number) => latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
+const lastKAcc = (k: number) =>
+  latestAcc(k, (acc) => (acc.length === 0 ? null : (acc.filter((_, i) => i % 3 === 2) as string[] | number[])));
 
 function erase<A extends Json>(acc: Accumulator<A>): Accumulator<Json> {
   return acc;

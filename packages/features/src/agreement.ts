@@ -16,7 +16,12 @@ export interface SummedInputs {
  * by the classic reordering bound n · ε · Σ|x| (×4 headroom); every other value (counts, min/max, distinct
  * counts, last/lastK lists, nulls) must be identical.
  */
-export function offlineOnlineAgree(feature: AggregateFeature, offline: FeatureValue, online: FeatureValue, inputs: SummedInputs): boolean {
+export function offlineOnlineAgree(
+  feature: AggregateFeature,
+  offline: FeatureValue,
+  online: FeatureValue,
+  inputs: SummedInputs,
+): boolean {
   const tolerant = feature.spec.kind === 'sum' || feature.spec.kind === 'mean';
   if (tolerant && typeof offline === 'number' && typeof online === 'number') {
     return Math.abs(offline - online) <= 4 * inputs.count * Number.EPSILON * Math.max(1, inputs.absoluteSum);

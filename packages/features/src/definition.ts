@@ -34,7 +34,8 @@ export function source<S extends EventSchema>(name: string, schema: S): Source<z
     }),
   );
   for (const required of ['eventId', 'eventTime']) {
-    if (!(required in schema.shape)) throw new DefinitionError(`source '${name}': schema must have an '${required}' field`);
+    if (!(required in schema.shape))
+      throw new DefinitionError(`source '${name}': schema must have an '${required}' field`);
   }
   // S parses to z.output<S> by definition; TypeScript cannot relate a generic S to ZodType<output<S>> by itself.
   return { name, schema: schema as unknown as z.ZodType<z.output<S>, unknown>, fieldTypes };
@@ -56,14 +57,18 @@ export interface Entity<K extends string = string> {
 export const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 export function entity<const K extends string>(definition: { readonly name: string; readonly key: K }): Entity<K> {
-  for (const [what, value] of [['name', definition.name], ['key', definition.key]] as const) {
+  for (const [what, value] of [
+    ['name', definition.name],
+    ['key', definition.key],
+  ] as const) {
     if (!IDENTIFIER.test(value)) throw new DefinitionError(`entity ${what} '${value}' must be an identifier`);
   }
   return { name: definition.name, key: definition.key };
 }
 
 function plainFieldType(type: z.ZodType): FieldType | undefined {
-  if (type instanceof z.ZodOptional || type instanceof z.ZodNullable || type instanceof z.ZodDefault) return plainFieldType(type.unwrap() as z.ZodType);
+  if (type instanceof z.ZodOptional || type instanceof z.ZodNullable || type instanceof z.ZodDefault)
+    return plainFieldType(type.unwrap() as z.ZodType);
   if (type instanceof z.ZodNumber) return 'number';
   if (type instanceof z.ZodString || type instanceof z.ZodEnum) return 'string';
   if (type instanceof z.ZodBoolean) return 'boolean';
@@ -167,8 +172,13 @@ export function distinctCount<F extends string>(field: F, options?: AggregateOpt
 }
 
 /** The k latest non-null values by (eventTime, eventId), newest first; missing when there are none. */
-export function lastK<F extends string>(field: F, k: number, options?: AggregateOptions): FieldAggregate<F, 'listable'> {
-  if (!Number.isSafeInteger(k) || k < 1) throw new DefinitionError(`lastK('${field}'): k must be a whole number >= 1, got ${k}`);
+export function lastK<F extends string>(
+  field: F,
+  k: number,
+  options?: AggregateOptions,
+): FieldAggregate<F, 'listable'> {
+  if (!Number.isSafeInteger(k) || k < 1)
+    throw new DefinitionError(`lastK('${field}'): k must be a whole number >= 1, got ${k}`);
   return { kind: 'lastK', field, need: 'listable', k, ...common(options) };
 }
 

@@ -7,7 +7,8 @@ import { eventTime, type EventTime } from './time.js';
  * strings, date-only strings, `+0530`, `+05` and named zones are rejected: their instant would depend on the
  * machine's or session's time zone. Both paths report a violation with this text.
  */
-export const EVENT_TIME_RULE = 'expected integer epoch milliseconds or ISO-8601 with a time-zone offset (Z or ±HH:MM), e.g. 2024-05-01T12:00:00Z';
+export const EVENT_TIME_RULE =
+  'expected integer epoch milliseconds or ISO-8601 with a time-zone offset (Z or ±HH:MM), e.g. 2024-05-01T12:00:00Z';
 
 const isoWithOffset = z.iso.datetime({ offset: true, error: EVENT_TIME_RULE });
 

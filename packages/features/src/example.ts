@@ -1,5 +1,19 @@
 import { z } from 'zod';
-import { count, distinctCount, entity, last, lastK, max, mean, min, request, sliding, source, sum, transform } from './definition.js';
+import {
+  count,
+  distinctCount,
+  entity,
+  last,
+  lastK,
+  max,
+  mean,
+  min,
+  request,
+  sliding,
+  source,
+  sum,
+  transform,
+} from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { duration } from './time.js';

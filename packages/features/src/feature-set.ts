@@ -62,8 +62,8 @@ type CheckAggregates<E, A> = {
     ? string extends F // a field name only known at run time (generated definitions): checked at run time
       ? A[N]
       : F extends FieldsOf<E, NeedType[Need]>
-      ? A[N]
-      : FieldAggregate<FieldsOf<E, NeedType[Need]>, Need>
+        ? A[N]
+        : FieldAggregate<FieldsOf<E, NeedType[Need]>, Need>
     : A[N];
 };
 
@@ -87,11 +87,9 @@ export interface FeatureSetDefinition<E extends SourceEvent, A extends Record<st
 
 const RESERVED_COLUMNS = new Set(['entity_id', 'event_time']);
 
-export function featureSet<
-  E extends SourceEvent,
-  const A extends Record<string, Aggregate>,
-  R extends string = never,
->(definition: FeatureSetDefinition<E, A, R>): FeatureSet<E> {
+export function featureSet<E extends SourceEvent, const A extends Record<string, Aggregate>, R extends string = never>(
+  definition: FeatureSetDefinition<E, A, R>,
+): FeatureSet<E> {
   const where = `feature set '${definition.name}'`;
   if (!IDENTIFIER.test(definition.name)) throw new DefinitionError(`${where}: name must be an identifier`);
   checkEntity(where, definition.entity, definition.source);
@@ -101,16 +99,25 @@ export function featureSet<
     resolveAggregate(`${where}, feature '${name}'`, name, spec, definition.source),
   );
   if (aggregates.length === 0) throw new DefinitionError(`${where}: define at least one aggregate feature`);
-  const requestFeatures = Object.entries<RequestFeature<E> | ((event: E) => FeatureValue)>(definition.requestFeatures ?? {}).map(
-    ([name, feature]) => ({ name, compute: typeof feature === 'function' ? feature : feature.compute }),
+  const requestFeatures = Object.entries<RequestFeature<E> | ((event: E) => FeatureValue)>(
+    definition.requestFeatures ?? {},
+  ).map(([name, feature]) => ({ name, compute: typeof feature === 'function' ? feature : feature.compute }));
+  const transforms = Object.entries(definition.transforms ?? {}).map(([name, t]) => ({
+    name,
+    inputs: t.inputs,
+    compute: t.compute,
+  }));
+  checkNames(
+    where,
+    [...aggregates, ...requestFeatures, ...transforms].map((f) => f.name),
   );
-  const transforms = Object.entries(definition.transforms ?? {}).map(([name, t]) => ({ name, inputs: t.inputs, compute: t.compute }));
-  checkNames(where, [...aggregates, ...requestFeatures, ...transforms].map((f) => f.name));
   const inputs = new Set([...aggregates, ...requestFeatures].map((f) => f.name));
   for (const t of transforms) {
     const unknown = t.inputs.filter((input) => !inputs.has(input));
     if (unknown.length > 0) {
-      throw new DefinitionError(`${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate or request features)`);
+      throw new DefinitionError(
+        `${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate or request features)`,
+      );
     }
   }
   const { name, entity, source } = definition;
@@ -147,7 +154,12 @@ function checkNames(where: string, names: readonly string[]): void {
   }
 }
 
-function resolveAggregate<E extends SourceEvent>(where: string, name: string, spec: Aggregate, source: Source<E>): AggregateFeature {
+function resolveAggregate<E extends SourceEvent>(
+  where: string,
+  name: string,
+  spec: Aggregate,
+  source: Source<E>,
+): AggregateFeature {
   const valueType = aggregateValueType(where, spec, source);
   if (spec.default !== null && !matchesValueType(spec.default, valueType)) {
     throw new DefinitionError(`${where}: default ${JSON.stringify(spec.default)} is not a ${valueType}`);
@@ -160,11 +172,15 @@ function aggregateValueType<E extends SourceEvent>(where: string, spec: Aggregat
   const fieldType = source.fieldTypes[spec.field];
   if (fieldType === undefined) {
     const known = Object.keys(source.fieldTypes).join(', ');
-    throw new DefinitionError(`${where}: unknown field '${spec.field}' in source '${source.name}' (plain fields: ${known})`);
+    throw new DefinitionError(
+      `${where}: unknown field '${spec.field}' in source '${source.name}' (plain fields: ${known})`,
+    );
   }
   const allowed: readonly FieldType[] = AGGREGATION_FIELD_TYPES[spec.kind];
   if (!allowed.includes(fieldType)) {
-    throw new DefinitionError(`${where}: ${spec.kind} needs a ${allowed.join(' or ')} field, '${spec.field}' is ${fieldType}`);
+    throw new DefinitionError(
+      `${where}: ${spec.kind} needs a ${allowed.join(' or ')} field, '${spec.field}' is ${fieldType}`,
+    );
   }
   if (spec.kind === 'last') return fieldType;
   if (spec.kind === 'lastK') return fieldType === 'string' ? 'string[]' : 'number[]';

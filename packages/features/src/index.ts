@@ -32,8 +32,21 @@ export {
   type RequestFeature,
   type Transform,
 } from './definition.js';
-export { featureSet, type FeatureSet, type FeatureSetDefinition, type AggregateFeature, type ValueType } from './feature-set.js';
+export {
+  featureSet,
+  type FeatureSet,
+  type FeatureSetDefinition,
+  type AggregateFeature,
+  type ValueType,
+} from './feature-set.js';
 export { featureService, type FeatureService } from './feature-service.js';
 export { createOnlineEngine, modelInput, type OnlineEngine, type OnlineState, type ParseResult } from './online.js';
 export type { Json } from './accumulators.js';
-export { compileBackfillSql, runBackfill, type BackfillOptions, type BackfillResult, type EventTimeEncoding, type SqlConnection } from './offline.js';
+export {
+  compileBackfillSql,
+  runBackfill,
+  type BackfillOptions,
+  type BackfillResult,
+  type EventTimeEncoding,
+  type SqlConnection,
+} from './offline.js';

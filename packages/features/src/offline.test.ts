@@ -9,7 +9,13 @@ import { createOnlineEngine } from './online.js';
 import { duration, eventTime } from './time.js';
 import type { TransactionEvent } from './example.js';
 
-const txn = (id: string, t: number, amount: number, merchantId = 'm'): TransactionEvent => ({ eventId: id, eventTime: eventTime(t), userId: 'u1', amount, merchantId });
+const txn = (id: string, t: number, amount: number, merchantId = 'm'): TransactionEvent => ({
+  eventId: id,
+  eventTime: eventTime(t),
+  userId: 'u1',
+  amount,
+  merchantId,
+});
 
 const set = featureSet({
   name: 'boundaries',
@@ -41,7 +47,9 @@ describe('offline backfill (DuckDB)', () => {
   });
 
   async function history(table: string) {
-    const reader = await db.runAndReadAll(`SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${table}`);
+    const reader = await db.runAndReadAll(
+      `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${table}`,
+    );
     return reader.getRowObjectsJS();
   }
 
@@ -77,7 +85,9 @@ describe('offline backfill (DuckDB)', () => {
   });
 
   it('reads ISO-8601 text (any offset) and TIMESTAMP event times to the same instants', async () => {
-    await db.run(`CREATE TABLE ev_iso AS SELECT "eventId", strftime(to_timestamp("eventTime" / 1000) AT TIME ZONE 'Asia/Kolkata', '%Y-%m-%dT%H:%M:%S.%g+05:30') AS "eventTime", "userId", amount, "merchantId" FROM ev`);
+    await db.run(
+      `CREATE TABLE ev_iso AS SELECT "eventId", strftime(to_timestamp("eventTime" / 1000) AT TIME ZONE 'Asia/Kolkata', '%Y-%m-%dT%H:%M:%S.%g+05:30') AS "eventTime", "userId", amount, "merchantId" FROM ev`,
+    );
     await db.run(`CREATE TABLE ev_ts AS SELECT * REPLACE (epoch_ms("eventTime") AS "eventTime") FROM ev`);
     await runBackfill(db, set, { events: 'ev_iso', into: 'hist_iso' });
     await runBackfill(db, set, { events: 'ev_ts', into: 'hist_ts' });
@@ -108,31 +118,56 @@ describe('offline backfill (DuckDB)', () => {
       ['BIGINT', 'NULL', 'eventTime'],
     ];
     for (const [type, time, field] of cases) {
-      await db.run(`CREATE OR REPLACE TABLE ev_bad AS SELECT 'bad' AS "eventId", CAST(${time} AS ${type}) AS "eventTime", 'u1' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`);
-      const raw = (await db.runAndReadAll(`SELECT "eventTime" FROM ev_bad WHERE "eventId" = 'bad'`)).getRowObjectsJS()[0]!['eventTime'];
-      const expected = online.parse({ eventId: 'bad', eventTime: raw ?? null, userId: 'u1', amount: 1, merchantId: 'm' });
+      await db.run(
+        `CREATE OR REPLACE TABLE ev_bad AS SELECT 'bad' AS "eventId", CAST(${time} AS ${type}) AS "eventTime", 'u1' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`,
+      );
+      const raw = (
+        await db.runAndReadAll(`SELECT "eventTime" FROM ev_bad WHERE "eventId" = 'bad'`)
+      ).getRowObjectsJS()[0]!['eventTime'];
+      const expected = online.parse({
+        eventId: 'bad',
+        eventTime: raw ?? null,
+        userId: 'u1',
+        amount: 1,
+        merchantId: 'm',
+      });
       expect(expected).toMatchObject({ ok: false, reason: `invalid transaction event: ${field}: ${EVENT_TIME_RULE}` });
-      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' }), `${type} ${time}`).rejects.toThrow(`invalid transaction event "bad": ${field}: ${EVENT_TIME_RULE}, got `);
+      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' }), `${type} ${time}`).rejects.toThrow(
+        `invalid transaction event "bad": ${field}: ${EVENT_TIME_RULE}, got `,
+      );
     }
     for (const bad of ["'nan'", "'inf'", "'-inf'"]) {
-      await db.run(`CREATE OR REPLACE TABLE ev_bad AS SELECT * FROM ev UNION ALL SELECT 'bad', 100, 'u1', CAST(${bad} AS DOUBLE), 'm'`);
-      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' })).rejects.toThrow(/invalid transaction event "bad": amount: expected a finite number or null, got (nan|inf|-inf)/);
+      await db.run(
+        `CREATE OR REPLACE TABLE ev_bad AS SELECT * FROM ev UNION ALL SELECT 'bad', 100, 'u1', CAST(${bad} AS DOUBLE), 'm'`,
+      );
+      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' })).rejects.toThrow(
+        /invalid transaction event "bad": amount: expected a finite number or null, got (nan|inf|-inf)/,
+      );
     }
   });
 
   it('reports a sum or mean that overflows to ±Infinity as missing on both paths (not the default: the window is not empty)', async () => {
-    await db.run(`CREATE TABLE ev_huge AS SELECT * FROM (VALUES ('a', 100::BIGINT, 'u1', 1e308, 'ma'), ('b', 101, 'u1', 1e308, 'mb')) v("eventId", "eventTime", "userId", amount, "merchantId")`);
+    await db.run(
+      `CREATE TABLE ev_huge AS SELECT * FROM (VALUES ('a', 100::BIGINT, 'u1', 1e308, 'ma'), ('b', 101, 'u1', 1e308, 'mb')) v("eventId", "eventTime", "userId", amount, "merchantId")`,
+    );
     await runBackfill(db, userTransactionFeatures, { events: 'ev_huge', into: 'hist_huge' });
     const [offline] = (await history('hist_huge')).filter((row) => row['t'] === 101);
     const online = createOnlineEngine(userTransactionFeatures);
-    const state = [txn('a', 100, 1e308), txn('b', 101, 1e308)].reduce((s, e) => online.apply(s, e), online.initialState());
+    const state = [txn('a', 100, 1e308), txn('b', 101, 1e308)].reduce(
+      (s, e) => online.apply(s, e),
+      online.initialState(),
+    );
     const expected = { amount_sum_24h: null, amount_mean_lifetime: null, amount_max_24h: 1e308, last_amount: 1e308 };
     expect(offline).toMatchObject(expected);
     expect(online.read(state, 'u1', eventTime(101)).values).toMatchObject(expected);
   });
 
   it('accepts any relation, e.g. read_parquet, and rejects a bad target name', async () => {
-    expect(compileBackfillSql(set, { events: "read_parquet('x/*.parquet')" })).toContain("FROM read_parquet('x/*.parquet') AS src");
-    await expect(runBackfill(db, set, { events: 'ev', into: 'bad name; DROP TABLE ev' })).rejects.toThrow(/must be an identifier/);
+    expect(compileBackfillSql(set, { events: "read_parquet('x/*.parquet')" })).toContain(
+      "FROM read_parquet('x/*.parquet') AS src",
+    );
+    await expect(runBackfill(db, set, { events: 'ev', into: 'bad name; DROP TABLE ev' })).rejects.toThrow(
+      /must be an identifier/,
+    );
   });
 });

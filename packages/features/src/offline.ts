@@ -9,7 +9,9 @@ import type { FeatureValue } from './vector.js';
  */
 export interface SqlConnection {
   run(sql: string): Promise<unknown>;
-  runAndReadAll(sql: string): Promise<{ getRows(): readonly (readonly unknown[])[]; getRowObjectsJS(): readonly Record<string, unknown>[] }>;
+  runAndReadAll(
+    sql: string,
+  ): Promise<{ getRows(): readonly (readonly unknown[])[]; getRowObjectsJS(): readonly Record<string, unknown>[] }>;
 }
 
 /** How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with an offset. */
@@ -45,7 +47,9 @@ const SQL_TYPE: Record<ValueType, string> = {
  */
 export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, options: BackfillOptions): string {
   const fields = fieldsRead(set);
-  const sizes = [...new Set(set.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : [])))];
+  const sizes = [
+    ...new Set(set.aggregates.flatMap((a) => (a.spec.window.kind === 'sliding' ? [a.spec.window.size] : []))),
+  ];
   const recents = set.aggregates.filter((a) => a.spec.kind === 'lastK');
   const sqlType = (field: string) => fieldSqlType(set, field);
   const markerColumns = [
@@ -94,7 +98,9 @@ export async function runBackfill<E extends SourceEvent>(
 ): Promise<BackfillResult> {
   const target = qualifiedName(options.into);
   const eventTimeEncoding = options.eventTimeEncoding ?? (await detectEventTimeEncoding(connection, options.events));
-  await connection.run(`CREATE OR REPLACE TABLE ${target} AS ${compileBackfillSql(set, { ...options, eventTimeEncoding })}`);
+  await connection.run(
+    `CREATE OR REPLACE TABLE ${target} AS ${compileBackfillSql(set, { ...options, eventTimeEncoding })}`,
+  );
   const reader = await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${target}`);
   return { table: options.into, rows: Number(reader.getRows()[0]?.[0] ?? 0) };
 }
@@ -106,7 +112,10 @@ export interface HistoryRow {
 }
 
 /** Reads a table written by `runBackfill`, per entity in time order: what parity checks compare online values with. */
-export async function readBackfillHistory(connection: SqlConnection, table: string): Promise<Map<string, HistoryRow[]>> {
+export async function readBackfillHistory(
+  connection: SqlConnection,
+  table: string,
+): Promise<Map<string, HistoryRow[]>> {
   const reader = await connection.runAndReadAll(
     `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${qualifiedName(table)} ORDER BY entity_id, t`,
   );
@@ -177,7 +186,8 @@ ev AS (
 /** The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before 1970). */
 function eventTimeSql(encoding: EventTimeEncoding, fail: Fail): string {
   const reject = fail('eventTime', EVENT_TIME_RULE);
-  const floorMs = (timestamp: string) => `epoch_ms(${timestamp}) - CASE WHEN epoch_us(${timestamp}) % 1000 < 0 THEN 1 ELSE 0 END`;
+  const floorMs = (timestamp: string) =>
+    `epoch_ms(${timestamp}) - CASE WHEN epoch_us(${timestamp}) % 1000 < 0 THEN 1 ELSE 0 END`;
   switch (encoding) {
     case 'epoch_ms': {
       const ms = 'CAST("eventTime" AS DOUBLE)';
@@ -239,7 +249,8 @@ function windowName(spec: Aggregate): string {
 const SEQUENCE_WINDOW = 'w_sequence';
 
 function windowFrame(name: string): string {
-  if (name === SEQUENCE_WINDOW) return 'PARTITION BY entity_id ORDER BY t, is_point, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW';
+  if (name === SEQUENCE_WINDOW)
+    return 'PARTITION BY entity_id ORDER BY t, is_point, event_id ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW';
   const start = name === 'w_lifetime' ? 'UNBOUNDED' : String(Number(name.slice(2)) - 1);
   return `PARTITION BY entity_id ORDER BY t RANGE BETWEEN ${start} PRECEDING AND CURRENT ROW`;
 }
@@ -283,7 +294,8 @@ function finishSql(feature: AggregateFeature): string {
 function withDefault(feature: AggregateFeature, sql: string): string {
   const fallback = feature.spec.default;
   const typed = `CAST(${sql} AS ${SQL_TYPE[feature.valueType]})`;
-  const value = fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
+  const value =
+    fallback === null ? typed : `COALESCE(${typed}, CAST(${literal(fallback)} AS ${SQL_TYPE[feature.valueType]}))`;
   return feature.valueType === 'number' ? `CASE WHEN isfinite(${value}) THEN ${value} END` : value;
 }
 
@@ -298,6 +310,7 @@ function quote(identifier: string): string {
 }
 
 function qualifiedName(name: string): string {
-  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(name)) throw new Error(`table name '${name}' must be an identifier, optionally schema-qualified`);
+  if (!/^[A-Za-z_]\w*(\.[A-Za-z_]\w*)?$/.test(name))
+    throw new Error(`table name '${name}' must be an identifier, optionally schema-qualified`);
   return name.split('.').map(quote).join('.');
 }

@@ -45,7 +45,11 @@ describe('online engine', () => {
     const values = engine.read(onlyNull, 'u1', eventTime(t0)).values;
     expect(values).toMatchObject({ n_1h: 1, sum_1h: null, sum_1h_or_zero: 0, last_amount: null });
     const withValue = applyAll(engine, [txn('a', 0, 5), txn('b', 1, null)]);
-    expect(engine.read(withValue, 'u1', eventTime(t0 + 1)).values).toMatchObject({ n_1h: 2, sum_1h: 5, last_amount: 5 });
+    expect(engine.read(withValue, 'u1', eventTime(t0 + 1)).values).toMatchObject({
+      n_1h: 2,
+      sum_1h: 5,
+      last_amount: 5,
+    });
   });
 
   it('breaks event-time ties by eventId, whatever the arrival order', () => {
@@ -64,8 +68,21 @@ describe('online engine', () => {
   });
 
   it('counts a redelivered event once in a lifetime-only set too, until compact says it can no longer arrive', () => {
-    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: user, source: transactions, features: { n: count(), total: sum('amount'), recent: lastK('amount', 3) } }));
-    const state = applyAll(lifetimeOnly, [txn('a', 0, 1), txn('b', 10, 2), txn('a', 0, 1), txn('b', 10, 2), txn('b', 10, 2)]);
+    const lifetimeOnly = createOnlineEngine(
+      featureSet({
+        name: 'totals',
+        entity: user,
+        source: transactions,
+        features: { n: count(), total: sum('amount'), recent: lastK('amount', 3) },
+      }),
+    );
+    const state = applyAll(lifetimeOnly, [
+      txn('a', 0, 1),
+      txn('b', 10, 2),
+      txn('a', 0, 1),
+      txn('b', 10, 2),
+      txn('b', 10, 2),
+    ]);
     expect(lifetimeOnly.read(state, 'u1', eventTime(t0 + 10)).values).toEqual({ n: 2, total: 3, recent: [2, 1] });
     // A watermark at b's time: a (older) cannot arrive any more and is forgotten, b can and is still recognised.
     const compacted = lifetimeOnly.compact(state, eventTime(t0 + 10));
@@ -75,12 +92,26 @@ describe('online engine', () => {
   });
 
   it('refuses NaN and Infinity in an event built by hand (parse never lets them through), for every aggregation alike', () => {
-    const lifetimeOnly = createOnlineEngine(featureSet({ name: 'totals', entity: user, source: transactions, features: { recent: lastK('amount', 3) } }));
+    const lifetimeOnly = createOnlineEngine(
+      featureSet({ name: 'totals', entity: user, source: transactions, features: { recent: lastK('amount', 3) } }),
+    );
     for (const bad of [NaN, Infinity, -Infinity]) {
-      expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(/event "a": amount must be a finite number or null, got/);
-      expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(/amount must be a finite number or null/);
+      expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(
+        /event "a": amount must be a finite number or null, got/,
+      );
+      expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(
+        /amount must be a finite number or null/,
+      );
     }
-    expect(engine.parse({ eventId: 'a', eventTime: t0, userId: 'u1', amount: JSON.parse('1e999') as number, merchantId: 'm' })).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
+    expect(
+      engine.parse({
+        eventId: 'a',
+        eventTime: t0,
+        userId: 'u1',
+        amount: JSON.parse('1e999') as number,
+        merchantId: 'm',
+      }),
+    ).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
   });
 
   it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {
@@ -108,7 +139,9 @@ describe('online engine', () => {
       // What it keeps is what a state of the events after (watermark - 1 h) keeps, apart from the lifetime `last`.
       const kept = events.filter((e) => e.eventTime > watermark - HOUR);
       expect(compacted.length).toBeLessThanOrEqual(full.length);
-      expect(engine.nextChange(compacted, eventTime(watermark))).toBe(engine.nextChange(applyAll(engine, kept), eventTime(watermark)));
+      expect(engine.nextChange(compacted, eventTime(watermark))).toBe(
+        engine.nextChange(applyAll(engine, kept), eventTime(watermark)),
+      );
     }
   });
 
@@ -143,19 +176,35 @@ describe('online engine', () => {
     const expected = applyAll(full, events);
     expect(full.read(v2, 'u1', eventTime(t0 + 9))).toEqual(full.read(expected, 'u1', eventTime(t0 + 9)));
     expect(full.compact(v2, eventTime(t0))).toBe(expected);
-    const v1 = { events: [], lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null } } as unknown as OnlineState;
-    expect(() => full.read(v1, 'u1', eventTime(t0))).toThrow(/unsupported online state \(layout version unknown; this engine reads versions 2 and 3\)/);
+    const v1 = {
+      events: [],
+      lifetime: { amount_mean_lifetime: [0, 0], amount_min_lifetime: null, last_merchants: [], last_amount: null },
+    } as unknown as OnlineState;
+    expect(() => full.read(v1, 'u1', eventTime(t0))).toThrow(
+      /unsupported online state \(layout version unknown; this engine reads versions 2 and 3\)/,
+    );
     expect(() => full.read({ v: 7 } as unknown as OnlineState, 'u1', eventTime(t0))).toThrow(/layout version 7;/);
-    expect(() => full.read(`${expected}x`, 'u1', eventTime(t0))).toThrow(/malformed online state at character \d+ \(text continues after the last row\)/);
+    expect(() => full.read(`${expected}x`, 'u1', eventTime(t0))).toThrow(
+      /malformed online state at character \d+ \(text continues after the last row\)/,
+    );
   });
 
   it('parses raw events without throwing and names what is wrong', () => {
     const full = createOnlineEngine(userTransactionFeatures);
-    const ok = full.parse({ eventId: 'e1', eventTime: '2024-01-01T02:00:00+02:00', userId: 'u1', amount: 3, merchantId: 'm' });
+    const ok = full.parse({
+      eventId: 'e1',
+      eventTime: '2024-01-01T02:00:00+02:00',
+      userId: 'u1',
+      amount: 3,
+      merchantId: 'm',
+    });
     expect(ok).toEqual({ ok: true, event: { eventId: 'e1', eventTime: t0, userId: 'u1', amount: 3, merchantId: 'm' } });
     const bad = full.parse({ eventId: 'e1', eventTime: 'noon', userId: 'u1', merchantId: 'm' });
     expect(bad.ok).toBe(false);
-    if (!bad.ok) expect(bad.reason).toMatch(/eventTime: expected integer epoch milliseconds or ISO-8601.*amount: .*received undefined/s);
+    if (!bad.ok)
+      expect(bad.reason).toMatch(
+        /eventTime: expected integer epoch milliseconds or ISO-8601.*amount: .*received undefined/s,
+      );
     expect(full.parse(null).ok).toBe(false);
   });
 

@@ -89,22 +89,40 @@ export function createOnlineEngine<E extends SourceEvent>(set: FeatureSet<E>): O
       return compactState(plan, state, watermark) ? states.settle(state) : states.unchanged(input, state);
     },
     // The encoding is canonical: a state equals the initial one exactly when its text does.
-    isEmpty: (input) => (typeof input === 'string' && input.startsWith(TEXT_VERSION) ? input : states.codec.encode(states.open(input, false))) === emptyState,
+    isEmpty: (input) =>
+      (typeof input === 'string' && input.startsWith(TEXT_VERSION)
+        ? input
+        : states.codec.encode(states.open(input, false))) === emptyState,
     serving: (vector, requestEvent) => modelInput(set, vector.values, requestEvent),
   };
 }
 
 function planEngine<E extends SourceEvent>(set: FeatureSet<E>): EnginePlan<E> {
   const { aggregates, source } = set;
-  const slidingFields = [...new Set(aggregates.flatMap((f) => (f.spec.window.kind === 'sliding' && f.spec.kind !== 'count' ? [f.spec.field] : [])))];
+  const slidingFields = [
+    ...new Set(
+      aggregates.flatMap((f) => (f.spec.window.kind === 'sliding' && f.spec.kind !== 'count' ? [f.spec.field] : [])),
+    ),
+  ];
   const numericFields = slidingFields.filter((field) => source.fieldTypes[field] === 'number');
   const refFields = slidingFields.filter((field) => source.fieldTypes[field] !== 'number');
-  const numericFieldsRead = [...new Set(aggregates.flatMap((f) => (f.spec.kind !== 'count' && source.fieldTypes[f.spec.field] === 'number' ? [f.spec.field] : [])))];
+  const numericFieldsRead = [
+    ...new Set(
+      aggregates.flatMap((f) =>
+        f.spec.kind !== 'count' && source.fieldTypes[f.spec.field] === 'number' ? [f.spec.field] : [],
+      ),
+    ),
+  ];
   const plan = (feature: AggregateFeature): Planned => {
     const spec = feature.spec;
-    if (spec.kind === 'count' || spec.window.kind === 'lifetime') return { feature, accumulator: accumulatorFor(spec), column: undefined };
+    if (spec.kind === 'count' || spec.window.kind === 'lifetime')
+      return { feature, accumulator: accumulatorFor(spec), column: undefined };
     const numeric = numericFields.includes(spec.field);
-    return { feature, accumulator: accumulatorFor(spec), column: { numeric, offset: 1 + (numeric ? numericFields : refFields).indexOf(spec.field) } };
+    return {
+      feature,
+      accumulator: accumulatorFor(spec),
+      column: { numeric, offset: 1 + (numeric ? numericFields : refFields).indexOf(spec.field) },
+    };
   };
   const sliding = aggregates.filter((f) => f.spec.window.kind === 'sliding').map(plan);
   const windowSizes = [...new Set(sliding.map((p) => windowSize(p.feature)))];
@@ -124,7 +142,11 @@ function planEngine<E extends SourceEvent>(set: FeatureSet<E>): EnginePlan<E> {
 }
 
 function initialWorking(plan: EnginePlan<SourceEvent>): WorkingState {
-  return { nums: [], refs: [], lifetime: Object.fromEntries(plan.lifetime.map((p) => [p.feature.name, p.accumulator.init()])) };
+  return {
+    nums: [],
+    refs: [],
+    lifetime: Object.fromEntries(plan.lifetime.map((p) => [p.feature.name, p.accumulator.init()])),
+  };
 }
 
 /**
@@ -137,7 +159,14 @@ class DecodedStates {
 
   constructor(private readonly plan: EnginePlan<SourceEvent>) {
     const { numStride, refStride, lifetime } = plan;
-    this.codec = createStateCodec({ numStride, refStride, lifetime: lifetime.map((p) => ({ name: p.feature.name, entries: p.feature.spec.kind === 'last' || p.feature.spec.kind === 'lastK' })) });
+    this.codec = createStateCodec({
+      numStride,
+      refStride,
+      lifetime: lifetime.map((p) => ({
+        name: p.feature.name,
+        entries: p.feature.spec.kind === 'last' || p.feature.spec.kind === 'lastK',
+      })),
+    });
   }
 
   /** The decoded form of `state`; `forUpdate`: the caller will change it, so it no longer stands for `state`. */
@@ -167,17 +196,23 @@ class DecodedStates {
   private decodeSnapshot(state: OnlineState): WorkingState {
     const snapshot = state as unknown;
     if (typeof snapshot === 'string' && snapshot.startsWith(TEXT_VERSION)) return this.codec.decode(snapshot);
-    if (isLayout2(snapshot)) return { nums: snapshot.nums.map((x) => x ?? NaN), refs: snapshot.refs, lifetime: snapshot.lifetime };
-    const version = typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
-    throw new Error(`${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`);
+    if (isLayout2(snapshot))
+      return { nums: snapshot.nums.map((x) => x ?? NaN), refs: snapshot.refs, lifetime: snapshot.lifetime };
+    const version =
+      typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
+    throw new Error(
+      `${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`,
+    );
   }
 }
 
 /* ------------------------------------------------------------------ retained rows, in (eventTime, eventId) order */
 
 const rowCount = (plan: EnginePlan<SourceEvent>, state: WorkingState): number => state.nums.length / plan.numStride;
-const timeAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): number => state.nums[row * plan.numStride] as number;
-const idAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): string => state.refs[row * plan.refStride] as string;
+const timeAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): number =>
+  state.nums[row * plan.numStride] as number;
+const idAt = (plan: EnginePlan<SourceEvent>, state: WorkingState, row: number): string =>
+  state.refs[row * plan.refStride] as string;
 
 /** First row not before (time, id). */
 function lowerBound(plan: EnginePlan<SourceEvent>, state: WorkingState, time: number, id: string): number {
@@ -222,7 +257,12 @@ function applyEvent<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingSt
   state.refs.splice(at * plan.refStride, 0, ...refRow);
   for (const p of plan.lifetime) {
     const value = p.feature.spec.kind === 'count' ? null : plan.fieldOf(event, p.feature.spec.field);
-    state.lifetime[p.feature.name] = p.accumulator.add(state.lifetime[p.feature.name] ?? p.accumulator.init(), time, id, value);
+    state.lifetime[p.feature.name] = p.accumulator.add(
+      state.lifetime[p.feature.name] ?? p.accumulator.init(),
+      time,
+      id,
+      value,
+    );
   }
   return true;
 }
@@ -232,7 +272,9 @@ function assertFiniteNumbers<E extends SourceEvent>(plan: EnginePlan<E>, event: 
   for (const field of plan.numericFieldsRead) {
     const value = (event as unknown as Record<string, unknown>)[field];
     if (value !== null && value !== undefined && !Number.isFinite(value)) {
-      throw new RangeError(`${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`);
+      throw new RangeError(
+        `${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`,
+      );
     }
   }
 }
@@ -255,9 +297,15 @@ function readSliding(plan: EnginePlan<SourceEvent>, state: WorkingState, p: Plan
   return p.accumulator.result(acc);
 }
 
-function readVector<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, entityId: string, asOf: EventTime): FeatureVector {
+function readVector<E extends SourceEvent>(
+  plan: EnginePlan<E>,
+  state: WorkingState,
+  entityId: string,
+  asOf: EventTime,
+): FeatureVector {
   const values: Record<string, FeatureValue> = {};
-  for (const p of plan.sliding) values[p.feature.name] = finiteOrMissing(readSliding(plan, state, p, asOf) ?? p.feature.spec.default);
+  for (const p of plan.sliding)
+    values[p.feature.name] = finiteOrMissing(readSliding(plan, state, p, asOf) ?? p.feature.spec.default);
   for (const p of plan.lifetime) {
     const acc = state.lifetime[p.feature.name] ?? p.accumulator.init();
     values[p.feature.name] = finiteOrMissing(p.accumulator.result(acc) ?? p.feature.spec.default);
@@ -265,12 +313,17 @@ function readVector<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingSt
   return { featureSet: plan.set.name, entityId, eventTime: asOf, values };
 }
 
-function nextChange<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, after: EventTime): EventTime | undefined {
+function nextChange<E extends SourceEvent>(
+  plan: EnginePlan<E>,
+  state: WorkingState,
+  after: EventTime,
+): EventTime | undefined {
   let next: number | undefined;
   for (const size of plan.windowSizes) {
     // The first retained event whose expiry (time + size) is still ahead.
     const row = upperBoundTime(plan, state, after - size);
-    if (row < rowCount(plan, state) && (next === undefined || timeAt(plan, state, row) + size < next)) next = timeAt(plan, state, row) + size;
+    if (row < rowCount(plan, state) && (next === undefined || timeAt(plan, state, row) + size < next))
+      next = timeAt(plan, state, row) + size;
   }
   return next === undefined ? undefined : eventTime(next);
 }
@@ -279,7 +332,10 @@ function nextChange<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingSt
 function compactState<E extends SourceEvent>(plan: EnginePlan<E>, state: WorkingState, watermark: EventTime): boolean {
   // A read at asOf >= watermark sees (asOf - size, asOf]: events at or before watermark - longestWindow are gone
   // for good. Events at or after the watermark may still be redelivered, so their (time, id) stays for de-duplication.
-  const drop = Math.min(upperBoundTime(plan, state, watermark - plan.longestWindow), lowerBound(plan, state, watermark, ''));
+  const drop = Math.min(
+    upperBoundTime(plan, state, watermark - plan.longestWindow),
+    lowerBound(plan, state, watermark, ''),
+  );
   if (drop === 0) return false;
   state.nums.splice(0, drop * plan.numStride);
   state.refs.splice(0, drop * plan.refStride);
@@ -289,7 +345,9 @@ function compactState<E extends SourceEvent>(plan: EnginePlan<E>, state: Working
 function parseEvent<E extends SourceEvent>(set: FeatureSet<E>, raw: unknown): ParseResult<E> {
   const result = set.source.schema.safeParse(raw);
   if (result.success) return { ok: true, event: result.data };
-  const reason = result.error.issues.map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`).join('; ');
+  const reason = result.error.issues
+    .map((issue) => `${issue.path.join('.') || '(event)'}: ${issue.message}`)
+    .join('; ');
   return { ok: false, reason: `invalid ${set.source.name} event: ${reason}` };
 }
 
@@ -297,7 +355,11 @@ function parseEvent<E extends SourceEvent>(set: FeatureSet<E>, raw: unknown): Pa
  * Aggregate values + request-time features + transforms: the model input. The same function serves online
  * (`engine.serving`) and builds training rows offline (aggregates as of the labelled event, plus that event).
  */
-export function modelInput<E extends SourceEvent>(set: FeatureSet<E>, aggregates: FeatureValues, requestEvent: E): FeatureValues {
+export function modelInput<E extends SourceEvent>(
+  set: FeatureSet<E>,
+  aggregates: FeatureValues,
+  requestEvent: E,
+): FeatureValues {
   const values: Record<string, FeatureValue> = { ...aggregates };
   for (const feature of set.requestFeatures) values[feature.name] = feature.compute(requestEvent);
   for (const t of set.transforms) values[t.name] = t.compute(...t.inputs.map((input) => values[input] ?? null));
@@ -326,7 +388,15 @@ interface Layout2 {
 
 function isLayout2(snapshot: unknown): snapshot is Layout2 {
   const state = snapshot as Partial<Layout2> | null;
-  return typeof state === 'object' && state !== null && state.v === 2 && Array.isArray(state.nums) && Array.isArray(state.refs) && typeof state.lifetime === 'object' && state.lifetime !== null;
+  return (
+    typeof state === 'object' &&
+    state !== null &&
+    state.v === 2 &&
+    Array.isArray(state.nums) &&
+    Array.isArray(state.refs) &&
+    typeof state.lifetime === 'object' &&
+    state.lifetime !== null
+  );
 }
 
 /**

@@ -4,7 +4,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { isoWithOffset } from '@rtml/synthetic';
 import { offlineOnlineAgree } from './agreement.js';
-import { count, distinctCount, entity, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Aggregate, type Window } from './definition.js';
+import {
+  count,
+  distinctCount,
+  entity,
+  last,
+  lastK,
+  lifetime,
+  max,
+  mean,
+  min,
+  sliding,
+  source,
+  sum,
+  type Aggregate,
+  type Window,
+} from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { readBackfillHistory, rowAsOf, runBackfill, type HistoryRow } from './offline.js';
@@ -58,11 +73,23 @@ const paritySet = featureSet({
   name: 'parity',
   entity: stream,
   source: paritySource,
-  features: Object.assign({}, ...Object.entries(WINDOWS).map(([suffix, window]) => featuresFor(suffix, window))) as Record<string, Aggregate>,
+  features: Object.assign(
+    {},
+    ...Object.entries(WINDOWS).map(([suffix, window]) => featuresFor(suffix, window)),
+  ) as Record<string, Aggregate>,
 });
 /** Lifetime only: the online engine retains no events for windows here, yet must still count a redelivery once. */
-const lifetimeSet = featureSet({ name: 'parity_lifetime', entity: stream, source: paritySource, features: featuresFor('life', lifetime) });
-const SETS = [paritySet, lifetimeSet].map((set) => ({ set, engine: createOnlineEngine(set), table: `${set.name}_history` }));
+const lifetimeSet = featureSet({
+  name: 'parity_lifetime',
+  entity: stream,
+  source: paritySource,
+  features: featuresFor('life', lifetime),
+});
+const SETS = [paritySet, lifetimeSet].map((set) => ({
+  set,
+  engine: createOnlineEngine(set),
+  table: `${set.name}_history`,
+}));
 type Checked = (typeof SETS)[number];
 const SLIDING_SIZES = [7, 20];
 const BASE = Date.UTC(2024, 2, 31, 23, 59, 59, 990); // near a day/month boundary, so offsets change the date part
@@ -117,7 +144,10 @@ function rawEvents(stream: Stream, entity: string): RawEvent[] {
     const iso = e.zoneMinutes === 0 ? new Date(epoch).toISOString() : isoWithOffset(epoch, e.zoneMinutes);
     const fields = { eventId: `${e.idPrefix}#${index}`, entity, amount: e.amount, label: e.label, flag: e.flag };
     // Copies alternate the online spelling of the time: the same instant either way, so the same event.
-    return Array.from({ length: e.copies }, (_, copy) => ({ iso, online: { ...fields, eventTime: e.epochOnline !== (copy % 2 === 1) ? epoch : iso } }));
+    return Array.from({ length: e.copies }, (_, copy) => ({
+      iso,
+      online: { ...fields, eventTime: e.epochOnline !== (copy % 2 === 1) ? epoch : iso },
+    }));
   });
 }
 
@@ -129,7 +159,13 @@ async function loadEvents(connection: DuckDBConnection, table: string, streams: 
   );
   const appender = await connection.createAppender(table);
   for (const raw of streams.flat()) {
-    const e = raw.online as { eventId: string; entity: string; amount: number | null; label: string | null; flag: boolean | null };
+    const e = raw.online as {
+      eventId: string;
+      entity: string;
+      amount: number | null;
+      label: string | null;
+      flag: boolean | null;
+    };
     appender.appendVarchar(e.eventId);
     appender.appendVarchar(raw.iso); // offline always parses the ISO text itself (DuckDB), online often gets epoch ms
     appender.appendVarchar(e.entity);
@@ -155,20 +191,33 @@ function checkPoints(events: readonly ParityEvent[]): number[] {
   return [...points].filter((t) => t >= first).sort((a, b) => a - b);
 }
 
-function checkStream({ set, engine }: Checked, entity: string, stream: Stream, raw: readonly RawEvent[], history: readonly HistoryRow[]): void {
+function checkStream(
+  { set, engine }: Checked,
+  entity: string,
+  stream: Stream,
+  raw: readonly RawEvent[],
+  history: readonly HistoryRow[],
+): void {
   const parsed = raw.map((r) => {
     const result = engine.parse(r.online);
     if (!result.ok) throw new Error(result.reason);
     return result.event;
   });
-  const arrival = parsed.map((event, i) => ({ event, key: stream.arrivalKeys[i] ?? 0 })).sort((a, b) => a.key - b.key).map((a) => a.event);
+  const arrival = parsed
+    .map((event, i) => ({ event, key: stream.arrivalKeys[i] ?? 0 }))
+    .sort((a, b) => a.key - b.key)
+    .map((a) => a.event);
   const distinct = stream.events.length;
   const magnitude = Math.max(1, ...parsed.map((e) => Math.abs(e.amount ?? 0))) * distinct;
   // One online state per distinct event time: built from scratch from the events up to it, in arrival order.
-  const states = [...new Set(parsed.map((e) => e.eventTime))].sort((a, b) => a - b).map((t) => ({
-    t,
-    state: arrival.filter((e) => e.eventTime <= t).reduce((s: OnlineState, e) => engine.apply(s, e), engine.initialState()),
-  }));
+  const states = [...new Set(parsed.map((e) => e.eventTime))]
+    .sort((a, b) => a - b)
+    .map((t) => ({
+      t,
+      state: arrival
+        .filter((e) => e.eventTime <= t)
+        .reduce((s: OnlineState, e) => engine.apply(s, e), engine.initialState()),
+    }));
   for (const point of checkPoints(parsed)) {
     const offline = rowAsOf(history, point);
     const online = engine.read(rowAsOf(states, point)!.state, entity, eventTime(point));
@@ -178,7 +227,9 @@ function checkStream({ set, engine }: Checked, entity: string, stream: Stream, r
       const b = online.values[feature.name] ?? null;
       if (!offlineOnlineAgree(feature, a, b, { count: distinct, absoluteSum: magnitude })) {
         const t = point - BASE;
-        throw new Error(`${entity} ${feature.name} as of BASE+${t}: offline ${JSON.stringify(a)} != online ${JSON.stringify(b)}\nevents: ${JSON.stringify(raw.map((r) => r.online))}`);
+        throw new Error(
+          `${entity} ${feature.name} as of BASE+${t}: offline ${JSON.stringify(a)} != online ${JSON.stringify(b)}\nevents: ${JSON.stringify(raw.map((r) => r.online))}`,
+        );
       }
     }
   }

@@ -1,7 +1,21 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { count, distinctCount, entity, last, lastK, lifetime, max, mean, min, sliding, source, sum, type Window } from './definition.js';
+import {
+  count,
+  distinctCount,
+  entity,
+  last,
+  lastK,
+  lifetime,
+  max,
+  mean,
+  min,
+  sliding,
+  source,
+  sum,
+  type Window,
+} from './definition.js';
 import { isoOrEpochMs } from './event-time.js';
 import { featureSet } from './feature-set.js';
 import { createOnlineEngine, type OnlineEngine, type OnlineState } from './online.js';
@@ -14,7 +28,14 @@ import { duration, eventTime } from './time.js';
  */
 const events = source(
   'snapshot_event',
-  z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, key: z.string(), amount: z.number().nullable(), label: z.string().nullable(), flag: z.boolean().nullable() }),
+  z.object({
+    eventId: z.string().min(1),
+    eventTime: isoOrEpochMs,
+    key: z.string(),
+    amount: z.number().nullable(),
+    label: z.string().nullable(),
+    flag: z.boolean().nullable(),
+  }),
 );
 const keyed = entity({ name: 'key', key: 'key' });
 type SnapshotEvent = z.output<typeof events.schema>;
@@ -40,12 +61,19 @@ const everything = featureSet({
   name: 'snapshots',
   entity: keyed,
   source: events,
-  features: { ...featuresFor('w5', sliding(duration.ms(5))), ...featuresFor('w40', sliding(duration.ms(40))), ...featuresFor('life', lifetime) },
+  features: {
+    ...featuresFor('w5', sliding(duration.ms(5))),
+    ...featuresFor('w40', sliding(duration.ms(40))),
+    ...featuresFor('life', lifetime),
+  },
 });
 
 const T0 = Date.UTC(2026, 0, 1);
 /** Ids and strings with what an encoding could trip on: quotes, backslashes, control characters, lone surrogates, emoji. */
-const text = fc.oneof(fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }), fc.constantFrom('a', 'b', '"', '\\', '\u0000', '\ud800', '😀', 'x'.repeat(40)));
+const text = fc.oneof(
+  fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
+  fc.constantFrom('a', 'b', '"', '\\', '\u0000', '\ud800', '😀', 'x'.repeat(40)),
+);
 const amount = fc.oneof(
   fc.constant(null),
   fc.double({ noNaN: true, noDefaultInfinity: true }),
@@ -94,7 +122,14 @@ describe('state snapshots', () => {
           const event: SnapshotEvent | undefined =
             s.kind === 'redeliver'
               ? applied[applied.length - 1]
-              : { eventId: s.event.eventId, eventTime: eventTime(T0 + s.event.offset), key: 'k', amount: s.event.amount, label: s.event.label, flag: s.event.flag };
+              : {
+                  eventId: s.event.eventId,
+                  eventTime: eventTime(T0 + s.event.offset),
+                  key: 'k',
+                  amount: s.event.amount,
+                  label: s.event.label,
+                  flag: s.event.flag,
+                };
           // The stream processor refuses events older than the watermark (dead letters): they never reach apply.
           if (event === undefined || event.eventTime < watermark) continue;
           applied.push(event);
@@ -103,7 +138,9 @@ describe('state snapshots', () => {
         }
         expect(restarted.state).toBe(steady.state);
         const fresh = createOnlineEngine(everything);
-        for (const asOf of [streamTime, streamTime + 3, streamTime + 39].filter(Number.isFinite).map((t) => eventTime(t))) {
+        for (const asOf of [streamTime, streamTime + 3, streamTime + 39]
+          .filter(Number.isFinite)
+          .map((t) => eventTime(t))) {
           const expected = steady.engine.read(steady.state, 'k', asOf);
           expect(fresh.read(JSON.parse(JSON.stringify(restarted.state)) as OnlineState, 'k', asOf)).toEqual(expected);
           expect(fresh.nextChange(restarted.state, asOf)).toBe(steady.engine.nextChange(steady.state, asOf));

@@ -133,7 +133,8 @@ class Writer {
     if (Number.isNaN(value)) return this.uint(NULL_NUMBER);
     const cents = Math.round(value * 100);
     // -0 takes the raw form: cents cannot tell it from 0.
-    if (Math.abs(cents) <= MAX_CENTS && Object.is(cents / 100, value) && !Object.is(value, -0)) return this.uint(zigzag(cents) * 4 + CENTS);
+    if (Math.abs(cents) <= MAX_CENTS && Object.is(cents / 100, value) && !Object.is(value, -0))
+      return this.uint(zigzag(cents) * 4 + CENTS);
     bits.setFloat64(0, value);
     this.uint(bits.getUint32(0) * 4 + RAW);
     this.uint(bits.getUint32(4));
@@ -167,7 +168,12 @@ class Writer {
     if (!this.units) return this.bytes.toString('latin1', 0, this.length);
     const parts: string[] = [];
     for (let from = 0; from < this.length; from += 8192) {
-      parts.push(String.fromCharCode.apply(null, this.units.subarray(from, Math.min(this.length, from + 8192)) as unknown as number[]));
+      parts.push(
+        String.fromCharCode.apply(
+          null,
+          this.units.subarray(from, Math.min(this.length, from + 8192)) as unknown as number[],
+        ),
+      );
     }
     return parts.join('');
   }
@@ -178,7 +184,9 @@ class Reader {
   constructor(private readonly text: string) {}
 
   fail(what: string): never {
-    throw new RangeError(`malformed online state at character ${this.at} (${what}): ${JSON.stringify(this.text.slice(0, 80))}`);
+    throw new RangeError(
+      `malformed online state at character ${this.at} (${what}): ${JSON.stringify(this.text.slice(0, 80))}`,
+    );
   }
 
   peek(): number {
@@ -311,7 +319,9 @@ export function createStateCodec(layout: StateLayout): StateCodec {
     const rows = state.nums.length / numStride;
     if (!written || written.wide || out.wide || rows !== written.rows + 1 || written.rows === 0) return 0;
     const last = (written.rows - 1) * numStride;
-    return state.nums[last] === written.lastTime && state.refs[(written.rows - 1) * refStride] === written.lastId ? written.rows : 0;
+    return state.nums[last] === written.lastTime && state.refs[(written.rows - 1) * refStride] === written.lastId
+      ? written.rows
+      : 0;
   }
 
   function writeRows(out: Writer, state: WorkingState, from: number): void {
@@ -354,7 +364,14 @@ export function createStateCodec(layout: StateLayout): StateCodec {
 
   function remember(state: WorkingState, text: string, rowsAt: number, wide: boolean): void {
     const rows = state.nums.length / numStride;
-    state.written = { text, rowsAt, rows, lastTime: state.nums[(rows - 1) * numStride] ?? NaN, lastId: (state.refs[(rows - 1) * refStride] as string | undefined) ?? '', wide };
+    state.written = {
+      text,
+      rowsAt,
+      rows,
+      lastTime: state.nums[(rows - 1) * numStride] ?? NaN,
+      lastId: (state.refs[(rows - 1) * refStride] as string | undefined) ?? '',
+      wide,
+    };
   }
 
   /** Entries name rows decoded after them: [entries, index of the time, row]. */
@@ -411,7 +428,8 @@ export function createStateCodec(layout: StateLayout): StateCodec {
   }
 
   function decode(text: string): WorkingState {
-    if (text[0] !== TEXT_VERSION) throw new RangeError(`not an online state of layout version 3: ${JSON.stringify(text.slice(0, 80))}`);
+    if (text[0] !== TEXT_VERSION)
+      throw new RangeError(`not an online state of layout version 3: ${JSON.stringify(text.slice(0, 80))}`);
     const input = new Reader(text);
     input.skip();
     const state: WorkingState = { nums: [], refs: [], lifetime: {} };

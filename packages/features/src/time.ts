@@ -13,7 +13,8 @@ export function eventTime(epochMs: number): EventTime {
 }
 
 export function processingTime(epochMs: number): ProcessingTime {
-  if (!Number.isFinite(epochMs)) throw new RangeError(`processing time must be a finite epoch-ms number, got ${epochMs}`);
+  if (!Number.isFinite(epochMs))
+    throw new RangeError(`processing time must be a finite epoch-ms number, got ${epochMs}`);
   return epochMs as ProcessingTime;
 }
 

@@ -19,7 +19,11 @@ async function delaysScheduledDuring(work: () => Promise<void>): Promise<number[
   return delays;
 }
 
-const kafka = new Kafka({ clientId: 'request-queue-patch-test', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'request-queue-patch-test',
+  brokers: inject('kafkaBrokers').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const admin = kafka.admin();
 afterAll(() => admin.disconnect());
 

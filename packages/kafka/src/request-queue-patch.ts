@@ -31,5 +31,7 @@ function scheduleCheckPendingRequests(this: RequestQueueInternals): void {
 }
 
 // kafkajs has no "exports" map, so its internal module resolves to the very instance kafkajs itself requires.
-const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueueInternals };
+const RequestQueue = createRequire(import.meta.url)('kafkajs/src/network/requestQueue/index.js') as {
+  prototype: RequestQueueInternals;
+};
 RequestQueue.prototype.scheduleCheckPendingRequests = scheduleCheckPendingRequests;

@@ -3,7 +3,11 @@ import { afterAll, expect, inject, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
 import { ensureTopics, TopicCreationError } from './topics.js';
 
-const kafka = new Kafka({ clientId: 'kafka-helpers-test', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.NOTHING });
+const kafka = new Kafka({
+  clientId: 'kafka-helpers-test',
+  brokers: inject('kafkaBrokers').split(','),
+  logLevel: logLevel.NOTHING,
+});
 const admin = kafka.admin();
 afterAll(() => admin.disconnect());
 
@@ -22,8 +26,16 @@ it('creates several topics at once and returns only when every partition has a l
 
 /** An admin client whose kafkajs error log lines land in `errors`. */
 async function watchedAdmin(errors: string[]) {
-  const logCreator = () => ({ log }: { log: { message: string; error?: string } }) => void errors.push(`${log.message} ${log.error ?? ''}`);
-  const watched = new Kafka({ clientId: 'kafka-helpers-test-watched', brokers: inject('kafkaBrokers').split(','), logLevel: logLevel.ERROR, logCreator }).admin();
+  const logCreator =
+    () =>
+    ({ log }: { log: { message: string; error?: string } }) =>
+      void errors.push(`${log.message} ${log.error ?? ''}`);
+  const watched = new Kafka({
+    clientId: 'kafka-helpers-test-watched',
+    brokers: inject('kafkaBrokers').split(','),
+    logLevel: logLevel.ERROR,
+    logCreator,
+  }).admin();
   await watched.connect();
   return watched;
 }
@@ -44,9 +56,11 @@ it('leaves an existing topic as it is, and says nothing about it', async () => {
   expect(errors).toEqual([]);
 });
 
-it('a topic the broker refuses: one error naming the topic and the broker\'s reason', async () => {
+it("a topic the broker refuses: one error naming the topic and the broker's reason", async () => {
   const topic = `ensure-refused-${randomUUID()}`;
   const failure = ensureTopics(admin, [{ topic, numPartitions: 1, replicationFactor: 99 }]);
   await expect(failure).rejects.toBeInstanceOf(TopicCreationError);
-  await expect(failure).rejects.toThrow(new RegExp(`^cannot create Kafka topic ${topic}: INVALID_REPLICATION_FACTOR \\([^\\n]+\\)$`));
+  await expect(failure).rejects.toThrow(
+    new RegExp(`^cannot create Kafka topic ${topic}: INVALID_REPLICATION_FACTOR \\([^\\n]+\\)$`),
+  );
 });

@@ -14,15 +14,23 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
  * broker answers for a few milliseconds after the controller has created the topic; we keep polling instead.
  * Only missing topics are sent: the broker answers an existing one with an error that kafkajs logs as an ERROR.
  */
-export async function ensureTopics(admin: Admin, topics: readonly ITopicConfig[], opts: { timeoutMs?: number } = {}): Promise<void> {
+export async function ensureTopics(
+  admin: Admin,
+  topics: readonly ITopicConfig[],
+  opts: { timeoutMs?: number } = {},
+): Promise<void> {
   if (topics.length === 0) return;
   const existing = new Set(await admin.listTopics());
-  await createTopics(admin, topics.filter((t) => !existing.has(t.topic)));
+  await createTopics(
+    admin,
+    topics.filter((t) => !existing.has(t.topic)),
+  );
   const names = topics.map((t) => t.topic);
   const deadline = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     if (await allPartitionsLed(admin, names)) return;
-    if (Date.now() > deadline) throw new Error(`topics not ready after ${opts.timeoutMs ?? 30_000} ms: ${names.join(', ')}`);
+    if (Date.now() > deadline)
+      throw new Error(`topics not ready after ${opts.timeoutMs ?? 30_000} ms: ${names.join(', ')}`);
     await sleep(50);
   }
 }
@@ -44,21 +52,28 @@ async function createTopics(admin: Admin, topics: readonly ITopicConfig[]): Prom
     // false (not an error) when a concurrent caller created them first
     await admin.createTopics({ topics: [...topics], waitForLeaders: false });
   } catch (error) {
-    throw new TopicCreationError(`cannot create Kafka topic ${brokerReasons(error, topics).join('; ')}`, { cause: error });
+    throw new TopicCreationError(`cannot create Kafka topic ${brokerReasons(error, topics).join('; ')}`, {
+      cause: error,
+    });
   }
 }
 
 /** Per topic, what the broker said (kafkajs wraps its per-topic errors in an aggregate, the aggregate in `cause`). */
 function brokerReasons(error: unknown, topics: readonly ITopicConfig[]): string[] {
   const wrapped = error as BrokerError & { errors?: BrokerError[]; cause?: { errors?: BrokerError[] } };
-  const errors = (wrapped.errors ?? wrapped.cause?.errors ?? [wrapped]).filter((e) => e.type !== 'TOPIC_ALREADY_EXISTS');
+  const errors = (wrapped.errors ?? wrapped.cause?.errors ?? [wrapped]).filter(
+    (e) => e.type !== 'TOPIC_ALREADY_EXISTS',
+  );
   return errors.map((e) => `${e.topic ?? topics.map((t) => t.topic).join(', ')}: ${e.type ?? 'error'} (${e.message})`);
 }
 
 async function allPartitionsLed(admin: Admin, names: string[]): Promise<boolean> {
   try {
     const { topics } = await admin.fetchTopicMetadata({ topics: names });
-    return topics.length === names.length && topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+    return (
+      topics.length === names.length &&
+      topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
+    );
   } catch (error) {
     if (NOT_READY.has((error as { type?: string }).type ?? '')) return false;
     throw error;

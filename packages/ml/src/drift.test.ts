@@ -18,9 +18,15 @@ describe('populationStabilityIndex', () => {
 
   it('is zero for identical samples', () => {
     fc.assert(
-      fc.property(fc.array(fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: null }), { minLength: 1, maxLength: 200 }), (sample) => {
-        expect(populationStabilityIndex(sample, [...sample])).toBeCloseTo(0, 12);
-      }),
+      fc.property(
+        fc.array(fc.option(fc.double({ min: -1e6, max: 1e6, noNaN: true }), { nil: null }), {
+          minLength: 1,
+          maxLength: 200,
+        }),
+        (sample) => {
+          expect(populationStabilityIndex(sample, [...sample])).toBeCloseTo(0, 12);
+        },
+      ),
     );
   });
 

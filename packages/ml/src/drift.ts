@@ -48,7 +48,10 @@ export function populationStabilityIndex(
 ): number {
   const { bins = 10, epsilon = 1e-4 } = options;
   if (expected.length === 0 || actual.length === 0) throw new RangeError('PSI needs two non-empty samples');
-  const edges = psiBinEdges(expected.filter((v): v is number => v !== null), bins);
+  const edges = psiBinEdges(
+    expected.filter((v): v is number => v !== null),
+    bins,
+  );
   const e = binShares(expected, edges, epsilon);
   const a = binShares(actual, edges, epsilon);
   return e.reduce((sum, ei, i) => sum + (a[i]! - ei) * Math.log(a[i]! / ei), 0);
@@ -62,7 +65,8 @@ export interface MismatchOptions {
 }
 
 export function valuesMatch(a: Comparable, b: Comparable, tolerance: number): boolean {
-  if (typeof a === 'number' && typeof b === 'number') return Math.abs(a - b) <= tolerance || (Number.isNaN(a) && Number.isNaN(b));
+  if (typeof a === 'number' && typeof b === 'number')
+    return Math.abs(a - b) <= tolerance || (Number.isNaN(a) && Number.isNaN(b));
   if (Array.isArray(a) && Array.isArray(b)) {
     return a.length === b.length && a.every((v, i) => valuesMatch(v as Comparable, b[i] as Comparable, tolerance));
   }
@@ -70,7 +74,11 @@ export function valuesMatch(a: Comparable, b: Comparable, tolerance: number): bo
 }
 
 /** Fraction of aligned pairs whose values differ (null vs a number is a mismatch). */
-export function mismatchRate(left: readonly Comparable[], right: readonly Comparable[], options: MismatchOptions = {}): number {
+export function mismatchRate(
+  left: readonly Comparable[],
+  right: readonly Comparable[],
+  options: MismatchOptions = {},
+): number {
   if (left.length !== right.length) throw new RangeError(`samples differ in length: ${left.length} vs ${right.length}`);
   if (left.length === 0) throw new RangeError('mismatch rate of zero pairs is undefined');
   const tolerance = options.tolerance ?? 1e-9;

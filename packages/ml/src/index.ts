@@ -10,7 +10,14 @@ export {
 } from './logistic.js';
 export { rocAuc, precisionAtK, recallAtK, logLoss } from './metrics.js';
 export { groupedPrecisionRecallAtK, type GroupedRanking } from './ranking.js';
-export { modelRow, trainingMeans, emptyHistoryValues, ModelInputError, type Fallbacks, type ModelRow } from './model-row.js';
+export {
+  modelRow,
+  trainingMeans,
+  emptyHistoryValues,
+  ModelInputError,
+  type Fallbacks,
+  type ModelRow,
+} from './model-row.js';
 export {
   populationStabilityIndex,
   psiBinEdges,

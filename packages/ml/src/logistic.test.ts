@@ -12,7 +12,16 @@ describe('trainLogisticRegression', () => {
   });
 
   it('reaches the optimum: the gradient of the penalised loss is zero', () => {
-    const rows = [[-2, 1], [-1, 0], [1, 1], [2, 0], [-0.5, 1], [0.5, 0], [0, 1], [3, 1]];
+    const rows = [
+      [-2, 1],
+      [-1, 0],
+      [1, 1],
+      [2, 0],
+      [-0.5, 1],
+      [0.5, 0],
+      [0, 1],
+      [3, 1],
+    ];
     const labels = [0, 0, 1, 1, 1, 0, 0, 1];
     const l2 = 0.1;
     const model = trainLogisticRegression(['a', 'b'], rows, labels, { l2 });
@@ -35,7 +44,14 @@ describe('trainLogisticRegression', () => {
   });
 
   it('fits standardisation on the training rows only', () => {
-    const model = trainLogisticRegression(['a', 'b'], [[1, 10], [3, 10]], [0, 1]);
+    const model = trainLogisticRegression(
+      ['a', 'b'],
+      [
+        [1, 10],
+        [3, 10],
+      ],
+      [0, 1],
+    );
     expect(model.standardiser.means).toEqual([2, 10]);
     expect(model.standardiser.stds).toEqual([1, 1]); // constant column scaled by 1, not divided by zero
   });

@@ -46,10 +46,13 @@ const sigmoid = (z: number): number => (z >= 0 ? 1 / (1 + Math.exp(-z)) : Math.e
 
 function validateTrainingData(featureNames: readonly string[], rows: Matrix, labels: readonly number[]): void {
   if (rows.length === 0) throw new RangeError('cannot train on zero rows');
-  if (rows.length !== labels.length) throw new RangeError(`rows (${rows.length}) and labels (${labels.length}) differ in length`);
+  if (rows.length !== labels.length)
+    throw new RangeError(`rows (${rows.length}) and labels (${labels.length}) differ in length`);
   rows.forEach((row, i) => {
-    if (row.length !== featureNames.length) throw new RangeError(`row ${i} has ${row.length} values, expected ${featureNames.length}`);
-    if (!row.every(Number.isFinite)) throw new RangeError(`row ${i} has a non-finite value: impute missing features before training`);
+    if (row.length !== featureNames.length)
+      throw new RangeError(`row ${i} has ${row.length} values, expected ${featureNames.length}`);
+    if (!row.every(Number.isFinite))
+      throw new RangeError(`row ${i} has a non-finite value: impute missing features before training`);
   });
   if (!labels.every((y) => y === 0 || y === 1)) throw new RangeError('labels must be 0 or 1');
 }
@@ -98,7 +101,9 @@ export function trainLogisticRegression(
   let beta = new Array<number>(width).fill(0);
   for (let iteration = 0; iteration < maxIterations; iteration++) {
     const gradient = beta.map((b, j) => (j === 0 ? 0 : l2 * b));
-    const hessian = Array.from({ length: width }, (_, i) => Array.from({ length: width }, (_, j) => (i === j && i > 0 ? l2 : 0)));
+    const hessian = Array.from({ length: width }, (_, i) =>
+      Array.from({ length: width }, (_, j) => (i === j && i > 0 ? l2 : 0)),
+    );
     for (let i = 0; i < x.length; i++) {
       const xi = x[i]!;
       let z = 0;
@@ -121,7 +126,8 @@ export function trainLogisticRegression(
 }
 
 export function predictProbability(model: LogisticModel, row: readonly number[]): number {
-  if (row.length !== model.weights.length) throw new RangeError(`expected ${model.weights.length} values, got ${row.length}`);
+  if (row.length !== model.weights.length)
+    throw new RangeError(`expected ${model.weights.length} values, got ${row.length}`);
   if (!row.every(Number.isFinite)) throw new RangeError('cannot score a row with a non-finite value');
   const x = standardise(row, model.standardiser);
   let z = model.bias;

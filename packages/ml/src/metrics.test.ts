@@ -39,7 +39,12 @@ describe('rocAuc', () => {
       fc.property(scoredSample, (rows) => {
         const scores = rows.map(([s]) => s);
         const labels = rows.map(([, y]) => y);
-        expect(rocAuc(scores.map((s) => -s), labels)).toBeCloseTo(1 - rocAuc(scores, labels), 12);
+        expect(
+          rocAuc(
+            scores.map((s) => -s),
+            labels,
+          ),
+        ).toBeCloseTo(1 - rocAuc(scores, labels), 12);
       }),
     );
   });

@@ -1,7 +1,8 @@
 /** Evaluation metrics for binary classifiers and distribution comparisons. Labels are 0 or 1. */
 
 function checkPairs(scores: readonly number[], labels: readonly number[]): void {
-  if (scores.length !== labels.length) throw new RangeError(`scores (${scores.length}) and labels (${labels.length}) differ in length`);
+  if (scores.length !== labels.length)
+    throw new RangeError(`scores (${scores.length}) and labels (${labels.length}) differ in length`);
   if (!labels.every((y) => y === 0 || y === 1)) throw new RangeError('labels must be 0 or 1');
   if (!scores.every(Number.isFinite)) throw new RangeError('scores must be finite numbers');
 }
@@ -14,10 +15,11 @@ export function rocAuc(scores: readonly number[], labels: readonly number[]): nu
   checkPairs(scores, labels);
   const positives = labels.filter((y) => y === 1).length;
   const negatives = labels.length - positives;
-  if (positives === 0 || negatives === 0) throw new RangeError('ROC AUC needs at least one positive and one negative label');
+  if (positives === 0 || negatives === 0)
+    throw new RangeError('ROC AUC needs at least one positive and one negative label');
   const order = scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
   let positiveRankSum = 0;
-  for (let start = 0; start < order.length; ) {
+  for (let start = 0; start < order.length;) {
     let end = start;
     while (end + 1 < order.length && scores[order[end + 1]!] === scores[order[start]!]) end++;
     const averageRank = (start + end) / 2 + 1;

@@ -1,5 +1,16 @@
 import { describe, expect, it } from 'vitest';
-import { count, distinctCount, duration, entity, featureSet, isoOrEpochMs, mean, sliding, source, sum } from '@rtml/features';
+import {
+  count,
+  distinctCount,
+  duration,
+  entity,
+  featureSet,
+  isoOrEpochMs,
+  mean,
+  sliding,
+  source,
+  sum,
+} from '@rtml/features';
 import { z } from 'zod';
 import { emptyHistoryValues, modelRow, trainingMeans } from './model-row.js';
 
@@ -22,12 +33,20 @@ describe('fallbacks', () => {
   });
 
   it('emptyHistoryValues gives counts 0 and declared numeric defaults, nothing for means', () => {
-    const events = source('e', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, user: z.string(), x: z.number() }));
+    const events = source(
+      'e',
+      z.object({ eventId: z.string(), eventTime: isoOrEpochMs, user: z.string(), x: z.number() }),
+    );
     const set = featureSet({
       name: 's',
       entity: entity({ name: 'user', key: 'user' }),
       source: events,
-      features: { n: count(), d: distinctCount('x'), total: sum('x', { default: 0 }), avg: mean('x', { window: sliding(duration.hours(1)) }) },
+      features: {
+        n: count(),
+        d: distinctCount('x'),
+        total: sum('x', { default: 0 }),
+        avg: mean('x', { window: sliding(duration.hours(1)) }),
+      },
     });
     expect(emptyHistoryValues([set])).toEqual({ n: 0, d: 0, total: 0 });
   });

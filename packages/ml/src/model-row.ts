@@ -49,7 +49,10 @@ export function trainingMeans(rows: readonly FeatureValues[], featureNames: read
 }
 
 interface AggregateDefaults {
-  readonly aggregates: readonly { readonly name: string; readonly spec: { readonly kind: string; readonly default: FeatureValue } }[];
+  readonly aggregates: readonly {
+    readonly name: string;
+    readonly spec: { readonly kind: string; readonly default: FeatureValue };
+  }[];
 }
 
 /**

@@ -13,8 +13,14 @@ export interface GroupedRanking {
  * groups that have at least one positive: what a per-user recommender is judged by. Groups without a positive are
  * left out because their recall is undefined and their precision is 0 whatever the ranking.
  */
-export function groupedPrecisionRecallAtK(scores: readonly number[], labels: readonly number[], groups: readonly string[], k: number): GroupedRanking {
-  if (groups.length !== scores.length) throw new RangeError(`groups (${groups.length}) and scores (${scores.length}) differ in length`);
+export function groupedPrecisionRecallAtK(
+  scores: readonly number[],
+  labels: readonly number[],
+  groups: readonly string[],
+  k: number,
+): GroupedRanking {
+  if (groups.length !== scores.length)
+    throw new RangeError(`groups (${groups.length}) and scores (${scores.length}) differ in length`);
   const rankable = [...rowsByGroup(groups).values()].filter((rows) => rows.some((i) => labels[i] === 1));
   if (rankable.length === 0) throw new RangeError('no group has a positive label');
   const perGroup = rankable.map((rows) => {
@@ -22,7 +28,11 @@ export function groupedPrecisionRecallAtK(scores: readonly number[], labels: rea
     const groupLabels = rows.map((i) => labels[i]!);
     return { precision: precisionAtK(groupScores, groupLabels, k), recall: recallAtK(groupScores, groupLabels, k) };
   });
-  return { precisionAtK: mean(perGroup.map((g) => g.precision)), recallAtK: mean(perGroup.map((g) => g.recall)), groups: rankable.length };
+  return {
+    precisionAtK: mean(perGroup.map((g) => g.precision)),
+    recallAtK: mean(perGroup.map((g) => g.recall)),
+    groups: rankable.length,
+  };
 }
 
 /** Row indices per group, groups and rows in input order (so ties rank deterministically). */

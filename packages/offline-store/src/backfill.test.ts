@@ -19,13 +19,22 @@ describe('OfflineStore.backfill', () => {
   it("stores exactly the set's runBackfill history under the set's name and leaves no staging table", async () => {
     const result = await ctx.store.backfill(userTransactionFeatures, { events: 'txns', eventTimeEncoding: 'epoch_ms' });
 
-    const expected = await runBackfill(ctx.store.connection, userTransactionFeatures, { events: 'txns', into: 'reference' });
+    const expected = await runBackfill(ctx.store.connection, userTransactionFeatures, {
+      events: 'txns',
+      into: 'reference',
+    });
     expect(expected.rows).toBeGreaterThan(3); // an event row each, plus window-expiry rows
     expect(result).toMatchObject({ featureSet: userTransactionFeatures.name, rowsWritten: expected.rows });
-    const stored = await ctx.store.query(`SELECT * EXCLUDE (event_time), epoch_ms(event_time) AS t FROM fs__user_txn ORDER BY entity_id, t`);
-    const reference = await ctx.store.query(`SELECT * EXCLUDE (event_time), epoch_ms(event_time) AS t FROM reference ORDER BY entity_id, t`);
+    const stored = await ctx.store.query(
+      `SELECT * EXCLUDE (event_time), epoch_ms(event_time) AS t FROM fs__user_txn ORDER BY entity_id, t`,
+    );
+    const reference = await ctx.store.query(
+      `SELECT * EXCLUDE (event_time), epoch_ms(event_time) AS t FROM reference ORDER BY entity_id, t`,
+    );
     expect(stored).toEqual(reference);
-    const tables = await ctx.store.query(`SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'backfill%'`);
+    const tables = await ctx.store.query(
+      `SELECT table_name FROM information_schema.tables WHERE table_name LIKE 'backfill%'`,
+    );
     expect(tables).toEqual([]);
   });
 });

@@ -11,13 +11,17 @@ const RESERVED_COLUMNS = new Set(['entity_id', 'event_time']);
 /** Feature-set names may not contain `__`: training-set columns are `<set>__<feature>` and must split back unambiguously. */
 export function assertFeatureSetName(name: string): string {
   assertIdentifier(name, 'feature set name');
-  if (name.includes('__')) throw new InvalidIdentifierError(`invalid feature set name ${JSON.stringify(name)}: "__" is reserved as the column prefix separator`);
+  if (name.includes('__'))
+    throw new InvalidIdentifierError(
+      `invalid feature set name ${JSON.stringify(name)}: "__" is reserved as the column prefix separator`,
+    );
   return name;
 }
 
 export function assertFeatureName(name: string): string {
   assertIdentifier(name, 'feature name');
-  if (RESERVED_COLUMNS.has(name)) throw new InvalidIdentifierError(`invalid feature name ${JSON.stringify(name)}: reserved for the history key`);
+  if (RESERVED_COLUMNS.has(name))
+    throw new InvalidIdentifierError(`invalid feature name ${JSON.stringify(name)}: reserved for the history key`);
   return name;
 }
 
@@ -39,8 +43,12 @@ export class FeatureCatalog {
     await connection.run(
       `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, position INTEGER, PRIMARY KEY (feature_set, feature))`,
     );
-    const rows = await queryRows(connection, `SELECT feature_set, feature, type FROM ${CATALOG_TABLE} ORDER BY feature_set, position`);
-    for (const row of rows) catalog.schemaFor(cellText(row['feature_set']))[cellText(row['feature'])] = row['type'] as FeatureType;
+    const rows = await queryRows(
+      connection,
+      `SELECT feature_set, feature, type FROM ${CATALOG_TABLE} ORDER BY feature_set, position`,
+    );
+    for (const row of rows)
+      catalog.schemaFor(cellText(row['feature_set']))[cellText(row['feature'])] = row['type'] as FeatureType;
     for (const set of catalog.schemas.keys()) await catalog.refreshView(set);
     return catalog;
   }
@@ -56,7 +64,10 @@ export class FeatureCatalog {
   /** The registered columns of a set; unknown sets are an error that lists the known ones. */
   schema(set: string): FeatureSchema {
     const schema = this.schemas.get(assertFeatureSetName(set));
-    if (!schema) throw new Error(`unknown feature set ${JSON.stringify(set)}; known: ${this.featureSets().join(', ') || '(none)'}`);
+    if (!schema)
+      throw new Error(
+        `unknown feature set ${JSON.stringify(set)}; known: ${this.featureSets().join(', ') || '(none)'}`,
+      );
     return schema;
   }
 
@@ -103,8 +114,14 @@ export class FeatureCatalog {
     const parts = files.length > 0 ? relationSql({ parquet: files }) : undefined;
     const stored = new Set(parts ? (await describe(this.connection, parts)).map((column) => column.name) : []);
     // A column registered after older parts were written (or before any part has it) reads as NULL.
-    const column = (name: string, type: string) => (stored.has(name) ? `CAST(${quoteIdentifier(name)} AS ${type})` : `NULL::${type}`) + ` AS ${quoteIdentifier(name)}`;
-    const columns = [column('entity_id', 'VARCHAR'), column('event_time', 'TIMESTAMP'), ...Object.entries(this.schema(set)).map(([name, type]) => column(name, type))];
+    const column = (name: string, type: string) =>
+      (stored.has(name) ? `CAST(${quoteIdentifier(name)} AS ${type})` : `NULL::${type}`) +
+      ` AS ${quoteIdentifier(name)}`;
+    const columns = [
+      column('entity_id', 'VARCHAR'),
+      column('event_time', 'TIMESTAMP'),
+      ...Object.entries(this.schema(set)).map(([name, type]) => column(name, type)),
+    ];
     // Views cannot hold bound parameters, so the paths go in as escaped literals (relationSql).
     const from = parts ? `FROM ${parts}` : 'WHERE false';
     await this.connection.run(`CREATE OR REPLACE VIEW ${this.view(set)} AS SELECT ${columns.join(', ')} ${from}`);
@@ -113,7 +130,10 @@ export class FeatureCatalog {
   async partFiles(set: string): Promise<string[]> {
     const dir = this.partsDir(set);
     const names = await readdir(dir).catch(() => [] as string[]);
-    return names.filter((name) => name.endsWith('.parquet')).sort().map((name) => join(dir, name));
+    return names
+      .filter((name) => name.endsWith('.parquet'))
+      .sort()
+      .map((name) => join(dir, name));
   }
 
   private schemaFor(set: string): Record<string, FeatureType> {
@@ -126,8 +146,10 @@ export class FeatureCatalog {
 /** True if the column is new; throws if it exists with another type or is not a valid feature column. */
 function checkColumn(set: string, schema: FeatureSchema, feature: string, type: FeatureType): boolean {
   assertFeatureName(feature);
-  if (!FEATURE_TYPES.includes(type)) throw new TypeError(`feature ${set}.${feature}: unsupported type ${type}; use one of ${FEATURE_TYPES.join(', ')}`);
+  if (!FEATURE_TYPES.includes(type))
+    throw new TypeError(`feature ${set}.${feature}: unsupported type ${type}; use one of ${FEATURE_TYPES.join(', ')}`);
   const existing = schema[feature];
-  if (existing !== undefined && existing !== type) throw new TypeError(`feature ${set}.${feature} is registered as ${existing}, cannot write it as ${type}`);
+  if (existing !== undefined && existing !== type)
+    throw new TypeError(`feature ${set}.${feature} is registered as ${existing}, cannot write it as ${type}`);
   return existing === undefined;
 }

@@ -28,9 +28,7 @@ export function cellText(value: JS | undefined): string {
  * (trusted text: it is run as written), or Parquet files.
  */
 export type RelationSource =
-  | { readonly table: string }
-  | { readonly query: string }
-  | { readonly parquet: string | readonly string[] };
+  { readonly table: string } | { readonly query: string } | { readonly parquet: string | readonly string[] };
 
 /** The SQL for a relation source, usable after FROM. */
 export function relationSql(source: RelationSource): string {
@@ -67,11 +65,15 @@ export async function connectUtc(instance: DuckDBInstance): Promise<DuckDBConnec
  * few rows holding one in a DOUBLE / FLOAT (or list) column, each named by `rowSql` (e.g. `rowNameSql`), or none.
  */
 export async function nonFiniteValues(connection: DuckDBConnection, table: string, rowSql: string): Promise<string[]> {
-  const floats = (await describe(connection, quoteIdentifier(table))).filter((column) => /^(DOUBLE|FLOAT|REAL)(\[\])?$/i.test(column.sqlType));
+  const floats = (await describe(connection, quoteIdentifier(table))).filter((column) =>
+    /^(DOUBLE|FLOAT|REAL)(\[\])?$/i.test(column.sqlType),
+  );
   if (floats.length === 0) return [];
   const checks = floats.map((column) => {
     const name = quoteIdentifier(column.name, 'column name');
-    const bad = column.sqlType.endsWith('[]') ? `list_bool_or(list_transform(${name}, x -> NOT isfinite(x)))` : `NOT isfinite(${name})`;
+    const bad = column.sqlType.endsWith('[]')
+      ? `list_bool_or(list_transform(${name}, x -> NOT isfinite(x)))`
+      : `NOT isfinite(${name})`;
     return `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`;
   });
   const rows = await queryRows(connection, `${checks.join(' UNION ALL ')} LIMIT 3`);
@@ -119,7 +121,13 @@ export interface StageColumn {
 }
 
 /** Appends rows to an existing table of schema `main`: `temp` for temp tables, null for the database's own. */
-export async function appendRows(connection: DuckDBConnection, table: string, catalog: 'temp' | null, columns: readonly StageColumn[], rows: Iterable<readonly FeatureValue[]>): Promise<void> {
+export async function appendRows(
+  connection: DuckDBConnection,
+  table: string,
+  catalog: 'temp' | null,
+  columns: readonly StageColumn[],
+  rows: Iterable<readonly FeatureValue[]>,
+): Promise<void> {
   const appender = await connection.createAppender(table, 'main', catalog);
   try {
     for (const row of rows) {

@@ -18,7 +18,10 @@ const events: TransactionEvent[] = [
   { eventId: 'e3', eventTime: eventTime(T0 + 120_000), userId: 'u2', amount: 5.5, merchantId: '' },
 ];
 
-const columnsOf = (table: string) => ctx.store.query(`SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`);
+const columnsOf = (table: string) =>
+  ctx.store.query(
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`,
+  );
 const rowsOf = (table: string) => ctx.store.query(`SELECT * FROM "${table}" ORDER BY eventId`);
 
 describe('OfflineStore.loadEvents', () => {

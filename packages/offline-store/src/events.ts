@@ -14,21 +14,38 @@ export function eventColumns(source: Pick<Source<SourceEvent>, 'fieldTypes'>): S
     ['eventId', 'VARCHAR'],
     ['eventTime', 'BIGINT'],
   ]);
-  for (const [field, type] of Object.entries(source.fieldTypes)) if (!columns.has(field)) columns.set(field, SQL_TYPES[type]);
+  for (const [field, type] of Object.entries(source.fieldTypes))
+    if (!columns.has(field)) columns.set(field, SQL_TYPES[type]);
   return [...columns].map(([name, type]) => ({ name, type }));
 }
 
 /** Creates (or replaces) `table` with the source's event columns, filled from `input`; returns the row count. */
-export async function loadEvents<E extends SourceEvent>(connection: DuckDBConnection, table: string, source: Source<E>, input: EventsInput<E>): Promise<number> {
+export async function loadEvents<E extends SourceEvent>(
+  connection: DuckDBConnection,
+  table: string,
+  source: Source<E>,
+  input: EventsInput<E>,
+): Promise<number> {
   const columns = eventColumns(source);
   const name = quoteIdentifier(table, 'table name');
   if ('ndjson' in input) {
     const spec = columns.map((column) => `${stringLiteral(column.name)}: ${stringLiteral(column.type)}`).join(', ');
-    await connection.run(`CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = 'newline_delimited', columns = {${spec}})`);
+    await connection.run(
+      `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = 'newline_delimited', columns = {${spec}})`,
+    );
   } else {
-    await connection.run(`CREATE OR REPLACE TABLE ${name} (${columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ')})`);
-    const field = (event: E, column: string) => (event as unknown as Record<string, string | number | boolean | null | undefined>)[column] ?? null;
-    await appendRows(connection, table, null, columns, input.map((event) => columns.map((column) => field(event, column.name))));
+    await connection.run(
+      `CREATE OR REPLACE TABLE ${name} (${columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ')})`,
+    );
+    const field = (event: E, column: string) =>
+      (event as unknown as Record<string, string | number | boolean | null | undefined>)[column] ?? null;
+    await appendRows(
+      connection,
+      table,
+      null,
+      columns,
+      input.map((event) => columns.map((column) => field(event, column.name))),
+    );
   }
   const reader = await connection.runAndReadAll(`SELECT count(*)::DOUBLE AS n FROM ${name}`);
   return Number(reader.getRowObjects()[0]?.['n']);

@@ -3,7 +3,17 @@ import { basename, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValues } from '@rtml/features';
 import type { FeatureCatalog } from './catalog.js';
-import { cellText, describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource } from './db.js';
+import {
+  cellText,
+  describe,
+  nonFiniteValues,
+  queryRows,
+  relationSql,
+  rowNameSql,
+  stageRows,
+  stagingTableName,
+  type RelationSource,
+} from './db.js';
 import { featureTypeOfSql, inferSchema, isTimestampSqlType, type FeatureSchema } from './schema.js';
 import { quoteIdentifier, stringLiteral } from './sql.js';
 
@@ -33,8 +43,16 @@ interface Staged {
 }
 
 /** Appends history as one new sorted Parquet part; (entity_id, event_time) is the key and may not repeat. */
-export async function appendHistory(connection: DuckDBConnection, catalog: FeatureCatalog, set: string, source: HistorySource): Promise<AppendResult> {
-  const staged = 'rows' in source ? await stageJsRows(connection, catalog, set, source) : await stageRelation(connection, catalog, set, source);
+export async function appendHistory(
+  connection: DuckDBConnection,
+  catalog: FeatureCatalog,
+  set: string,
+  source: HistorySource,
+): Promise<AppendResult> {
+  const staged =
+    'rows' in source
+      ? await stageJsRows(connection, catalog, set, source)
+      : await stageRelation(connection, catalog, set, source);
   try {
     const rowsWritten = await validateStaged(connection, catalog, set, staged.table);
     await catalog.register(set, staged.schema);
@@ -55,7 +73,13 @@ async function stageJsRows(
   const rows = [...source.rows];
   rows.forEach(assertHistoryRow);
   const declared = catalog.merged(set, source.schema ?? {});
-  const schema = catalog.merged(set, inferSchema(rows.map((row) => row.values), declared));
+  const schema = catalog.merged(
+    set,
+    inferSchema(
+      rows.map((row) => row.values),
+      declared,
+    ),
+  );
   const features = Object.keys(schema);
   const table = stagingTableName('history');
   const columns = [
@@ -63,23 +87,37 @@ async function stageJsRows(
     { name: 'event_time', type: 'TIMESTAMP' as const },
     ...features.map((name) => ({ name, type: schema[name]! })),
   ];
-  await stageRows(connection, table, columns, rows.map((row) => [row.entityId, row.eventTime, ...features.map((f) => row.values[f] ?? null)]));
+  await stageRows(
+    connection,
+    table,
+    columns,
+    rows.map((row) => [row.entityId, row.eventTime, ...features.map((f) => row.values[f] ?? null)]),
+  );
   return { table, schema };
 }
 
 function assertHistoryRow(row: HistoryRow, index: number): void {
-  if (typeof row.entityId !== 'string' || row.entityId.length === 0) throw new TypeError(`history row ${index}: entityId must be a non-empty string`);
-  if (!Number.isSafeInteger(row.eventTime)) throw new TypeError(`history row ${index}: eventTime must be integer epoch milliseconds, got ${row.eventTime}`);
+  if (typeof row.entityId !== 'string' || row.entityId.length === 0)
+    throw new TypeError(`history row ${index}: entityId must be a non-empty string`);
+  if (!Number.isSafeInteger(row.eventTime))
+    throw new TypeError(`history row ${index}: eventTime must be integer epoch milliseconds, got ${row.eventTime}`);
 }
 
-async function stageRelation(connection: DuckDBConnection, catalog: FeatureCatalog, set: string, source: RelationSource): Promise<Staged> {
+async function stageRelation(
+  connection: DuckDBConnection,
+  catalog: FeatureCatalog,
+  set: string,
+  source: RelationSource,
+): Promise<Staged> {
   const relation = relationSql(source);
   const columns = await describe(connection, relation);
   const incoming = incomingSchema(columns);
   const schema = catalog.merged(set, incoming);
   const table = stagingTableName('history');
   const casts = Object.entries(schema).map(([feature, type]) =>
-    feature in incoming ? `CAST(${quoteIdentifier(feature)} AS ${type}) AS ${quoteIdentifier(feature)}` : `NULL::${type} AS ${quoteIdentifier(feature)}`,
+    feature in incoming
+      ? `CAST(${quoteIdentifier(feature)} AS ${type}) AS ${quoteIdentifier(feature)}`
+      : `NULL::${type} AS ${quoteIdentifier(feature)}`,
   );
   const select = ['entity_id::VARCHAR AS entity_id', 'event_time::TIMESTAMP AS event_time', ...casts].join(', ');
   await connection.run(`CREATE TEMP TABLE ${quoteIdentifier(table)} AS SELECT ${select} FROM ${relation}`);
@@ -105,16 +143,29 @@ function incomingSchema(columns: readonly { name: string; sqlType: string }[]): 
 }
 
 /** Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row count. */
-async function validateStaged(connection: DuckDBConnection, catalog: FeatureCatalog, set: string, table: string): Promise<number> {
+async function validateStaged(
+  connection: DuckDBConnection,
+  catalog: FeatureCatalog,
+  set: string,
+  table: string,
+): Promise<number> {
   const staged = quoteIdentifier(table);
   const [stats] = await queryRows(
     connection,
     `SELECT count(*)::DOUBLE AS total, count(*) FILTER (WHERE entity_id IS NULL OR event_time IS NULL)::DOUBLE AS null_keys FROM ${staged}`,
   );
-  if (Number(stats?.['null_keys']) > 0) throw new Error(`feature history for ${set}: ${Number(stats?.['null_keys'])} rows have a NULL entity_id or event_time`);
+  if (Number(stats?.['null_keys']) > 0)
+    throw new Error(
+      `feature history for ${set}: ${Number(stats?.['null_keys'])} rows have a NULL entity_id or event_time`,
+    );
   const nonFinite = await nonFiniteValues(connection, table, rowNameSql('entity_id', 'event_time'));
-  if (nonFinite.length > 0) throw new Error(`feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them too); rows include ${nonFinite.join('; ')}`);
-  const stored = catalog.has(set) ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id FROM ${staged})` : '';
+  if (nonFinite.length > 0)
+    throw new Error(
+      `feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them too); rows include ${nonFinite.join('; ')}`,
+    );
+  const stored = catalog.has(set)
+    ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id FROM ${staged})`
+    : '';
   const repeated = await queryRows(
     connection,
     `SELECT entity_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS t FROM (SELECT entity_id, event_time FROM ${staged} ${stored})
@@ -122,18 +173,30 @@ async function validateStaged(connection: DuckDBConnection, catalog: FeatureCata
   );
   if (repeated.length > 0) {
     const keys = repeated.map((row) => `(${JSON.stringify(row['entity_id'])}, ${cellText(row['t'])})`).join(', ');
-    throw new Error(`feature history for ${set}: (entity_id, event_time) must be unique; repeated keys include ${keys}`);
+    throw new Error(
+      `feature history for ${set}: (entity_id, event_time) must be unique; repeated keys include ${keys}`,
+    );
   }
   return Number(stats?.['total']);
 }
 
-async function writePart(connection: DuckDBConnection, catalog: FeatureCatalog, set: string, table: string): Promise<string> {
+async function writePart(
+  connection: DuckDBConnection,
+  catalog: FeatureCatalog,
+  set: string,
+  table: string,
+): Promise<string> {
   const existing = await catalog.partFiles(set);
-  const lastSequence = Math.max(0, ...existing.map((file) => Number.parseInt(basename(file).slice('part-'.length), 10) || 0));
+  const lastSequence = Math.max(
+    0,
+    ...existing.map((file) => Number.parseInt(basename(file).slice('part-'.length), 10) || 0),
+  );
   const file = join(catalog.partsDir(set), `part-${String(lastSequence + 1).padStart(6, '0')}.parquet`);
   // Written under a temporary name and renamed, so a view never lists a half-written part.
   const temporary = `${file}.tmp`;
-  await connection.run(`COPY (SELECT * FROM ${quoteIdentifier(table)} ORDER BY entity_id, event_time) TO ${stringLiteral(temporary)} (FORMAT parquet)`);
+  await connection.run(
+    `COPY (SELECT * FROM ${quoteIdentifier(table)} ORDER BY entity_id, event_time) TO ${stringLiteral(temporary)} (FORMAT parquet)`,
+  );
   await rename(temporary, file);
   return file;
 }

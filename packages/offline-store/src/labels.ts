@@ -1,6 +1,16 @@
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { EventTime, FeatureValue, FeatureValues } from '@rtml/features';
-import { describe, nonFiniteValues, queryRows, relationSql, rowNameSql, stageRows, stagingTableName, type RelationSource, type StageType } from './db.js';
+import {
+  describe,
+  nonFiniteValues,
+  queryRows,
+  relationSql,
+  rowNameSql,
+  stageRows,
+  stagingTableName,
+  type RelationSource,
+  type StageType,
+} from './db.js';
 import { inferSchema, isTimestampSqlType, type FeatureSchema } from './schema.js';
 import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql.js';
 
@@ -29,7 +39,10 @@ export interface StagedLabels {
 }
 
 export async function stageLabels(connection: DuckDBConnection, source: LabelSource): Promise<StagedLabels> {
-  const staged = 'rows' in source ? await stageJsLabels(connection, source.rows, source.schema) : await stageLabelRelation(connection, source);
+  const staged =
+    'rows' in source
+      ? await stageJsLabels(connection, source.rows, source.schema)
+      : await stageLabelRelation(connection, source);
   const [nulls] = await queryRows(
     connection,
     `SELECT count(*)::DOUBLE AS n FROM ${quoteIdentifier(staged.table)} WHERE entity_id IS NULL OR label_time IS NULL`,
@@ -46,7 +59,11 @@ export async function stageLabels(connection: DuckDBConnection, source: LabelSou
   return staged;
 }
 
-async function stageJsLabels(connection: DuckDBConnection, rows: readonly LabelRow[], declared: FeatureSchema = {}): Promise<StagedLabels> {
+async function stageJsLabels(
+  connection: DuckDBConnection,
+  rows: readonly LabelRow[],
+  declared: FeatureSchema = {},
+): Promise<StagedLabels> {
   rows.forEach(assertLabelRow);
   const valueColumns = rows.map((row): Record<string, FeatureValue> => ({ label: row.label, ...row.extra }));
   const schema = inferSchema(valueColumns, declared);
@@ -59,19 +76,27 @@ async function stageJsLabels(connection: DuckDBConnection, rows: readonly LabelR
     { name: 'label_time', type: 'TIMESTAMP' },
     ...names.map((name) => ({ name, type: schema[name] ?? ('DOUBLE' as const) })),
   ];
-  const values = rows.map((row, index) => [index, row.entityId, row.labelTime, ...names.map((name) => valueColumns[index]?.[name] ?? null)]);
+  const values = rows.map((row, index) => [
+    index,
+    row.entityId,
+    row.labelTime,
+    ...names.map((name) => valueColumns[index]?.[name] ?? null),
+  ]);
   await stageRows(connection, table, columns, values);
   return { table, columns: ['entity_id', 'label_time', ...names] };
 }
 
 function assertLabelRow(row: LabelRow, index: number): void {
-  if (typeof row.entityId !== 'string' || row.entityId.length === 0) throw new TypeError(`label row ${index}: entityId must be a non-empty string`);
-  if (!Number.isSafeInteger(row.labelTime)) throw new TypeError(`label row ${index}: labelTime must be integer epoch milliseconds, got ${row.labelTime}`);
+  if (typeof row.entityId !== 'string' || row.entityId.length === 0)
+    throw new TypeError(`label row ${index}: entityId must be a non-empty string`);
+  if (!Number.isSafeInteger(row.labelTime))
+    throw new TypeError(`label row ${index}: labelTime must be integer epoch milliseconds, got ${row.labelTime}`);
 }
 
 function assertExtraColumn(name: string): void {
   assertIdentifier(name, 'label extra column');
-  if (KEY_COLUMNS.includes(name) || name === LABEL_ROW) throw new InvalidIdentifierError(`label extra column ${JSON.stringify(name)} is reserved`);
+  if (KEY_COLUMNS.includes(name) || name === LABEL_ROW)
+    throw new InvalidIdentifierError(`label extra column ${JSON.stringify(name)} is reserved`);
 }
 
 async function stageLabelRelation(connection: DuckDBConnection, source: RelationSource): Promise<StagedLabels> {
@@ -79,9 +104,11 @@ async function stageLabelRelation(connection: DuckDBConnection, source: Relation
   const columns = await describe(connection, relation);
   const types = new Map(columns.map((column) => [column.name, column.sqlType]));
   const missing = KEY_COLUMNS.filter((name) => !types.has(name));
-  if (missing.length > 0) throw new Error(`labels need columns entity_id, label_time, label; missing ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new Error(`labels need columns entity_id, label_time, label; missing ${missing.join(', ')}`);
   const labelTimeType = types.get('label_time')!;
-  if (!isTimestampSqlType(labelTimeType)) throw new Error(`labels: label_time must be a TIMESTAMP, got ${labelTimeType}`);
+  if (!isTimestampSqlType(labelTimeType))
+    throw new Error(`labels: label_time must be a TIMESTAMP, got ${labelTimeType}`);
   if (types.has(LABEL_ROW)) throw new InvalidIdentifierError(`labels: column ${LABEL_ROW} is reserved`);
   const table = stagingTableName('labels');
   await connection.run(

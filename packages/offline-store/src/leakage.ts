@@ -42,10 +42,15 @@ export interface LeakageReport {
 const EVENT_TIME_SUFFIX = '__event_time';
 
 /** Audits a training set: which rows used a feature row that was not yet available at label time. */
-export async function checkLeakage(connection: DuckDBConnection, source: RelationSource, options: LeakageCheckOptions = {}): Promise<LeakageReport> {
+export async function checkLeakage(
+  connection: DuckDBConnection,
+  source: RelationSource,
+  options: LeakageCheckOptions = {},
+): Promise<LeakageReport> {
   const rule = options.rule ?? 'strict';
   const maxLeaks = options.maxLeaks ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isSafeInteger(maxLeaks) || maxLeaks < 0) throw new RangeError(`maxLeaks must be a non-negative integer, got ${maxLeaks}`);
+  if (!Number.isSafeInteger(maxLeaks) || maxLeaks < 0)
+    throw new RangeError(`maxLeaks must be a non-negative integer, got ${maxLeaks}`);
   const relation = relationSql(source);
   const sets = await featureSetsToCheck(connection, relation, options.featureSets);
   const leaksSql = leaksQuery(relation, sets, rule === 'strict' ? '>=' : '>');
@@ -64,18 +69,25 @@ export async function checkLeakage(connection: DuckDBConnection, source: Relatio
   };
 }
 
-async function featureSetsToCheck(connection: DuckDBConnection, relation: string, requested: readonly string[] | undefined): Promise<string[]> {
+async function featureSetsToCheck(
+  connection: DuckDBConnection,
+  relation: string,
+  requested: readonly string[] | undefined,
+): Promise<string[]> {
   const columns = await describe(connection, relation);
   const types = new Map(columns.map((column) => [column.name, column.sqlType]));
   for (const required of ['entity_id', 'label_time']) {
     if (!types.has(required)) throw new Error(`leakage check needs a ${required} column`);
   }
-  const found = columns.filter((column) => column.name.endsWith(EVENT_TIME_SUFFIX)).map((column) => column.name.slice(0, -EVENT_TIME_SUFFIX.length));
+  const found = columns
+    .filter((column) => column.name.endsWith(EVENT_TIME_SUFFIX))
+    .map((column) => column.name.slice(0, -EVENT_TIME_SUFFIX.length));
   const sets = requested ? [...requested] : found;
   if (sets.length === 0) throw new Error('leakage check found no <set>__event_time columns to audit');
   for (const set of sets) {
     const type = types.get(set + EVENT_TIME_SUFFIX);
-    if (type === undefined || !isTimestampSqlType(type)) throw new Error(`leakage check: no TIMESTAMP column ${set}${EVENT_TIME_SUFFIX}`);
+    if (type === undefined || !isTimestampSqlType(type))
+      throw new Error(`leakage check: no TIMESTAMP column ${set}${EVENT_TIME_SUFFIX}`);
   }
   return sets;
 }

@@ -7,7 +7,8 @@ export type FeatureType = (typeof FEATURE_TYPES)[number];
 /** Feature name -> column type, in column order. */
 export type FeatureSchema = Readonly<Record<string, FeatureType>>;
 
-const NUMERIC_SQL_TYPE = /^(DOUBLE|FLOAT|REAL|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL(\(\d+,\s*\d+\))?)$/;
+const NUMERIC_SQL_TYPE =
+  /^(DOUBLE|FLOAT|REAL|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL(\(\d+,\s*\d+\))?)$/;
 
 /** Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported. */
 export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
@@ -39,7 +40,9 @@ export function featureTypeOfValue(value: FeatureValue): FeatureType | undefined
     if (value.every((item) => typeof item === 'number')) return 'DOUBLE[]';
     if (value.every((item) => typeof item === 'string')) return 'VARCHAR[]';
   }
-  throw new TypeError(`unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of numbers / strings`);
+  throw new TypeError(
+    `unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of numbers / strings`,
+  );
 }
 
 export function valueFitsType(value: FeatureValue, type: FeatureType): boolean {
@@ -52,7 +55,10 @@ export function valueFitsType(value: FeatureValue, type: FeatureType): boolean {
  * Infers a schema from JS values (declared types win): the first typed value of a column decides, every value must fit.
  * A column that is null everywhere has no type to infer and must be declared by the caller.
  */
-export function inferSchema(rows: readonly Readonly<Record<string, FeatureValue>>[], declared: FeatureSchema = {}): FeatureSchema {
+export function inferSchema(
+  rows: readonly Readonly<Record<string, FeatureValue>>[],
+  declared: FeatureSchema = {},
+): FeatureSchema {
   const schema: Record<string, FeatureType | undefined> = { ...declared };
   for (const values of rows) {
     for (const [name, value] of Object.entries(values)) schema[name] ??= featureTypeOfValue(value);
@@ -60,12 +66,15 @@ export function inferSchema(rows: readonly Readonly<Record<string, FeatureValue>
   const untyped = Object.keys(schema).filter((name) => schema[name] === undefined);
   if (untyped.length > 0) {
     const example = untyped.map((name) => `${name}: 'DOUBLE'`).join(', ');
-    throw new TypeError(`cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the source's schema option, e.g. schema: { ${example} }`);
+    throw new TypeError(
+      `cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the source's schema option, e.g. schema: { ${example} }`,
+    );
   }
   const typed = schema as Record<string, FeatureType>;
   for (const values of rows) {
     for (const [name, value] of Object.entries(values)) {
-      if (!valueFitsType(value, typed[name]!)) throw new TypeError(`${name} is ${typed[name]} but got ${JSON.stringify(value)}`);
+      if (!valueFitsType(value, typed[name]!))
+        throw new TypeError(`${name} is ${typed[name]} but got ${JSON.stringify(value)}`);
     }
   }
   return typed;

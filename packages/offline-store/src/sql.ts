@@ -25,7 +25,8 @@ export function quoteIdentifier(name: string, what = 'identifier'): string {
 /** A table reference such as `labels` or `main.labels`, each part validated and quoted. */
 export function quoteTableName(name: string): string {
   const parts = name.split('.');
-  if (parts.length > 3) throw new InvalidIdentifierError(`invalid table name ${JSON.stringify(name)}: at most catalog.schema.table`);
+  if (parts.length > 3)
+    throw new InvalidIdentifierError(`invalid table name ${JSON.stringify(name)}: at most catalog.schema.table`);
   return parts.map((part) => quoteIdentifier(part, 'table name')).join('.');
 }
 
@@ -40,7 +41,8 @@ export function stringLiteral(value: string): string {
 
 /** Epoch milliseconds as the BIGINT DuckDB's epoch_ms() expects; sub-millisecond times are rejected, not rounded. */
 export function epochMsParameter(time: number): bigint {
-  if (!Number.isSafeInteger(time)) throw new RangeError(`time must be an integer number of epoch milliseconds, got ${time}`);
+  if (!Number.isSafeInteger(time))
+    throw new RangeError(`time must be an integer number of epoch milliseconds, got ${time}`);
   return BigInt(time);
 }
 

@@ -1,7 +1,16 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { runBackfill, type BackfillOptions, type EventTime, type FeatureSet, type FeatureValue, type FeatureVector, type Source, type SourceEvent } from '@rtml/features';
+import {
+  runBackfill,
+  type BackfillOptions,
+  type EventTime,
+  type FeatureSet,
+  type FeatureValue,
+  type FeatureVector,
+  type Source,
+  type SourceEvent,
+} from '@rtml/features';
 import { assertFeatureName, FeatureCatalog } from './catalog.js';
 import { connectUtc, queryRows, type Params, type RelationSource, type Row } from './db.js';
 import { loadEvents, type EventsInput } from './events.js';
@@ -10,7 +19,13 @@ import { appendHistory, type AppendResult, type HistorySource } from './history.
 import { checkLeakage, type LeakageCheckOptions, type LeakageReport } from './leakage.js';
 import type { FeatureSchema } from './schema.js';
 import { quoteIdentifier } from './sql.js';
-import { assertEntityId, latestRowsSql, streamLatestVectors, toFeatureVector, type LatestQuery } from './time-travel.js';
+import {
+  assertEntityId,
+  latestRowsSql,
+  streamLatestVectors,
+  toFeatureVector,
+  type LatestQuery,
+} from './time-travel.js';
 import { buildTrainingSet, type TrainingSet, type TrainingSetRequest } from './training-set.js';
 
 export interface OfflineStoreOptions {
@@ -111,7 +126,8 @@ export class OfflineStore {
 
   /** Time travel for one feature; null when the entity had no row yet or the value itself is missing. */
   async valueAsOf(set: string, entityId: string, feature: string, asOf: EventTime): Promise<FeatureValue> {
-    if (!(assertFeatureName(feature) in this.catalog.schema(set))) throw new Error(`feature set ${set} has no feature ${feature}`);
+    if (!(assertFeatureName(feature) in this.catalog.schema(set)))
+      throw new Error(`feature set ${set} has no feature ${feature}`);
     const vector = await this.vectorAsOf(set, entityId, asOf);
     return vector?.values[feature] ?? null;
   }

@@ -21,7 +21,12 @@ describe('time travel', () => {
     expect(await ctx.store.valueAsOf('spend', 'u1', 'total', at(0))).toBe(5);
     expect(await ctx.store.valueAsOf('spend', 'u1', 'total', eventTime(at(10) - 1))).toBe(5);
     expect(await ctx.store.valueAsOf('spend', 'u1', 'total', at(10))).toBe(50);
-    expect(await ctx.store.vectorAsOf('spend', 'u1', at(10))).toEqual({ featureSet: 'spend', entityId: 'u1', eventTime: at(10), values: { total: 50, tier: null } });
+    expect(await ctx.store.vectorAsOf('spend', 'u1', at(10))).toEqual({
+      featureSet: 'spend',
+      entityId: 'u1',
+      eventTime: at(10),
+      values: { total: 50, tier: null },
+    });
     expect(await ctx.store.vectorAsOf('spend', 'nobody', at(100))).toBeNull();
   });
 
@@ -50,6 +55,8 @@ describe('time travel', () => {
   it('rejects unknown features, empty ids and fractional times', async () => {
     await expect(ctx.store.valueAsOf('spend', 'u1', 'nope', at(0))).rejects.toThrow(/has no feature nope/);
     await expect(ctx.store.vectorAsOf('spend', '', at(0))).rejects.toThrow(/non-empty string/);
-    await expect(ctx.store.vectorAsOf('spend', 'u1', eventTime(0.5))).rejects.toThrow(/integer number of epoch milliseconds/);
+    await expect(ctx.store.vectorAsOf('spend', 'u1', eventTime(0.5))).rejects.toThrow(
+      /integer number of epoch milliseconds/,
+    );
   });
 });

@@ -12,7 +12,11 @@ export interface LatestQuery {
 }
 
 /** SQL + parameters selecting, per entity, the last history row satisfying the query (one row per entity). */
-export function latestRowsSql(catalog: FeatureCatalog, set: string, query: LatestQuery): { sql: string; params: Params } {
+export function latestRowsSql(
+  catalog: FeatureCatalog,
+  set: string,
+  query: LatestQuery,
+): { sql: string; params: Params } {
   const features = Object.keys(catalog.schema(set)).map((feature) => quoteIdentifier(feature));
   const conditions: string[] = [];
   const params: Params = {};
@@ -34,21 +38,32 @@ export function latestRowsSql(catalog: FeatureCatalog, set: string, query: Lates
 }
 
 export function assertEntityId(entityId: string): void {
-  if (typeof entityId !== 'string' || entityId.length === 0) throw new TypeError(`entity id must be a non-empty string, got ${JSON.stringify(entityId)}`);
+  if (typeof entityId !== 'string' || entityId.length === 0)
+    throw new TypeError(`entity id must be a non-empty string, got ${JSON.stringify(entityId)}`);
 }
 
 /** Converts a row of `latestRowsSql` into the shared FeatureVector shape. */
 export function toFeatureVector(set: string, features: readonly string[], row: Row): FeatureVector {
   const values: Record<string, FeatureValue> = {};
   for (const feature of features) values[feature] = row[feature] as FeatureValue;
-  return { featureSet: set, entityId: cellText(row['entity_id']), eventTime: eventTime(Number(row['event_time_ms'])), values };
+  return {
+    featureSet: set,
+    entityId: cellText(row['entity_id']),
+    eventTime: eventTime(Number(row['event_time_ms'])),
+    values,
+  };
 }
 
 /**
  * Streams the latest vector per entity (as of `asOf` if given) in entity order, one DuckDB chunk at a time.
  * It reads on its own connection, so the caller may use the store while iterating.
  */
-export async function* streamLatestVectors(instance: DuckDBInstance, catalog: FeatureCatalog, set: string, query: LatestQuery): AsyncGenerator<FeatureVector> {
+export async function* streamLatestVectors(
+  instance: DuckDBInstance,
+  catalog: FeatureCatalog,
+  set: string,
+  query: LatestQuery,
+): AsyncGenerator<FeatureVector> {
   const features = Object.keys(catalog.schema(set));
   const { sql, params } = latestRowsSql(catalog, set, query);
   const connection = await connectUtc(instance);

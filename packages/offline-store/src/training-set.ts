@@ -62,7 +62,11 @@ export interface TrainingSet {
 }
 
 /** Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and `<set>__<feature>` columns. */
-export async function buildTrainingSet(connection: DuckDBConnection, catalog: FeatureCatalog, request: TrainingSetRequest): Promise<TrainingSet> {
+export async function buildTrainingSet(
+  connection: DuckDBConnection,
+  catalog: FeatureCatalog,
+  request: TrainingSetRequest,
+): Promise<TrainingSet> {
   const strategy = request.strategy ?? 'point-in-time';
   const table = request.into ?? 'training_set';
   const featureSets = resolveFeatureSets(catalog, request);
@@ -111,11 +115,18 @@ function entityIdColumnOf(
   );
 }
 
-function resolveFeatureSet(catalog: FeatureCatalog, request: TrainingFeatureSet, entityIdColumn: string): JoinedFeatureSet {
+function resolveFeatureSet(
+  catalog: FeatureCatalog,
+  request: TrainingFeatureSet,
+  entityIdColumn: string,
+): JoinedFeatureSet {
   const schema = catalog.schema(request.name);
   const features = request.features ?? Object.keys(schema);
   const unknown = features.filter((feature) => !(feature in schema));
-  if (unknown.length > 0) throw new Error(`feature set ${request.name} has no feature ${unknown.join(', ')}; it has ${Object.keys(schema).join(', ')}`);
+  if (unknown.length > 0)
+    throw new Error(
+      `feature set ${request.name} has no feature ${unknown.join(', ')}; it has ${Object.keys(schema).join(', ')}`,
+    );
   if (request.maxAge !== undefined && !(Number.isSafeInteger(request.maxAge) && request.maxAge >= 0)) {
     const got = request.maxAge;
     throw new RangeError(`maxAge of ${request.name} must be a non-negative integer number of milliseconds, got ${got}`);
@@ -133,16 +144,25 @@ function resolveFeatureSet(catalog: FeatureCatalog, request: TrainingFeatureSet,
 function assertNoColumnCollision(labelColumns: readonly string[], featureSets: readonly JoinedFeatureSet[]): void {
   const output = featureSets.flatMap((set) => [set.eventTimeColumn, ...Object.values(set.featureColumns)]);
   const clash = output.find((column) => labelColumns.includes(column));
-  if (clash !== undefined) throw new Error(`label column ${clash} collides with a feature column of the training set; rename it`);
+  if (clash !== undefined)
+    throw new Error(`label column ${clash} collides with a feature column of the training set; rename it`);
 }
 
 function assertEntityColumns(labelColumns: readonly string[], featureSets: readonly JoinedFeatureSet[]): void {
   const unknown = featureSets.find((set) => !labelColumns.includes(set.entityIdColumn));
-  if (unknown !== undefined) throw new Error(`feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ${labelColumns.join(', ')}`);
+  if (unknown !== undefined)
+    throw new Error(
+      `feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ${labelColumns.join(', ')}`,
+    );
 }
 
 /** The FROM clause joining one feature set onto the labels `l`, and its output columns. */
-function joinSql(catalog: FeatureCatalog, set: JoinedFeatureSet, alias: string, strategy: JoinStrategy): { from: string; projection: string } {
+function joinSql(
+  catalog: FeatureCatalog,
+  set: JoinedFeatureSet,
+  alias: string,
+  strategy: JoinStrategy,
+): { from: string; projection: string } {
   const features = Object.keys(set.featureColumns);
   const history = `SELECT entity_id, event_time${features.map((feature) => `, ${quoteIdentifier(feature)}`).join('')} FROM ${catalog.view(set.name)}`;
   // Cast: history entity ids are VARCHAR, a label's other entity column may be of any type.
@@ -152,8 +172,12 @@ function joinSql(catalog: FeatureCatalog, set: JoinedFeatureSet, alias: string, 
       ? `ASOF LEFT JOIN (${history}) ${alias} ON ${entity} = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
       : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON ${entity} = ${alias}.entity_id`;
   // maxAge: a row older than maxAge at label time is treated exactly like no row at all (a stale read online).
-  const fresh = strategy === 'point-in-time' && set.maxAge !== undefined ? `${alias}.event_time >= l.label_time - to_milliseconds(${set.maxAge})` : undefined;
-  const column = (source: string, name: string) => `${fresh ? `CASE WHEN ${fresh} THEN ${source} END` : source} AS ${quoteIdentifier(name)}`;
+  const fresh =
+    strategy === 'point-in-time' && set.maxAge !== undefined
+      ? `${alias}.event_time >= l.label_time - to_milliseconds(${set.maxAge})`
+      : undefined;
+  const column = (source: string, name: string) =>
+    `${fresh ? `CASE WHEN ${fresh} THEN ${source} END` : source} AS ${quoteIdentifier(name)}`;
   const projection = [
     column(`${alias}.event_time`, set.eventTimeColumn),
     ...features.map((feature) => column(`${alias}.${quoteIdentifier(feature)}`, set.featureColumns[feature]!)),

@@ -50,11 +50,15 @@ export function validateCheckpointKeys(keys: CheckpointKeys, namespace: string):
   const all = [keys.fence, keys.meta, keys.timers, keys.states];
   const reserved = featureKeyPrefix(namespace);
   for (const key of all) {
-    if (typeof key !== 'string' || key.length === 0) throw new OnlineStoreError(`checkpoint key must be a non-empty string, got ${JSON.stringify(key)}`);
-    if (key.startsWith(reserved)) throw new OnlineStoreError(`checkpoint key "${key}" lies inside the feature keyspace "${reserved}*"`);
+    if (typeof key !== 'string' || key.length === 0)
+      throw new OnlineStoreError(`checkpoint key must be a non-empty string, got ${JSON.stringify(key)}`);
+    if (key.startsWith(reserved))
+      throw new OnlineStoreError(`checkpoint key "${key}" lies inside the feature keyspace "${reserved}*"`);
   }
-  if (new Set(all).size !== all.length) throw new OnlineStoreError(`checkpoint keys must be distinct: ${all.join(', ')}`);
-  if (new Set(all.map((key) => calculateSlot(key))).size !== 1) throw new OnlineStoreError(`checkpoint keys must share one hash slot (a {…} hash tag): ${all.join(', ')}`);
+  if (new Set(all).size !== all.length)
+    throw new OnlineStoreError(`checkpoint keys must be distinct: ${all.join(', ')}`);
+  if (new Set(all.map((key) => calculateSlot(key))).size !== 1)
+    throw new OnlineStoreError(`checkpoint keys must share one hash slot (a {…} hash tag): ${all.join(', ')}`);
 }
 
 /** ARGV of the fence check the checkpoint scripts share. */
@@ -64,11 +68,26 @@ export function fenceArgs(expected: string | null): [string, string] {
 
 /** ARGV of CHECKPOINT_WRITE_LUA after the fence check (layout in checkpoint-script.ts). */
 export function checkpointWriteArgs(write: CheckpointWrite): string[] {
-  const split = (writes: readonly FieldWrite[] = []) => ({ sets: writes.filter((w) => w.value !== null).flatMap((w) => [w.field, w.value!]), deletes: writes.filter((w) => w.value === null).map((w) => w.field) });
+  const split = (writes: readonly FieldWrite[] = []) => ({
+    sets: writes.filter((w) => w.value !== null).flatMap((w) => [w.field, w.value!]),
+    deletes: writes.filter((w) => w.value === null).map((w) => w.field),
+  });
   const timers = split(write.timers);
   const states = split(write.states);
-  const counts = [timers.sets.length / 2, timers.deletes.length, states.sets.length / 2, states.deletes.length].map(String);
-  return [...fenceArgs(write.expected), write.next, write.clear ? '1' : '0', write.meta ?? '', ...counts, ...timers.sets, ...timers.deletes, ...states.sets, ...states.deletes];
+  const counts = [timers.sets.length / 2, timers.deletes.length, states.sets.length / 2, states.deletes.length].map(
+    String,
+  );
+  return [
+    ...fenceArgs(write.expected),
+    write.next,
+    write.clear ? '1' : '0',
+    write.meta ?? '',
+    ...counts,
+    ...timers.sets,
+    ...timers.deletes,
+    ...states.sets,
+    ...states.deletes,
+  ];
 }
 
 /** HGETALL's flat [field, value, ...] reply as an object. */

@@ -16,7 +16,10 @@ export function isCluster(client: RedisClient): client is Cluster {
 export function connectCluster(nodes: string, options?: ClusterOptions): Cluster {
   const seeds = nodes.split(',').map((node) => {
     const match = /^\s*([^\s:]+):(\d+)\s*$/.exec(node);
-    if (!match) throw new OnlineStoreError(`REDIS_CLUSTER_NODES must be comma-separated host:port pairs, got ${JSON.stringify(nodes)}`);
+    if (!match)
+      throw new OnlineStoreError(
+        `REDIS_CLUSTER_NODES must be comma-separated host:port pairs, got ${JSON.stringify(nodes)}`,
+      );
     return { host: match[1]!, port: Number(match[2]) };
   });
   return new Cluster(seeds, options);
@@ -30,7 +33,11 @@ export function connectCluster(nodes: string, options?: ClusterOptions): Cluster
  *   inside a node, one unit per slot, since a multi-key command or script may not cross slots (CROSSSLOT).
  * Order is kept inside each unit, so duplicates of one key stay in batch order.
  */
-export async function routeKeys(client: RedisClient, count: number, keyAt: (index: number) => string): Promise<number[][][]> {
+export async function routeKeys(
+  client: RedisClient,
+  count: number,
+  keyAt: (index: number) => string,
+): Promise<number[][][]> {
   const indices = Array.from({ length: count }, (_, index) => index);
   // One server: keys are not even computed here (the write path builds them once, later).
   if (!isCluster(client)) return [[indices]];
@@ -58,7 +65,11 @@ async function slotsKnown(cluster: Cluster): Promise<void> {
  * One command per key, as ONE pipeline per node sent to every node at once (never a round trip per key); replies in
  * the order of `keys`.
  */
-export async function pipelinePerNode(client: RedisClient, keys: readonly string[], command: (pipeline: ReturnType<RedisClient['pipeline']>, key: string) => void): Promise<unknown[]> {
+export async function pipelinePerNode(
+  client: RedisClient,
+  keys: readonly string[],
+  command: (pipeline: ReturnType<RedisClient['pipeline']>, key: string) => void,
+): Promise<unknown[]> {
   const replies: unknown[] = new Array<unknown>(keys.length);
   const nodes = await routeKeys(client, keys.length, (index) => keys[index]!);
   await Promise.all(

@@ -12,17 +12,37 @@ function viaDecode(raw: string): unknown {
 
 describe('feature value codec', () => {
   it('decodes numbers and strings exactly as JSON.parse does, and refuses what it refuses', () => {
-    const written = fc.oneof(fc.double(), fc.integer(), fc.string({ unit: 'binary' }), fc.constantFrom(-0, 1e21, 5e-324, 0.1)).map((value) => JSON.stringify(value));
+    const written = fc
+      .oneof(fc.double(), fc.integer(), fc.string({ unit: 'binary' }), fc.constantFrom(-0, 1e21, 5e-324, 0.1))
+      .map((value) => JSON.stringify(value));
     const near = fc.oneof(
       fc.stringMatching(/^-?[0-9]{0,3}(\.[0-9]{0,3})?([eE][+-]?[0-9]{0,3})?$/),
-      fc.constantFrom('01', '1.', '.5', '+1', '0x10', ' 1', '1 ', 'Infinity', '-', '1e999', '"a', '"\\u0041"', '"\t"', '"a"b"', '""'),
+      fc.constantFrom(
+        '01',
+        '1.',
+        '.5',
+        '+1',
+        '0x10',
+        ' 1',
+        '1 ',
+        'Infinity',
+        '-',
+        '1e999',
+        '"a',
+        '"\\u0041"',
+        '"\t"',
+        '"a"b"',
+        '""',
+      ),
     );
     fc.assert(
       fc.property(fc.oneof(written, near), (raw) => {
         const expected = (() => {
           try {
             const parsed = JSON.parse(raw) as unknown;
-            return typeof parsed === 'number' && !Number.isFinite(parsed) ? { error: 'OnlineStoreError' } : { value: parsed };
+            return typeof parsed === 'number' && !Number.isFinite(parsed)
+              ? { error: 'OnlineStoreError' }
+              : { value: parsed };
           } catch {
             return { error: 'OnlineStoreError' };
           }
@@ -35,7 +55,12 @@ describe('feature value codec', () => {
 
   it('round-trips every kind of FeatureValue', () => {
     for (const value of [1.5, 0, 'plain', 'quote " and \\ and \n', null, true, false, [1, 2], ['a', 'b']]) {
-      expect(decodeFeatureValue(encodeFeatureValue(value, () => 'x'), () => 'x')).toEqual(value);
+      expect(
+        decodeFeatureValue(
+          encodeFeatureValue(value, () => 'x'),
+          () => 'x',
+        ),
+      ).toEqual(value);
     }
   });
 });

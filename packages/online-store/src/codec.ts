@@ -25,7 +25,9 @@ export function isFeatureValue(value: unknown): value is FeatureValue {
 export function encodeFeatureValue(value: unknown, where: () => string): string {
   // JSON.stringify(NaN) is "null": refuse it rather than turn a bad number into a silent "missing".
   if (!isFeatureValue(value)) {
-    throw new OnlineStoreError(`${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${inspect(value)}`);
+    throw new OnlineStoreError(
+      `${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${inspect(value)}`,
+    );
   }
   return JSON.stringify(value);
 }
@@ -57,6 +59,7 @@ export function decodeFeatureValue(raw: string, where: () => string): FeatureVal
   } catch {
     throw new OnlineStoreError(`${where()}: stored value is not JSON: ${raw.slice(0, 80)}`);
   }
-  if (!isFeatureValue(parsed)) throw new OnlineStoreError(`${where()}: stored value is not a FeatureValue: ${raw.slice(0, 80)}`);
+  if (!isFeatureValue(parsed))
+    throw new OnlineStoreError(`${where()}: stored value is not a FeatureValue: ${raw.slice(0, 80)}`);
   return parsed;
 }

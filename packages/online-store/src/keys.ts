@@ -12,13 +12,16 @@ export const VERSION_FIELD = '__version';
  * That keeps `rtml:{ns}:fs:{set}:{entityId}` unambiguous even when entity ids contain colons.
  */
 export function assertKeySegment(kind: string, name: string): void {
-  if (typeof name !== 'string' || name.length === 0) throw new OnlineStoreError(`${kind} must be a non-empty string, got ${JSON.stringify(name)}`);
+  if (typeof name !== 'string' || name.length === 0)
+    throw new OnlineStoreError(`${kind} must be a non-empty string, got ${JSON.stringify(name)}`);
   if (name.includes(':')) throw new OnlineStoreError(`${kind} may not contain ':', got ${JSON.stringify(name)}`);
 }
 
 export function assertEntityId(featureSet: string, entityId: unknown): asserts entityId is string {
   if (typeof entityId !== 'string' || entityId.length === 0) {
-    throw new OnlineStoreError(`entity id for feature set "${featureSet}" must be a non-empty string, got ${JSON.stringify(entityId)}`);
+    throw new OnlineStoreError(
+      `entity id for feature set "${featureSet}" must be a non-empty string, got ${JSON.stringify(entityId)}`,
+    );
   }
 }
 

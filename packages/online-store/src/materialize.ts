@@ -45,7 +45,8 @@ export async function materialize(
   vectors: AsyncIterable<FeatureVector> | Iterable<FeatureVector>,
   { batchSize = 500, onProgress }: MaterializeOptions = {},
 ): Promise<MaterializeResult> {
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new OnlineStoreError(`batchSize must be a positive integer, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new OnlineStoreError(`batchSize must be a positive integer, got ${batchSize}`);
   let progress: MaterializeProgress = { batches: 0, seen: 0, written: 0, skippedOlder: 0, rejected: 0 };
   const rejections: Rejection[] = [];
   let batch: FeatureVector[] = [];
@@ -69,7 +70,13 @@ export async function materialize(
     if (reason === undefined) batch.push(vector);
     else {
       progress = { ...progress, rejected: progress.rejected + 1 };
-      if (rejections.length < MAX_LISTED_REJECTIONS) rejections.push({ featureSet: vector.featureSet, entityId: vector.entityId, eventTime: vector.eventTime, reason });
+      if (rejections.length < MAX_LISTED_REJECTIONS)
+        rejections.push({
+          featureSet: vector.featureSet,
+          entityId: vector.entityId,
+          eventTime: vector.eventTime,
+          reason,
+        });
     }
     if (batch.length === batchSize) await flush();
   }

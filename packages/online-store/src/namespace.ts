@@ -14,7 +14,11 @@ export async function deleteNamespace(redis: RedisClient, namespace: string): Pr
 }
 
 /** Deletes the keys matching `match` (those `select` picks from each scanned batch, if given); returns how many. */
-export async function deleteMatching(redis: RedisClient, match: string, select?: (server: Redis, keys: string[]) => Promise<string[]>): Promise<number> {
+export async function deleteMatching(
+  redis: RedisClient,
+  match: string,
+  select?: (server: Redis, keys: string[]) => Promise<string[]>,
+): Promise<number> {
   let deleted = 0;
   for (const server of await primaries(redis)) {
     for await (const keys of server.scanStream({ match, count: 1_000 }) as AsyncIterable<string[]>) {

@@ -1,4 +1,13 @@
-import { eventTime, freshnessMs, processingTime, type DurationMs, type EventTime, type FeatureValue, type FeatureValues, type ProcessingTime } from '@rtml/features';
+import {
+  eventTime,
+  freshnessMs,
+  processingTime,
+  type DurationMs,
+  type EventTime,
+  type FeatureValue,
+  type FeatureValues,
+  type ProcessingTime,
+} from '@rtml/features';
 import { OnlineStoreError } from './errors.js';
 import { decodeFeatureValue } from './codec.js';
 import { EVENT_TIME_FIELD, META_PREFIX, WRITE_TIME_FIELD } from './keys.js';
@@ -41,7 +50,8 @@ export interface DecodeContext extends ReadIdentity {
 
 function metaNumber(ctx: DecodeContext, raw: string | undefined, field: string): number {
   const value = raw === undefined ? NaN : Number(raw);
-  if (!Number.isFinite(value)) throw new OnlineStoreError(`${ctx.key}: metadata field ${field} is missing or not a number (${raw})`);
+  if (!Number.isFinite(value))
+    throw new OnlineStoreError(`${ctx.key}: metadata field ${field} is missing or not a number (${raw})`);
   return value;
 }
 
@@ -73,6 +83,7 @@ export function decodeRead(ctx: DecodeContext, reply: readonly string[]): Online
     writeTime: processingTime(metaNumber(ctx, storedWriteTime, WRITE_TIME_FIELD)),
     freshnessMs: age,
     values,
-    missingFeatures: ctx.declaredFeatures === undefined ? [] : ctx.declaredFeatures.filter((name) => !Object.hasOwn(values, name)),
+    missingFeatures:
+      ctx.declaredFeatures === undefined ? [] : ctx.declaredFeatures.filter((name) => !Object.hasOwn(values, name)),
   };
 }

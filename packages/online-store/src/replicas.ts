@@ -18,7 +18,11 @@ export function nodeOf(client: RedisClient, key: string): string {
  * replica did not acknowledge in time. Throws when a node is no longer a primary: it failed over, and its promoted
  * replica may lack some of those writes, so the caller must replay them.
  */
-export async function awaitReplicas(client: RedisClient, nodes: ReadonlySet<string>, timeoutMs: number): Promise<'synced' | 'lagging'> {
+export async function awaitReplicas(
+  client: RedisClient,
+  nodes: ReadonlySet<string>,
+  timeoutMs: number,
+): Promise<'synced' | 'lagging'> {
   if (nodes.size === 0) return 'synced';
   const targets = isCluster(client) ? await clusterTargets(client, nodes) : await singleTarget(client);
   const acks = await Promise.all(targets.map((server) => server.wait(1, timeoutMs)));
@@ -38,14 +42,22 @@ async function singleTarget(client: Redis): Promise<Redis[]> {
   return known.replicas > 0 ? [client] : [];
 }
 
-async function clusterTargets(client: RedisClient & { slots: string[][] }, nodes: ReadonlySet<string>): Promise<Redis[]> {
-  const servers = new Map<string, Redis>((await primaries(client)).map((server) => [`${server.options.host}:${server.options.port}`, server]));
+async function clusterTargets(
+  client: RedisClient & { slots: string[][] },
+  nodes: ReadonlySet<string>,
+): Promise<Redis[]> {
+  const servers = new Map<string, Redis>(
+    (await primaries(client)).map((server) => [`${server.options.host}:${server.options.port}`, server]),
+  );
   const replicas = new Map<string, number>();
   for (const owners of client.slots) if (owners?.[0] !== undefined) replicas.set(owners[0], owners.length - 1);
   const targets: Redis[] = [];
   for (const node of nodes) {
     const server = servers.get(node);
-    if (server === undefined || !replicas.has(node)) throw new OnlineStoreError(`Redis node ${node} is no longer a primary (a failover?): writes sent to it may be lost; replay them`);
+    if (server === undefined || !replicas.has(node))
+      throw new OnlineStoreError(
+        `Redis node ${node} is no longer a primary (a failover?): writes sent to it may be lost; replay them`,
+      );
     if (replicas.get(node)! > 0) targets.push(server);
   }
   return targets;

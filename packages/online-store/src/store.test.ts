@@ -1,8 +1,23 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { duration, eventTime, featureService, processingTime, type FeatureValues, type FeatureVector } from '@rtml/features';
+import {
+  duration,
+  eventTime,
+  featureService,
+  processingTime,
+  type FeatureValues,
+  type FeatureVector,
+} from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
-import { connectCluster, deleteNamespace, OnlineStore, OnlineStoreError, materialize, VERSION_FIELD, type CheckpointKeys } from './index.js';
+import {
+  connectCluster,
+  deleteNamespace,
+  OnlineStore,
+  OnlineStoreError,
+  materialize,
+  VERSION_FIELD,
+  type CheckpointKeys,
+} from './index.js';
 import { testNamespaces } from './testing.js';
 
 const namespaces = testNamespaces(inject('redisUrl'), 't');
@@ -14,14 +29,24 @@ function freshStore(features?: readonly string[]): OnlineStore {
   return new OnlineStore(redis, {
     namespace: namespaces.fresh(),
     featureSets: [
-      { name: 'user_txn', onlineExpiry: duration.days(7), maxAge: duration.minutes(10), ...(features ? { aggregates: features.map((name) => ({ name })) } : {}) },
+      {
+        name: 'user_txn',
+        onlineExpiry: duration.days(7),
+        maxAge: duration.minutes(10),
+        ...(features ? { aggregates: features.map((name) => ({ name })) } : {}),
+      },
       { name: 'short_lived', onlineExpiry: duration.ms(40), maxAge: duration.minutes(10) },
     ],
   });
 }
 
 const T0 = 1_700_000_000_000;
-const vec = (entityId: string, at: number, values: FeatureValues): FeatureVector => ({ featureSet: 'user_txn', entityId, eventTime: eventTime(at), values });
+const vec = (entityId: string, at: number, values: FeatureValues): FeatureVector => ({
+  featureSet: 'user_txn',
+  entityId,
+  eventTime: eventTime(at),
+  values,
+});
 const checkpointKeysOf = (store: OnlineStore): CheckpointKeys => {
   const tag = `rtml:${store.namespace}:cp:{${store.namespace}:p0}`;
   return { fence: `${tag}:offsets`, meta: `${tag}:meta`, timers: `${tag}:timers`, states: `${tag}:states` };
@@ -30,18 +55,43 @@ const checkpointKeysOf = (store: OnlineStore): CheckpointKeys => {
 describe('round trip', () => {
   it('keeps every value type exactly, including null and lists', async () => {
     const store = freshStore();
-    const values = { n: 42.5, neg: -3, zero: 0, s: 'hello', emptyS: '', numeric: '1', t: true, f: false, nothing: null, nums: [1, 2.5, -3], strs: ['a', 'b'], empty: [] };
+    const values = {
+      n: 42.5,
+      neg: -3,
+      zero: 0,
+      s: 'hello',
+      emptyS: '',
+      numeric: '1',
+      t: true,
+      f: false,
+      nothing: null,
+      nums: [1, 2.5, -3],
+      strs: ['a', 'b'],
+      empty: [],
+    };
     await store.writeBatch([vec('user:42', T0, values)], { now: processingTime(T0 + 5) });
     const read = await store.read('user_txn', 'user:42', processingTime(T0 + 1_000));
     expect(read).toEqual({
-      featureSet: 'user_txn', entityId: 'user:42', status: 'fresh', eventTime: T0, writeTime: T0 + 5, freshnessMs: 1_000, values, missingFeatures: [],
+      featureSet: 'user_txn',
+      entityId: 'user:42',
+      status: 'fresh',
+      eventTime: T0,
+      writeTime: T0 + 5,
+      freshnessMs: 1_000,
+      values,
+      missingFeatures: [],
     });
   });
 
   it('stores one hash per entity with JSON fields and metadata', async () => {
     const store = freshStore();
     await store.writeBatch([vec('u1', T0, { amount: 10, label: 'x' })], { now: processingTime(T0 + 7) });
-    expect(await redis.hgetall(`rtml:${store.namespace}:fs:user_txn:u1`)).toEqual({ amount: '10', label: '"x"', __event_time: String(T0), __write_time: String(T0 + 7) });
+    expect(await redis.hgetall(`rtml:${store.namespace}:fs:user_txn:u1`)).toEqual({
+      amount: '10',
+      label: '"x"',
+      __event_time: String(T0),
+      __write_time: String(T0 + 7),
+    });
   });
 
   it('sets the feature set TTL on every write', async () => {
@@ -96,7 +146,9 @@ describe('idempotent writes', () => {
           const entityId = `prop-${run++}`;
           const shuffled = shuffle(versions, shuffleSeed);
           for (let i = 0; i < shuffled.length; i += batchSize) {
-            await store.writeBatch(shuffled.slice(i, i + batchSize).map((v) => vec(entityId, T0 + v, { version: v, tag: `v${v}` })));
+            await store.writeBatch(
+              shuffled.slice(i, i + batchSize).map((v) => vec(entityId, T0 + v, { version: v, tag: `v${v}` })),
+            );
           }
           const max = Math.max(...versions);
           const read = await store.read('user_txn', entityId);
@@ -128,7 +180,10 @@ describe('versioned writes (the stream processor)', () => {
     expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({ written: 0, skippedOlder: 1 });
     expect(await store.writeBatch([vec('u1', T0, { a: 3 })], { version: 30 })).toEqual({ written: 1, skippedOlder: 0 });
     // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one wins.
-    expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({ written: 0, skippedOlder: 1 });
+    expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({
+      written: 0,
+      skippedOlder: 1,
+    });
     expect(await store.writeBatch([vec('u1', T0 + 1, { a: 5 })])).toEqual({ written: 1, skippedOlder: 0 });
     expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBeNull();
     expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 5 });
@@ -138,16 +193,32 @@ describe('versioned writes (the stream processor)', () => {
     const store = freshStore();
     let run = 0;
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.record({ entity: fc.integer({ min: 0, max: 3 }), time: fc.integer({ min: 0, max: 3 }), version: fc.integer({ min: 0, max: 5 }) }), { minLength: 1, maxLength: 20 }), async (writes) => {
-        const prefix = `v${run++}`;
-        for (const w of writes) await store.writeBatch([vec(`${prefix}-${w.entity}`, T0 + w.time, { time: w.time, version: w.version })], { version: w.version });
-        const newest = new Map<string, { time: number; version: number }>();
-        for (const w of writes) {
-          const best = newest.get(`${prefix}-${w.entity}`);
-          if (!best || w.time > best.time || (w.time === best.time && w.version > best.version)) newest.set(`${prefix}-${w.entity}`, { time: w.time, version: w.version });
-        }
-        expect((await store.readMany('user_txn', [...newest.keys()])).map((read) => read.values)).toEqual([...newest.values()]);
-      }),
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            entity: fc.integer({ min: 0, max: 3 }),
+            time: fc.integer({ min: 0, max: 3 }),
+            version: fc.integer({ min: 0, max: 5 }),
+          }),
+          { minLength: 1, maxLength: 20 },
+        ),
+        async (writes) => {
+          const prefix = `v${run++}`;
+          for (const w of writes)
+            await store.writeBatch([vec(`${prefix}-${w.entity}`, T0 + w.time, { time: w.time, version: w.version })], {
+              version: w.version,
+            });
+          const newest = new Map<string, { time: number; version: number }>();
+          for (const w of writes) {
+            const best = newest.get(`${prefix}-${w.entity}`);
+            if (!best || w.time > best.time || (w.time === best.time && w.version > best.version))
+              newest.set(`${prefix}-${w.entity}`, { time: w.time, version: w.version });
+          }
+          expect((await store.readMany('user_txn', [...newest.keys()])).map((read) => read.values)).toEqual([
+            ...newest.values(),
+          ]);
+        },
+      ),
       { numRuns: 30 },
     );
   });
@@ -157,9 +228,30 @@ describe('checkpoints', () => {
   it('applies a delta when the fence holds the expected value (null = absent) and loads it back atomically', async () => {
     const store = freshStore();
     const k = checkpointKeysOf(store);
-    expect(await store.writeCheckpoint(k, { expected: null, next: '100', meta: 'm1', timers: [{ field: '0', value: 't0' }], states: [{ field: 'u1', value: 's1' }, { field: 'u2', value: 's2' }] })).toBe(true);
+    expect(
+      await store.writeCheckpoint(k, {
+        expected: null,
+        next: '100',
+        meta: 'm1',
+        timers: [{ field: '0', value: 't0' }],
+        states: [
+          { field: 'u1', value: 's1' },
+          { field: 'u2', value: 's2' },
+        ],
+      }),
+    ).toBe(true);
     expect(await store.loadCheckpoint(k)).toEqual({ fence: '100', meta: 'm1', timers: { 0: 't0' } });
-    expect(await store.writeCheckpoint(k, { expected: '100', next: '200', meta: 'm2', states: [{ field: 'u1', value: null }, { field: 'u3', value: 's3' }] })).toBe(true);
+    expect(
+      await store.writeCheckpoint(k, {
+        expected: '100',
+        next: '200',
+        meta: 'm2',
+        states: [
+          { field: 'u1', value: null },
+          { field: 'u3', value: 's3' },
+        ],
+      }),
+    ).toBe(true);
     expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: 'm2', timers: { 0: 't0' } });
     expect(await store.readStates(k, '200', ['u1', 'u2', 'u3'])).toEqual([null, 's2', 's3']);
   });
@@ -169,7 +261,14 @@ describe('checkpoints', () => {
     const k = checkpointKeysOf(store);
     await store.writeCheckpoint(k, { expected: null, next: '200', states: [{ field: 'u1', value: 'live' }] });
     for (const expected of ['100', null]) {
-      expect(await store.writeCheckpoint(k, { expected, next: '150', meta: 'zombie', states: [{ field: 'u1', value: 'zombie' }] })).toBe(false);
+      expect(
+        await store.writeCheckpoint(k, {
+          expected,
+          next: '150',
+          meta: 'zombie',
+          states: [{ field: 'u1', value: 'zombie' }],
+        }),
+      ).toBe(false);
       expect(await store.readStates(k, expected, ['u1'])).toBeNull();
     }
     expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: null, timers: {} });
@@ -179,7 +278,13 @@ describe('checkpoints', () => {
   it('clear resets a checkpoint: meta, timers and states go in the same call', async () => {
     const store = freshStore();
     const k = checkpointKeysOf(store);
-    await store.writeCheckpoint(k, { expected: null, next: '1', meta: 'm', timers: [{ field: '3', value: 't' }], states: [{ field: 'u1', value: 's' }] });
+    await store.writeCheckpoint(k, {
+      expected: null,
+      next: '1',
+      meta: 'm',
+      timers: [{ field: '3', value: 't' }],
+      states: [{ field: 'u1', value: 's' }],
+    });
     expect(await store.writeCheckpoint(k, { expected: '1', next: '{}', clear: true })).toBe(true);
     expect(await store.loadCheckpoint(k)).toEqual({ fence: '{}', meta: null, timers: {} });
     expect(await redis.exists(k.states)).toBe(0);
@@ -198,8 +303,12 @@ describe('checkpoints', () => {
   it('rejects keys inside the feature keyspace or spread over hash slots', async () => {
     const store = freshStore();
     const k = checkpointKeysOf(store);
-    await expect(store.writeCheckpoint({ ...k, fence: store.keyOf('user_txn', 'u1') }, { expected: null, next: '1' })).rejects.toThrow(/feature keyspace/);
-    await expect(store.writeCheckpoint({ ...k, states: `rtml:${store.namespace}:elsewhere` }, { expected: null, next: '1' })).rejects.toThrow(/one hash slot/);
+    await expect(
+      store.writeCheckpoint({ ...k, fence: store.keyOf('user_txn', 'u1') }, { expected: null, next: '1' }),
+    ).rejects.toThrow(/feature keyspace/);
+    await expect(
+      store.writeCheckpoint({ ...k, states: `rtml:${store.namespace}:elsewhere` }, { expected: null, next: '1' }),
+    ).rejects.toThrow(/one hash slot/);
   });
 
   it('aborts, writing nothing, when a checkpoint key has the wrong type', async () => {
@@ -222,7 +331,9 @@ describe('checkpoints', () => {
   it('aborts a vector batch, writing nothing, when a key has the wrong type', async () => {
     const store = freshStore();
     await redis.set(store.keyOf('user_txn', 'bad'), 'not a hash');
-    await expect(store.writeBatch([vec('good', T0, { a: 1 }), vec('bad', T0, { a: 1 })], { version: 1 })).rejects.toThrow(/not a feature hash/);
+    await expect(
+      store.writeBatch([vec('good', T0, { a: 1 }), vec('bad', T0, { a: 1 })], { version: 1 }),
+    ).rejects.toThrow(/not a feature hash/);
     expect((await store.read('user_txn', 'good')).status).toBe('missing');
   });
 });
@@ -233,7 +344,11 @@ describe('reads', () => {
     await store.writeBatch([vec('u1', T0, { a: 1 })]);
     const at = (ms: number) => processingTime(T0 + ms);
     expect((await store.read('user_txn', 'u1', at(duration.minutes(10)))).status).toBe('fresh');
-    expect(await store.read('user_txn', 'u1', at(duration.minutes(10) + 1))).toMatchObject({ status: 'stale', freshnessMs: duration.minutes(10) + 1, values: { a: 1 } });
+    expect(await store.read('user_txn', 'u1', at(duration.minutes(10) + 1))).toMatchObject({
+      status: 'stale',
+      freshnessMs: duration.minutes(10) + 1,
+      values: { a: 1 },
+    });
     const missing = await store.read('user_txn', 'nobody', at(0));
     expect(missing).toEqual({ featureSet: 'user_txn', entityId: 'nobody', status: 'missing' });
   });
@@ -260,7 +375,9 @@ describe('reads', () => {
 describe('bad input', () => {
   it('rejects a fractional event time, as the event schema and the offline store do, and writes nothing of the batch', async () => {
     const store = freshStore(['a']);
-    await expect(store.writeBatch([vec('ok', T0, { a: 1 }), { ...vec('u', T0, { a: 1 }), eventTime: (T0 + 0.5) as never }])).rejects.toThrow(
+    await expect(
+      store.writeBatch([vec('ok', T0, { a: 1 }), { ...vec('u', T0, { a: 1 }), eventTime: (T0 + 0.5) as never }]),
+    ).rejects.toThrow(
       `rtml:${store.namespace}:fs:user_txn:u: event time must be integer epoch milliseconds (a safe integer), got ${T0 + 0.5}`,
     );
     expect((await store.read('user_txn', 'ok')).status).toBe('missing');
@@ -269,16 +386,28 @@ describe('bad input', () => {
   it('rejects empty entity ids, unknown feature sets, non-finite event times and non-values', async () => {
     const store = freshStore(['a']);
     await expect(store.writeBatch([vec('', T0, { a: 1 })])).rejects.toThrow(/non-empty string/);
-    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), featureSet: 'nope' }])).rejects.toThrow(/unknown feature set "nope"/);
-    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), eventTime: NaN as never }])).rejects.toThrow(/integer epoch milliseconds/);
+    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), featureSet: 'nope' }])).rejects.toThrow(
+      /unknown feature set "nope"/,
+    );
+    await expect(store.writeBatch([{ ...vec('u', T0, { a: 1 }), eventTime: NaN as never }])).rejects.toThrow(
+      /integer epoch milliseconds/,
+    );
     await expect(store.writeBatch([vec('u', T0, { a: NaN })])).rejects.toThrow(OnlineStoreError);
     await expect(store.writeBatch([vec('u', T0, { b: 1 })])).rejects.toThrow(/not declared/);
     await expect(store.read('nope', 'u')).rejects.toThrow(/unknown feature set/);
     await expect(store.readMany('user_txn', ['ok', ''])).rejects.toThrow(/non-empty string/);
     expect(() => new OnlineStore(redis, { namespace: 'a:b', featureSets: [] })).toThrow(/may not contain ':'/);
-    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: [{ name: 's', onlineExpiry: duration.ms(0), maxAge: duration.ms(1) }] })).toThrow(/onlineExpiry/);
+    expect(
+      () =>
+        new OnlineStore(redis, {
+          namespace: 'x',
+          featureSets: [{ name: 's', onlineExpiry: duration.ms(0), maxAge: duration.ms(1) }],
+        }),
+    ).toThrow(/onlineExpiry/);
     const twin = { name: 'user_txn', onlineExpiry: duration.days(1) };
-    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: [twin, { ...twin }] })).toThrow(/two different feature sets are named "user_txn"/);
+    expect(() => new OnlineStore(redis, { namespace: 'x', featureSets: [twin, { ...twin }] })).toThrow(
+      /two different feature sets are named "user_txn"/,
+    );
   });
 });
 
@@ -288,20 +417,32 @@ describe('registered by its feature service', () => {
 
   it("takes expiry, freshness and declared features from the definition; a service's sets may be listed again", async () => {
     const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: [service, set] });
-    await store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }], { now: processingTime(T0) });
+    await store.writeBatch(
+      [{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }],
+      { now: processingTime(T0) },
+    );
     const pttl = await redis.pttl(store.keyOf(set.name, 'u1'));
     expect(pttl).toBeGreaterThan(set.onlineExpiry - 60_000);
     expect(pttl).toBeLessThanOrEqual(set.onlineExpiry);
     const read = await store.read(set.name, 'u1', processingTime(T0 + duration.days(365)));
     expect(read.status).toBe('fresh'); // the example set has no maxAge: never too old
-    expect(read.status === 'missing' ? [] : read.missingFeatures).toEqual(set.aggregates.map((a) => a.name).filter((name) => name !== 'txn_count_1h'));
-    await expect(store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { amount_log: 1 } }])).rejects.toThrow(/not declared/);
+    expect(read.status === 'missing' ? [] : read.missingFeatures).toEqual(
+      set.aggregates.map((a) => a.name).filter((name) => name !== 'txn_count_1h'),
+    );
+    await expect(
+      store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { amount_log: 1 } }]),
+    ).rejects.toThrow(/not declared/);
   });
 
   it("reports a read older than the set's maxAge as stale", async () => {
     const fresh = { ...set, maxAge: duration.minutes(5) };
-    const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: featureService({ name: 'fresh', featureSets: [fresh] }) });
-    await store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }]);
+    const store = new OnlineStore(redis, {
+      namespace: namespaces.fresh(),
+      featureSets: featureService({ name: 'fresh', featureSets: [fresh] }),
+    });
+    await store.writeBatch([
+      { featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } },
+    ]);
     expect((await store.read(set.name, 'u1', processingTime(T0 + duration.minutes(5)))).status).toBe('fresh');
     expect((await store.read(set.name, 'u1', processingTime(T0 + duration.minutes(5) + 1))).status).toBe('stale');
   });

@@ -7,11 +7,27 @@ import {
 } from '@rtml/features';
 import { encodeFeatureValue } from './codec.js';
 import { CHECKPOINT_LOAD_LUA, CHECKPOINT_WRITE_LUA, STATES_READ_LUA } from './checkpoint-script.js';
-import { checkpointWriteArgs, fenceArgs, fromFlatHash, validateCheckpointKeys, type Checkpoint, type CheckpointKeys, type CheckpointWrite } from './checkpoint.js';
+import {
+  checkpointWriteArgs,
+  fenceArgs,
+  fromFlatHash,
+  validateCheckpointKeys,
+  type Checkpoint,
+  type CheckpointKeys,
+  type CheckpointWrite,
+} from './checkpoint.js';
 import type { Redis } from 'ioredis';
 import { execPipeline, pipelinePerNode, routeKeys, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
-import { assertEntityId, assertKeySegment, entityHashKey, EVENT_TIME_FIELD, featureKeyPrefix, globLiteral, META_PREFIX } from './keys.js';
+import {
+  assertEntityId,
+  assertKeySegment,
+  entityHashKey,
+  EVENT_TIME_FIELD,
+  featureKeyPrefix,
+  globLiteral,
+  META_PREFIX,
+} from './keys.js';
 import { deleteMatching } from './namespace.js';
 import { decodeRead, type OnlineRead } from './read.js';
 import { awaitReplicas, nodeOf } from './replicas.js';
@@ -62,7 +78,12 @@ export interface WriteResult {
 }
 
 /** Scripts, registered with ioredis' defineCommand (EVALSHA with a NOSCRIPT fallback). */
-const SCRIPTS = { rtmlWriteBatch: WRITE_BATCH_LUA, rtmlCheckpointLoad: CHECKPOINT_LOAD_LUA, rtmlStatesRead: STATES_READ_LUA, rtmlCheckpointWrite: CHECKPOINT_WRITE_LUA } as const;
+const SCRIPTS = {
+  rtmlWriteBatch: WRITE_BATCH_LUA,
+  rtmlCheckpointLoad: CHECKPOINT_LOAD_LUA,
+  rtmlStatesRead: STATES_READ_LUA,
+  rtmlCheckpointWrite: CHECKPOINT_WRITE_LUA,
+} as const;
 type Scripts = Record<keyof typeof SCRIPTS, (numKeys: number, ...keysAndArgs: string[]) => Promise<unknown>>;
 type ScriptReply = [written: number, skippedOlder: number];
 /**
@@ -96,7 +117,9 @@ function validConfig(set: StoredFeatureSet): FeatureSetConfig {
   const { name, onlineExpiry, maxAge } = set;
   assertKeySegment('feature set name', name);
   if (!Number.isInteger(onlineExpiry) || onlineExpiry <= 0) {
-    throw new OnlineStoreError(`feature set "${name}": onlineExpiry must be a positive whole number of ms, got ${onlineExpiry}`);
+    throw new OnlineStoreError(
+      `feature set "${name}": onlineExpiry must be a positive whole number of ms, got ${onlineExpiry}`,
+    );
   }
   if (maxAge !== undefined && !(Number.isFinite(maxAge) && maxAge >= 0)) {
     throw new OnlineStoreError(`feature set "${name}": maxAge must be a finite, non-negative ms value, got ${maxAge}`);
@@ -133,15 +156,31 @@ export class OnlineStore {
    */
   async writeBatch(vectors: readonly FeatureVector[], opts: WriteOptions = {}): Promise<WriteResult> {
     if (vectors.length === 0) return { written: 0, skippedOlder: 0 };
-    if (opts.version !== undefined && (!Number.isSafeInteger(opts.version) || opts.version < 0)) throw new OnlineStoreError(`version must be a whole number >= 0, got ${opts.version}`);
+    if (opts.version !== undefined && (!Number.isSafeInteger(opts.version) || opts.version < 0))
+      throw new OnlineStoreError(`version must be a whole number >= 0, got ${opts.version}`);
     const head = [String(opts.now ?? nowProcessingTime()), opts.version === undefined ? '' : String(opts.version)];
     const keys = vectors.map((vector) => this.keyOf(vector.featureSet, vector.entityId));
     const nodes = await routeKeys(this.redis, vectors.length, (index) => keys[index]!);
     // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
-    const calls = nodes.map((units) => units.map((unit) => this.scriptCall(unit.map((index) => vectors[index]!), head)));
+    const calls = nodes.map((units) =>
+      units.map((unit) =>
+        this.scriptCall(
+          unit.map((index) => vectors[index]!),
+          head,
+        ),
+      ),
+    );
     for (const units of nodes) opts.writtenNodes?.add(nodeOf(this.redis, keys[units[0]![0]!]!));
     const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
-    return replies.flat().reduce<WriteResult>((total, [written, skippedOlder]) => ({ written: total.written + written, skippedOlder: total.skippedOlder + skippedOlder }), { written: 0, skippedOlder: 0 });
+    return replies
+      .flat()
+      .reduce<WriteResult>(
+        (total, [written, skippedOlder]) => ({
+          written: total.written + written,
+          skippedOlder: total.skippedOlder + skippedOlder,
+        }),
+        { written: 0, skippedOlder: 0 },
+      );
   }
 
   /**
@@ -156,7 +195,11 @@ export class OnlineStore {
   /** Fence, meta and timers of a checkpoint, in one atomic call. */
   async loadCheckpoint(keys: CheckpointKeys): Promise<Checkpoint> {
     validateCheckpointKeys(keys, this.namespace);
-    const [fence, meta, timers] = (await this.scripts.rtmlCheckpointLoad(4, ...checkpointKeyList(keys))) as [string | null, string | null, string[]];
+    const [fence, meta, timers] = (await this.scripts.rtmlCheckpointLoad(4, ...checkpointKeyList(keys))) as [
+      string | null,
+      string | null,
+      string[],
+    ];
     return { fence, meta, timers: fromFlatHash(timers) };
   }
 
@@ -164,9 +207,18 @@ export class OnlineStore {
    * Entity states stored with the checkpoint whose fence is `expected` (null for an entity without one); null when
    * the fence moved on (another writer checkpointed since), so the caller never mixes states of two checkpoints.
    */
-  async readStates(keys: CheckpointKeys, expected: string | null, entityIds: readonly string[]): Promise<(string | null)[] | null> {
+  async readStates(
+    keys: CheckpointKeys,
+    expected: string | null,
+    entityIds: readonly string[],
+  ): Promise<(string | null)[] | null> {
     validateCheckpointKeys(keys, this.namespace);
-    const [matched, states] = (await this.scripts.rtmlStatesRead(4, ...checkpointKeyList(keys), ...fenceArgs(expected), ...entityIds)) as [number, (string | null)[] | undefined];
+    const [matched, states] = (await this.scripts.rtmlStatesRead(
+      4,
+      ...checkpointKeyList(keys),
+      ...fenceArgs(expected),
+      ...entityIds,
+    )) as [number, (string | null)[] | undefined];
     return matched === 1 ? (states ?? []) : null;
   }
 
@@ -179,7 +231,9 @@ export class OnlineStore {
 
   /** Current fence values of several checkpoints (null when absent); one pipeline per node. */
   async readFences(fenceKeys: readonly string[]): Promise<(string | null)[]> {
-    return (await pipelinePerNode(this.redis, fenceKeys, (pipeline, key) => void pipeline.get(key))) as (string | null)[];
+    return (await pipelinePerNode(this.redis, fenceKeys, (pipeline, key) => void pipeline.get(key))) as (
+      string | null
+    )[];
   }
 
   /** Deletes a feature set's vectors (all, or those dated after `datedAfter`, epoch ms); SCAN on every primary. Returns how many. */
@@ -189,7 +243,11 @@ export class OnlineStore {
       const times = await Promise.all(keys.map((key) => server.hget(key, EVENT_TIME_FIELD)));
       return keys.filter((_, i) => Number(times[i]) > datedAfter!);
     };
-    return deleteMatching(this.redis, `${globLiteral(featureKeyPrefix(this.namespace))}${globLiteral(featureSet)}:*`, datedAfter === undefined ? undefined : dated);
+    return deleteMatching(
+      this.redis,
+      `${globLiteral(featureKeyPrefix(this.namespace))}${globLiteral(featureSet)}:*`,
+      datedAfter === undefined ? undefined : dated,
+    );
   }
 
   private get scripts(): Scripts {
@@ -198,7 +256,10 @@ export class OnlineStore {
 
   /** One node's script calls: a single call is sent as is, several as one pipeline (one round trip either way). */
   private async sendScripts(calls: readonly ScriptCall[]): Promise<ScriptReply[]> {
-    if (calls.length === 1) return [(await this.scripts.rtmlWriteBatch(calls[0]!.keys.length, ...calls[0]!.keys, ...calls[0]!.args)) as ScriptReply];
+    if (calls.length === 1)
+      return [
+        (await this.scripts.rtmlWriteBatch(calls[0]!.keys.length, ...calls[0]!.keys, ...calls[0]!.args)) as ScriptReply,
+      ];
     const pipeline = this.redis.pipeline() as Pipeline & Scripts;
     for (const call of calls) void pipeline.rtmlWriteBatch(call.keys.length, ...call.keys, ...call.args);
     return (await execPipeline(pipeline)) as ScriptReply[];
@@ -211,7 +272,8 @@ export class OnlineStore {
     // A batch usually carries one feature set: look its config up once, not per vector.
     let current: { readonly name: string; readonly config: FeatureSetConfig } | undefined;
     for (const vector of vectors) {
-      if (current?.name !== vector.featureSet) current = { name: vector.featureSet, config: this.configOf(vector.featureSet) };
+      if (current?.name !== vector.featureSet)
+        current = { name: vector.featureSet, config: this.configOf(vector.featureSet) };
       this.appendVector(vector, current.config, keys, args);
     }
     return { keys, args };
@@ -232,7 +294,11 @@ export class OnlineStore {
    * Same as N reads, in ONE round trip per server: a pipeline of HGETALLs (one Redis: one pipeline; a cluster:
    * one per node, concurrently). Results keep the order of `entityIds`.
    */
-  async readMany(featureSet: string, entityIds: readonly string[], now: ProcessingTime = nowProcessingTime()): Promise<OnlineRead[]> {
+  async readMany(
+    featureSet: string,
+    entityIds: readonly string[],
+    now: ProcessingTime = nowProcessingTime(),
+  ): Promise<OnlineRead[]> {
     const keys = entityIds.map((id) => this.keyOf(featureSet, id));
     if (keys.length === 0) return [];
     const reads: OnlineRead[] = new Array<OnlineRead>(keys.length);
@@ -243,21 +309,32 @@ export class OnlineStore {
         const pipeline = this.redis.pipeline();
         for (const index of indices) pipeline.call(HGETALL_FLAT, keys[index]!);
         const replies = await execPipeline(pipeline);
-        indices.forEach((index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, replies[at])));
+        indices.forEach(
+          (index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, replies[at])),
+        );
       }),
     );
     return reads;
   }
 
   private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, reply: unknown): OnlineRead {
-    if (!Array.isArray(reply)) throw new OnlineStoreError(`${key}: HGETALL replied ${typeof reply}, expected Redis' flat [field, value, ...] array (an ioredis upgrade?)`);
+    if (!Array.isArray(reply))
+      throw new OnlineStoreError(
+        `${key}: HGETALL replied ${typeof reply}, expected Redis' flat [field, value, ...] array (an ioredis upgrade?)`,
+      );
     const config = this.configOf(featureSet);
-    return decodeRead({ featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features }, reply as string[]);
+    return decodeRead(
+      { featureSet, entityId, key, now, maxAge: config.maxAge, declaredFeatures: config.features },
+      reply as string[],
+    );
   }
 
   private configOf(featureSet: string): FeatureSetConfig {
     const config = this.featureSets.get(featureSet);
-    if (!config) throw new OnlineStoreError(`unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ${[...this.featureSets.keys()].join(', ') || 'none'})`);
+    if (!config)
+      throw new OnlineStoreError(
+        `unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ${[...this.featureSets.keys()].join(', ') || 'none'})`,
+      );
     return config;
   }
 
@@ -273,17 +350,30 @@ export class OnlineStore {
  * with: an empty entity id, an event time that is not integer epoch ms (the rule of the event schema and of the
  * offline store), a reserved or undeclared feature name, or a value that is not a FeatureValue (NaN, ±Infinity, ...).
  */
-function encodeVector(namespace: string, vector: FeatureVector, config: FeatureSetConfig): { key: string; pairs: string[] } {
+function encodeVector(
+  namespace: string,
+  vector: FeatureVector,
+  config: FeatureSetConfig,
+): { key: string; pairs: string[] } {
   assertEntityId(vector.featureSet, vector.entityId);
   const key = entityHashKey(namespace, vector.featureSet, vector.entityId);
   if (!Number.isSafeInteger(vector.eventTime)) {
-    throw new OnlineStoreError(`${key}: event time must be integer epoch milliseconds (a safe integer), got ${vector.eventTime}`);
+    throw new OnlineStoreError(
+      `${key}: event time must be integer epoch milliseconds (a safe integer), got ${vector.eventTime}`,
+    );
   }
   const pairs: string[] = [];
   for (const name of Object.keys(vector.values)) {
-    if (name.length === 0 || name.startsWith(META_PREFIX)) throw new OnlineStoreError(`${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`);
-    if (config.features && !config.features.includes(name)) throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
-    pairs.push(name, encodeFeatureValue(vector.values[name], () => `${key} feature ${name}`));
+    if (name.length === 0 || name.startsWith(META_PREFIX))
+      throw new OnlineStoreError(
+        `${key}: feature name ${JSON.stringify(name)} is empty or uses the reserved "${META_PREFIX}" prefix`,
+      );
+    if (config.features && !config.features.includes(name))
+      throw new OnlineStoreError(`${key}: feature "${name}" is not declared (declared: ${config.features.join(', ')})`);
+    pairs.push(
+      name,
+      encodeFeatureValue(vector.values[name], () => `${key} feature ${name}`),
+    );
   }
   return { key, pairs };
 }

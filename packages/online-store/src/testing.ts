@@ -19,7 +19,10 @@ export function testNamespaces(redisUrl: string, prefix: string): TestNamespaces
 }
 
 /** The same on a Redis Cluster, from `REDIS_CLUSTER_NODES`-style seeds (comma-separated host:port). */
-export function testClusterNamespaces(redisClusterNodes: string, prefix: string): TestNamespaces<ReturnType<typeof connectCluster>> {
+export function testClusterNamespaces(
+  redisClusterNodes: string,
+  prefix: string,
+): TestNamespaces<ReturnType<typeof connectCluster>> {
   return namespacesOn(connectCluster(redisClusterNodes), prefix);
 }
 

@@ -21,7 +21,10 @@ import { OnlineStore } from '@rtml/online-store';
 import { testNamespaces } from '@rtml/online-store/testing';
 import { createServingApp, KafkaServedLog, readServedLog, type ScoreResponse, type ScoringModel } from './index.js';
 
-const payments = source('payment', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }));
+const payments = source(
+  'payment',
+  z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() }),
+);
 type Payment = z.output<typeof payments.schema>;
 const user = entity({ name: 'user', key: 'userId' });
 const freshness = { maxAge: duration.minutes(30), onlineExpiry: duration.days(1) };
@@ -30,12 +33,21 @@ const paymentFeatures = featureSet({
   entity: user,
   source: payments,
   ...freshness,
-  features: { count_1h: count({ window: sliding(duration.hours(1)) }), max_1h: max('amount', { window: sliding(duration.hours(1)) }) },
+  features: {
+    count_1h: count({ window: sliding(duration.hours(1)) }),
+    max_1h: max('amount', { window: sliding(duration.hours(1)) }),
+  },
   requestFeatures: { amount_now: request((e: Payment) => e.amount) },
 });
 const disputes = source('dispute', z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string() }));
 /** A context set: another source, keyed by the same user, aggregates only. */
-const disputeFeatures = featureSet({ name: 'user_disputes', entity: user, source: disputes, ...freshness, features: { disputes: count() } });
+const disputeFeatures = featureSet({
+  name: 'user_disputes',
+  entity: user,
+  source: disputes,
+  ...freshness,
+  features: { disputes: count() },
+});
 const service = featureService({ name: 'payments', featureSets: [paymentFeatures, disputeFeatures] });
 
 /** A fixed linear-logistic model: enough to check the row the app builds. */
@@ -56,11 +68,22 @@ function freshStore(): OnlineStore {
   return new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: service });
 }
 
-async function write(store: OnlineStore, featureSet: string, entityId: string, at: number, values: FeatureValues): Promise<void> {
+async function write(
+  store: OnlineStore,
+  featureSet: string,
+  entityId: string,
+  at: number,
+  values: FeatureValues,
+): Promise<void> {
   await store.writeBatch([{ featureSet, entityId, eventTime: eventTime(at), values }]);
 }
 
-const payment = (userId: string, at: number, amount: number) => ({ eventId: `p-${randomUUID()}`, eventTime: at, userId, amount });
+const payment = (userId: string, at: number, amount: number) => ({
+  eventId: `p-${randomUUID()}`,
+  eventTime: at,
+  userId,
+  amount,
+});
 
 function app(store: OnlineStore, log?: KafkaServedLog) {
   return createServingApp({
@@ -126,20 +149,31 @@ describe('POST /score', () => {
   });
 
   it('rejects an invalid request with the schema reason', async () => {
-    const response = await app(freshStore()).inject({ method: 'POST', url: '/score', payload: { eventId: 'x', userId: 'u', amount: 'ten' } });
+    const response = await app(freshStore()).inject({
+      method: 'POST',
+      url: '/score',
+      payload: { eventId: 'x', userId: 'u', amount: 'ten' },
+    });
     expect(response.statusCode).toBe(400);
     expect(response.json<{ error: string }>().error).toMatch(/amount/);
   });
 
   it('refuses to start when a model feature has no fallback', () => {
-    expect(() => createServingApp({ store: freshStore(), featureSets: service, model, fallbacks: { count_1h: 0 } })).toThrow(/max_1h, amount_now, disputes/);
+    expect(() =>
+      createServingApp({ store: freshStore(), featureSets: service, model, fallbacks: { count_1h: 0 } }),
+    ).toThrow(/max_1h, amount_now, disputes/);
   });
 
   it('refuses a model that reads a feature its feature service does not serve', () => {
     const other = { ...model, featureNames: [...model.featureNames, 'chargebacks'] };
-    expect(() => createServingApp({ store: freshStore(), featureSets: service, model: other, fallbacks: { ...fallbacks, chargebacks: 0 } })).toThrow(
-      /model test-lr reads feature\(s\) chargebacks, which feature service payments does not serve/,
-    );
+    expect(() =>
+      createServingApp({
+        store: freshStore(),
+        featureSets: service,
+        model: other,
+        fallbacks: { ...fallbacks, chargebacks: 0 },
+      }),
+    ).toThrow(/model test-lr reads feature\(s\) chargebacks, which feature service payments does not serve/);
   });
 });
 

@@ -22,7 +22,9 @@ export function createServingApp<E extends SourceEvent>(options: ServingOptions<
       await options.store.read(first.name, '__health__');
       return { status: 'ok', model: options.model.name, features: options.model.featureNames.length };
     } catch (error) {
-      return reply.code(503).send({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) });
+      return reply
+        .code(503)
+        .send({ status: 'unavailable', error: error instanceof Error ? error.message : String(error) });
     }
   });
   return app;

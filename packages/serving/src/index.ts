@@ -12,4 +12,11 @@ export {
   type Fallback,
 } from './scorer.js';
 export { ServingError } from './errors.js';
-export { KafkaServedLog, readServedLog, type ServedLog, type ServedRecord, type FeatureStatus, type KafkaServedLogOptions } from './served-log.js';
+export {
+  KafkaServedLog,
+  readServedLog,
+  type ServedLog,
+  type ServedRecord,
+  type FeatureStatus,
+  type KafkaServedLogOptions,
+} from './served-log.js';

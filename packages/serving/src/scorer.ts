@@ -76,7 +76,12 @@ interface ReadSource<E> {
 }
 
 /** Reads of every source for one request (in source order) -> the model input. Reads are already usable: see `usableValues`. */
-type ReadAssembler<E> = (values: readonly FeatureValues[], request: E, now: ProcessingTime, entityIds: readonly string[]) => FeatureValues;
+type ReadAssembler<E> = (
+  values: readonly FeatureValues[],
+  request: E,
+  now: ProcessingTime,
+  entityIds: readonly string[],
+) => FeatureValues;
 
 interface Core<E extends SourceEvent> extends ScorerOptions<E> {
   readonly assemble: ReadAssembler<E>;
@@ -89,7 +94,9 @@ function validateOptions<E extends SourceEvent>(options: ScorerOptions<E>): void
   const unknown = options.model.featureNames.filter((name) => !service.features.includes(name));
   if (unknown.length > 0) {
     const model = options.model.name;
-    throw new ServingError(`model ${model} reads feature(s) ${unknown.join(', ')}, which feature service ${service.name} does not serve`);
+    throw new ServingError(
+      `model ${model} reads feature(s) ${unknown.join(', ')}, which feature service ${service.name} does not serve`,
+    );
   }
 }
 
@@ -111,28 +118,46 @@ function featureOrigins<E>(sources: readonly ReadSource<E>[], reads: readonly On
   const origins = new Map<string, OnlineRead>();
   sources.forEach((source, i) => {
     const read = reads[i]!;
-    for (const name of [...source.aggregates, ...(read.status === 'missing' ? [] : Object.keys(read.values))]) origins.set(name, read);
+    for (const name of [...source.aggregates, ...(read.status === 'missing' ? [] : Object.keys(read.values))])
+      origins.set(name, read);
   });
   return origins;
 }
 
-function describeFeatures<E>(values: FeatureValues, sources: readonly ReadSource<E>[], reads: readonly OnlineRead[], modelFeatures: readonly string[]): Record<string, ServedFeature> {
+function describeFeatures<E>(
+  values: FeatureValues,
+  sources: readonly ReadSource<E>[],
+  reads: readonly OnlineRead[],
+  modelFeatures: readonly string[],
+): Record<string, ServedFeature> {
   const origins = featureOrigins(sources, reads);
   const describe = (name: string): ServedFeature => {
     const origin = origins.get(name);
     // No read behind it: a request feature or transform, or an assembler's stand-in for a missing value.
-    if (origin === undefined || origin.status === 'missing') return { value: values[name] ?? null, status: name in values ? 'computed' : 'missing', freshnessMs: null };
+    if (origin === undefined || origin.status === 'missing')
+      return { value: values[name] ?? null, status: name in values ? 'computed' : 'missing', freshnessMs: null };
     // A stale value is reported as read (the model got the fallback, listed in `fallbacks`).
-    return { value: values[name] ?? origin.values[name] ?? null, status: origin.status, freshnessMs: origin.freshnessMs };
+    return {
+      value: values[name] ?? origin.values[name] ?? null,
+      status: origin.status,
+      freshnessMs: origin.freshnessMs,
+    };
   };
-  return Object.fromEntries([...new Set([...Object.keys(values), ...origins.keys(), ...modelFeatures])].map((name) => [name, describe(name)]));
+  return Object.fromEntries(
+    [...new Set([...Object.keys(values), ...origins.keys(), ...modelFeatures])].map((name) => [name, describe(name)]),
+  );
 }
 
 function fallbackReason(feature: ServedFeature): Fallback['reason'] {
   return feature.status === 'stale' ? 'stale' : feature.status === 'missing' ? 'missing' : 'null';
 }
 
-async function readByEntity(store: OnlineStore, featureSet: string, entityIds: readonly string[], now: ProcessingTime): Promise<Map<string, OnlineRead>> {
+async function readByEntity(
+  store: OnlineStore,
+  featureSet: string,
+  entityIds: readonly string[],
+  now: ProcessingTime,
+): Promise<Map<string, OnlineRead>> {
   const reads = await store.readMany(featureSet, [...new Set(entityIds)], now);
   return new Map(reads.map((read) => [read.entityId, read]));
 }
@@ -176,24 +201,31 @@ function scoreOne<E extends SourceEvent>(
     fallbacks: imputed,
     score,
   });
-  const fallbackList = imputed.map((feature) => ({ feature, reason: fallbackReason(features[feature]!), value: fallbacks[feature]! }));
+  const fallbackList = imputed.map((feature) => ({
+    feature,
+    reason: fallbackReason(features[feature]!),
+    value: fallbacks[feature]!,
+  }));
   return { requestId: request.eventId, score, features, fallbacks: fallbackList };
 }
 
 /** One request at a time, read at `clock(request)`: what the HTTP endpoint serves. */
-export function createScorer<E extends SourceEvent>(options: ServingOptions<E>): (request: E) => Promise<ScoreResponse> {
+export function createScorer<E extends SourceEvent>(
+  options: ServingOptions<E>,
+): (request: E) => Promise<ScoreResponse> {
   const [first] = options.featureSets.featureSets;
   const clock = options.clock ?? (() => nowProcessingTime());
   const assemble = options.assemble;
   const score = createBatchScorer({
     ...options,
-    assemble: assemble === undefined
-      ? allInputs(options.featureSets)
-      : ([own, ...others], request, now, [entityId]) => {
-          const at = eventTime(now);
-          const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: at, values: own! };
-          return Object.assign({}, ...others, assemble(vector, request)) as FeatureValues;
-        },
+    assemble:
+      assemble === undefined
+        ? allInputs(options.featureSets)
+        : ([own, ...others], request, now, [entityId]) => {
+            const at = eventTime(now);
+            const vector: FeatureVector = { featureSet: first.name, entityId: entityId!, eventTime: at, values: own! };
+            return Object.assign({}, ...others, assemble(vector, request)) as FeatureValues;
+          },
   });
   return async (request) => (await score([request], clock(request)))[0]!;
 }
@@ -205,5 +237,6 @@ export function createMultiEntityScorer<E extends SourceEvent>(options: ScorerOp
 
 /** Every set's model input (aggregates read, request features, transforms), merged: names are unique per service. */
 function allInputs<E extends SourceEvent>(service: FeatureService<E>): ReadAssembler<E> {
-  return (values, request) => Object.assign({}, ...service.featureSets.map((set, i) => modelInput(set, values[i]!, request))) as FeatureValues;
+  return (values, request) =>
+    Object.assign({}, ...service.featureSets.map((set, i) => modelInput(set, values[i]!, request))) as FeatureValues;
 }

@@ -57,7 +57,9 @@ export class KafkaServedLog implements ServedLog {
   ) {}
 
   static async connect(options: KafkaServedLogOptions): Promise<KafkaServedLog> {
-    const kafka = kafkaClient(options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS }, { clientId: 'rtml-serving-log' });
+    const kafka = kafkaClient(options.kafka ?? { brokers: options.brokers, variable: KAFKA_BROKERS }, {
+      clientId: 'rtml-serving-log',
+    });
     const admin = kafka.admin();
     await admin.connect();
     // Created up front and served by the broker: auto-creation on first send logs retries and races the first batch.
@@ -116,7 +118,9 @@ export async function readServedLog(settings: KafkaSettings, topic: string): Pro
   await admin.connect();
   const ends = await admin.fetchTopicOffsets(topic);
   await admin.disconnect();
-  const remaining = new Map(ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]));
+  const remaining = new Map(
+    ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]),
+  );
   const records: ServedRecord[] = [];
   if (remaining.size === 0) return records;
   const consumer = kafka.consumer({ groupId: `served-log-reader-${topic}-${Date.now()}` });
@@ -129,7 +133,8 @@ export async function readServedLog(settings: KafkaSettings, topic: string): Pro
           for (const message of batch.messages) {
             if (message.value) records.push(JSON.parse(message.value.toString()) as ServedRecord);
           }
-          if (Number(batch.lastOffset()) + 1 >= (remaining.get(batch.partition) ?? 0)) remaining.delete(batch.partition);
+          if (Number(batch.lastOffset()) + 1 >= (remaining.get(batch.partition) ?? 0))
+            remaining.delete(batch.partition);
           if (remaining.size === 0) resolve();
         },
       })

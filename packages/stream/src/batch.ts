@@ -22,7 +22,11 @@ export interface DecodedEvent<E> {
 
 export type Decoded<E> = DecodedEvent<E> | (DeadLetter & { readonly kind: 'dead-letter' });
 
-function deadLetter(source: SourceRecord, reason: DeadLetterReason, detail: string): DeadLetter & { kind: 'dead-letter' } {
+function deadLetter(
+  source: SourceRecord,
+  reason: DeadLetterReason,
+  detail: string,
+): DeadLetter & { kind: 'dead-letter' } {
   return { kind: 'dead-letter', reason, detail, ...source };
 }
 
@@ -31,7 +35,11 @@ function deadLetter(source: SourceRecord, reason: DeadLetterReason, detail: stri
  * `latestEventTime` is the processor's wall clock plus the tolerated clock skew: an event dated later would move
  * stream time (and with it the watermark) into the future and make every later event of its partition `late`.
  */
-export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: SourceRecord, latestEventTime: number): Decoded<E> {
+export function decodeRecord<E>(
+  processor: KeyedProcessor<unknown, E>,
+  source: SourceRecord,
+  latestEventTime: number,
+): Decoded<E> {
   if (source.value === null) return deadLetter(source, 'malformed-json', 'record has no value');
   let raw: unknown;
   try {
@@ -42,10 +50,16 @@ export function decodeRecord<E>(processor: KeyedProcessor<unknown, E>, source: S
   const parsed = processor.parse(raw, source.topic);
   if (!parsed.ok) return deadLetter(source, 'schema', parsed.reason);
   const entityId = processor.entityIdOf(parsed.event);
-  if (typeof entityId !== 'string' || entityId.length === 0) return deadLetter(source, 'missing-key', 'event has no entity key');
+  if (typeof entityId !== 'string' || entityId.length === 0)
+    return deadLetter(source, 'missing-key', 'event has no entity key');
   const time = processor.eventTimeOf(parsed.event);
   if (!Number.isFinite(time)) return deadLetter(source, 'schema', `event time is not a finite number: ${time}`);
-  if (time > latestEventTime) return deadLetter(source, 'future', `event time ${readableTime(time)} is after ${readableTime(latestEventTime)} (processor clock + max event time ahead)`);
+  if (time > latestEventTime)
+    return deadLetter(
+      source,
+      'future',
+      `event time ${readableTime(time)} is after ${readableTime(latestEventTime)} (processor clock + max event time ahead)`,
+    );
   return { kind: 'event', event: parsed.event, entityId, eventTime: time, source };
 }
 
@@ -67,7 +81,12 @@ export interface BatchOutcome {
  * Applies decoded records to the task's (already loaded) entity states, fires due timers, and returns the vectors to
  * write. Mutates the task image (states, timers, dirty set): the caller discards the task if a write fails.
  */
-export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, records: readonly Decoded<E>[]): BatchOutcome {
+export function applyBatch<S, E>(
+  task: Task<S>,
+  processor: KeyedProcessor<S, E>,
+  allowedLatenessMs: number,
+  records: readonly Decoded<E>[],
+): BatchOutcome {
   const deadLetters: DeadLetter[] = [];
   const appliedEventTimes: EventTime[] = [];
   const touched = new Set<string>();
@@ -78,7 +97,9 @@ export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>,
     }
     const watermark = task.watermark(allowedLatenessMs);
     if (watermark !== undefined && record.eventTime < watermark) {
-      deadLetters.push(deadLetter(record.source, 'late', lateReason(task, record.eventTime, watermark, allowedLatenessMs)));
+      deadLetters.push(
+        deadLetter(record.source, 'late', lateReason(task, record.eventTime, watermark, allowedLatenessMs)),
+      );
       continue;
     }
     task.entities.set(record.entityId, processor.apply(entityState(task, record.entityId), record.event));
@@ -91,22 +112,37 @@ export function applyBatch<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>,
   }
   const due = task.dueTimers().filter((id) => !touched.has(id));
   const emitted = [...touched, ...due];
-  return { deadLetters, appliedEventTimes, timerEmits: due.length, ...emitEntities(task, processor, allowedLatenessMs, emitted) };
+  return {
+    deadLetters,
+    appliedEventTimes,
+    timerEmits: due.length,
+    ...emitEntities(task, processor, allowedLatenessMs, emitted),
+  };
 }
 
 function lateReason(task: Task<unknown>, time: EventTime, watermark: EventTime, allowedLatenessMs: number): string {
-  const from = task.streamTimeFrom ? ` by ${task.streamTimeFrom.topic}[${task.partition}]@${task.streamTimeFrom.offset}` : '';
+  const from = task.streamTimeFrom
+    ? ` by ${task.streamTimeFrom.topic}[${task.partition}]@${task.streamTimeFrom.offset}`
+    : '';
   return `event time ${time} is before the watermark ${watermark}: stream time ${task.streamTime} set${from}, allowed lateness ${allowedLatenessMs} ms`;
 }
 
 function entityState<S>(task: Task<S>, entityId: string): S {
   const state = task.entities.get(entityId);
-  if (state === undefined) throw new Error(`internal: state of entity "${entityId}" (partition ${task.partition}) was not loaded before apply`);
+  if (state === undefined)
+    throw new Error(
+      `internal: state of entity "${entityId}" (partition ${task.partition}) was not loaded before apply`,
+    );
   return state;
 }
 
 /** Compacts, reads as of stream time, re-arms the timer and marks each entity for the next checkpoint. */
-function emitEntities<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, allowedLatenessMs: number, entityIds: readonly string[]) {
+function emitEntities<S, E>(
+  task: Task<S>,
+  processor: KeyedProcessor<S, E>,
+  allowedLatenessMs: number,
+  entityIds: readonly string[],
+) {
   const vectors: FeatureVector[] = [];
   const asOf = task.streamTime;
   const watermark = task.watermark(allowedLatenessMs);
@@ -144,7 +180,13 @@ export interface BatchSettings {
  * One fetched batch of a task, from records to the planned commit: decode, load the entity states it needs (one
  * read), apply, fire timers. The runtime and the test driver both go through here, so they share every rule.
  */
-export async function processRecords<S, E>(task: Task<S>, processor: KeyedProcessor<S, E>, store: CommitStore, sources: readonly SourceRecord[], settings: BatchSettings): Promise<BatchOutcome> {
+export async function processRecords<S, E>(
+  task: Task<S>,
+  processor: KeyedProcessor<S, E>,
+  store: CommitStore,
+  sources: readonly SourceRecord[],
+  settings: BatchSettings,
+): Promise<BatchOutcome> {
   const records = sources.map((source) => decodeRecord(processor, source, settings.latestEventTime));
   await task.loadEntities(store, processor, entitiesNeeded(task, records));
   return applyBatch(task, processor, settings.allowedLatenessMs, records);
@@ -155,10 +197,17 @@ export async function processRecords<S, E>(task: Task<S>, processor: KeyedProces
  * in-memory position to `nextOffset` of `topic`. Idempotent: a replay of the same offsets writes the same versions,
  * which the store refuses, and never overwrites a newer vector.
  */
-export async function writeVectors<S>(task: Task<S>, topic: string, nextOffset: string, outcome: BatchOutcome, store: CommitStore): Promise<void> {
+export async function writeVectors<S>(
+  task: Task<S>,
+  topic: string,
+  nextOffset: string,
+  outcome: BatchOutcome,
+  store: CommitStore,
+): Promise<void> {
   task.offsets = { ...task.offsets, [topic]: nextOffset };
   task.batchesSinceCheckpoint += 1;
-  if (outcome.vectors.length > 0) await store.writeBatch(outcome.vectors, { version: task.version(), writtenNodes: task.writtenNodes });
+  if (outcome.vectors.length > 0)
+    await store.writeBatch(outcome.vectors, { version: task.version(), writtenNodes: task.writtenNodes });
 }
 
 /** How a checkpoint attempt ended. */
@@ -175,7 +224,12 @@ export type CheckpointResult =
  * meta, changed timer shards and the states of entities changed since the last checkpoint, in ONE fenced call in the
  * partition's own hash slot. A zombie (its expected fence is stale) writes nothing.
  */
-export async function checkpoint<S>(task: Task<S>, processor: KeyedProcessor<S, unknown>, store: CommitStore, replicaTimeoutMs: number): Promise<CheckpointResult> {
+export async function checkpoint<S>(
+  task: Task<S>,
+  processor: KeyedProcessor<S, unknown>,
+  store: CommitStore,
+  replicaTimeoutMs: number,
+): Promise<CheckpointResult> {
   if (!task.aheadOfCheckpoint()) return 'done';
   if ((await store.awaitReplicas(task.writtenNodes, replicaTimeoutMs)) === 'lagging') return 'lagging';
   const write = task.checkpointWrite(processor);

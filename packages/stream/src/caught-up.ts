@@ -18,7 +18,12 @@ export interface WaitCaughtUpOptions {
  * the end its input topic had when this was called: everything produced before the call is then in the store, and
  * recovery would not replay it. The checkpoint follows the vectors by at most the checkpoint interval.
  */
-export async function waitUntilCaughtUp(store: OnlineStore, admin: Admin, inputs: readonly ProcessorInput[], options: WaitCaughtUpOptions = {}): Promise<void> {
+export async function waitUntilCaughtUp(
+  store: OnlineStore,
+  admin: Admin,
+  inputs: readonly ProcessorInput[],
+  options: WaitCaughtUpOptions = {},
+): Promise<void> {
   const { timeoutMs = 120_000, pollMs = 20 } = options;
   const targets = await endOffsets(admin, inputs, store.namespace);
   if (targets.length === 0) return;
@@ -44,12 +49,21 @@ interface PartitionTarget extends ProcessorInput {
 }
 
 /** Non-empty partitions only: an empty one has nothing to wait for (and no fence until its first event). */
-async function endOffsets(admin: Admin, inputs: readonly ProcessorInput[], namespace: string): Promise<PartitionTarget[]> {
+async function endOffsets(
+  admin: Admin,
+  inputs: readonly ProcessorInput[],
+  namespace: string,
+): Promise<PartitionTarget[]> {
   const perInput = await Promise.all(
     inputs.map(async (input) =>
       (await admin.fetchTopicOffsets(input.topic))
         .filter((p) => p.high !== '0')
-        .map((p) => ({ ...input, partition: p.partition, end: Number(p.high), fenceKey: checkpointKeys(namespace, input.group, p.partition).fence })),
+        .map((p) => ({
+          ...input,
+          partition: p.partition,
+          end: Number(p.high),
+          fenceKey: checkpointKeys(namespace, input.group, p.partition).fence,
+        })),
     ),
   );
   return perInput.flat();

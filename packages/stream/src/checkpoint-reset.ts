@@ -14,6 +14,15 @@ export const EMPTY_CHECKPOINT = '{}';
  * checkpointed meanwhile). The next owner then replays the partition from the earliest retained offset. False when
  * the fence moved.
  */
-export function resetPartition(store: OnlineStore, group: string, partition: number, expectedFence: string | null): Promise<boolean> {
-  return store.writeCheckpoint(checkpointKeys(store.namespace, group, partition), { expected: expectedFence, next: EMPTY_CHECKPOINT, clear: true });
+export function resetPartition(
+  store: OnlineStore,
+  group: string,
+  partition: number,
+  expectedFence: string | null,
+): Promise<boolean> {
+  return store.writeCheckpoint(checkpointKeys(store.namespace, group, partition), {
+    expected: expectedFence,
+    next: EMPTY_CHECKPOINT,
+    clear: true,
+  });
 }

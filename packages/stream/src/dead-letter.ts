@@ -44,13 +44,18 @@ const RECORD_OVERHEAD_BYTES = 512;
 export function toDeadLetterMessage(letter: DeadLetter, maxBytes = Infinity): Message {
   const headers: IHeaders = {
     [DEAD_LETTER_HEADERS.reason]: letter.reason,
-    [DEAD_LETTER_HEADERS.detail]: letter.detail.length > MAX_DETAIL_CHARS ? `${letter.detail.slice(0, MAX_DETAIL_CHARS)}…` : letter.detail,
+    [DEAD_LETTER_HEADERS.detail]:
+      letter.detail.length > MAX_DETAIL_CHARS ? `${letter.detail.slice(0, MAX_DETAIL_CHARS)}…` : letter.detail,
     [DEAD_LETTER_HEADERS.topic]: letter.topic,
     [DEAD_LETTER_HEADERS.partition]: String(letter.partition),
     [DEAD_LETTER_HEADERS.offset]: letter.offset,
   };
   if (letter.key) headers[DEAD_LETTER_HEADERS.originalKey] = letter.key;
-  const message: Message = { key: `${letter.topic}:${letter.partition}:${letter.offset}`, value: letter.value, headers };
+  const message: Message = {
+    key: `${letter.topic}:${letter.partition}:${letter.offset}`,
+    value: letter.value,
+    headers,
+  };
   return messageSize(message) <= maxBytes ? message : bounded(message, letter, maxBytes);
 }
 
@@ -64,13 +69,20 @@ function bounded(message: Message, letter: DeadLetter, maxBytes: number): Messag
   };
   if (letter.key) headers[DEAD_LETTER_HEADERS.originalKey] = letter.key.subarray(0, TRUNCATED_KEY_BYTES);
   const withoutBody = messageSize({ ...message, value: null, headers });
-  return { ...message, value: value.subarray(0, Math.max(0, Math.min(TRUNCATED_BODY_BYTES, maxBytes - withoutBody))), headers };
+  return {
+    ...message,
+    value: value.subarray(0, Math.max(0, Math.min(TRUNCATED_BODY_BYTES, maxBytes - withoutBody))),
+    headers,
+  };
 }
 
 /** Upper estimate of a message's size in a record batch. */
 export function messageSize(message: Message): number {
   const bytes = (v: unknown) => (v === null || v === undefined ? 0 : Buffer.byteLength(v as Buffer | string));
-  const headerBytes = Object.entries(message.headers ?? {}).reduce((sum, [name, value]) => sum + Buffer.byteLength(name) + bytes(value) + 8, 0);
+  const headerBytes = Object.entries(message.headers ?? {}).reduce(
+    (sum, [name, value]) => sum + Buffer.byteLength(name) + bytes(value) + 8,
+    0,
+  );
   return bytes(message.key) + bytes(message.value) + headerBytes + RECORD_OVERHEAD_BYTES;
 }
 
@@ -88,7 +100,11 @@ export interface DeadLetterTarget {
  * Sends and waits for all in-sync replicas, so a dead letter is durable before the offset moves past it.
  * A topic's `max.message.bytes` bounds a whole record batch, so letters go in sends whose total fits it.
  */
-export async function sendDeadLetters(producer: Producer, targetFor: (source: string) => DeadLetterTarget, letters: readonly DeadLetter[]): Promise<void> {
+export async function sendDeadLetters(
+  producer: Producer,
+  targetFor: (source: string) => DeadLetterTarget,
+  letters: readonly DeadLetter[],
+): Promise<void> {
   const sends: { topic: string; messages: Message[]; bytes: number }[] = [];
   const filling = new Map<string, { topic: string; messages: Message[]; bytes: number }>();
   for (const letter of letters) {

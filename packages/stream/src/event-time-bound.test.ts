@@ -5,9 +5,22 @@ import { checkpointKeys } from './keys.js';
 import { rebuildCheckpoints } from './rebuild.js';
 import type { StreamTopology } from './stream-processor.js';
 import { countingProcessor, type CountingState, type Payment } from './testing/counting-processor.js';
-import { createTopic, onlineValues, processUntilCaughtUp, produce, readDeadLetters, recompute, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import {
+  createTopic,
+  onlineValues,
+  processUntilCaughtUp,
+  produce,
+  readDeadLetters,
+  recompute,
+  testClients,
+  TEST_CONSUMER_TUNING,
+  uniqueName,
+} from './testing/harness.js';
 
-const { brokers, kafka, admin, producer, redis, connect, close } = testClients('event-time-bound-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+const { brokers, kafka, admin, producer, redis, connect, close } = testClients('event-time-bound-test', {
+  brokers: inject('kafkaBrokers'),
+  redisUrl: inject('redisUrl'),
+});
 beforeAll(connect);
 afterAll(close);
 
@@ -16,20 +29,36 @@ const YEAR_2100 = Date.UTC(2100, 0, 1);
 function setup(prefix: string) {
   const namespace = uniqueName(prefix);
   const processor = countingProcessor(60_000);
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
   return { namespace, processor, store, topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`) };
 }
 
 type Setup = ReturnType<typeof setup>;
 
-async function runUntilCaughtUp(s: Setup, topology: Partial<StreamTopology<CountingState, Payment>> = {}): Promise<void> {
-  await processUntilCaughtUp(admin, { topology: { topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), ...topology }, kafka: { brokers }, store: s.store, group: s.group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+async function runUntilCaughtUp(
+  s: Setup,
+  topology: Partial<StreamTopology<CountingState, Payment>> = {},
+): Promise<void> {
+  await processUntilCaughtUp(admin, {
+    topology: { topics: [s.topic], processor: s.processor, allowedLateness: duration.seconds(30), ...topology },
+    kafka: { brokers },
+    store: s.store,
+    group: s.group,
+    consumer: TEST_CONSUMER_TUNING,
+    progressIntervalMs: 0,
+  });
 }
 
 /** 40 payments of one user, a second apart, ending a minute ago, with a 2100-dated one after the 10th. */
 function poisonedStream() {
   const start = Date.now() - 60_000 - 40_000;
-  const payment = (i: number, eventTime: number) => ({ key: 'alice', body: { eventId: `p${i}`, userId: 'alice', eventTime, amount: i } });
+  const payment = (i: number, eventTime: number) => ({
+    key: 'alice',
+    body: { eventId: `p${i}`, userId: 'alice', eventTime, amount: i },
+  });
   const good = Array.from({ length: 40 }, (_, i) => payment(i, start + i * 1_000));
   return { good, all: [...good.slice(0, 10), payment(999, YEAR_2100), ...good.slice(10)] };
 }
@@ -44,9 +73,15 @@ it('dead-letters an event dated beyond now + maxEventTimeAhead as `future`; it n
   expect(letters.map((l) => [l.reason, l.offset])).toEqual([['future', '10']]);
   expect(letters[0]!.detail).toContain('2100-01-01T00:00:00.000Z');
   // Every good event counted, none judged late against a stream time of 2100.
-  const expected = recompute(s.processor, good.map((e) => e.body), 1);
+  const expected = recompute(
+    s.processor,
+    good.map((e) => e.body),
+    1,
+  );
   expect(await onlineValues(s.store, s.processor.name, ['alice'])).toEqual(expected);
-  const meta = JSON.parse((await s.store.loadCheckpoint(checkpointKeys(s.namespace, s.group, 0))).meta!) as { streamTime: number };
+  const meta = JSON.parse((await s.store.loadCheckpoint(checkpointKeys(s.namespace, s.group, 0))).meta!) as {
+    streamTime: number;
+  };
   expect(meta.streamTime).toBe(good.at(-1)!.body.eventTime);
 });
 
@@ -60,12 +95,32 @@ it('rebuild --poisoned repairs a partition whose stream time a far-future event 
   expect((await s.store.read(s.processor.name, 'alice')).status).not.toBe('missing');
   expect(Number(await redis.hget(s.store.keyOf(s.processor.name, 'alice'), EVENT_TIME_FIELD))).toBe(YEAR_2100);
 
-  const report = await rebuildCheckpoints({ admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
+  const report = await rebuildCheckpoints({
+    admin,
+    store: s.store,
+    group: s.group,
+    topics: [s.topic],
+    featureSet: s.processor.name,
+    partitions: 'poisoned',
+    maxEventTimeAhead: duration.days(1),
+  });
   expect(report).toEqual({ partitions: [0], deletedVectors: 1 });
   await runUntilCaughtUp(s);
-  const expected = recompute(s.processor, good.map((e) => e.body), 1);
+  const expected = recompute(
+    s.processor,
+    good.map((e) => e.body),
+    1,
+  );
   expect(await onlineValues(s.store, s.processor.name, ['alice'])).toEqual(expected);
   // A second run finds nothing poisoned any more.
-  const again = await rebuildCheckpoints({ admin, store: s.store, group: s.group, topics: [s.topic], featureSet: s.processor.name, partitions: 'poisoned', maxEventTimeAhead: duration.days(1) });
+  const again = await rebuildCheckpoints({
+    admin,
+    store: s.store,
+    group: s.group,
+    topics: [s.topic],
+    featureSet: s.processor.name,
+    partitions: 'poisoned',
+    maxEventTimeAhead: duration.days(1),
+  });
   expect(again.partitions).toEqual([]);
 });

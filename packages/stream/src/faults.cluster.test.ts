@@ -56,7 +56,12 @@ const processor = featureSetProcessor(userTransactionFeatures);
 
 beforeAll(async () => {
   cluster = await startClusterStack({ ignoreEnvironment: true });
-  const kafka = new Kafka({ clientId: 'stream-cluster-faults', brokers: cluster.kafkaBrokers.split(','), logLevel: logLevel.NOTHING, retry });
+  const kafka = new Kafka({
+    clientId: 'stream-cluster-faults',
+    brokers: cluster.kafkaBrokers.split(','),
+    logLevel: logLevel.NOTHING,
+    retry,
+  });
   admin = kafka.admin();
   // Idempotent: a send retried across a leader change is appended once (the expectation counts each event once).
   producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1, retry });
@@ -90,7 +95,10 @@ interface Pipeline {
 async function freshPipeline(prefix: string, seed: number, leader: number): Promise<Pipeline> {
   const topic = uniqueName(`${prefix}-transactions`);
   const others = [1, 2, 3].filter((id) => id !== leader);
-  const replicaAssignment = Array.from({ length: PARTITIONS }, (_, partition) => ({ partition, replicas: [leader, ...others] }));
+  const replicaAssignment = Array.from({ length: PARTITIONS }, (_, partition) => ({
+    partition,
+    replicas: [leader, ...others],
+  }));
   await ensureTopics(admin, [{ topic, replicaAssignment }]);
   const namespace = uniqueName(prefix);
   const store = new OnlineStore(redis, { namespace, featureSets: [userTransactionFeatures] });
@@ -104,17 +112,44 @@ function transactions(seed: number): KeyedEvent[] {
   return Array.from({ length: SIZE.events }, (_, i) => {
     const userId = `user${Math.floor(random.next() * SIZE.users)}`;
     const eventTime = Math.round(start + i * 20_000 - random.next() * 30_000);
-    const body = { eventId: `tx-${seed}-${i}`, eventTime, userId, amount: Math.floor(random.next() * 50_000), merchantId: `m${Math.floor(random.next() * 40)}` };
+    const body = {
+      eventId: `tx-${seed}-${i}`,
+      eventTime,
+      userId,
+      amount: Math.floor(random.next() * 50_000),
+      merchantId: `m${Math.floor(random.next() * 40)}`,
+    };
     return { key: userId, body };
   });
 }
 
 function startCli(pipeline: Pipeline): CliProcess {
-  const args = ['run', '--feature-set', FEATURE_SET, '--topic', pipeline.topic, '--group', pipeline.group, '--namespace', pipeline.store.namespace];
-  const cli = spawnCli([...args, '--allowed-lateness-ms', String(ALLOWED_LATENESS_MS), '--ttl-ms', String(duration.days(30)), '--progress-ms', '1000'], {
-    brokers: cluster.kafkaBrokers,
-    redisClusterNodes: cluster.redisClusterNodes,
-  });
+  const args = [
+    'run',
+    '--feature-set',
+    FEATURE_SET,
+    '--topic',
+    pipeline.topic,
+    '--group',
+    pipeline.group,
+    '--namespace',
+    pipeline.store.namespace,
+  ];
+  const cli = spawnCli(
+    [
+      ...args,
+      '--allowed-lateness-ms',
+      String(ALLOWED_LATENESS_MS),
+      '--ttl-ms',
+      String(duration.days(30)),
+      '--progress-ms',
+      '1000',
+    ],
+    {
+      brokers: cluster.kafkaBrokers,
+      redisClusterNodes: cluster.redisClusterNodes,
+    },
+  );
   cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli ${cli.child.pid}] ${chunk.toString()}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
@@ -129,7 +164,13 @@ function flow(pipeline: Pipeline): { done: Promise<void>; produced(): number } {
   let produced = 0;
   const done = (async () => {
     for (; produced < pipeline.events.length; produced += SIZE.chunk) {
-      await produce(producer, pipeline.topic, PARTITIONS, pipeline.events.slice(produced, produced + SIZE.chunk), SIZE.chunk);
+      await produce(
+        producer,
+        pipeline.topic,
+        PARTITIONS,
+        pipeline.events.slice(produced, produced + SIZE.chunk),
+        SIZE.chunk,
+      );
       await sleep(CHUNK_PAUSE_MS);
     }
   })();
@@ -142,9 +183,14 @@ function flow(pipeline: Pipeline): { done: Promise<void>; produced(): number } {
  * connections) counts as no progress yet, and the next poll asks again.
  */
 async function checkpoints(pipeline: Pipeline): Promise<number[]> {
-  const keys = Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(pipeline.store.namespace, pipeline.group, p).fence);
+  const keys = Array.from(
+    { length: PARTITIONS },
+    (_, p) => checkpointKeys(pipeline.store.namespace, pipeline.group, p).fence,
+  );
   const fences = await pipeline.store.readFences(keys).catch(() => keys.map(() => null));
-  return fences.map((fence) => Number(fence ? (JSON.parse(fence) as Record<string, string>)[pipeline.topic] ?? 0 : 0));
+  return fences.map((fence) =>
+    Number(fence ? ((JSON.parse(fence) as Record<string, string>)[pipeline.topic] ?? 0) : 0),
+  );
 }
 
 const checkpointed = async (pipeline: Pipeline) => (await checkpoints(pipeline)).reduce((a, b) => a + b, 0);
@@ -159,11 +205,23 @@ async function endOffsets(pipeline: Pipeline): Promise<number[]> {
  * Time from a fault until EVERY partition has checkpointed past the end it had just before the fault, i.e. processed
  * an event sent after it (the README quotes these lines; events in flight at the fault do not count as recovery).
  */
-async function logRecovery(pipeline: Pipeline, fault: string, faultAt: number, endsBefore: readonly number[]): Promise<void> {
-  for (const deadline = faultAt + 120_000; (await checkpoints(pipeline)).some((offset, p) => offset <= endsBefore[p]!); await sleep(100)) {
-    if (Date.now() > deadline) throw new Error(`${fault}: not every partition checkpointed past its pre-fault end within 120 s`);
+async function logRecovery(
+  pipeline: Pipeline,
+  fault: string,
+  faultAt: number,
+  endsBefore: readonly number[],
+): Promise<void> {
+  for (
+    const deadline = faultAt + 120_000;
+    (await checkpoints(pipeline)).some((offset, p) => offset <= endsBefore[p]!);
+    await sleep(100)
+  ) {
+    if (Date.now() > deadline)
+      throw new Error(`${fault}: not every partition checkpointed past its pre-fault end within 120 s`);
   }
-  console.log(`[cluster faults] ${fault}: every partition past its pre-fault end ${((Date.now() - faultAt) / 1000).toFixed(1)} s later`);
+  console.log(
+    `[cluster faults] ${fault}: every partition past its pre-fault end ${((Date.now() - faultAt) / 1000).toFixed(1)} s later`,
+  );
 }
 
 /** Waits until the checkpoints have moved past `above` (the processors are committing). */
@@ -174,7 +232,9 @@ async function waitForProgress(pipeline: Pipeline, above: number, timeoutMs = 90
 }
 
 async function catchUp(pipeline: Pipeline): Promise<void> {
-  await waitUntilCaughtUp(pipeline.store, admin, [{ group: pipeline.group, topic: pipeline.topic }], { timeoutMs: 180_000 });
+  await waitUntilCaughtUp(pipeline.store, admin, [{ group: pipeline.group, topic: pipeline.topic }], {
+    timeoutMs: 180_000,
+  });
 }
 
 /** Every entity's vector in the Redis Cluster equals the clean recomputation of every event produced. */
@@ -195,7 +255,11 @@ async function stopAll(...instances: CliProcess[]): Promise<void> {
 }
 
 /** A fresh pipeline with one instance, events flowing and the first checkpoint written. */
-async function flowing(prefix: string, seed: number, leader: number): Promise<{ pipeline: Pipeline; cli: CliProcess; events: ReturnType<typeof flow> }> {
+async function flowing(
+  prefix: string,
+  seed: number,
+  leader: number,
+): Promise<{ pipeline: Pipeline; cli: CliProcess; events: ReturnType<typeof flow> }> {
   const pipeline = await freshPipeline(prefix, seed, leader);
   const cli = startCli(pipeline);
   const events = flow(pipeline);
@@ -232,7 +296,11 @@ it('b. a Redis primary with checkpoint and feature keys dies holding writes its 
   const primary = await redisPrimaryOf(cluster, checkpointKeys(pipeline.store.namespace, pipeline.group, 0).fence);
   const detached = await detachReplica(cluster, primary);
   // Writes reach the primary alone for a while: vectors, and checkpoints that could not wait for a replica.
-  for (const deadline = Date.now() + 20_000; (await replicationOffset(primary)) <= detached.offsetAtDetach; await sleep(100)) {
+  for (
+    const deadline = Date.now() + 20_000;
+    (await replicationOffset(primary)) <= detached.offsetAtDetach;
+    await sleep(100)
+  ) {
     if (Date.now() > deadline) throw new Error(`${primary.name} got no write within 20 s of its replica's detachment`);
   }
   await sleep(1_000);
@@ -240,7 +308,12 @@ it('b. a Redis primary with checkpoint and feature keys dies holding writes its 
   const before = await endOffsets(pipeline);
   const { killed: primaryKilled, primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
   killed.push(primaryKilled);
-  await logRecovery(pipeline, `b. Redis primary SIGKILLed, promoted replica ${primaryOffset - promotedOffset} bytes behind it`, killedAt, before);
+  await logRecovery(
+    pipeline,
+    `b. Redis primary SIGKILLed, promoted replica ${primaryOffset - promotedOffset} bytes behind it`,
+    killedAt,
+    before,
+  );
   // The promoted replica holds a strict prefix of the dead primary's writes: what the processor wrote last is gone.
   expect(promotedOffset).toBeLessThan(primaryOffset);
   expect(events.produced()).toBeLessThan(pipeline.events.length); // the failover happened mid-stream

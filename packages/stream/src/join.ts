@@ -24,7 +24,8 @@ export interface TemporalJoinOptions<L, R> {
   combine(left: L | undefined, right: R | undefined): FeatureValues;
 }
 
-export type JoinEvent<L, R> = { readonly side: 'left'; readonly event: L } | { readonly side: 'right'; readonly event: R };
+export type JoinEvent<L, R> =
+  { readonly side: 'left'; readonly event: L } | { readonly side: 'right'; readonly event: R };
 
 /** Retained events as [time, id, event], sorted by (time, id). */
 type Retained<T> = readonly [number, string, T];
@@ -55,9 +56,12 @@ function latestAtOrBefore<T>(list: readonly Retained<T>[], time: number, from = 
  * retained events, so arrival order within the allowed lateness does not matter (a late profile update
  * still changes the match of an earlier-arrived transaction). Inputs must be co-partitioned.
  */
-export function temporalJoin<L, R>(options: TemporalJoinOptions<L, R>): KeyedProcessor<JoinState<L, R>, JoinEvent<L, R>> {
+export function temporalJoin<L, R>(
+  options: TemporalJoinOptions<L, R>,
+): KeyedProcessor<JoinState<L, R>, JoinEvent<L, R>> {
   const { left, right, within } = options;
-  if (left.topic === right.topic) throw new Error(`temporalJoin "${options.name}": left and right need different topics`);
+  if (left.topic === right.topic)
+    throw new Error(`temporalJoin "${options.name}": left and right need different topics`);
   const joinedAt = (state: JoinState<L, R>, asOf: number) => {
     const l = latestAtOrBefore(state.lefts, asOf);
     const r = l === undefined ? undefined : latestAtOrBefore(state.rights, l[0], l[0] - within);
@@ -67,10 +71,17 @@ export function temporalJoin<L, R>(options: TemporalJoinOptions<L, R>): KeyedPro
     name: options.name,
     parse(raw, topic): ParseResult<JoinEvent<L, R>> {
       const side = topic === left.topic ? 'left' : topic === right.topic ? 'right' : undefined;
-      if (side === undefined) return { ok: false, reason: `topic "${topic}" is neither side of join "${options.name}" (${left.topic}, ${right.topic})` };
+      if (side === undefined)
+        return {
+          ok: false,
+          reason: `topic "${topic}" is neither side of join "${options.name}" (${left.topic}, ${right.topic})`,
+        };
       const parsed = side === 'left' ? left.parse(raw) : right.parse(raw);
       if (!parsed.ok) return parsed;
-      return { ok: true, event: (side === 'left' ? { side, event: parsed.event as L } : { side, event: parsed.event as R }) };
+      return {
+        ok: true,
+        event: side === 'left' ? { side, event: parsed.event as L } : { side, event: parsed.event as R },
+      };
     },
     entityIdOf: (e) => (e.side === 'left' ? left.key(e.event) : right.key(e.event)),
     eventTimeOf: (e) => (e.side === 'left' ? left.time(e.event) : right.time(e.event)),

@@ -14,7 +14,8 @@ export type { CheckpointKeys };
  */
 export function checkpointKeys(namespace: string, group: string, partition: number): CheckpointKeys {
   // A brace in either would move the hash tag, and a partition's keys could land in different slots.
-  if (/[{}]/.test(namespace + group)) throw new Error(`namespace and group may not contain "{" or "}" (hash tags): ${namespace}, ${group}`);
+  if (/[{}]/.test(namespace + group))
+    throw new Error(`namespace and group may not contain "{" or "}" (hash tags): ${namespace}, ${group}`);
   const prefix = `rtml:${namespace}:stream:${group}:{${namespace}:${group}:${partition}}`;
   return { fence: `${prefix}:offsets`, meta: `${prefix}:meta`, timers: `${prefix}:timers`, states: `${prefix}:states` };
 }

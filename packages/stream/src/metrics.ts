@@ -39,13 +39,46 @@ const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0
 /** Prometheus metrics of one processor instance, in its own registry (two instances can share a process). */
 export class StreamMetrics {
   readonly registry = new Registry();
-  readonly events = new Counter({ name: 'rtml_stream_events_total', help: 'Input records handled, by outcome', labelNames: ['topic', 'outcome'], registers: [this.registry] });
-  readonly deadLetters = new Counter({ name: 'rtml_stream_dead_letters_total', help: 'Records sent to the dead-letter topic, by reason', labelNames: ['reason'], registers: [this.registry] });
-  readonly lag = new Gauge({ name: 'rtml_stream_consumer_lag', help: 'High watermark minus next offset committed to Redis', labelNames: ['topic', 'partition'], registers: [this.registry] });
-  readonly batchLatency = new Histogram({ name: 'rtml_stream_batch_latency_seconds', help: 'From batch received to committed in Redis', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
-  readonly freshness = new Histogram({ name: 'rtml_stream_freshness_seconds', help: 'Event time to value visible in Redis', buckets: LATENCY_BUCKETS_S, registers: [this.registry] });
-  readonly fenceRejections = new Counter({ name: 'rtml_stream_fence_rejections_total', help: 'Commits refused because another instance advanced the partition', registers: [this.registry] });
-  readonly timerEmits = new Counter({ name: 'rtml_stream_timer_emits_total', help: 'Vectors re-emitted by event-time timers (window expiry)', registers: [this.registry] });
+  readonly events = new Counter({
+    name: 'rtml_stream_events_total',
+    help: 'Input records handled, by outcome',
+    labelNames: ['topic', 'outcome'],
+    registers: [this.registry],
+  });
+  readonly deadLetters = new Counter({
+    name: 'rtml_stream_dead_letters_total',
+    help: 'Records sent to the dead-letter topic, by reason',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly lag = new Gauge({
+    name: 'rtml_stream_consumer_lag',
+    help: 'High watermark minus next offset committed to Redis',
+    labelNames: ['topic', 'partition'],
+    registers: [this.registry],
+  });
+  readonly batchLatency = new Histogram({
+    name: 'rtml_stream_batch_latency_seconds',
+    help: 'From batch received to committed in Redis',
+    buckets: LATENCY_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly freshness = new Histogram({
+    name: 'rtml_stream_freshness_seconds',
+    help: 'Event time to value visible in Redis',
+    buckets: LATENCY_BUCKETS_S,
+    registers: [this.registry],
+  });
+  readonly fenceRejections = new Counter({
+    name: 'rtml_stream_fence_rejections_total',
+    help: 'Commits refused because another instance advanced the partition',
+    registers: [this.registry],
+  });
+  readonly timerEmits = new Counter({
+    name: 'rtml_stream_timer_emits_total',
+    help: 'Vectors re-emitted by event-time timers (window expiry)',
+    registers: [this.registry],
+  });
 
   /** Since the last progress line. */
   readonly recentFreshnessMs = new RecentSamples();
@@ -117,7 +150,12 @@ export class StreamMetrics {
 /** 182ms, 4.2s, 12.5min, 11.9h, 498d: freshness of backdated events spans all of these. */
 export function humanMs(ms: number | undefined): string {
   if (ms === undefined) return '-';
-  const units: [string, number][] = [['d', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1_000]];
+  const units: [string, number][] = [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+    ['s', 1_000],
+  ];
   for (const [unit, size] of units) if (Math.abs(ms) >= size) return `${(ms / size).toFixed(1)}${unit}`;
   return `${Math.round(ms)}ms`;
 }
@@ -132,7 +170,9 @@ export async function serveMetrics(registry: Registry, port: number, health?: ()
     const probe = health && { '/healthz': isLive, '/readyz': isReady }[request.url ?? ''];
     if (probe && health) {
       const report = health();
-      response.writeHead(probe(report) ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify(report)}\n`);
+      response
+        .writeHead(probe(report) ? 200 : 503, { 'content-type': 'application/json' })
+        .end(`${JSON.stringify(report)}\n`);
       return;
     }
     if (request.url !== '/metrics') {

@@ -35,7 +35,9 @@ describe('batchPosition', () => {
         let committed = BigInt(committedAt % (end + 1));
         // Only positions from which some visible record is still ahead: otherwise kafkajs never calls back.
         let position = startAt % (lastVisible + 1);
-        const expected = visible.flatMap((shown, offset) => (shown && BigInt(offset) >= committed ? [BigInt(offset)] : []));
+        const expected = visible.flatMap((shown, offset) =>
+          shown && BigInt(offset) >= committed ? [BigInt(offset)] : [],
+        );
         const processed: bigint[] = [];
         let lastSeek: bigint | undefined;
         for (let step = 0; position < end && step < 10 * end; step++) {
@@ -46,7 +48,11 @@ describe('batchPosition', () => {
             position = offsets.at(-1)! + 1;
             continue;
           }
-          const decision = batchPosition({ first: BigInt(offsets[0]!), lastMessage: BigInt(messages.at(-1)!) }, committed, lastSeek);
+          const decision = batchPosition(
+            { first: BigInt(offsets[0]!), lastMessage: BigInt(messages.at(-1)!) },
+            committed,
+            lastSeek,
+          );
           if (decision === 'seek') {
             lastSeek = committed;
             position = Number(committed);

@@ -41,16 +41,28 @@ export async function rebuildCheckpoints(options: RebuildOptions): Promise<Rebui
   const now = options.now ?? Date.now();
   await assertNoRunningMembers(options.admin, options.group);
   const all = await allPartitions(options.admin, options.topics);
-  const partitions = options.partitions === 'poisoned' ? await poisonedPartitions(options, all, now) : (options.partitions ?? all);
+  const partitions =
+    options.partitions === 'poisoned' ? await poisonedPartitions(options, all, now) : (options.partitions ?? all);
   const unknown = partitions.filter((p) => !all.includes(p));
-  if (unknown.length > 0) throw new Error(`partition(s) ${unknown.join(', ')} do not exist in ${options.topics.join(', ')} (partitions ${all.join(', ')})`);
+  if (unknown.length > 0)
+    throw new Error(
+      `partition(s) ${unknown.join(', ')} do not exist in ${options.topics.join(', ')} (partitions ${all.join(', ')})`,
+    );
   if (partitions.length === 0) return { partitions, deletedVectors: 0 };
   if (!options.fromEarliestRetained) await assertLogsComplete(options.admin, options.topics, partitions);
   const full = all.every((p) => partitions.includes(p));
-  const deletedVectors = await options.store.deleteVectors(options.featureSet, full ? undefined : now + options.maxEventTimeAhead);
+  const deletedVectors = await options.store.deleteVectors(
+    options.featureSet,
+    full ? undefined : now + options.maxEventTimeAhead,
+  );
   for (const partition of partitions) {
-    const { fence } = await options.store.loadCheckpoint(checkpointKeys(options.store.namespace, options.group, partition));
-    if (!(await resetPartition(options.store, options.group, partition, fence))) throw new Error(`partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ${options.group} still running?`);
+    const { fence } = await options.store.loadCheckpoint(
+      checkpointKeys(options.store.namespace, options.group, partition),
+    );
+    if (!(await resetPartition(options.store, options.group, partition, fence)))
+      throw new Error(
+        `partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ${options.group} still running?`,
+      );
   }
   return { partitions, deletedVectors };
 }
@@ -58,7 +70,8 @@ export async function rebuildCheckpoints(options: RebuildOptions): Promise<Rebui
 async function assertNoRunningMembers(admin: Admin, group: string): Promise<void> {
   const { groups } = await admin.describeGroups([group]);
   const members = groups[0]?.members.length ?? 0;
-  if (members > 0) throw new Error(`group ${group} still has ${members} running member(s): stop every processor of the group first`);
+  if (members > 0)
+    throw new Error(`group ${group} still has ${members} running member(s): stop every processor of the group first`);
 }
 
 async function allPartitions(admin: Admin, topics: readonly string[]): Promise<number[]> {
@@ -66,22 +79,37 @@ async function allPartitions(admin: Admin, topics: readonly string[]): Promise<n
   return [...new Set(metadata.flatMap((t) => t.partitions.map((p) => p.partitionId)))].sort((a, b) => a - b);
 }
 
-async function poisonedPartitions(options: RebuildOptions, partitions: readonly number[], now: number): Promise<number[]> {
-  const metas = await Promise.all(partitions.map(async (p) => (await options.store.loadCheckpoint(checkpointKeys(options.store.namespace, options.group, p))).meta));
+async function poisonedPartitions(
+  options: RebuildOptions,
+  partitions: readonly number[],
+  now: number,
+): Promise<number[]> {
+  const metas = await Promise.all(
+    partitions.map(
+      async (p) => (await options.store.loadCheckpoint(checkpointKeys(options.store.namespace, options.group, p))).meta,
+    ),
+  );
   return partitions.filter((_, i) => {
     const streamTime = metas[i] ? (JSON.parse(metas[i]) as { streamTime: number | null }).streamTime : null;
     return streamTime !== null && streamTime > now + options.maxEventTimeAhead;
   });
 }
 
-async function assertLogsComplete(admin: Admin, topics: readonly string[], partitions: readonly number[]): Promise<void> {
+async function assertLogsComplete(
+  admin: Admin,
+  topics: readonly string[],
+  partitions: readonly number[],
+): Promise<void> {
   const truncated: string[] = [];
   for (const topic of topics) {
     for (const { partition, low } of await admin.fetchTopicOffsets(topic)) {
-      if (partitions.includes(partition) && low !== '0') truncated.push(`${topic}[${partition}] starts at offset ${low}`);
+      if (partitions.includes(partition) && low !== '0')
+        truncated.push(`${topic}[${partition}] starts at offset ${low}`);
     }
   }
   if (truncated.length > 0) {
-    throw new Error(`retention has deleted events (${truncated.join(', ')}): a replay would miss them in lifetime aggregates. Pass --from-earliest-retained to rebuild from what is left`);
+    throw new Error(
+      `retention has deleted events (${truncated.join(', ')}): a replay would miss them in lifetime aggregates. Pass --from-earliest-retained to rebuild from what is left`,
+    );
   }
 }

@@ -19,5 +19,9 @@ export async function environmentWithRecordedStack(devstack = '@rtml/devstack'):
 }
 
 function isNotFound(error: unknown, specifier: string): boolean {
-  return error instanceof Error && (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' && error.message.includes(`'${specifier}'`);
+  return (
+    error instanceof Error &&
+    (error as NodeJS.ErrnoException).code === 'ERR_MODULE_NOT_FOUND' &&
+    error.message.includes(`'${specifier}'`)
+  );
 }

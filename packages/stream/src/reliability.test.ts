@@ -3,9 +3,19 @@ import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { OnlineStore } from '@rtml/online-store';
 import { featureSetProcessor } from './feature-set.js';
-import { createTopic, processUntilCaughtUp, readDeadLetters, testClients, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import {
+  createTopic,
+  processUntilCaughtUp,
+  readDeadLetters,
+  testClients,
+  TEST_CONSUMER_TUNING,
+  uniqueName,
+} from './testing/harness.js';
 
-const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-reliability-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-reliability-test', {
+  brokers: inject('kafkaBrokers'),
+  redisUrl: inject('redisUrl'),
+});
 beforeAll(connect);
 afterAll(close);
 
@@ -19,7 +29,15 @@ it('bad inputs: each is dead-lettered with its reason or applied, and none block
   const topic = uniqueName('bad-inputs');
   await createTopic(admin, topic, 1, { 'max.message.bytes': String(TEN_MB + 1024 * 1024) });
   const now = Date.now() - 3_600_000;
-  const txn = (fields: Record<string, unknown>) => JSON.stringify({ eventId: uniqueName('e'), eventTime: now, userId: 'alice', amount: 5, merchantId: 'm1', ...fields });
+  const txn = (fields: Record<string, unknown>) =>
+    JSON.stringify({
+      eventId: uniqueName('e'),
+      eventTime: now,
+      userId: 'alice',
+      amount: 5,
+      merchantId: 'm1',
+      ...fields,
+    });
   const cases: [string, string | null, string][] = [
     ['good event', txn({}), 'applied'],
     ['not JSON', 'hello', 'malformed-json'],
@@ -42,11 +60,23 @@ it('bad inputs: each is dead-lettered with its reason or applied, and none block
 
   const processor = featureSetProcessor(userTransactionFeatures);
   const namespace = uniqueName('bad-inputs');
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
   const group = uniqueName('bad-inputs-group');
-  await processUntilCaughtUp(admin, { topology: { topics: [topic], processor, allowedLateness: duration.minutes(1) }, kafka: { brokers }, store, group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  await processUntilCaughtUp(admin, {
+    topology: { topics: [topic], processor, allowedLateness: duration.minutes(1) },
+    kafka: { brokers },
+    store,
+    group,
+    consumer: TEST_CONSUMER_TUNING,
+    progressIntervalMs: 0,
+  });
   const deadLetters = cases.filter(([, , outcome]) => outcome !== 'applied').length;
-  const letters = new Map((await readDeadLetters(kafka, `${topic}.dlq`, deadLetters)).map((letter) => [Number(letter.offset), letter]));
+  const letters = new Map(
+    (await readDeadLetters(kafka, `${topic}.dlq`, deadLetters)).map((letter) => [Number(letter.offset), letter]),
+  );
   const outcomes = cases.map(([name], offset) => [name, letters.get(offset)?.reason ?? 'applied']);
   console.log(outcomes.map(([name, outcome]) => `| ${name} | ${outcome} |`).join('\n'));
   expect(outcomes).toEqual(cases.map(([name, , outcome]) => [name, outcome]));

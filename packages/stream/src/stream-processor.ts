@@ -1,6 +1,14 @@
 import { ensureTopics } from '@rtml/kafka';
 import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator, type KafkaSettings } from '@rtml/connections';
-import kafkajs, { type Admin, type Batch, type Consumer, type EachBatchPayload, type Kafka, type logCreator, type Producer } from 'kafkajs';
+import kafkajs, {
+  type Admin,
+  type Batch,
+  type Consumer,
+  type EachBatchPayload,
+  type Kafka,
+  type logCreator,
+  type Producer,
+} from 'kafkajs';
 import { duration, type DurationMs } from '@rtml/features';
 import type { OnlineStore } from '@rtml/online-store';
 import { coPartitionedAssigner } from './assigner.js';
@@ -22,7 +30,8 @@ function withoutCrashLines(base: logCreator): logCreator {
   return (level) => {
     const log = base(level);
     return (entry) => {
-      if (!entry.log.message.startsWith('Crash') && !entry.log.message.startsWith('Restarting the consumer')) log(entry);
+      if (!entry.log.message.startsWith('Crash') && !entry.log.message.startsWith('Restarting the consumer'))
+        log(entry);
     };
   };
 }
@@ -48,7 +57,11 @@ export interface ConsumerTuning {
  * fetch wait) took ~30 s. Six missed heartbeats are tolerated before a live member is expelled, and an expulsion
  * costs one rebalance, never correctness (commits are fenced).
  */
-export const DEFAULT_CONSUMER_TUNING = { sessionTimeout: 6_000, heartbeatInterval: 1_000, maxWaitTimeInMs: 500 } as const satisfies ConsumerTuning;
+export const DEFAULT_CONSUMER_TUNING = {
+  sessionTimeout: 6_000,
+  heartbeatInterval: 1_000,
+  maxWaitTimeInMs: 500,
+} as const satisfies ConsumerTuning;
 
 /** Default bound on how far an event's time may lie ahead of the processor's clock. */
 export const DEFAULT_MAX_EVENT_TIME_AHEAD = duration.days(1);
@@ -89,7 +102,11 @@ export interface CheckpointSettings {
   readonly replicaTimeoutMs?: number;
 }
 
-export const DEFAULT_CHECKPOINT = { intervalMs: 1_000, maxBatches: 100, replicaTimeoutMs: 1_000 } as const satisfies CheckpointSettings;
+export const DEFAULT_CHECKPOINT = {
+  intervalMs: 1_000,
+  maxBatches: 100,
+  replicaTimeoutMs: 1_000,
+} as const satisfies CheckpointSettings;
 
 /**
  * A processor: its topology plus where and how it runs (Kafka Streams' StreamsConfig). Everything in Redis (vectors,
@@ -125,7 +142,8 @@ export interface StreamProcessorOptions<S, E> {
  */
 const KILL_BETWEEN_CHECKPOINTS = process.env.RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS === '1';
 function killBetweenCheckpointsForTests(task: Task<unknown>): void {
-  if (KILL_BETWEEN_CHECKPOINTS && task.fence !== null && task.batchesSinceCheckpoint >= 2 && task.writtenNodes.size > 0) process.kill(process.pid, 'SIGKILL');
+  if (KILL_BETWEEN_CHECKPOINTS && task.fence !== null && task.batchesSinceCheckpoint >= 2 && task.writtenNodes.size > 0)
+    process.kill(process.pid, 'SIGKILL');
 }
 
 // A CommonJS enum Node's named-export detection misses; the default import has it.
@@ -185,25 +203,43 @@ export class StreamProcessor<S, E> {
   constructor(private readonly options: StreamProcessorOptions<S, E>) {
     const topology = (this.topology = options.topology);
     if (topology.topics.length === 0) throw new Error('StreamProcessor: give at least one input topic');
-    if (!Number.isFinite(topology.allowedLateness) || topology.allowedLateness < 0) throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${topology.allowedLateness}`);
+    if (!Number.isFinite(topology.allowedLateness) || topology.allowedLateness < 0)
+      throw new Error(`StreamProcessor: allowedLateness must be >= 0 ms, got ${topology.allowedLateness}`);
     this.checkpoints = { ...DEFAULT_CHECKPOINT, ...options.checkpoint };
     for (const [name, value] of Object.entries(this.checkpoints)) {
-      if (!Number.isInteger(value) || value < (name === 'maxBatches' ? 1 : 0)) throw new Error(`StreamProcessor: checkpoint.${name} must be a whole number >= ${name === 'maxBatches' ? 1 : 0}, got ${value}`);
+      if (!Number.isInteger(value) || value < (name === 'maxBatches' ? 1 : 0))
+        throw new Error(
+          `StreamProcessor: checkpoint.${name} must be a whole number >= ${name === 'maxBatches' ? 1 : 0}, got ${value}`,
+        );
     }
     this.deadLetterTopic = topology.deadLetterTopic ?? defaultDeadLetterTopic;
     this.log = options.log ?? ((line) => console.log(line));
     this.maxEventTimeAhead = topology.maxEventTimeAhead ?? DEFAULT_MAX_EVENT_TIME_AHEAD;
-    if (Number.isNaN(this.maxEventTimeAhead) || this.maxEventTimeAhead < 0) throw new Error(`StreamProcessor: maxEventTimeAhead must be >= 0 ms, got ${this.maxEventTimeAhead}`);
+    if (Number.isNaN(this.maxEventTimeAhead) || this.maxEventTimeAhead < 0)
+      throw new Error(`StreamProcessor: maxEventTimeAhead must be >= 0 ms, got ${this.maxEventTimeAhead}`);
     this.maxCachedEntities = options.maxCachedEntitiesPerTask ?? 100_000;
-    if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0) throw new Error(`StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`);
+    if (!Number.isInteger(this.maxCachedEntities) || this.maxCachedEntities < 0)
+      throw new Error(
+        `StreamProcessor: maxCachedEntitiesPerTask must be a whole number >= 0, got ${this.maxCachedEntities}`,
+      );
     // Rebalances and coordinator start-up are routine here (debug); an unreachable broker is one line per interval.
-    const settings: KafkaSettings = 'variable' in options.kafka ? options.kafka : { brokers: options.kafka.brokers, variable: KAFKA_BROKERS };
+    const settings: KafkaSettings =
+      'variable' in options.kafka ? options.kafka : { brokers: options.kafka.brokers, variable: KAFKA_BROKERS };
     this.brokers = settings.brokers;
-    this.kafka = kafkaClient(settings, { clientId: options.clientId ?? `rtml-stream-${options.group}`, logCreator: withoutCrashLines(kafkaLogCreator(settings)) });
+    this.kafka = kafkaClient(settings, {
+      clientId: options.clientId ?? `rtml-stream-${options.group}`,
+      logCreator: withoutCrashLines(kafkaLogCreator(settings)),
+    });
     const { partitionsConsumedConcurrently: _concurrency, ...tuning } = options.consumer ?? {};
     // read_committed (kafkajs' default, stated here because exactly-once depends on it): records of aborted
     // transactions are never applied.
-    this.consumer = this.kafka.consumer({ groupId: options.group, partitionAssigners: [coPartitionedAssigner], readUncommitted: false, ...DEFAULT_CONSUMER_TUNING, ...tuning });
+    this.consumer = this.kafka.consumer({
+      groupId: options.group,
+      partitionAssigners: [coPartitionedAssigner],
+      readUncommitted: false,
+      ...DEFAULT_CONSUMER_TUNING,
+      ...tuning,
+    });
     this.producer = this.kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     this.admin = this.kafka.admin();
   }
@@ -215,7 +251,11 @@ export class StreamProcessor<S, E> {
 
   /** The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`). */
   health(): HealthReport {
-    return { state: this.state, ...(this.stateReason !== undefined && { reason: this.stateReason }), partitions: this.assignedPartitions() };
+    return {
+      state: this.state,
+      ...(this.stateReason !== undefined && { reason: this.stateReason }),
+      partitions: this.assignedPartitions(),
+    };
   }
 
   /**
@@ -237,12 +277,19 @@ export class StreamProcessor<S, E> {
       if (payload.batchSize !== 0) return;
       this.withTaskLock(payload.partition, () => this.skipHiddenRecords(payload)).catch((error: Error) => {
         this.tasks.delete(payload.partition);
-        this.log(`[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next batch repositions): ${error.message}`);
+        this.log(
+          `[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next batch repositions): ${error.message}`,
+        );
       });
     });
     await this.consumer.subscribe({ topics: [...this.topology.topics], fromBeginning: true });
     const concurrency = this.options.consumer?.partitionsConsumedConcurrently ?? 3;
-    await this.consumer.run({ autoCommit: false, eachBatchAutoResolve: false, partitionsConsumedConcurrently: concurrency, eachBatch: (payload) => this.onBatch(payload) });
+    await this.consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: concurrency,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
     const every = this.options.progressIntervalMs ?? 5_000;
     if (every > 0) this.progressTimer = setInterval(() => this.logProgress(), every).unref();
   }
@@ -291,14 +338,21 @@ export class StreamProcessor<S, E> {
    */
   private async positionAssigned(assignment: Readonly<Record<string, readonly number[]>>): Promise<void> {
     const partitions = [...new Set(Object.values(assignment).flat())];
-    await Promise.all(partitions.map((partition) => this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((error: Error) => this.repositionFailed(partition, error))));
+    await Promise.all(
+      partitions.map((partition) =>
+        this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((error: Error) =>
+          this.repositionFailed(partition, error),
+        ),
+      ),
+    );
   }
 
   /** Loads the task (detecting a lost store) and seeks every owned topic of the partition to its position. */
   private async seekToCheckpoint(partition: number): Promise<void> {
     const task = await this.taskFor(partition);
     for (const [topic, owned] of Object.entries(this.assigned)) {
-      if (owned.includes(partition)) this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
+      if (owned.includes(partition))
+        this.consumer.seek({ topic, partition, offset: await this.committedOffset(task, topic) });
     }
   }
 
@@ -309,10 +363,16 @@ export class StreamProcessor<S, E> {
   private repositionFailed(partition: number, error: Error): void {
     if (error instanceof StateLostError) return this.fail(error);
     this.log(`[stream] partition ${partition}: repositioning at its checkpoint failed (retrying): ${error.message}`);
-    setTimeout(() => {
-      if (this.state === 'stopped' || this.state === 'failed' || !this.assignedPartitions().includes(partition)) return;
-      void this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((again: Error) => this.repositionFailed(partition, again));
-    }, Math.max(this.checkpoints.intervalMs, 500)).unref();
+    setTimeout(
+      () => {
+        if (this.state === 'stopped' || this.state === 'failed' || !this.assignedPartitions().includes(partition))
+          return;
+        void this.withTaskLock(partition, () => this.seekToCheckpoint(partition)).catch((again: Error) =>
+          this.repositionFailed(partition, again),
+        );
+      },
+      Math.max(this.checkpoints.intervalMs, 500),
+    ).unref();
   }
 
   /** Gives up for good: health turns failed, whenFailed() resolves, the consumer leaves the group. */
@@ -354,7 +414,11 @@ export class StreamProcessor<S, E> {
       .map((topic) => ({ topic: this.deadLetterTopic(topic.name), numPartitions: topic.partitions.length }))
       .filter((topic) => !existingTopics.has(topic.topic));
     const configEntries = [{ name: 'max.message.bytes', value: String(largestInput + DEAD_LETTER_HEADROOM_BYTES) }];
-    if (missing.length > 0) await ensureTopics(this.admin, missing.map((topic) => ({ ...topic, configEntries })));
+    if (missing.length > 0)
+      await ensureTopics(
+        this.admin,
+        missing.map((topic) => ({ ...topic, configEntries })),
+      );
     const dlqLimits = await this.maxMessageBytes([...new Set(this.topology.topics.map(this.deadLetterTopic))]);
     for (const source of this.topology.topics) {
       const topic = this.deadLetterTopic(source);
@@ -367,7 +431,10 @@ export class StreamProcessor<S, E> {
     if (missing.length === 0) return;
     const create = this.options.createMissingTopics;
     if (create === undefined) throw new Error(this.missingInputTopics(missing));
-    await ensureTopics(this.admin, missing.map((topic) => ({ topic, numPartitions: create.numPartitions })));
+    await ensureTopics(
+      this.admin,
+      missing.map((topic) => ({ topic, numPartitions: create.numPartitions })),
+    );
     this.log(`[stream] created input topic(s) ${missing.join(', ')} with ${create.numPartitions} partitions`);
   }
 
@@ -376,10 +443,15 @@ export class StreamProcessor<S, E> {
     const { kafka } = this.options;
     const user = 'sasl' in kafka ? kafka.sasl?.username : undefined;
     if (user !== undefined) {
-      return `input topic(s) ${missing.join(', ')} do not exist or KAFKA_SASL_USERNAME=${user} may not see them: create them as an admin user, `
-        + `or run as a user with Read and Describe on them`;
+      return (
+        `input topic(s) ${missing.join(', ')} do not exist or KAFKA_SASL_USERNAME=${user} may not see them: create them as an admin user, ` +
+        `or run as a user with Read and Describe on them`
+      );
     }
-    const commands = missing.map((topic) => `kafka-topics.sh --bootstrap-server ${this.brokers.join(',')} --create --topic ${topic} --partitions 3`);
+    const commands = missing.map(
+      (topic) =>
+        `kafka-topics.sh --bootstrap-server ${this.brokers.join(',')} --create --topic ${topic} --partitions 3`,
+    );
     return `input topic(s) ${missing.join(', ')} do not exist; create them first (${commands.join('; ')})`;
   }
 
@@ -389,7 +461,12 @@ export class StreamProcessor<S, E> {
       includeSynonyms: false,
       resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
     });
-    return new Map(resources.map((resource) => [resource.resourceName, Number(resource.configEntries[0]?.configValue ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES)]));
+    return new Map(
+      resources.map((resource) => [
+        resource.resourceName,
+        Number(resource.configEntries[0]?.configValue ?? KAFKA_DEFAULT_MAX_MESSAGE_BYTES),
+      ]),
+    );
   }
 
   /** Runs the batch after any earlier batch of the same task (another topic of the same partition number). */
@@ -411,7 +488,19 @@ export class StreamProcessor<S, E> {
   }
 
   /** Offset-only commit over records kafkajs never handed over, when they follow the committed offset directly. */
-  private async skipHiddenRecords({ topic, partition, firstOffset, lastOffset, highWatermark }: { topic: string; partition: number; firstOffset: string; lastOffset: string; highWatermark: string }): Promise<void> {
+  private async skipHiddenRecords({
+    topic,
+    partition,
+    firstOffset,
+    lastOffset,
+    highWatermark,
+  }: {
+    topic: string;
+    partition: number;
+    firstOffset: string;
+    lastOffset: string;
+    highWatermark: string;
+  }): Promise<void> {
     const task = await this.taskFor(partition);
     // Otherwise the next data batch positions the consumer (batchPosition) and commits past them itself.
     if (BigInt(await this.committedOffset(task, topic)) !== BigInt(firstOffset)) return;
@@ -430,7 +519,10 @@ export class StreamProcessor<S, E> {
       // The in-memory image may be ahead of Redis now; the retry rebuilds it from the last checkpoint and replays.
       this.tasks.delete(batch.partition);
       if (error instanceof StateLostError) this.fail(error);
-      else if (error instanceof CheckpointMovedError) await this.replayFromCheckpoint(batch.partition).catch((failure: Error) => this.repositionFailed(batch.partition, failure));
+      else if (error instanceof CheckpointMovedError)
+        await this.replayFromCheckpoint(batch.partition).catch((failure: Error) =>
+          this.repositionFailed(batch.partition, failure),
+        );
       else throw error;
     }
   }
@@ -444,15 +536,29 @@ export class StreamProcessor<S, E> {
     const first = batch.messages[0];
     const last = batch.messages.at(-1);
     if (first === undefined || last === undefined) return;
-    const position = batchPosition({ first: BigInt(batch.firstOffset() ?? first.offset), lastMessage: BigInt(last.offset) }, committed, task.lastSeek.get(topic));
+    const position = batchPosition(
+      { first: BigInt(batch.firstOffset() ?? first.offset), lastMessage: BigInt(last.offset) },
+      committed,
+      task.lastSeek.get(topic),
+    );
     if (position === 'seek') {
       task.lastSeek.set(topic, committed);
       this.consumer.seek({ topic, partition, offset: committed.toString() });
       return;
     }
-    const fresh = position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
-    const sources = fresh.map((message) => ({ topic, partition, offset: message.offset, key: message.key, value: message.value }));
-    const outcome = await processRecords(task, this.topology.processor, this.options.store, sources, { allowedLatenessMs: this.topology.allowedLateness, latestEventTime: receivedAt + this.maxEventTimeAhead });
+    const fresh =
+      position === 'process' ? batch.messages : batch.messages.filter((message) => BigInt(message.offset) >= committed);
+    const sources = fresh.map((message) => ({
+      topic,
+      partition,
+      offset: message.offset,
+      key: message.key,
+      value: message.value,
+    }));
+    const outcome = await processRecords(task, this.topology.processor, this.options.store, sources, {
+      allowedLatenessMs: this.topology.allowedLateness,
+      latestEventTime: receivedAt + this.maxEventTimeAhead,
+    });
     // Dead letters are durable before a checkpoint moves past them: a crash may duplicate one, never lose it.
     await sendDeadLetters(this.producer, (source) => this.deadLetterTargets.get(source)!, outcome.deadLetters);
     await heartbeat();
@@ -468,7 +574,8 @@ export class StreamProcessor<S, E> {
   /** Checkpoints when a limit is reached, else makes sure the interval's checkpoint comes even if no batch does. */
   private async afterBatch(task: Task<S>): Promise<void> {
     const dueAt = task.lastCheckpointAt + this.checkpoints.intervalMs;
-    if (task.batchesSinceCheckpoint >= this.checkpoints.maxBatches || Date.now() >= dueAt) await this.checkpointTask(task);
+    if (task.batchesSinceCheckpoint >= this.checkpoints.maxBatches || Date.now() >= dueAt)
+      await this.checkpointTask(task);
     else this.scheduleCheckpoint(task.partition, dueAt - Date.now());
   }
 
@@ -490,16 +597,24 @@ export class StreamProcessor<S, E> {
 
   /** Checkpoints a task; on success its position goes to Kafka (monitoring) and its cache is trimmed. */
   private async checkpointTask(task: Task<S>): Promise<void> {
-    const result = await checkpoint(task, this.topology.processor, this.options.store, this.checkpoints.replicaTimeoutMs);
+    const result = await checkpoint(
+      task,
+      this.topology.processor,
+      this.options.store,
+      this.checkpoints.replicaTimeoutMs,
+    );
     if (result === 'moved') return this.replayFromCheckpoint(task.partition);
     if (result === 'lagging') {
-      this.log(`[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`);
+      this.log(
+        `[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`,
+      );
       task.lastCheckpointAt = Date.now(); // retried after another interval, not at once
       if (!this.disconnected) this.scheduleCheckpoint(task.partition, this.checkpoints.intervalMs);
       return;
     }
     // Not while rebalancing or after leaving: Kafka refuses those commits; the next checkpoint's commit catches up.
-    if (this.state === 'ready' && !this.disconnected) for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
+    if (this.state === 'ready' && !this.disconnected)
+      for (const [topic, offset] of Object.entries(task.offsets)) this.commitToKafka(topic, task.partition, offset);
     task.evictBeyond(this.maxCachedEntities);
   }
 
@@ -507,8 +622,12 @@ export class StreamProcessor<S, E> {
   private async checkpointAll(): Promise<void> {
     await Promise.all(
       [...this.tasks.values()].map((task) =>
-        this.withTaskLock(task.partition, () => (this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve())).catch((error: Error) =>
-          this.log(`[stream] partition ${task.partition}: final checkpoint failed (the next owner replays from the last one): ${error.message}`),
+        this.withTaskLock(task.partition, () =>
+          this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve(),
+        ).catch((error: Error) =>
+          this.log(
+            `[stream] partition ${task.partition}: final checkpoint failed (the next owner replays from the last one): ${error.message}`,
+          ),
         ),
       ),
     );
@@ -548,7 +667,9 @@ export class StreamProcessor<S, E> {
     this.tasks.delete(partition);
     const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
     if ((await this.options.store.loadCheckpoint(keys)).fence === null) {
-      this.log(`[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`);
+      this.log(
+        `[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`,
+      );
     } else {
       this.metrics.fenceRejections.inc();
       this.log(`[stream] partition ${partition}: another instance checkpointed first; reloading state from Redis`);
@@ -558,7 +679,12 @@ export class StreamProcessor<S, E> {
 
   private recordMetrics(batch: Batch, nextOffset: string, outcome: BatchOutcome, receivedAt: number): void {
     const committedAt = Date.now();
-    this.metrics.recordCommit(batch.topic, outcome.appliedEventTimes.length, committedAt - receivedAt, outcome.appliedEventTimes.map((t) => committedAt - t));
+    this.metrics.recordCommit(
+      batch.topic,
+      outcome.appliedEventTimes.length,
+      committedAt - receivedAt,
+      outcome.appliedEventTimes.map((t) => committedAt - t),
+    );
     for (const letter of outcome.deadLetters) this.metrics.recordDeadLetter(batch.topic, letter.reason);
     this.metrics.timerEmits.inc(outcome.timerEmits);
     this.metrics.recordLag(batch.topic, batch.partition, Number(BigInt(batch.highWatermark) - BigInt(nextOffset)));
@@ -569,7 +695,8 @@ export class StreamProcessor<S, E> {
     if (cached) return cached;
     const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
     let task = await Task.load<S>(this.options.store, partition, keys);
-    if (task.fence === null && (await this.recoverLostState(partition))) task = await Task.load<S>(this.options.store, partition, keys);
+    if (task.fence === null && (await this.recoverLostState(partition)))
+      task = await Task.load<S>(this.options.store, partition, keys);
     this.tasks.set(partition, task);
     return task;
   }
@@ -584,15 +711,27 @@ export class StreamProcessor<S, E> {
   private async recoverLostState(partition: number): Promise<boolean> {
     const progressed = await this.kafkaProgress(partition);
     if (progressed.length === 0) return false;
-    const lows = await Promise.all(this.topology.topics.map(async (topic) => ({ topic, low: (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0' })));
+    const lows = await Promise.all(
+      this.topology.topics.map(async (topic) => ({
+        topic,
+        low: (await this.admin.fetchTopicOffsets(topic)).find((p) => p.partition === partition)?.low ?? '0',
+      })),
+    );
     const truncated = lows.filter(({ low }) => low !== '0');
     const where = `partition ${partition} of group ${this.options.group} has no checkpoint in namespace ${this.options.store.namespace}, but Kafka's group offsets say it had reached ${progressed.join(', ')}`;
     if (truncated.length > 0 && this.options.onStateLoss !== 'replay') {
       const earliest = truncated.map(({ topic, low }) => `${topic}[${partition}] starts at ${low}`).join(', ');
-      throw new StateLostError(`the online store lost its state: ${where}; an exact replay is impossible (${earliest}, older events were deleted by retention). Rebuild it (README "Rebuild": rtml-stream rebuild, or --on-state-loss replay to accept a partial replay)`);
+      throw new StateLostError(
+        `the online store lost its state: ${where}; an exact replay is impossible (${earliest}, older events were deleted by retention). Rebuild it (README "Rebuild": rtml-stream rebuild, or --on-state-loss replay to accept a partial replay)`,
+      );
     }
-    const from = truncated.length > 0 ? 'the earliest retained offsets (older events are missing from lifetime aggregates)' : 'offset 0 (the topic still holds every event)';
-    this.log(`[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead letters are sent again`);
+    const from =
+      truncated.length > 0
+        ? 'the earliest retained offsets (older events are missing from lifetime aggregates)'
+        : 'offset 0 (the topic still holds every event)';
+    this.log(
+      `[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead letters are sent again`,
+    );
     this.lowWatermarks.clear(); // retention may have moved them since they were cached
     return resetPartition(this.options.store, this.options.group, partition, null);
   }
@@ -600,7 +739,9 @@ export class StreamProcessor<S, E> {
   /** `topic@offset` of every input topic for which Kafka holds a committed group offset of this partition. */
   private async kafkaProgress(partition: number): Promise<string[]> {
     const committed = await this.admin.fetchOffsets({ groupId: this.options.group, topics: [...this.topology.topics] });
-    return committed.flatMap(({ topic, partitions }) => partitions.filter((p) => p.partition === partition && p.offset !== '-1').map((p) => `${topic}@${p.offset}`));
+    return committed.flatMap(({ topic, partitions }) =>
+      partitions.filter((p) => p.partition === partition && p.offset !== '-1').map((p) => `${topic}@${p.offset}`),
+    );
   }
 
   /** Next offset to process: from Redis, or the start of the partition if this task never committed that topic. */

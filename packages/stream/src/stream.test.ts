@@ -3,10 +3,24 @@ import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { StreamProcessor } from './stream-processor.js';
 import { countingProcessor, type Payment } from './testing/counting-processor.js';
-import { createTopic, testClients, partitionOf, onlineValues, paymentStream, produce, readDeadLetters, recompute, TEST_CONSUMER_TUNING, uniqueName } from './testing/harness.js';
+import {
+  createTopic,
+  testClients,
+  partitionOf,
+  onlineValues,
+  paymentStream,
+  produce,
+  readDeadLetters,
+  recompute,
+  TEST_CONSUMER_TUNING,
+  uniqueName,
+} from './testing/harness.js';
 import { waitUntilCaughtUp } from './caught-up.js';
 
-const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-test', { brokers: inject('kafkaBrokers'), redisUrl: inject('redisUrl') });
+const { brokers, kafka, admin, producer, redis, connect, close } = testClients('stream-test', {
+  brokers: inject('kafkaBrokers'),
+  redisUrl: inject('redisUrl'),
+});
 beforeAll(connect);
 afterAll(close);
 
@@ -17,12 +31,22 @@ const LATENESS = duration.seconds(30);
 function setup(prefix: string) {
   const namespace = uniqueName(prefix);
   const processor = countingProcessor(WINDOW_MS);
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: processor.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
   return { namespace, processor, store, topic: uniqueName(`${prefix}-payments`), group: uniqueName(`${prefix}-group`) };
 }
 
 function startProcessor(s: ReturnType<typeof setup>) {
-  const instance = new StreamProcessor({ topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS }, kafka: { brokers }, store: s.store, group: s.group, consumer: TEST_CONSUMER_TUNING, progressIntervalMs: 0 });
+  const instance = new StreamProcessor({
+    topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS },
+    kafka: { brokers },
+    store: s.store,
+    group: s.group,
+    consumer: TEST_CONSUMER_TUNING,
+    progressIntervalMs: 0,
+  });
   return instance;
 }
 
@@ -31,7 +55,14 @@ describe('StreamProcessor', () => {
     const s = setup('parity');
     await createTopic(admin, s.topic, PARTITIONS);
     // 1500 events over ~25 minutes of event time, up to 20 s out of order: windows slide and expire.
-    const events = paymentStream({ count: 1500, users: 40, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 20_000, seed: 7 });
+    const events = paymentStream({
+      count: 1500,
+      users: 40,
+      start: 1_700_000_000_000,
+      stepMs: 1_000,
+      jitterMs: 20_000,
+      seed: 7,
+    });
     // Later, one event per partition from a fresh key, 10 minutes on: every other entity's window expires
     // without a new event of its own, so only event-time timers can bring its Redis value up to date.
     const ticks = Array.from({ length: PARTITIONS }, (_, p) => tickerFor(p)).map((userId, i) => ({
@@ -48,7 +79,11 @@ describe('StreamProcessor', () => {
     } finally {
       await instance.stop();
     }
-    const expected = recompute(s.processor, [...events, ...ticks].map((e) => e.body), PARTITIONS);
+    const expected = recompute(
+      s.processor,
+      [...events, ...ticks].map((e) => e.body),
+      PARTITIONS,
+    );
     const actual = await onlineValues(s.store, s.processor.name, [...expected.keys()]);
     expect(actual).toEqual(expected);
     // The sums make double counting visible; window counts make missed timers visible.
@@ -60,7 +95,10 @@ describe('StreamProcessor', () => {
     const s = setup('dlq');
     await createTopic(admin, s.topic, 1);
     const t0 = 1_700_000_000_000;
-    const good = (i: number, eventTime: number) => ({ key: 'alice', body: { eventId: `g${i}`, userId: 'alice', eventTime, amount: 1 } });
+    const good = (i: number, eventTime: number) => ({
+      key: 'alice',
+      body: { eventId: `g${i}`, userId: 'alice', eventTime, amount: 1 },
+    });
     await produce(producer, s.topic, 1, [
       good(1, t0),
       { key: 'alice', body: '{"eventId": "broken' },
@@ -92,8 +130,19 @@ describe('StreamProcessor', () => {
   it('reads a transactional input exactly: aborted records skipped, transaction markers neither stall nor skip', async () => {
     const s = setup('txn');
     await createTopic(admin, s.topic, 1);
-    const events = paymentStream({ count: 60, users: 5, start: 1_700_000_000_000, stepMs: 1_000, jitterMs: 0, seed: 11 }).map((e) => ({ key: e.key, value: JSON.stringify(e.body) }));
-    const txProducer = kafka.producer({ transactionalId: uniqueName('txn-input'), idempotent: true, maxInFlightRequests: 1 });
+    const events = paymentStream({
+      count: 60,
+      users: 5,
+      start: 1_700_000_000_000,
+      stepMs: 1_000,
+      jitterMs: 0,
+      seed: 11,
+    }).map((e) => ({ key: e.key, value: JSON.stringify(e.body) }));
+    const txProducer = kafka.producer({
+      transactionalId: uniqueName('txn-input'),
+      idempotent: true,
+      maxInFlightRequests: 1,
+    });
     await txProducer.connect();
     // Ten transactions of six events, every third aborted: the log ends with a commit marker.
     for (let t = 0; t < 10; t++) {
@@ -103,7 +152,14 @@ describe('StreamProcessor', () => {
     }
     await txProducer.disconnect();
     // One record batch per fetch, so some fetches hold nothing but a marker or aborted records.
-    const instance = new StreamProcessor({ topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS }, kafka: { brokers }, store: s.store, group: s.group, consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 64 }, progressIntervalMs: 0 });
+    const instance = new StreamProcessor({
+      topology: { topics: [s.topic], processor: s.processor, allowedLateness: LATENESS },
+      kafka: { brokers },
+      store: s.store,
+      group: s.group,
+      consumer: { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 64 },
+      progressIntervalMs: 0,
+    });
     await instance.start();
     try {
       await waitUntilCaughtUp(s.store, admin, [{ group: s.group, topic: s.topic }], { timeoutMs: 60_000 });
@@ -119,7 +175,14 @@ describe('StreamProcessor', () => {
   it('two instances in one group split the partitions and stay correct through the rebalance', async () => {
     const s = setup('scale');
     await createTopic(admin, s.topic, 4);
-    const events = paymentStream({ count: 3000, users: 60, start: 1_700_000_000_000, stepMs: 500, jitterMs: 10_000, seed: 3 });
+    const events = paymentStream({
+      count: 3000,
+      users: 60,
+      start: 1_700_000_000_000,
+      stepMs: 500,
+      jitterMs: 10_000,
+      seed: 3,
+    });
     const first = startProcessor(s);
     const second = startProcessor(s);
     await produce(producer, s.topic, 4, events.slice(0, 1500));
@@ -141,7 +204,11 @@ describe('StreamProcessor', () => {
     } finally {
       await Promise.all([first.stop(), second.stop()]);
     }
-    const expected = recompute(s.processor, events.map((e) => e.body), 4);
+    const expected = recompute(
+      s.processor,
+      events.map((e) => e.body),
+      4,
+    );
     expect(await onlineValues(s.store, s.processor.name, [...expected.keys()])).toEqual(expected);
   });
 });

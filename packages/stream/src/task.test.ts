@@ -35,7 +35,12 @@ it('a checkpoint writes only what changed since the last one and loads back to t
   expect(await store.writeCheckpoint(keys, { ...delta, expected: null })).toBe(false);
   expect(await store.writeCheckpoint(keys, delta)).toBe(true);
   const reloaded = await Task.load<CountingState>(store, 0, keys);
-  expect([reloaded.offsets, reloaded.streamTime, reloaded.timers.get('a'), reloaded.timers.get('b')]).toEqual([{ t: '9' }, 1_000, 61_000, 61_000]);
+  expect([reloaded.offsets, reloaded.streamTime, reloaded.timers.get('a'), reloaded.timers.get('b')]).toEqual([
+    { t: '9' },
+    1_000,
+    61_000,
+    61_000,
+  ]);
   await reloaded.loadEntities(store, processor, ['a', 'b']);
   expect(reloaded.entities.get('a')).toEqual({ count: 1, sum: 1, recent: [[1_000, 1]] });
   expect(reloaded.entities.get('b')).toEqual(processor.initialState());

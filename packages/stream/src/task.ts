@@ -7,7 +7,10 @@ import { TimerIndex } from './timers.js';
  * What the runtime needs of the online store: versioned vector writes, replica acknowledgement, and the fenced
  * checkpoint calls. `OnlineStore` in the runtime, `MemoryStore` in the test driver.
  */
-export type CommitStore = Pick<OnlineStore, 'writeBatch' | 'awaitReplicas' | 'loadCheckpoint' | 'readStates' | 'writeCheckpoint'>;
+export type CommitStore = Pick<
+  OnlineStore,
+  'writeBatch' | 'awaitReplicas' | 'loadCheckpoint' | 'readStates' | 'writeCheckpoint'
+>;
 
 /** Persisted timer shards per task; changing it re-shards on load (the meta records the count it was written with). */
 export const TIMER_SHARDS = 256;
@@ -74,9 +77,11 @@ export class Task<S> {
     const timers = new TimerIndex(TIMER_SHARDS);
     const reshard = meta.timerShards !== undefined && meta.timerShards !== TIMER_SHARDS;
     timers.load(Object.values(checkpoint.timers), reshard);
-    const streamTime = meta.streamTime === null || meta.streamTime === undefined ? undefined : eventTime(meta.streamTime);
+    const streamTime =
+      meta.streamTime === null || meta.streamTime === undefined ? undefined : eventTime(meta.streamTime);
     const task = new Task<S>(partition, keys, checkpoint.fence, offsets, streamTime, meta.streamTimeFrom, timers);
-    if (reshard) task.staleTimerFields = Object.keys(checkpoint.timers).filter((field) => Number(field) >= TIMER_SHARDS);
+    if (reshard)
+      task.staleTimerFields = Object.keys(checkpoint.timers).filter((field) => Number(field) >= TIMER_SHARDS);
     return task;
   }
 
@@ -85,7 +90,11 @@ export class Task<S> {
    * one start from the initial state) and marks them most recently used. Throws CheckpointMovedError when another
    * instance checkpointed since: its states may be ahead of this image.
    */
-  async loadEntities(store: CommitStore, processor: KeyedProcessor<S, unknown>, entityIds: Iterable<string>): Promise<void> {
+  async loadEntities(
+    store: CommitStore,
+    processor: KeyedProcessor<S, unknown>,
+    entityIds: Iterable<string>,
+  ): Promise<void> {
     const missing: string[] = [];
     for (const id of new Set(entityIds)) {
       const cached = this.entities.get(id);
@@ -97,7 +106,8 @@ export class Task<S> {
     }
     if (missing.length === 0) return;
     const states = await store.readStates(this.keys, this.fence, missing);
-    if (states === null) throw new CheckpointMovedError(`partition ${this.partition}: another instance checkpointed it`);
+    if (states === null)
+      throw new CheckpointMovedError(`partition ${this.partition}: another instance checkpointed it`);
     missing.forEach((id, i) => {
       const state = states[i];
       this.entities.set(id, state ? (JSON.parse(state) as S) : processor.initialState());
@@ -130,8 +140,14 @@ export class Task<S> {
   /** The delta since the last checkpoint: position, meta, changed timer shards and dirty entity states. */
   checkpointWrite(processor: KeyedProcessor<S, unknown>): CheckpointWrite {
     const from = this.streamTimeFrom && { topic: this.streamTimeFrom.topic, offset: this.streamTimeFrom.offset };
-    const meta: TaskMeta = { streamTime: this.streamTime ?? null, ...(from && { streamTimeFrom: from }), timerShards: this.timers.shards };
-    const timers: FieldWrite[] = this.timers.takeDirtyShards().map(({ shard, value }) => ({ field: String(shard), value }));
+    const meta: TaskMeta = {
+      streamTime: this.streamTime ?? null,
+      ...(from && { streamTimeFrom: from }),
+      timerShards: this.timers.shards,
+    };
+    const timers: FieldWrite[] = this.timers
+      .takeDirtyShards()
+      .map(({ shard, value }) => ({ field: String(shard), value }));
     timers.push(...this.staleTimerFields.map((field) => ({ field, value: null })));
     const states = [...this.dirty].map((id): FieldWrite => {
       const state = this.entities.get(id)!;

@@ -3,10 +3,17 @@ import { expect, it } from 'vitest';
 import type { EventTime } from '@rtml/features';
 import { TimerIndex } from './timers.js';
 
-type Op = { readonly kind: 'set'; readonly id: string; readonly at: number | undefined } | { readonly kind: 'due'; readonly time: number } | { readonly kind: 'checkpoint' };
+type Op =
+  | { readonly kind: 'set'; readonly id: string; readonly at: number | undefined }
+  | { readonly kind: 'due'; readonly time: number }
+  | { readonly kind: 'checkpoint' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ kind: fc.constant('set' as const), id: fc.constantFrom(...Array.from({ length: 12 }, (_, i) => `e${i}`)), at: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }) }),
+  fc.record({
+    kind: fc.constant('set' as const),
+    id: fc.constantFrom(...Array.from({ length: 12 }, (_, i) => `e${i}`)),
+    at: fc.option(fc.integer({ min: 0, max: 50 }), { nil: undefined }),
+  }),
   fc.record({ kind: fc.constant('due' as const), time: fc.integer({ min: -1, max: 55 }) }),
   fc.record({ kind: fc.constant('checkpoint' as const) }),
 );
@@ -24,7 +31,10 @@ it('finds exactly the due timers of a plain map, and its dirty-shard checkpoints
           if (op.at === undefined) naive.delete(op.id);
           else naive.set(op.id, op.at);
         } else if (op.kind === 'due') {
-          const expected = [...naive].filter(([, at]) => at <= op.time).map(([id]) => id).sort();
+          const expected = [...naive]
+            .filter(([, at]) => at <= op.time)
+            .map(([id]) => id)
+            .sort();
           expect(index.dueBy(op.time).sort()).toEqual(expected);
         } else {
           for (const { shard, value } of index.takeDirtyShards()) persisted.set(shard, value);

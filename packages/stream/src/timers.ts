@@ -16,7 +16,8 @@ export class TimerIndex {
   private count = 0;
 
   constructor(readonly shards: number) {
-    if (!Number.isInteger(shards) || shards < 1) throw new Error(`TimerIndex: shards must be a positive integer, got ${shards}`);
+    if (!Number.isInteger(shards) || shards < 1)
+      throw new Error(`TimerIndex: shards must be a positive integer, got ${shards}`);
   }
 
   get size(): number {
@@ -71,7 +72,10 @@ export class TimerIndex {
 
   /** Checkpoint values of the shards changed since the last call (an emptied shard is written as `{}`). */
   takeDirtyShards(): { shard: number; value: string }[] {
-    const out = [...this.dirty].map((shard) => ({ shard, value: JSON.stringify(Object.fromEntries(this.byShard.get(shard) ?? [])) }));
+    const out = [...this.dirty].map((shard) => ({
+      shard,
+      value: JSON.stringify(Object.fromEntries(this.byShard.get(shard) ?? [])),
+    }));
     this.dirty.clear();
     return out;
   }

@@ -1,7 +1,14 @@
 import { SECURE_NAMING } from '@rtml/devstack';
 import { createOnlineEngine, type OnlineEngine, type SourceEvent } from '@rtml/features';
 import type { FraudEvent } from './events.js';
-import { userChargebacks, userProfileUpdates, userTransactions, type Chargeback, type ProfileUpdate, type Transaction } from './features.js';
+import {
+  userChargebacks,
+  userProfileUpdates,
+  userTransactions,
+  type Chargeback,
+  type ProfileUpdate,
+  type Transaction,
+} from './features.js';
 import { generateEvents, type GeneratorConfig } from './generator.js';
 
 export const engines = {
@@ -22,7 +29,8 @@ export const topicsFor = (runId: string): Topics => ({
   chargeback: inputTopic(runId, 'chargebacks'),
   profile_update: inputTopic(runId, 'profile-updates'),
 });
-export const servedTopicFor = (runId: string, variant: string): string => `${SECURE_NAMING.servedTopicPrefix}fraud-${runId}-${variant}`;
+export const servedTopicFor = (runId: string, variant: string): string =>
+  `${SECURE_NAMING.servedTopicPrefix}fraud-${runId}-${variant}`;
 
 export interface WireEvent {
   readonly event: FraudEvent;

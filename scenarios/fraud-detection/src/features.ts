@@ -32,20 +32,35 @@ export const transactionSource = source(
     cardId: z.string().min(1),
     merchantId: z.string().min(1),
     amount: z.number().nonnegative(),
-    utcOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60),
+    utcOffsetMinutes: z
+      .number()
+      .int()
+      .min(-14 * 60)
+      .max(14 * 60),
   }),
 );
 export type Transaction = z.output<typeof transactionSource.schema>;
 
 export const chargebackSource = source(
   'chargeback',
-  z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), transactionId: z.string(), amount: z.number() }),
+  z.object({
+    eventId: z.string().min(1),
+    eventTime: isoOrEpochMs,
+    userId: z.string().min(1),
+    transactionId: z.string(),
+    amount: z.number(),
+  }),
 );
 export type Chargeback = z.output<typeof chargebackSource.schema>;
 
 export const profileUpdateSource = source(
   'profile_update',
-  z.object({ eventId: z.string().min(1), eventTime: isoOrEpochMs, userId: z.string().min(1), field: z.enum(['email', 'phone', 'address', 'password']) }),
+  z.object({
+    eventId: z.string().min(1),
+    eventTime: isoOrEpochMs,
+    userId: z.string().min(1),
+    field: z.enum(['email', 'phone', 'address', 'password']),
+  }),
 );
 export type ProfileUpdate = z.output<typeof profileUpdateSource.schema>;
 
@@ -87,7 +102,9 @@ export const userTransactions = featureSet({
     hour_of_day: (txn) => localHourOfDay(txn),
   },
   transforms: {
-    is_new_merchant: transform(['last_merchants', 'merchant'], (recent, merchant) => (Array.isArray(recent) ? !(recent as readonly string[]).includes(String(merchant)) : true)),
+    is_new_merchant: transform(['last_merchants', 'merchant'], (recent, merchant) =>
+      Array.isArray(recent) ? !(recent as readonly string[]).includes(String(merchant)) : true,
+    ),
     is_night: transform(['hour_of_day'], (hour) => (typeof hour === 'number' ? hour < 6 : null)),
     amount_vs_30d_mean: transform(['log_amount', 'amount_mean_30d'], (logAmount, mean30d) =>
       typeof logAmount === 'number' && typeof mean30d === 'number' ? logAmount - Math.log1p(mean30d) : null,

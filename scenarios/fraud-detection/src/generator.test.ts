@@ -20,7 +20,9 @@ describe('generateEvents', () => {
 
   it('delivers chargebacks (the labels) days after the transaction they dispute', () => {
     const events = all(7);
-    const txnTime = new Map(events.filter((e) => e.event.type === 'transaction').map((e) => [e.event.eventId, e.epochMs]));
+    const txnTime = new Map(
+      events.filter((e) => e.event.type === 'transaction').map((e) => [e.event.eventId, e.epochMs]),
+    );
     const chargebacks = events.filter((e) => e.event.type === 'chargeback');
     expect(chargebacks.length).toBeGreaterThan(10);
     for (const cb of chargebacks) {
@@ -31,7 +33,8 @@ describe('generateEvents', () => {
 
   it('plants fraud that looks different: larger amounts, more at night in local time', () => {
     const txns = all(7).filter((e) => e.event.type === 'transaction');
-    const share = (rows: GeneratedEvent[], test: (e: GeneratedEvent) => boolean) => rows.filter(test).length / rows.length;
+    const share = (rows: GeneratedEvent[], test: (e: GeneratedEvent) => boolean) =>
+      rows.filter(test).length / rows.length;
     const fraud = txns.filter((e) => e.fraud);
     const legit = txns.filter((e) => !e.fraud);
     expect(fraud.length).toBeGreaterThan(20);
@@ -40,7 +43,8 @@ describe('generateEvents', () => {
       return localHour < 6;
     };
     expect(share(fraud, night)).toBeGreaterThan(2 * share(legit, night));
-    const meanAmount = (rows: GeneratedEvent[]) => rows.reduce((s, e) => s + (e.event.type === 'transaction' ? e.event.amount : 0), 0) / rows.length;
+    const meanAmount = (rows: GeneratedEvent[]) =>
+      rows.reduce((s, e) => s + (e.event.type === 'transaction' ? e.event.amount : 0), 0) / rows.length;
     expect(meanAmount(fraud)).toBeGreaterThan(1.5 * meanAmount(legit));
   });
 

@@ -60,15 +60,19 @@ function legitHourWeight(localHour: number): number {
   return 0.5;
 }
 
-const localHourOf = (epochMs: number, offsetMinutes: number): number => Math.floor((((epochMs + offsetMinutes * MINUTE) % DAY) + DAY) % DAY / HOUR);
+const localHourOf = (epochMs: number, offsetMinutes: number): number =>
+  Math.floor(((((epochMs + offsetMinutes * MINUTE) % DAY) + DAY) % DAY) / HOUR);
 
 function validate(config: GeneratorConfig): void {
   for (const key of ['users', 'merchants', 'days'] as const) {
-    if (!Number.isInteger(config[key]) || config[key] < 1) throw new RangeError(`${key} must be a positive integer, got ${config[key]}`);
+    if (!Number.isInteger(config[key]) || config[key] < 1)
+      throw new RangeError(`${key} must be a positive integer, got ${config[key]}`);
   }
-  if (config.merchants < 20) throw new RangeError('need at least 20 merchants (favourites and a risky subset are drawn from them)');
+  if (config.merchants < 20)
+    throw new RangeError('need at least 20 merchants (favourites and a risky subset are drawn from them)');
   if (!(config.txnsPerUserDay > 0)) throw new RangeError(`txnsPerUserDay must be > 0, got ${config.txnsPerUserDay}`);
-  if (!(config.compromisedUserShare >= 0 && config.compromisedUserShare <= 1)) throw new RangeError('compromisedUserShare must be in [0, 1]');
+  if (!(config.compromisedUserShare >= 0 && config.compromisedUserShare <= 1))
+    throw new RangeError('compromisedUserShare must be in [0, 1]');
   if (config.start % DAY !== 0) throw new RangeError('start must be midnight UTC');
 }
 
@@ -77,7 +81,10 @@ class FraudWorld {
   private readonly merchantIds: string[];
   private readonly riskyMerchants: string[];
   readonly users: User[];
-  private readonly pending = new PendingEvents<GeneratedEvent>((e) => e.epochMs, (a, b) => (a.event.eventId < b.event.eventId ? -1 : 1));
+  private readonly pending = new PendingEvents<GeneratedEvent>(
+    (e) => e.epochMs,
+    (a, b) => (a.event.eventId < b.event.eventId ? -1 : 1),
+  );
   private sequence = 0;
 
   constructor(private readonly config: GeneratorConfig) {
@@ -170,7 +177,13 @@ class FraudWorld {
       let t = this.legitTime(user, dayStart);
       for (let n = rng.int(2, 4); n > 0; n--) {
         t += Math.floor(rng.exponential(6 * MINUTE));
-        this.transaction(user, t, rng.chance(0.5) ? rng.pick(user.favourites) : rng.pick(this.merchantIds), this.legitAmount(user), false);
+        this.transaction(
+          user,
+          t,
+          rng.chance(0.5) ? rng.pick(user.favourites) : rng.pick(this.merchantIds),
+          this.legitAmount(user),
+          false,
+        );
       }
     }
     if (rng.chance(0.01)) this.profileUpdate(user, this.legitTime(user, dayStart));
@@ -186,7 +199,13 @@ class FraudWorld {
     let t = start;
     for (let n = rng.int(2, 7); n > 0; n--) {
       const merchant = rng.chance(0.6) ? rng.pick(this.riskyMerchants) : rng.pick(this.merchantIds);
-      this.transaction(user, t, merchant, Math.exp(user.amountLogMean + rng.uniform(0.3, 2) + rng.normal(0, 0.3)), true);
+      this.transaction(
+        user,
+        t,
+        merchant,
+        Math.exp(user.amountLogMean + rng.uniform(0.3, 2) + rng.normal(0, 0.3)),
+        true,
+      );
       t += Math.floor(rng.exponential(5 * MINUTE)) + 1;
     }
   }
@@ -195,7 +214,8 @@ class FraudWorld {
     const dayStart = this.config.start + day * DAY;
     for (const user of this.users) {
       this.legitDay(user, dayStart);
-      if (user.takeoverAt !== undefined && user.takeoverAt >= dayStart && user.takeoverAt < dayStart + DAY) this.takeover(user, user.takeoverAt);
+      if (user.takeoverAt !== undefined && user.takeoverAt >= dayStart && user.takeoverAt < dayStart + DAY)
+        this.takeover(user, user.takeoverAt);
     }
   }
 

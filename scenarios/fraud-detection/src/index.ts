@@ -1,5 +1,12 @@
 // Public surface for notebooks and other tools: run the scenario, or use its pieces.
-export { runScenario, type ScenarioOptions, type ScenarioResult, type PathStaleness, type LeakageSummary, type LeakedRow } from './scenario.js';
+export {
+  runScenario,
+  type ScenarioOptions,
+  type ScenarioResult,
+  type PathStaleness,
+  type LeakageSummary,
+  type LeakedRow,
+} from './scenario.js';
 export { configFor, SIZES, type SizeName } from './generator.js';
 export { fraudModel, type Transaction } from './features.js';
 export { SKEWED_FEATURES, SKEW_THRESHOLDS, type FeatureSkew, type FeatureValuePairs } from './skew.js';

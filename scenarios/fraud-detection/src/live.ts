@@ -21,7 +21,8 @@ export interface LivePipelineOptions {
 
 const TYPES = Object.keys(engines) as EventType[];
 
-const groupOf = (runId: string, type: EventType): string => `${SECURE_NAMING.processorGroupPrefix}fraud-${runId}-${type}`;
+const groupOf = (runId: string, type: EventType): string =>
+  `${SECURE_NAMING.processorGroupPrefix}fraud-${runId}-${type}`;
 
 /**
  * The streaming path for real: events produced to Kafka (one topic per type, keyed by user), one stream
@@ -41,7 +42,10 @@ export class LivePipeline {
     const admin = kafka.admin();
     await admin.connect();
     const numPartitions = options.partitions ?? 3;
-    await ensureTopics(admin, TYPES.map((type) => ({ topic: options.topics[type], numPartitions })));
+    await ensureTopics(
+      admin,
+      TYPES.map((type) => ({ topic: options.topics[type], numPartitions })),
+    );
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const processors = [
@@ -67,7 +71,10 @@ export class LivePipeline {
     }
     const topicMessages = [...byTopic].map(([topic, messages]) => ({ topic, messages }));
     await this.producer.sendBatch({ topicMessages, acks: -1 });
-    const inputs = TYPES.filter((type) => byTopic.has(this.options.topics[type])).map((type) => ({ group: this.groupOf(type), topic: this.options.topics[type] }));
+    const inputs = TYPES.filter((type) => byTopic.has(this.options.topics[type])).map((type) => ({
+      group: this.groupOf(type),
+      topic: this.options.topics[type],
+    }));
     await waitUntilCaughtUp(this.options.processor.store, this.admin, inputs, { pollMs: 10 });
   }
 
@@ -83,7 +90,11 @@ interface Runnable {
   stop(): Promise<void>;
 }
 
-function processorFor<E extends SourceEvent>(options: LivePipelineOptions, type: EventType, engine: OnlineEngine<E>): Runnable {
+function processorFor<E extends SourceEvent>(
+  options: LivePipelineOptions,
+  type: EventType,
+  engine: OnlineEngine<E>,
+): Runnable {
   return new StreamProcessor({
     topology: {
       processor: featureSetProcessor(engine.featureSet),

@@ -1,4 +1,11 @@
-import { eventTime, modelInput, type FeatureSet, type FeatureValue, type FeatureValues, type SourceEvent } from '@rtml/features';
+import {
+  eventTime,
+  modelInput,
+  type FeatureSet,
+  type FeatureValue,
+  type FeatureValues,
+  type SourceEvent,
+} from '@rtml/features';
 import type { JoinStrategy, OfflineStore } from '@rtml/offline-store';
 import type { ScenarioData } from './data.js';
 import { fraudModel, userChargebacks, userProfileUpdates, userTransactions, type Transaction } from './features.js';
@@ -12,7 +19,11 @@ export async function backfillAll(store: OfflineStore, data: ScenarioData): Prom
   };
 }
 
-async function backfill<E extends SourceEvent>(store: OfflineStore, set: FeatureSet<E>, events: readonly E[]): Promise<number> {
+async function backfill<E extends SourceEvent>(
+  store: OfflineStore,
+  set: FeatureSet<E>,
+  events: readonly E[],
+): Promise<number> {
   const table = `events_${set.name}`;
   await store.loadEvents(table, set.source, events);
   return (await store.backfill(set, { events: table, eventTimeEncoding: 'epoch_ms' })).rowsWritten;
@@ -28,7 +39,8 @@ export interface LabelledExample {
 }
 
 /** The offline-store table `labelledExamples` builds for a strategy and period (audit it with `checkLeakage`). */
-export const trainingSetTable = (strategy: JoinStrategy, period: { from: number }): string => `examples_${strategy.replaceAll('-', '_')}_${period.from}`;
+export const trainingSetTable = (strategy: JoinStrategy, period: { from: number }): string =>
+  `examples_${strategy.replaceAll('-', '_')}_${period.from}`;
 
 /**
  * Labels = every transaction in [from, to), label 1 if a chargeback EVER disputes it (labels arrive late, so
@@ -44,7 +56,13 @@ export async function labelledExamples(
   const txns = data.transactions.filter((t) => t.eventTime >= period.from && t.eventTime < period.to);
   const table = trainingSetTable(strategy, period);
   await store.buildTrainingSet({
-    labels: { rows: txns.map((t) => ({ entityId: t.userId, labelTime: eventTime(t.eventTime), label: data.disputed.has(t.eventId) ? 1 : 0 })) },
+    labels: {
+      rows: txns.map((t) => ({
+        entityId: t.userId,
+        labelTime: eventTime(t.eventTime),
+        label: data.disputed.has(t.eventId) ? 1 : 0,
+      })),
+    },
     featureSets: fraudModel,
     into: table,
     strategy,
@@ -56,7 +74,10 @@ export async function labelledExamples(
     const aggregatesOf = (set: AggregateNames): FeatureValues =>
       Object.fromEntries(set.aggregates.map((a) => [a.name, (row[`${set.name}__${a.name}`] ?? null) as FeatureValue]));
     // The same merge as the scorer's: every set's aggregates as of the label, plus its request features and transforms.
-    const values = Object.assign({}, ...fraudModel.featureSets.map((set) => modelInput<SourceEvent>(set, aggregatesOf(set), txn))) as FeatureValues;
+    const values = Object.assign(
+      {},
+      ...fraudModel.featureSets.map((set) => modelInput<SourceEvent>(set, aggregatesOf(set), txn)),
+    ) as FeatureValues;
     return { txn, label: data.disputed.has(txn.eventId) ? 1 : 0, values };
   });
 }

@@ -49,7 +49,11 @@ export interface ReplayResult {
   readonly segmentCommitMs: number[];
 }
 
-async function clocked<T>(work: ReplayResult['work'], key: 'scoring' | 'streaming' | 'materializing', task: () => Promise<T>): Promise<T> {
+async function clocked<T>(
+  work: ReplayResult['work'],
+  key: 'scoring' | 'streaming' | 'materializing',
+  task: () => Promise<T>,
+): Promise<T> {
   const started = performance.now();
   try {
     return await task();
@@ -60,7 +64,10 @@ async function clocked<T>(work: ReplayResult['work'], key: 'scoring' | 'streamin
 
 async function materializeAsOf(offline: OfflineStore, store: OnlineStore, asOf: number): Promise<void> {
   for (const set of fraudModel.featureSets) {
-    await materialize(store, offline.latestVectors(set.name, { asOf: eventTime(asOf) }) as AsyncIterable<FeatureVector>);
+    await materialize(
+      store,
+      offline.latestVectors(set.name, { asOf: eventTime(asOf) }) as AsyncIterable<FeatureVector>,
+    );
   }
 }
 
@@ -68,7 +75,8 @@ async function scoreTransaction(variants: readonly Variant[], event: WireEvent['
   return Promise.all(
     variants.map(async (variant) => {
       const response = await variant.app.inject({ method: 'POST', url: '/score', payload: event });
-      if (response.statusCode !== 200) throw new Error(`${variant.name}: /score answered ${response.statusCode}: ${response.body}`);
+      if (response.statusCode !== 200)
+        throw new Error(`${variant.name}: /score answered ${response.statusCode}: ${response.body}`);
       return response.json<ScoreResponse>().score;
     }),
   );
@@ -86,7 +94,13 @@ function record(lag: PathLag, lagMs: number, missed: boolean): void {
  * batch store is refreshed at every `batchIntervalMs` boundary from the offline store, as of that boundary.
  */
 export async function replay(events: readonly WireEvent[], options: ReplayOptions): Promise<ReplayResult> {
-  const result: ReplayResult = { transactionIds: [], scores: new Map(options.variants.map((v) => [v.name, []])), staleness: { stream: { lagMs: [], missed: [] }, batch: { lagMs: [], missed: [] } }, work: { scoring: 0, streaming: 0, materializing: 0, segments: 0 }, segmentCommitMs: [] };
+  const result: ReplayResult = {
+    transactionIds: [],
+    scores: new Map(options.variants.map((v) => [v.name, []])),
+    staleness: { stream: { lagMs: [], missed: [] }, batch: { lagMs: [], missed: [] } },
+    work: { scoring: 0, streaming: 0, materializing: 0, segments: 0 },
+    segmentCommitMs: [],
+  };
   const total = events.filter((e) => e.event.type === 'transaction').length;
   let segment: WireEvent[] = [];
   let users = new Set<string>();
@@ -98,7 +112,9 @@ export async function replay(events: readonly WireEvent[], options: ReplayOption
 
   const flush = async (): Promise<void> => {
     const transactions = segment.filter((w) => w.event.type === 'transaction');
-    const scored = await clocked(result.work, 'scoring', () => Promise.all(transactions.map((w) => scoreTransaction(options.variants, w.event))));
+    const scored = await clocked(result.work, 'scoring', () =>
+      Promise.all(transactions.map((w) => scoreTransaction(options.variants, w.event))),
+    );
     const completeUntil = segment[0]!.epochMs;
     transactions.forEach(({ event, epochMs }, t) => {
       options.variants.forEach((v, i) => result.scores.get(v.name)!.push(scored[t]![i]!));
@@ -118,10 +134,13 @@ export async function replay(events: readonly WireEvent[], options: ReplayOption
   };
 
   for (const wire of events) {
-    const needsFlush = wire.epochMs >= nextBoundary || (wire.event.type === 'transaction' && users.has(wire.event.userId));
+    const needsFlush =
+      wire.epochMs >= nextBoundary || (wire.event.type === 'transaction' && users.has(wire.event.userId));
     if (needsFlush && segment.length > 0) await flush();
     while (wire.epochMs >= nextBoundary) {
-      await clocked(result.work, 'materializing', () => materializeAsOf(options.offline, options.batchStore, nextBoundary));
+      await clocked(result.work, 'materializing', () =>
+        materializeAsOf(options.offline, options.batchStore, nextBoundary),
+      );
       lastMaterialized = nextBoundary;
       nextBoundary += options.batchIntervalMs;
     }

@@ -11,7 +11,12 @@ export function table(header: readonly string[], rows: readonly (readonly string
 }
 
 const metricCells = (m: Metrics) => [f3(m.auc), f3(m.precisionAtK)];
-const stalenessCells = (p: PathStaleness) => [p.meanMinutes.toFixed(1), p.p95Minutes.toFixed(1), `${(100 * p.missedShare).toFixed(1)}%`, ...metricCells(p.served)];
+const stalenessCells = (p: PathStaleness) => [
+  p.meanMinutes.toFixed(1),
+  p.p95Minutes.toFixed(1),
+  `${(100 * p.missedShare).toFixed(1)}%`,
+  ...metricCells(p.served),
+];
 
 export function formatReport(r: ScenarioResult): string {
   const { lookAhead: la, skew, staleness: st } = r;
@@ -39,7 +44,14 @@ export function formatReport(r: ScenarioResult): string {
     ],
   );
   const staleness = table(
-    ['online store filled by', 'lag mean (sim. min)', 'lag p95 (sim. min)', "txns missing user's own recent events", 'served AUC', `served P@${k}`],
+    [
+      'online store filled by',
+      'lag mean (sim. min)',
+      'lag p95 (sim. min)',
+      "txns missing user's own recent events",
+      'served AUC',
+      `served P@${k}`,
+    ],
     [
       ['stream processor (per event)', ...stalenessCells(st.stream)],
       [`batch materialization every ${st.batchIntervalMinutes} min`, ...stalenessCells(st.batch)],
@@ -68,6 +80,8 @@ export function formatReport(r: ScenarioResult): string {
     staleness,
     stalenessNote,
     '',
-    `timings (s): ${Object.entries(r.seconds).map(([k2, v]) => `${k2} ${v.toFixed(1)}`).join(', ')}`,
+    `timings (s): ${Object.entries(r.seconds)
+      .map(([k2, v]) => `${k2} ${v.toFixed(1)}`)
+      .join(', ')}`,
   ].join('\n');
 }

@@ -5,7 +5,10 @@ import type { Metrics } from './model.js';
 import type { PathStaleness, ScenarioResult } from './scenario.js';
 
 /** Where `npm run main` leaves the last run's results for the pipeline console (`packages/console`). */
-export const DEFAULT_RESULTS_FILE = resolve(dirname(fileURLToPath(import.meta.url)), '../../../.cache/scenario-results/fraud-detection.json');
+export const DEFAULT_RESULTS_FILE = resolve(
+  dirname(fileURLToPath(import.meta.url)),
+  '../../../.cache/scenario-results/fraud-detection.json',
+);
 
 const LAG_BUCKETS_MINUTES = [0, 1, 5, 15, 30, 60, 120, 240, Infinity];
 
@@ -15,7 +18,10 @@ function lagHistogram(lagMinutes: readonly number[]): { upToMinutes: number; cou
   const counts = LAG_BUCKETS_MINUTES.map(() => 0);
   for (const lag of lagMinutes) counts[LAG_BUCKETS_MINUTES.findIndex((limit) => lag <= limit)]! += 1;
   // JSON has no Infinity: the open last bucket is written as -1.
-  return LAG_BUCKETS_MINUTES.map((limit, i) => ({ upToMinutes: Number.isFinite(limit) ? limit : -1, count: counts[i]! }));
+  return LAG_BUCKETS_MINUTES.map((limit, i) => ({
+    upToMinutes: Number.isFinite(limit) ? limit : -1,
+    count: counts[i]!,
+  }));
 }
 
 const stalenessPath = (path: string, p: PathStaleness) => ({
@@ -42,18 +48,36 @@ export function resultsSummary(r: ScenarioResult, run: { size: string; seed: num
     counts: { ...r.counts },
     lookAhead: {
       rows: [
-        { join: 'point-in-time (ASOF, strictly before)', offline: metric(r.lookAhead.pit.offline), served: metric(r.lookAhead.pit.served) },
-        { join: 'naive latest value', offline: metric(r.lookAhead.naive.offline), served: metric(r.lookAhead.naive.served) },
+        {
+          join: 'point-in-time (ASOF, strictly before)',
+          offline: metric(r.lookAhead.pit.offline),
+          served: metric(r.lookAhead.pit.served),
+        },
+        {
+          join: 'naive latest value',
+          offline: metric(r.lookAhead.naive.offline),
+          served: metric(r.lookAhead.naive.served),
+        },
       ],
       leakingRows: {
-        'point-in-time': { rowsChecked: r.lookAhead.leakage.pit.rowsChecked, leakingRows: r.lookAhead.leakage.pit.leakingRows },
-        naive: { rowsChecked: r.lookAhead.leakage.naive.rowsChecked, leakingRows: r.lookAhead.leakage.naive.leakingRows },
+        'point-in-time': {
+          rowsChecked: r.lookAhead.leakage.pit.rowsChecked,
+          leakingRows: r.lookAhead.leakage.pit.leakingRows,
+        },
+        naive: {
+          rowsChecked: r.lookAhead.leakage.naive.rowsChecked,
+          leakingRows: r.lookAhead.leakage.naive.leakingRows,
+        },
       },
     },
     skew: {
       features: r.skew.shared.map((s, i) => {
         const re = r.skew.reimplemented[i]!;
-        return { feature: s.feature, shared: { mismatchRate: s.mismatchRate, psi: s.psi, flagged: s.flagged }, reimplemented: { mismatchRate: re.mismatchRate, psi: re.psi, flagged: re.flagged } };
+        return {
+          feature: s.feature,
+          shared: { mismatchRate: s.mismatchRate, psi: s.psi, flagged: s.flagged },
+          reimplemented: { mismatchRate: re.mismatchRate, psi: re.psi, flagged: re.flagged },
+        };
       }),
       served: [
         { path: 'shared feature code', metrics: metric(r.skew.sharedServed) },
@@ -62,8 +86,16 @@ export function resultsSummary(r: ScenarioResult, run: { size: string; seed: num
     },
     staleness: {
       batchIntervalMinutes: r.staleness.batchIntervalMinutes,
-      paths: [stalenessPath('stream processor (per event)', r.staleness.stream), stalenessPath(`batch every ${r.staleness.batchIntervalMinutes} min`, r.staleness.batch)],
-      processorCommitMs: { segments: commitMs.length, p50: percentile(commitMs, 0.5), p95: percentile(commitMs, 0.95), max: commitMs.at(-1) ?? 0 },
+      paths: [
+        stalenessPath('stream processor (per event)', r.staleness.stream),
+        stalenessPath(`batch every ${r.staleness.batchIntervalMinutes} min`, r.staleness.batch),
+      ],
+      processorCommitMs: {
+        segments: commitMs.length,
+        p50: percentile(commitMs, 0.5),
+        p95: percentile(commitMs, 0.95),
+        max: commitMs.at(-1) ?? 0,
+      },
     },
   };
 }

@@ -8,10 +8,18 @@ import { DEFAULT_RESULTS_FILE, resultsSummary, writeResultsFile } from './result
 import { runScenario } from './scenario.js';
 
 const program = new Command('fraud-detection')
-  .description('Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' + SECURITY_HELP)
+  .description(
+    'Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' +
+      SECURITY_HELP,
+  )
   .addOption(sizeOption('small'))
   .option('--seed <n>', 'generator seed', wholeNumber('--seed', 0), 42)
-  .option('--batch-interval <minutes>', 'batch path: materialize every N simulated minutes', wholeNumber('--batch-interval', 1), 60)
+  .option(
+    '--batch-interval <minutes>',
+    'batch path: materialize every N simulated minutes',
+    wholeNumber('--batch-interval', 1),
+    60,
+  )
   .option('--results <file>', 'where the results are written as JSON for the pipeline console', DEFAULT_RESULTS_FILE)
   .action(main);
 

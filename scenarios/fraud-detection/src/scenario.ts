@@ -14,7 +14,13 @@ import { LivePipeline } from './live.js';
 import { evaluate, scoreOffline, trainModel, type Metrics, type TrainedModel } from './model.js';
 import { labelledExamples, backfillAll, trainingSetTable, type LabelledExample } from './offline.js';
 import { replay, type PathLag, type ReplayResult, type Variant } from './replay.js';
-import { reimplementedAssembler, servedVsOffline, skewReport, type FeatureSkew, type FeatureValuePairs } from './skew.js';
+import {
+  reimplementedAssembler,
+  servedVsOffline,
+  skewReport,
+  type FeatureSkew,
+  type FeatureValuePairs,
+} from './skew.js';
 
 const DAY = 86_400_000;
 const MINUTE = 60_000;
@@ -69,12 +75,22 @@ export interface LeakedRow {
 }
 
 export interface ScenarioResult {
-  readonly counts: { readonly events: number; readonly transactions: number; readonly trainRows: number; readonly testRows: number; readonly testPositives: number };
+  readonly counts: {
+    readonly events: number;
+    readonly transactions: number;
+    readonly trainRows: number;
+    readonly testRows: number;
+    readonly testPositives: number;
+  };
   readonly lookAhead: {
     readonly pit: { offline: Metrics; served: Metrics };
     readonly naive: { offline: Metrics; served: Metrics };
     /** `checkLeakage` on both training sets, and one concrete leaked naive row. */
-    readonly leakage: { readonly pit: LeakageSummary; readonly naive: LeakageSummary; readonly example: LeakedRow | null };
+    readonly leakage: {
+      readonly pit: LeakageSummary;
+      readonly naive: LeakageSummary;
+      readonly example: LeakedRow | null;
+    };
     /** Logistic-regression weights per model feature (on standardised inputs, so comparable across features). */
     readonly weights: { readonly pit: Record<string, number>; readonly naive: Record<string, number> };
   };
@@ -84,16 +100,27 @@ export interface ScenarioResult {
     readonly sharedServed: Metrics;
     readonly reimplementedServed: Metrics;
     /** Per model feature, offline vs served values per held-out transaction, for the shared and the reimplemented path. */
-    readonly values: { readonly shared: Record<string, FeatureValuePairs>; readonly reimplemented: Record<string, FeatureValuePairs> };
+    readonly values: {
+      readonly shared: Record<string, FeatureValuePairs>;
+      readonly reimplemented: Record<string, FeatureValuePairs>;
+    };
   };
-  readonly staleness: { readonly stream: PathStaleness; readonly batch: PathStaleness; readonly batchIntervalMinutes: number };
+  readonly staleness: {
+    readonly stream: PathStaleness;
+    readonly batch: PathStaleness;
+    readonly batchIntervalMinutes: number;
+  };
   /**
    * Wall-clock seconds of the live replay per activity, its number of segments, and per segment the processors'
    * real produce -> committed-in-Redis time in ms, which the simulated lag does not show.
    */
   readonly replayWork: ReplayResult['work'] & { readonly segmentCommitMs: number[] };
   /** Every held-out transaction as scored live: ids in scoring order, labels, and each endpoint's scores. */
-  readonly served: { readonly transactionIds: string[]; readonly labels: number[]; readonly scores: Record<string, number[]> };
+  readonly served: {
+    readonly transactionIds: string[];
+    readonly labels: number[];
+    readonly scores: Record<string, number[]>;
+  };
   readonly seconds: Record<string, number>;
 }
 
@@ -112,19 +139,38 @@ function summarise(lag: PathLag, served: Metrics): PathStaleness {
 
 const iso = (epochMs: number) => new Date(epochMs).toISOString();
 
-async function leakageSummary(offline: OfflineStore, strategy: JoinStrategy, train: { from: number }): Promise<LeakageSummary> {
+async function leakageSummary(
+  offline: OfflineStore,
+  strategy: JoinStrategy,
+  train: { from: number },
+): Promise<LeakageSummary> {
   const report = await offline.checkLeakage({ table: trainingSetTable(strategy, train) }, { maxLeaks: 0 });
   return { rowsChecked: report.rowsChecked, leakingRows: report.leakingRows, bySet: report.bySet };
 }
 
 /** A disputed naive training row whose chargeback features count chargebacks from after its own transaction. */
-async function leakedRow(offline: OfflineStore, data: ScenarioData, train: { from: number }, naive: readonly LabelledExample[], pit: readonly LabelledExample[]): Promise<LeakedRow | null> {
-  const report = await offline.checkLeakage({ table: trainingSetTable('naive-latest', train) }, { featureSets: [userChargebacks.name] });
+async function leakedRow(
+  offline: OfflineStore,
+  data: ScenarioData,
+  train: { from: number },
+  naive: readonly LabelledExample[],
+  pit: readonly LabelledExample[],
+): Promise<LeakedRow | null> {
+  const report = await offline.checkLeakage(
+    { table: trainingSetTable('naive-latest', train) },
+    { featureSets: [userChargebacks.name] },
+  );
   const num = (v: unknown) => (typeof v === 'number' ? v : null);
   for (const leak of report.leaks) {
     const i = leak.row - 1;
     const example = naive[i];
-    if (!example || example.label !== 1 || example.txn.userId !== leak.entityId || example.txn.eventTime !== leak.labelTime) continue;
+    if (
+      !example ||
+      example.label !== 1 ||
+      example.txn.userId !== leak.entityId ||
+      example.txn.eventTime !== leak.labelTime
+    )
+      continue;
     const naiveCount = num(example.values['chargeback_count']) ?? 0;
     const pitCount = num(pit[i]?.values['chargeback_count']) ?? 0;
     if (naiveCount <= pitCount) continue;
@@ -137,9 +183,19 @@ async function leakedRow(offline: OfflineStore, data: ScenarioData, train: { fro
       featureTime: iso(leak.featureTime),
       chargebacks: data.chargebacks
         .filter((c) => c.userId === txn.userId)
-        .map((c) => ({ time: iso(c.eventTime), transactionId: c.transactionId, daysAfter: (c.eventTime - txn.eventTime) / DAY })),
-      naive: { chargeback_count: num(example.values['chargeback_count']), chargeback_amount: num(example.values['chargeback_amount']) },
-      pit: { chargeback_count: num(pit[i]?.values['chargeback_count']), chargeback_amount: num(pit[i]?.values['chargeback_amount']) },
+        .map((c) => ({
+          time: iso(c.eventTime),
+          transactionId: c.transactionId,
+          daysAfter: (c.eventTime - txn.eventTime) / DAY,
+        })),
+      naive: {
+        chargeback_count: num(example.values['chargeback_count']),
+        chargeback_amount: num(example.values['chargeback_amount']),
+      },
+      pit: {
+        chargeback_count: num(pit[i]?.values['chargeback_count']),
+        chargeback_amount: num(pit[i]?.values['chargeback_amount']),
+      },
     };
   }
   return null;
@@ -197,11 +253,17 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
       naive: await leakageSummary(offline, 'naive-latest', train),
       example: await leakedRow(offline, data, train, examples.naiveTrain, examples.pitTrain),
     }));
-    const models = await timed('train', () => ({ pit: trainModel('pit', examples.pitTrain), naive: trainModel('naive', examples.naiveTrain) }));
+    const models = await timed('train', () => ({
+      pit: trainModel('pit', examples.pitTrain),
+      naive: trainModel('naive', examples.naiveTrain),
+    }));
     const labels = examples.pitTest.map((e) => e.label);
     const offlineMetrics = {
       pit: evaluate(scoreOffline(models.pit, examples.pitTest), labels),
-      naive: evaluate(scoreOffline(models.naive, examples.naiveTest), examples.naiveTest.map((e) => e.label)),
+      naive: evaluate(
+        scoreOffline(models.naive, examples.naiveTest),
+        examples.naiveTest.map((e) => e.label),
+      ),
     };
     const served = await timed('live replay (Kafka -> stream -> Redis -> /score)', () =>
       liveReplay(options, runId, namespaces, redis, offline, data, test, models),
@@ -210,7 +272,8 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
     const byTxn = new Map(served.replay.transactionIds.map((id, i) => [id, i]));
     const servedLabels = served.replay.transactionIds.map((id) => (data.disputed.has(id) ? 1 : 0));
     const servedMetrics = (variant: string) => evaluate(served.replay.scores.get(variant)!, servedLabels);
-    if (byTxn.size !== examples.pitTest.length) throw new Error(`replay scored ${byTxn.size} transactions, offline test set has ${examples.pitTest.length}`);
+    if (byTxn.size !== examples.pitTest.length)
+      throw new Error(`replay scored ${byTxn.size} transactions, offline test set has ${examples.pitTest.length}`);
     const offlineValues = new Map<string, FeatureValues>(examples.pitTest.map((e) => [e.txn.eventId, e.values]));
     const batchIntervalMinutes = options.batchIntervalMinutes ?? 60;
     return {
@@ -243,7 +306,11 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
         batchIntervalMinutes,
       },
       replayWork: { ...served.replay.work, segmentCommitMs: served.replay.segmentCommitMs },
-      served: { transactionIds: served.replay.transactionIds, labels: servedLabels, scores: Object.fromEntries(served.replay.scores) },
+      served: {
+        transactionIds: served.replay.transactionIds,
+        labels: servedLabels,
+        scores: Object.fromEntries(served.replay.scores),
+      },
       seconds,
     };
   } finally {
@@ -270,13 +337,24 @@ async function liveReplay(
   const setUp = { kafka: options.connections.kafka, redis };
   const processor = principal(options.principals?.processor, setUp);
   const serving = principal(options.principals?.serving, setUp);
-  const storeOf = (client: RedisClient, namespace: string) => new OnlineStore(client, { namespace, featureSets: fraudModel });
+  const storeOf = (client: RedisClient, namespace: string) =>
+    new OnlineStore(client, { namespace, featureSets: fraudModel });
   // The batch path is materialized by the set-up principal and read, like the stream's store, by serving.
   const batchStore = storeOf(redis, namespaces.batch);
   const streamStore = storeOf(serving.redis, namespaces.stream);
   const servedBatchStore = storeOf(serving.redis, namespaces.batch);
-  const live = await LivePipeline.start({ ...setUp, processor: { ...processor, store: storeOf(processor.redis, namespaces.stream) }, topics: topicsFor(runId), runId });
-  const servedLog = (variant: string) => KafkaServedLog.connect({ brokers: serving.kafka.brokers, kafka: serving.kafka, topic: servedTopicFor(runId, variant) });
+  const live = await LivePipeline.start({
+    ...setUp,
+    processor: { ...processor, store: storeOf(processor.redis, namespaces.stream) },
+    topics: topicsFor(runId),
+    runId,
+  });
+  const servedLog = (variant: string) =>
+    KafkaServedLog.connect({
+      brokers: serving.kafka.brokers,
+      kafka: serving.kafka,
+      topic: servedTopicFor(runId, variant),
+    });
   const logs = { shared: await servedLog('shared'), reimplemented: await servedLog('reimplemented') };
   try {
     const history = data.wire.filter((w) => w.epochMs < test.from);
@@ -284,7 +362,11 @@ async function liveReplay(
       await live.sendAndWait(history.slice(i, i + 5_000));
       log(`[fraud] streamed history ${Math.min(i + 5_000, history.length)}/${history.length}`);
     }
-    const app = (model: TrainedModel, store: OnlineStore, extra: { assemble?: Assembler<Transaction>; log?: KafkaServedLog } = {}) =>
+    const app = (
+      model: TrainedModel,
+      store: OnlineStore,
+      extra: { assemble?: Assembler<Transaction>; log?: KafkaServedLog } = {},
+    ) =>
       createServingApp({
         store,
         featureSets: fraudModel,
@@ -296,7 +378,11 @@ async function liveReplay(
     const variants: Variant[] = [
       { name: 'pit', app: app(models.pit, streamStore, { log: logs.shared }), path: 'stream' },
       { name: 'naive', app: app(models.naive, streamStore), path: 'stream' },
-      { name: 'pit-reimplemented', app: app(models.pit, streamStore, { assemble: reimplementedAssembler, log: logs.reimplemented }), path: 'stream' },
+      {
+        name: 'pit-reimplemented',
+        app: app(models.pit, streamStore, { assemble: reimplementedAssembler, log: logs.reimplemented }),
+        path: 'stream',
+      },
       { name: 'pit-batch', app: app(models.pit, servedBatchStore), path: 'batch' },
     ];
     let lastReport = 0;
@@ -333,7 +419,10 @@ async function liveReplay(
 }
 
 /** A role's connections: its own (a Redis client of its own) when given, else the set-up principal's. */
-function principal(settings: ConnectionSettings | undefined, setUp: { kafka: KafkaSettings; redis: RedisClient }): { kafka: KafkaSettings; redis: RedisClient } {
+function principal(
+  settings: ConnectionSettings | undefined,
+  setUp: { kafka: KafkaSettings; redis: RedisClient },
+): { kafka: KafkaSettings; redis: RedisClient } {
   return settings ? { kafka: settings.kafka, redis: redisClient(settings.redis) } : setUp;
 }
 

@@ -40,13 +40,17 @@ export interface FeatureSkew {
 /** A feature is flagged when more than 5% of requests differ from offline, or its distribution moved (PSI > 0.1). */
 export const SKEW_THRESHOLDS = { mismatchRate: 0.05, psi: 0.1 } as const;
 
-const asNumber = (value: FeatureValue | undefined): number | null => (typeof value === 'boolean' ? (value ? 1 : 0) : typeof value === 'number' ? value : null);
+const asNumber = (value: FeatureValue | undefined): number | null =>
+  typeof value === 'boolean' ? (value ? 1 : 0) : typeof value === 'number' ? value : null;
 
 /**
  * Compares what was served (the served-vector log) with the offline recomputation of the same requests
  * (point-in-time features + the shared request-time code), per model feature.
  */
-export function skewReport(served: readonly ServedRecord[], offlineByRequest: ReadonlyMap<string, FeatureValues>): FeatureSkew[] {
+export function skewReport(
+  served: readonly ServedRecord[],
+  offlineByRequest: ReadonlyMap<string, FeatureValues>,
+): FeatureSkew[] {
   const pairs = served.flatMap((record) => {
     const offline = offlineByRequest.get(record.requestId);
     return offline ? [{ served: record.values, offline }] : [];
@@ -57,7 +61,12 @@ export function skewReport(served: readonly ServedRecord[], offlineByRequest: Re
     const online = pairs.map((p) => asNumber(p.served[feature]));
     const mismatch = mismatchRate(offline, online, { tolerance: 1e-6 });
     const psi = populationStabilityIndex(offline, online);
-    return { feature, mismatchRate: mismatch, psi, flagged: mismatch > SKEW_THRESHOLDS.mismatchRate || psi > SKEW_THRESHOLDS.psi };
+    return {
+      feature,
+      mismatchRate: mismatch,
+      psi,
+      flagged: mismatch > SKEW_THRESHOLDS.mismatchRate || psi > SKEW_THRESHOLDS.psi,
+    };
   });
 }
 

@@ -41,14 +41,29 @@ export function createRecommendationApp(options: RecommendationAppOptions): Fast
   const app = Fastify({ logger: false });
   app.post('/recommend', async (req, reply): Promise<RecommendResponse | undefined> => {
     const parsed = recommendRequest.safeParse(req.body);
-    if (!parsed.success) return reply.code(400).send({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!parsed.success)
+      return reply
+        .code(400)
+        .send({ error: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
     const { requestId, eventTime, userId, candidates } = parsed.data;
     // Each candidate is scored as the view it would become: the same request event the training rows used.
-    const requests = candidates.map((c) => impressionEvent({ impressionId: `${requestId}:${c.itemId}`, userId, itemId: c.itemId, category: c.category, eventTime }));
+    const requests = candidates.map((c) =>
+      impressionEvent({
+        impressionId: `${requestId}:${c.itemId}`,
+        userId,
+        itemId: c.itemId,
+        category: c.category,
+        eventTime,
+      }),
+    );
     const scored = await score(requests, options.replayClock ? processingTime(eventTime) : processingTime(Date.now()));
     const ranked = scored.map((s, i) => ({ ...s, itemId: candidates[i]!.itemId })).sort((a, b) => b.score - a.score);
     return { requestId, userId, ranked };
   });
-  app.get('/health', async () => ({ status: 'ok', model: options.model.name, features: options.model.featureNames.length }));
+  app.get('/health', async () => ({
+    status: 'ok',
+    model: options.model.name,
+    features: options.model.featureNames.length,
+  }));
   return app;
 }

@@ -20,7 +20,12 @@ export interface Metrics {
 export function evaluate(scored: readonly Scored[], k: number): Metrics {
   const scores = scored.map((s) => s.score);
   const labels = scored.map((s) => (s.clicked ? 1 : 0));
-  const ranking = groupedPrecisionRecallAtK(scores, labels, scored.map((s) => s.userId), k);
+  const ranking = groupedPrecisionRecallAtK(
+    scores,
+    labels,
+    scored.map((s) => s.userId),
+    k,
+  );
   return {
     auc: rocAuc(scores, labels),
     precisionAtK: ranking.precisionAtK,

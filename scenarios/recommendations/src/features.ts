@@ -1,4 +1,14 @@
-import { distinctCount, duration, featureService, featureSet, lastK, sliding, sum, transform, type FeatureValue } from '@rtml/features';
+import {
+  distinctCount,
+  duration,
+  featureService,
+  featureSet,
+  lastK,
+  sliding,
+  sum,
+  transform,
+  type FeatureValue,
+} from '@rtml/features';
 import { activity, item, user, type ActivityEvent } from './events.js';
 
 const m30 = sliding(duration.minutes(30));

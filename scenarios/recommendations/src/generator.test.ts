@@ -22,7 +22,8 @@ describe('generateEvents', () => {
 
   it('emits valid events in event-time order, inside the simulated period, with unique ids', () => {
     expect(events.length).toBeGreaterThan(1_000);
-    for (let i = 1; i < events.length; i++) expect(events[i]!.eventTime).toBeGreaterThanOrEqual(events[i - 1]!.eventTime);
+    for (let i = 1; i < events.length; i++)
+      expect(events[i]!.eventTime).toBeGreaterThanOrEqual(events[i - 1]!.eventTime);
     expect(events.at(-1)!.eventTime).toBeLessThan(config.start + config.hours * 3_600_000);
     expect(new Set(events.map((e) => e.eventId)).size).toBe(events.length);
     for (const event of events.slice(0, 500)) expect(activity.schema.safeParse(event).success).toBe(true);

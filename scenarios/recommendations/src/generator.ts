@@ -93,18 +93,31 @@ const hourCurve = (at: number) => Math.cos((2 * Math.PI * (new Date(at).getUTCHo
 export function createWorld(config: GeneratorConfig): World {
   const random = new Random(config.seed);
   const categories = Array.from({ length: config.categories }, (_, c) => `cat${c}`);
-  const items = Array.from({ length: config.items }, (_, i) => ({ id: `item${i}`, category: categories[i % categories.length]!, quality: random.normal(0, TRUTH.qualitySd) }));
+  const items = Array.from({ length: config.items }, (_, i) => ({
+    id: `item${i}`,
+    category: categories[i % categories.length]!,
+    quality: random.normal(0, TRUTH.qualitySd),
+  }));
   const users = Array.from({ length: config.users }, (_, u) => {
     const favourites = new Set<string>();
-    while (favourites.size < Math.min(TRUTH.favouriteCategories, categories.length)) favourites.add(random.pick(categories));
+    while (favourites.size < Math.min(TRUTH.favouriteCategories, categories.length))
+      favourites.add(random.pick(categories));
     const perDay = config.sessionsPerUserDay * Math.exp(random.normal(0, 0.4));
-    return { id: `user${u}`, propensity: random.normal(0, TRUTH.userSd), favourites, peakRate: perDay / (24 * HOUR) / 0.55, clicked: new Map<string, number>() };
+    return {
+      id: `user${u}`,
+      propensity: random.normal(0, TRUTH.userSd),
+      favourites,
+      peakRate: perDay / (24 * HOUR) / 0.55,
+      clicked: new Map<string, number>(),
+    };
   });
   const trend = new Float64Array((config.hours + 1) * config.items);
   const stationarySd = TRUTH.trendShockSd / Math.sqrt(1 - TRUTH.trendPersistence ** 2);
   for (let i = 0; i < config.items; i++) trend[i] = random.normal(0, stationarySd);
   for (let h = 1; h <= config.hours; h++) {
-    for (let i = 0; i < config.items; i++) trend[h * config.items + i] = TRUTH.trendPersistence * trend[(h - 1) * config.items + i]! + random.normal(0, TRUTH.trendShockSd);
+    for (let i = 0; i < config.items; i++)
+      trend[h * config.items + i] =
+        TRUTH.trendPersistence * trend[(h - 1) * config.items + i]! + random.normal(0, TRUTH.trendShockSd);
   }
   const exposure = Array.from({ length: config.hours + 1 }, (_, h) => {
     const cumulative = new Float64Array(config.items);
@@ -144,7 +157,13 @@ function nextSessionStart(random: Random, user: User, after: number): number {
   return Math.round(at);
 }
 
-function simulateSession(world: World, random: Random, user: User, start: number, emit: (event: RawActivityEvent) => void): void {
+function simulateSession(
+  world: World,
+  random: Random,
+  user: User,
+  start: number,
+  emit: (event: RawActivityEvent) => void,
+): void {
   const engagement = random.normal(0, TRUTH.engagementSd);
   const slates = 1 + Math.floor(random.exponential(TRUTH.slatesPerSessionMean - 1));
   let at = start;
@@ -182,7 +201,9 @@ function showSlate(world: World, random: Random, slate: Slate, emit: (event: Raw
     slate.user.clicked.set(item.id, Math.min(clickAt, slate.user.clicked.get(item.id) ?? Infinity));
     if (!random.chance(sigmoid(TRUTH.purchaseBase + 2 * item.quality))) continue;
     const purchaseAt = clickAt + Math.round(SECOND + random.exponential(TRUTH.purchaseDelayMeanMs));
-    emit(activityEvent({ ...facts, eventId: `p-${slate.slateId}-${position}`, eventTime: purchaseAt, type: 'purchase' }));
+    emit(
+      activityEvent({ ...facts, eventId: `p-${slate.slateId}-${position}`, eventTime: purchaseAt, type: 'purchase' }),
+    );
   }
 }
 

@@ -17,5 +17,8 @@ export interface Impression {
  */
 export function impressionEvent(impression: Omit<Impression, 'clicked'>): ActivityEvent {
   const { impressionId, eventTime: at, ...facts } = impression;
-  return { ...activityEvent({ ...facts, eventId: impressionId, eventTime: at, type: 'view' }), eventTime: eventTime(at) };
+  return {
+    ...activityEvent({ ...facts, eventId: impressionId, eventTime: at, type: 'view' }),
+    eventTime: eventTime(at),
+  };
 }

@@ -57,7 +57,12 @@ function labelQuery(join: Join, horizonMs: number, period: Period): string {
 }
 
 /** One training set for both entities of an impression: the user set on `entity_id`, the item set on `imp_item`. */
-export async function buildExamples(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Example[]> {
+export async function buildExamples(
+  store: OfflineStore,
+  join: Join,
+  horizonMs: number,
+  period: Period,
+): Promise<Example[]> {
   const set = await store.buildTrainingSet({
     labels: { query: labelQuery(join, horizonMs, period) },
     featureSets: recommender,
@@ -92,5 +97,7 @@ function toExample(row: Record<string, unknown>, user: JoinedFeatureSet, item: J
 
 /** `<set>__<feature>` columns back to feature names; a missing history row leaves every value null. */
 function aggregatesOf(row: Record<string, unknown>, joined: JoinedFeatureSet): FeatureValues {
-  return Object.fromEntries(Object.entries(joined.featureColumns).map(([feature, column]) => [feature, (row[column] ?? null) as FeatureValue]));
+  return Object.fromEntries(
+    Object.entries(joined.featureColumns).map(([feature, column]) => [feature, (row[column] ?? null) as FeatureValue]),
+  );
 }

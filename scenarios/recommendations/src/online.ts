@@ -64,14 +64,20 @@ export class OnlinePipeline {
       });
       return { set, topic, group, key, processor };
     });
-    await ensureTopics(admin, lanes.map((l) => ({ topic: l.topic, numPartitions: options.partitions })));
+    await ensureTopics(
+      admin,
+      lanes.map((l) => ({ topic: l.topic, numPartitions: options.partitions })),
+    );
     await Promise.all(lanes.map((l) => l.processor.start()));
     return new OnlinePipeline(store, redis, admin, producer, lanes, options.namespace);
   }
 
   /** Creates more topics (e.g. served-vector logs) before anything writes to them; `stop` leaves them in place. */
   async createTopics(topics: readonly string[]): Promise<void> {
-    await ensureTopics(this.admin, topics.map((topic) => ({ topic, numPartitions: 1 })));
+    await ensureTopics(
+      this.admin,
+      topics.map((topic) => ({ topic, numPartitions: 1 })),
+    );
   }
 
   /** Sends events to every lane's topic, keyed by that lane's entity (acks from all in-sync replicas). */
@@ -80,7 +86,10 @@ export class OnlinePipeline {
       const chunk = events.slice(i, i + 2_000);
       await this.producer.sendBatch({
         acks: -1,
-        topicMessages: this.lanes.map((lane) => ({ topic: lane.topic, messages: chunk.map((e) => ({ key: lane.key(e), value: JSON.stringify(e) })) })),
+        topicMessages: this.lanes.map((lane) => ({
+          topic: lane.topic,
+          messages: chunk.map((e) => ({ key: lane.key(e), value: JSON.stringify(e) })),
+        })),
       });
     }
   }

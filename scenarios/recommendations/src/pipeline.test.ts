@@ -56,22 +56,26 @@ describe('recommendations scenario (tiny)', () => {
     expect(result.serving.mismatch['hour_cos']).toBe(0);
   });
 
-  it('logs every served vector to Kafka with each model feature\'s status', async () => {
+  it("logs every served vector to Kafka with each model feature's status", async () => {
     const records = await readServedLog(connections.kafka, result.servedLogTopics['point-in-time']);
     expect(records).toHaveLength(result.serving.candidates);
     expect(new Set(records.map((r) => r.requestId)).size).toBe(records.length);
-    for (const name of recommender.features) expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);
+    for (const name of recommender.features)
+      expect(records[0]!.status[name]).toMatch(/^(fresh|stale|missing|computed)$/);
   });
 
-  it.each(['label-time', 'naive-latest'] as const)('%s join: looks better than point-in-time offline, is worse served', (naive) => {
-    const pit = byJoin('point-in-time');
-    const leaky = byJoin(naive);
-    expect(leaky.offline.precisionAtK).toBeGreaterThan(pit.offline.precisionAtK);
-    expect(leaky.offline.auc).toBeGreaterThan(pit.offline.auc);
-    // Served, per-user ranking is where the leak hurts (already-clicked items pushed up); AUC over all
-    // impressions is dominated by user-level activity and is not reliably lower at this size (seed 2: equal).
-    expect(leaky.served.precisionAtK).toBeLessThan(pit.served.precisionAtK);
-  });
+  it.each(['label-time', 'naive-latest'] as const)(
+    '%s join: looks better than point-in-time offline, is worse served',
+    (naive) => {
+      const pit = byJoin('point-in-time');
+      const leaky = byJoin(naive);
+      expect(leaky.offline.precisionAtK).toBeGreaterThan(pit.offline.precisionAtK);
+      expect(leaky.offline.auc).toBeGreaterThan(pit.offline.auc);
+      // Served, per-user ranking is where the leak hurts (already-clicked items pushed up); AUC over all
+      // impressions is dominated by user-level activity and is not reliably lower at this size (seed 2: equal).
+      expect(leaky.served.precisionAtK).toBeLessThan(pit.served.precisionAtK);
+    },
+  );
 
   it('point-in-time: the offline estimate is close to what serving measures', () => {
     const pit = byJoin('point-in-time');

@@ -1,7 +1,15 @@
 import { join as joinPath } from 'node:path';
 import type { ConnectionSettings } from '@rtml/connections';
 import { duration, type FeatureValues } from '@rtml/features';
-import { mismatchRate, modelRow, predictProbability, trainingMeans, trainLogisticRegression, type Fallbacks, type LogisticModel } from '@rtml/ml';
+import {
+  mismatchRate,
+  modelRow,
+  predictProbability,
+  trainingMeans,
+  trainLogisticRegression,
+  type Fallbacks,
+  type LogisticModel,
+} from '@rtml/ml';
 import { OfflineStore } from '@rtml/offline-store';
 import { KafkaServedLog, type ScoringModel } from '@rtml/serving';
 import { createRecommendationApp, type RecommendResponse } from './app.js';
@@ -10,7 +18,16 @@ import { EventCursor, writeEventsFile } from './events-file.js';
 import { itemPopularity, recommender, userActivity } from './features.js';
 import { generateEvents, type GeneratorConfig } from './generator.js';
 import type { Impression } from './impressions.js';
-import { backfill, buildExamples, createImpressions, JOINS, loadEvents, type Example, type Join, type Period } from './offline.js';
+import {
+  backfill,
+  buildExamples,
+  createImpressions,
+  JOINS,
+  loadEvents,
+  type Example,
+  type Join,
+  type Period,
+} from './offline.js';
 import { OnlinePipeline } from './online.js';
 
 const HOUR = 3_600_000;
@@ -88,11 +105,19 @@ export async function runScenario(options: ScenarioOptions): Promise<ScenarioRes
   };
   const store = await OfflineStore.open({ dir: joinPath(options.workDir, 'offline') });
   try {
-    const historyRows = await timed(log, 'offline: load events, backfill both feature sets', () => buildOffline(store, eventsFile, options.horizonMs));
+    const historyRows = await timed(log, 'offline: load events, backfill both feature sets', () =>
+      buildOffline(store, eventsFile, options.horizonMs),
+    );
     const { trained, offline } = await trainAndEvaluateOffline(store, options, periods);
     const pitTest = offline.get('point-in-time')!.test;
     const served = await timed(log, 'online: Kafka -> stream -> Redis, held-out period served live', () =>
-      serveHeldOut(options, eventsFile, heldOutStart, trained, pitTest.map((e) => e.impression)),
+      serveHeldOut(
+        options,
+        eventsFile,
+        heldOutStart,
+        trained,
+        pitTest.map((e) => e.impression),
+      ),
     );
     const results = trained.map((t) => ({
       join: t.join,
@@ -115,11 +140,17 @@ interface OfflineRun {
   readonly offline: ReadonlyMap<Join, { readonly metrics: Metrics; readonly test: readonly Example[] }>;
 }
 
-async function trainAndEvaluateOffline(store: OfflineStore, options: ScenarioOptions, periods: { train: Period; heldOut: Period }): Promise<OfflineRun> {
+async function trainAndEvaluateOffline(
+  store: OfflineStore,
+  options: ScenarioOptions,
+  periods: { train: Period; heldOut: Period },
+): Promise<OfflineRun> {
   const trained: Trained[] = [];
   const offline = new Map<Join, { metrics: Metrics; test: readonly Example[] }>();
   for (const join of JOINS) {
-    const model = await timed(options.log, `train (${join} join)`, () => trainFor(store, join, options.horizonMs, periods.train));
+    const model = await timed(options.log, `train (${join} join)`, () =>
+      trainFor(store, join, options.horizonMs, periods.train),
+    );
     const test = await buildExamples(store, join, options.horizonMs, periods.heldOut);
     offline.set(join, { metrics: evaluate(scoreExamples(model, test), options.k), test });
     trained.push(model);
@@ -127,18 +158,33 @@ async function trainAndEvaluateOffline(store: OfflineStore, options: ScenarioOpt
   return { trained, offline };
 }
 
-async function buildOffline(store: OfflineStore, eventsFile: string, horizonMs: number): Promise<Record<string, number>> {
+async function buildOffline(
+  store: OfflineStore,
+  eventsFile: string,
+  horizonMs: number,
+): Promise<Record<string, number>> {
   await loadEvents(store, eventsFile);
-  const historyRows = { [userActivity.name]: await backfill(store, userActivity), [itemPopularity.name]: await backfill(store, itemPopularity) };
+  const historyRows = {
+    [userActivity.name]: await backfill(store, userActivity),
+    [itemPopularity.name]: await backfill(store, itemPopularity),
+  };
   await createImpressions(store, horizonMs);
   return historyRows;
 }
 
 async function trainFor(store: OfflineStore, join: Join, horizonMs: number, period: Period): Promise<Trained> {
   const train = await buildExamples(store, join, horizonMs, period);
-  const fallbacks = trainingMeans(train.map((e) => e.values), recommender.features);
+  const fallbacks = trainingMeans(
+    train.map((e) => e.values),
+    recommender.features,
+  );
   const rows = train.map((e) => modelRow(e.values, recommender.features, fallbacks).row);
-  const model = trainLogisticRegression(recommender.features, rows, train.map((e) => (e.impression.clicked ? 1 : 0)), { l2: 1e-3 });
+  const model = trainLogisticRegression(
+    recommender.features,
+    rows,
+    train.map((e) => (e.impression.clicked ? 1 : 0)),
+    { l2: 1e-3 },
+  );
   return { join, model, fallbacks, train };
 }
 
@@ -151,7 +197,11 @@ function scoreExamples(trained: Trained, examples: readonly Example[]): Scored[]
 }
 
 function scoringModel(trained: Trained): ScoringModel {
-  return { name: `lr-${trained.join}`, featureNames: recommender.features, score: (row) => predictProbability(trained.model, row) };
+  return {
+    name: `lr-${trained.join}`,
+    featureNames: recommender.features,
+    score: (row) => predictProbability(trained.model, row),
+  };
 }
 
 interface ServedRun {
@@ -173,19 +223,40 @@ function slatesOf(impressions: readonly Impression[]): Impression[][] {
   return [...slates.values()].sort((a, b) => a[0]!.eventTime - b[0]!.eventTime);
 }
 
-async function serveHeldOut(options: ScenarioOptions, eventsFile: string, heldOutStart: number, trained: readonly Trained[], heldOut: readonly Impression[]): Promise<ServedRun> {
-  const online = await OnlinePipeline.start({ connections: options.connections, namespace: options.namespace, partitions: options.partitions });
+async function serveHeldOut(
+  options: ScenarioOptions,
+  eventsFile: string,
+  heldOutStart: number,
+  trained: readonly Trained[],
+  heldOut: readonly Impression[],
+): Promise<ServedRun> {
+  const online = await OnlinePipeline.start({
+    connections: options.connections,
+    namespace: options.namespace,
+    partitions: options.partitions,
+  });
   try {
     const topics = servedLogTopics(options.namespace);
     const { kafka } = options.connections;
     await online.createTopics(Object.values(topics));
-    const logs = await Promise.all(trained.map((t) => KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic: topics[t.join] })));
+    const logs = await Promise.all(
+      trained.map((t) => KafkaServedLog.connect({ brokers: kafka.brokers, kafka, topic: topics[t.join] })),
+    );
     try {
       const cursor = new EventCursor(eventsFile);
       await online.produce(await cursor.takeBefore(heldOutStart));
       await online.waitCaughtUp();
       options.log(`  history before ${new Date(heldOutStart).toISOString()} processed; serving the held-out period`);
-      const apps = trained.map((t, i) => ({ join: t.join, app: createRecommendationApp({ store: online.store, model: scoringModel(t), fallbacks: t.fallbacks, log: logs[i]!, replayClock: true }) }));
+      const apps = trained.map((t, i) => ({
+        join: t.join,
+        app: createRecommendationApp({
+          store: online.store,
+          model: scoringModel(t),
+          fallbacks: t.fallbacks,
+          log: logs[i]!,
+          replayClock: true,
+        }),
+      }));
       return await replay(options, cursor, online, apps, slatesOf(heldOut));
     } finally {
       await Promise.all(logs.map((l) => l.close()));
@@ -217,7 +288,10 @@ class ServedCollector {
       if (impression === undefined) throw new Error(`/recommend returned unknown item ${ranked.itemId}`);
       this.scores.get(join)!.set(impression.impressionId, ranked.score);
       if (join !== 'point-in-time') continue;
-      this.values.set(impression.impressionId, Object.fromEntries(Object.entries(ranked.features).map(([name, f]) => [name, f.value])) as FeatureValues);
+      this.values.set(
+        impression.impressionId,
+        Object.fromEntries(Object.entries(ranked.features).map(([name, f]) => [name, f.value])) as FeatureValues,
+      );
       this.candidates++;
       if (ranked.fallbacks.length > 0) this.withFallback++;
       const userAge = ranked.features['views_30m']?.freshnessMs;
@@ -244,7 +318,13 @@ function median(values: number[]): number {
   return sorted[Math.floor(sorted.length / 2)]!;
 }
 
-async function replay(options: ScenarioOptions, cursor: EventCursor, online: OnlinePipeline, apps: readonly { join: Join; app: App }[], slates: readonly Impression[][]): Promise<ServedRun> {
+async function replay(
+  options: ScenarioOptions,
+  cursor: EventCursor,
+  online: OnlinePipeline,
+  apps: readonly { join: Join; app: App }[],
+  slates: readonly Impression[][],
+): Promise<ServedRun> {
   const collector = new ServedCollector();
   let next = 0;
   let reported = 0;
@@ -264,12 +344,20 @@ async function replay(options: ScenarioOptions, cursor: EventCursor, online: Onl
   return { scores: collector.scores, values: collector.values, stats: collector.stats(slates.length) };
 }
 
-async function recommend(app: ReturnType<typeof createRecommendationApp>, slate: readonly Impression[]): Promise<RecommendResponse> {
+async function recommend(
+  app: ReturnType<typeof createRecommendationApp>,
+  slate: readonly Impression[],
+): Promise<RecommendResponse> {
   const head = slate[0]!;
   const response = await app.inject({
     method: 'POST',
     url: '/recommend',
-    payload: { requestId: `slate-${head.userId}-${head.eventTime}`, eventTime: head.eventTime, userId: head.userId, candidates: slate.map((i) => ({ itemId: i.itemId, category: i.category })) },
+    payload: {
+      requestId: `slate-${head.userId}-${head.eventTime}`,
+      eventTime: head.eventTime,
+      userId: head.userId,
+      candidates: slate.map((i) => ({ itemId: i.itemId, category: i.category })),
+    },
   });
   if (response.statusCode !== 200) throw new Error(`/recommend answered ${response.statusCode}: ${response.body}`);
   return response.json<RecommendResponse>();
@@ -283,9 +371,19 @@ function servedScores(impressions: readonly Example[], scores: ReadonlyMap<strin
   });
 }
 
-function servedMismatch(offline: readonly Example[], served: ReadonlyMap<string, FeatureValues>): Record<string, number> {
+function servedMismatch(
+  offline: readonly Example[],
+  served: ReadonlyMap<string, FeatureValues>,
+): Record<string, number> {
   return Object.fromEntries(
-    recommender.features.map((name) => [name, mismatchRate(offline.map((e) => e.values[name] ?? null), offline.map((e) => served.get(e.impression.impressionId)?.[name] ?? null), { tolerance: 1e-9 })]),
+    recommender.features.map((name) => [
+      name,
+      mismatchRate(
+        offline.map((e) => e.values[name] ?? null),
+        offline.map((e) => served.get(e.impression.impressionId)?.[name] ?? null),
+        { tolerance: 1e-9 },
+      ),
+    ]),
   );
 }
 

@@ -13,7 +13,12 @@ import { repoRoot } from './scenario';
 
 export const FEATURE_SET = 'payment_totals';
 
-export interface Payment { eventId: string; eventTime: number; userId: string; amount: number }
+export interface Payment {
+  eventId: string;
+  eventTime: number;
+  userId: string;
+  amount: number;
+}
 
 export interface Processor {
   readonly child: ChildProcess;
@@ -23,7 +28,13 @@ export interface Processor {
   readonly exited: Promise<string>;
 }
 
-export interface Run { topic: string; group: string; namespace: string; brokers: string[]; redisUrl: string }
+export interface Run {
+  topic: string;
+  group: string;
+  namespace: string;
+  brokers: string[];
+  redisUrl: string;
+}
 
 export function newRun(): Run {
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
@@ -38,14 +49,27 @@ export function newRun(): Run {
 /** Starts `rtml-stream run` on the run's topic; resolves once it says it is running. */
 export async function startProcessor(run: Run): Promise<Processor> {
   const root = repoRoot();
-  const child = spawn(process.execPath, [
-    join(root, 'packages', 'stream', 'dist', 'cli.js'), 'run',
-    '--feature-set', `${join(root, 'workshop', 'labs', 'lib', 'payments.mjs')}#paymentTotals`,
-    '--topic', run.topic, '--group', run.group, '--namespace', run.namespace, '--progress-ms', '1000',
-  ], {
-    env: { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      join(root, 'packages', 'stream', 'dist', 'cli.js'),
+      'run',
+      '--feature-set',
+      `${join(root, 'workshop', 'labs', 'lib', 'payments.mjs')}#paymentTotals`,
+      '--topic',
+      run.topic,
+      '--group',
+      run.group,
+      '--namespace',
+      run.namespace,
+      '--progress-ms',
+      '1000',
+    ],
+    {
+      env: { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const exited = new Promise<string>((resolve) => {
     child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`));
@@ -72,18 +96,21 @@ export async function createTopic(run: Run, partitions = 3): Promise<void> {
 /** `count` seeded payments of `users` users, in event-time order. */
 export function payments(count: number, users = 40): Payment[] {
   let seed = 6;
-  const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rand = () => (seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32;
   const t0 = Date.UTC(2026, 0, 1);
   return Array.from({ length: count }, (_, i) => ({
-    eventId: `p${i}`, eventTime: t0 + i * 1000, userId: `u${Math.floor(rand() * users)}`,
+    eventId: `p${i}`,
+    eventTime: t0 + i * 1000,
+    userId: `u${Math.floor(rand() * users)}`,
     amount: Math.round(rand() * 10_000) / 100,
   }));
 }
 
 /** Sends the payments in batches, `perSecond` on average; resolves when all are acknowledged (acks=all). */
 export async function produceSteadily(run: Run, events: readonly Payment[], perSecond: number): Promise<void> {
-  const producer = new Kafka({ clientId: run.namespace, brokers: run.brokers, logLevel: logLevel.NOTHING })
-    .producer({ idempotent: true });
+  const producer = new Kafka({ clientId: run.namespace, brokers: run.brokers, logLevel: logLevel.NOTHING }).producer({
+    idempotent: true,
+  });
   await producer.connect();
   const batch = Math.max(1, Math.round(perSecond / 10));
   for (let i = 0; i < events.length; i += batch) {
@@ -94,7 +121,10 @@ export async function produceSteadily(run: Run, events: readonly Payment[], perS
   await producer.disconnect();
 }
 
-export interface Totals { payments: number; amount_total: number }
+export interface Totals {
+  payments: number;
+  amount_total: number;
+}
 
 /** Per user, what Redis holds now (users never seen are absent). */
 export async function redisTotals(run: Run, users: readonly string[]): Promise<Map<string, Totals>> {
@@ -105,8 +135,13 @@ export async function redisTotals(run: Run, users: readonly string[]): Promise<M
       featureSets: [{ name: FEATURE_SET, onlineExpiry: duration.days(7), maxAge: duration.days(3650) }],
     });
     const read = await store.readMany(FEATURE_SET, users);
-    return new Map(read.flatMap((r) => (r.status === 'missing' ? [] :
-      [[r.entityId, { payments: Number(r.values['payments']), amount_total: Number(r.values['amount_total']) }]])));
+    return new Map(
+      read.flatMap((r) =>
+        r.status === 'missing'
+          ? []
+          : [[r.entityId, { payments: Number(r.values['payments']), amount_total: Number(r.values['amount_total']) }]],
+      ),
+    );
   } finally {
     redis.disconnect();
   }

@@ -9,7 +9,11 @@ import { eventTime, type EventTime } from '@rtml/features';
 import { OfflineStore } from '@rtml/offline-store';
 import { backfillAll, collectScenarioData, configFor, type ScenarioData } from '@rtml/scenario-fraud-detection';
 
-export interface Label { entityId: string; labelTime: EventTime; label: number }
+export interface Label {
+  entityId: string;
+  labelTime: EventTime;
+  label: number;
+}
 
 export interface FraudStore {
   readonly data: ScenarioData;
@@ -28,7 +32,9 @@ export async function openFraudStore(): Promise<FraudStore> {
   const store = await OfflineStore.open({ dir });
   const historyRows = await backfillAll(store, data); // the same feature definitions the stream processors run
   const labels = data.transactions.map((t) => ({
-    entityId: t.userId, labelTime: eventTime(t.eventTime), label: data.disputed.has(t.eventId) ? 1 : 0,
+    entityId: t.userId,
+    labelTime: eventTime(t.eventTime),
+    label: data.disputed.has(t.eventId) ? 1 : 0,
   }));
   const close = () => {
     store.close();

@@ -14,8 +14,10 @@ import { liveOrCached, type Sourced } from './sourced';
 
 /** The fraud scenario at `tiny`, seed 42, with the batch store refreshed every `minutes` simulated minutes. */
 export function fraudRun(minutes: number): Promise<Sourced<FraudResult>> {
-  return liveOrCached(`fraud-tiny-seed42-batch${minutes}`,
-    async () => (await sharedScenario({ batchIntervalMinutes: minutes })).result);
+  return liveOrCached(
+    `fraud-tiny-seed42-batch${minutes}`,
+    async () => (await sharedScenario({ batchIntervalMinutes: minutes })).result,
+  );
 }
 
 /** The recommendations scenario at its test size (120 users, 16 h, 3 h held out, 3-min serving steps), seed 7. */
@@ -37,9 +39,17 @@ async function runRecommendations(): Promise<RecommendationsResult> {
   const workDir = mkdtempSync(join(tmpdir(), 'rtml-lab02-'));
   try {
     const result = await runScenario({
-      config: { ...configFor('tiny', 7), hours: 16 }, connections, workDir,
-      namespace: `lab02-${Date.now().toString(36)}`, horizonMs: duration.minutes(10), warmupHours: 3,
-      heldOutHours: 3, servingStepMs: duration.minutes(3), partitions: 2, k: 5, log: () => undefined,
+      config: { ...configFor('tiny', 7), hours: 16 },
+      connections,
+      workDir,
+      namespace: `lab02-${Date.now().toString(36)}`,
+      horizonMs: duration.minutes(10),
+      warmupHours: 3,
+      heldOutHours: 3,
+      servingStepMs: duration.minutes(3),
+      partitions: 2,
+      k: 5,
+      log: () => undefined,
     });
     const admin = kafkaClient(connections.kafka).admin();
     await admin.connect();

@@ -32,7 +32,8 @@ function committed<T>(name: string, reason: string): Sourced<T> {
     throw new Error(`${reason}, and there is no cached result ${file}: start the stack (npm run workshop:check)`);
   }
   const saved = JSON.parse(readFileSync(file, 'utf8')) as { savedAt: string; value: T };
-  const note = `⚠️ **Using the cached result** of a real run on ${saved.savedAt.slice(0, 10)} ` +
+  const note =
+    `⚠️ **Using the cached result** of a real run on ${saved.savedAt.slice(0, 10)} ` +
     `(\`workshop/cache/${name}.json\`), not a run of yours, because ${reason}.`;
   return { value: saved.value, origin: 'committed cache', note };
 }

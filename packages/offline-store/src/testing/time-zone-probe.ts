@@ -12,7 +12,8 @@ const times = JSON.parse(process.argv[2] ?? '[]') as string[];
 
 const engine = createOnlineEngine(userTransactionFeatures);
 /** One event per time, each of its own user (the store's history keeps them all). */
-const eventTable = (time: string, user: string) => `SELECT 'e' AS "eventId", '${time}' AS "eventTime", '${user}' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`;
+const eventTable = (time: string, user: string) =>
+  `SELECT 'e' AS "eventId", '${time}' AS "eventTime", '${user}' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`;
 const message = (error: unknown) => String((error as Error).message).replace(/^[A-Za-z ]+Error: /, '');
 
 async function backfilledTime(connection: DuckDBConnection, time: string): Promise<number | string> {
@@ -34,15 +35,23 @@ const results: Record<string, unknown> = {};
 for (const [index, time] of times.entries()) {
   const parsed = engine.parse({ eventId: 'e', eventTime: time, userId: 'u', amount: 1, merchantId: 'm' });
   await store.connection.run(`CREATE OR REPLACE TABLE store_events AS ${eventTable(time, `u${index}`)}`);
-  const stored = await store.backfill(userTransactionFeatures, { events: 'store_events' }).then(
-    async () => (await store.readHistory('user_txn', `u${index}`))[0]?.eventTime,
-    message,
-  );
-  results[time] = { online: parsed.ok ? parsed.event.eventTime : parsed.reason, ownConnection: await backfilledTime(own, time), store: stored };
+  const stored = await store
+    .backfill(userTransactionFeatures, { events: 'store_events' })
+    .then(async () => (await store.readHistory('user_txn', `u${index}`))[0]?.eventTime, message);
+  results[time] = {
+    online: parsed.ok ? parsed.event.eventTime : parsed.reason,
+    ownConnection: await backfilledTime(own, time),
+    store: stored,
+  };
 }
 // Labels and the store's streaming connection: TIMESTAMP text is UTC wall time, whatever the machine's zone.
-const labels = await store.buildTrainingSet({ labels: { query: `SELECT 'u0' AS entity_id, TIMESTAMP '2024-05-01 12:00:01' AS label_time, 1 AS label` }, featureSets: [{ name: 'user_txn' }] });
-const [joined] = await store.query(`SELECT epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(user_txn__event_time)::DOUBLE AS feature_ms FROM ${labels.table}`);
+const labels = await store.buildTrainingSet({
+  labels: { query: `SELECT 'u0' AS entity_id, TIMESTAMP '2024-05-01 12:00:01' AS label_time, 1 AS label` },
+  featureSets: [{ name: 'user_txn' }],
+});
+const [joined] = await store.query(
+  `SELECT epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(user_txn__event_time)::DOUBLE AS feature_ms FROM ${labels.table}`,
+);
 const latest = [];
 for await (const vector of store.latestVectors('user_txn')) latest.push(vector.eventTime);
 results['labels'] = joined;

@@ -21,7 +21,8 @@ export type CliEndpoints = { brokers: string; redisUrl: string } | { brokers: st
 
 function endpointEnvironment(endpoints: CliEndpoints): NodeJS.ProcessEnv {
   const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...rest } = process.env;
-  const redis = 'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
+  const redis =
+    'redisUrl' in endpoints ? { REDIS_URL: endpoints.redisUrl } : { REDIS_CLUSTER_NODES: endpoints.redisClusterNodes };
   return { ...rest, KAFKA_BROKERS: endpoints.brokers, ...redis };
 }
 
@@ -29,7 +30,11 @@ function endpointEnvironment(endpoints: CliEndpoints): NodeJS.ProcessEnv {
  * The stream CLI in ONE node process (tsx as a loader, not its wrapper process), so SIGKILL really kills the
  * processor. `env` adds variables (e.g. a test hook).
  */
-export function spawnCli(args: readonly string[], endpoints: CliEndpoints, env: Readonly<Record<string, string>> = {}): CliProcess {
+export function spawnCli(
+  args: readonly string[],
+  endpoints: CliEndpoints,
+  env: Readonly<Record<string, string>> = {},
+): CliProcess {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=source', CLI, ...args], {
     env: { ...endpointEnvironment(endpoints), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +47,8 @@ export function spawnCli(args: readonly string[], endpoints: CliEndpoints, env: 
   const running = new Promise<void>((resolve, reject) => {
     const poll = setInterval(() => {
       if (stdout.includes('running:')) resolve();
-      else if (child.exitCode !== null || child.signalCode !== null) reject(new Error(`CLI exited before running: ${stdout}${stderr}`));
+      else if (child.exitCode !== null || child.signalCode !== null)
+        reject(new Error(`CLI exited before running: ${stdout}${stderr}`));
       else return;
       clearInterval(poll);
     }, 50);

@@ -23,24 +23,41 @@ export interface CountingState {
 }
 
 export function countingProcessor(windowMs: number, name = 'payments_counts'): KeyedProcessor<CountingState, Payment> {
-  const inWindow = (asOf: number) => ([t]: readonly [number, number]) => t > asOf - windowMs && t <= asOf;
+  const inWindow =
+    (asOf: number) =>
+    ([t]: readonly [number, number]) =>
+      t > asOf - windowMs && t <= asOf;
   return {
     name,
     parse(raw) {
       const parsed = PaymentSchema.safeParse(raw);
-      return parsed.success ? { ok: true, event: parsed.data } : { ok: false, reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ') };
+      return parsed.success
+        ? { ok: true, event: parsed.data }
+        : {
+            ok: false,
+            reason: parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; '),
+          };
     },
     entityIdOf: (event) => event.userId,
     eventTimeOf: (event) => eventTime(event.eventTime),
     initialState: () => ({ count: 0, sum: 0, recent: [] }),
-    apply: (state, event) => ({ count: state.count + 1, sum: state.sum + event.amount, recent: [...state.recent, [event.eventTime, event.amount] as const] }),
+    apply: (state, event) => ({
+      count: state.count + 1,
+      sum: state.sum + event.amount,
+      recent: [...state.recent, [event.eventTime, event.amount] as const],
+    }),
     read(state, entityId, asOf) {
       const windowed = state.recent.filter(inWindow(asOf));
       return {
         featureSet: name,
         entityId,
         eventTime: asOf,
-        values: { count: state.count, sum: state.sum, window_count: windowed.length, window_sum: windowed.reduce((a, [, amount]) => a + amount, 0) },
+        values: {
+          count: state.count,
+          sum: state.sum,
+          window_count: windowed.length,
+          window_sum: windowed.reduce((a, [, amount]) => a + amount, 0),
+        },
       };
     },
     nextChange(state, after) {

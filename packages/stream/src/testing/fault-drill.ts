@@ -24,14 +24,28 @@ import { createTopic, onlineValues, paymentStream, produce, recompute, testClien
 import { PrivateRedis } from './private-redis.js';
 
 const stateFile = join(process.cwd(), '.devstack', 'state.json');
-interface RecordedProcess { name: string; pid: number }
-const recorded = JSON.parse(readFileSync(stateFile, 'utf8')) as { kafkaBrokers: string; mode: string; processes: RecordedProcess[] };
-if (recorded.mode !== 'native') throw new Error('fault-drill restarts the native broker of `npm run infra:up`; this stack is not native');
+interface RecordedProcess {
+  name: string;
+  pid: number;
+}
+const recorded = JSON.parse(readFileSync(stateFile, 'utf8')) as {
+  kafkaBrokers: string;
+  mode: string;
+  processes: RecordedProcess[];
+};
+if (recorded.mode !== 'native')
+  throw new Error('fault-drill restarts the native broker of `npm run infra:up`; this stack is not native');
 const brokers = recorded.kafkaBrokers;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function brokerAnswers(list: string): Promise<boolean> {
-  const admin = new Kafka({ clientId: 'fault-drill-probe', brokers: list.split(','), logLevel: logLevel.NOTHING, retry: { retries: 0 }, connectionTimeout: 500 }).admin();
+  const admin = new Kafka({
+    clientId: 'fault-drill-probe',
+    brokers: list.split(','),
+    logLevel: logLevel.NOTHING,
+    retry: { retries: 0 },
+    connectionTimeout: 500,
+  }).admin();
   try {
     await admin.connect();
     await admin.listTopics();
@@ -71,12 +85,32 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   const group = uniqueName('fault-drill-group');
   const namespace = uniqueName('fault-drill');
   await createTopic(clients.admin, topic, 3);
-  const events = paymentStream({ count: 16_000, users: 300, start: 1_700_000_000_000, stepMs: 250, jitterMs: 10_000, seed: 42 });
-  const store = new OnlineStore(redis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
+  const events = paymentStream({
+    count: 16_000,
+    users: 300,
+    start: 1_700_000_000_000,
+    stepMs: 250,
+    jitterMs: 10_000,
+    seed: 42,
+  });
+  const store = new OnlineStore(redis, {
+    namespace,
+    featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
   const log: string[] = [];
   const processorRedis = new Redis(redisServer.url, { maxRetriesPerRequest: null });
-  const processorStore = new OnlineStore(processorRedis, { namespace, featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }] });
-  const stream = new StreamProcessor({ topology: { topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30) }, kafka: { brokers: brokers.split(',') }, store: processorStore, group, progressIntervalMs: 0, log: (line) => log.push(line) });
+  const processorStore = new OnlineStore(processorRedis, {
+    namespace,
+    featureSets: [{ name: paymentsCounts.name, onlineExpiry: duration.days(1), maxAge: duration.days(3650) }],
+  });
+  const stream = new StreamProcessor({
+    topology: { topics: [topic], processor: paymentsCounts, allowedLateness: duration.seconds(30) },
+    kafka: { brokers: brokers.split(',') },
+    store: processorStore,
+    group,
+    progressIntervalMs: 0,
+    log: (line) => log.push(line),
+  });
   processorRedis.on('error', () => undefined);
   await stream.start();
   void stream.whenFailed().then((error) => console.log(`processor FAILED: ${error.message}`));
@@ -85,13 +119,25 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   const producing = (async () => {
     for (; produced < events.length; produced += 40) {
       // The idempotent producer never appends a retried send twice; while the broker is down, keep trying.
-      while (!(await produce(clients.producer, topic, 3, events.slice(produced, produced + 40)).then(() => true, () => false))) await sleep(500);
+      while (
+        !(await produce(clients.producer, topic, 3, events.slice(produced, produced + 40)).then(
+          () => true,
+          () => false,
+        ))
+      )
+        await sleep(500);
       await sleep(100);
     }
   })();
   // Right after a broker restart, partition leaders take a moment: the drill's own offset lookups retry.
   const caughtUp = async () => {
-    while (!(await waitUntilCaughtUp(store, clients.admin, [{ group, topic }], { timeoutMs: 300_000 }).then(() => true, () => false))) await sleep(200);
+    while (
+      !(await waitUntilCaughtUp(store, clients.admin, [{ group, topic }], { timeoutMs: 300_000 }).then(
+        () => true,
+        () => false,
+      ))
+    )
+      await sleep(200);
   };
   const rows: string[] = [];
   const drill = async (name: string, fault: () => Promise<number>) => {
@@ -108,12 +154,22 @@ async function main(redisServer: PrivateRedis): Promise<void> {
   await caughtUp();
   await stream.stop();
 
-  const expected = recompute(paymentsCounts, events.map((e) => e.body), 3);
+  const expected = recompute(
+    paymentsCounts,
+    events.map((e) => e.body),
+    3,
+  );
   const actual = await onlineValues(store, paymentsCounts.name, [...expected.keys()]);
-  const mismatches = [...expected].filter(([id, values]) => JSON.stringify(actual.get(id)) !== JSON.stringify(values)).length;
+  const mismatches = [...expected].filter(
+    ([id, values]) => JSON.stringify(actual.get(id)) !== JSON.stringify(values),
+  ).length;
   console.log(`| fault | outage | fault -> caught up |\n|---|---|---|\n${rows.join('\n')}`);
-  console.log(`${events.length} events, ${expected.size} entities: ${mismatches} mismatches against a clean recomputation`);
-  console.log(`processor lines mentioning state loss: ${log.filter((line) => line.includes('lost its state')).length}; fence rejections: ${(await stream.metrics.fenceRejections.get()).values[0]?.value ?? 0}`);
+  console.log(
+    `${events.length} events, ${expected.size} entities: ${mismatches} mismatches against a clean recomputation`,
+  );
+  console.log(
+    `processor lines mentioning state loss: ${log.filter((line) => line.includes('lost its state')).length}; fence rejections: ${(await stream.metrics.fenceRejections.get()).values[0]?.value ?? 0}`,
+  );
   processorRedis.disconnect();
   redis.disconnect();
   await clients.close();

@@ -11,7 +11,12 @@ import { waitUntilCaughtUp } from '../caught-up.js';
 import { DEAD_LETTER_HEADERS } from '../dead-letter.js';
 
 /** Short timings so a killed or departing member costs seconds (the broker's minimum session is 6 s). */
-export const TEST_CONSUMER_TUNING: ConsumerTuning = { sessionTimeout: 6_000, heartbeatInterval: 500, rebalanceTimeout: 6_000, maxWaitTimeInMs: 100 };
+export const TEST_CONSUMER_TUNING: ConsumerTuning = {
+  sessionTimeout: 6_000,
+  heartbeatInterval: 500,
+  rebalanceTimeout: 6_000,
+  maxWaitTimeInMs: 100,
+};
 
 export interface TestClients {
   readonly brokers: string[];
@@ -61,7 +66,12 @@ export function partitionOf(key: string, partitions: number): number {
   return (hash >>> 0) % partitions;
 }
 
-export async function createTopic(admin: Admin, topic: string, partitions: number, config: Readonly<Record<string, string>> = {}): Promise<void> {
+export async function createTopic(
+  admin: Admin,
+  topic: string,
+  partitions: number,
+  config: Readonly<Record<string, string>> = {},
+): Promise<void> {
   const configEntries = Object.entries(config).map(([name, value]) => ({ name, value }));
   await ensureTopics(admin, [{ topic, numPartitions: partitions, configEntries }]);
 }
@@ -75,16 +85,31 @@ export interface KeyedEvent {
  * Sends JSON bodies (or raw strings as-is) keyed and partitioned by `key`, `perSend` per request. A fetch
  * returns whole record batches, so small sends (with a small `maxBytesPerPartition`) make small processor batches.
  */
-export async function produce(producer: Producer, topic: string, partitions: number, events: readonly KeyedEvent[], perSend = 1000): Promise<void> {
-  const messages = events.map(({ key, body }) => ({ key, partition: partitionOf(key, partitions), value: typeof body === 'string' ? body : JSON.stringify(body) }));
-  for (let i = 0; i < messages.length; i += perSend) await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
+export async function produce(
+  producer: Producer,
+  topic: string,
+  partitions: number,
+  events: readonly KeyedEvent[],
+  perSend = 1000,
+): Promise<void> {
+  const messages = events.map(({ key, body }) => ({
+    key,
+    partition: partitionOf(key, partitions),
+    value: typeof body === 'string' ? body : JSON.stringify(body),
+  }));
+  for (let i = 0; i < messages.length; i += perSend)
+    await producer.send({ topic, acks: -1, messages: messages.slice(i, i + perSend) });
 }
 
 /**
  * Clean recomputation: each entity's events applied in event-time order to a fresh state, read as of its
  * partition's final stream time (what the runtime's timers must have brought Redis to).
  */
-export function recompute<S, E>(processor: KeyedProcessor<S, E>, events: readonly E[], partitions: number): Map<string, FeatureValues> {
+export function recompute<S, E>(
+  processor: KeyedProcessor<S, E>,
+  events: readonly E[],
+  partitions: number,
+): Map<string, FeatureValues> {
   const streamTime = new Map<number, number>();
   const byEntity = new Map<string, E[]>();
   for (const event of events) {
@@ -103,7 +128,11 @@ export function recompute<S, E>(processor: KeyedProcessor<S, E>, events: readonl
 }
 
 /** What Redis holds for these entities (missing ones map to undefined). */
-export async function onlineValues(store: OnlineStore, featureSet: string, ids: readonly string[]): Promise<Map<string, FeatureValues | undefined>> {
+export async function onlineValues(
+  store: OnlineStore,
+  featureSet: string,
+  ids: readonly string[],
+): Promise<Map<string, FeatureValues | undefined>> {
   const reads = await store.readMany(featureSet, ids);
   return new Map(reads.map((read) => [read.entityId, read.status === 'missing' ? undefined : read.values]));
 }
@@ -120,12 +149,17 @@ export interface PaymentStreamOptions {
 }
 
 /** Seeded payments in arrival order (whole-number amounts, so sums are exact in any order), out of event-time order by up to `jitterMs`. */
-export function paymentStream(options: PaymentStreamOptions): { key: string; body: { eventId: string; userId: string; eventTime: number; amount: number } }[] {
+export function paymentStream(
+  options: PaymentStreamOptions,
+): { key: string; body: { eventId: string; userId: string; eventTime: number; amount: number } }[] {
   const random = new Random(options.seed);
   return Array.from({ length: options.count }, (_, i) => {
     const userId = `u${Math.floor(random.next() * options.users)}`;
     const eventTime = Math.round(options.start + i * options.stepMs - random.next() * options.jitterMs);
-    return { key: userId, body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random.next() * 10_000) } };
+    return {
+      key: userId,
+      body: { eventId: `e${options.seed}-${i}`, userId, eventTime, amount: Math.floor(random.next() * 10_000) },
+    };
   });
 }
 
@@ -151,7 +185,15 @@ export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount
       eachMessage: async ({ message }) => {
         const header = (name: string) => String(message.headers?.[name] ?? '');
         const headers = Object.fromEntries(Object.keys(message.headers ?? {}).map((name) => [name, header(name)]));
-        letters.push({ reason: header(DEAD_LETTER_HEADERS.reason), detail: header(DEAD_LETTER_HEADERS.detail), sourceTopic: header(DEAD_LETTER_HEADERS.topic), offset: header(DEAD_LETTER_HEADERS.offset), key: String(message.key), value: String(message.value), headers });
+        letters.push({
+          reason: header(DEAD_LETTER_HEADERS.reason),
+          detail: header(DEAD_LETTER_HEADERS.detail),
+          sourceTopic: header(DEAD_LETTER_HEADERS.topic),
+          offset: header(DEAD_LETTER_HEADERS.offset),
+          key: String(message.key),
+          value: String(message.value),
+          headers,
+        });
         if (letters.length >= expectedCount) resolve();
       },
     });
@@ -161,7 +203,10 @@ export async function readDeadLetters(kafka: Kafka, topic: string, expectedCount
 }
 
 /** Runs a processor until it has committed everything its topics held at the start, then stops it. */
-export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamProcessorOptions<S, E>): Promise<StreamProcessor<S, E>> {
+export async function processUntilCaughtUp<S, E>(
+  admin: Admin,
+  options: StreamProcessorOptions<S, E>,
+): Promise<StreamProcessor<S, E>> {
   const instance = new StreamProcessor(options);
   await instance.start();
   try {
@@ -174,10 +219,22 @@ export async function processUntilCaughtUp<S, E>(admin: Admin, options: StreamPr
 }
 
 /** Resolves once the group has `members` members that each own partitions of `topic`. */
-export async function waitUntilSplit(admin: Admin, group: string, topic: string, members: number, timeoutMs = 60_000): Promise<void> {
-  for (const deadline = Date.now() + timeoutMs; Date.now() < deadline; await new Promise((resolve) => setTimeout(resolve, 200))) {
+export async function waitUntilSplit(
+  admin: Admin,
+  group: string,
+  topic: string,
+  members: number,
+  timeoutMs = 60_000,
+): Promise<void> {
+  for (
+    const deadline = Date.now() + timeoutMs;
+    Date.now() < deadline;
+    await new Promise((resolve) => setTimeout(resolve, 200))
+  ) {
     const { groups } = await admin.describeGroups([group]);
-    const owned = (groups[0]?.members ?? []).map((member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? []);
+    const owned = (groups[0]?.members ?? []).map(
+      (member) => AssignerProtocol.MemberAssignment.decode(member.memberAssignment)?.assignment[topic] ?? [],
+    );
     if (owned.length === members && owned.every((partitions) => partitions.length > 0)) return;
   }
   throw new Error(`group ${group} did not split ${topic} between ${members} members within ${timeoutMs / 1000} s`);

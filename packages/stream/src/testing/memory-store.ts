@@ -1,5 +1,12 @@
 import type { FeatureVector } from '@rtml/features';
-import type { Checkpoint, CheckpointKeys, CheckpointWrite, FieldWrite, WriteOptions, WriteResult } from '@rtml/online-store';
+import type {
+  Checkpoint,
+  CheckpointKeys,
+  CheckpointWrite,
+  FieldWrite,
+  WriteOptions,
+  WriteResult,
+} from '@rtml/online-store';
 import type { CommitStore } from '../task.js';
 
 interface StoredVector {
@@ -26,7 +33,10 @@ export class MemoryStore implements CommitStore {
       const stored = this.latest.get(id);
       if (stored !== undefined && !newer(vector.eventTime, version, stored)) continue;
       // Through JSON, as Redis stores each value: what a test sees is what serving would read.
-      this.latest.set(id, { vector: { ...vector, values: JSON.parse(JSON.stringify(vector.values)) as FeatureVector['values'] }, version });
+      this.latest.set(id, {
+        vector: { ...vector, values: JSON.parse(JSON.stringify(vector.values)) as FeatureVector['values'] },
+        version,
+      });
       written += 1;
     }
     return Promise.resolve({ written, skippedOlder: vectors.length - written });
@@ -37,10 +47,18 @@ export class MemoryStore implements CommitStore {
   }
 
   loadCheckpoint(keys: CheckpointKeys): Promise<Checkpoint> {
-    return Promise.resolve({ fence: this.strings.get(keys.fence) ?? null, meta: this.strings.get(keys.meta) ?? null, timers: Object.fromEntries(this.hash(keys.timers)) });
+    return Promise.resolve({
+      fence: this.strings.get(keys.fence) ?? null,
+      meta: this.strings.get(keys.meta) ?? null,
+      timers: Object.fromEntries(this.hash(keys.timers)),
+    });
   }
 
-  readStates(keys: CheckpointKeys, expected: string | null, entityIds: readonly string[]): Promise<(string | null)[] | null> {
+  readStates(
+    keys: CheckpointKeys,
+    expected: string | null,
+    entityIds: readonly string[],
+  ): Promise<(string | null)[] | null> {
     if ((this.strings.get(keys.fence) ?? null) !== expected) return Promise.resolve(null);
     const states = this.hash(keys.states);
     return Promise.resolve(entityIds.map((id) => states.get(id) ?? null));

@@ -57,7 +57,11 @@ export class PrivateRedis {
   private async launch(): Promise<void> {
     const persistence = this.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no'];
     mkdirSync(this.dir, { recursive: true });
-    this.server = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--dir', this.dir, ...persistence], { stdio: 'ignore' });
+    this.server = spawn(
+      'redis-server',
+      ['--bind', '127.0.0.1', '--port', String(this.port), '--save', '', '--dir', this.dir, ...persistence],
+      { stdio: 'ignore' },
+    );
     const probe = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     probe.on('error', () => undefined);
     try {

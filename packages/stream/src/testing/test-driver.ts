@@ -1,5 +1,11 @@
 import kafkajs from 'kafkajs';
-import { type DurationMs, type FeatureSet, type FeatureVector, type OnlineState, type SourceEvent } from '@rtml/features';
+import {
+  type DurationMs,
+  type FeatureSet,
+  type FeatureVector,
+  type OnlineState,
+  type SourceEvent,
+} from '@rtml/features';
 import { checkpoint, processRecords, writeVectors, type SourceRecord } from '../batch.js';
 import type { DeadLetter } from '../dead-letter.js';
 import { featureSetProcessor } from '../feature-set.js';
@@ -74,10 +80,18 @@ export interface TestDriver {
  * with increasing offsets, and writes go to `MemoryStore`, which keeps the online store's ordering of vectors and the
  * checkpoint's compare-and-set. Everything between is the runtime's code.
  */
-export function createTestDriver<E extends SourceEvent>(featureSet: FeatureSet<E>, options: TestDriverOptions): TestDriver;
+export function createTestDriver<E extends SourceEvent>(
+  featureSet: FeatureSet<E>,
+  options: TestDriverOptions,
+): TestDriver;
 export function createTestDriver<S, E>(processor: KeyedProcessor<S, E>, options: TestDriverOptions): TestDriver;
-export function createTestDriver<S, E>(target: FeatureSet<SourceEvent> | KeyedProcessor<S, E>, options: TestDriverOptions): TestDriver {
-  return isProcessor(target) ? new Driver(target, options) : new Driver<OnlineState, SourceEvent>(featureSetProcessor(target), options);
+export function createTestDriver<S, E>(
+  target: FeatureSet<SourceEvent> | KeyedProcessor<S, E>,
+  options: TestDriverOptions,
+): TestDriver {
+  return isProcessor(target)
+    ? new Driver(target, options)
+    : new Driver<OnlineState, SourceEvent>(featureSetProcessor(target), options);
 }
 
 function isProcessor<S, E>(target: FeatureSet<SourceEvent> | KeyedProcessor<S, E>): target is KeyedProcessor<S, E> {
@@ -86,7 +100,14 @@ function isProcessor<S, E>(target: FeatureSet<SourceEvent> | KeyedProcessor<S, E
 
 /** kafkajs' default partitioner over `partitions` healthy partitions. */
 function kafkaPartition(key: string, partitions: number): number {
-  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({ partitionErrorCode: 0, partitionId, leader: 0, replicas: [0], isr: [0], offlineReplicas: [] }));
+  const partitionMetadata = Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionErrorCode: 0,
+    partitionId,
+    leader: 0,
+    replicas: [0],
+    isr: [0],
+    offlineReplicas: [],
+  }));
   return Partitioners.DefaultPartitioner()({ topic: '', partitionMetadata, message: { key, value: null } });
 }
 
@@ -109,22 +130,28 @@ class Driver<S, E> implements TestDriver {
     this.topics = options.topics ?? ['events'];
     this.partitions = options.partitions ?? 1;
     this.clock = options.startTime ?? Date.now();
-    if (!Number.isInteger(this.partitions) || this.partitions < 1) throw new Error(`createTestDriver: partitions must be a whole number >= 1, got ${this.partitions}`);
+    if (!Number.isInteger(this.partitions) || this.partitions < 1)
+      throw new Error(`createTestDriver: partitions must be a whole number >= 1, got ${this.partitions}`);
     if (this.topics.length === 0) throw new Error('createTestDriver: give at least one topic');
-    if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0) throw new Error(`createTestDriver: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
+    if (!Number.isFinite(options.allowedLateness) || options.allowedLateness < 0)
+      throw new Error(`createTestDriver: allowedLateness must be >= 0 ms, got ${options.allowedLateness}`);
     const every = options.checkpointEveryBatches ?? 1;
-    if (!Number.isInteger(every) || every < 1) throw new Error(`createTestDriver: checkpointEveryBatches must be a whole number >= 1, got ${every}`);
+    if (!Number.isInteger(every) || every < 1)
+      throw new Error(`createTestDriver: checkpointEveryBatches must be a whole number >= 1, got ${every}`);
   }
 
   async pipe(values: readonly PipeValue[], options: PipeOptions = {}): Promise<void> {
     const topic = options.topic ?? this.topics[0]!;
-    if (!this.topics.includes(topic)) throw new Error(`pipe: unknown topic "${topic}" (the driver's topics: ${this.topics.join(', ')})`);
+    if (!this.topics.includes(topic))
+      throw new Error(`pipe: unknown topic "${topic}" (the driver's topics: ${this.topics.join(', ')})`);
     const byPartition = new Map<number, SourceRecord[]>();
     for (const value of values) {
       const bytes = toBytes(value);
       const key = options.key ?? this.keyOf(bytes, topic);
-      const partition = options.partition ?? (key === null ? 0 : (this.options.partitioner ?? kafkaPartition)(key, this.partitions));
-      if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions) throw new Error(`pipe: partition ${partition} does not exist (the driver has ${this.partitions})`);
+      const partition =
+        options.partition ?? (key === null ? 0 : (this.options.partitioner ?? kafkaPartition)(key, this.partitions));
+      if (!Number.isInteger(partition) || partition < 0 || partition >= this.partitions)
+        throw new Error(`pipe: partition ${partition} does not exist (the driver has ${this.partitions})`);
       const records = byPartition.get(partition) ?? [];
       byPartition.set(partition, records);
       records.push(this.append(topic, partition, key === null ? null : Buffer.from(key), bytes));
@@ -192,7 +219,9 @@ class Driver<S, E> implements TestDriver {
     if (task.batchesSinceCheckpoint < (this.options.checkpointEveryBatches ?? 1)) return;
     if ((await checkpoint(task, this.processor, this.store, 0)) !== 'done') {
       this.tasks.delete(partition);
-      throw new Error(`internal: the checkpoint of partition ${partition} was rejected (nothing else writes to the driver's store)`);
+      throw new Error(
+        `internal: the checkpoint of partition ${partition} was rejected (nothing else writes to the driver's store)`,
+      );
     }
     task.evictBeyond(this.options.maxCachedEntitiesPerTask ?? 100_000);
   }
