@@ -172,15 +172,13 @@ export class OnlineStore {
     );
     for (const units of nodes) opts.writtenNodes?.add(nodeOf(this.redis, keys[units[0]![0]!]!));
     const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
-    return replies
-      .flat()
-      .reduce<WriteResult>(
-        (total, [written, skippedOlder]) => ({
-          written: total.written + written,
-          skippedOlder: total.skippedOlder + skippedOlder,
-        }),
-        { written: 0, skippedOlder: 0 },
-      );
+    return replies.flat().reduce<WriteResult>(
+      (total, [written, skippedOlder]) => ({
+        written: total.written + written,
+        skippedOlder: total.skippedOlder + skippedOlder,
+      }),
+      { written: 0, skippedOlder: 0 },
+    );
   }
 
   /**
