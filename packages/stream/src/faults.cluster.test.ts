@@ -135,21 +135,10 @@ function startCli(pipeline: Pipeline): CliProcess {
     '--namespace',
     pipeline.store.namespace,
   ];
-  const cli = spawnCli(
-    [
-      ...args,
-      '--allowed-lateness-ms',
-      String(ALLOWED_LATENESS_MS),
-      '--ttl-ms',
-      String(duration.days(30)),
-      '--progress-ms',
-      '1000',
-    ],
-    {
-      brokers: cluster.kafkaBrokers,
-      redisClusterNodes: cluster.redisClusterNodes,
-    },
-  );
+  const cli = spawnCli([...args, '--allowed-lateness-ms', String(ALLOWED_LATENESS_MS), '--progress-ms', '1000'], {
+    brokers: cluster.kafkaBrokers,
+    redisClusterNodes: cluster.redisClusterNodes,
+  });
   cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli ${cli.child.pid}] ${chunk.toString()}`));
   clis.add(cli);
   void cli.exited.then(() => clis.delete(cli));
