@@ -91,7 +91,9 @@ function transactions(run: string): { key: string; body: unknown }[] {
   });
 }
 
-/** Bytes per entity in Redis (`MEMORY USAGE … SAMPLES 0`, exact): its feature hash, and its share of the state hashes. */
+/**
+ * Bytes per entity in Redis (`MEMORY USAGE … SAMPLES 0`, exact): its feature hash, and its share of the state hashes.
+ */
 interface EntityBytes {
   readonly vector: number;
   readonly state: number;

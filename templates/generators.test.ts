@@ -171,7 +171,10 @@ async function runEveryScript(dir: string, skip: readonly string[] = []): Promis
   return names;
 }
 
-/** Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not change. */
+/**
+ * Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not
+ * change.
+ */
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (at: string) => {
@@ -186,7 +189,10 @@ function snapshot(dir: string): Record<string, string> {
   return files;
 }
 
-/** A throwaway monorepo: links to this checkout's packages and node_modules, copies of the root configs, empty scenarios/. */
+/**
+ * A throwaway monorepo: links to this checkout's packages and node_modules, copies of the root configs, empty
+ * scenarios/.
+ */
 function monorepoCopy(): string {
   const root = temp('repo');
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));

@@ -37,7 +37,10 @@ const ALLOWED_LATENESS = duration.minutes(30);
  * reloaded from their Redis snapshots, which must not change any value.
  */
 const CACHED_ENTITIES_PER_TASK = 20;
-/** Small fetches (with small sends): many batches per partition, so entities are last written at many different stream times and windows empty only by timers. */
+/**
+ * Small fetches (with small sends): many batches per partition, so entities are last written at many different stream
+ * times and windows empty only by timers.
+ */
 const SMALL_BATCHES = { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 4_096 };
 let duck: DuckDBInstance;
 let connection: DuckDBConnection;

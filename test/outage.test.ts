@@ -18,7 +18,10 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** Resolves with everything written so far once `pattern` appears in the stream's text; rejects if the process ends first. */
+/**
+ * Resolves with everything written so far once `pattern` appears in the stream's text; rejects if the process ends
+ * first.
+ */
 function waitFor(text: () => string, pattern: RegExp, exited: Promise<unknown>): Promise<void> {
   return new Promise((done, fail) => {
     const timer = setInterval(() => pattern.test(text()) && (clearInterval(timer), done()), 100);

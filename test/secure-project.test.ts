@@ -92,7 +92,9 @@ function applyExports(env: Record<string, string>, printedExports: string): void
   }
 }
 
-/** POSTs the README's /score example until the stream's features for its entity are in Redis (all fresh, no fallbacks). */
+/**
+ * POSTs the README's /score example until the stream's features for its entity are in Redis (all fresh, no fallbacks).
+ */
 async function scoreWithStreamedFeatures(
   address: string,
   readme: string,

@@ -370,7 +370,10 @@ describe('the stream CLI in secure mode', () => {
 });
 
 describe('the fraud scenario in secure mode', () => {
-  /** What a run measures; only its timings differ from run to run (wall seconds, and the replay's work and commit times). */
+  /**
+   * What a run measures; only its timings differ from run to run (wall seconds, and the replay's work and commit
+   * times).
+   */
   const measured = ({ seconds: _timings, replayWork: { segments }, ...values }: ScenarioResult) => ({
     ...values,
     segments,

@@ -2,7 +2,8 @@
 // package.json "exports". Our workspace packages declare their types only under "exports", so
 // `import { x } from "@rtml/features"` would not type-check inside a notebook (it runs fine: Node
 // resolves "exports" -> dist/index.js). For every @rtml/* workspace package, this writes
-// notebooks/node_modules/@rtml/<name>.d.ts (and workshop/node_modules/…, for the labs) re-exporting the package's dist/index.d.ts, which node10
+// notebooks/node_modules/@rtml/<name>.d.ts (and workshop/node_modules/…, for the labs) re-exporting the package's
+// dist/index.d.ts, which node10
 // resolution finds first. Generated, gitignored (node_modules/). Unneeded once each package.json has a
 // top-level "types": "./dist/index.d.ts".
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';

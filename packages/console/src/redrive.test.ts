@@ -86,7 +86,8 @@ it('each letter reaches its source topic once: across repeats, concurrent calls,
       newer.redrive([{ id: `${source}:0:2` }]),
     ]);
     expect([statuses(a), statuses(b)]).toEqual([['already-redriven', 'redriven'], ['already-redriven']]);
-    // The fenced console's next re-drive fails without sending; it then reconnects, fencing the newer one, and knows both.
+    // The fenced console's next re-drive fails without sending; it then reconnects, fencing the newer one, and knows
+    // both.
     await expect(first.redrive([{ id: `${source}:0:3` }])).rejects.toThrow();
     expect(
       statuses(await first.redrive([{ id: `${source}:0:2` }, { id: `${source}:0:3` }, { id: `${source}:0:9` }])),

@@ -72,7 +72,8 @@ describe('Kafka: 3 KRaft brokers', () => {
 
   it('creates topics with replication factor 3 and min.insync.replicas 2 by default', async () => {
     expect((await admin.describeCluster()).brokers).toHaveLength(3);
-    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at first.
+    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at
+    // first.
     await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     for (const partition of metadata!.partitions) {

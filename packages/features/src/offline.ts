@@ -14,11 +14,17 @@ export interface SqlConnection {
   ): Promise<{ getRows(): readonly (readonly unknown[])[]; getRowObjectsJS(): readonly Record<string, unknown>[] }>;
 }
 
-/** How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with an offset. */
+/**
+ * How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with
+ * an offset.
+ */
 export type EventTimeEncoding = 'epoch_ms' | 'timestamp' | 'iso8601';
 
 export interface BackfillOptions {
-  /** A relation of parsed source events, columns named as the source fields: a table name or e.g. `read_parquet('x/*.parquet')`. */
+  /**
+   * A relation of parsed source events, columns named as the source fields: a table name or e.g.
+   * `read_parquet('x/*.parquet')`.
+   */
   readonly events: string;
   readonly eventTimeEncoding?: EventTimeEncoding;
 }
@@ -183,7 +189,10 @@ ev AS (
 )`;
 }
 
-/** The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before 1970). */
+/**
+ * The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before
+ * 1970).
+ */
 function eventTimeSql(encoding: EventTimeEncoding, fail: Fail): string {
   const reject = fail('eventTime', EVENT_TIME_RULE);
   const floorMs = (timestamp: string) =>
@@ -255,7 +264,9 @@ function windowFrame(name: string): string {
   return `PARTITION BY entity_id ORDER BY t RANGE BETWEEN ${start} PRECEDING AND CURRENT ROW`;
 }
 
-/** The windowed part of each feature; for last / lastK the latest (time, value)s, which finishSql trims to the window. */
+/**
+ * The windowed part of each feature; for last / lastK the latest (time, value)s, which finishSql trims to the window.
+ */
 function rawAggregateSql(feature: AggregateFeature): string {
   const spec = feature.spec;
   const over = `OVER ${windowName(spec)}`;

@@ -3,7 +3,9 @@ import { appendRows, type StageColumn, type StageType } from './db.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, stringLiteral } from './sql.js';
 
-/** Events of one source: in memory (already parsed), or an NDJSON file of the same records (e.g. what went to Kafka). */
+/**
+ * Events of one source: in memory (already parsed), or an NDJSON file of the same records (e.g. what went to Kafka).
+ */
 export type EventsInput<E extends SourceEvent> = readonly E[] | { readonly ndjson: string };
 
 const SQL_TYPES: Record<FieldType, StageType> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' };

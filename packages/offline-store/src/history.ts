@@ -142,7 +142,10 @@ function incomingSchema(columns: readonly { name: string; sqlType: string }[]): 
   );
 }
 
-/** Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row count. */
+/**
+ * Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row
+ * count.
+ */
 async function validateStaged(
   connection: DuckDBConnection,
   catalog: FeatureCatalog,

@@ -5,7 +5,8 @@ import { isTimestampSqlType } from './schema.js';
 import { epochMsOf, quoteIdentifier } from './sql.js';
 
 /**
- * - `strict` (default, what the point-in-time join guarantees): a feature row at or after label time leaks (feature_time >= label_time).
+ * - `strict` (default, what the point-in-time join guarantees): a feature row at or after label time leaks
+ * (feature_time >= label_time).
  * - `inclusive`: only a feature row after label time leaks (feature_time > label_time), for pipelines whose
  *   labels are known to be produced after same-instant features.
  */

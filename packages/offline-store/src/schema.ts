@@ -10,7 +10,9 @@ export type FeatureSchema = Readonly<Record<string, FeatureType>>;
 const NUMERIC_SQL_TYPE =
   /^(DOUBLE|FLOAT|REAL|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL(\(\d+,\s*\d+\))?)$/;
 
-/** Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported. */
+/**
+ * Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported.
+ */
 export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
   const type = sqlType.toUpperCase();
   if (NUMERIC_SQL_TYPE.test(type)) return 'DOUBLE';
@@ -24,7 +26,9 @@ export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
   return undefined;
 }
 
-/** Plain timestamps only: a TIMESTAMPTZ would convert through the session time zone, so callers convert to UTC first. */
+/**
+ * Plain timestamps only: a TIMESTAMPTZ would convert through the session time zone, so callers convert to UTC first.
+ */
 export function isTimestampSqlType(sqlType: string): boolean {
   return /^(TIMESTAMP(_S|_MS|_NS)?|DATE)$/i.test(sqlType);
 }

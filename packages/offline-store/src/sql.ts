@@ -1,4 +1,6 @@
-/** Names we splice into SQL (feature sets, features, tables): a conservative ASCII subset, always double-quoted as well. */
+/**
+ * Names we splice into SQL (feature sets, features, tables): a conservative ASCII subset, always double-quoted as well.
+ */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** User-chosen names stay short enough that derived ones (`<set>__<feature>`) remain readable. */
 const MAX_NAME_LENGTH = 63;

@@ -7,7 +7,8 @@ import { at, openTempStore } from './test-support.js';
 let ctx: Awaited<ReturnType<typeof openTempStore>>;
 beforeEach(async () => {
   ctx = await openTempStore();
-  // u1 spends at minutes 0 and 10; u2 only at minute 0; u3 never. Profile is a second set with a colliding feature name.
+  // u1 spends at minutes 0 and 10; u2 only at minute 0; u3 never. Profile is a second set with a colliding feature
+  // name.
   await ctx.store.appendHistory('spend', {
     rows: [
       { entityId: 'u1', eventTime: at(0), values: { total: 5 } },

@@ -23,7 +23,8 @@ export interface TrainingFeatureSet {
 }
 
 /**
- * - `point-in-time`: per label, the entity's last history row with event_time STRICTLY BEFORE label_time (DuckDB ASOF JOIN), subject to maxAge.
+ * - `point-in-time`: per label, the entity's last history row with event_time STRICTLY BEFORE label_time (DuckDB ASOF
+ * JOIN), subject to maxAge.
  * - `naive-latest`: per label, the entity's latest history row overall, ignoring time: the look-ahead-biased baseline.
  */
 export type JoinStrategy = 'point-in-time' | 'naive-latest';
@@ -61,7 +62,10 @@ export interface TrainingSet {
   readonly featureSets: readonly JoinedFeatureSet[];
 }
 
-/** Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and `<set>__<feature>` columns. */
+/**
+ * Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and
+ * `<set>__<feature>` columns.
+ */
 export async function buildTrainingSet(
   connection: DuckDBConnection,
   catalog: FeatureCatalog,
@@ -99,7 +103,9 @@ function resolveFeatureSets(catalog: FeatureCatalog, request: TrainingSetRequest
   return requested.map((set) => resolveFeatureSet(catalog, set, entityIdColumnOf(set, labelled, columns)));
 }
 
-/** The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' entity. */
+/**
+ * The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' entity.
+ */
 function entityIdColumnOf(
   set: TrainingFeatureSet,
   labelled: string | undefined,

@@ -105,7 +105,10 @@ async function freshPipeline(prefix: string, seed: number, leader: number): Prom
   return { topic, group: uniqueName(`${prefix}-group`), store, events: transactions(seed) };
 }
 
-/** Card transactions in arrival order, up to 30 s out of event-time order (inside the allowed lateness); whole amounts, so sums are exact in any order. */
+/**
+ * Card transactions in arrival order, up to 30 s out of event-time order (inside the allowed lateness); whole amounts,
+ * so sums are exact in any order.
+ */
 function transactions(seed: number): KeyedEvent[] {
   const random = new Random(seed);
   const start = Date.now() - duration.days(3);

@@ -70,7 +70,9 @@ export const DEFAULT_MAX_EVENT_TIME_AHEAD = duration.days(1);
 export type StateLossPolicy =
   /** Replay from offset 0 if the topic still holds it (exact rebuild); otherwise stop with an error. */
   | 'replay-if-complete'
-  /** Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them). */
+  /**
+   * Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them).
+   */
   | 'replay';
 
 /**
@@ -81,7 +83,10 @@ export interface StreamTopology<S, E> {
   readonly processor: KeyedProcessor<S, E>;
   /** Co-partitioned input topics; partition N of each forms task N. */
   readonly topics: readonly string[];
-  /** Events up to this much older than the task's max event time still update results; older ones are dead-lettered as `late`. */
+  /**
+   * Events up to this much older than the task's max event time still update results; older ones are dead-lettered as
+   * `late`.
+   */
   readonly allowedLateness: DurationMs;
   /**
    * Events dated more than this after the processor's clock are dead-lettered as `future` (default 1 day, see
@@ -249,7 +254,9 @@ export class StreamProcessor<S, E> {
     return [...new Set(Object.values(this.assigned).flat())].sort((a, b) => a - b);
   }
 
-  /** The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`). */
+  /**
+   * The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`).
+   */
   health(): HealthReport {
     return {
       state: this.state,

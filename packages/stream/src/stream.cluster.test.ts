@@ -18,7 +18,10 @@ import {
   uniqueName,
 } from './testing/harness.js';
 
-/** Runs with RTML_TOPOLOGY=cluster: 3 KRaft brokers (replication factor 3) and a Redis Cluster of 3 primaries + 3 replicas. */
+/**
+ * Runs with RTML_TOPOLOGY=cluster: 3 KRaft brokers (replication factor 3) and a Redis Cluster of 3 primaries + 3
+ * replicas.
+ */
 const brokers = inject('kafkaBrokers').split(',');
 const cluster = connectCluster(inject('redisClusterNodes'));
 const retry = { retries: 15, initialRetryTime: 300, multiplier: 2, maxRetryTime: 5_000 };

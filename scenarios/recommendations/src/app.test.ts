@@ -85,7 +85,8 @@ describe('POST /recommend', () => {
       RecommendResponse['ranked'][number],
       RecommendResponse['ranked'][number],
     ];
-    // i2: category in the last clicks (10) + its stale item_clicks_1h replaced by the fallback 0.25 + clicks_30m 2 * 0.5.
+    // i2: category in the last clicks (10) + its stale item_clicks_1h replaced by the fallback 0.25 + clicks_30m 2 *
+    // 0.5.
     expect(i2.score).toBeCloseTo(10 + 0.25 + 1, 12);
     expect(i2.features['item_clicks_1h']).toEqual({ value: 40, freshnessMs: STALE_AGE, status: 'stale' });
     expect(i2.fallbacks.map((f) => [f.feature, f.reason])).toContainEqual(['item_clicks_1h', 'stale']);

@@ -1,4 +1,5 @@
-// Speed of the test driver: `npx tsx --conditions=source packages/stream/src/testing/driver-speed.ts` (numbers in the README).
+// Speed of the test driver: `npx tsx --conditions=source packages/stream/src/testing/driver-speed.ts` (numbers in the
+// README).
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { createTestDriver } from './index.js';
