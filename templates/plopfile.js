@@ -279,7 +279,8 @@ export default function (plop) {
         },
         nextSteps([
           `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`,
-          `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to feed it to the model`,
+          `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to ` +
+            `feed it to the model`,
         ]),
       ];
     },

@@ -99,7 +99,8 @@ function generate(seed: number): Generated[] {
 
 async function loadOffline(table: string, events: readonly Generated[]): Promise<void> {
   await connection.run(
-    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount DOUBLE, "merchantId" VARCHAR)`,
+    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount ` +
+      `DOUBLE, "merchantId" VARCHAR)`,
   );
   const appender = await connection.createAppender(table);
   for (const e of events) {
@@ -181,7 +182,8 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
       const onlineValue = values[feature.name] ?? null;
       if (!offlineOnlineAgree(feature, offlineValue, onlineValue, { count: own.length, absoluteSum: sumAbs })) {
         mismatches.push(
-          `${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`,
+          `${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ` +
+            `${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`,
         );
       }
     }

@@ -116,7 +116,8 @@ async function scoreWithStreamedFeatures(
 }
 
 it(
-  'a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, /score from streamed features, no password printed',
+  'a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, ' +
+    '/score from streamed features, no password printed',
   { timeout: 900_000 },
   async () => {
     const shell = freshShell();

@@ -37,6 +37,7 @@ function writeShims(outDir) {
   // come from the kernel's own install in scripts/notebooks/kernel.
   writeFileSync(
     join(outDir, '..', 'tslab.d.ts'),
-    `export * from ${JSON.stringify(relative(join(outDir, '..'), join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js')))};\n`,
+    `export * from ` +
+      `${JSON.stringify(relative(join(outDir, '..'), join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js')))};\n`,
   );
 }

@@ -76,6 +76,9 @@ export function checkField(dir, aggregation, field) {
     .map(([name]) => name);
   if (!(field in fields)) return `unknown event field "${field}"; ${aggregation} can use: ${allowed.join(', ')}`;
   if (!allowed.includes(field))
-    return `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
+    return (
+      `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ` +
+      `${fields[field]}; use one of: ${allowed.join(', ')}`
+    );
   return true;
 }

@@ -749,7 +749,9 @@ async function renderScenario() {
       el(
         'p',
         { class: 'muted' },
-        `processor produce → committed in Redis per segment (${r.staleness.processorCommitMs.segments}, wall clock): p50 ${fmt(r.staleness.processorCommitMs.p50, 0)} ms, p95 ${fmt(r.staleness.processorCommitMs.p95, 0)} ms, max ${fmt(r.staleness.processorCommitMs.max, 0)} ms`,
+        `processor produce → committed in Redis per segment (${r.staleness.processorCommitMs.segments}, wall ` +
+          `clock): p50 ${fmt(r.staleness.processorCommitMs.p50, 0)} ms, p95 ` +
+          `${fmt(r.staleness.processorCommitMs.p95, 0)} ms, max ${fmt(r.staleness.processorCommitMs.max, 0)} ms`,
       ),
     ),
   );

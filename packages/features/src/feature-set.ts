@@ -119,7 +119,8 @@ export function featureSet<E extends SourceEvent, const A extends Record<string,
     const unknown = t.inputs.filter((input) => !inputs.has(input));
     if (unknown.length > 0) {
       throw new DefinitionError(
-        `${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate or request features)`,
+        `${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate ` +
+          `or request features)`,
       );
     }
   }

@@ -214,7 +214,8 @@ class DecodedStates {
     const version =
       typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
     throw new Error(
-      `${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`,
+      `${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads ` +
+        `versions 2 and 3): drop the entity's snapshot and rebuild it from the source`,
     );
   }
 }
@@ -286,7 +287,8 @@ function assertFiniteNumbers<E extends SourceEvent>(plan: EnginePlan<E>, event: 
     const value = (event as unknown as Record<string, unknown>)[field];
     if (value !== null && value !== undefined && !Number.isFinite(value)) {
       throw new RangeError(
-        `${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`,
+        `${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, ` +
+          `got ${inspect(value)}`,
       );
     }
   }

@@ -44,7 +44,8 @@ export class FeatureCatalog {
   static async load(connection: DuckDBConnection, dir: string): Promise<FeatureCatalog> {
     const catalog = new FeatureCatalog(connection, dir);
     await connection.run(
-      `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, position INTEGER, PRIMARY KEY (feature_set, feature))`,
+      `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, ` +
+        `position INTEGER, PRIMARY KEY (feature_set, feature))`,
     );
     const rows = await queryRows(
       connection,

@@ -76,7 +76,10 @@ export async function nonFiniteValues(connection: DuckDBConnection, table: strin
     const bad = column.sqlType.endsWith('[]')
       ? `list_bool_or(list_transform(${name}, x -> NOT isfinite(x)))`
       : `NOT isfinite(${name})`;
-    return `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`;
+    return (
+      `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) ` +
+      `AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`
+    );
   });
   const rows = await queryRows(connection, `${checks.join(' UNION ALL ')} LIMIT 3`);
   return rows.map((row) => cellText(row['problem']));

@@ -33,7 +33,8 @@ export async function loadEvents<E extends SourceEvent>(
   if ('ndjson' in input) {
     const spec = columns.map((column) => `${stringLiteral(column.name)}: ${stringLiteral(column.type)}`).join(', ');
     await connection.run(
-      `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = 'newline_delimited', columns = {${spec}})`,
+      `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = ` +
+        `'newline_delimited', columns = {${spec}})`,
     );
   } else {
     await connection.run(

@@ -58,7 +58,8 @@ export async function checkLeakage(
   const perSet = sets.map((_, index) => `count(*) FILTER (WHERE set_index = ${index})::DOUBLE AS "${index}"`);
   const [counts] = await queryRows(
     connection,
-    `SELECT (SELECT count(*) FROM ${relation})::DOUBLE AS checked, count(DISTINCT row)::DOUBLE AS leaking, ${perSet.join(', ')} FROM (${leaksSql})`,
+    `SELECT (SELECT count(*) FROM ${relation})::DOUBLE AS checked, count(DISTINCT row)::DOUBLE AS leaking, ` +
+      `${perSet.join(', ')} FROM (${leaksSql})`,
   );
   const leaks = await queryRows(connection, `${leaksSql} ORDER BY row, set_index LIMIT ${maxLeaks}`);
   return {
@@ -100,7 +101,10 @@ function leaksQuery(relation: string, sets: readonly string[], leaksWhen: '>=' |
     return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index, ${epochMsOf(featureTime)} AS feature_ms
             FROM numbered WHERE ${featureTime} ${leaksWhen} label_time`;
   });
-  return `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation}) ${perSet.join(' UNION ALL ')}`;
+  return (
+    `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation}) ` +
+    `${perSet.join(' UNION ALL ')}`
+  );
 }
 
 function toLeak(row: Row, sets: readonly string[]): Leak {

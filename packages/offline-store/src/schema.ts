@@ -45,7 +45,8 @@ export function featureTypeOfValue(value: FeatureValue): FeatureType | undefined
     if (value.every((item) => typeof item === 'string')) return 'VARCHAR[]';
   }
   throw new TypeError(
-    `unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of numbers / strings`,
+    `unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of ` +
+      `numbers / strings`,
   );
 }
 
@@ -71,7 +72,8 @@ export function inferSchema(
   if (untyped.length > 0) {
     const example = untyped.map((name) => `${name}: 'DOUBLE'`).join(', ');
     throw new TypeError(
-      `cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the source's schema option, e.g. schema: { ${example} }`,
+      `cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the ` +
+        `source's schema option, e.g. schema: { ${example} }`,
     );
   }
   const typed = schema as Record<string, FeatureType>;

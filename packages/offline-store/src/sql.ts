@@ -13,7 +13,8 @@ export class InvalidIdentifierError extends Error {
 export function assertIdentifier(name: string, what: string, maxLength = MAX_NAME_LENGTH): string {
   if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > maxLength) {
     throw new InvalidIdentifierError(
-      `invalid ${what} ${JSON.stringify(name)}: use 1-${maxLength} characters of [A-Za-z0-9_], not starting with a digit`,
+      `invalid ${what} ${JSON.stringify(name)}: use 1-${maxLength} characters of [A-Za-z0-9_], not starting ` +
+        `with a digit`,
     );
   }
   return name;

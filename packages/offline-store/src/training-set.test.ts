@@ -40,7 +40,8 @@ const labels = [
 
 async function rows(table: string) {
   return ctx.store.query(
-    `SELECT * EXCLUDE (label_time), epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(spend__event_time)::DOUBLE AS spend_ms FROM ${table}`,
+    `SELECT * EXCLUDE (label_time), epoch_ms(label_time)::DOUBLE AS label_ms, ` +
+      `epoch_ms(spend__event_time)::DOUBLE AS spend_ms FROM ${table}`,
   );
 }
 

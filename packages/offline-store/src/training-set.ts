@@ -158,7 +158,8 @@ function assertEntityColumns(labelColumns: readonly string[], featureSets: reado
   const unknown = featureSets.find((set) => !labelColumns.includes(set.entityIdColumn));
   if (unknown !== undefined)
     throw new Error(
-      `feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ${labelColumns.join(', ')}`,
+      `feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ` +
+        `${labelColumns.join(', ')}`,
     );
 }
 
@@ -176,7 +177,8 @@ function joinSql(
   const from =
     strategy === 'point-in-time'
       ? `ASOF LEFT JOIN (${history}) ${alias} ON ${entity} = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
-      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON ${entity} = ${alias}.entity_id`;
+      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = ` +
+        `1) ${alias} ON ${entity} = ${alias}.entity_id`;
   // maxAge: a row older than maxAge at label time is treated exactly like no row at all (a stale read online).
   const fresh =
     strategy === 'point-in-time' && set.maxAge !== undefined

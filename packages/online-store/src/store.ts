@@ -339,7 +339,8 @@ export class OnlineStore {
     const config = this.featureSets.get(featureSet);
     if (!config)
       throw new OnlineStoreError(
-        `unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ${[...this.featureSets.keys()].join(', ') || 'none'})`,
+        `unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ` +
+          `${[...this.featureSets.keys()].join(', ') || 'none'})`,
       );
     return config;
   }

@@ -9,7 +9,9 @@ import { runScenario } from './scenario.js';
 
 const program = new Command('fraud-detection')
   .description(
-    'Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' +
+    'Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive ' +
+      'training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run ' +
+      'infra:up`).\n' +
       SECURITY_HELP,
   )
   .addOption(sizeOption('small'))
