@@ -41,7 +41,8 @@ if (INSTANCES.some((n) => !Number.isInteger(n) || n < 1 || n > 3))
   command.error('--instances takes counts from 1 to 3 (3 partitions), comma-separated');
 const PARTITIONS = 3;
 const USERS = 10_000;
-const FEATURE_SET = `${new URL('../packages/features/src/example.ts', import.meta.url).pathname}#userTransactionFeatures`;
+const FEATURE_SET =
+  new URL('../packages/features/src/example.ts', import.meta.url).pathname + '#userTransactionFeatures';
 
 interface Target {
   readonly label: string;

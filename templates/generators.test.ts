@@ -321,7 +321,14 @@ describe('generated code builds and passes its own tests on the real services', 
       writeFileSync(
         join(root, 'eslint.config.js'),
         `import { pipelineLintRules } from ${lintRules};
-export default [...pipelineLintRules, { languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: ${JSON.stringify(root)} } } }];
+export default [
+  ...pipelineLintRules,
+  {
+    languageOptions: {
+      parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: ${JSON.stringify(root)} },
+    },
+  },
+];
 `,
       );
       const lint = await run(join(BIN, 'eslint'), ['scenarios/gen-check'], root);
@@ -332,7 +339,13 @@ export default [...pipelineLintRules, { languageOptions: { parserOptions: { proj
         `import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['source'] },
-  test: { include: ['scenarios/*/src/**/*.test.ts'], globalSetup: [${JSON.stringify(join(REPO, 'test', 'global-setup.ts'))}], pool: 'forks', testTimeout: 120_000, hookTimeout: 180_000 },
+  test: {
+    include: ['scenarios/*/src/**/*.test.ts'],
+    globalSetup: [${JSON.stringify(join(REPO, 'test', 'global-setup.ts'))}],
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
 });
 `,
       );
@@ -362,7 +375,8 @@ export default defineConfig({
       'every script',
     async () => {
       const caller = temp('project');
-      const generated = await plop('project', { name: 'gen-project', dir: 'new/folder' }, caller); // relative to the caller
+      // dir is relative to the caller
+      const generated = await plop('project', { name: 'gen-project', dir: 'new/folder' }, caller);
       expect(generated.code, generated.output).toBe(0);
       expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
       const dir = join(temp('copy'), 'moved');

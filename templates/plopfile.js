@@ -278,7 +278,8 @@ export default function (plop) {
           abortOnFail: true,
         },
         nextSteps([
-          `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`,
+          `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}` +
+            `   # its offline/online parity test`,
           `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to ` +
             `feed it to the model`,
         ]),

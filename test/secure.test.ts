@@ -70,7 +70,8 @@ import {
 
 type SecureStack = RunningStack & { secure: SecureStackInfo };
 const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
-const EXAMPLE_FEATURE_SET = `${fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url))}#userTransactionFeatures`;
+const EXAMPLE_FEATURE_SET =
+  fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url)) + '#userTransactionFeatures';
 
 /** A loopback port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -499,10 +500,16 @@ describe('refusals', () => {
     });
     expect(message.split('\n')).toEqual([
       expect.stringMatching(
-        /^Kafka at .* as processor\) refused the credentials .*check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+        new RegExp(
+          /^Kafka at .* as processor\) refused the credentials .*check /.source +
+            /KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/.source,
+        ),
       ),
       expect.stringMatching(
-        /^Redis at .* as processor\) refused the user name or password \(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/,
+        new RegExp(
+          /^Redis at .* as processor\) refused the user name or password /.source +
+            /\(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/.source,
+        ),
       ),
     ]);
     expect(message).not.toContain(wrong);
@@ -512,10 +519,16 @@ describe('refusals', () => {
     const message = await refusal(without(envOf('processor'), 'KAFKA_TLS_CA_FILE', 'REDIS_TLS_CA_FILE'));
     expect(message.split('\n')).toEqual([
       expect.stringMatching(
-        /^the TLS certificate of Kafka at .* is not trusted \(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/,
+        new RegExp(
+          /^the TLS certificate of Kafka at .* is not trusted /.source +
+            /\(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/.source,
+        ),
       ),
       expect.stringMatching(
-        /^the TLS certificate of Redis at .* is not trusted \(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/,
+        new RegExp(
+          /^the TLS certificate of Redis at .* is not trusted /.source +
+            /\(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/.source,
+        ),
       ),
     ]);
   });
@@ -561,7 +574,10 @@ describe('refusals', () => {
       (error: unknown) => error,
     );
     expect(explainFailure(failure)).toMatch(
-      /^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+      new RegExp(
+        /^Kafka at KAFKA_BROKERS refused the credentials .*: check /.source +
+          /KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/.source,
+      ),
     );
     const redis = redisClient(wrongSettings.redis, {
       lazyConnect: true,
@@ -574,10 +590,16 @@ describe('refusals', () => {
     redis.disconnect();
     expect(logged).toEqual([
       expect.stringMatching(
-        /^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /,
+        new RegExp(
+          /^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL /.source +
+            /scram-sha-512 as processor\) refused the credentials /.source,
+        ),
       ),
       expect.stringMatching(
-        /^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/,
+        new RegExp(
+          /^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, /.source +
+            /as processor\) refused the user name or password \(WRONGPASS/.source,
+        ),
       ),
     ]);
   });

@@ -35,9 +35,9 @@ function writeShims(outDir) {
   }
   // `import * as tslab from "tslab"` (display helpers): the kernel hooks require("tslab") itself; the types
   // come from the kernel's own install in scripts/notebooks/kernel.
+  const tslabTypes = join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js');
   writeFileSync(
     join(outDir, '..', 'tslab.d.ts'),
-    `export * from ` +
-      `${JSON.stringify(relative(join(outDir, '..'), join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js')))};\n`,
+    `export * from ${JSON.stringify(relative(join(outDir, '..'), tslabTypes))};\n`,
   );
 }

@@ -61,7 +61,8 @@ async function redrivenCounts(expectedTotal: number): Promise<Record<string, num
     if (++seen >= expectedTotal) done();
   });
   await all;
-  await new Promise((resolve) => setTimeout(resolve, 1_000)); // a duplicate would arrive with the rest: give it the chance
+  // A duplicate would arrive with the rest: give it the chance.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   await consumer.disconnect();
   return counts;
 }

@@ -124,7 +124,10 @@ describe('entities', () => {
     () => {
       // @ts-expect-error userId is a number in this source
       expect(() => featureSet({ name: 'bad', entity: user, source: numericKey, features: { n: count() } })).toThrow(
-        /entity 'user' is keyed by 'userId', which is not a string field of source 'numeric_key' \(string fields: eventId\)/,
+        new RegExp(
+          /entity 'user' is keyed by 'userId', which is not a string /.source +
+            /field of source 'numeric_key' \(string fields: eventId\)/.source,
+        ),
       );
       const card = entity({ name: 'card', key: 'cardId' });
       // @ts-expect-error transactions carry no cardId

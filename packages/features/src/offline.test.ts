@@ -38,7 +38,8 @@ describe('offline backfill (DuckDB)', () => {
     db = await instance.connect();
     // Ties at t=100 (ids 'b' < 'c'), a null amount, and an ISO time with an offset in a separate table.
     await db.run(`CREATE TABLE ev AS SELECT * FROM (VALUES
-      ('c', 100::BIGINT, 'u1', 2.0, 'mc'), ('b', 100, 'u1', 1.0, 'mb'), ('d', 105, 'u1', NULL, 'md'), ('a', 50, 'u2', 7.0, 'ma')
+      ('c', 100::BIGINT, 'u1', 2.0, 'mc'), ('b', 100, 'u1', 1.0, 'mb'),
+      ('d', 105, 'u1', NULL, 'md'), ('a', 50, 'u2', 7.0, 'ma')
     ) v("eventId", "eventTime", "userId", amount, "merchantId")`);
   });
   afterAll(() => {

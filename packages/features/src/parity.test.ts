@@ -267,8 +267,8 @@ describe('offline/online parity', () => {
           }
           streamsChecked += streams.length;
         }),
-        // No shrinking: each shrink step is a DuckDB batch, and the failure message already names the stream, feature and
-        // T.
+        // No shrinking: each shrink step is a DuckDB batch, and the failure message already names the stream, feature
+        // and T.
         { numRuns: 25, endOnFailure: true },
       );
       expect(streamsChecked).toBeGreaterThanOrEqual(1000);

@@ -37,9 +37,8 @@ export async function loadEvents<E extends SourceEvent>(
         `'newline_delimited', columns = {${spec}})`,
     );
   } else {
-    await connection.run(
-      `CREATE OR REPLACE TABLE ${name} (${columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ')})`,
-    );
+    const columnList = columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`);
+    await connection.run(`CREATE OR REPLACE TABLE ${name} (${columnList.join(', ')})`);
     const field = (event: E, column: string) =>
       (event as unknown as Record<string, string | number | boolean | null | undefined>)[column] ?? null;
     await appendRows(

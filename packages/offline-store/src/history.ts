@@ -174,7 +174,8 @@ async function validateStaged(
     : '';
   const repeated = await queryRows(
     connection,
-    `SELECT entity_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS t FROM (SELECT entity_id, event_time FROM ${staged} ${stored})
+    `SELECT entity_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS t
+     FROM (SELECT entity_id, event_time FROM ${staged} ${stored})
      GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 3`,
   );
   if (repeated.length > 0) {

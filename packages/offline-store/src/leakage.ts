@@ -98,7 +98,8 @@ async function featureSetsToCheck(
 function leaksQuery(relation: string, sets: readonly string[], leaksWhen: '>=' | '>'): string {
   const perSet = sets.map((set, index) => {
     const featureTime = quoteIdentifier(set + EVENT_TIME_SUFFIX, 'feature time column');
-    return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index, ${epochMsOf(featureTime)} AS feature_ms
+    return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index,
+                   ${epochMsOf(featureTime)} AS feature_ms
             FROM numbered WHERE ${featureTime} ${leaksWhen} label_time`;
   });
   return (

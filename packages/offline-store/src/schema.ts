@@ -7,8 +7,11 @@ export type FeatureType = (typeof FEATURE_TYPES)[number];
 /** Feature name -> column type, in column order. */
 export type FeatureSchema = Readonly<Record<string, FeatureType>>;
 
-const NUMERIC_SQL_TYPE =
-  /^(DOUBLE|FLOAT|REAL|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL(\(\d+,\s*\d+\))?)$/;
+const NUMERIC_SQL_TYPE_NAMES = [
+  ...['DOUBLE', 'FLOAT', 'REAL', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT'],
+  ...['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', String.raw`DECIMAL(\(\d+,\s*\d+\))?`],
+];
+const NUMERIC_SQL_TYPE = new RegExp(`^(${NUMERIC_SQL_TYPE_NAMES.join('|')})$`);
 
 /**
  * Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported.

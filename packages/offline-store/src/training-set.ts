@@ -171,7 +171,8 @@ function joinSql(
   strategy: JoinStrategy,
 ): { from: string; projection: string } {
   const features = Object.keys(set.featureColumns);
-  const history = `SELECT entity_id, event_time${features.map((feature) => `, ${quoteIdentifier(feature)}`).join('')} FROM ${catalog.view(set.name)}`;
+  const featureColumns = features.map((feature) => `, ${quoteIdentifier(feature)}`).join('');
+  const history = `SELECT entity_id, event_time${featureColumns} FROM ${catalog.view(set.name)}`;
   // Cast: history entity ids are VARCHAR, a label's other entity column may be of any type.
   const entity = `l.${quoteIdentifier(set.entityIdColumn)}::VARCHAR`;
   const from =

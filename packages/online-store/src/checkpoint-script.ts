@@ -47,7 +47,8 @@ local kinds = {'string', 'string', 'hash', 'hash'}
 for i = 1, 4 do
   local kind = redis.call('TYPE', KEYS[i])['ok']
   if kind ~= 'none' and kind ~= kinds[i] then
-    return redis.error_reply('online-store: checkpoint key ' .. KEYS[i] .. ' holds a ' .. kind .. ', not a ' .. kinds[i] .. '; nothing written')
+    return redis.error_reply('online-store: checkpoint key ' .. KEYS[i] .. ' holds a ' .. kind
+      .. ', not a ' .. kinds[i] .. '; nothing written')
   end
 end
 if not fenceMatches() then return 0 end

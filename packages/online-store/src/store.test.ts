@@ -194,7 +194,8 @@ describe('versioned writes (the stream processor)', () => {
         written: 1,
         skippedOlder: 0,
       });
-      // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one wins.
+      // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one
+      // wins.
       expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({
         written: 0,
         skippedOlder: 1,

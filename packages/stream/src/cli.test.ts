@@ -8,7 +8,8 @@ const { admin, connect, close } = testClients('stream-cli-test', endpoints);
 beforeAll(connect);
 afterAll(close);
 
-const EXAMPLE_FEATURE_SET = `${fileURLToPath(new URL('../../features/src/example.ts', import.meta.url))}#userTransactionFeatures`;
+const EXAMPLE_FEATURE_SET =
+  fileURLToPath(new URL('../../features/src/example.ts', import.meta.url)) + '#userTransactionFeatures';
 const noStackTrace = (text: string) => expect(text).not.toMatch(/\n\s+at /);
 
 it('--help names the required options and the environment variables', async () => {

@@ -119,7 +119,8 @@ it(
   'deletes the state snapshot of an entity whose windows have all expired, and restarts from that to the ' +
     'same values',
   async () => {
-    // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never is).
+    // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never
+    // is).
     const hourly = featureSet({
       name: 'user_hourly',
       entity: user,

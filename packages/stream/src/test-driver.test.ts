@@ -105,7 +105,8 @@ describe('createTestDriver', () => {
       const whole = createTestDriver(processor, options);
       await pipeInChunks(whole, events.length);
       expect(valuesOf(whole.vectors())).toEqual(expected);
-      // Small batches, a restart after every third one, and no entity cache: every state comes back from its checkpoint.
+      // Small batches, a restart after every third one, and no entity cache: every state comes back from its
+      // checkpoint.
       const restarted = createTestDriver(processor, { ...options, maxCachedEntitiesPerTask: 0 });
       await pipeInChunks(restarted, 7, { restartEvery: 3 });
       expect(valuesOf(restarted.vectors())).toEqual(expected);
