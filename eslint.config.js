@@ -30,8 +30,8 @@ export default defineConfig(
     },
   },
   {
-    // Plain JavaScript and the notebooks' and labs' helpers (compiled by the tslab kernel with its own TypeScript and module
-    // resolution, outside that program) are linted without type information.
+    // Plain JavaScript and the notebooks' and labs' helpers (compiled by the tslab kernel with its own TypeScript and
+    // module resolution, outside that program) are linted without type information.
     files: ['**/*.js', '**/*.mjs', 'notebooks/lib/**/*.ts', 'workshop/labs/lib/**/*.ts'],
     languageOptions: { parserOptions: { project: false } },
     extends: [tseslint.configs.disableTypeChecked],

@@ -66,7 +66,8 @@ describe('bench scripts', () => {
     [
       'bench/stream-throughput.ts',
       secured,
-      'the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with --ks-variants none',
+      'the Kafka Streams peer is given plain brokers only; against a Kafka with TLS or SASL run with ' +
+        '--ks-variants none',
     ],
     [
       'bench/online-lookup.ts',

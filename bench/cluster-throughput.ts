@@ -27,8 +27,10 @@ import { benchCommand, emit, machineNote, parseCommand } from './lib/index.js';
 
 const command = benchCommand(
   'cluster-throughput',
-  'Stream CLI events/s with 1, 2, 3 instances on 3 Kafka brokers + a Redis Cluster vs 1 instance on one broker + one Redis',
-  '  KAFKA_BROKERS + REDIS_CLUSTER_NODES  the cluster (else started here)\n  KAFKA_BROKERS + REDIS_URL            the single-node stack (else started here)',
+  'Stream CLI events/s with 1, 2, 3 instances on 3 Kafka brokers + a Redis Cluster vs 1 instance on one ' +
+    'broker + one Redis',
+  '  KAFKA_BROKERS + REDIS_CLUSTER_NODES  the cluster (else started here)\n  KAFKA_BROKERS + REDIS_URL       ' +
+    '     the single-node stack (else started here)',
 )
   .option('--events <n>', 'events per configuration (default 30000, 200000 with --full)')
   .option('--instances <list>', 'instance counts on the cluster, comma-separated', '1,2,3');
@@ -39,7 +41,8 @@ if (INSTANCES.some((n) => !Number.isInteger(n) || n < 1 || n > 3))
   command.error('--instances takes counts from 1 to 3 (3 partitions), comma-separated');
 const PARTITIONS = 3;
 const USERS = 10_000;
-const FEATURE_SET = `${new URL('../packages/features/src/example.ts', import.meta.url).pathname}#userTransactionFeatures`;
+const FEATURE_SET =
+  new URL('../packages/features/src/example.ts', import.meta.url).pathname + '#userTransactionFeatures';
 
 interface Target {
   readonly label: string;
@@ -91,7 +94,9 @@ function transactions(run: string): { key: string; body: unknown }[] {
   });
 }
 
-/** Bytes per entity in Redis (`MEMORY USAGE … SAMPLES 0`, exact): its feature hash, and its share of the state hashes. */
+/**
+ * Bytes per entity in Redis (`MEMORY USAGE … SAMPLES 0`, exact): its feature hash, and its share of the state hashes.
+ */
 interface EntityBytes {
   readonly vector: number;
   readonly state: number;
@@ -174,17 +179,21 @@ async function main(): Promise<void> {
     const { rate: singleRate, bytes } = await measure(single, 1);
     console.log(`  ${single.label}, 1 instance: ${singleRate.toFixed(0)} events/s (${machineNote()})`);
     console.log(
-      `  Redis per entity: feature hash ${bytes.vector.toFixed(0)} B + state ${bytes.state.toFixed(0)} B (MEMORY USAGE)`,
+      `  Redis per entity: feature hash ${bytes.vector.toFixed(0)} B + state ${bytes.state.toFixed(0)} B ` +
+        `(MEMORY USAGE)`,
     );
     for (const instances of INSTANCES) {
       const { rate, bytes: clusterBytes } = await measure(cluster, instances);
       console.log(`  ${cluster.label}, ${instances} instance(s): ${rate.toFixed(0)} events/s (${machineNote()})`);
       console.log(
-        `  Redis Cluster per entity: feature hash ${clusterBytes.vector.toFixed(0)} B + state ${clusterBytes.state.toFixed(0)} B`,
+        `  Redis Cluster per entity: feature hash ${clusterBytes.vector.toFixed(0)} B + state ` +
+          `${clusterBytes.state.toFixed(0)} B`,
       );
       if (instances === INSTANCES[0]) {
         emit({
-          row: `cluster: Redis bytes per entity (feature hash + state, ${(EVENTS / USERS).toFixed(0)} events each), Redis Cluster vs one Redis`,
+          row:
+            `cluster: Redis bytes per entity (feature hash + state, ${(EVENTS / USERS).toFixed(0)} events ` +
+            `each), Redis Cluster vs one Redis`,
           ours: Math.round(clusterBytes.vector + clusterBytes.state),
           reference: Math.round(bytes.vector + bytes.state),
           unit: 'B',
@@ -193,7 +202,9 @@ async function main(): Promise<void> {
         });
       }
       emit({
-        row: `cluster: stream events/s, ${instances} instance(s) on the cluster vs 1 on the single node (${EVENTS} events)`,
+        row:
+          `cluster: stream events/s, ${instances} instance(s) on the cluster vs 1 on the single node ` +
+          `(${EVENTS} events)`,
         ours: Math.round(rate),
         reference: Math.round(singleRate),
         unit: 'events/s',

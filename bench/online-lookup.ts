@@ -22,7 +22,8 @@ import { runFeastScript } from './lib/feast.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
 const command = benchCommand(
-  'Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast get_online_features',
+  'Online store read / readMany latency vs raw ioredis HGETALL / one pipelined round trip, and vs Feast ' +
+    'get_online_features',
   '  REDIS_URL  the dev stack (npm run infra:up), with REDIS_USERNAME, REDIS_PASSWORD[_FILE], REDIS_TLS_* when set',
 )
   .option('--entities <n>', 'entities written (default 2000, 10000 with --full)')

@@ -66,7 +66,8 @@ try {
   const naive = await bestOf(() =>
     store.buildTrainingSet({ labels, featureSets: [{ name: 'pit' }], into: 'naive_ts', strategy: 'naive-latest' }),
   );
-  // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s after one.
+  // One history row per label by construction: feature times are a permutation of the even seconds, labels sit 1 s
+  // after one.
   const features = PIT_FEATURE_COLUMNS.map((c) => `h.${c}`).join(', ');
   const hash = await bestOf(() =>
     store.connection.run(

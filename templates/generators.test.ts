@@ -171,7 +171,10 @@ async function runEveryScript(dir: string, skip: readonly string[] = []): Promis
   return names;
 }
 
-/** Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not change. */
+/**
+ * Every file under `dir` (not following symlinks) with a hash of its content: "nothing written" means this does not
+ * change.
+ */
 function snapshot(dir: string): Record<string, string> {
   const files: Record<string, string> = {};
   const walk = (at: string) => {
@@ -186,7 +189,10 @@ function snapshot(dir: string): Record<string, string> {
   return files;
 }
 
-/** A throwaway monorepo: links to this checkout's packages and node_modules, copies of the root configs, empty scenarios/. */
+/**
+ * A throwaway monorepo: links to this checkout's packages and node_modules, copies of the root configs, empty
+ * scenarios/.
+ */
 function monorepoCopy(): string {
   const root = temp('repo');
   symlinkSync(join(REPO, 'node_modules'), join(root, 'node_modules'));
@@ -232,167 +238,190 @@ describe('bad answers: a clear error and nothing written', () => {
 });
 
 describe('generated code builds and passes its own tests on the real services', () => {
-  it('scenario + feature: events -> Kafka -> stream -> Redis, offline backfill -> PIT training set, parity', async () => {
-    const root = monorepoCopy();
-    const scenario = await plop('scenario', { root, name: 'gen-check', entity: 'account' });
-    expect(scenario.code, scenario.output).toBe(0);
-    const dir = join(root, 'scenarios', 'gen-check');
-    expect(
-      (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { references: unknown[] }).references,
-    ).toContainEqual({ path: 'scenarios/gen-check' });
+  it(
+    'scenario + feature: events -> Kafka -> stream -> Redis, offline backfill -> PIT training set, ' + 'parity',
+    async () => {
+      const root = monorepoCopy();
+      const scenario = await plop('scenario', { root, name: 'gen-check', entity: 'account' });
+      expect(scenario.code, scenario.output).toBe(0);
+      const dir = join(root, 'scenarios', 'gen-check');
+      expect(
+        (JSON.parse(readFileSync(join(root, 'tsconfig.json'), 'utf8')) as { references: unknown[] }).references,
+      ).toContainEqual({ path: 'scenarios/gen-check' });
 
-    // Feature answers from a JSON file; then bad feature answers against the real scenario write nothing.
-    const answers = join(temp('answers'), 'feature.json');
-    writeFileSync(
-      answers,
-      JSON.stringify({
-        root,
-        into: 'gen-check',
-        name: 'recent_categories',
-        aggregation: 'lastK',
-        field: 'category',
-        k: 3,
-        window: '2h',
-      }),
-    );
-    const featureRun = await run(
-      join(BIN, 'plop'),
-      ['--plopfile', join(REPO, 'templates', 'plopfile.js'), 'feature', '--', '--answers', answers],
-      REPO,
-      60_000,
-    );
-    expect(featureRun.code, featureRun.output).toBe(0);
-    expect(
-      (
-        await plop('feature', {
+      // Feature answers from a JSON file; then bad feature answers against the real scenario write nothing.
+      const answers = join(temp('answers'), 'feature.json');
+      writeFileSync(
+        answers,
+        JSON.stringify({
           root,
           into: 'gen-check',
-          name: 'amount_max_2h',
-          aggregation: 'max',
-          field: 'amount',
+          name: 'recent_categories',
+          aggregation: 'lastK',
+          field: 'category',
+          k: 3,
           window: '2h',
-        })
-      ).code,
-    ).toBe(0);
-    const before = snapshot(dir);
-    expectFailure(
-      await plop('feature', { root, into: 'gen-check', name: 'amount_max_2h', aggregation: 'count' }),
-      /feature "amount_max_2h" already exists/,
-    );
-    expectFailure(
-      await plop('feature', { root, into: 'gen-check', name: 'sum_cat', aggregation: 'sum', field: 'category' }),
-      /sum needs a number field, "category" is string; use one of: amount/,
-    );
-    expectFailure(
-      await plop('feature', { root, into: 'gen-check', name: 'x', aggregation: 'count', window: '2w' }),
-      /must be "lifetime" or a sliding size/,
-    );
-    expect(snapshot(dir)).toEqual(before);
-    const features = readFileSync(join(dir, 'src', 'features.ts'), 'utf8');
-    expect(features).toContain("recent_categories: lastK('category', 3, { window: sliding(duration.hours(2)) }),");
-    expect(features).toContain("amount_max_2h: max('amount', { window: sliding(duration.hours(2)) }),");
+        }),
+      );
+      const featureRun = await run(
+        join(BIN, 'plop'),
+        ['--plopfile', join(REPO, 'templates', 'plopfile.js'), 'feature', '--', '--answers', answers],
+        REPO,
+        60_000,
+      );
+      expect(featureRun.code, featureRun.output).toBe(0);
+      expect(
+        (
+          await plop('feature', {
+            root,
+            into: 'gen-check',
+            name: 'amount_max_2h',
+            aggregation: 'max',
+            field: 'amount',
+            window: '2h',
+          })
+        ).code,
+      ).toBe(0);
+      const before = snapshot(dir);
+      expectFailure(
+        await plop('feature', { root, into: 'gen-check', name: 'amount_max_2h', aggregation: 'count' }),
+        /feature "amount_max_2h" already exists/,
+      );
+      expectFailure(
+        await plop('feature', { root, into: 'gen-check', name: 'sum_cat', aggregation: 'sum', field: 'category' }),
+        /sum needs a number field, "category" is string; use one of: amount/,
+      );
+      expectFailure(
+        await plop('feature', { root, into: 'gen-check', name: 'x', aggregation: 'count', window: '2w' }),
+        /must be "lifetime" or a sliding size/,
+      );
+      expect(snapshot(dir)).toEqual(before);
+      const features = readFileSync(join(dir, 'src', 'features.ts'), 'utf8');
+      expect(features).toContain("recent_categories: lastK('category', 3, { window: sliding(duration.hours(2)) }),");
+      expect(features).toContain("amount_max_2h: max('amount', { window: sliding(duration.hours(2)) }),");
 
-    writeFileSync(
-      join(root, 'tsconfig.check.json'),
-      JSON.stringify({
-        extends: './tsconfig.base.json',
-        compilerOptions: {
-          noEmit: true,
-          composite: false,
-          declaration: false,
-          declarationMap: false,
-          customConditions: ['source'],
-        },
-        include: ['scenarios/gen-check/src/**/*.ts', join(REPO, 'test', 'global-setup.ts')],
-      }),
-    );
-    const tsc = await run(join(BIN, 'tsc'), ['-p', 'tsconfig.check.json'], root);
-    expect(tsc.code, tsc.output).toBe(0);
-    // The monorepo's lint rules over the generated scenario, with the types of the check above.
-    const lintRules = JSON.stringify(join(REPO, 'templates', 'lib', 'eslint-config.js'));
-    writeFileSync(
-      join(root, 'eslint.config.js'),
-      `import { pipelineLintRules } from ${lintRules};
-export default [...pipelineLintRules, { languageOptions: { parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: ${JSON.stringify(root)} } } }];
+      writeFileSync(
+        join(root, 'tsconfig.check.json'),
+        JSON.stringify({
+          extends: './tsconfig.base.json',
+          compilerOptions: {
+            noEmit: true,
+            composite: false,
+            declaration: false,
+            declarationMap: false,
+            customConditions: ['source'],
+          },
+          include: ['scenarios/gen-check/src/**/*.ts', join(REPO, 'test', 'global-setup.ts')],
+        }),
+      );
+      const tsc = await run(join(BIN, 'tsc'), ['-p', 'tsconfig.check.json'], root);
+      expect(tsc.code, tsc.output).toBe(0);
+      // The monorepo's lint rules over the generated scenario, with the types of the check above.
+      const lintRules = JSON.stringify(join(REPO, 'templates', 'lib', 'eslint-config.js'));
+      writeFileSync(
+        join(root, 'eslint.config.js'),
+        `import { pipelineLintRules } from ${lintRules};
+export default [
+  ...pipelineLintRules,
+  {
+    languageOptions: {
+      parserOptions: { project: './tsconfig.check.json', tsconfigRootDir: ${JSON.stringify(root)} },
+    },
+  },
+];
 `,
-    );
-    const lint = await run(join(BIN, 'eslint'), ['scenarios/gen-check'], root);
-    expect(lint.code, lint.output).toBe(0);
+      );
+      const lint = await run(join(BIN, 'eslint'), ['scenarios/gen-check'], root);
+      expect(lint.code, lint.output).toBe(0);
 
-    writeFileSync(
-      join(root, 'vitest.config.ts'),
-      `import { defineConfig } from 'vitest/config';
+      writeFileSync(
+        join(root, 'vitest.config.ts'),
+        `import { defineConfig } from 'vitest/config';
 export default defineConfig({
   resolve: { conditions: ['source'] },
-  test: { include: ['scenarios/*/src/**/*.test.ts'], globalSetup: [${JSON.stringify(join(REPO, 'test', 'global-setup.ts'))}], pool: 'forks', testTimeout: 120_000, hookTimeout: 180_000 },
+  test: {
+    include: ['scenarios/*/src/**/*.test.ts'],
+    globalSetup: [${JSON.stringify(join(REPO, 'test', 'global-setup.ts'))}],
+    pool: 'forks',
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
 });
 `,
-    );
-    const results = join(root, 'results.json');
-    const tests = await run('npm', ['run', 'test', '--', '--reporter=json', `--outputFile=${results}`], dir);
-    expect(tests.code, tests.output).toBe(0);
-    const report = JSON.parse(readFileSync(results, 'utf8')) as {
-      numPassedTests: number;
-      numFailedTests: number;
-      testResults: { name: string }[];
-    };
-    expect(report.numFailedTests).toBe(0);
-    expect(report.numPassedTests).toBe(8); // 3 end-to-end + 3 test-driver unit tests + 2 feature parity tests
-    expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual([
-      'src/features.test.ts',
-      'src/parity/amount_max_2h.test.ts',
-      'src/parity/recent_categories.test.ts',
-      'src/pipeline.test.ts',
-    ]);
-    expect((await runEveryScript(dir, ['test'])).sort()).toEqual(['produce', 'serve', 'stream', 'train']);
-  }, 900_000);
+      );
+      const results = join(root, 'results.json');
+      const tests = await run('npm', ['run', 'test', '--', '--reporter=json', `--outputFile=${results}`], dir);
+      expect(tests.code, tests.output).toBe(0);
+      const report = JSON.parse(readFileSync(results, 'utf8')) as {
+        numPassedTests: number;
+        numFailedTests: number;
+        testResults: { name: string }[];
+      };
+      expect(report.numFailedTests).toBe(0);
+      expect(report.numPassedTests).toBe(8); // 3 end-to-end + 3 test-driver unit tests + 2 feature parity tests
+      expect(report.testResults.map((r) => r.name.replace(`${dir}/`, '')).sort()).toEqual([
+        'src/features.test.ts',
+        'src/parity/amount_max_2h.test.ts',
+        'src/parity/recent_categories.test.ts',
+        'src/pipeline.test.ts',
+      ]);
+      expect((await runEveryScript(dir, ['test'])).sort()).toEqual(['produce', 'serve', 'stream', 'train']);
+    },
+    900_000,
+  );
 
-  it('project: generated into a new folder, copied elsewhere, installs, builds, passes its tests and runs every script', async () => {
-    const caller = temp('project');
-    const generated = await plop('project', { name: 'gen-project', dir: 'new/folder' }, caller); // relative to the caller
-    expect(generated.code, generated.output).toBe(0);
-    expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
-    const dir = join(temp('copy'), 'moved');
-    cpSync(join(caller, 'new', 'folder', 'gen-project'), dir, { recursive: true });
-    for (const file of [
-      'package.json',
-      '.npmrc',
-      'tsconfig.json',
-      'eslint.config.js',
-      'README.md',
-      'src/features.ts',
-      'src/stream.ts',
-      'src/serve.ts',
-      'src/pipeline.test.ts',
-      'src/features.test.ts',
-    ]) {
-      expect(existsSync(join(dir, file)), file).toBe(true);
-    }
-    // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
-    const build = await run(join(BIN, 'tsc'), ['-b', ...RTML_PACKAGES.map((p) => join(REPO, 'packages', p))], REPO);
-    expect(build.code, build.output).toBe(0);
-    const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
-    expect(install.code, install.output).toBe(0);
-    expect(statSync(join(dir, 'node_modules', '@rtml', 'features')).isDirectory()).toBe(true);
-    const tsc = await run('npm', ['run', 'build'], dir);
-    expect(tsc.code, tsc.output).toBe(0);
-    expect(existsSync(join(dir, 'dist', 'stream.js'))).toBe(true);
-    const tests = await run('npm', ['test'], dir);
-    expect(tests.code, tests.output).toBe(0);
-    expect(tests.output).toMatch(/Tests\s+6 passed/); // 3 end-to-end + 3 test-driver unit tests
-    expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual([
-      'infra:down',
-      'infra:status',
-      'infra:up',
-      'lint',
-      'produce',
-      'rtml:build',
-      'serve',
-      'start',
-      'stream',
-      'train',
-    ]);
-  }, 900_000);
+  it(
+    'project: generated into a new folder, copied elsewhere, installs, builds, passes its tests and runs ' +
+      'every script',
+    async () => {
+      const caller = temp('project');
+      // dir is relative to the caller
+      const generated = await plop('project', { name: 'gen-project', dir: 'new/folder' }, caller);
+      expect(generated.code, generated.output).toBe(0);
+      expect(generated.output).toMatch(/next steps:\n\s+cd \S+gen-project\n/);
+      const dir = join(temp('copy'), 'moved');
+      cpSync(join(caller, 'new', 'folder', 'gen-project'), dir, { recursive: true });
+      for (const file of [
+        'package.json',
+        '.npmrc',
+        'tsconfig.json',
+        'eslint.config.js',
+        'README.md',
+        'src/features.ts',
+        'src/stream.ts',
+        'src/serve.ts',
+        'src/pipeline.test.ts',
+        'src/features.test.ts',
+      ]) {
+        expect(existsSync(join(dir, file)), file).toBe(true);
+      }
+      // The project consumes the packages' built dist/ (as published code would be): build them (incremental).
+      const build = await run(join(BIN, 'tsc'), ['-b', ...RTML_PACKAGES.map((p) => join(REPO, 'packages', p))], REPO);
+      expect(build.code, build.output).toBe(0);
+      const install = await run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund'], dir);
+      expect(install.code, install.output).toBe(0);
+      expect(statSync(join(dir, 'node_modules', '@rtml', 'features')).isDirectory()).toBe(true);
+      const tsc = await run('npm', ['run', 'build'], dir);
+      expect(tsc.code, tsc.output).toBe(0);
+      expect(existsSync(join(dir, 'dist', 'stream.js'))).toBe(true);
+      const tests = await run('npm', ['test'], dir);
+      expect(tests.code, tests.output).toBe(0);
+      expect(tests.output).toMatch(/Tests\s+6 passed/); // 3 end-to-end + 3 test-driver unit tests
+      expect((await runEveryScript(dir, ['build', 'test'])).sort()).toEqual([
+        'infra:down',
+        'infra:status',
+        'infra:up',
+        'lint',
+        'produce',
+        'rtml:build',
+        'serve',
+        'start',
+        'stream',
+        'train',
+      ]);
+    },
+    900_000,
+  );
 });
 
 describe('generator usability', () => {

@@ -278,8 +278,10 @@ export default function (plop) {
           abortOnFail: true,
         },
         nextSteps([
-          `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}   # its offline/online parity test`,
-          `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to feed it to the model`,
+          `npx vitest run ${relative(callerDir(), join(target, 'src', 'parity', `${a.name}.test.ts`)) || '.'}` +
+            `   # its offline/online parity test`,
+          `list "${a.name}" in modelFeatures' features (${relative(callerDir(), featuresFile(target))}) to ` +
+            `feed it to the model`,
         ]),
       ];
     },

@@ -53,7 +53,8 @@ describe('CLIs: unreachable services are named in a few lines, before any work',
     const { status, err } = run('fraud-detection', [], { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'localhost:6379' });
     expect(status).toBe(1);
     expect(err).toBe(
-      'fraud-detection: REDIS_URL="localhost:6379" is not a Redis URL: expected redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379',
+      'fraud-detection: REDIS_URL="localhost:6379" is not a Redis URL: expected ' +
+        'redis://[user:password@]host:port[/db], e.g. redis://127.0.0.1:6379',
     );
   });
 });

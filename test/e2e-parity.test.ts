@@ -37,7 +37,10 @@ const ALLOWED_LATENESS = duration.minutes(30);
  * reloaded from their Redis snapshots, which must not change any value.
  */
 const CACHED_ENTITIES_PER_TASK = 20;
-/** Small fetches (with small sends): many batches per partition, so entities are last written at many different stream times and windows empty only by timers. */
+/**
+ * Small fetches (with small sends): many batches per partition, so entities are last written at many different stream
+ * times and windows empty only by timers.
+ */
 const SMALL_BATCHES = { ...TEST_CONSUMER_TUNING, maxBytesPerPartition: 4_096 };
 let duck: DuckDBInstance;
 let connection: DuckDBConnection;
@@ -96,7 +99,8 @@ function generate(seed: number): Generated[] {
 
 async function loadOffline(table: string, events: readonly Generated[]): Promise<void> {
   await connection.run(
-    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount DOUBLE, "merchantId" VARCHAR)`,
+    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, "userId" VARCHAR, amount ` +
+      `DOUBLE, "merchantId" VARCHAR)`,
   );
   const appender = await connection.createAppender(table);
   for (const e of events) {
@@ -178,7 +182,8 @@ it('online vectors in Redis equal the offline DuckDB backfill as of each vectorâ
       const onlineValue = values[feature.name] ?? null;
       if (!offlineOnlineAgree(feature, offlineValue, onlineValue, { count: own.length, absoluteSum: sumAbs })) {
         mismatches.push(
-          `${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`,
+          `${entityId} ${feature.name} as of ${label} ${new Date(at).toISOString()}: offline ` +
+            `${JSON.stringify(offlineValue)} != online ${JSON.stringify(onlineValue)}`,
         );
       }
     }

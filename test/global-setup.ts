@@ -15,7 +15,9 @@ declare module 'vitest' {
     redisUrl: string;
     /** Only with RTML_TOPOLOGY=cluster: comma-separated Redis Cluster seed nodes (host:port). */
     redisClusterNodes: string;
-    /** Processes this run started (none for an external stack): fault tests SIGKILL them by pid, never anyone else's. */
+    /**
+     * Processes this run started (none for an external stack): fault tests SIGKILL them by pid, never anyone else's.
+     */
     stackProcesses: ManagedProcess[];
   }
 }

@@ -18,7 +18,8 @@ describe('scripts/node-env.sh', () => {
   it('puts a Node >= 22 first on PATH and says which, once, however often it is sourced', () => {
     const { RTML_NODE_ANNOUNCED: _announced, ...env } = process.env;
     const commands =
-      'set -euo pipefail; source scripts/node-env.sh; source scripts/node-env.sh; node -p process.versions.node; npx vitest --version';
+      'set -euo pipefail; source scripts/node-env.sh; source scripts/node-env.sh; node -p ' +
+      'process.versions.node; npx vitest --version';
     const result = spawnSync('bash', ['-c', commands], { cwd: ROOT, env, encoding: 'utf8' });
     expect(result.status, result.stderr).toBe(0);
     const [direct, vitest] = result.stdout.trim().split('\n');

@@ -18,7 +18,10 @@ afterAll(async () => {
   for (const cleanup of cleanups.reverse()) await cleanup();
 });
 
-/** Resolves with everything written so far once `pattern` appears in the stream's text; rejects if the process ends first. */
+/**
+ * Resolves with everything written so far once `pattern` appears in the stream's text; rejects if the process ends
+ * first.
+ */
 function waitFor(text: () => string, pattern: RegExp, exited: Promise<unknown>): Promise<void> {
   return new Promise((done, fail) => {
     const timer = setInterval(() => pattern.test(text()) && (clearInterval(timer), done()), 100);
@@ -79,7 +82,9 @@ it('the stream CLI reports a Redis outage in one line naming REDIS_URL, without 
 
   await waitFor(() => output, /running: topic/, exited);
   await stopProcess(redis.pid);
-  const report = `[redis] cannot reach REDIS_URL=${redis.url} (connect ECONNREFUSED 127.0.0.1:${redis.ports[0]}); retrying the connection`;
+  const report =
+    `[redis] cannot reach REDIS_URL=${redis.url} (connect ECONNREFUSED ` +
+    `127.0.0.1:${redis.ports[0]}); retrying the connection`;
   await waitFor(() => output, new RegExp(report.replace(/[[\]().*+?^$|\\]/g, '\\$&')), exited);
   // ioredis retries every ~50-2000 ms; several attempts fail while the report interval (10 s) allows one line.
   await new Promise((resolve) => setTimeout(resolve, 3_000));

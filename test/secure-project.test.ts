@@ -92,7 +92,9 @@ function applyExports(env: Record<string, string>, printedExports: string): void
   }
 }
 
-/** POSTs the README's /score example until the stream's features for its entity are in Redis (all fresh, no fallbacks). */
+/**
+ * POSTs the README's /score example until the stream's features for its entity are in Redis (all fresh, no fallbacks).
+ */
 async function scoreWithStreamedFeatures(
   address: string,
   readme: string,
@@ -114,7 +116,8 @@ async function scoreWithStreamedFeatures(
 }
 
 it(
-  'a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, /score from streamed features, no password printed',
+  'a generated project, run step by step as its README\'s "Secure mode" says: each step as its principal, ' +
+    '/score from streamed features, no password printed',
   { timeout: 900_000 },
   async () => {
     const shell = freshShell();

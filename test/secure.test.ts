@@ -70,7 +70,8 @@ import {
 
 type SecureStack = RunningStack & { secure: SecureStackInfo };
 const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', import.meta.url));
-const EXAMPLE_FEATURE_SET = `${fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url))}#userTransactionFeatures`;
+const EXAMPLE_FEATURE_SET =
+  fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url)) + '#userTransactionFeatures';
 
 /** A loopback port nothing listens on right now. */
 async function freePort(): Promise<number> {
@@ -159,112 +160,120 @@ const model: ScoringModel = {
 };
 
 describe('secure mode', () => {
-  it('runs events -> Kafka -> stream processor -> Redis -> /score with least-privileged principals; values equal a clean recomputation', async () => {
-    const admin = connectAs('admin');
-    await Promise.all([admin.admin.connect(), admin.producer.connect()]);
-    const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('payments')}`;
-    const group = `${SECURE_NAMING.processorGroupPrefix}${uniqueName('payments')}`;
-    const namespace = uniqueName('secure');
-    await createTopic(admin.admin, topic, PARTITIONS);
-    const events = paymentStream({ count: 600, users: 30, start: T0, stepMs: 1_000, jitterMs: 10_000, seed: 19 });
-    await produce(admin.producer, topic, PARTITIONS, [...events, { key: 'u0', body: '{"not json' }]);
+  it(
+    'runs events -> Kafka -> stream processor -> Redis -> /score with least-privileged principals; values ' +
+      'equal a clean recomputation',
+    async () => {
+      const admin = connectAs('admin');
+      await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+      const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('payments')}`;
+      const group = `${SECURE_NAMING.processorGroupPrefix}${uniqueName('payments')}`;
+      const namespace = uniqueName('secure');
+      await createTopic(admin.admin, topic, PARTITIONS);
+      const events = paymentStream({ count: 600, users: 30, start: T0, stepMs: 1_000, jitterMs: 10_000, seed: 19 });
+      await produce(admin.producer, topic, PARTITIONS, [...events, { key: 'u0', body: '{"not json' }]);
 
-    // The processor: its Kafka and Redis users only.
-    const processorRedis = connectAs('processor').redis;
-    const processor = featureSetProcessor(paymentFeatures);
-    const instance = new StreamProcessor({
-      topology: {
-        topics: [topic],
-        processor,
-        allowedLateness: duration.seconds(30),
-        // The processor may write (and create) dead-letter topics only under its prefix.
-        deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
-      },
-      kafka: settings.processor.kafka,
-      store: new OnlineStore(processorRedis, { namespace, featureSets: service }),
-      group,
-      consumer: TEST_CONSUMER_TUNING,
-      progressIntervalMs: 0,
-      log: capture,
-    });
-    await instance.start();
-    try {
-      await waitUntilCaughtUp(
-        new OnlineStore(admin.redis, { namespace, featureSets: service }),
-        admin.admin,
-        [{ group, topic }],
-        { timeoutMs: 60_000 },
-      );
-    } finally {
-      await instance.stop();
-    }
-    const expected = recompute(
-      processor,
-      events.map((e) => e.body),
-      PARTITIONS,
-    );
-    const [letter] = await readDeadLetters(admin.kafka, `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, 1);
-    expect(letter?.reason).toBe('malformed-json');
-
-    // Serving: reads features with its read-only Redis user, logs served vectors with its Kafka user.
-    const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: service });
-    expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
-    const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
-    const log = await KafkaServedLog.connect({
-      brokers: settings.serving.kafka.brokers,
-      kafka: settings.serving.kafka,
-      topic: servedTopic,
-      partitions: 1,
-    });
-    const app = createServingApp({
-      store: servingStore,
-      featureSets: service,
-      model,
-      fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 },
-      clock: (req) => processingTime(req.eventTime),
-      log,
-    });
-    try {
-      const [userId, stored] = [...expected][0]!;
-      const lastTime = Math.max(...events.map((e) => e.body.eventTime));
-      const response = await app.inject({
-        method: 'POST',
-        url: '/score',
-        payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 },
+      // The processor: its Kafka and Redis users only.
+      const processorRedis = connectAs('processor').redis;
+      const processor = featureSetProcessor(paymentFeatures);
+      const instance = new StreamProcessor({
+        topology: {
+          topics: [topic],
+          processor,
+          allowedLateness: duration.seconds(30),
+          // The processor may write (and create) dead-letter topics only under its prefix.
+          deadLetterTopic: (source) => `${SECURE_NAMING.deadLetterTopicPrefix}${source}`,
+        },
+        kafka: settings.processor.kafka,
+        store: new OnlineStore(processorRedis, { namespace, featureSets: service }),
+        group,
+        consumer: TEST_CONSUMER_TUNING,
+        progressIntervalMs: 0,
+        log: capture,
       });
-      expect(response.statusCode).toBe(200);
-      const scored = response.json<ScoreResponse>();
-      expect(scored.fallbacks).toEqual([]);
-      expect(scored.features.count_10m?.value).toBe(stored.count_10m);
-      expect(scored.features.amount_sum_10m?.value).toBe(stored.amount_sum_10m);
-      expect(scored.score).toBeCloseTo(
-        model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]),
-        12,
+      await instance.start();
+      try {
+        await waitUntilCaughtUp(
+          new OnlineStore(admin.redis, { namespace, featureSets: service }),
+          admin.admin,
+          [{ group, topic }],
+          { timeoutMs: 60_000 },
+        );
+      } finally {
+        await instance.stop();
+      }
+      const expected = recompute(
+        processor,
+        events.map((e) => e.body),
+        PARTITIONS,
       );
-    } finally {
-      await app.close();
-      await log.close();
-    }
-    const [served] = await admin.admin.fetchTopicOffsets(servedTopic);
-    expect(served?.high).toBe('1');
-  });
+      const [letter] = await readDeadLetters(admin.kafka, `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`, 1);
+      expect(letter?.reason).toBe('malformed-json');
 
-  it('serving: reads features but cannot write them (NOPERM), cannot produce to an input topic, can write served-vector logs', async () => {
-    const { redis, producer } = connectAs('serving');
-    await producer.connect();
-    await expect(redis.hset('rtml:shop:fs:payments_counts:u1', 'count', '1')).rejects.toThrow(/^NOPERM/);
-    await expect(redis.del('rtml:shop:fs:payments_counts:u1')).rejects.toThrow(/^NOPERM/);
-    await expect(redis.hgetall('rtml:shop:fs:payments_counts:u1')).resolves.toEqual({});
-    await expect(redis.get('rtml:shop:stream:g:offsets:0')).rejects.toThrow(/^NOPERM/);
-    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('orders')}`;
-    const admin = connectAs('admin');
-    await admin.admin.connect();
-    await createTopic(admin.admin, input, 1);
-    await expect(producer.send({ topic: input, messages: [{ value: 'forged' }] })).rejects.toThrow(/not authorized/i);
-    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
-    await createTopic(admin.admin, served, 1);
-    await expect(producer.send({ topic: served, acks: -1, messages: [{ value: '{}' }] })).resolves.toHaveLength(1);
-  });
+      // Serving: reads features with its read-only Redis user, logs served vectors with its Kafka user.
+      const servingStore = new OnlineStore(connectAs('serving').redis, { namespace, featureSets: service });
+      expect(await onlineValues(servingStore, paymentFeatures.name, [...expected.keys()])).toEqual(expected);
+      const servedTopic = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+      const log = await KafkaServedLog.connect({
+        brokers: settings.serving.kafka.brokers,
+        kafka: settings.serving.kafka,
+        topic: servedTopic,
+        partitions: 1,
+      });
+      const app = createServingApp({
+        store: servingStore,
+        featureSets: service,
+        model,
+        fallbacks: { count_10m: 0, amount_sum_10m: 0, amount_now: 0 },
+        clock: (req) => processingTime(req.eventTime),
+        log,
+      });
+      try {
+        const [userId, stored] = [...expected][0]!;
+        const lastTime = Math.max(...events.map((e) => e.body.eventTime));
+        const response = await app.inject({
+          method: 'POST',
+          url: '/score',
+          payload: { eventId: 'score-1', eventTime: lastTime, userId, amount: 70 },
+        });
+        expect(response.statusCode).toBe(200);
+        const scored = response.json<ScoreResponse>();
+        expect(scored.fallbacks).toEqual([]);
+        expect(scored.features.count_10m?.value).toBe(stored.count_10m);
+        expect(scored.features.amount_sum_10m?.value).toBe(stored.amount_sum_10m);
+        expect(scored.score).toBeCloseTo(
+          model.score([stored.count_10m as number, stored.amount_sum_10m as number, 70]),
+          12,
+        );
+      } finally {
+        await app.close();
+        await log.close();
+      }
+      const [served] = await admin.admin.fetchTopicOffsets(servedTopic);
+      expect(served?.high).toBe('1');
+    },
+  );
+
+  it(
+    'serving: reads features but cannot write them (NOPERM), cannot produce to an input topic, can write ' +
+      'served-vector logs',
+    async () => {
+      const { redis, producer } = connectAs('serving');
+      await producer.connect();
+      await expect(redis.hset('rtml:shop:fs:payments_counts:u1', 'count', '1')).rejects.toThrow(/^NOPERM/);
+      await expect(redis.del('rtml:shop:fs:payments_counts:u1')).rejects.toThrow(/^NOPERM/);
+      await expect(redis.hgetall('rtml:shop:fs:payments_counts:u1')).resolves.toEqual({});
+      await expect(redis.get('rtml:shop:stream:g:offsets:0')).rejects.toThrow(/^NOPERM/);
+      const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('orders')}`;
+      const admin = connectAs('admin');
+      await admin.admin.connect();
+      await createTopic(admin.admin, input, 1);
+      await expect(producer.send({ topic: input, messages: [{ value: 'forged' }] })).rejects.toThrow(/not authorized/i);
+      const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('vectors')}`;
+      await createTopic(admin.admin, served, 1);
+      await expect(producer.send({ topic: served, acks: -1, messages: [{ value: '{}' }] })).resolves.toHaveLength(1);
+    },
+  );
 
   it('processor: nothing outside its keys, topics and groups is reachable', async () => {
     const { redis, producer } = connectAs('processor');
@@ -313,64 +322,73 @@ describe('secure mode', () => {
 });
 
 describe('the stream CLI in secure mode', () => {
-  it('runs as `processor` (dead letters under dlq.*); its output, /metrics, /healthz and /readyz never show a password', async () => {
-    const admin = connectAs('admin');
-    await Promise.all([admin.admin.connect(), admin.producer.connect()]);
-    const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cli')}`;
-    await createTopic(admin.admin, topic, 1);
-    const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map((e) => ({
-      ...e,
-      body: { ...e.body, merchantId: 'm1' },
-    }));
-    await produce(admin.producer, topic, 1, events);
-    const port = await freePort();
-    const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
-    const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
-    const cli = spawnCli(
-      [
-        'run',
-        '--topic',
-        topic,
-        '--group',
-        group,
-        '--namespace',
-        namespace,
-        '--feature-set',
-        EXAMPLE_FEATURE_SET,
-        '--dead-letter-topic',
-        `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
-        '--metrics-port',
-        String(port),
-      ],
-      { brokers: brokers!, redisUrl: redisUrl! },
-      security,
-    );
-    try {
-      await cli.running;
-      await waitUntilCaughtUp(
-        new OnlineStore(admin.redis, { namespace, featureSets: service }),
-        admin.admin,
-        [{ group, topic }],
-        { timeoutMs: 60_000 },
+  it(
+    'runs as `processor` (dead letters under dlq.*); its output, /metrics, /healthz and /readyz never show ' +
+      'a password',
+    async () => {
+      const admin = connectAs('admin');
+      await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+      const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cli')}`;
+      await createTopic(admin.admin, topic, 1);
+      const events = paymentStream({ count: 50, users: 5, start: T0, stepMs: 1_000, jitterMs: 0, seed: 7 }).map(
+        (e) => ({
+          ...e,
+          body: { ...e.body, merchantId: 'm1' },
+        }),
       );
-      const pages = await Promise.all(
-        ['/metrics', '/healthz', '/readyz'].map(async (path) =>
-          (await fetch(`http://127.0.0.1:${port}${path}`)).text(),
-        ),
+      await produce(admin.producer, topic, 1, events);
+      const port = await freePort();
+      const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
+      const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
+      const cli = spawnCli(
+        [
+          'run',
+          '--topic',
+          topic,
+          '--group',
+          group,
+          '--namespace',
+          namespace,
+          '--feature-set',
+          EXAMPLE_FEATURE_SET,
+          '--dead-letter-topic',
+          `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
+          '--metrics-port',
+          String(port),
+        ],
+        { brokers: brokers!, redisUrl: redisUrl! },
+        security,
       );
-      printed.push(...pages);
-      expect(pages[0]).toMatch(/\d/);
-    } finally {
-      cli.child.kill('SIGTERM');
-      await cli.exited;
-      printed.push(cli.stdout(), cli.stderr());
-    }
-    expect(cli.stderr()).not.toMatch(/\n\s+at /);
-  });
+      try {
+        await cli.running;
+        await waitUntilCaughtUp(
+          new OnlineStore(admin.redis, { namespace, featureSets: service }),
+          admin.admin,
+          [{ group, topic }],
+          { timeoutMs: 60_000 },
+        );
+        const pages = await Promise.all(
+          ['/metrics', '/healthz', '/readyz'].map(async (path) =>
+            (await fetch(`http://127.0.0.1:${port}${path}`)).text(),
+          ),
+        );
+        printed.push(...pages);
+        expect(pages[0]).toMatch(/\d/);
+      } finally {
+        cli.child.kill('SIGTERM');
+        await cli.exited;
+        printed.push(cli.stdout(), cli.stderr());
+      }
+      expect(cli.stderr()).not.toMatch(/\n\s+at /);
+    },
+  );
 });
 
 describe('the fraud scenario in secure mode', () => {
-  /** What a run measures; only its timings differ from run to run (wall seconds, and the replay's work and commit times). */
+  /**
+   * What a run measures; only its timings differ from run to run (wall seconds, and the replay's work and commit
+   * times).
+   */
   const measured = ({ seconds: _timings, replayWork: { segments }, ...values }: ScenarioResult) => ({
     ...values,
     segments,
@@ -379,7 +397,8 @@ describe('the fraud scenario in secure mode', () => {
   // `admin` sets up: creates and deletes the run's topics, produces its events, materializes the batch store
   // (offline -> Redis) and reads the served-vector logs back; the stream and the endpoints run least-privileged.
   it(
-    'tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the plain-mode run',
+    'tiny size, processors as `processor`, endpoints as `serving`: every table, metric and score equals the ' +
+      'plain-mode run',
     { timeout: 600_000 },
     async () => {
       const options = { size: 'tiny', seed: 42, batchIntervalMinutes: 180, log: capture } as const;
@@ -400,23 +419,27 @@ describe('the fraud scenario in secure mode', () => {
 });
 
 describe('connection options', () => {
-  it('every SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and client certificates signed by the CA are accepted', async () => {
-    const { clientCertFile, clientKeyFile } = stack.secure;
-    for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
-      const env = {
-        ...envOf('processor'),
-        KAFKA_SASL_MECHANISM: mechanism,
-        KAFKA_TLS_CERT_FILE: clientCertFile,
-        KAFKA_TLS_KEY_FILE: clientKeyFile,
-        REDIS_TLS_CERT_FILE: clientCertFile,
-        REDIS_TLS_KEY_FILE: clientKeyFile,
-      };
-      await expect(
-        checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }),
-        mechanism,
-      ).resolves.toBeUndefined();
-    }
-  });
+  it(
+    'every SASL mechanism (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512) and client certificates signed by the CA ' +
+      'are accepted',
+    async () => {
+      const { clientCertFile, clientKeyFile } = stack.secure;
+      for (const mechanism of ['plain', 'scram-sha-256', 'SCRAM-SHA-512']) {
+        const env = {
+          ...envOf('processor'),
+          KAFKA_SASL_MECHANISM: mechanism,
+          KAFKA_TLS_CERT_FILE: clientCertFile,
+          KAFKA_TLS_KEY_FILE: clientKeyFile,
+          REDIS_TLS_CERT_FILE: clientCertFile,
+          REDIS_TLS_KEY_FILE: clientKeyFile,
+        };
+        await expect(
+          checkConnections(readConnectionSettings(env), { timeoutMs: 5_000 }),
+          mechanism,
+        ).resolves.toBeUndefined();
+      }
+    },
+  );
 });
 
 describe('refusals', () => {
@@ -477,10 +500,16 @@ describe('refusals', () => {
     });
     expect(message.split('\n')).toEqual([
       expect.stringMatching(
-        /^Kafka at .* as processor\) refused the credentials .*check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+        new RegExp(
+          /^Kafka at .* as processor\) refused the credentials .*check /.source +
+            /KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/.source,
+        ),
       ),
       expect.stringMatching(
-        /^Redis at .* as processor\) refused the user name or password \(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/,
+        new RegExp(
+          /^Redis at .* as processor\) refused the user name or password /.source +
+            /\(WRONGPASS .*check REDIS_USERNAME and REDIS_PASSWORD/.source,
+        ),
       ),
     ]);
     expect(message).not.toContain(wrong);
@@ -490,10 +519,16 @@ describe('refusals', () => {
     const message = await refusal(without(envOf('processor'), 'KAFKA_TLS_CA_FILE', 'REDIS_TLS_CA_FILE'));
     expect(message.split('\n')).toEqual([
       expect.stringMatching(
-        /^the TLS certificate of Kafka at .* is not trusted \(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/,
+        new RegExp(
+          /^the TLS certificate of Kafka at .* is not trusted /.source +
+            /\(.*certificate.*\): set KAFKA_TLS_CA_FILE to the CA that signed it$/.source,
+        ),
       ),
       expect.stringMatching(
-        /^the TLS certificate of Redis at .* is not trusted \(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/,
+        new RegExp(
+          /^the TLS certificate of Redis at .* is not trusted /.source +
+            /\(.*certificate.*\): set REDIS_TLS_CA_FILE to the CA that signed it$/.source,
+        ),
       ),
     ]);
   });
@@ -539,7 +574,10 @@ describe('refusals', () => {
       (error: unknown) => error,
     );
     expect(explainFailure(failure)).toMatch(
-      /^Kafka at KAFKA_BROKERS refused the credentials .*: check KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/,
+      new RegExp(
+        /^Kafka at KAFKA_BROKERS refused the credentials .*: check /.source +
+          /KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD and KAFKA_SASL_MECHANISM$/.source,
+      ),
     );
     const redis = redisClient(wrongSettings.redis, {
       lazyConnect: true,
@@ -552,49 +590,60 @@ describe('refusals', () => {
     redis.disconnect();
     expect(logged).toEqual([
       expect.stringMatching(
-        /^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL scram-sha-512 as processor\) refused the credentials /,
+        new RegExp(
+          /^\[kafka\] Kafka at KAFKA_BROKERS=\S+ \(TLS, CA \S+, SASL /.source +
+            /scram-sha-512 as processor\) refused the credentials /.source,
+        ),
       ),
       expect.stringMatching(
-        /^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, as processor\) refused the user name or password \(WRONGPASS/,
+        new RegExp(
+          /^\[redis\] Redis at REDIS_URL=rediss:\/\/\S+ \(TLS, CA \S+, /.source +
+            /as processor\) refused the user name or password \(WRONGPASS/.source,
+        ),
       ),
     ]);
   });
 
-  it('a step run as the wrong principal: a topic it may not see or create is named with the setting to check', async () => {
-    const admin = connectAs('admin');
-    await admin.admin.connect();
-    const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('hidden')}`;
-    await createTopic(admin.admin, input, 1);
-    // `serving` may not Describe events.*: to it the topic is not there, which must not read as "create it".
-    const servingRedis = connectAs('serving').redis;
-    const stream = new StreamProcessor({
-      topology: {
-        topics: [input],
-        processor: featureSetProcessor(paymentFeatures),
-        allowedLateness: duration.seconds(0),
-      },
-      kafka: settings.serving.kafka,
-      store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: service }),
-      group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
-      log: capture,
-    });
-    await expect(stream.start()).rejects.toThrow(
-      `input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as an admin user, or run as a user with Read and Describe on them`,
-    );
-    await stream.stop();
-    const processor = connectAs('processor');
-    await processor.admin.connect();
-    const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('not-mine')}`;
-    const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(
-      () => undefined,
-      (error: unknown) => error,
-    );
-    expect(explainFailure(refused)).toMatch(
-      new RegExp(
-        `^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`,
-      ),
-    );
-  });
+  it(
+    'a step run as the wrong principal: a topic it may not see or create is named with the setting to ' + 'check',
+    async () => {
+      const admin = connectAs('admin');
+      await admin.admin.connect();
+      const input = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('hidden')}`;
+      await createTopic(admin.admin, input, 1);
+      // `serving` may not Describe events.*: to it the topic is not there, which must not read as "create it".
+      const servingRedis = connectAs('serving').redis;
+      const stream = new StreamProcessor({
+        topology: {
+          topics: [input],
+          processor: featureSetProcessor(paymentFeatures),
+          allowedLateness: duration.seconds(0),
+        },
+        kafka: settings.serving.kafka,
+        store: new OnlineStore(servingRedis, { namespace: uniqueName('wrong'), featureSets: service }),
+        group: `${SECURE_NAMING.processorGroupPrefix}${uniqueName('wrong')}`,
+        log: capture,
+      });
+      await expect(stream.start()).rejects.toThrow(
+        `input topic(s) ${input} do not exist or KAFKA_SASL_USERNAME=serving may not see them: create them as ` +
+          `an admin user, or run as a user with Read and Describe on them`,
+      );
+      await stream.stop();
+      const processor = connectAs('processor');
+      await processor.admin.connect();
+      const served = `${SECURE_NAMING.servedTopicPrefix}${uniqueName('not-mine')}`;
+      const refused = await ensureTopics(processor.admin, [{ topic: served, numPartitions: 1 }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(explainFailure(refused)).toMatch(
+        new RegExp(
+          `^Kafka at KAFKA_BROKERS denied the operation \\(cannot create Kafka topic ${served}: ` +
+            `TOPIC_AUTHORIZATION_FAILED \\(.*\\)\\): the ACLs of KAFKA_SASL_USERNAME do not allow it$`,
+        ),
+      );
+    },
+  );
 
   it('a missing variable: named, before anything connects', () => {
     expect(() => readConnectionSettings(without(envOf('serving'), 'KAFKA_SASL_PASSWORD_FILE'))).toThrow(
@@ -612,52 +661,57 @@ function serverLogs(): string[] {
 }
 
 describe('secrets', () => {
-  it("a recorded secure stack: status prints a principal's settings with password files, and clients get admin's by default", () => {
-    const state = join(mkdtempSync(join(tmpdir(), 'secure-state-')), 'state.json');
-    const { kafkaBrokers, redisUrl, mode, processes, runDir, secure } = stack;
-    writeFileSync(state, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir, secure }));
-    const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
-    const status = spawnSync(
-      process.execPath,
-      ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'],
-      { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' },
-    );
-    printed.push(status.stdout, status.stderr);
-    expect(status.status).toBe(0);
-    const exported = Object.fromEntries(
-      status.stdout
-        .trim()
-        .split('\n')
-        .map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]),
-    );
-    expect(exported).toEqual({ ...envOf('serving') });
-    expect(readConnectionSettings(exported).redis.username).toBe('serving');
-    // One shell, a secure stack's exports then a plain stack's: no TLS, SASL or ACL setting may linger.
-    const plainState = join(dirname(state), 'plain.json');
-    writeFileSync(plainState, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir }));
-    const cli = `"${process.execPath}" --import tsx --conditions=source "${DEVSTACK_CLI}" status`;
-    const shell = spawnSync(
-      'bash',
-      [
-        '-c',
-        `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval "$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`,
-      ],
-      { env, encoding: 'utf8' },
-    );
-    printed.push(shell.stdout, shell.stderr);
-    expect(
-      shell.stdout
-        .split('\n')
-        .filter((line) => /^(KAFKA|REDIS)_/.test(line))
-        .sort(),
-    ).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
-    process.env.RTML_DEVSTACK_STATE = state;
-    try {
-      expect(withRecordedStack({})).toEqual(envOf('admin'));
-    } finally {
-      delete process.env.RTML_DEVSTACK_STATE;
-    }
-  });
+  it(
+    "a recorded secure stack: status prints a principal's settings with password files, and clients get " +
+      "admin's by default",
+    () => {
+      const state = join(mkdtempSync(join(tmpdir(), 'secure-state-')), 'state.json');
+      const { kafkaBrokers, redisUrl, mode, processes, runDir, secure } = stack;
+      writeFileSync(state, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir, secure }));
+      const { KAFKA_BROKERS: _k, REDIS_URL: _r, ...env } = process.env;
+      const status = spawnSync(
+        process.execPath,
+        ['--import', 'tsx', '--conditions=source', DEVSTACK_CLI, 'status', '--as', 'serving'],
+        { env: { ...env, RTML_DEVSTACK_STATE: state }, encoding: 'utf8' },
+      );
+      printed.push(status.stdout, status.stderr);
+      expect(status.status).toBe(0);
+      const exported = Object.fromEntries(
+        status.stdout
+          .trim()
+          .split('\n')
+          .map((line) => line.replace(/^export /, '').split('=', 2) as [string, string]),
+      );
+      expect(exported).toEqual({ ...envOf('serving') });
+      expect(readConnectionSettings(exported).redis.username).toBe('serving');
+      // One shell, a secure stack's exports then a plain stack's: no TLS, SASL or ACL setting may linger.
+      const plainState = join(dirname(state), 'plain.json');
+      writeFileSync(plainState, JSON.stringify({ kafkaBrokers, redisUrl, mode, processes, runDir }));
+      const cli = `"${process.execPath}" --import tsx --conditions=source "${DEVSTACK_CLI}" status`;
+      const shell = spawnSync(
+        'bash',
+        [
+          '-c',
+          `eval "$(RTML_DEVSTACK_STATE=${state} ${cli} --as serving)"; eval ` +
+            `"$(RTML_DEVSTACK_STATE=${plainState} ${cli})"; env`,
+        ],
+        { env, encoding: 'utf8' },
+      );
+      printed.push(shell.stdout, shell.stderr);
+      expect(
+        shell.stdout
+          .split('\n')
+          .filter((line) => /^(KAFKA|REDIS)_/.test(line))
+          .sort(),
+      ).toEqual([`KAFKA_BROKERS=${kafkaBrokers}`, `REDIS_URL=${redisUrl}`]);
+      process.env.RTML_DEVSTACK_STATE = state;
+      try {
+        expect(withRecordedStack({})).toEqual(envOf('admin'));
+      } finally {
+        delete process.env.RTML_DEVSTACK_STATE;
+      }
+    },
+  );
 
   it('password files and server configs holding secrets are owner-only; Redis keeps only hashes', () => {
     const dir = stack.runDir ?? '';
@@ -674,21 +728,25 @@ describe('secrets', () => {
     expect(redisConfig).toMatch(/^user serving on #[0-9a-f]{64} /m);
   });
 
-  it('no password appears in settings descriptions, inspected settings, anything this file printed or the servers logged', () => {
-    const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
-    const shown = SECURE_PRINCIPALS.flatMap((principal) => [
-      describeKafka(settings[principal].kafka),
-      describeRedis(settings[principal].redis),
-      JSON.stringify(settings[principal]),
-      inspect(settings[principal], { depth: 5 }),
-      String(settings[principal].kafka.sasl?.password),
-    ]);
-    const logs = serverLogs();
-    expect(printed.length).toBeGreaterThan(0);
-    expect(logs.length).toBeGreaterThanOrEqual(3);
-    for (const password of passwords) {
-      expect(password.length).toBeGreaterThan(20);
-      for (const text of [...shown, ...printed, ...logs]) expect(text).not.toContain(password);
-    }
-  });
+  it(
+    'no password appears in settings descriptions, inspected settings, anything this file printed or the ' +
+      'servers logged',
+    () => {
+      const passwords = SECURE_PRINCIPALS.map((principal) => readSecurePassword(stack.secure, principal));
+      const shown = SECURE_PRINCIPALS.flatMap((principal) => [
+        describeKafka(settings[principal].kafka),
+        describeRedis(settings[principal].redis),
+        JSON.stringify(settings[principal]),
+        inspect(settings[principal], { depth: 5 }),
+        String(settings[principal].kafka.sasl?.password),
+      ]);
+      const logs = serverLogs();
+      expect(printed.length).toBeGreaterThan(0);
+      expect(logs.length).toBeGreaterThanOrEqual(3);
+      for (const password of passwords) {
+        expect(password.length).toBeGreaterThan(20);
+        for (const text of [...shown, ...printed, ...logs]) expect(text).not.toContain(password);
+      }
+    },
+  );
 });

@@ -2,7 +2,8 @@
 // package.json "exports". Our workspace packages declare their types only under "exports", so
 // `import { x } from "@rtml/features"` would not type-check inside a notebook (it runs fine: Node
 // resolves "exports" -> dist/index.js). For every @rtml/* workspace package, this writes
-// notebooks/node_modules/@rtml/<name>.d.ts (and workshop/node_modules/…, for the labs) re-exporting the package's dist/index.d.ts, which node10
+// notebooks/node_modules/@rtml/<name>.d.ts (and workshop/node_modules/…, for the labs) re-exporting the package's
+// dist/index.d.ts, which node10
 // resolution finds first. Generated, gitignored (node_modules/). Unneeded once each package.json has a
 // top-level "types": "./dist/index.d.ts".
 import { mkdirSync, readdirSync, readFileSync, writeFileSync, existsSync, rmSync } from 'node:fs';
@@ -34,8 +35,9 @@ function writeShims(outDir) {
   }
   // `import * as tslab from "tslab"` (display helpers): the kernel hooks require("tslab") itself; the types
   // come from the kernel's own install in scripts/notebooks/kernel.
+  const tslabTypes = join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js');
   writeFileSync(
     join(outDir, '..', 'tslab.d.ts'),
-    `export * from ${JSON.stringify(relative(join(outDir, '..'), join(root, 'scripts', 'notebooks', 'kernel', 'node_modules', 'tslab', 'dist', 'public.js')))};\n`,
+    `export * from ${JSON.stringify(relative(join(outDir, '..'), tslabTypes))};\n`,
   );
 }

@@ -31,7 +31,10 @@ export function featuresFile(dir) {
   return join(dir, 'src', 'features.ts');
 }
 
-/** Checks that `dir` is a generated pipeline (src/features.ts with the marker, src/events.ts); returns true or a message. */
+/**
+ * Checks that `dir` is a generated pipeline (src/features.ts with the marker, src/events.ts); returns true or a
+ * message.
+ */
 export function checkFeatureTarget(dir) {
   const file = featuresFile(dir);
   if (!existsSync(file)) return `${file} does not exist (expected a scenario or project made by these generators)`;
@@ -43,7 +46,10 @@ export function checkFeatureTarget(dir) {
   return true;
 }
 
-/** Names already defined in the feature set (aggregates, request features, transforms): object keys inside `featureSet({ ... })`. */
+/**
+ * Names already defined in the feature set (aggregates, request features, transforms): object keys inside `featureSet({
+ * ... })`.
+ */
 export function existingFeatureNames(dir) {
   const text = readFileSync(featuresFile(dir), 'utf8');
   const body = text.slice(text.indexOf('featureSet('));
@@ -70,6 +76,9 @@ export function checkField(dir, aggregation, field) {
     .map(([name]) => name);
   if (!(field in fields)) return `unknown event field "${field}"; ${aggregation} can use: ${allowed.join(', ')}`;
   if (!allowed.includes(field))
-    return `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ${fields[field]}; use one of: ${allowed.join(', ')}`;
+    return (
+      `${aggregation} needs a ${AGGREGATION_FIELD_TYPES[aggregation].join(' or ')} field, "${field}" is ` +
+      `${fields[field]}; use one of: ${allowed.join(', ')}`
+    );
   return true;
 }

@@ -32,7 +32,8 @@ describe('explainFailure', () => {
 
   it('a topic the broker would not create: its reasons, and for an ACL the setting to check, without a stack', () => {
     const denied =
-      'cannot create Kafka topic dlq.x: TOPIC_AUTHORIZATION_FAILED (Not authorized to access topics: [Topic authorization failed])';
+      'cannot create Kafka topic dlq.x: TOPIC_AUTHORIZATION_FAILED (Not authorized to access topics: [Topic ' +
+      'authorization failed])';
     expect(explainFailure(new TopicCreationError(denied))).toBe(
       `Kafka at KAFKA_BROKERS denied the operation (${denied}): the ACLs of KAFKA_SASL_USERNAME do not allow it`,
     );

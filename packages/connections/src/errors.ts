@@ -14,7 +14,8 @@ export class ConnectionError extends Error {
 
 /**
  * The line a CLI prints for an error that ends it: a ConnectionError or a client giving up on an unreachable
- * service as one line naming the setting to check, a topic the broker would not create as its reasons; anything else with its stack (a bug: the stack helps), or
+ * service as one line naming the setting to check, a topic the broker would not create as its reasons; anything else
+ * with its stack (a bug: the stack helps), or
  * just its message for a CLI whose other errors are all meant for the user.
  */
 export function explainFailure(error: unknown, otherwise: 'stack' | 'message' = 'stack'): string {

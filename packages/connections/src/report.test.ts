@@ -36,17 +36,21 @@ describe('outage reports', () => {
     expect(lines).toHaveLength(1);
   });
 
-  it('leaves CreateTopics replies to the caller: no line for a topic that exists (ensureTopics reports real failures)', () => {
-    const lines: string[] = [];
-    const log = kafkaLogCreator(closed.kafka, { write: (line) => lines.push(line) })(logLevel.ERROR);
-    log({ ...entry('Response CreateTopics(key: 19, version: 3)', 'Topic creation errors'), namespace: 'Connection' });
-    expect(lines).toEqual([]);
-    log({
-      ...entry('Response Produce(key: 0, version: 7)', 'Not authorized to access topics'),
-      namespace: 'Connection',
-    });
-    expect(lines).toHaveLength(1);
-  });
+  it(
+    'leaves CreateTopics replies to the caller: no line for a topic that exists (ensureTopics reports real ' +
+      'failures)',
+    () => {
+      const lines: string[] = [];
+      const log = kafkaLogCreator(closed.kafka, { write: (line) => lines.push(line) })(logLevel.ERROR);
+      log({ ...entry('Response CreateTopics(key: 19, version: 3)', 'Topic creation errors'), namespace: 'Connection' });
+      expect(lines).toEqual([]);
+      log({
+        ...entry('Response Produce(key: 0, version: 7)', 'Not authorized to access topics'),
+        namespace: 'Connection',
+      });
+      expect(lines).toHaveLength(1);
+    },
+  );
 
   it('reports an unreachable broker once per interval, naming KAFKA_BROKERS, without a stack', async () => {
     const lines: string[] = [];

@@ -55,7 +55,8 @@ export const FILE_SUFFIX = '_FILE';
 /** For a CLI's --help: the variables of a secured Kafka and Redis. */
 export const SECURITY_HELP =
   'Secured services (TLS, SASL, Redis ACL users): KAFKA_TLS, KAFKA_TLS_CA_FILE, KAFKA_SASL_MECHANISM,\n' +
-  '  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD[_FILE], REDIS_URL=rediss://..., REDIS_USERNAME, REDIS_PASSWORD[_FILE],\n' +
+  '  KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD[_FILE], REDIS_URL=rediss://..., REDIS_USERNAME, ' +
+  'REDIS_PASSWORD[_FILE],\n' +
   '  REDIS_TLS_CA_FILE, client certificates (@rtml/connections README, "Production connections").';
 
 /** Every TLS, SASL and ACL variable, so a tool printing exports for a stack can unset those it does not set. */

@@ -25,7 +25,8 @@ describe('connection settings', () => {
       readConnectionSettings({ KAFKA_BROKERS: 'k:9092', REDIS_CLUSTER_NODES: 'r:7000' }).redis.clusterNodes,
     ).toEqual(['r:7000']);
     expect(() => readRedisSettings({ REDIS_URL: 'redis://r:6379', REDIS_CLUSTER_NODES: 'r:7000' })).toThrow(
-      'both REDIS_URL and REDIS_CLUSTER_NODES are set: set REDIS_URL for one Redis server or REDIS_CLUSTER_NODES for a Redis Cluster, not both',
+      'both REDIS_URL and REDIS_CLUSTER_NODES are set: set REDIS_URL for one Redis server or ' +
+        'REDIS_CLUSTER_NODES for a Redis Cluster, not both',
     );
     expect(() => readRedisSettings({ REDIS_CLUSTER_NODES: 'redis://r:7000' })).toThrow(
       'REDIS_CLUSTER_NODES="redis://r:7000" is not a node list: expected host:port',
@@ -63,7 +64,8 @@ describe('connection settings', () => {
     expect(error).toBeInstanceOf(ConnectionError);
     expect(error?.message.split('\n')).toEqual([
       'KAFKA_BROKERS is not set (expected host:port[,host:port...])',
-      'REDIS_URL is not set (expected redis://host:port or, for a Redis Cluster, REDIS_CLUSTER_NODES=host:port[,host:port...])',
+      'REDIS_URL is not set (expected redis://host:port or, for a Redis Cluster, ' +
+        'REDIS_CLUSTER_NODES=host:port[,host:port...])',
       'set it, or start the stack with `npm run infra:up` and `eval "$(npm run --silent infra:status)"`',
     ]);
   });

@@ -73,13 +73,17 @@ function parseRedisOrCluster(env: Environment): Parsed<RedisSettings> {
     return parseRedis(env, REDIS_URL, ` or, for a Redis Cluster, ${REDIS_CLUSTER_NODES}=host:port[,host:port...]`);
   if (env[REDIS_URL]?.trim())
     return {
-      problem: `both ${REDIS_URL} and ${REDIS_CLUSTER_NODES} are set: set ${REDIS_URL} for one Redis server or ${REDIS_CLUSTER_NODES} for a Redis Cluster, not both`,
+      problem:
+        `both ${REDIS_URL} and ${REDIS_CLUSTER_NODES} are set: set ${REDIS_URL} for one Redis server ` +
+        `or ${REDIS_CLUSTER_NODES} for a Redis Cluster, not both`,
       missing: false,
     };
   const parsed = brokerList.safeParse(cluster);
   if (!parsed.success)
     return {
-      problem: `${REDIS_CLUSTER_NODES}="${cluster}" is not a node list: expected host:port[,host:port...], e.g. 10.0.0.1:7000,10.0.0.2:7000`,
+      problem:
+        `${REDIS_CLUSTER_NODES}="${cluster}" is not a node list: expected host:port[,host:port...], ` +
+        `e.g. 10.0.0.1:7000,10.0.0.2:7000`,
       missing: false,
     };
   const url = `${env[REDIS_TLS_CA_FILE] || env[REDIS_TLS_CERT_FILE] ? 'rediss' : 'redis'}://${parsed.data[0]}`;

@@ -219,58 +219,65 @@ describe('pipeline console in headless Chromium', () => {
     await page.close();
   });
 
-  it('lists a malformed event under dead letters with its reason, escaping a <script> payload; a fixed letter re-driven twice is applied once', async () => {
-    const attack = '<script>window.__pwned = 1; alert(1)</script><img src=x onerror=window.__pwned=2>';
-    await produce([txn(4, 'ten', attack)]);
-    const page = await openPage('#dead-letters');
-    await page.waitForSelector('tr[data-letter-row]', { timeout: 30_000 });
-    const row = await page.$eval('tr[data-letter-row]', (tr) => ({
-      id: tr.getAttribute('data-letter-row')!,
-      text: tr.textContent ?? '',
-    }));
-    expect(row.text).toContain('schema');
-    expect(row.text).toContain(`${topic} / `);
-    expect(await text(page, '[data-testid="letter-preview"]')).toContain(attack);
-    expect(
-      await page.evaluate(() => ({
-        pwned: (window as { __pwned?: number }).__pwned,
-        injected: document.querySelectorAll('[data-testid="letters"] script, [data-testid="letters"] img').length,
-      })),
-    ).toEqual({ pwned: undefined, injected: 0 });
+  it(
+    'lists a malformed event under dead letters with its reason, escaping a <script> payload; a fixed ' +
+      'letter re-driven twice is applied once',
+    async () => {
+      const attack = '<script>window.__pwned = 1; alert(1)</script><img src=x onerror=window.__pwned=2>';
+      await produce([txn(4, 'ten', attack)]);
+      const page = await openPage('#dead-letters');
+      await page.waitForSelector('tr[data-letter-row]', { timeout: 30_000 });
+      const row = await page.$eval('tr[data-letter-row]', (tr) => ({
+        id: tr.getAttribute('data-letter-row')!,
+        text: tr.textContent ?? '',
+      }));
+      expect(row.text).toContain('schema');
+      expect(row.text).toContain(`${topic} / `);
+      expect(await text(page, '[data-testid="letter-preview"]')).toContain(attack);
+      expect(
+        await page.evaluate(() => ({
+          pwned: (window as { __pwned?: number }).__pwned,
+          injected: document.querySelectorAll('[data-testid="letters"] script, [data-testid="letters"] img').length,
+        })),
+      ).toEqual({ pwned: undefined, injected: 0 });
 
-    // The operator fixes the amount and re-drives; then re-drives again.
-    await page.click(`input[data-letter="${row.id}"]`);
-    await page.click(`button[data-letter-edit-toggle="${row.id}"]`);
-    await page.$eval(
-      `textarea[data-letter-edit="${row.id}"]`,
-      (area, fixed) => (area.value = fixed),
-      JSON.stringify(txn(4, 10, 'm4')),
-    );
-    await page.click('[data-testid="redrive"]');
-    await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
-    expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');
-    await page.click('[data-testid="redrive"]');
-    await page.waitForFunction(
-      (id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'),
-      {},
-      row.id,
-    );
-    await page.screenshot({ path: join(SHOTS, 'dead-letters-1280x800.png'), fullPage: true });
+      // The operator fixes the amount and re-drives; then re-drives again.
+      await page.click(`input[data-letter="${row.id}"]`);
+      await page.click(`button[data-letter-edit-toggle="${row.id}"]`);
+      await page.$eval(
+        `textarea[data-letter-edit="${row.id}"]`,
+        (area, fixed) => (area.value = fixed),
+        JSON.stringify(txn(4, 10, 'm4')),
+      );
+      await page.click('[data-testid="redrive"]');
+      await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
+      expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');
+      await page.click('[data-testid="redrive"]');
+      await page.waitForFunction(
+        (id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'),
+        {},
+        row.id,
+      );
+      await page.screenshot({ path: join(SHOTS, 'dead-letters-1280x800.png'), fullPage: true });
 
-    // A second console (another transactional id holder, fresh ledger read) refuses it too, even asked twice at once.
-    const other = new Redriver(kafka, new DeadLetterBook(), ledgerTopic);
-    const again = await Promise.all([other.redrive([{ id: row.id }]), other.redrive([{ id: row.id }, { id: row.id }])]);
-    await other.close();
-    expect(again.flat().map((o) => o.status)).toEqual(['already-redriven', 'already-redriven', 'already-redriven']);
+      // A second console (another transactional id holder, fresh ledger read) refuses it too, even asked twice at once.
+      const other = new Redriver(kafka, new DeadLetterBook(), ledgerTopic);
+      const again = await Promise.all([
+        other.redrive([{ id: row.id }]),
+        other.redrive([{ id: row.id }, { id: row.id }]),
+      ]);
+      await other.close();
+      expect(again.flat().map((o) => o.status)).toEqual(['already-redriven', 'already-redriven', 'already-redriven']);
 
-    await produce([txn(5, 1)]); // a later event: once it is in Redis, everything before it is too
-    await caughtUp();
-    await lookUp(page, 'alice');
-    expect(await onlineCount(page)).toBe('5'); // 3 + the re-driven fix + the later event: the fix counted once
-    expect(dialogs).toEqual([]);
-    expect(pageErrors).toEqual([]);
-    await page.close();
-  });
+      await produce([txn(5, 1)]); // a later event: once it is in Redis, everything before it is too
+      await caughtUp();
+      await lookUp(page, 'alice');
+      expect(await onlineCount(page)).toBe('5'); // 3 + the re-driven fix + the later event: the fix counted once
+      expect(dialogs).toEqual([]);
+      expect(pageErrors).toEqual([]);
+      await page.close();
+    },
+  );
 
   it('re-drive is refused unless enabled, and from any other origin; pages carry a script-blocking CSP', async () => {
     const post = (target: FastifyInstance, origin?: string) =>
@@ -304,7 +311,8 @@ describe('pipeline console in headless Chromium', () => {
     for (const { name, spec } of userTransactionFeatures.aggregates)
       expect(definition).toContain(`${name}${spec.kind}`);
     expect(definition).toContain('sliding 1d'); // amount_sum_24h: duration.hours(24)
-    expect(definition).toContain('never stale · expires after 30d'); // the example set declares no maxAge, default expiry
+    // The example set declares no maxAge, default expiry.
+    expect(definition).toContain('never stale · expires after 30d');
     await page.goto(`${url}/#scenario`);
     await page.waitForSelector('[data-testid="look-ahead"]');
     expect(await text(page, '[data-testid="look-ahead"]')).toMatch(/naive latest value.*0\.985.*0\.639/);

@@ -51,7 +51,9 @@ const headerBytes = (headers: IHeaders | undefined, name: string): Buffer | null
   return Buffer.isBuffer(first) ? first : Buffer.from(first);
 };
 
-/** A dead-letter record -> what the console keeps; undefined for records that are not the stream processor's letters. */
+/**
+ * A dead-letter record -> what the console keeps; undefined for records that are not the stream processor's letters.
+ */
 export function readLetter({ topic, message }: TailedMessage): StoredLetter | undefined {
   const h = message.headers;
   const reason = headerText(h, DEAD_LETTER_HEADERS.reason);

@@ -18,7 +18,10 @@ export interface FeatureSetView {
   }[];
   readonly requestFeatures: readonly string[];
   readonly transforms: readonly { name: string; inputs: readonly string[] }[];
-  /** The definition's online settings: reads older than maxAge are `stale` (null: never), entries expire after onlineExpiry. */
+  /**
+   * The definition's online settings: reads older than maxAge are `stale` (null: never), entries expire after
+   * onlineExpiry.
+   */
   readonly online: { readonly maxAge: string | null; readonly onlineExpiry: string };
 }
 

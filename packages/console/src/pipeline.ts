@@ -44,7 +44,10 @@ export interface PipelineSample {
   readonly processors: readonly ProcessorScrape[];
   /** Records appended to the input topics per second since the previous sample. */
   readonly producedPerSecond: number | null;
-  /** Records the processors handled per second (their `rtml_stream_events_total`), or group offsets when no metrics answer. */
+  /**
+   * Records the processors handled per second (their `rtml_stream_events_total`), or group offsets when no metrics
+   * answer.
+   */
   readonly processedPerSecond: number | null;
   /** Event time -> visible in Redis, over the events of this interval (processors' histograms), seconds. */
   readonly freshnessP50Seconds: number | null;
@@ -75,7 +78,10 @@ export interface PipelineMonitorOptions {
   readonly ignoreGroupPrefix: string;
 }
 
-/** Samples the pipeline from Kafka's admin API (offsets, groups) and the processors' /metrics, keeping a bounded history. */
+/**
+ * Samples the pipeline from Kafka's admin API (offsets, groups) and the processors' /metrics, keeping a bounded
+ * history.
+ */
 export class PipelineMonitor {
   private previous: Counters | undefined;
   readonly history: PipelineSample[] = [];

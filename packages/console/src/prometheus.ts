@@ -44,7 +44,10 @@ export function bucketDelta(now: Map<number, number>, before: Map<number, number
   return delta;
 }
 
-/** Quantile from cumulative buckets, interpolated inside the bucket as Prometheus' histogram_quantile does; null when empty. */
+/**
+ * Quantile from cumulative buckets, interpolated inside the bucket as Prometheus' histogram_quantile does; null when
+ * empty.
+ */
 export function histogramQuantile(q: number, buckets: Map<number, number>): number | null {
   const sorted = [...buckets].sort(([a], [b]) => a - b);
   const total = sorted.at(-1)?.[1] ?? 0;

@@ -61,38 +61,44 @@ async function redrivenCounts(expectedTotal: number): Promise<Record<string, num
     if (++seen >= expectedTotal) done();
   });
   await all;
-  await new Promise((resolve) => setTimeout(resolve, 1_000)); // a duplicate would arrive with the rest: give it the chance
+  // A duplicate would arrive with the rest: give it the chance.
+  await new Promise((resolve) => setTimeout(resolve, 1_000));
   await consumer.disconnect();
   return counts;
 }
 
-it('each letter reaches its source topic once: across repeats, concurrent calls, and a console fenced by a newer one', async () => {
-  const book = bookWith([1, 2, 3, 4], (offset) =>
-    offset === 4 ? `{"long":"${'x'.repeat(PREVIEW_CHARS)}"}` : `{"n":${offset}}`,
-  );
-  const first = new Redriver(kafka, book, ledgerTopic, transactionalId);
-  const newer = new Redriver(kafka, book, ledgerTopic, transactionalId);
-  try {
-    const statuses = (outcomes: { status: string }[]) => outcomes.map((o) => o.status);
-    expect(statuses(await first.redrive([{ id: `${source}:0:1` }, { id: `${source}:0:1` }]))).toEqual([
-      'redriven',
-      'already-redriven',
-    ]);
-    // A fix edited from a cut preview would drop the rest of the record: refused, nothing sent.
-    expect(statuses(await first.redrive([{ id: `${source}:0:4`, value: '{"fixed":true}' }]))).toEqual(['refused']);
-    // The newer console fences the first; it learns letter 1 from the ledger and sends letter 2.
-    const [a, b] = await Promise.all([
-      newer.redrive([{ id: `${source}:0:1` }, { id: `${source}:0:2` }]),
-      newer.redrive([{ id: `${source}:0:2` }]),
-    ]);
-    expect([statuses(a), statuses(b)]).toEqual([['already-redriven', 'redriven'], ['already-redriven']]);
-    // The fenced console's next re-drive fails without sending; it then reconnects, fencing the newer one, and knows both.
-    await expect(first.redrive([{ id: `${source}:0:3` }])).rejects.toThrow();
-    expect(
-      statuses(await first.redrive([{ id: `${source}:0:2` }, { id: `${source}:0:3` }, { id: `${source}:0:9` }])),
-    ).toEqual(['already-redriven', 'redriven', 'refused']);
-  } finally {
-    await Promise.all([first.close(), newer.close()]);
-  }
-  expect(await redrivenCounts(3)).toEqual({ [`${source}:0:1`]: 1, [`${source}:0:2`]: 1, [`${source}:0:3`]: 1 });
-});
+it(
+  'each letter reaches its source topic once: across repeats, concurrent calls, and a console fenced by a ' +
+    'newer one',
+  async () => {
+    const book = bookWith([1, 2, 3, 4], (offset) =>
+      offset === 4 ? `{"long":"${'x'.repeat(PREVIEW_CHARS)}"}` : `{"n":${offset}}`,
+    );
+    const first = new Redriver(kafka, book, ledgerTopic, transactionalId);
+    const newer = new Redriver(kafka, book, ledgerTopic, transactionalId);
+    try {
+      const statuses = (outcomes: { status: string }[]) => outcomes.map((o) => o.status);
+      expect(statuses(await first.redrive([{ id: `${source}:0:1` }, { id: `${source}:0:1` }]))).toEqual([
+        'redriven',
+        'already-redriven',
+      ]);
+      // A fix edited from a cut preview would drop the rest of the record: refused, nothing sent.
+      expect(statuses(await first.redrive([{ id: `${source}:0:4`, value: '{"fixed":true}' }]))).toEqual(['refused']);
+      // The newer console fences the first; it learns letter 1 from the ledger and sends letter 2.
+      const [a, b] = await Promise.all([
+        newer.redrive([{ id: `${source}:0:1` }, { id: `${source}:0:2` }]),
+        newer.redrive([{ id: `${source}:0:2` }]),
+      ]);
+      expect([statuses(a), statuses(b)]).toEqual([['already-redriven', 'redriven'], ['already-redriven']]);
+      // The fenced console's next re-drive fails without sending; it then reconnects, fencing the newer one, and knows
+      // both.
+      await expect(first.redrive([{ id: `${source}:0:3` }])).rejects.toThrow();
+      expect(
+        statuses(await first.redrive([{ id: `${source}:0:2` }, { id: `${source}:0:3` }, { id: `${source}:0:9` }])),
+      ).toEqual(['already-redriven', 'redriven', 'refused']);
+    } finally {
+      await Promise.all([first.close(), newer.close()]);
+    }
+    expect(await redrivenCounts(3)).toEqual({ [`${source}:0:1`]: 1, [`${source}:0:2`]: 1, [`${source}:0:3`]: 1 });
+  },
+);

@@ -8,7 +8,10 @@ export const DEFAULT_LEDGER_TOPIC = 'rtml-console.redrives';
 /** Header on every re-driven record: which letter it re-drives (`topic:partition:offset` of the refused record). */
 export const REDRIVEN_FROM_HEADER = 'rtml-redriven-from';
 const SYNC_KEY = '__sync';
-/** Reading the ledger at start-up is one consumer join plus a read; a broker that takes longer is reported, not waited for. */
+/**
+ * Reading the ledger at start-up is one consumer join plus a read; a broker that takes longer is reported, not waited
+ * for.
+ */
 const LEDGER_READ_TIMEOUT_MS = 60_000;
 
 /** What one letter's re-drive did: sent now, sent before (never twice), or not sent and why. */
@@ -26,7 +29,10 @@ export type RedriveOutcome =
 
 export interface RedriveRequest {
   readonly id: string;
-  /** The fixed record, replacing the letter's bytes (UTF-8); absent = re-drive the original bytes (the processor was fixed). */
+  /**
+   * The fixed record, replacing the letter's bytes (UTF-8); absent = re-drive the original bytes (the processor was
+   * fixed).
+   */
   readonly value?: string;
 }
 

@@ -116,19 +116,22 @@ describe('dead letters', () => {
     ).toBeUndefined();
   });
 
-  it('a letter sent twice (a processor crash) is listed and counted once; the list is bounded, the counts are not', () => {
-    const book = new DeadLetterBook(2);
-    for (const [offset, reason] of [
-      [1, 'schema'],
-      [1, 'schema'],
-      [2, 'late'],
-      [3, 'schema'],
-    ] as const)
-      book.add(readLetter(letterMessage(offset, reason, '{}'))!);
-    expect(book.countsByReason()).toEqual({ late: 1, schema: 2 });
-    expect(book.list().map((l) => l.id)).toEqual(['t:1:3', 't:1:2']);
-    expect(book.list({ reason: 'late' }).map((l) => l.id)).toEqual(['t:1:2']);
-  });
+  it(
+    'a letter sent twice (a processor crash) is listed and counted once; the list is bounded, the counts ' + 'are not',
+    () => {
+      const book = new DeadLetterBook(2);
+      for (const [offset, reason] of [
+        [1, 'schema'],
+        [1, 'schema'],
+        [2, 'late'],
+        [3, 'schema'],
+      ] as const)
+        book.add(readLetter(letterMessage(offset, reason, '{}'))!);
+      expect(book.countsByReason()).toEqual({ late: 1, schema: 2 });
+      expect(book.list().map((l) => l.id)).toEqual(['t:1:3', 't:1:2']);
+      expect(book.list({ reason: 'late' }).map((l) => l.id)).toEqual(['t:1:2']);
+    },
+  );
 });
 
 it('durations read as in the definitions', () => {

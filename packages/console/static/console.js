@@ -29,7 +29,10 @@ const fmt = (n, digits = 1) =>
   n === null || n === undefined || Number.isNaN(n)
     ? '–'
     : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
-const secondsText = (s) => (s === null || s === undefined ? '–' : s < 1 ? `${fmt(s * 1000, 0)} ms` : `${fmt(s, 2)} s`);
+const secondsText = (s) => {
+  if (s === null || s === undefined) return '–';
+  return s < 1 ? `${fmt(s * 1000, 0)} ms` : `${fmt(s, 2)} s`;
+};
 const msText = (ms) => (ms === null || ms === undefined ? '–' : secondsText(ms / 1000));
 const timeText = (ms) =>
   ms
@@ -590,7 +593,8 @@ async function renderFeatureSets() {
           el('code', {}, s.entityKey),
           ` · topic `,
           el('code', {}, s.topic),
-          ` · ${s.online.maxAge === null ? 'never stale' : `stale after ${s.online.maxAge}`} · expires after ${s.online.onlineExpiry} without writes`,
+          ` · ${s.online.maxAge === null ? 'never stale' : `stale after ${s.online.maxAge}`}` +
+            ` · expires after ${s.online.onlineExpiry} without writes`,
         ),
         table(
           ['feature', 'aggregation', 'field', 'window', 'type', 'default'],
@@ -749,7 +753,9 @@ async function renderScenario() {
       el(
         'p',
         { class: 'muted' },
-        `processor produce → committed in Redis per segment (${r.staleness.processorCommitMs.segments}, wall clock): p50 ${fmt(r.staleness.processorCommitMs.p50, 0)} ms, p95 ${fmt(r.staleness.processorCommitMs.p95, 0)} ms, max ${fmt(r.staleness.processorCommitMs.max, 0)} ms`,
+        `processor produce → committed in Redis per segment (${r.staleness.processorCommitMs.segments}, wall ` +
+          `clock): p50 ${fmt(r.staleness.processorCommitMs.p50, 0)} ms, p95 ` +
+          `${fmt(r.staleness.processorCommitMs.p95, 0)} ms, max ${fmt(r.staleness.processorCommitMs.max, 0)} ms`,
       ),
     ),
   );

@@ -129,7 +129,10 @@ export async function replicaOf(cluster: RunningCluster, primary: ManagedProcess
 /** A SIGKILLed node, and how to start it again. */
 export interface KilledNode {
   readonly killed: ManagedProcess;
-  /** Starts it again (same command line, data, ports) and waits until the cluster is whole again; returns the new process. */
+  /**
+   * Starts it again (same command line, data, ports) and waits until the cluster is whole again; returns the new
+   * process.
+   */
   restart(): Promise<ManagedProcess>;
 }
 
@@ -185,7 +188,10 @@ async function allInSync(brokers: string): Promise<boolean> {
   }
 }
 
-/** Every slot served, every node known, every primary with an online replica (a restarted old primary rejoins as a replica). */
+/**
+ * Every slot served, every node known, every primary with an online replica (a restarted old primary rejoins as a
+ * replica).
+ */
 export async function waitUntilRedisWhole(cluster: RunningCluster): Promise<void> {
   const nodes = cluster.processes.filter(isRedis);
   const servers = nodes.map((p) => ({ url: `redis://${address(p.ports[0]!)}` }));

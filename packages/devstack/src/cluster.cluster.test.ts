@@ -72,7 +72,8 @@ describe('Kafka: 3 KRaft brokers', () => {
 
   it('creates topics with replication factor 3 and min.insync.replicas 2 by default', async () => {
     expect((await admin.describeCluster()).brokers).toHaveLength(3);
-    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at first.
+    // ensureTopics: kafkajs' waitForLeaders gives up on the UNKNOWN_TOPIC_OR_PARTITION a loaded KRaft broker answers at
+    // first.
     await ensureTopics(admin, [{ topic, numPartitions: 3 }]);
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
     for (const partition of metadata!.partitions) {
@@ -108,14 +109,17 @@ describe('Kafka: 3 KRaft brokers', () => {
     expect(after!.partitions.find((p) => p.partitionId === 0)!.leader).not.toBe(leaderId);
   });
 
-  it('restarts the killed broker with its data: it rejoins and every partition is back to 3 in-sync replicas', async () => {
-    const restarted = await killedBroker.restart();
-    expect(restarted.pid).not.toBe(killedBroker.killed.pid);
-    expect(cluster.processes).toContain(restarted);
-    expect((await admin.describeCluster()).brokers).toHaveLength(3);
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    for (const partition of metadata!.partitions) expect(partition.isr).toHaveLength(3);
-  });
+  it(
+    'restarts the killed broker with its data: it rejoins and every partition is back to 3 in-sync ' + 'replicas',
+    async () => {
+      const restarted = await killedBroker.restart();
+      expect(restarted.pid).not.toBe(killedBroker.killed.pid);
+      expect(cluster.processes).toContain(restarted);
+      expect((await admin.describeCluster()).brokers).toHaveLength(3);
+      const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+      for (const partition of metadata!.partitions) expect(partition.isr).toHaveLength(3);
+    },
+  );
 
   async function consumeAll(topicName: string, count: number): Promise<string[]> {
     const consumer = kafka.consumer({ groupId: `g-${randomUUID()}`, retry });
@@ -186,25 +190,28 @@ describe('Redis Cluster: 3 primaries + 3 replicas', () => {
     direct.disconnect();
   });
 
-  it("detachReplica makes a failover lose the primary's last writes: the promoted replica holds a strict prefix", async () => {
-    const client = new Cluster(seeds());
-    // One hash tag: both keys on one primary, so "before" and "after" are one replication stream.
-    const tag = `{devstack:prefix:${randomUUID()}}`;
-    await client.set(`${tag}:before`, 'replicated');
-    const primary = await redisPrimaryOf(cluster, `${tag}:before`);
-    const direct = new Redis(primary.ports[0]!, '127.0.0.1');
-    expect(await direct.wait(1, 5_000)).toBe(1);
-    direct.disconnect();
+  it(
+    "detachReplica makes a failover lose the primary's last writes: the promoted replica holds a strict " + 'prefix',
+    async () => {
+      const client = new Cluster(seeds());
+      // One hash tag: both keys on one primary, so "before" and "after" are one replication stream.
+      const tag = `{devstack:prefix:${randomUUID()}}`;
+      await client.set(`${tag}:before`, 'replicated');
+      const primary = await redisPrimaryOf(cluster, `${tag}:before`);
+      const direct = new Redis(primary.ports[0]!, '127.0.0.1');
+      expect(await direct.wait(1, 5_000)).toBe(1);
+      direct.disconnect();
 
-    const detached = await detachReplica(cluster, primary);
-    await client.set(`${tag}:after`, 'acknowledged by the primary alone');
-    const { primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
-    expect(promotedOffset).toBeLessThan(primaryOffset);
-    expect(promotedOffset).toBeGreaterThanOrEqual(detached.offsetAtDetach - 1);
-    expect(await client.get(`${tag}:before`)).toBe('replicated');
-    expect(await client.get(`${tag}:after`)).toBeNull();
-    client.disconnect();
-  });
+      const detached = await detachReplica(cluster, primary);
+      await client.set(`${tag}:after`, 'acknowledged by the primary alone');
+      const { primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
+      expect(promotedOffset).toBeLessThan(primaryOffset);
+      expect(promotedOffset).toBeGreaterThanOrEqual(detached.offsetAtDetach - 1);
+      expect(await client.get(`${tag}:before`)).toBe('replicated');
+      expect(await client.get(`${tag}:after`)).toBeNull();
+      client.disconnect();
+    },
+  );
 });
 
 it('stops the faulted cluster leaving no process and no listening port', async () => {

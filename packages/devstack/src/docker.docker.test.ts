@@ -49,7 +49,10 @@ describe('docker mode (testcontainers)', () => {
     process.env.RTML_KAFKA_IMAGE = 'rtml-missing/kafka:0';
     const before = engineObjects();
     await expect(startStack({ ignoreEnvironment: true, mode: 'docker' })).rejects.toThrow(
-      /pulling rtml-missing\/kafka:0 failed: the image is not in the Docker engine and cannot be pulled[\s\S]*scripts\/docker-images\.sh[\s\S]*RTML_KAFKA_IMAGE/,
+      new RegExp(
+        /pulling rtml-missing\/kafka:0 failed: the image is not in the Docker engine /.source +
+          /and cannot be pulled[\s\S]*scripts\/docker-images\.sh[\s\S]*RTML_KAFKA_IMAGE/.source,
+      ),
     );
     expect(engineObjects()).toEqual(before);
   });

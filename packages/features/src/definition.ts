@@ -96,7 +96,10 @@ export function sliding(size: DurationMs): SlidingWindow {
 
 /* ------------------------------------------------------------------ aggregations */
 
-/** What a field must hold for an aggregation: numbers (sum/mean/min/max), scalars (last, distinctCount), list items (lastK). */
+/**
+ * What a field must hold for an aggregation: numbers (sum/mean/min/max), scalars (last, distinctCount), list items
+ * (lastK).
+ */
 export type FieldNeed = 'number' | 'scalar' | 'listable';
 export type NeedType = { number: number; scalar: string | number | boolean; listable: string | number };
 

@@ -26,7 +26,9 @@ export interface FeatureServiceDefinition<S extends FeatureSets> {
   readonly features?: readonly string[];
 }
 
-/** The result keeps each set's own event type (`S`) for code that handles one set at a time (stream lanes, backfills). */
+/**
+ * The result keeps each set's own event type (`S`) for code that handles one set at a time (stream lanes, backfills).
+ */
 export function featureService<const S extends FeatureSets>(
   definition: FeatureServiceDefinition<S>,
 ): Omit<FeatureService<RequestOf<S>>, 'featureSets'> & { readonly featureSets: S } {

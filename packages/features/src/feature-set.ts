@@ -56,7 +56,10 @@ export interface FeatureSet<E extends SourceEvent> {
   readonly transforms: readonly NamedTransform[];
 }
 
-/** Turns an aggregate over a field of the wrong type (or an unknown field) into a compile error naming the allowed fields. */
+/**
+ * Turns an aggregate over a field of the wrong type (or an unknown field) into a compile error naming the allowed
+ * fields.
+ */
 type CheckAggregates<E, A> = {
   [N in keyof A]: A[N] extends FieldAggregate<infer F, infer Need>
     ? string extends F // a field name only known at run time (generated definitions): checked at run time
@@ -116,7 +119,8 @@ export function featureSet<E extends SourceEvent, const A extends Record<string,
     const unknown = t.inputs.filter((input) => !inputs.has(input));
     if (unknown.length > 0) {
       throw new DefinitionError(
-        `${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate or request features)`,
+        `${where}, transform '${t.name}': unknown input(s) ${unknown.join(', ')} (inputs must be aggregate ` +
+          `or request features)`,
       );
     }
   }

@@ -38,7 +38,8 @@ describe('offline backfill (DuckDB)', () => {
     db = await instance.connect();
     // Ties at t=100 (ids 'b' < 'c'), a null amount, and an ISO time with an offset in a separate table.
     await db.run(`CREATE TABLE ev AS SELECT * FROM (VALUES
-      ('c', 100::BIGINT, 'u1', 2.0, 'mc'), ('b', 100, 'u1', 1.0, 'mb'), ('d', 105, 'u1', NULL, 'md'), ('a', 50, 'u2', 7.0, 'ma')
+      ('c', 100::BIGINT, 'u1', 2.0, 'mc'), ('b', 100, 'u1', 1.0, 'mb'),
+      ('d', 105, 'u1', NULL, 'md'), ('a', 50, 'u2', 7.0, 'ma')
     ) v("eventId", "eventTime", "userId", amount, "merchantId")`);
   });
   afterAll(() => {
@@ -86,7 +87,8 @@ describe('offline backfill (DuckDB)', () => {
 
   it('reads ISO-8601 text (any offset) and TIMESTAMP event times to the same instants', async () => {
     await db.run(
-      `CREATE TABLE ev_iso AS SELECT "eventId", strftime(to_timestamp("eventTime" / 1000) AT TIME ZONE 'Asia/Kolkata', '%Y-%m-%dT%H:%M:%S.%g+05:30') AS "eventTime", "userId", amount, "merchantId" FROM ev`,
+      `CREATE TABLE ev_iso AS SELECT "eventId", strftime(to_timestamp("eventTime" / 1000) AT TIME ZONE ` +
+        `'Asia/Kolkata', '%Y-%m-%dT%H:%M:%S.%g+05:30') AS "eventTime", "userId", amount, "merchantId" FROM ev`,
     );
     await db.run(`CREATE TABLE ev_ts AS SELECT * REPLACE (epoch_ms("eventTime") AS "eventTime") FROM ev`);
     await runBackfill(db, set, { events: 'ev_iso', into: 'hist_iso' });
@@ -96,71 +98,87 @@ describe('offline backfill (DuckDB)', () => {
     expect(await history('hist_ts')).toEqual(expected);
   });
 
-  it('counts a redelivered event once, as online: n copies with a lastK feature leave count and sum unchanged', async () => {
-    await db.run(`CREATE TABLE ev_copies AS SELECT ev.* FROM ev, range(3)`);
-    await runBackfill(db, set, { events: 'ev_copies', into: 'hist_copies' });
-    expect(await history('hist_copies')).toEqual(await history('hist'));
-    await db.run(`CREATE TABLE ev_conflict AS SELECT * FROM ev UNION ALL SELECT 'b', 100, 'u1', 9.0, 'mb'`);
-    await expect(runBackfill(db, set, { events: 'ev_conflict', into: 'hist_conflict' })).rejects.toThrow(
-      /invalid transaction event "b" at 100 ms: delivered more than once with different field values/,
-    );
-  });
+  it(
+    'counts a redelivered event once, as online: n copies with a lastK feature leave count and sum ' + 'unchanged',
+    async () => {
+      await db.run(`CREATE TABLE ev_copies AS SELECT ev.* FROM ev, range(3)`);
+      await runBackfill(db, set, { events: 'ev_copies', into: 'hist_copies' });
+      expect(await history('hist_copies')).toEqual(await history('hist'));
+      await db.run(`CREATE TABLE ev_conflict AS SELECT * FROM ev UNION ALL SELECT 'b', 100, 'u1', 9.0, 'mb'`);
+      await expect(runBackfill(db, set, { events: 'ev_conflict', into: 'hist_conflict' })).rejects.toThrow(
+        /invalid transaction event "b" at 100 ms: delivered more than once with different field values/,
+      );
+    },
+  );
 
-  it('holds events to the online rules: the same event time rule and finite numbers, errors naming the event', async () => {
-    const online = createOnlineEngine(set);
-    const cases: [string, string, string][] = [
-      ['VARCHAR', "'2024-05-01T12:00:00'", 'eventTime'],
-      ['VARCHAR', "'2024-05-01'", 'eventTime'],
-      ['VARCHAR', "'2024-05-01T12:00:00+0530'", 'eventTime'],
-      ['VARCHAR', "'2024-05-01T12:00:00+05'", 'eventTime'],
-      ['VARCHAR', "'2024-05-01T12:00:00 Asia/Kolkata'", 'eventTime'],
-      ['DOUBLE', '1.5', 'eventTime'],
-      ['BIGINT', 'NULL', 'eventTime'],
-    ];
-    for (const [type, time, field] of cases) {
-      await db.run(
-        `CREATE OR REPLACE TABLE ev_bad AS SELECT 'bad' AS "eventId", CAST(${time} AS ${type}) AS "eventTime", 'u1' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`,
-      );
-      const raw = (
-        await db.runAndReadAll(`SELECT "eventTime" FROM ev_bad WHERE "eventId" = 'bad'`)
-      ).getRowObjectsJS()[0]!['eventTime'];
-      const expected = online.parse({
-        eventId: 'bad',
-        eventTime: raw ?? null,
-        userId: 'u1',
-        amount: 1,
-        merchantId: 'm',
-      });
-      expect(expected).toMatchObject({ ok: false, reason: `invalid transaction event: ${field}: ${EVENT_TIME_RULE}` });
-      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' }), `${type} ${time}`).rejects.toThrow(
-        `invalid transaction event "bad": ${field}: ${EVENT_TIME_RULE}, got `,
-      );
-    }
-    for (const bad of ["'nan'", "'inf'", "'-inf'"]) {
-      await db.run(
-        `CREATE OR REPLACE TABLE ev_bad AS SELECT * FROM ev UNION ALL SELECT 'bad', 100, 'u1', CAST(${bad} AS DOUBLE), 'm'`,
-      );
-      await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' })).rejects.toThrow(
-        /invalid transaction event "bad": amount: expected a finite number or null, got (nan|inf|-inf)/,
-      );
-    }
-  });
+  it(
+    'holds events to the online rules: the same event time rule and finite numbers, errors naming the ' + 'event',
+    async () => {
+      const online = createOnlineEngine(set);
+      const cases: [string, string, string][] = [
+        ['VARCHAR', "'2024-05-01T12:00:00'", 'eventTime'],
+        ['VARCHAR', "'2024-05-01'", 'eventTime'],
+        ['VARCHAR', "'2024-05-01T12:00:00+0530'", 'eventTime'],
+        ['VARCHAR', "'2024-05-01T12:00:00+05'", 'eventTime'],
+        ['VARCHAR', "'2024-05-01T12:00:00 Asia/Kolkata'", 'eventTime'],
+        ['DOUBLE', '1.5', 'eventTime'],
+        ['BIGINT', 'NULL', 'eventTime'],
+      ];
+      for (const [type, time, field] of cases) {
+        await db.run(
+          `CREATE OR REPLACE TABLE ev_bad AS SELECT 'bad' AS "eventId", CAST(${time} AS ${type}) AS ` +
+            `"eventTime", 'u1' AS "userId", 1.0 AS amount, 'm' AS "merchantId"`,
+        );
+        const raw = (
+          await db.runAndReadAll(`SELECT "eventTime" FROM ev_bad WHERE "eventId" = 'bad'`)
+        ).getRowObjectsJS()[0]!['eventTime'];
+        const expected = online.parse({
+          eventId: 'bad',
+          eventTime: raw ?? null,
+          userId: 'u1',
+          amount: 1,
+          merchantId: 'm',
+        });
+        expect(expected).toMatchObject({
+          ok: false,
+          reason: `invalid transaction event: ${field}: ${EVENT_TIME_RULE}`,
+        });
+        await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' }), `${type} ${time}`).rejects.toThrow(
+          `invalid transaction event "bad": ${field}: ${EVENT_TIME_RULE}, got `,
+        );
+      }
+      for (const bad of ["'nan'", "'inf'", "'-inf'"]) {
+        await db.run(
+          `CREATE OR REPLACE TABLE ev_bad AS SELECT * FROM ev UNION ALL SELECT 'bad', 100, 'u1', CAST(${bad} ` +
+            `AS DOUBLE), 'm'`,
+        );
+        await expect(runBackfill(db, set, { events: 'ev_bad', into: 'hist_bad' })).rejects.toThrow(
+          /invalid transaction event "bad": amount: expected a finite number or null, got (nan|inf|-inf)/,
+        );
+      }
+    },
+  );
 
-  it('reports a sum or mean that overflows to ±Infinity as missing on both paths (not the default: the window is not empty)', async () => {
-    await db.run(
-      `CREATE TABLE ev_huge AS SELECT * FROM (VALUES ('a', 100::BIGINT, 'u1', 1e308, 'ma'), ('b', 101, 'u1', 1e308, 'mb')) v("eventId", "eventTime", "userId", amount, "merchantId")`,
-    );
-    await runBackfill(db, userTransactionFeatures, { events: 'ev_huge', into: 'hist_huge' });
-    const [offline] = (await history('hist_huge')).filter((row) => row['t'] === 101);
-    const online = createOnlineEngine(userTransactionFeatures);
-    const state = [txn('a', 100, 1e308), txn('b', 101, 1e308)].reduce(
-      (s, e) => online.apply(s, e),
-      online.initialState(),
-    );
-    const expected = { amount_sum_24h: null, amount_mean_lifetime: null, amount_max_24h: 1e308, last_amount: 1e308 };
-    expect(offline).toMatchObject(expected);
-    expect(online.read(state, 'u1', eventTime(101)).values).toMatchObject(expected);
-  });
+  it(
+    'reports a sum or mean that overflows to ±Infinity as missing on both paths (not the default: the ' +
+      'window is not empty)',
+    async () => {
+      await db.run(
+        `CREATE TABLE ev_huge AS SELECT * FROM (VALUES ('a', 100::BIGINT, 'u1', 1e308, 'ma'), ('b', 101, 'u1', ` +
+          `1e308, 'mb')) v("eventId", "eventTime", "userId", amount, "merchantId")`,
+      );
+      await runBackfill(db, userTransactionFeatures, { events: 'ev_huge', into: 'hist_huge' });
+      const [offline] = (await history('hist_huge')).filter((row) => row['t'] === 101);
+      const online = createOnlineEngine(userTransactionFeatures);
+      const state = [txn('a', 100, 1e308), txn('b', 101, 1e308)].reduce(
+        (s, e) => online.apply(s, e),
+        online.initialState(),
+      );
+      const expected = { amount_sum_24h: null, amount_mean_lifetime: null, amount_max_24h: 1e308, last_amount: 1e308 };
+      expect(offline).toMatchObject(expected);
+      expect(online.read(state, 'u1', eventTime(101)).values).toMatchObject(expected);
+    },
+  );
 
   it('accepts any relation, e.g. read_parquet, and rejects a bad target name', async () => {
     expect(compileBackfillSql(set, { events: "read_parquet('x/*.parquet')" })).toContain(

@@ -14,11 +14,17 @@ export interface SqlConnection {
   ): Promise<{ getRows(): readonly (readonly unknown[])[]; getRowObjectsJS(): readonly Record<string, unknown>[] }>;
 }
 
-/** How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with an offset. */
+/**
+ * How the events relation stores `eventTime`: epoch ms (any numeric type), TIMESTAMP/TIMESTAMPTZ, or ISO-8601 text with
+ * an offset.
+ */
 export type EventTimeEncoding = 'epoch_ms' | 'timestamp' | 'iso8601';
 
 export interface BackfillOptions {
-  /** A relation of parsed source events, columns named as the source fields: a table name or e.g. `read_parquet('x/*.parquet')`. */
+  /**
+   * A relation of parsed source events, columns named as the source fields: a table name or e.g.
+   * `read_parquet('x/*.parquet')`.
+   */
   readonly events: string;
   readonly eventTimeEncoding?: EventTimeEncoding;
 }
@@ -56,6 +62,7 @@ export function compileBackfillSql<E extends SourceEvent>(set: FeatureSet<E>, op
     ...fields.map((f) => `CAST(NULL AS ${sqlType(f)}) AS ${fieldColumn(f)}`),
     ...recents.map((a) => `CAST(NULL AS STRUCT(t BIGINT, v ${sqlType(fieldOf(a.spec))})[]) AS ${recentColumn(a)}`),
   ];
+  const recentColumns = recents.map((a) => `, ${recentColumn(a)}.recent AS ${recentColumn(a)}`).join('');
   const recentJoins = recents.map((a) => `\n  LEFT JOIN ${recentColumn(a)} USING (entity_id, t, event_id)`).join('');
   const expiries = sizes.map((size) => `      UNION ALL SELECT entity_id, t + ${size} FROM ev`);
   const windowNames = [...new Set(set.aggregates.map((a) => windowName(a.spec)))];
@@ -70,7 +77,7 @@ ${expiries.join('\n')}
   )
 ),
 timeline AS (
-  SELECT ev.*${recents.map((a) => `, ${recentColumn(a)}.recent AS ${recentColumn(a)}`).join('')}, FALSE AS is_point FROM ev${recentJoins}
+  SELECT ev.*${recentColumns}, FALSE AS is_point FROM ev${recentJoins}
   UNION ALL
   SELECT entity_id, t, CAST(NULL AS VARCHAR)${markerColumns.map((c) => `, ${c}`).join('')}, TRUE FROM points
 ),
@@ -117,7 +124,8 @@ export async function readBackfillHistory(
   table: string,
 ): Promise<Map<string, HistoryRow[]>> {
   const reader = await connection.runAndReadAll(
-    `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time) FROM ${qualifiedName(table)} ORDER BY entity_id, t`,
+    `SELECT entity_id, epoch_ms(event_time)::DOUBLE AS t, * EXCLUDE (entity_id, event_time)
+     FROM ${qualifiedName(table)} ORDER BY entity_id, t`,
   );
   const history = new Map<string, HistoryRow[]>();
   for (const row of reader.getRowObjectsJS()) {
@@ -161,29 +169,43 @@ function checkedEventsSql<E extends SourceEvent>(set: FeatureSet<E>, options: Ba
   const fields = fieldsRead(set);
   const event = `invalid ${set.source.name} event `;
   // The offending value is part of the message (`got ...`), as it would be in a dead letter's body.
+  const eventIdText = `coalesce(to_json(CAST("eventId" AS VARCHAR))::VARCHAR, '(no eventId)')`;
   const fail: Fail = (field, problem) =>
-    `error(concat(${literal(event)}, coalesce(to_json(CAST("eventId" AS VARCHAR))::VARCHAR, '(no eventId)'), ${literal(`: ${field}: ${problem}, got `)}, coalesce(CAST(${quote(field)} AS VARCHAR), 'null')))`;
+    `error(concat(${literal(event)}, ${eventIdText}, ${literal(`: ${field}: ${problem}, got `)}, ` +
+    `coalesce(CAST(${quote(field)} AS VARCHAR), 'null')))`;
   const checkedField = (field: string) => {
     const value = `CAST(${quote(field)} AS ${fieldSqlType(set, field)})`;
     if (set.source.fieldTypes[field] !== 'number') return `${value} AS ${fieldColumn(field)}`;
-    return `CASE WHEN ${value} IS NULL OR isfinite(${value}) THEN ${value} ELSE ${fail(field, 'expected a finite number or null')} END AS ${fieldColumn(field)}`;
+    const notFinite = fail(field, 'expected a finite number or null');
+    const finiteOrNull = `CASE WHEN ${value} IS NULL OR isfinite(${value}) THEN ${value} ELSE ${notFinite} END`;
+    return `${finiteOrNull} AS ${fieldColumn(field)}`;
   };
   const key = quote(set.entity.key);
+  const checkedFields = fields.map((f) => `,\n         ${checkedField(f)}`).join('');
   return `checked AS (
-  SELECT CASE WHEN ${key} IS NOT NULL THEN CAST(${key} AS VARCHAR) ELSE ${fail(set.entity.key, 'missing entity key')} END AS entity_id,
+  SELECT CASE WHEN ${key} IS NOT NULL THEN CAST(${key} AS VARCHAR)
+              ELSE ${fail(set.entity.key, 'missing entity key')} END AS entity_id,
          ${eventTimeSql(options.eventTimeEncoding ?? 'epoch_ms', fail)} AS t,
-         CASE WHEN "eventId" IS NOT NULL THEN CAST("eventId" AS VARCHAR) ELSE ${fail('eventId', 'missing')} END AS event_id${fields.map((f) => `,\n         ${checkedField(f)}`).join('')}
+         CASE WHEN "eventId" IS NOT NULL THEN CAST("eventId" AS VARCHAR)
+              ELSE ${fail('eventId', 'missing')} END AS event_id${checkedFields}
   FROM ${options.events} AS src
 ),
 ev AS (
   SELECT * FROM checked
   GROUP BY entity_id, t, event_id${fields.map((f) => `, ${fieldColumn(f)}`).join('')}
   QUALIFY CASE WHEN count(*) OVER (PARTITION BY entity_id, t, event_id) = 1 THEN TRUE
-               ELSE error(concat(${literal(event)}, to_json(event_id)::VARCHAR, ' at ', t, ' ms: delivered more than once with different field values; online keeps the first copy delivered, a relation has no delivery order: keep one copy')) END
+               ELSE error(concat(${literal(event)}, to_json(event_id)::VARCHAR, ' at ', t,
+                                 ' ms: delivered more than once with different field values; ',
+                                 'online keeps the first copy delivered, ',
+                                 'a relation has no delivery order: keep one copy'))
+          END
 )`;
 }
 
-/** The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before 1970). */
+/**
+ * The event time as epoch ms under the online rule; sub-millisecond digits floored like `Date.parse` (also before
+ * 1970).
+ */
 function eventTimeSql(encoding: EventTimeEncoding, fail: Fail): string {
   const reject = fail('eventTime', EVENT_TIME_RULE);
   const floorMs = (timestamp: string) =>
@@ -191,14 +213,16 @@ function eventTimeSql(encoding: EventTimeEncoding, fail: Fail): string {
   switch (encoding) {
     case 'epoch_ms': {
       const ms = 'CAST("eventTime" AS DOUBLE)';
-      return `CASE WHEN isfinite(${ms}) AND ${ms} = trunc(${ms}) AND abs(${ms}) <= ${MAX_SAFE_INTEGER} THEN CAST("eventTime" AS BIGINT) ELSE ${reject} END`;
+      const safeInteger = `isfinite(${ms}) AND ${ms} = trunc(${ms}) AND abs(${ms}) <= ${MAX_SAFE_INTEGER}`;
+      return `CASE WHEN ${safeInteger} THEN CAST("eventTime" AS BIGINT) ELSE ${reject} END`;
     }
     case 'timestamp':
       return `CASE WHEN "eventTime" IS NOT NULL THEN ${floorMs('"eventTime"')} ELSE ${reject} END`;
     case 'iso8601': {
       // The offset is explicit (the pattern demands it), so the cast to TIMESTAMPTZ never consults the session zone.
       const text = 'CAST("eventTime" AS VARCHAR)';
-      return `CASE WHEN regexp_full_match(${text}, ${literal(ISO_WITH_OFFSET_PATTERN)}) THEN ${floorMs(`CAST(${text} AS TIMESTAMPTZ)`)} ELSE ${reject} END`;
+      const isIsoWithOffset = `regexp_full_match(${text}, ${literal(ISO_WITH_OFFSET_PATTERN)})`;
+      return `CASE WHEN ${isIsoWithOffset} THEN ${floorMs(`CAST(${text} AS TIMESTAMPTZ)`)} ELSE ${reject} END`;
     }
   }
 }
@@ -233,7 +257,8 @@ function recentCte(feature: AggregateFeature): string {
   const k = feature.spec.kind === 'lastK' ? (feature.spec.k ?? 1) : 1;
   return `${recentColumn(feature)} AS (
   SELECT entity_id, t, event_id,
-         list({'t': t, 'v': ${f}}) OVER (PARTITION BY entity_id ORDER BY t, event_id ROWS BETWEEN ${k - 1} PRECEDING AND CURRENT ROW) AS recent
+         list({'t': t, 'v': ${f}})
+           OVER (PARTITION BY entity_id ORDER BY t, event_id ROWS BETWEEN ${k - 1} PRECEDING AND CURRENT ROW) AS recent
   FROM ev WHERE ${f} IS NOT NULL
 )`;
 }
@@ -255,7 +280,9 @@ function windowFrame(name: string): string {
   return `PARTITION BY entity_id ORDER BY t RANGE BETWEEN ${start} PRECEDING AND CURRENT ROW`;
 }
 
-/** The windowed part of each feature; for last / lastK the latest (time, value)s, which finishSql trims to the window. */
+/**
+ * The windowed part of each feature; for last / lastK the latest (time, value)s, which finishSql trims to the window.
+ */
 function rawAggregateSql(feature: AggregateFeature): string {
   const spec = feature.spec;
   const over = `OVER ${windowName(spec)}`;

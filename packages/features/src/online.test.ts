@@ -91,28 +91,32 @@ describe('online engine', () => {
     expect(lifetimeOnly.read(lifetimeOnly.apply(compacted, txn('a', 0, 1)), 'u1', eventTime(t0 + 10)).values.n).toBe(3);
   });
 
-  it('refuses NaN and Infinity in an event built by hand (parse never lets them through), for every aggregation alike', () => {
-    const lifetimeOnly = createOnlineEngine(
-      featureSet({ name: 'totals', entity: user, source: transactions, features: { recent: lastK('amount', 3) } }),
-    );
-    for (const bad of [NaN, Infinity, -Infinity]) {
-      expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(
-        /event "a": amount must be a finite number or null, got/,
+  it(
+    'refuses NaN and Infinity in an event built by hand (parse never lets them through), for every ' +
+      'aggregation alike',
+    () => {
+      const lifetimeOnly = createOnlineEngine(
+        featureSet({ name: 'totals', entity: user, source: transactions, features: { recent: lastK('amount', 3) } }),
       );
-      expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(
-        /amount must be a finite number or null/,
-      );
-    }
-    expect(
-      engine.parse({
-        eventId: 'a',
-        eventTime: t0,
-        userId: 'u1',
-        amount: JSON.parse('1e999') as number,
-        merchantId: 'm',
-      }),
-    ).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
-  });
+      for (const bad of [NaN, Infinity, -Infinity]) {
+        expect(() => engine.apply(engine.initialState(), txn('a', 0, bad))).toThrow(
+          /event "a": amount must be a finite number or null, got/,
+        );
+        expect(() => lifetimeOnly.apply(lifetimeOnly.initialState(), txn('a', 0, bad))).toThrow(
+          /amount must be a finite number or null/,
+        );
+      }
+      expect(
+        engine.parse({
+          eventId: 'a',
+          eventTime: t0,
+          userId: 'u1',
+          amount: JSON.parse('1e999') as number,
+          merchantId: 'm',
+        }),
+      ).toMatchObject({ ok: false, reason: expect.stringMatching(/amount: .*Infinity/) });
+    },
+  );
 
   it('reports the next expiry for event-time timers and compacts what can no longer matter', () => {
     const state = applyAll(engine, [txn('a', 0, 1), txn('b', 100, 2)]);

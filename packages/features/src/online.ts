@@ -13,7 +13,8 @@ import type { FeatureValue, FeatureValues, FeatureVector } from './vector.js';
  * (`JSON.stringify` adds two quotes). `apply` and `compact` return the new state and leave the one passed unchanged.
  *
  * A string because millions of entities each hold a few events: as arrays and objects the same state took ~2.5x the
- * heap (headers, 8 B pointers, boxed numbers). Layout and encoding: state-codec.ts; packages/features/README.md, "Memory".
+ * heap (headers, 8 B pointers, boxed numbers). Layout and encoding: state-codec.ts; packages/features/README.md,
+ * "Memory".
  */
 export type OnlineState = string;
 
@@ -28,11 +29,17 @@ export interface OnlineEngine<E extends SourceEvent> {
   initialState(): OnlineState;
   /** Any arrival order gives the same state (exact for sliding windows; lifetime sums up to float rounding). */
   apply(state: OnlineState, event: E): OnlineState;
-  /** Aggregate values as of `asOf`. Sliding windows count events in (asOf - size, asOf]; lifetime ones count every applied event. */
+  /**
+   * Aggregate values as of `asOf`. Sliding windows count events in (asOf - size, asOf]; lifetime ones count every
+   * applied event.
+   */
   read(state: OnlineState, entityId: string, asOf: EventTime): FeatureVector;
   /** The first time after `after` at which a sliding value changes without a new event (an event leaving a window). */
   nextChange(state: OnlineState, after: EventTime): EventTime | undefined;
-  /** Drops retained events no read at or after `watermark` can see and no redelivery can match (events older than the watermark must not arrive any more). */
+  /**
+   * Drops retained events no read at or after `watermark` can see and no redelivery can match (events older than the
+   * watermark must not arrive any more).
+   */
   compact(state: OnlineState, watermark: EventTime): OnlineState;
   /** True when the state holds nothing: the entity's key can be deleted. */
   isEmpty(state: OnlineState): boolean;
@@ -43,14 +50,20 @@ export interface OnlineEngine<E extends SourceEvent> {
 interface Planned {
   readonly feature: AggregateFeature;
   readonly accumulator: Accumulator<Json>;
-  /** Where a sliding feature's field sits in a retained row: `nums` or `refs`, at this offset; undefined for count and lifetime. */
+  /**
+   * Where a sliding feature's field sits in a retained row: `nums` or `refs`, at this offset; undefined for count and
+   * lifetime.
+   */
   readonly column: { readonly numeric: boolean; readonly offset: number } | undefined;
 }
 
 /** What an engine computes from its feature set once: the row layout of retained events and a plan per feature. */
 interface EnginePlan<E extends SourceEvent> {
   readonly set: FeatureSet<E>;
-  /** Sliding fields retained in `nums` / `refs` rows, after the event time / event id. Each once, however many features read it. */
+  /**
+   * Sliding fields retained in `nums` / `refs` rows, after the event time / event id. Each once, however many features
+   * read it.
+   */
   readonly numericFields: readonly string[];
   readonly refFields: readonly string[];
   /** Every numeric field any feature reads: checked finite on `apply`. */
@@ -201,7 +214,8 @@ class DecodedStates {
     const version =
       typeof snapshot === 'object' && snapshot !== null && 'v' in snapshot ? JSON.stringify(snapshot.v) : 'unknown';
     throw new Error(
-      `${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads versions 2 and 3): drop the entity's snapshot and rebuild it from the source`,
+      `${this.plan.set.name}: unsupported online state (layout version ${version}; this engine reads ` +
+        `versions 2 and 3): drop the entity's snapshot and rebuild it from the source`,
     );
   }
 }
@@ -273,7 +287,8 @@ function assertFiniteNumbers<E extends SourceEvent>(plan: EnginePlan<E>, event: 
     const value = (event as unknown as Record<string, unknown>)[field];
     if (value !== null && value !== undefined && !Number.isFinite(value)) {
       throw new RangeError(
-        `${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, got ${inspect(value)}`,
+        `${plan.set.name}: event ${JSON.stringify(event.eventId)}: ${field} must be a finite number or null, ` +
+          `got ${inspect(value)}`,
       );
     }
   }

@@ -155,7 +155,8 @@ function rawEvents(stream: Stream, entity: string): RawEvent[] {
 
 async function loadEvents(connection: DuckDBConnection, table: string, streams: readonly RawEvent[][]): Promise<void> {
   await connection.run(
-    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, entity VARCHAR, amount DOUBLE, label VARCHAR, flag BOOLEAN)`,
+    `CREATE OR REPLACE TABLE ${table} ("eventId" VARCHAR, "eventTime" VARCHAR, entity VARCHAR, amount ` +
+      `DOUBLE, label VARCHAR, flag BOOLEAN)`,
   );
   const appender = await connection.createAppender(table);
   for (const raw of streams.flat()) {
@@ -228,7 +229,8 @@ function checkStream(
       if (!offlineOnlineAgree(feature, a, b, { count: distinct, absoluteSum: magnitude })) {
         const t = point - BASE;
         throw new Error(
-          `${entity} ${feature.name} as of BASE+${t}: offline ${JSON.stringify(a)} != online ${JSON.stringify(b)}\nevents: ${JSON.stringify(raw.map((r) => r.online))}`,
+          `${entity} ${feature.name} as of BASE+${t}: offline ${JSON.stringify(a)} != online ` +
+            `${JSON.stringify(b)}\nevents: ${JSON.stringify(raw.map((r) => r.online))}`,
         );
       }
     }
@@ -249,22 +251,27 @@ describe('offline/online parity', () => {
     instance?.closeSync();
   });
 
-  it('agrees at every event time, expiry point and the points around them, for >= 1,000 random streams with redeliveries', async () => {
-    let streamsChecked = 0;
-    await fc.assert(
-      fc.asyncProperty(fc.array(streamArb, { minLength: 40, maxLength: 48 }), async (streams) => {
-        const raw = streams.map((stream, i) => rawEvents(stream, `s${i}`));
-        await loadEvents(connection, 'parity_events', raw);
-        for (const checked of SETS) {
-          await runBackfill(connection, checked.set, { events: 'parity_events', into: checked.table });
-          const history = await readBackfillHistory(connection, checked.table);
-          streams.forEach((stream, i) => checkStream(checked, `s${i}`, stream, raw[i]!, history.get(`s${i}`) ?? []));
-        }
-        streamsChecked += streams.length;
-      }),
-      // No shrinking: each shrink step is a DuckDB batch, and the failure message already names the stream, feature and T.
-      { numRuns: 25, endOnFailure: true },
-    );
-    expect(streamsChecked).toBeGreaterThanOrEqual(1000);
-  });
+  it(
+    'agrees at every event time, expiry point and the points around them, for >= 1,000 random streams with ' +
+      'redeliveries',
+    async () => {
+      let streamsChecked = 0;
+      await fc.assert(
+        fc.asyncProperty(fc.array(streamArb, { minLength: 40, maxLength: 48 }), async (streams) => {
+          const raw = streams.map((stream, i) => rawEvents(stream, `s${i}`));
+          await loadEvents(connection, 'parity_events', raw);
+          for (const checked of SETS) {
+            await runBackfill(connection, checked.set, { events: 'parity_events', into: checked.table });
+            const history = await readBackfillHistory(connection, checked.table);
+            streams.forEach((stream, i) => checkStream(checked, `s${i}`, stream, raw[i]!, history.get(`s${i}`) ?? []));
+          }
+          streamsChecked += streams.length;
+        }),
+        // No shrinking: each shrink step is a DuckDB batch, and the failure message already names the stream, feature
+        // and T.
+        { numRuns: 25, endOnFailure: true },
+      );
+      expect(streamsChecked).toBeGreaterThanOrEqual(1000);
+    },
+  );
 });

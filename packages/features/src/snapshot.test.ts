@@ -69,7 +69,9 @@ const everything = featureSet({
 });
 
 const T0 = Date.UTC(2026, 0, 1);
-/** Ids and strings with what an encoding could trip on: quotes, backslashes, control characters, lone surrogates, emoji. */
+/**
+ * Ids and strings with what an encoding could trip on: quotes, backslashes, control characters, lone surrogates, emoji.
+ */
 const text = fc.oneof(
   fc.string({ unit: 'binary', minLength: 1, maxLength: 6 }),
   fc.constantFrom('a', 'b', '"', '\\', '\u0000', '\ud800', '😀', 'x'.repeat(40)),

@@ -1,5 +1,6 @@
 /**
- * Binary logistic regression with L2 regularisation, trained by Newton's method on standardised inputs. Small and dependency-free on purpose: a teaching repo should let a reader
+ * Binary logistic regression with L2 regularisation, trained by Newton's method on standardised inputs. Small and
+ * dependency-free on purpose: a teaching repo should let a reader
  * see every number that goes into a score.
  */
 

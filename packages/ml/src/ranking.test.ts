@@ -3,7 +3,8 @@ import { groupedPrecisionRecallAtK } from './ranking.js';
 
 describe('groupedPrecisionRecallAtK', () => {
   it('averages per-group precision and recall over the groups with a positive', () => {
-    // a: top-2 of [0.9 (1), 0.8 (0), 0.1 (1)] -> P 1/2, R 1/2; b: top-2 of [0.2 (1), 0.7 (0)] -> P 1/2, R 1; c: no positive, left out.
+    // a: top-2 of [0.9 (1), 0.8 (0), 0.1 (1)] -> P 1/2, R 1/2; b: top-2 of [0.2 (1), 0.7 (0)] -> P 1/2, R 1; c: no
+    // positive, left out.
     const rows = [
       ['a', 0.9, 1],
       ['b', 0.2, 1],

@@ -8,7 +8,10 @@ import { assertIdentifier, InvalidIdentifierError, quoteIdentifier } from './sql
 const CATALOG_TABLE = 'rtml_feature_columns';
 const RESERVED_COLUMNS = new Set(['entity_id', 'event_time']);
 
-/** Feature-set names may not contain `__`: training-set columns are `<set>__<feature>` and must split back unambiguously. */
+/**
+ * Feature-set names may not contain `__`: training-set columns are `<set>__<feature>` and must split back
+ * unambiguously.
+ */
 export function assertFeatureSetName(name: string): string {
   assertIdentifier(name, 'feature set name');
   if (name.includes('__'))
@@ -41,7 +44,8 @@ export class FeatureCatalog {
   static async load(connection: DuckDBConnection, dir: string): Promise<FeatureCatalog> {
     const catalog = new FeatureCatalog(connection, dir);
     await connection.run(
-      `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, position INTEGER, PRIMARY KEY (feature_set, feature))`,
+      `CREATE TABLE IF NOT EXISTS ${CATALOG_TABLE} (feature_set VARCHAR, feature VARCHAR, type VARCHAR, ` +
+        `position INTEGER, PRIMARY KEY (feature_set, feature))`,
     );
     const rows = await queryRows(
       connection,

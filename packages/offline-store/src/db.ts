@@ -17,7 +17,9 @@ import { epochMsParameter, quoteIdentifier, quoteTableName, stringLiteral } from
 export type Params = Record<string, DuckDBValue>;
 export type Row = Record<string, JS>;
 
-/** A cell as text. DuckDB's JS values include lists and structs too, which `String()` spells "[object Object]": JSON. */
+/**
+ * A cell as text. DuckDB's JS values include lists and structs too, which `String()` spells "[object Object]": JSON.
+ */
 export function cellText(value: JS | undefined): string {
   if (value === null || typeof value !== 'object') return String(value);
   return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
@@ -74,7 +76,10 @@ export async function nonFiniteValues(connection: DuckDBConnection, table: strin
     const bad = column.sqlType.endsWith('[]')
       ? `list_bool_or(list_transform(${name}, x -> NOT isfinite(x)))`
       : `NOT isfinite(${name})`;
-    return `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`;
+    return (
+      `SELECT ${rowSql} || ': ' || ${stringLiteral(column.name)} || ' = ' || CAST(${name} AS VARCHAR) ` +
+      `AS problem FROM ${quoteIdentifier(table)} WHERE ${bad}`
+    );
   });
   const rows = await queryRows(connection, `${checks.join(' UNION ALL ')} LIMIT 3`);
   return rows.map((row) => cellText(row['problem']));
@@ -103,7 +108,10 @@ export function stagingTableName(purpose: string): string {
   return `rtml_stage_${purpose}_${process.pid}_${stagingCounter}`;
 }
 
-/** Creates a temp table with the given columns and fills it from JS values through DuckDB's appender (no SQL text per value). */
+/**
+ * Creates a temp table with the given columns and fills it from JS values through DuckDB's appender (no SQL text per
+ * value).
+ */
 export async function stageRows(
   connection: DuckDBConnection,
   table: string,

@@ -20,7 +20,8 @@ const events: TransactionEvent[] = [
 
 const columnsOf = (table: string) =>
   ctx.store.query(
-    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ordinal_position`,
+    `SELECT column_name, data_type FROM information_schema.columns WHERE table_name = '${table}' ORDER BY ` +
+      `ordinal_position`,
   );
 const rowsOf = (table: string) => ctx.store.query(`SELECT * FROM "${table}" ORDER BY eventId`);
 

@@ -3,7 +3,9 @@ import { appendRows, type StageColumn, type StageType } from './db.js';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { quoteIdentifier, stringLiteral } from './sql.js';
 
-/** Events of one source: in memory (already parsed), or an NDJSON file of the same records (e.g. what went to Kafka). */
+/**
+ * Events of one source: in memory (already parsed), or an NDJSON file of the same records (e.g. what went to Kafka).
+ */
 export type EventsInput<E extends SourceEvent> = readonly E[] | { readonly ndjson: string };
 
 const SQL_TYPES: Record<FieldType, StageType> = { number: 'DOUBLE', string: 'VARCHAR', boolean: 'BOOLEAN' };
@@ -31,12 +33,12 @@ export async function loadEvents<E extends SourceEvent>(
   if ('ndjson' in input) {
     const spec = columns.map((column) => `${stringLiteral(column.name)}: ${stringLiteral(column.type)}`).join(', ');
     await connection.run(
-      `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = 'newline_delimited', columns = {${spec}})`,
+      `CREATE OR REPLACE TABLE ${name} AS SELECT * FROM read_json(${stringLiteral(input.ndjson)}, format = ` +
+        `'newline_delimited', columns = {${spec}})`,
     );
   } else {
-    await connection.run(
-      `CREATE OR REPLACE TABLE ${name} (${columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`).join(', ')})`,
-    );
+    const columnList = columns.map((column) => `${quoteIdentifier(column.name, 'column name')} ${column.type}`);
+    await connection.run(`CREATE OR REPLACE TABLE ${name} (${columnList.join(', ')})`);
     const field = (event: E, column: string) =>
       (event as unknown as Record<string, string | number | boolean | null | undefined>)[column] ?? null;
     await appendRows(

@@ -72,7 +72,8 @@ describe('feature history', () => {
 
   it('accepts a table in its own connection (as a backfill would create) and Parquet files', async () => {
     await ctx.store.connection.run(
-      `CREATE TABLE backfill AS SELECT 'e' || (i % 3) AS entity_id, TIMESTAMP '2024-01-01' + to_minutes(i) AS event_time, i::INTEGER AS n FROM range(6) t(i)`,
+      `CREATE TABLE backfill AS SELECT 'e' || (i % 3) AS entity_id, TIMESTAMP '2024-01-01' + to_minutes(i) ` +
+        `AS event_time, i::INTEGER AS n FROM range(6) t(i)`,
     );
     expect((await ctx.store.appendHistory('counts', { table: 'backfill' })).rowsWritten).toBe(6);
     const parquet = join(ctx.dir, 'external.parquet');
@@ -132,7 +133,10 @@ describe('feature history', () => {
           ],
         }),
       ).rejects.toThrow(
-        /feature history for user: NaN and ±Infinity are not feature values .*rows include "u2" at 2024-01-01T00:05:00.000Z: spend = (nan|inf|-inf)/,
+        new RegExp(
+          /feature history for user: NaN and ±Infinity are not feature values /.source +
+            /.*rows include "u2" at 2024-01-01T00:05:00.000Z: spend = (nan|inf|-inf)/.source,
+        ),
       );
       await expect(
         ctx.store.appendHistory('user', { rows: [{ entityId: 'u3', eventTime: at(0), values: { last: [1, bad] } }] }),

@@ -142,7 +142,10 @@ function incomingSchema(columns: readonly { name: string; sqlType: string }[]): 
   );
 }
 
-/** Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row count. */
+/**
+ * Rejects null keys, NaN / ±Infinity values and keys repeated within the batch or already stored; returns the row
+ * count.
+ */
 async function validateStaged(
   connection: DuckDBConnection,
   catalog: FeatureCatalog,
@@ -152,7 +155,8 @@ async function validateStaged(
   const staged = quoteIdentifier(table);
   const [stats] = await queryRows(
     connection,
-    `SELECT count(*)::DOUBLE AS total, count(*) FILTER (WHERE entity_id IS NULL OR event_time IS NULL)::DOUBLE AS null_keys FROM ${staged}`,
+    `SELECT count(*)::DOUBLE AS total, count(*) FILTER (WHERE entity_id IS NULL OR event_time IS ` +
+      `NULL)::DOUBLE AS null_keys FROM ${staged}`,
   );
   if (Number(stats?.['null_keys']) > 0)
     throw new Error(
@@ -161,14 +165,17 @@ async function validateStaged(
   const nonFinite = await nonFiniteValues(connection, table, rowNameSql('entity_id', 'event_time'));
   if (nonFinite.length > 0)
     throw new Error(
-      `feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them too); rows include ${nonFinite.join('; ')}`,
+      `feature history for ${set}: NaN and ±Infinity are not feature values (the online path refuses them ` +
+        `too); rows include ${nonFinite.join('; ')}`,
     );
   const stored = catalog.has(set)
-    ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id FROM ${staged})`
+    ? `UNION ALL SELECT entity_id, event_time FROM ${catalog.view(set)} WHERE entity_id IN (SELECT entity_id ` +
+      `FROM ${staged})`
     : '';
   const repeated = await queryRows(
     connection,
-    `SELECT entity_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS t FROM (SELECT entity_id, event_time FROM ${staged} ${stored})
+    `SELECT entity_id, strftime(event_time, '%Y-%m-%dT%H:%M:%S.%gZ') AS t
+     FROM (SELECT entity_id, event_time FROM ${staged} ${stored})
      GROUP BY ALL HAVING count(*) > 1 ORDER BY ALL LIMIT 3`,
   );
   if (repeated.length > 0) {
@@ -195,7 +202,8 @@ async function writePart(
   // Written under a temporary name and renamed, so a view never lists a half-written part.
   const temporary = `${file}.tmp`;
   await connection.run(
-    `COPY (SELECT * FROM ${quoteIdentifier(table)} ORDER BY entity_id, event_time) TO ${stringLiteral(temporary)} (FORMAT parquet)`,
+    `COPY (SELECT * FROM ${quoteIdentifier(table)} ORDER BY entity_id, event_time) TO ` +
+      `${stringLiteral(temporary)} (FORMAT parquet)`,
   );
   await rename(temporary, file);
   return file;

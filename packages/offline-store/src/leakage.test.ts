@@ -58,25 +58,30 @@ describe('leakage check', () => {
     expect(capped.leaks).toHaveLength(1);
   });
 
-  it('catches a single planted leak in an exported Parquet file; the inclusive rule tolerates equal times only', async () => {
-    await ctx.store.connection.run(
-      `UPDATE pit SET spend__event_time = label_time, spend__total = 50 WHERE label_time = (SELECT max(label_time) FROM pit)`,
-    );
-    const parquet = join(ctx.dir, 'planted.parquet');
-    await ctx.store.exportTable('pit', parquet, 'parquet');
-    const strict = await ctx.store.checkLeakage({ parquet });
-    expect(strict.leaks).toEqual([
-      { row: 3, entityId: 'u1', labelTime: at(20), featureSet: 'spend', featureTime: at(20) },
-    ]);
-    expect((await ctx.store.checkLeakage({ parquet }, { rule: 'inclusive' })).leakingRows).toBe(0);
-    await ctx.store.connection.run(
-      `UPDATE pit SET profile__event_time = label_time + INTERVAL 1 MILLISECOND WHERE label_time = (SELECT min(label_time) FROM pit)`,
-    );
-    const inclusive = await ctx.store.checkLeakage({ table: 'pit' }, { rule: 'inclusive', featureSets: ['profile'] });
-    expect(inclusive.leaks).toEqual([
-      { row: 1, entityId: 'u1', labelTime: at(5), featureSet: 'profile', featureTime: at(5) + 1 },
-    ]);
-  });
+  it(
+    'catches a single planted leak in an exported Parquet file; the inclusive rule tolerates equal times ' + 'only',
+    async () => {
+      await ctx.store.connection.run(
+        `UPDATE pit SET spend__event_time = label_time, spend__total = 50 WHERE label_time = (SELECT ` +
+          `max(label_time) FROM pit)`,
+      );
+      const parquet = join(ctx.dir, 'planted.parquet');
+      await ctx.store.exportTable('pit', parquet, 'parquet');
+      const strict = await ctx.store.checkLeakage({ parquet });
+      expect(strict.leaks).toEqual([
+        { row: 3, entityId: 'u1', labelTime: at(20), featureSet: 'spend', featureTime: at(20) },
+      ]);
+      expect((await ctx.store.checkLeakage({ parquet }, { rule: 'inclusive' })).leakingRows).toBe(0);
+      await ctx.store.connection.run(
+        `UPDATE pit SET profile__event_time = label_time + INTERVAL 1 MILLISECOND WHERE label_time = (SELECT ` +
+          `min(label_time) FROM pit)`,
+      );
+      const inclusive = await ctx.store.checkLeakage({ table: 'pit' }, { rule: 'inclusive', featureSets: ['profile'] });
+      expect(inclusive.leaks).toEqual([
+        { row: 1, entityId: 'u1', labelTime: at(5), featureSet: 'profile', featureTime: at(5) + 1 },
+      ]);
+    },
+  );
 
   it('needs feature-time columns to audit', async () => {
     await expect(

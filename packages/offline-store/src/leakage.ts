@@ -5,7 +5,8 @@ import { isTimestampSqlType } from './schema.js';
 import { epochMsOf, quoteIdentifier } from './sql.js';
 
 /**
- * - `strict` (default, what the point-in-time join guarantees): a feature row at or after label time leaks (feature_time >= label_time).
+ * - `strict` (default, what the point-in-time join guarantees): a feature row at or after label time leaks
+ * (feature_time >= label_time).
  * - `inclusive`: only a feature row after label time leaks (feature_time > label_time), for pipelines whose
  *   labels are known to be produced after same-instant features.
  */
@@ -57,7 +58,8 @@ export async function checkLeakage(
   const perSet = sets.map((_, index) => `count(*) FILTER (WHERE set_index = ${index})::DOUBLE AS "${index}"`);
   const [counts] = await queryRows(
     connection,
-    `SELECT (SELECT count(*) FROM ${relation})::DOUBLE AS checked, count(DISTINCT row)::DOUBLE AS leaking, ${perSet.join(', ')} FROM (${leaksSql})`,
+    `SELECT (SELECT count(*) FROM ${relation})::DOUBLE AS checked, count(DISTINCT row)::DOUBLE AS leaking, ` +
+      `${perSet.join(', ')} FROM (${leaksSql})`,
   );
   const leaks = await queryRows(connection, `${leaksSql} ORDER BY row, set_index LIMIT ${maxLeaks}`);
   return {
@@ -96,10 +98,14 @@ async function featureSetsToCheck(
 function leaksQuery(relation: string, sets: readonly string[], leaksWhen: '>=' | '>'): string {
   const perSet = sets.map((set, index) => {
     const featureTime = quoteIdentifier(set + EVENT_TIME_SUFFIX, 'feature time column');
-    return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index, ${epochMsOf(featureTime)} AS feature_ms
+    return `SELECT row, entity_id, ${epochMsOf('label_time')} AS label_ms, ${index} AS set_index,
+                   ${epochMsOf(featureTime)} AS feature_ms
             FROM numbered WHERE ${featureTime} ${leaksWhen} label_time`;
   });
-  return `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation}) ${perSet.join(' UNION ALL ')}`;
+  return (
+    `WITH numbered AS (SELECT row_number() OVER ()::DOUBLE AS row, * FROM ${relation}) ` +
+    `${perSet.join(' UNION ALL ')}`
+  );
 }
 
 function toLeak(row: Row, sets: readonly string[]): Leak {

@@ -7,10 +7,15 @@ export type FeatureType = (typeof FEATURE_TYPES)[number];
 /** Feature name -> column type, in column order. */
 export type FeatureSchema = Readonly<Record<string, FeatureType>>;
 
-const NUMERIC_SQL_TYPE =
-  /^(DOUBLE|FLOAT|REAL|TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|DECIMAL(\(\d+,\s*\d+\))?)$/;
+const NUMERIC_SQL_TYPE_NAMES = [
+  ...['DOUBLE', 'FLOAT', 'REAL', 'TINYINT', 'SMALLINT', 'INTEGER', 'BIGINT', 'HUGEINT'],
+  ...['UTINYINT', 'USMALLINT', 'UINTEGER', 'UBIGINT', 'UHUGEINT', String.raw`DECIMAL(\(\d+,\s*\d+\))?`],
+];
+const NUMERIC_SQL_TYPE = new RegExp(`^(${NUMERIC_SQL_TYPE_NAMES.join('|')})$`);
 
-/** Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported. */
+/**
+ * Maps a DuckDB column type (as DESCRIBE prints it) to the feature type it is stored as, or undefined if unsupported.
+ */
 export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
   const type = sqlType.toUpperCase();
   if (NUMERIC_SQL_TYPE.test(type)) return 'DOUBLE';
@@ -24,7 +29,9 @@ export function featureTypeOfSql(sqlType: string): FeatureType | undefined {
   return undefined;
 }
 
-/** Plain timestamps only: a TIMESTAMPTZ would convert through the session time zone, so callers convert to UTC first. */
+/**
+ * Plain timestamps only: a TIMESTAMPTZ would convert through the session time zone, so callers convert to UTC first.
+ */
 export function isTimestampSqlType(sqlType: string): boolean {
   return /^(TIMESTAMP(_S|_MS|_NS)?|DATE)$/i.test(sqlType);
 }
@@ -41,7 +48,8 @@ export function featureTypeOfValue(value: FeatureValue): FeatureType | undefined
     if (value.every((item) => typeof item === 'string')) return 'VARCHAR[]';
   }
   throw new TypeError(
-    `unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of numbers / strings`,
+    `unsupported feature value ${JSON.stringify(value)}: expected number, string, boolean, null or a list of ` +
+      `numbers / strings`,
   );
 }
 
@@ -67,7 +75,8 @@ export function inferSchema(
   if (untyped.length > 0) {
     const example = untyped.map((name) => `${name}: 'DOUBLE'`).join(', ');
     throw new TypeError(
-      `cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the source's schema option, e.g. schema: { ${example} }`,
+      `cannot infer the type of ${untyped.join(', ')} (only null / empty values): declare it with the ` +
+        `source's schema option, e.g. schema: { ${example} }`,
     );
   }
   const typed = schema as Record<string, FeatureType>;

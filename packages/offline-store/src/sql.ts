@@ -1,4 +1,6 @@
-/** Names we splice into SQL (feature sets, features, tables): a conservative ASCII subset, always double-quoted as well. */
+/**
+ * Names we splice into SQL (feature sets, features, tables): a conservative ASCII subset, always double-quoted as well.
+ */
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** User-chosen names stay short enough that derived ones (`<set>__<feature>`) remain readable. */
 const MAX_NAME_LENGTH = 63;
@@ -11,7 +13,8 @@ export class InvalidIdentifierError extends Error {
 export function assertIdentifier(name: string, what: string, maxLength = MAX_NAME_LENGTH): string {
   if (typeof name !== 'string' || !IDENTIFIER.test(name) || name.length > maxLength) {
     throw new InvalidIdentifierError(
-      `invalid ${what} ${JSON.stringify(name)}: use 1-${maxLength} characters of [A-Za-z0-9_], not starting with a digit`,
+      `invalid ${what} ${JSON.stringify(name)}: use 1-${maxLength} characters of [A-Za-z0-9_], not starting ` +
+        `with a digit`,
     );
   }
   return name;

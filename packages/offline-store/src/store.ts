@@ -34,13 +34,17 @@ export interface OfflineStoreOptions {
 }
 
 /**
- * The offline store: feature history as Parquet parts per feature set, catalogued and queried through one DuckDB database.
+ * The offline store: feature history as Parquet parts per feature set, catalogued and queried through one DuckDB
+ * database.
  * One store per directory per process (DuckDB locks its file).
  */
 export class OfflineStore {
   private constructor(
     private readonly instance: DuckDBInstance,
-    /** The store's DuckDB connection, e.g. for a backfill to create a history table before `appendHistory(set, { table })`. */
+    /**
+     * The store's DuckDB connection, e.g. for a backfill to create a history table before `appendHistory(set, { table
+     * })`.
+     */
     readonly connection: DuckDBConnection,
     private readonly catalog: FeatureCatalog,
     readonly dir: string,
@@ -118,7 +122,9 @@ export class OfflineStore {
     return rows.map((row) => toFeatureVector(set, features, row));
   }
 
-  /** Time travel: the entity's vector as of `asOf` (its last row with event_time <= asOf), or null if it had none yet. */
+  /**
+   * Time travel: the entity's vector as of `asOf` (its last row with event_time <= asOf), or null if it had none yet.
+   */
   async vectorAsOf(set: string, entityId: string, asOf: EventTime): Promise<FeatureVector | null> {
     const [vector] = await this.vectorsAsOf(set, [entityId], asOf);
     return vector ?? null;

@@ -46,29 +46,37 @@ function probeUnder(zone: string): Promise<ProbeOutput> {
 }
 
 describe('one time rule for both paths, whatever the machine time zone', () => {
-  it('reads the same instants and rejects the same strings with the same text under UTC, Asia/Kolkata and America/Los_Angeles', async () => {
-    const outputs = [];
-    for (const zone of ['UTC', 'Asia/Kolkata', 'America/Los_Angeles']) outputs.push(await probeUnder(zone));
-    // The probes really ran in different zones (DuckDB's default session zone follows TZ) ...
-    expect(outputs.map((o) => o.zone)).toEqual([expect.stringMatching(/UTC$/), 'Asia/Kolkata', 'America/Los_Angeles']);
-    const [utc, ...others] = outputs.map((o) => o.results);
-    // ... and printed the same results.
-    for (const other of others) expect(other).toEqual(utc);
-    for (const time of GOOD_TIMES) {
-      const expected = Math.floor(Date.parse(time));
-      expect(utc![time], time).toEqual({ online: expected, ownConnection: expected, store: expected });
-    }
-    for (const time of BAD_TIMES) {
-      const offline = `invalid transaction event "e": eventTime: ${EVENT_TIME_RULE}, got ${time}`;
-      expect(utc![time], time).toEqual({
-        online: `invalid transaction event: eventTime: ${EVENT_TIME_RULE}`,
-        ownConnection: offline,
-        store: offline,
+  it(
+    'reads the same instants and rejects the same strings with the same text under UTC, Asia/Kolkata and ' +
+      'America/Los_Angeles',
+    async () => {
+      const outputs = [];
+      for (const zone of ['UTC', 'Asia/Kolkata', 'America/Los_Angeles']) outputs.push(await probeUnder(zone));
+      // The probes really ran in different zones (DuckDB's default session zone follows TZ) ...
+      expect(outputs.map((o) => o.zone)).toEqual([
+        expect.stringMatching(/UTC$/),
+        'Asia/Kolkata',
+        'America/Los_Angeles',
+      ]);
+      const [utc, ...others] = outputs.map((o) => o.results);
+      // ... and printed the same results.
+      for (const other of others) expect(other).toEqual(utc);
+      for (const time of GOOD_TIMES) {
+        const expected = Math.floor(Date.parse(time));
+        expect(utc![time], time).toEqual({ online: expected, ownConnection: expected, store: expected });
+      }
+      for (const time of BAD_TIMES) {
+        const offline = `invalid transaction event "e": eventTime: ${EVENT_TIME_RULE}, got ${time}`;
+        expect(utc![time], time).toEqual({
+          online: `invalid transaction event: eventTime: ${EVENT_TIME_RULE}`,
+          ownConnection: offline,
+          store: offline,
+        });
+      }
+      expect(utc!['labels']).toEqual({
+        label_ms: Date.UTC(2024, 4, 1, 12, 0, 1),
+        feature_ms: Date.UTC(2024, 4, 1, 12, 0, 0),
       });
-    }
-    expect(utc!['labels']).toEqual({
-      label_ms: Date.UTC(2024, 4, 1, 12, 0, 1),
-      feature_ms: Date.UTC(2024, 4, 1, 12, 0, 0),
-    });
-  });
+    },
+  );
 });

@@ -7,7 +7,8 @@ import { at, openTempStore } from './test-support.js';
 let ctx: Awaited<ReturnType<typeof openTempStore>>;
 beforeEach(async () => {
   ctx = await openTempStore();
-  // u1 spends at minutes 0 and 10; u2 only at minute 0; u3 never. Profile is a second set with a colliding feature name.
+  // u1 spends at minutes 0 and 10; u2 only at minute 0; u3 never. Profile is a second set with a colliding feature
+  // name.
   await ctx.store.appendHistory('spend', {
     rows: [
       { entityId: 'u1', eventTime: at(0), values: { total: 5 } },
@@ -33,13 +34,15 @@ const merchant = { name: 'merchant', entity: { name: 'merchant' } };
 const labels = [
   { entityId: 'u1', labelTime: at(10), label: 1, extra: { amount: 99 } }, // exactly at a spend row: must not see it
   { entityId: 'u1', labelTime: at(11), label: 0, extra: { amount: 1 } },
-  { entityId: 'u2', labelTime: at(20), label: 0, extra: { amount: 3 } }, // spend row 20 min old: expired under a 15 min maxAge
+  // spend row 20 min old: expired under a 15 min maxAge
+  { entityId: 'u2', labelTime: at(20), label: 0, extra: { amount: 3 } },
   { entityId: 'u3', labelTime: at(20), label: 1, extra: { amount: 4 } }, // no history at all
 ];
 
 async function rows(table: string) {
   return ctx.store.query(
-    `SELECT * EXCLUDE (label_time), epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(spend__event_time)::DOUBLE AS spend_ms FROM ${table}`,
+    `SELECT * EXCLUDE (label_time), epoch_ms(label_time)::DOUBLE AS label_ms, ` +
+      `epoch_ms(spend__event_time)::DOUBLE AS spend_ms FROM ${table}`,
   );
 }
 
@@ -205,7 +208,10 @@ describe('point-in-time training set', () => {
     await expect(
       ctx.store.buildTrainingSet({ labels: { rows: withMerchant }, featureSets: [spend, merchant] }),
     ).rejects.toThrow(
-      /feature set merchant is of entity merchant, the labels of user: name the label column holding merchant ids, entityIdColumns: \{ merchant: '<column>' \}/,
+      new RegExp(
+        /feature set merchant is of entity merchant, the labels of user: name the /.source +
+          /label column holding merchant ids, entityIdColumns: \{ merchant: '<column>' \}/.source,
+      ),
     );
   });
 
@@ -237,7 +243,10 @@ describe('point-in-time training set', () => {
       { entityId: 'u2', labelTime: at(20), label: null },
     ];
     await expect(ctx.store.buildTrainingSet({ labels: { rows: pending }, featureSets: [spend] })).rejects.toThrow(
-      /cannot infer the type of label \(only null \/ empty values\): declare it with the source's schema option, e.g. schema: \{ label: 'DOUBLE' \}/,
+      new RegExp(
+        /cannot infer the type of label \(only null \/ empty values\): declare /.source +
+          /it with the source's schema option, e.g. schema: \{ label: 'DOUBLE' \}/.source,
+      ),
     );
     const set = await ctx.store.buildTrainingSet({
       labels: { rows: pending, schema: { label: 'DOUBLE' } },

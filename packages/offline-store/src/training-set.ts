@@ -23,7 +23,8 @@ export interface TrainingFeatureSet {
 }
 
 /**
- * - `point-in-time`: per label, the entity's last history row with event_time STRICTLY BEFORE label_time (DuckDB ASOF JOIN), subject to maxAge.
+ * - `point-in-time`: per label, the entity's last history row with event_time STRICTLY BEFORE label_time (DuckDB ASOF
+ * JOIN), subject to maxAge.
  * - `naive-latest`: per label, the entity's latest history row overall, ignoring time: the look-ahead-biased baseline.
  */
 export type JoinStrategy = 'point-in-time' | 'naive-latest';
@@ -61,7 +62,10 @@ export interface TrainingSet {
   readonly featureSets: readonly JoinedFeatureSet[];
 }
 
-/** Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and `<set>__<feature>` columns. */
+/**
+ * Builds a training set table: the labels (in their order) plus, per feature set, `<set>__event_time` and
+ * `<set>__<feature>` columns.
+ */
 export async function buildTrainingSet(
   connection: DuckDBConnection,
   catalog: FeatureCatalog,
@@ -99,7 +103,9 @@ function resolveFeatureSets(catalog: FeatureCatalog, request: TrainingSetRequest
   return requested.map((set) => resolveFeatureSet(catalog, set, entityIdColumnOf(set, labelled, columns)));
 }
 
-/** The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' entity. */
+/**
+ * The label column a set joins on: its entity's entry in `entityIdColumns`, else `entity_id` for the labels' entity.
+ */
 function entityIdColumnOf(
   set: TrainingFeatureSet,
   labelled: string | undefined,
@@ -152,7 +158,8 @@ function assertEntityColumns(labelColumns: readonly string[], featureSets: reado
   const unknown = featureSets.find((set) => !labelColumns.includes(set.entityIdColumn));
   if (unknown !== undefined)
     throw new Error(
-      `feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ${labelColumns.join(', ')}`,
+      `feature set ${unknown.name}: the labels have no entity id column ${unknown.entityIdColumn}; they have ` +
+        `${labelColumns.join(', ')}`,
     );
 }
 
@@ -164,13 +171,15 @@ function joinSql(
   strategy: JoinStrategy,
 ): { from: string; projection: string } {
   const features = Object.keys(set.featureColumns);
-  const history = `SELECT entity_id, event_time${features.map((feature) => `, ${quoteIdentifier(feature)}`).join('')} FROM ${catalog.view(set.name)}`;
+  const featureColumns = features.map((feature) => `, ${quoteIdentifier(feature)}`).join('');
+  const history = `SELECT entity_id, event_time${featureColumns} FROM ${catalog.view(set.name)}`;
   // Cast: history entity ids are VARCHAR, a label's other entity column may be of any type.
   const entity = `l.${quoteIdentifier(set.entityIdColumn)}::VARCHAR`;
   const from =
     strategy === 'point-in-time'
       ? `ASOF LEFT JOIN (${history}) ${alias} ON ${entity} = ${alias}.entity_id AND l.label_time > ${alias}.event_time`
-      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = 1) ${alias} ON ${entity} = ${alias}.entity_id`;
+      : `LEFT JOIN (${history} QUALIFY row_number() OVER (PARTITION BY entity_id ORDER BY event_time DESC) = ` +
+        `1) ${alias} ON ${entity} = ${alias}.entity_id`;
   // maxAge: a row older than maxAge at label time is treated exactly like no row at all (a stale read online).
   const fresh =
     strategy === 'point-in-time' && set.maxAge !== undefined

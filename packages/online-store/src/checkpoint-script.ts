@@ -8,7 +8,9 @@ export const CHECKPOINT_LOAD_LUA = `
 return {redis.call('GET', KEYS[1]), redis.call('GET', KEYS[2]), redis.call('HGETALL', KEYS[3])}
 `;
 
-/** The fence check every script shares: ARGV[1] = '1' if a value is expected (ARGV[2]), '0' if the key must be absent. */
+/**
+ * The fence check every script shares: ARGV[1] = '1' if a value is expected (ARGV[2]), '0' if the key must be absent.
+ */
 const FENCE_MATCHES = `
 local function fenceMatches()
   local current = redis.call('GET', KEYS[1])
@@ -45,7 +47,8 @@ local kinds = {'string', 'string', 'hash', 'hash'}
 for i = 1, 4 do
   local kind = redis.call('TYPE', KEYS[i])['ok']
   if kind ~= 'none' and kind ~= kinds[i] then
-    return redis.error_reply('online-store: checkpoint key ' .. KEYS[i] .. ' holds a ' .. kind .. ', not a ' .. kinds[i] .. '; nothing written')
+    return redis.error_reply('online-store: checkpoint key ' .. KEYS[i] .. ' holds a ' .. kind
+      .. ', not a ' .. kinds[i] .. '; nothing written')
   end
 end
 if not fenceMatches() then return 0 end

@@ -26,7 +26,8 @@ export function encodeFeatureValue(value: unknown, where: () => string): string 
   // JSON.stringify(NaN) is "null": refuse it rather than turn a bad number into a silent "missing".
   if (!isFeatureValue(value)) {
     throw new OnlineStoreError(
-      `${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of strings): ${inspect(value)}`,
+      `${where()}: not a FeatureValue (finite number, string, boolean, null, or a list of numbers or of ` +
+        `strings): ${inspect(value)}`,
     );
   }
   return JSON.stringify(value);

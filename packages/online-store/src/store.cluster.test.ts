@@ -65,52 +65,58 @@ describe('online store on a Redis Cluster', () => {
     }
   });
 
-  it('keeps writes idempotent per entity: older vectors skipped, in-batch duplicates resolved by event time', async () => {
-    const store = freshStore();
-    await store.writeBatch([vec('a', T0 + 10, { v: 'a10' }), vec('b', T0 + 10, { v: 'b10' })]);
-    const result = await store.writeBatch([
-      vec('a', T0 + 5, { v: 'a5' }),
-      vec('b', T0 + 20, { v: 'b20' }),
-      vec('c', T0 + 3, { v: 'c3' }),
-      vec('c', T0 + 1, { v: 'c1' }),
-    ]);
-    expect(result).toEqual({ written: 2, skippedOlder: 2 });
-    expect((await store.readMany('user_txn', ['a', 'b', 'c'])).map((read) => read.values)).toEqual([
-      { v: 'a10' },
-      { v: 'b20' },
-      { v: 'c3' },
-    ]);
-  });
+  it(
+    'keeps writes idempotent per entity: older vectors skipped, in-batch duplicates resolved by event ' + 'time',
+    async () => {
+      const store = freshStore();
+      await store.writeBatch([vec('a', T0 + 10, { v: 'a10' }), vec('b', T0 + 10, { v: 'b10' })]);
+      const result = await store.writeBatch([
+        vec('a', T0 + 5, { v: 'a5' }),
+        vec('b', T0 + 20, { v: 'b20' }),
+        vec('c', T0 + 3, { v: 'c3' }),
+        vec('c', T0 + 1, { v: 'c1' }),
+      ]);
+      expect(result).toEqual({ written: 2, skippedOlder: 2 });
+      expect((await store.readMany('user_txn', ['a', 'b', 'c'])).map((read) => read.values)).toEqual([
+        { v: 'a10' },
+        { v: 'b20' },
+        { v: 'c3' },
+      ]);
+    },
+  );
 
-  it('any order of versioned writes across entities on different primaries ends at each entity’s newest version', async () => {
-    const store = freshStore();
-    let run = 0;
-    await fc.assert(
-      fc.asyncProperty(
-        fc.array(fc.record({ entity: fc.integer({ min: 0, max: 9 }), version: fc.integer({ min: 0, max: 1_000 }) }), {
-          minLength: 1,
-          maxLength: 30,
-        }),
-        fc.integer({ min: 1, max: 8 }),
-        async (writes, batchSize) => {
-          const prefix = `p${run++}`;
-          for (let i = 0; i < writes.length; i += batchSize) {
-            await store.writeBatch(
-              writes
-                .slice(i, i + batchSize)
-                .map((w) => vec(`${prefix}-${w.entity}`, T0 + w.version, { version: w.version })),
-            );
-          }
-          const newest = new Map<string, number>();
-          for (const w of writes)
-            newest.set(`${prefix}-${w.entity}`, Math.max(newest.get(`${prefix}-${w.entity}`) ?? -1, w.version));
-          const reads = await store.readMany('user_txn', [...newest.keys()]);
-          expect(reads.map((read) => read.values?.version)).toEqual([...newest.values()]);
-        },
-      ),
-      { numRuns: 25 },
-    );
-  });
+  it(
+    'any order of versioned writes across entities on different primaries ends at each entity’s newest ' + 'version',
+    async () => {
+      const store = freshStore();
+      let run = 0;
+      await fc.assert(
+        fc.asyncProperty(
+          fc.array(fc.record({ entity: fc.integer({ min: 0, max: 9 }), version: fc.integer({ min: 0, max: 1_000 }) }), {
+            minLength: 1,
+            maxLength: 30,
+          }),
+          fc.integer({ min: 1, max: 8 }),
+          async (writes, batchSize) => {
+            const prefix = `p${run++}`;
+            for (let i = 0; i < writes.length; i += batchSize) {
+              await store.writeBatch(
+                writes
+                  .slice(i, i + batchSize)
+                  .map((w) => vec(`${prefix}-${w.entity}`, T0 + w.version, { version: w.version })),
+              );
+            }
+            const newest = new Map<string, number>();
+            for (const w of writes)
+              newest.set(`${prefix}-${w.entity}`, Math.max(newest.get(`${prefix}-${w.entity}`) ?? -1, w.version));
+            const reads = await store.readMany('user_txn', [...newest.keys()]);
+            expect(reads.map((read) => read.values?.version)).toEqual([...newest.values()]);
+          },
+        ),
+        { numRuns: 25 },
+      );
+    },
+  );
 
   it('commits a checkpoint in one hash slot and reads its states only as of the expected fence', async () => {
     const store = freshStore();

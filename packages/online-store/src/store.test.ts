@@ -172,22 +172,39 @@ function shuffle<T>(items: readonly T[], randomness: Iterable<number>): T[] {
 }
 
 describe('versioned writes (the stream processor)', () => {
-  it('orders equal event times by version: a replayed older batch never overwrites a newer one, the same batch is a no-op', async () => {
-    const store = freshStore();
-    expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({ written: 1, skippedOlder: 0 });
-    expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBe('20');
-    expect(await store.writeBatch([vec('u1', T0, { a: 1 })], { version: 10 })).toEqual({ written: 0, skippedOlder: 1 });
-    expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({ written: 0, skippedOlder: 1 });
-    expect(await store.writeBatch([vec('u1', T0, { a: 3 })], { version: 30 })).toEqual({ written: 1, skippedOlder: 0 });
-    // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one wins.
-    expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({
-      written: 0,
-      skippedOlder: 1,
-    });
-    expect(await store.writeBatch([vec('u1', T0 + 1, { a: 5 })])).toEqual({ written: 1, skippedOlder: 0 });
-    expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBeNull();
-    expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 5 });
-  });
+  it(
+    'orders equal event times by version: a replayed older batch never overwrites a newer one, the same ' +
+      'batch is a no-op',
+    async () => {
+      const store = freshStore();
+      expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({
+        written: 1,
+        skippedOlder: 0,
+      });
+      expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBe('20');
+      expect(await store.writeBatch([vec('u1', T0, { a: 1 })], { version: 10 })).toEqual({
+        written: 0,
+        skippedOlder: 1,
+      });
+      expect(await store.writeBatch([vec('u1', T0, { a: 2 })], { version: 20 })).toEqual({
+        written: 0,
+        skippedOlder: 1,
+      });
+      expect(await store.writeBatch([vec('u1', T0, { a: 3 })], { version: 30 })).toEqual({
+        written: 1,
+        skippedOlder: 0,
+      });
+      // Event time still comes first: a newer version with an older event time is refused, an unversioned newer one
+      // wins.
+      expect(await store.writeBatch([vec('u1', T0 - 1, { a: 4 })], { version: 40 })).toEqual({
+        written: 0,
+        skippedOlder: 1,
+      });
+      expect(await store.writeBatch([vec('u1', T0 + 1, { a: 5 })])).toEqual({ written: 1, skippedOlder: 0 });
+      expect(await redis.hget(store.keyOf('user_txn', 'u1'), VERSION_FIELD)).toBeNull();
+      expect((await store.read('user_txn', 'u1')).values).toEqual({ a: 5 });
+    },
+  );
 
   it('any order of (event time, version) writes ends at the greatest pair per entity', async () => {
     const store = freshStore();
@@ -225,36 +242,39 @@ describe('versioned writes (the stream processor)', () => {
 });
 
 describe('checkpoints', () => {
-  it('applies a delta when the fence holds the expected value (null = absent) and loads it back atomically', async () => {
-    const store = freshStore();
-    const k = checkpointKeysOf(store);
-    expect(
-      await store.writeCheckpoint(k, {
-        expected: null,
-        next: '100',
-        meta: 'm1',
-        timers: [{ field: '0', value: 't0' }],
-        states: [
-          { field: 'u1', value: 's1' },
-          { field: 'u2', value: 's2' },
-        ],
-      }),
-    ).toBe(true);
-    expect(await store.loadCheckpoint(k)).toEqual({ fence: '100', meta: 'm1', timers: { 0: 't0' } });
-    expect(
-      await store.writeCheckpoint(k, {
-        expected: '100',
-        next: '200',
-        meta: 'm2',
-        states: [
-          { field: 'u1', value: null },
-          { field: 'u3', value: 's3' },
-        ],
-      }),
-    ).toBe(true);
-    expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: 'm2', timers: { 0: 't0' } });
-    expect(await store.readStates(k, '200', ['u1', 'u2', 'u3'])).toEqual([null, 's2', 's3']);
-  });
+  it(
+    'applies a delta when the fence holds the expected value (null = absent) and loads it back ' + 'atomically',
+    async () => {
+      const store = freshStore();
+      const k = checkpointKeysOf(store);
+      expect(
+        await store.writeCheckpoint(k, {
+          expected: null,
+          next: '100',
+          meta: 'm1',
+          timers: [{ field: '0', value: 't0' }],
+          states: [
+            { field: 'u1', value: 's1' },
+            { field: 'u2', value: 's2' },
+          ],
+        }),
+      ).toBe(true);
+      expect(await store.loadCheckpoint(k)).toEqual({ fence: '100', meta: 'm1', timers: { 0: 't0' } });
+      expect(
+        await store.writeCheckpoint(k, {
+          expected: '100',
+          next: '200',
+          meta: 'm2',
+          states: [
+            { field: 'u1', value: null },
+            { field: 'u3', value: 's3' },
+          ],
+        }),
+      ).toBe(true);
+      expect(await store.loadCheckpoint(k)).toEqual({ fence: '200', meta: 'm2', timers: { 0: 't0' } });
+      expect(await store.readStates(k, '200', ['u1', 'u2', 'u3'])).toEqual([null, 's2', 's3']);
+    },
+  );
 
   it('a zombie (stale expected fence) writes nothing and reads no states', async () => {
     const store = freshStore();
@@ -373,15 +393,20 @@ describe('reads', () => {
 });
 
 describe('bad input', () => {
-  it('rejects a fractional event time, as the event schema and the offline store do, and writes nothing of the batch', async () => {
-    const store = freshStore(['a']);
-    await expect(
-      store.writeBatch([vec('ok', T0, { a: 1 }), { ...vec('u', T0, { a: 1 }), eventTime: (T0 + 0.5) as never }]),
-    ).rejects.toThrow(
-      `rtml:${store.namespace}:fs:user_txn:u: event time must be integer epoch milliseconds (a safe integer), got ${T0 + 0.5}`,
-    );
-    expect((await store.read('user_txn', 'ok')).status).toBe('missing');
-  });
+  it(
+    'rejects a fractional event time, as the event schema and the offline store do, and writes nothing of ' +
+      'the batch',
+    async () => {
+      const store = freshStore(['a']);
+      await expect(
+        store.writeBatch([vec('ok', T0, { a: 1 }), { ...vec('u', T0, { a: 1 }), eventTime: (T0 + 0.5) as never }]),
+      ).rejects.toThrow(
+        `rtml:${store.namespace}:fs:user_txn:u: event time must be integer epoch milliseconds (a safe ` +
+          `integer), got ${T0 + 0.5}`,
+      );
+      expect((await store.read('user_txn', 'ok')).status).toBe('missing');
+    },
+  );
 
   it('rejects empty entity ids, unknown feature sets, non-finite event times and non-values', async () => {
     const store = freshStore(['a']);
@@ -415,24 +440,29 @@ describe('registered by its feature service', () => {
   const set = userTransactionFeatures;
   const service = featureService({ name: 'fraud', featureSets: [set] });
 
-  it("takes expiry, freshness and declared features from the definition; a service's sets may be listed again", async () => {
-    const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: [service, set] });
-    await store.writeBatch(
-      [{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }],
-      { now: processingTime(T0) },
-    );
-    const pttl = await redis.pttl(store.keyOf(set.name, 'u1'));
-    expect(pttl).toBeGreaterThan(set.onlineExpiry - 60_000);
-    expect(pttl).toBeLessThanOrEqual(set.onlineExpiry);
-    const read = await store.read(set.name, 'u1', processingTime(T0 + duration.days(365)));
-    expect(read.status).toBe('fresh'); // the example set has no maxAge: never too old
-    expect(read.status === 'missing' ? [] : read.missingFeatures).toEqual(
-      set.aggregates.map((a) => a.name).filter((name) => name !== 'txn_count_1h'),
-    );
-    await expect(
-      store.writeBatch([{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { amount_log: 1 } }]),
-    ).rejects.toThrow(/not declared/);
-  });
+  it(
+    "takes expiry, freshness and declared features from the definition; a service's sets may be listed " + 'again',
+    async () => {
+      const store = new OnlineStore(redis, { namespace: namespaces.fresh(), featureSets: [service, set] });
+      await store.writeBatch(
+        [{ featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { txn_count_1h: 1 } }],
+        { now: processingTime(T0) },
+      );
+      const pttl = await redis.pttl(store.keyOf(set.name, 'u1'));
+      expect(pttl).toBeGreaterThan(set.onlineExpiry - 60_000);
+      expect(pttl).toBeLessThanOrEqual(set.onlineExpiry);
+      const read = await store.read(set.name, 'u1', processingTime(T0 + duration.days(365)));
+      expect(read.status).toBe('fresh'); // the example set has no maxAge: never too old
+      expect(read.status === 'missing' ? [] : read.missingFeatures).toEqual(
+        set.aggregates.map((a) => a.name).filter((name) => name !== 'txn_count_1h'),
+      );
+      await expect(
+        store.writeBatch([
+          { featureSet: set.name, entityId: 'u1', eventTime: eventTime(T0), values: { amount_log: 1 } },
+        ]),
+      ).rejects.toThrow(/not declared/);
+    },
+  );
 
   it("reports a read older than the set's maxAge as stale", async () => {
     const fresh = { ...set, maxAge: duration.minutes(5) };
@@ -475,25 +505,28 @@ describe('materialize', () => {
 });
 
 describe('materialize with bad rows', () => {
-  it('writes every valid vector of a batch and reports the ones the store refuses (NaN, Infinity, fractional time)', async () => {
-    const store = freshStore();
-    const vectors = [
-      vec('u0', T0, { spend: 1 }),
-      vec('u1', T0, { spend: NaN }),
-      vec('u2', T0, { spend: 2, recent: [1, Infinity] }),
-      { ...vec('u3', T0, { spend: 3 }), eventTime: (T0 + 0.5) as never },
-      vec('u4', T0, { spend: 4 }),
-    ];
-    const result = await materialize(store, vectors, { batchSize: 500 });
-    expect(result).toMatchObject({ batches: 1, seen: 5, written: 2, skippedOlder: 0, rejected: 3 });
-    expect(result.rejections.map((r) => [r.entityId, r.reason])).toEqual([
-      ['u1', expect.stringMatching(/u1 feature spend: not a FeatureValue .*: NaN/)],
-      ['u2', expect.stringMatching(/u2 feature recent: not a FeatureValue .*: \[ 1, Infinity \]/)],
-      ['u3', expect.stringMatching(/u3: event time must be integer epoch milliseconds/)],
-    ]);
-    const reads = await store.readMany('user_txn', ['u0', 'u1', 'u2', 'u3', 'u4']);
-    expect(reads.map((r) => (r.status === 'missing' ? null : r.values['spend']))).toEqual([1, null, null, null, 4]);
-  });
+  it(
+    'writes every valid vector of a batch and reports the ones the store refuses (NaN, Infinity, fractional ' + 'time)',
+    async () => {
+      const store = freshStore();
+      const vectors = [
+        vec('u0', T0, { spend: 1 }),
+        vec('u1', T0, { spend: NaN }),
+        vec('u2', T0, { spend: 2, recent: [1, Infinity] }),
+        { ...vec('u3', T0, { spend: 3 }), eventTime: (T0 + 0.5) as never },
+        vec('u4', T0, { spend: 4 }),
+      ];
+      const result = await materialize(store, vectors, { batchSize: 500 });
+      expect(result).toMatchObject({ batches: 1, seen: 5, written: 2, skippedOlder: 0, rejected: 3 });
+      expect(result.rejections.map((r) => [r.entityId, r.reason])).toEqual([
+        ['u1', expect.stringMatching(/u1 feature spend: not a FeatureValue .*: NaN/)],
+        ['u2', expect.stringMatching(/u2 feature recent: not a FeatureValue .*: \[ 1, Infinity \]/)],
+        ['u3', expect.stringMatching(/u3: event time must be integer epoch milliseconds/)],
+      ]);
+      const reads = await store.readMany('user_txn', ['u0', 'u1', 'u2', 'u3', 'u4']);
+      expect(reads.map((r) => (r.status === 'missing' ? null : r.values['spend']))).toEqual([1, null, null, null, 4]);
+    },
+  );
 });
 
 describe('deleteNamespace', () => {

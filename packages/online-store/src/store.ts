@@ -73,7 +73,9 @@ export interface WriteOptions {
 
 export interface WriteResult {
   readonly written: number;
-  /** Vectors not newer (by event time, then version) than what was already stored, or than an earlier one of the batch. */
+  /**
+   * Vectors not newer (by event time, then version) than what was already stored, or than an earlier one of the batch.
+   */
   readonly skippedOlder: number;
 }
 
@@ -234,7 +236,10 @@ export class OnlineStore {
     )[];
   }
 
-  /** Deletes a feature set's vectors (all, or those dated after `datedAfter`, epoch ms); SCAN on every primary. Returns how many. */
+  /**
+   * Deletes a feature set's vectors (all, or those dated after `datedAfter`, epoch ms); SCAN on every primary. Returns
+   * how many.
+   */
   async deleteVectors(featureSet: string, datedAfter?: number): Promise<number> {
     this.configOf(featureSet);
     const dated = async (server: Redis, keys: string[]) => {
@@ -277,7 +282,10 @@ export class OnlineStore {
     return { keys, args };
   }
 
-  /** Throws the OnlineStoreError `writeBatch` would refuse this vector with; `materialize` uses it to set bad rows aside. */
+  /**
+   * Throws the OnlineStoreError `writeBatch` would refuse this vector with; `materialize` uses it to set bad rows
+   * aside.
+   */
   validate(vector: FeatureVector): void {
     encodeVector(this.namespace, vector, this.configOf(vector.featureSet));
   }
@@ -331,7 +339,8 @@ export class OnlineStore {
     const config = this.featureSets.get(featureSet);
     if (!config)
       throw new OnlineStoreError(
-        `unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ${[...this.featureSets.keys()].join(', ') || 'none'})`,
+        `unknown feature set "${featureSet}" in namespace "${this.namespace}" (known: ` +
+          `${[...this.featureSets.keys()].join(', ') || 'none'})`,
       );
     return config;
   }

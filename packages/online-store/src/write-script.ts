@@ -31,7 +31,8 @@ for i = 1, vectorCount do
     -- One HMGET both reads the stored order and type-checks the key (WRONGTYPE unless a hash or absent).
     local reply = redis.pcall('HMGET', key, '${EVENT_TIME_FIELD}', '${VERSION_FIELD}')
     if reply.err then
-      return redis.error_reply('online-store: key ' .. key .. ' holds a ' .. redis.call('TYPE', key)['ok'] .. ', not a feature hash; nothing written')
+      return redis.error_reply('online-store: key ' .. key .. ' holds a ' .. redis.call('TYPE', key)['ok']
+        .. ', not a feature hash; nothing written')
     end
     stored = {tonumber(reply[1]), tonumber(reply[2])}
   end
@@ -63,7 +64,8 @@ for i = 1, vectorCount do
     if version == nil then
       redis.call('HSET', key, '${EVENT_TIME_FIELD}', ARGV[at], '${WRITE_TIME_FIELD}', writeTime, unpack(ARGV, from, to))
     else
-      redis.call('HSET', key, '${EVENT_TIME_FIELD}', ARGV[at], '${WRITE_TIME_FIELD}', writeTime, '${VERSION_FIELD}', ARGV[2], unpack(ARGV, from, to))
+      redis.call('HSET', key, '${EVENT_TIME_FIELD}', ARGV[at], '${WRITE_TIME_FIELD}', writeTime,
+        '${VERSION_FIELD}', ARGV[2], unpack(ARGV, from, to))
     end
     from = to + 1
     while from <= last do

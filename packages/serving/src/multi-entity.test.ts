@@ -85,33 +85,39 @@ const payment = (merchantId: string, amount: number): Payment => ({
 });
 
 describe('createMultiEntityScorer', () => {
-  it('reads each feature set by its own entity key, for a batch, and flags stale and missing reads per set', async () => {
-    await write('user_payments', 'u1', T0 - 60_000, { user_count_1h: 3 });
-    await write('merchant_payments', 'm1', T0 - 5_000, { merchant_count_1h: 12 });
-    await write('merchant_payments', 'm2', T0 - 3_600_000, { merchant_count_1h: 7 });
-    const logged: ServedRecord[] = [];
-    const log: ServedLog = {
-      append: (record) => void logged.push(record),
-      flush: async () => {},
-      close: async () => {},
-    };
-    const score = createMultiEntityScorer({ store, featureSets: service, model, fallbacks, log });
-    const [m1, m2, m3] = await score([payment('m1', 100), payment('m2', 200), payment('m3', 300)], processingTime(T0));
+  it(
+    'reads each feature set by its own entity key, for a batch, and flags stale and missing reads per ' + 'set',
+    async () => {
+      await write('user_payments', 'u1', T0 - 60_000, { user_count_1h: 3 });
+      await write('merchant_payments', 'm1', T0 - 5_000, { merchant_count_1h: 12 });
+      await write('merchant_payments', 'm2', T0 - 3_600_000, { merchant_count_1h: 7 });
+      const logged: ServedRecord[] = [];
+      const log: ServedLog = {
+        append: (record) => void logged.push(record),
+        flush: async () => {},
+        close: async () => {},
+      };
+      const score = createMultiEntityScorer({ store, featureSets: service, model, fallbacks, log });
+      const [m1, m2, m3] = await score(
+        [payment('m1', 100), payment('m2', 200), payment('m3', 300)],
+        processingTime(T0),
+      );
 
-    expect(m1!.score).toBeCloseTo(3 + 1 + 1.2 + 5, 12);
-    expect(m1!.fallbacks).toEqual([]);
-    expect(m1!.features['user_count_1h']).toEqual({ value: 3, freshnessMs: 60_000, status: 'fresh' });
-    expect(m1!.features['merchant_count_1h']).toEqual({ value: 12, freshnessMs: 5_000, status: 'fresh' });
-    expect(m1!.features['merchant_busy']).toEqual({ value: true, freshnessMs: null, status: 'computed' });
-    // m2's vector is older than maxAge: its value is reported, the model gets the fallback.
-    expect(m2!.score).toBeCloseTo(3 + 2 + 0.2 + 0, 12);
-    expect(m2!.features['merchant_count_1h']).toEqual({ value: 7, freshnessMs: 3_600_000, status: 'stale' });
-    expect(m2!.fallbacks.map((f) => [f.feature, f.reason])).toEqual([
-      ['merchant_count_1h', 'stale'],
-      ['merchant_busy', 'null'],
-    ]);
-    expect(m3!.features['merchant_count_1h']).toEqual({ value: null, freshnessMs: null, status: 'missing' });
-    expect(m3!.features['user_count_1h']!.status).toBe('fresh');
-    expect(logged.map((r) => r.entityId)).toEqual(['u1|m1', 'u1|m2', 'u1|m3']);
-  });
+      expect(m1!.score).toBeCloseTo(3 + 1 + 1.2 + 5, 12);
+      expect(m1!.fallbacks).toEqual([]);
+      expect(m1!.features['user_count_1h']).toEqual({ value: 3, freshnessMs: 60_000, status: 'fresh' });
+      expect(m1!.features['merchant_count_1h']).toEqual({ value: 12, freshnessMs: 5_000, status: 'fresh' });
+      expect(m1!.features['merchant_busy']).toEqual({ value: true, freshnessMs: null, status: 'computed' });
+      // m2's vector is older than maxAge: its value is reported, the model gets the fallback.
+      expect(m2!.score).toBeCloseTo(3 + 2 + 0.2 + 0, 12);
+      expect(m2!.features['merchant_count_1h']).toEqual({ value: 7, freshnessMs: 3_600_000, status: 'stale' });
+      expect(m2!.fallbacks.map((f) => [f.feature, f.reason])).toEqual([
+        ['merchant_count_1h', 'stale'],
+        ['merchant_busy', 'null'],
+      ]);
+      expect(m3!.features['merchant_count_1h']).toEqual({ value: null, freshnessMs: null, status: 'missing' });
+      expect(m3!.features['user_count_1h']!.status).toBe('fresh');
+      expect(logged.map((r) => r.entityId)).toEqual(['u1|m1', 'u1|m2', 'u1|m3']);
+    },
+  );
 });

@@ -75,7 +75,10 @@ interface ReadSource<E> {
   readonly aggregates: readonly string[];
 }
 
-/** Reads of every source for one request (in source order) -> the model input. Reads are already usable: see `usableValues`. */
+/**
+ * Reads of every source for one request (in source order) -> the model input. Reads are already usable: see
+ * `usableValues`.
+ */
 type ReadAssembler<E> = (
   values: readonly FeatureValues[],
   request: E,

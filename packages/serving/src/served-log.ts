@@ -42,7 +42,10 @@ export interface KafkaServedLogOptions {
   readonly partitions?: number;
 }
 
-/** Batched, keyed by entity (per-entity order kept), acks from all in-sync replicas, idempotent (a retried batch is not logged twice). */
+/**
+ * Batched, keyed by entity (per-entity order kept), acks from all in-sync replicas, idempotent (a retried batch is not
+ * logged twice).
+ */
 export class KafkaServedLog implements ServedLog {
   private buffer: ServedRecord[] = [];
   private timer: NodeJS.Timeout | undefined;

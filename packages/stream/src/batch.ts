@@ -58,7 +58,8 @@ export function decodeRecord<E>(
     return deadLetter(
       source,
       'future',
-      `event time ${readableTime(time)} is after ${readableTime(latestEventTime)} (processor clock + max event time ahead)`,
+      `event time ${readableTime(time)} is after ${readableTime(latestEventTime)} (processor clock + max ` +
+        `event time ahead)`,
     );
   return { kind: 'event', event: parsed.event, entityId, eventTime: time, source };
 }
@@ -124,7 +125,10 @@ function lateReason(task: Task<unknown>, time: EventTime, watermark: EventTime, 
   const from = task.streamTimeFrom
     ? ` by ${task.streamTimeFrom.topic}[${task.partition}]@${task.streamTimeFrom.offset}`
     : '';
-  return `event time ${time} is before the watermark ${watermark}: stream time ${task.streamTime} set${from}, allowed lateness ${allowedLatenessMs} ms`;
+  return (
+    `event time ${time} is before the watermark ${watermark}: stream time ${task.streamTime} ` +
+    `set${from}, allowed lateness ${allowedLatenessMs} ms`
+  );
 }
 
 function entityState<S>(task: Task<S>, entityId: string): S {

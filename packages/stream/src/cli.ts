@@ -213,7 +213,8 @@ async function run(options: RunOptions): Promise<void> {
   await stream.start();
   const endpoints = server ? `, metrics on :${options.metricsPort}/metrics (/healthz, /readyz)` : '';
   console.log(
-    `[stream ${processor.name}] running: topic ${options.topic}, group ${options.group}, namespace ${options.namespace}${endpoints}`,
+    `[stream ${processor.name}] running: topic ${options.topic}, group ${options.group}, namespace ` +
+      `${options.namespace}${endpoints}`,
   );
 }
 
@@ -240,7 +241,8 @@ async function rebuild(options: RebuildCliOptions): Promise<void> {
         ? 'nothing to rebuild (no partition matched)'
         : `partition(s) ${report.partitions.join(', ')} reset to replay from their earliest offsets`;
     console.log(
-      `[stream ${processor.name}] rebuild: ${which}; ${report.deletedVectors} vector(s) deleted. Start \`rtml-stream run\` with the same --topic/--group/--namespace to replay.`,
+      `[stream ${processor.name}] rebuild: ${which}; ${report.deletedVectors} vector(s) deleted. Start ` +
+        `\`rtml-stream run\` with the same --topic/--group/--namespace to replay.`,
     );
   } finally {
     await admin.disconnect();
@@ -354,7 +356,8 @@ const runCommand = processorCommand('run', 'consume a topic and keep feature vec
   .addOption(
     new Option(
       '--on-state-loss <policy>',
-      "when Redis lost a partition's checkpoint: replay only if the topic still starts at offset 0, or replay whatever is retained",
+      "when Redis lost a partition's checkpoint: replay only if the topic still starts at offset 0, or " +
+        'replay whatever is retained',
     )
       .choices(['replay-if-complete', 'replay'])
       .default('replay-if-complete'),

@@ -163,7 +163,8 @@ it('SIGKILLed at random points while events flow, the CLI recovers to exactly th
   survivor.child.kill('SIGTERM');
   expect(await survivor.exited).toBe(0);
   console.log(
-    `[crash test] SIGKILL -> restarted instance committing again, default settings: ${recoveriesMs.map((ms) => (ms / 1000).toFixed(1)).join(' s, ')} s`,
+    `[crash test] SIGKILL -> restarted instance committing again, default settings: ` +
+      `${recoveriesMs.map((ms) => (ms / 1000).toFixed(1)).join(' s, ')} s`,
   );
   // Target 10 s (README); the margin absorbs a loaded machine. kafkajs' defaults (30 s session) took ~30 s.
   expect(Math.max(...recoveriesMs)).toBeLessThan(15_000);
@@ -184,59 +185,63 @@ async function committedOffsets(
   return fences.map((fence) => Number(fence ? ((JSON.parse(fence) as Record<string, string>)[topic] ?? 0) : 0));
 }
 
-it("a surviving instance takes over a SIGKILLed one's partitions (default settings) and the result stays exact", async () => {
-  const partitions = 4;
-  const { topic, group, namespace } = await freshPipeline('survivor', partitions);
-  // Events flow until the survivor has taken over (and a little after): the pool only bounds the stream.
-  const events = paymentStream({
-    count: 40_000,
-    users: 40,
-    start: 1_700_000_000_000,
-    stepMs: 500,
-    jitterMs: 10_000,
-    seed: 13,
-  });
-  let produced = 0;
-  let tookOver = false;
-  const producing = (async () => {
-    let chunksAfterTakeover = 0;
-    while (produced < events.length && chunksAfterTakeover < 10) {
-      await produce(producer, topic, partitions, events.slice(produced, produced + 40));
-      produced += 40;
-      if (tookOver) chunksAfterTakeover += 1;
-      await sleep(100);
+it(
+  "a surviving instance takes over a SIGKILLed one's partitions (default settings) and the result stays " + 'exact',
+  async () => {
+    const partitions = 4;
+    const { topic, group, namespace } = await freshPipeline('survivor', partitions);
+    // Events flow until the survivor has taken over (and a little after): the pool only bounds the stream.
+    const events = paymentStream({
+      count: 40_000,
+      users: 40,
+      start: 1_700_000_000_000,
+      stepMs: 500,
+      jitterMs: 10_000,
+      seed: 13,
+    });
+    let produced = 0;
+    let tookOver = false;
+    const producing = (async () => {
+      let chunksAfterTakeover = 0;
+      while (produced < events.length && chunksAfterTakeover < 10) {
+        await produce(producer, topic, partitions, events.slice(produced, produced + 40));
+        produced += 40;
+        if (tookOver) chunksAfterTakeover += 1;
+        await sleep(100);
+      }
+    })();
+    const survivor = startCli(topic, group, namespace);
+    await survivor.running;
+    const victim = startCli(topic, group, namespace);
+    await victim.running;
+    await waitUntilSplit(admin, group, topic, 2);
+    victim.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await victim.exited;
+    const atKill = await committedOffsets(namespace, group, topic, partitions);
+    // Every partition (so certainly the victim's: each gets events every 100 ms) commits again after the kill.
+    for (;;) {
+      const now = await committedOffsets(namespace, group, topic, partitions);
+      if (now.every((offset, p) => offset > atKill[p]!)) break;
+      if (Date.now() - killedAt > 60_000)
+        throw new Error(`partitions not taken over within 60 s: ${JSON.stringify({ atKill, now })}`);
+      await sleep(50);
     }
-  })();
-  const survivor = startCli(topic, group, namespace);
-  await survivor.running;
-  const victim = startCli(topic, group, namespace);
-  await victim.running;
-  await waitUntilSplit(admin, group, topic, 2);
-  victim.child.kill('SIGKILL');
-  const killedAt = Date.now();
-  await victim.exited;
-  const atKill = await committedOffsets(namespace, group, topic, partitions);
-  // Every partition (so certainly the victim's: each gets events every 100 ms) commits again after the kill.
-  for (;;) {
-    const now = await committedOffsets(namespace, group, topic, partitions);
-    if (now.every((offset, p) => offset > atKill[p]!)) break;
-    if (Date.now() - killedAt > 60_000)
-      throw new Error(`partitions not taken over within 60 s: ${JSON.stringify({ atKill, now })}`);
-    await sleep(50);
-  }
-  const takeoverMs = Date.now() - killedAt;
-  tookOver = true;
-  console.log(
-    `[crash test] SIGKILL -> surviving instance committing all partitions again, default settings: ${(takeoverMs / 1000).toFixed(1)} s`,
-  );
-  expect(takeoverMs).toBeLessThan(15_000);
-  await producing;
-  expect(produced).toBeLessThan(events.length); // the stream ran until after the takeover
-  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
-  survivor.child.kill('SIGTERM');
-  expect(await survivor.exited).toBe(0);
-  await expectCleanResult(namespace, events.slice(0, produced), partitions);
-});
+    const takeoverMs = Date.now() - killedAt;
+    tookOver = true;
+    console.log(
+      `[crash test] SIGKILL -> surviving instance committing all partitions again, default settings: ` +
+        `${(takeoverMs / 1000).toFixed(1)} s`,
+    );
+    expect(takeoverMs).toBeLessThan(15_000);
+    await producing;
+    expect(produced).toBeLessThan(events.length); // the stream ran until after the takeover
+    await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
+    survivor.child.kill('SIGTERM');
+    expect(await survivor.exited).toBe(0);
+    await expectCleanResult(namespace, events.slice(0, produced), partitions);
+  },
+);
 
 /** Per partition: the checkpoint's offset and the greatest vector version (the offset its batch reached) in Redis. */
 async function checkpointAndVectorPositions(
@@ -262,40 +267,44 @@ async function checkpointAndVectorPositions(
   return { checkpoints, vectors };
 }
 
-it('SIGKILLed exactly between two checkpoints (vectors of later batches written), it replays to exactly the clean result', async () => {
-  const { topic, group, namespace } = await freshPipeline('between', PARTITIONS);
-  const events = paymentStream({
-    count: 3000,
-    users: 30,
-    start: 1_700_000_000_000,
-    stepMs: 500,
-    jitterMs: 10_000,
-    seed: 17,
-  });
-  await produce(producer, topic, PARTITIONS, events, 20);
-  // Small fetches make many small batches; a checkpoint every 3 batches (never by time), and the test hook kills the
-  // process once a partition has written the vectors of 2 batches after a checkpoint.
-  const doomed = startCli(
-    topic,
-    group,
-    namespace,
-    ['--max-bytes-per-partition', '1024', '--checkpoint-max-batches', '3', '--checkpoint-interval-ms', '3600000'],
-    { RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS: '1' },
-  );
-  expect(await doomed.exited).toBeNull();
-  expect(doomed.child.signalCode).toBe('SIGKILL');
-  const users = [...new Set(events.map((e) => e.key))];
-  const atKill = await checkpointAndVectorPositions(namespace, group, topic, PARTITIONS, users);
-  // Landed between two checkpoints: some partition has vectors newer than its checkpoint (the replay must rewrite or
-  // keep them, and count their events exactly once).
-  expect(atKill.vectors.some((version, p) => version > atKill.checkpoints[p]!)).toBe(true);
-  expect(atKill.checkpoints.some((offset) => offset > 0)).toBe(true);
+it(
+  'SIGKILLed exactly between two checkpoints (vectors of later batches written), it replays to exactly the ' +
+    'clean result',
+  async () => {
+    const { topic, group, namespace } = await freshPipeline('between', PARTITIONS);
+    const events = paymentStream({
+      count: 3000,
+      users: 30,
+      start: 1_700_000_000_000,
+      stepMs: 500,
+      jitterMs: 10_000,
+      seed: 17,
+    });
+    await produce(producer, topic, PARTITIONS, events, 20);
+    // Small fetches make many small batches; a checkpoint every 3 batches (never by time), and the test hook kills the
+    // process once a partition has written the vectors of 2 batches after a checkpoint.
+    const doomed = startCli(
+      topic,
+      group,
+      namespace,
+      ['--max-bytes-per-partition', '1024', '--checkpoint-max-batches', '3', '--checkpoint-interval-ms', '3600000'],
+      { RTML_STREAM_TEST_KILL_BETWEEN_CHECKPOINTS: '1' },
+    );
+    expect(await doomed.exited).toBeNull();
+    expect(doomed.child.signalCode).toBe('SIGKILL');
+    const users = [...new Set(events.map((e) => e.key))];
+    const atKill = await checkpointAndVectorPositions(namespace, group, topic, PARTITIONS, users);
+    // Landed between two checkpoints: some partition has vectors newer than its checkpoint (the replay must rewrite or
+    // keep them, and count their events exactly once).
+    expect(atKill.vectors.some((version, p) => version > atKill.checkpoints[p]!)).toBe(true);
+    expect(atKill.checkpoints.some((offset) => offset > 0)).toBe(true);
 
-  // Default checkpointing, so the end of the stream is checkpointed within a second.
-  const restarted = startCli(topic, group, namespace, ['--max-bytes-per-partition', '1024']);
-  await restarted.running;
-  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
-  restarted.child.kill('SIGTERM');
-  expect(await restarted.exited).toBe(0);
-  await expectCleanResult(namespace, events, PARTITIONS);
-});
+    // Default checkpointing, so the end of the stream is checkpointed within a second.
+    const restarted = startCli(topic, group, namespace, ['--max-bytes-per-partition', '1024']);
+    await restarted.running;
+    await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 90_000 });
+    restarted.child.kill('SIGTERM');
+    expect(await restarted.exited).toBe(0);
+    await expectCleanResult(namespace, events, PARTITIONS);
+  },
+);

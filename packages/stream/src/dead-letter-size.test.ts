@@ -49,48 +49,54 @@ async function processAll(topic: string): Promise<OnlineStore> {
 }
 
 describe('oversized records', () => {
-  it('dead-letters a 10 MB bad record whole, into a dead-letter topic created to fit the input, and keeps going', async () => {
-    const topic = uniqueName('big-input');
-    await createTopic(admin, topic, 1, { 'max.message.bytes': String(TEN_MB + 1024 * 1024) });
-    await produce(producer, topic, 1, [good(1), { key: 'alice', body: 'x'.repeat(TEN_MB) }, good(2)], 1);
-    const store = await processAll(topic);
-    const [letter] = await readDeadLetters(kafka, `${topic}.dlq`, 1);
-    expect(letter!.reason).toBe('malformed-json');
-    expect(letter!.value.length).toBe(TEN_MB);
-    expect(letter!.headers[DEAD_LETTER_HEADERS.truncated]).toBeUndefined();
-    expect((await onlineValues(store, 'payments_counts', ['alice'])).get('alice')).toMatchObject({ count: 2 });
-  });
+  it(
+    'dead-letters a 10 MB bad record whole, into a dead-letter topic created to fit the input, and keeps ' + 'going',
+    async () => {
+      const topic = uniqueName('big-input');
+      await createTopic(admin, topic, 1, { 'max.message.bytes': String(TEN_MB + 1024 * 1024) });
+      await produce(producer, topic, 1, [good(1), { key: 'alice', body: 'x'.repeat(TEN_MB) }, good(2)], 1);
+      const store = await processAll(topic);
+      const [letter] = await readDeadLetters(kafka, `${topic}.dlq`, 1);
+      expect(letter!.reason).toBe('malformed-json');
+      expect(letter!.value.length).toBe(TEN_MB);
+      expect(letter!.headers[DEAD_LETTER_HEADERS.truncated]).toBeUndefined();
+      expect((await onlineValues(store, 'payments_counts', ['alice'])).get('alice')).toMatchObject({ count: 2 });
+    },
+  );
 
-  it('stores letters too large for an existing dead-letter topic bounded: first bytes, size, SHA-256, source', async () => {
-    const topic = uniqueName('big-input-small-dlq');
-    await createTopic(admin, topic, 1, { 'max.message.bytes': String(TEN_MB + 1024 * 1024) });
-    await createTopic(admin, `${topic}.dlq`, 1, { 'max.message.bytes': '200000' });
-    const huge = `{"not json": ${'7'.repeat(TEN_MB)}`;
-    const medium = 'y'.repeat(150_000); // fits alone; two of them would not fit one record batch
-    await produce(
-      producer,
-      topic,
-      1,
-      [{ key: 'alice', body: huge }, { key: 'alice', body: medium }, { key: 'alice', body: medium }, good(1)],
-      4,
-    );
-    const store = await processAll(topic);
-    const letters = await readDeadLetters(kafka, `${topic}.dlq`, 3);
-    expect(letters.map((l) => [l.offset, l.headers[DEAD_LETTER_HEADERS.truncated] ?? 'whole', l.value.length])).toEqual(
-      [
+  it(
+    'stores letters too large for an existing dead-letter topic bounded: first bytes, size, SHA-256, ' + 'source',
+    async () => {
+      const topic = uniqueName('big-input-small-dlq');
+      await createTopic(admin, topic, 1, { 'max.message.bytes': String(TEN_MB + 1024 * 1024) });
+      await createTopic(admin, `${topic}.dlq`, 1, { 'max.message.bytes': '200000' });
+      const huge = `{"not json": ${'7'.repeat(TEN_MB)}`;
+      const medium = 'y'.repeat(150_000); // fits alone; two of them would not fit one record batch
+      await produce(
+        producer,
+        topic,
+        1,
+        [{ key: 'alice', body: huge }, { key: 'alice', body: medium }, { key: 'alice', body: medium }, good(1)],
+        4,
+      );
+      const store = await processAll(topic);
+      const letters = await readDeadLetters(kafka, `${topic}.dlq`, 3);
+      expect(
+        letters.map((l) => [l.offset, l.headers[DEAD_LETTER_HEADERS.truncated] ?? 'whole', l.value.length]),
+      ).toEqual([
         ['0', 'true', TRUNCATED_BODY_BYTES],
         ['1', 'whole', 150_000],
         ['2', 'whole', 150_000],
-      ],
-    );
-    expect(letters[0]!.value).toBe(huge.slice(0, TRUNCATED_BODY_BYTES));
-    expect(letters[0]!.headers[DEAD_LETTER_HEADERS.originalSize]).toBe(String(huge.length));
-    expect(letters[0]!.headers[DEAD_LETTER_HEADERS.originalSha256]).toBe(
-      createHash('sha256').update(huge).digest('hex'),
-    );
-    expect(letters[0]!.sourceTopic).toBe(topic);
-    expect((await onlineValues(store, 'payments_counts', ['alice'])).get('alice')).toMatchObject({ count: 1 });
-  });
+      ]);
+      expect(letters[0]!.value).toBe(huge.slice(0, TRUNCATED_BODY_BYTES));
+      expect(letters[0]!.headers[DEAD_LETTER_HEADERS.originalSize]).toBe(String(huge.length));
+      expect(letters[0]!.headers[DEAD_LETTER_HEADERS.originalSha256]).toBe(
+        createHash('sha256').update(huge).digest('hex'),
+      );
+      expect(letters[0]!.sourceTopic).toBe(topic);
+      expect((await onlineValues(store, 'payments_counts', ['alice'])).get('alice')).toMatchObject({ count: 1 });
+    },
+  );
 
   it('a bounded letter fits the limit it was made for, however long its key and detail', () => {
     const letter = {

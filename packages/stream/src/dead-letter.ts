@@ -27,7 +27,10 @@ export const DEAD_LETTER_HEADERS = {
   originalSha256: 'rtml-original-sha256',
 } as const;
 
-/** Bytes of the record kept in a truncated letter: enough to see what it was; the record itself stays in the input topic. */
+/**
+ * Bytes of the record kept in a truncated letter: enough to see what it was; the record itself stays in the input
+ * topic.
+ */
 export const TRUNCATED_BODY_BYTES = 64 * 1024;
 const TRUNCATED_KEY_BYTES = 1024;
 /** Detail texts (zod reasons, parser errors) are cut here: a header should explain, not carry data. */

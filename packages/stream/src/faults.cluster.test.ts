@@ -105,7 +105,10 @@ async function freshPipeline(prefix: string, seed: number, leader: number): Prom
   return { topic, group: uniqueName(`${prefix}-group`), store, events: transactions(seed) };
 }
 
-/** Card transactions in arrival order, up to 30 s out of event-time order (inside the allowed lateness); whole amounts, so sums are exact in any order. */
+/**
+ * Card transactions in arrival order, up to 30 s out of event-time order (inside the allowed lateness); whole amounts,
+ * so sums are exact in any order.
+ */
 function transactions(seed: number): KeyedEvent[] {
   const random = new Random(seed);
   const start = Date.now() - duration.days(3);
@@ -209,7 +212,8 @@ async function logRecovery(
       throw new Error(`${fault}: not every partition checkpointed past its pre-fault end within 120 s`);
   }
   console.log(
-    `[cluster faults] ${fault}: every partition past its pre-fault end ${((Date.now() - faultAt) / 1000).toFixed(1)} s later`,
+    `[cluster faults] ${fault}: every partition past its pre-fault end ` +
+      `${((Date.now() - faultAt) / 1000).toFixed(1)} s later`,
   );
 }
 
@@ -265,69 +269,81 @@ async function expectSurvived(pipeline: Pipeline, events: { done: Promise<void> 
   await stopAll(cli);
 }
 
-it('a. the broker leading every input partition is SIGKILLed mid-stream: processing goes on after the election, exactly', async () => {
-  const { pipeline, cli, events } = await flowing('fault-broker', 101, 1);
-  const leader = await kafkaLeaderOf(cluster, pipeline.topic, 0);
-  expect(kafkaNodeId(leader)).toBe(1);
-  const before = await endOffsets(pipeline);
-  killed.push(await killNode(cluster, leader));
-  const killedAt = Date.now();
-  expect(events.produced()).toBeLessThan(pipeline.events.length); // killed mid-stream
-  await logRecovery(pipeline, 'a. partition leader SIGKILLed', killedAt, before);
+it(
+  'a. the broker leading every input partition is SIGKILLed mid-stream: processing goes on after the ' +
+    'election, exactly',
+  async () => {
+    const { pipeline, cli, events } = await flowing('fault-broker', 101, 1);
+    const leader = await kafkaLeaderOf(cluster, pipeline.topic, 0);
+    expect(kafkaNodeId(leader)).toBe(1);
+    const before = await endOffsets(pipeline);
+    killed.push(await killNode(cluster, leader));
+    const killedAt = Date.now();
+    expect(events.produced()).toBeLessThan(pipeline.events.length); // killed mid-stream
+    await logRecovery(pipeline, 'a. partition leader SIGKILLed', killedAt, before);
 
-  expect((await kafkaLeaderOf(cluster, pipeline.topic, 0)).name).not.toBe(leader.name);
-  await expectSurvived(pipeline, events, cli);
-});
+    expect((await kafkaLeaderOf(cluster, pipeline.topic, 0)).name).not.toBe(leader.name);
+    await expectSurvived(pipeline, events, cli);
+  },
+);
 
-it('b. a Redis primary with checkpoint and feature keys dies holding writes its replica never got: the promoted prefix is made whole', async () => {
-  const { pipeline, cli, events } = await flowing('fault-redis', 202, 2);
-  // The primary of partition 0's checkpoint; with 200+ users every primary also holds feature vectors.
-  const primary = await redisPrimaryOf(cluster, checkpointKeys(pipeline.store.namespace, pipeline.group, 0).fence);
-  const detached = await detachReplica(cluster, primary);
-  // Writes reach the primary alone for a while: vectors, and checkpoints that could not wait for a replica.
-  for (
-    const deadline = Date.now() + 20_000;
-    (await replicationOffset(primary)) <= detached.offsetAtDetach;
-    await sleep(100)
-  ) {
-    if (Date.now() > deadline) throw new Error(`${primary.name} got no write within 20 s of its replica's detachment`);
-  }
-  await sleep(1_000);
-  const killedAt = Date.now();
-  const before = await endOffsets(pipeline);
-  const { killed: primaryKilled, primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
-  killed.push(primaryKilled);
-  await logRecovery(
-    pipeline,
-    `b. Redis primary SIGKILLed, promoted replica ${primaryOffset - promotedOffset} bytes behind it`,
-    killedAt,
-    before,
-  );
-  // The promoted replica holds a strict prefix of the dead primary's writes: what the processor wrote last is gone.
-  expect(promotedOffset).toBeLessThan(primaryOffset);
-  expect(events.produced()).toBeLessThan(pipeline.events.length); // the failover happened mid-stream
+it(
+  'b. a Redis primary with checkpoint and feature keys dies holding writes its replica never got: the ' +
+    'promoted prefix is made whole',
+  async () => {
+    const { pipeline, cli, events } = await flowing('fault-redis', 202, 2);
+    // The primary of partition 0's checkpoint; with 200+ users every primary also holds feature vectors.
+    const primary = await redisPrimaryOf(cluster, checkpointKeys(pipeline.store.namespace, pipeline.group, 0).fence);
+    const detached = await detachReplica(cluster, primary);
+    // Writes reach the primary alone for a while: vectors, and checkpoints that could not wait for a replica.
+    for (
+      const deadline = Date.now() + 20_000;
+      (await replicationOffset(primary)) <= detached.offsetAtDetach;
+      await sleep(100)
+    ) {
+      if (Date.now() > deadline)
+        throw new Error(`${primary.name} got no write within 20 s of its replica's detachment`);
+    }
+    await sleep(1_000);
+    const killedAt = Date.now();
+    const before = await endOffsets(pipeline);
+    const { killed: primaryKilled, primaryOffset, promotedOffset } = await detached.killPrimaryAndPromote();
+    killed.push(primaryKilled);
+    await logRecovery(
+      pipeline,
+      `b. Redis primary SIGKILLed, promoted replica ${primaryOffset - promotedOffset} bytes behind it`,
+      killedAt,
+      before,
+    );
+    // The promoted replica holds a strict prefix of the dead primary's writes: what the processor wrote last is gone.
+    expect(promotedOffset).toBeLessThan(primaryOffset);
+    expect(events.produced()).toBeLessThan(pipeline.events.length); // the failover happened mid-stream
 
-  await expectSurvived(pipeline, events, cli);
-});
+    await expectSurvived(pipeline, events, cli);
+  },
+);
 
-it('c. one instance scales to three while events flow; one of three is SIGKILLed and started again: exact', async () => {
-  const { pipeline, cli: first, events } = await flowing('fault-scale', 303, 3);
-  const second = startCli(pipeline);
-  const third = startCli(pipeline);
-  await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
-  expect(events.produced()).toBeLessThan(pipeline.events.length); // scaled to three while events flowed
-  await waitForProgress(pipeline, await checkpointed(pipeline));
-  expect(events.produced()).toBeLessThan(pipeline.events.length); // killed while events flowed
-  const before = await endOffsets(pipeline);
-  second.child.kill('SIGKILL');
-  const killedAt = Date.now();
-  await second.exited;
-  await logRecovery(pipeline, 'c. one of three instances SIGKILLed', killedAt, before);
-  const restarted = startCli(pipeline);
-  await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
+it(
+  'c. one instance scales to three while events flow; one of three is SIGKILLed and started again: ' + 'exact',
+  async () => {
+    const { pipeline, cli: first, events } = await flowing('fault-scale', 303, 3);
+    const second = startCli(pipeline);
+    const third = startCli(pipeline);
+    await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
+    expect(events.produced()).toBeLessThan(pipeline.events.length); // scaled to three while events flowed
+    await waitForProgress(pipeline, await checkpointed(pipeline));
+    expect(events.produced()).toBeLessThan(pipeline.events.length); // killed while events flowed
+    const before = await endOffsets(pipeline);
+    second.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await second.exited;
+    await logRecovery(pipeline, 'c. one of three instances SIGKILLed', killedAt, before);
+    const restarted = startCli(pipeline);
+    await waitUntilSplit(admin, pipeline.group, pipeline.topic, 3);
 
-  await events.done;
-  await catchUp(pipeline);
-  await expectCleanResult(pipeline);
-  await stopAll(first, third, restarted);
-});
+    await events.done;
+    await catchUp(pipeline);
+    await expectCleanResult(pipeline);
+    await stopAll(first, third, restarted);
+  },
+);

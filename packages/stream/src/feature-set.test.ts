@@ -115,36 +115,41 @@ it('the shared feature engine, streamed through Kafka into Redis, equals its cle
   expect(await onlineValues(store, processor.name, [...expected.keys()])).toEqual(expected);
 });
 
-it('deletes the state snapshot of an entity whose windows have all expired, and restarts from that to the same values', async () => {
-  // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never is).
-  const hourly = featureSet({
-    name: 'user_hourly',
-    entity: user,
-    source: transactionSource,
-    features: {
-      n_1h: count({ window: sliding(duration.hours(1)) }),
-      amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }),
-    },
-  });
-  const processor = featureSetProcessor(hourly);
-  const { namespace, group, store, run } = await featureStream('fs-empty', processor, 1, duration.minutes(1));
-  const t0 = Date.UTC(2024, 0, 1);
-  const event = (id: string, userId: string, at: number) => ({
-    key: userId,
-    body: { eventId: id, eventTime: at, userId, amount: 5, merchantId: 'm' },
-  });
-  // alice's events leave the 1 h window when bob's event two hours later moves stream time past them.
-  await run([event('a1', 'alice', t0), event('a2', 'alice', t0 + 60_000), event('b1', 'bob', t0 + 2 * 3_600_000)]);
-  const keys = checkpointKeys(namespace, group, 0);
-  expect(await redis.hexists(keys.states, 'alice')).toBe(0);
-  expect(await redis.hexists(keys.states, 'bob')).toBe(1);
-  expect((await onlineValues(store, processor.name, ['alice'])).get('alice')).toEqual({ n_1h: 0, amount_1h: 0 });
-  // A second incarnation starts alice from the initial state (no snapshot) and counts only her new event.
-  await run([event('a3', 'alice', t0 + 2 * 3_600_000 + 1_000)]);
-  expect(await onlineValues(store, processor.name, ['alice', 'bob'])).toEqual(
-    new Map([
-      ['alice', { n_1h: 1, amount_1h: 5 }],
-      ['bob', { n_1h: 1, amount_1h: 5 }],
-    ]),
-  );
-});
+it(
+  'deletes the state snapshot of an entity whose windows have all expired, and restarts from that to the ' +
+    'same values',
+  async () => {
+    // Only sliding windows: once an entity's last event leaves them, its state is empty (a lifetime aggregate never
+    // is).
+    const hourly = featureSet({
+      name: 'user_hourly',
+      entity: user,
+      source: transactionSource,
+      features: {
+        n_1h: count({ window: sliding(duration.hours(1)) }),
+        amount_1h: sum('amount', { window: sliding(duration.hours(1)), default: 0 }),
+      },
+    });
+    const processor = featureSetProcessor(hourly);
+    const { namespace, group, store, run } = await featureStream('fs-empty', processor, 1, duration.minutes(1));
+    const t0 = Date.UTC(2024, 0, 1);
+    const event = (id: string, userId: string, at: number) => ({
+      key: userId,
+      body: { eventId: id, eventTime: at, userId, amount: 5, merchantId: 'm' },
+    });
+    // alice's events leave the 1 h window when bob's event two hours later moves stream time past them.
+    await run([event('a1', 'alice', t0), event('a2', 'alice', t0 + 60_000), event('b1', 'bob', t0 + 2 * 3_600_000)]);
+    const keys = checkpointKeys(namespace, group, 0);
+    expect(await redis.hexists(keys.states, 'alice')).toBe(0);
+    expect(await redis.hexists(keys.states, 'bob')).toBe(1);
+    expect((await onlineValues(store, processor.name, ['alice'])).get('alice')).toEqual({ n_1h: 0, amount_1h: 0 });
+    // A second incarnation starts alice from the initial state (no snapshot) and counts only her new event.
+    await run([event('a3', 'alice', t0 + 2 * 3_600_000 + 1_000)]);
+    expect(await onlineValues(store, processor.name, ['alice', 'bob'])).toEqual(
+      new Map([
+        ['alice', { n_1h: 1, amount_1h: 5 }],
+        ['bob', { n_1h: 1, amount_1h: 5 }],
+      ]),
+    );
+  },
+);

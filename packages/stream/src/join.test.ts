@@ -205,7 +205,9 @@ function joinInputs() {
   return { accounts, profiles, txns };
 }
 
-/** Each account's value equals the brute-force join as of its last event, with a profile found for its last transaction. */
+/**
+ * Each account's value equals the brute-force join as of its last event, with a profile found for its last transaction.
+ */
 function expectJoined(actual: ReadonlyMap<string, FeatureValues | undefined>): void {
   const { accounts, profiles, txns } = joinInputs();
   for (const accountId of accounts) {

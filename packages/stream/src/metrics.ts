@@ -134,8 +134,10 @@ export class StreamMetrics {
     const where = `lag ${lag} over ${this.lagByPartition.size} partitions`;
     const line = idle
       ? `[stream ${name}] idle | ${where}`
-      : `[stream ${name}] ${Math.round(this.applied / seconds)} ev/s | ${where} | batch p50 ${humanMs(this.recentBatchMs.percentile(50))} | ` +
-        `freshness p50 ${humanMs(this.recentFreshnessMs.percentile(50))} p99 ${humanMs(this.recentFreshnessMs.percentile(99))} | dead letters ${this.dead}`;
+      : `[stream ${name}] ${Math.round(this.applied / seconds)} ev/s | ${where} | batch p50 ` +
+        `${humanMs(this.recentBatchMs.percentile(50))} | ` +
+        `freshness p50 ${humanMs(this.recentFreshnessMs.percentile(50))} p99 ` +
+        `${humanMs(this.recentFreshnessMs.percentile(99))} | dead letters ${this.dead}`;
     this.applied = 0;
     this.dead = 0;
     this.lastLag = lag;

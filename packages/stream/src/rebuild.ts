@@ -61,7 +61,8 @@ export async function rebuildCheckpoints(options: RebuildOptions): Promise<Rebui
     );
     if (!(await resetPartition(options.store, options.group, partition, fence)))
       throw new Error(
-        `partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ${options.group} still running?`,
+        `partition ${partition}: its checkpoint changed during the rebuild; is a processor of group ` +
+          `${options.group} still running?`,
       );
   }
   return { partitions, deletedVectors };
@@ -109,7 +110,8 @@ async function assertLogsComplete(
   }
   if (truncated.length > 0) {
     throw new Error(
-      `retention has deleted events (${truncated.join(', ')}): a replay would miss them in lifetime aggregates. Pass --from-earliest-retained to rebuild from what is left`,
+      `retention has deleted events (${truncated.join(', ')}): a replay would miss them in lifetime ` +
+        `aggregates. Pass --from-earliest-retained to rebuild from what is left`,
     );
   }
 }

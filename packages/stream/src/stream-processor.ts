@@ -70,7 +70,9 @@ export const DEFAULT_MAX_EVENT_TIME_AHEAD = duration.days(1);
 export type StateLossPolicy =
   /** Replay from offset 0 if the topic still holds it (exact rebuild); otherwise stop with an error. */
   | 'replay-if-complete'
-  /** Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them). */
+  /**
+   * Replay from the earliest retained offset even if retention deleted older events (lifetime aggregates miss them).
+   */
   | 'replay';
 
 /**
@@ -81,7 +83,10 @@ export interface StreamTopology<S, E> {
   readonly processor: KeyedProcessor<S, E>;
   /** Co-partitioned input topics; partition N of each forms task N. */
   readonly topics: readonly string[];
-  /** Events up to this much older than the task's max event time still update results; older ones are dead-lettered as `late`. */
+  /**
+   * Events up to this much older than the task's max event time still update results; older ones are dead-lettered as
+   * `late`.
+   */
   readonly allowedLateness: DurationMs;
   /**
    * Events dated more than this after the processor's clock are dead-lettered as `future` (default 1 day, see
@@ -209,7 +214,8 @@ export class StreamProcessor<S, E> {
     for (const [name, value] of Object.entries(this.checkpoints)) {
       if (!Number.isInteger(value) || value < (name === 'maxBatches' ? 1 : 0))
         throw new Error(
-          `StreamProcessor: checkpoint.${name} must be a whole number >= ${name === 'maxBatches' ? 1 : 0}, got ${value}`,
+          `StreamProcessor: checkpoint.${name} must be a whole number >= ${name === 'maxBatches' ? 1 : 0}, ` +
+            `got ${value}`,
         );
     }
     this.deadLetterTopic = topology.deadLetterTopic ?? defaultDeadLetterTopic;
@@ -249,7 +255,9 @@ export class StreamProcessor<S, E> {
     return [...new Set(Object.values(this.assigned).flat())].sort((a, b) => a - b);
   }
 
-  /** The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`). */
+  /**
+   * The consumer's real state, for `/healthz` and `/readyz` (`serveMetrics(registry, port, () => stream.health())`).
+   */
   health(): HealthReport {
     return {
       state: this.state,
@@ -278,7 +286,8 @@ export class StreamProcessor<S, E> {
       this.withTaskLock(payload.partition, () => this.skipHiddenRecords(payload)).catch((error: Error) => {
         this.tasks.delete(payload.partition);
         this.log(
-          `[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next batch repositions): ${error.message}`,
+          `[stream] partition ${payload.partition}: committing past markers/aborted records failed (the next ` +
+            `batch repositions): ${error.message}`,
         );
       });
     });
@@ -444,7 +453,8 @@ export class StreamProcessor<S, E> {
     const user = 'sasl' in kafka ? kafka.sasl?.username : undefined;
     if (user !== undefined) {
       return (
-        `input topic(s) ${missing.join(', ')} do not exist or KAFKA_SASL_USERNAME=${user} may not see them: create them as an admin user, ` +
+        `input topic(s) ${missing.join(', ')} do not exist or KAFKA_SASL_USERNAME=${user} may not see them: ` +
+        `create them as an admin user, ` +
         `or run as a user with Read and Describe on them`
       );
     }
@@ -606,7 +616,8 @@ export class StreamProcessor<S, E> {
     if (result === 'moved') return this.replayFromCheckpoint(task.partition);
     if (result === 'lagging') {
       this.log(
-        `[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`,
+        `[stream] partition ${task.partition}: a Redis replica has not acknowledged the vectors within ` +
+          `${this.checkpoints.replicaTimeoutMs} ms; checkpoint deferred`,
       );
       task.lastCheckpointAt = Date.now(); // retried after another interval, not at once
       if (!this.disconnected) this.scheduleCheckpoint(task.partition, this.checkpoints.intervalMs);
@@ -626,7 +637,8 @@ export class StreamProcessor<S, E> {
           this.tasks.get(task.partition) === task ? this.checkpointTask(task) : Promise.resolve(),
         ).catch((error: Error) =>
           this.log(
-            `[stream] partition ${task.partition}: final checkpoint failed (the next owner replays from the last one): ${error.message}`,
+            `[stream] partition ${task.partition}: final checkpoint failed (the next owner replays from the ` +
+              `last one): ${error.message}`,
           ),
         ),
       ),
@@ -668,7 +680,8 @@ export class StreamProcessor<S, E> {
     const keys = checkpointKeys(this.options.store.namespace, this.options.group, partition);
     if ((await this.options.store.loadCheckpoint(keys)).fence === null) {
       this.log(
-        `[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is gone from Redis); checking whether an exact replay is possible`,
+        `[stream] partition ${partition}: the online store lost its state (the partition's checkpoint is ` +
+          `gone from Redis); checking whether an exact replay is possible`,
       );
     } else {
       this.metrics.fenceRejections.inc();
@@ -718,11 +731,15 @@ export class StreamProcessor<S, E> {
       })),
     );
     const truncated = lows.filter(({ low }) => low !== '0');
-    const where = `partition ${partition} of group ${this.options.group} has no checkpoint in namespace ${this.options.store.namespace}, but Kafka's group offsets say it had reached ${progressed.join(', ')}`;
+    const where =
+      `partition ${partition} of group ${this.options.group} has no checkpoint in namespace ` +
+      `${this.options.store.namespace}, but Kafka's group offsets say it had reached ${progressed.join(', ')}`;
     if (truncated.length > 0 && this.options.onStateLoss !== 'replay') {
       const earliest = truncated.map(({ topic, low }) => `${topic}[${partition}] starts at ${low}`).join(', ');
       throw new StateLostError(
-        `the online store lost its state: ${where}; an exact replay is impossible (${earliest}, older events were deleted by retention). Rebuild it (README "Rebuild": rtml-stream rebuild, or --on-state-loss replay to accept a partial replay)`,
+        `the online store lost its state: ${where}; an exact replay is impossible (${earliest}, older events ` +
+          `were deleted by retention). Rebuild it (README "Rebuild": rtml-stream rebuild, or --on-state-loss ` +
+          `replay to accept a partial replay)`,
       );
     }
     const from =
@@ -730,7 +747,8 @@ export class StreamProcessor<S, E> {
         ? 'the earliest retained offsets (older events are missing from lifetime aggregates)'
         : 'offset 0 (the topic still holds every event)';
     this.log(
-      `[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead letters are sent again`,
+      `[stream] the online store lost its state: ${where}. Replaying the partition from ${from}; its dead ` +
+        `letters are sent again`,
     );
     this.lowWatermarks.clear(); // retention may have moved them since they were cached
     return resetPartition(this.options.store, this.options.group, partition, null);

@@ -18,7 +18,10 @@ import {
   uniqueName,
 } from './testing/harness.js';
 
-/** Runs with RTML_TOPOLOGY=cluster: 3 KRaft brokers (replication factor 3) and a Redis Cluster of 3 primaries + 3 replicas. */
+/**
+ * Runs with RTML_TOPOLOGY=cluster: 3 KRaft brokers (replication factor 3) and a Redis Cluster of 3 primaries + 3
+ * replicas.
+ */
 const brokers = inject('kafkaBrokers').split(',');
 const cluster = connectCluster(inject('redisClusterNodes'));
 const retry = { retries: 15, initialRetryTime: 300, multiplier: 2, maxRetryTime: 5_000 };
@@ -123,50 +126,53 @@ it('streams into the Redis Cluster exactly once, through a stop and a restart mi
   }
 });
 
-it('the CLI on the cluster (REDIS_CLUSTER_NODES), SIGKILLed mid-stream and restarted, ends at the clean result', async () => {
-  const { topic, group, namespace } = await freshPipeline('cluster-cli');
-  const events = paymentStream({
-    count: 3000,
-    users: 90,
-    start: 1_700_000_000_000,
-    stepMs: 500,
-    jitterMs: 10_000,
-    seed: 21,
-  });
-  const args = [
-    'run',
-    '--processor',
-    COUNTING_PROCESSOR,
-    '--topic',
-    topic,
-    '--group',
-    group,
-    '--namespace',
-    namespace,
-    '--allowed-lateness-ms',
-    '30000',
-    '--max-bytes-per-partition',
-    '2048',
-  ];
-  const endpoints = { brokers: brokers.join(','), redisClusterNodes: inject('redisClusterNodes') };
-  await produce(producer, topic, PARTITIONS, events.slice(0, 1500), 50);
-  const first = spawnCli(args, endpoints);
-  await first.running;
-  // Killed once it has checkpointed something (so the restart resumes mid-stream, not from offset 0).
-  const fences = () =>
-    storeOf(namespace).readFences(
-      Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(namespace, group, p).fence),
-    );
-  await expect
-    .poll(async () => (await fences()).some((fence) => fence !== null), { timeout: 60_000, interval: 100 })
-    .toBe(true);
-  first.child.kill('SIGKILL');
-  await first.exited;
-  await produce(producer, topic, PARTITIONS, events.slice(1500), 50);
-  const second = spawnCli(args, endpoints);
-  await second.running;
-  await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 120_000 });
-  second.child.kill('SIGTERM');
-  expect(await second.exited).toBe(0);
-  await expectCleanResult(namespace, events);
-});
+it(
+  'the CLI on the cluster (REDIS_CLUSTER_NODES), SIGKILLed mid-stream and restarted, ends at the clean ' + 'result',
+  async () => {
+    const { topic, group, namespace } = await freshPipeline('cluster-cli');
+    const events = paymentStream({
+      count: 3000,
+      users: 90,
+      start: 1_700_000_000_000,
+      stepMs: 500,
+      jitterMs: 10_000,
+      seed: 21,
+    });
+    const args = [
+      'run',
+      '--processor',
+      COUNTING_PROCESSOR,
+      '--topic',
+      topic,
+      '--group',
+      group,
+      '--namespace',
+      namespace,
+      '--allowed-lateness-ms',
+      '30000',
+      '--max-bytes-per-partition',
+      '2048',
+    ];
+    const endpoints = { brokers: brokers.join(','), redisClusterNodes: inject('redisClusterNodes') };
+    await produce(producer, topic, PARTITIONS, events.slice(0, 1500), 50);
+    const first = spawnCli(args, endpoints);
+    await first.running;
+    // Killed once it has checkpointed something (so the restart resumes mid-stream, not from offset 0).
+    const fences = () =>
+      storeOf(namespace).readFences(
+        Array.from({ length: PARTITIONS }, (_, p) => checkpointKeys(namespace, group, p).fence),
+      );
+    await expect
+      .poll(async () => (await fences()).some((fence) => fence !== null), { timeout: 60_000, interval: 100 })
+      .toBe(true);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    await produce(producer, topic, PARTITIONS, events.slice(1500), 50);
+    const second = spawnCli(args, endpoints);
+    await second.running;
+    await waitUntilCaughtUp(storeOf(namespace), admin, [{ group, topic }], { timeoutMs: 120_000 });
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    await expectCleanResult(namespace, events);
+  },
+);

@@ -75,7 +75,9 @@ const lifetimes = { maxAge: duration.days(400), onlineExpiry: duration.days(2) }
 
 const HOUR_MS = 3_600_000;
 
-/** Hour of day in the card holder's local time: the offset travels with the event, so no server time zone is involved. */
+/**
+ * Hour of day in the card holder's local time: the offset travels with the event, so no server time zone is involved.
+ */
 export function localHourOfDay(txn: Pick<Transaction, 'eventTime' | 'utcOffsetMinutes'>): number {
   const localMs = txn.eventTime + txn.utcOffsetMinutes * 60_000;
   return Math.floor((((localMs % (24 * HOUR_MS)) + 24 * HOUR_MS) % (24 * HOUR_MS)) / HOUR_MS);

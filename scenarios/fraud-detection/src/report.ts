@@ -62,11 +62,14 @@ export function formatReport(r: ScenarioResult): string {
   // The stream row's lag is simulated time since its replay segment began, and its 0 % holds by construction of the
   // replay (a segment is committed before its transactions are scored); the processor's own latency is wall clock.
   const stalenessNote =
-    `stream row: lag = simulated minutes since the replay segment began (a replay artefact; 0 % missing holds by construction). ` +
-    `Measured processor latency, produce -> committed in Redis, per segment (${commitMs.length}): p50 ${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms (wall clock).`;
+    `stream row: lag = simulated minutes since the replay segment began (a replay artefact; 0 % missing ` +
+    `holds by construction). ` +
+    `Measured processor latency, produce -> committed in Redis, per segment (${commitMs.length}): p50 ` +
+    `${at(0.5)} ms, p95 ${at(0.95)} ms, max ${at(1)} ms (wall clock).`;
   const c = r.counts;
   return [
-    `${c.events} events, ${c.transactions} transactions; train rows ${c.trainRows}, held-out rows ${c.testRows} (${c.testPositives} disputed)`,
+    `${c.events} events, ${c.transactions} transactions; train rows ${c.trainRows}, held-out rows ` +
+      `${c.testRows} (${c.testPositives} disputed)`,
     '',
     '## Look-ahead bias: naive vs point-in-time training data',
     lookAhead,

@@ -9,7 +9,9 @@ import { runScenario } from './scenario.js';
 
 const program = new Command('fraud-detection')
   .description(
-    'Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' +
+    'Fraud detection end to end: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive ' +
+      'training -> serving replay -> tables.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run ' +
+      'infra:up`).\n' +
       SECURITY_HELP,
   )
   .addOption(sizeOption('small'))
@@ -23,7 +25,10 @@ const program = new Command('fraud-detection')
   .option('--results <file>', 'where the results are written as JSON for the pipeline console', DEFAULT_RESULTS_FILE)
   .action(main);
 
-/** One command: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay -> tables. */
+/**
+ * One command: generate -> Kafka -> stream -> Redis, offline backfill -> PIT/naive training -> serving replay ->
+ * tables.
+ */
 async function main(opts: { size: SizeName; seed: number; batchInterval: number; results: string }): Promise<void> {
   const connections = readConnectionSettings(withRecordedStack());
   await checkConnections(connections); // before the offline work, which takes most of a minute at the default size

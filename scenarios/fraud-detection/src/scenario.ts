@@ -33,7 +33,9 @@ export interface ScenarioOptions {
    * store, clean-up, reading the served-vector logs) and every role `principals` leaves out.
    */
   readonly connections: ConnectionSettings;
-  /** Least privilege: the stream processors and the serving endpoints connect as these (see @rtml/devstack secure mode). */
+  /**
+   * Least privilege: the stream processors and the serving endpoints connect as these (see @rtml/devstack secure mode).
+   */
   readonly principals?: { readonly processor?: ConnectionSettings; readonly serving?: ConnectionSettings };
   /** Batch path refresh interval in simulated minutes. */
   readonly batchIntervalMinutes?: number;
@@ -59,7 +61,9 @@ export interface LeakageSummary {
   readonly bySet: Readonly<Record<string, number>>;
 }
 
-/** One naive training row whose chargeback features were computed from chargebacks that arrived after the transaction. */
+/**
+ * One naive training row whose chargeback features were computed from chargebacks that arrived after the transaction.
+ */
 export interface LeakedRow {
   readonly transactionId: string;
   readonly userId: string;
@@ -99,7 +103,9 @@ export interface ScenarioResult {
     readonly reimplemented: FeatureSkew[];
     readonly sharedServed: Metrics;
     readonly reimplementedServed: Metrics;
-    /** Per model feature, offline vs served values per held-out transaction, for the shared and the reimplemented path. */
+    /**
+     * Per model feature, offline vs served values per held-out transaction, for the shared and the reimplemented path.
+     */
     readonly values: {
       readonly shared: Record<string, FeatureValuePairs>;
       readonly reimplemented: Record<string, FeatureValuePairs>;

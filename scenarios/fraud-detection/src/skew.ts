@@ -70,13 +70,18 @@ export function skewReport(
   });
 }
 
-/** Per model feature, the offline and served values of the same requests, aligned by request (null = missing or unserved). */
+/**
+ * Per model feature, the offline and served values of the same requests, aligned by request (null = missing or
+ * unserved).
+ */
 export interface FeatureValuePairs {
   readonly offline: (number | null)[];
   readonly served: (number | null)[];
 }
 
-/** The raw material of `skewReport`, for distribution plots: offline vs served value per request, in `requestIds` order. */
+/**
+ * The raw material of `skewReport`, for distribution plots: offline vs served value per request, in `requestIds` order.
+ */
 export function servedVsOffline(
   served: readonly ServedRecord[],
   offlineByRequest: ReadonlyMap<string, FeatureValues>,

@@ -73,7 +73,8 @@ export async function buildExamples(
   const [user, item] = set.featureSets as [JoinedFeatureSet, JoinedFeatureSet];
   // Only what a row needs: timestamps (label_time, <set>__event_time) would cost a Date each for nothing.
   const rows = await store.query(
-    `SELECT * EXCLUDE (label_time, ${user.eventTimeColumn}, ${item.eventTimeColumn}) FROM ${set.table} ORDER BY imp_t_ms, impression_id`,
+    `SELECT * EXCLUDE (label_time, ${user.eventTimeColumn}, ${item.eventTimeColumn}) FROM ${set.table} ORDER ` +
+      `BY imp_t_ms, impression_id`,
   );
   return rows.map((row) => toExample(row, user, item));
 }

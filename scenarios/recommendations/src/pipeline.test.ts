@@ -82,8 +82,11 @@ describe('recommendations scenario (tiny)', () => {
     expect(Math.abs(pit.offline.auc - pit.served.auc)).toBeLessThan(0.06);
   });
 
-  it('the label-time join learns the leak: "already clicked this item" flips from negative to strongly positive', () => {
-    expect(byJoin('point-in-time').weights['item_in_last_clicks']).toBeLessThan(0);
-    expect(byJoin('label-time').weights['item_in_last_clicks']).toBeGreaterThan(0.5);
-  });
+  it(
+    'the label-time join learns the leak: "already clicked this item" flips from negative to strongly ' + 'positive',
+    () => {
+      expect(byJoin('point-in-time').weights['item_in_last_clicks']).toBeLessThan(0);
+      expect(byJoin('label-time').weights['item_in_last_clicks']).toBeGreaterThan(0.5);
+    },
+  );
 });

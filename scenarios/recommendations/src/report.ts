@@ -49,12 +49,17 @@ export function formatReport(result: ScenarioResult, options: ScenarioOptions): 
     `events: ${result.events}; history rows: ${Object.entries(result.historyRows)
       .map(([set, n]) => `${set} ${n}`)
       .join(', ')}`,
-    `train labels ${iso(result.periods.train.from)} .. ${iso(result.periods.train.to)}; held out ${iso(result.periods.heldOut.from)} .. ${iso(result.periods.heldOut.to)}: ${held.impressions} impressions, ${held.clicks} clicked within ${options.horizonMs / 60_000} min, ${held.users} users with a click`,
+    `train labels ${iso(result.periods.train.from)} .. ${iso(result.periods.train.to)}; held out ` +
+      `${iso(result.periods.heldOut.from)} .. ${iso(result.periods.heldOut.to)}: ${held.impressions} ` +
+      `impressions, ${held.clicks} clicked within ${options.horizonMs / 60_000} min, ${held.users} users with a click`,
     '',
-    'Held-out period: metric with the training join (offline) vs through POST /recommend on live online features (served)',
+    'Held-out period: metric with the training join (offline) vs through POST /recommend on live online ' +
+      'features (served)',
     metricsTable(result.results, options.k),
     '',
-    `Serving: ${s.slates} slates, ${s.candidates} candidates per model; median vector age user ${(s.medianUserFreshnessMs / 1000).toFixed(0)} s, item ${(s.medianItemFreshnessMs / 1000).toFixed(0)} s; candidates with a fallback ${(100 * s.fallbackShare).toFixed(1)} %`,
+    `Serving: ${s.slates} slates, ${s.candidates} candidates per model; median vector age user ` +
+      `${(s.medianUserFreshnessMs / 1000).toFixed(0)} s, item ${(s.medianItemFreshnessMs / 1000).toFixed(0)} ` +
+      `s; candidates with a fallback ${(100 * s.fallbackShare).toFixed(1)} %`,
     'Served vs offline point-in-time values, same impressions (share that differ; replay step ' +
       `${options.servingStepMs / 60_000} min):`,
     table(

@@ -20,7 +20,9 @@ const PLAN: Record<SizeName, { heldOutHours: number; stepMinutes: number }> = {
 
 const program = new Command('recommendations')
   .description(
-    'Recommendations end to end: generate -> Kafka -> stream -> Redis; DuckDB offline store -> PIT / naive training sets -> models -> offline vs served metrics.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack from `npm run infra:up`).\n' +
+    'Recommendations end to end: generate -> Kafka -> stream -> Redis; DuckDB offline store -> PIT / naive ' +
+      'training sets -> models -> offline vs served metrics.\nNeeds KAFKA_BROKERS and REDIS_URL (or a stack ' +
+      'from `npm run infra:up`).\n' +
       SECURITY_HELP,
   )
   .addOption(new Option('--size <size>', 'data size').choices(Object.keys(SIZES)).default('small'))

@@ -50,7 +50,8 @@ const labels = await store.buildTrainingSet({
   featureSets: [{ name: 'user_txn' }],
 });
 const [joined] = await store.query(
-  `SELECT epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(user_txn__event_time)::DOUBLE AS feature_ms FROM ${labels.table}`,
+  `SELECT epoch_ms(label_time)::DOUBLE AS label_ms, epoch_ms(user_txn__event_time)::DOUBLE AS feature_ms ` +
+    `FROM ${labels.table}`,
 );
 const latest = [];
 for await (const vector of store.latestVectors('user_txn')) latest.push(vector.eventTime);

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 
 const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 /** The counting processor, for `--processor`. */
-export const COUNTING_PROCESSOR = `${fileURLToPath(new URL('./counting-processor.ts', import.meta.url))}#paymentsCounts`;
+export const COUNTING_PROCESSOR =
+  fileURLToPath(new URL('./counting-processor.ts', import.meta.url)) + '#paymentsCounts';
 
 export interface CliProcess {
   readonly child: ChildProcess;

@@ -1,4 +1,5 @@
-// Speed of the test driver: `npx tsx --conditions=source packages/stream/src/testing/driver-speed.ts` (numbers in the README).
+// Speed of the test driver: `npx tsx --conditions=source packages/stream/src/testing/driver-speed.ts` (numbers in the
+// README).
 import { duration } from '@rtml/features';
 import { userTransactionFeatures } from '@rtml/features/testing';
 import { createTestDriver } from './index.js';
@@ -20,6 +21,7 @@ for (const run of [1, 2, 3]) {
   for (let i = 0; i < events.length; i += 500) await driver.pipe(events.slice(i, i + 500));
   const ms = performance.now() - start;
   console.log(
-    `run ${run}: ${events.length} events in ${ms.toFixed(0)} ms (${Math.round((events.length / ms) * 1000)} ev/s), ${driver.vectors().length} vectors, ${driver.deadLetters().length} dead letters`,
+    `run ${run}: ${events.length} events in ${ms.toFixed(0)} ms (${Math.round((events.length / ms) * 1000)} ` +
+      `ev/s), ${driver.vectors().length} vectors, ${driver.deadLetters().length} dead letters`,
   );
 }

@@ -168,7 +168,8 @@ async function main(redisServer: PrivateRedis): Promise<void> {
     `${events.length} events, ${expected.size} entities: ${mismatches} mismatches against a clean recomputation`,
   );
   console.log(
-    `processor lines mentioning state loss: ${log.filter((line) => line.includes('lost its state')).length}; fence rejections: ${(await stream.metrics.fenceRejections.get()).values[0]?.value ?? 0}`,
+    `processor lines mentioning state loss: ${log.filter((line) => line.includes('lost its state')).length}; ` +
+      `fence rejections: ${(await stream.metrics.fenceRejections.get()).values[0]?.value ?? 0}`,
   );
   processorRedis.disconnect();
   redis.disconnect();

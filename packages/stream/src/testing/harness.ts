@@ -148,7 +148,10 @@ export interface PaymentStreamOptions {
   readonly seed: number;
 }
 
-/** Seeded payments in arrival order (whole-number amounts, so sums are exact in any order), out of event-time order by up to `jitterMs`. */
+/**
+ * Seeded payments in arrival order (whole-number amounts, so sums are exact in any order), out of event-time order by
+ * up to `jitterMs`.
+ */
 export function paymentStream(
   options: PaymentStreamOptions,
 ): { key: string; body: { eventId: string; userId: string; eventTime: number; amount: number } }[] {

@@ -102,7 +102,10 @@ export class MemoryStore implements CommitStore {
   }
 }
 
-/** The online store's order: event time, then version (an unversioned write wins ties, a versioned one beats smaller or none). */
+/**
+ * The online store's order: event time, then version (an unversioned write wins ties, a versioned one beats smaller or
+ * none).
+ */
 function newer(eventTime: number, version: number | undefined, stored: StoredVector): boolean {
   if (eventTime !== stored.vector.eventTime) return eventTime > stored.vector.eventTime;
   return version === undefined || stored.version === undefined || version > stored.version;

@@ -23,15 +23,23 @@ export interface TestDriverOptions {
   readonly allowedLateness: DurationMs;
   /** Partitions of every input topic (default 1). Stream time, hence lateness and timers, is per partition. */
   readonly partitions?: number;
-  /** Input topics (default `['events']`); `pipe(…, { topic })` picks one. Several are co-partitioned, as for `temporalJoin`. */
+  /**
+   * Input topics (default `['events']`); `pipe(…, { topic })` picks one. Several are co-partitioned, as for
+   * `temporalJoin`.
+   */
   readonly topics?: readonly string[];
   /** As `StreamProcessorOptions.maxEventTimeAhead` (default 1 day): later events are dead-lettered `future`. */
   readonly maxEventTimeAhead?: DurationMs;
   /** The driver's wall clock at creation, epoch ms (default `Date.now()`); only `advanceTime` moves it. */
   readonly startTime?: number;
-  /** Key -> partition; default kafkajs' DefaultPartitioner (murmur2, as Java clients), which the pipelines' producers use. */
+  /**
+   * Key -> partition; default kafkajs' DefaultPartitioner (murmur2, as Java clients), which the pipelines' producers
+   * use.
+   */
   readonly partitioner?: (key: string, partitions: number) => number;
-  /** As `StreamProcessorOptions.maxCachedEntitiesPerTask`; 0 reloads every clean entity from its checkpoint each batch. */
+  /**
+   * As `StreamProcessorOptions.maxCachedEntitiesPerTask`; 0 reloads every clean entity from its checkpoint each batch.
+   */
   readonly maxCachedEntitiesPerTask?: number;
   /**
    * A checkpoint after every this many batches of a partition (default 1). Larger values make `restart()` replay the
@@ -58,14 +66,19 @@ export interface TestDriver {
    * the runtime's own code: decode, validate, dead letters, lateness, timers, versioned vector writes, checkpoints.
    */
   pipe(values: readonly PipeValue[], options?: PipeOptions): Promise<void>;
-  /** Moves the wall clock on (it bounds `future` events; timers fire on event time, i.e. when events move stream time). */
+  /**
+   * Moves the wall clock on (it bounds `future` events; timers fire on event time, i.e. when events move stream time).
+   */
   advanceTime(ms: number): void;
   /** The wall clock, epoch ms. */
   now(): number;
   /** The newest vector per entity, as the online store serves them (sorted by entity id). */
   vectors(): FeatureVector[];
   vector(entityId: string): FeatureVector | undefined;
-  /** Every dead letter so far, in the order the runtime sent them: reason, detail, source topic/partition/offset, key, bytes. */
+  /**
+   * Every dead letter so far, in the order the runtime sent them: reason, detail, source topic/partition/offset, key,
+   * bytes.
+   */
   deadLetters(): DeadLetter[];
   /**
    * Drops all in-memory state, as a crash or rebalance does: the next batch reloads each partition from its checkpoint
