@@ -6,15 +6,8 @@ import { createServingApp } from '@rtml/serving';
 import { featureSetProcessor, StreamProcessor } from '@rtml/stream';
 
 // Defined once: the offline backfill, the stream processor and the scorer all run this definition.
-const payments = source(
-  'payment',
-  z.object({
-    eventId: z.string(),
-    eventTime: isoOrEpochMs,
-    userId: z.string(),
-    amount: z.number(),
-  }),
-);
+const payment = z.object({ eventId: z.string(), eventTime: isoOrEpochMs, userId: z.string(), amount: z.number() });
+const payments = source('payment', payment);
 const user = entity({ name: 'user', key: 'userId' });
 export const spend = featureSet({
   name: 'user_spend',
