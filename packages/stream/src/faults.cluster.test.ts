@@ -202,15 +202,14 @@ async function logRecovery(
   fault: string,
   faultAt: number,
   endsBefore: readonly number[],
-  withinMs = 120_000,
 ): Promise<void> {
   for (
-    const deadline = faultAt + withinMs;
+    const deadline = faultAt + 120_000;
     (await checkpoints(pipeline)).some((offset, p) => offset <= endsBefore[p]!);
     await sleep(100)
   ) {
     if (Date.now() > deadline)
-      throw new Error(`${fault}: not every partition checkpointed past its pre-fault end within ${withinMs} ms`);
+      throw new Error(`${fault}: not every partition checkpointed past its pre-fault end within 120 s`);
   }
   console.log(
     `[cluster faults] ${fault}: every partition past its pre-fault end ` +
@@ -315,9 +314,6 @@ it(
       `b. Redis primary SIGKILLed, promoted replica ${primaryOffset - promotedOffset} bytes behind it`,
       killedAt,
       before,
-      // Usually 8-10 s; once in a few runs kafkajs' eachBatch retry backoff stretches it to ~2 min (issue #20, open):
-      // exactness is what this test asserts, the time it prints is the defect's measure.
-      240_000,
     );
     // The promoted replica holds a strict prefix of the dead primary's writes: what the processor wrote last is gone.
     expect(promotedOffset).toBeLessThan(primaryOffset);
@@ -325,7 +321,6 @@ it(
 
     await expectSurvived(pipeline, events, cli);
   },
-  300_000,
 );
 
 it(
