@@ -47,7 +47,7 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
     // kafkajs logs a consumer crash, then "Restarting the consumer in N ms": routine when the crash was.
     let lastCrashWasRoutine = false;
     return ({ namespace, label, log }) => {
-      const error = typeof log.error === 'string' ? log.error : '';
+      const error = reasonOf(log.error);
       const text = `${log.message} ${error}`.trim();
       const refusal = explainKafkaRefusal(networkCause(error || log.message), describeKafka(settings), settings);
       if (log.message.startsWith('Crash:')) lastCrashWasRoutine = ROUTINE.test(text);
@@ -66,6 +66,13 @@ export function kafkaLogCreator(settings: KafkaSettings, options: ReportOptions 
       }
     };
   };
+}
+
+/** kafkajs passes `error` as a message for protocol errors but as the Error itself when eachBatch throws. */
+function reasonOf(error: unknown): string {
+  if (typeof error === 'string') return error;
+  if (error instanceof Error) return error.message;
+  return '';
 }
 
 /**

@@ -8,7 +8,7 @@ import { readConnectionSettings } from './settings.js';
 const closed = readConnectionSettings({ KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' });
 const HOUR = 3_600_000;
 
-function entry(message: string, error?: string) {
+function entry(message: string, error?: string | Error) {
   return { namespace: 'Consumer', level: logLevel.ERROR, label: 'ERROR', log: { timestamp: '', message, error } };
 }
 
@@ -34,6 +34,14 @@ describe('outage reports', () => {
       entry('x', 'The coordinator is loading'),
     );
     expect(lines).toHaveLength(1);
+  });
+
+  it('names the reason of an error kafkajs hands over as an Error object (eachBatch failures)', () => {
+    const lines: string[] = [];
+    kafkaLogCreator(closed.kafka, { write: (line) => lines.push(line) })(logLevel.ERROR)(
+      entry('Error when calling eachBatch', new Error('MOVED 13850 127.0.0.1:7003')),
+    );
+    expect(lines).toEqual(['[kafka error] Consumer: Error when calling eachBatch MOVED 13850 127.0.0.1:7003']);
   });
 
   it(

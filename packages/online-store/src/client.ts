@@ -62,8 +62,40 @@ async function slotsKnown(cluster: Cluster): Promise<void> {
 }
 
 /**
+ * Replies of a cluster whose topology is changing (a failover, a resharding) or of a node that just died. ioredis
+ * follows a redirection for a single command, but not inside a pipeline whose keys span slots or that holds scripts
+ * (it hands the errors back and keeps its stale slot map), so the per-node pipelines refresh the map and retry.
+ */
+const TOPOLOGY_CHANGING =
+  /^(MOVED|ASK|CLUSTERDOWN|TRYAGAIN|READONLY)\b|Connection is closed|ECONNREFUSED|ECONNRESET|no longer a primary/;
+const TOPOLOGY_RETRIES = 5;
+const TOPOLOGY_BACKOFF_MS = 100;
+
+/**
+ * Runs `work` (which routes its keys itself), and on a cluster whose topology changed under it refreshes the slot map
+ * and runs it again, up to 5 times over ~3 s; then the error is the caller's. Only for idempotent work.
+ */
+export async function withCurrentSlots<T>(client: RedisClient, work: () => Promise<T>): Promise<T> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await work();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      if (!isCluster(client) || retry >= TOPOLOGY_RETRIES || !TOPOLOGY_CHANGING.test(message)) throw error;
+      await refreshSlots(client).catch(() => undefined); // an unreachable seed: the retry reports it
+      await new Promise((resolve) => setTimeout(resolve, TOPOLOGY_BACKOFF_MS * 2 ** retry));
+    }
+  }
+}
+
+/** Asks the cluster for its current slot map (CLUSTER SLOTS) and waits for the answer. */
+export function refreshSlots(cluster: Cluster): Promise<void> {
+  return new Promise((resolve, reject) => cluster.refreshSlotsCache((error) => (error ? reject(error) : resolve())));
+}
+
+/**
  * One command per key, as ONE pipeline per node sent to every node at once (never a round trip per key); replies in
- * the order of `keys`.
+ * the order of `keys`. The commands must be idempotent (retried across a failover).
  */
 export async function pipelinePerNode(
   client: RedisClient,
@@ -71,16 +103,18 @@ export async function pipelinePerNode(
   command: (pipeline: ReturnType<RedisClient['pipeline']>, key: string) => void,
 ): Promise<unknown[]> {
   const replies: unknown[] = new Array<unknown>(keys.length);
-  const nodes = await routeKeys(client, keys.length, (index) => keys[index]!);
-  await Promise.all(
-    nodes.map(async (units) => {
-      const indices = units.flat();
-      const pipeline = client.pipeline();
-      for (const index of indices) command(pipeline, keys[index]!);
-      const answers = await execPipeline(pipeline);
-      indices.forEach((index, at) => (replies[index] = answers[at]));
-    }),
-  );
+  await withCurrentSlots(client, async () => {
+    const nodes = await routeKeys(client, keys.length, (index) => keys[index]!);
+    await Promise.all(
+      nodes.map(async (units) => {
+        const indices = units.flat();
+        const pipeline = client.pipeline();
+        for (const index of indices) command(pipeline, keys[index]!);
+        const answers = await execPipeline(pipeline);
+        indices.forEach((index, at) => (replies[index] = answers[at]));
+      }),
+    );
+  });
   return replies;
 }
 

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { execPipeline, primaries, routeKeys, type RedisClient } from './client.js';
+import { execPipeline, primaries, routeKeys, withCurrentSlots, type RedisClient } from './client.js';
 import { assertKeySegment, globLiteral } from './keys.js';
 
 /**
@@ -31,12 +31,14 @@ export async function deleteMatching(
 }
 
 async function unlink(redis: RedisClient, keys: readonly string[]): Promise<void> {
-  const nodes = await routeKeys(redis, keys.length, (index) => keys[index]!);
-  await Promise.all(
-    nodes.map((units) => {
-      const pipeline = redis.pipeline();
-      for (const unit of units) pipeline.unlink(...unit.map((index) => keys[index]!));
-      return execPipeline(pipeline);
-    }),
-  );
+  await withCurrentSlots(redis, async () => {
+    const nodes = await routeKeys(redis, keys.length, (index) => keys[index]!);
+    await Promise.all(
+      nodes.map((units) => {
+        const pipeline = redis.pipeline();
+        for (const unit of units) pipeline.unlink(...unit.map((index) => keys[index]!));
+        return execPipeline(pipeline);
+      }),
+    );
+  });
 }

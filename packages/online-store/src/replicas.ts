@@ -1,6 +1,6 @@
 import calculateSlot from 'cluster-key-slot';
-import type { Redis } from 'ioredis';
-import { isCluster, primaries, type RedisClient } from './client.js';
+import type { Cluster, Redis } from 'ioredis';
+import { isCluster, primaries, refreshSlots, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 
 /** The one server of a non-cluster client, as a node id. */
@@ -42,10 +42,7 @@ async function singleTarget(client: Redis): Promise<Redis[]> {
   return known.replicas > 0 ? [client] : [];
 }
 
-async function clusterTargets(
-  client: RedisClient & { slots: string[][] },
-  nodes: ReadonlySet<string>,
-): Promise<Redis[]> {
+async function clusterTargets(client: Cluster, nodes: ReadonlySet<string>): Promise<Redis[]> {
   const servers = new Map<string, Redis>(
     (await primaries(client)).map((server) => [`${server.options.host}:${server.options.port}`, server]),
   );
@@ -54,10 +51,13 @@ async function clusterTargets(
   const targets: Redis[] = [];
   for (const node of nodes) {
     const server = servers.get(node);
-    if (server === undefined || !replicas.has(node))
+    if (server === undefined || !replicas.has(node)) {
+      // The replay that follows must route along the new map, not back to the old primary.
+      await refreshSlots(client).catch(() => undefined);
       throw new OnlineStoreError(
         `Redis node ${node} is no longer a primary (a failover?): writes sent to it may be lost; replay them`,
       );
+    }
     if (replicas.get(node)! > 0) targets.push(server);
   }
   return targets;

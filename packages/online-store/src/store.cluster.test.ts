@@ -28,6 +28,20 @@ async function primaryOf(key: string): Promise<string> {
   return cluster.slots[Number(await cluster.cluster('KEYSLOT', key))]![0]!;
 }
 
+/** A direct connection to the replica of the primary at `address` (`host:port`), found in CLUSTER NODES. */
+async function replicaServing(address: string): Promise<Redis> {
+  // Lines: <id> <host:port@bus> <flags> <primary id or -> ...
+  const nodes = String(await cluster.call('CLUSTER', 'NODES'))
+    .trim()
+    .split('\n')
+    .map((line) => line.split(' '));
+  const primaryId = nodes.find(([, at]) => at!.split('@')[0] === address)?.[0];
+  const replica = nodes.find(([, , flags, primary]) => flags!.includes('slave') && primary === primaryId);
+  if (primaryId === undefined || replica === undefined) throw new Error(`no replica of ${address} in CLUSTER NODES`);
+  const [host, port] = replica[1]!.split('@')[0]!.split(':');
+  return new Redis(Number(port), host ?? '127.0.0.1');
+}
+
 describe('online store on a Redis Cluster', () => {
   it('writes a batch spanning every primary and reads it back with read and readMany', async () => {
     const store = freshStore();
@@ -184,6 +198,29 @@ describe('online store on a Redis Cluster', () => {
     await store.writeBatch(ids(60).map((id) => vec(id, T0, { a: 1 })));
     await deleteNamespace(cluster, store.namespace);
     expect((await store.readMany('user_txn', ids(60))).every((read) => read.status === 'missing')).toBe(true);
+  });
+
+  it('follows a failover with a stale slot map: pipelines that get MOVED refresh it and are sent again', async () => {
+    const store = freshStore();
+    const entities = ids(60);
+    await store.writeBatch(entities.map((id, i) => vec(id, T0, { i })));
+    const oldPrimary = await primaryOf(store.keyOf('user_txn', entities[0]!));
+    const replica = await replicaServing(oldPrimary);
+    // A graceful failover: the old primary lives on as a replica and answers MOVED for its former slots. ioredis
+    // follows that for a single command, but hands it back for a pipeline and keeps its slot map.
+    await replica.cluster('FAILOVER');
+    await expect.poll(async () => (await replica.role())[0], { timeout: 30_000, interval: 100 }).toBe('master');
+    replica.disconnect();
+    expect(cluster.slots.some((owners) => owners[0] === oldPrimary)).toBe(true); // the client's map is stale
+
+    expect(await store.writeBatch(entities.map((id, i) => vec(id, T0 + 1, { i: i + 1 })))).toEqual({
+      written: 60,
+      skippedOlder: 0,
+    });
+    expect((await store.readMany('user_txn', entities)).map((read) => read.values)).toEqual(
+      entities.map((_, i) => ({ i: i + 1 })),
+    );
+    expect(await primaryOf(store.keyOf('user_txn', entities[0]!))).not.toBe(oldPrimary);
   });
 
   // Last in the file: it leaves the shared cluster with one shard promoted and without a replica (still serving).

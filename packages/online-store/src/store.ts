@@ -17,7 +17,7 @@ import {
   type CheckpointWrite,
 } from './checkpoint.js';
 import type { Redis } from 'ioredis';
-import { execPipeline, pipelinePerNode, routeKeys, type RedisClient } from './client.js';
+import { execPipeline, pipelinePerNode, routeKeys, withCurrentSlots, type RedisClient } from './client.js';
 import { OnlineStoreError } from './errors.js';
 import {
   assertEntityId,
@@ -162,18 +162,22 @@ export class OnlineStore {
       throw new OnlineStoreError(`version must be a whole number >= 0, got ${opts.version}`);
     const head = [String(opts.now ?? nowProcessingTime()), opts.version === undefined ? '' : String(opts.version)];
     const keys = vectors.map((vector) => this.keyOf(vector.featureSet, vector.entityId));
-    const nodes = await routeKeys(this.redis, vectors.length, (index) => keys[index]!);
-    // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
-    const calls = nodes.map((units) =>
-      units.map((unit) =>
-        this.scriptCall(
-          unit.map((index) => vectors[index]!),
-          head,
+    // Idempotent per entity, so a batch cut by a failover is simply sent again along the new slot map. The nodes
+    // of every attempt stay in `writtenNodes`: a dead primary's writes may be lost, which its checkpoint must see.
+    const replies = await withCurrentSlots(this.redis, async () => {
+      const nodes = await routeKeys(this.redis, vectors.length, (index) => keys[index]!);
+      // Every call is built (and so every vector validated) before anything is sent: bad input writes nothing.
+      const calls = nodes.map((units) =>
+        units.map((unit) =>
+          this.scriptCall(
+            unit.map((index) => vectors[index]!),
+            head,
+          ),
         ),
-      ),
-    );
-    for (const units of nodes) opts.writtenNodes?.add(nodeOf(this.redis, keys[units[0]![0]!]!));
-    const replies = await Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
+      );
+      for (const units of nodes) opts.writtenNodes?.add(nodeOf(this.redis, keys[units[0]![0]!]!));
+      return Promise.all(calls.map((nodeCalls) => this.sendScripts(nodeCalls)));
+    });
     return replies.flat().reduce<WriteResult>(
       (total, [written, skippedOlder]) => ({
         written: total.written + written,
@@ -307,20 +311,8 @@ export class OnlineStore {
   ): Promise<OnlineRead[]> {
     const keys = entityIds.map((id) => this.keyOf(featureSet, id));
     if (keys.length === 0) return [];
-    const reads: OnlineRead[] = new Array<OnlineRead>(keys.length);
-    const nodes = await routeKeys(this.redis, keys.length, (index) => keys[index]!);
-    await Promise.all(
-      nodes.map(async (units) => {
-        const indices = units.flat();
-        const pipeline = this.redis.pipeline();
-        for (const index of indices) pipeline.call(HGETALL_FLAT, keys[index]!);
-        const replies = await execPipeline(pipeline);
-        indices.forEach(
-          (index, at) => (reads[index] = this.decode(featureSet, entityIds[index]!, keys[index]!, now, replies[at])),
-        );
-      }),
-    );
-    return reads;
+    const replies = await pipelinePerNode(this.redis, keys, (pipeline, key) => void pipeline.call(HGETALL_FLAT, key));
+    return replies.map((reply, index) => this.decode(featureSet, entityIds[index]!, keys[index]!, now, reply));
   }
 
   private decode(featureSet: string, entityId: string, key: string, now: ProcessingTime, reply: unknown): OnlineRead {
