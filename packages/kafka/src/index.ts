@@ -1,1 +1,1 @@
-export { ensureTopics, TopicCreationError } from './topics.js';
+export { ensureTopics, TopicCreationError, whileTopicsPropagate } from './topics.js';

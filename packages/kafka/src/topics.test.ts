@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, expect, inject, it } from 'vitest';
 import { Kafka, logLevel } from 'kafkajs';
-import { ensureTopics, TopicCreationError } from './topics.js';
+import { ensureTopics, TopicCreationError, whileTopicsPropagate } from './topics.js';
 
 const kafka = new Kafka({
   clientId: 'kafka-helpers-test',
@@ -63,4 +63,28 @@ it("a topic the broker refuses: one error naming the topic and the broker's reas
   await expect(failure).rejects.toThrow(
     new RegExp(`^cannot create Kafka topic ${topic}: INVALID_REPLICATION_FACTOR \\([^\\n]+\\)$`),
   );
+});
+
+it('asks again while a broker does not know a new topic yet (kafkajs wraps that error), not otherwise', async () => {
+  const unknownTopic = Object.assign(new Error('This server does not host this topic-partition'), {
+    type: 'UNKNOWN_TOPIC_OR_PARTITION',
+  });
+  let calls = 0;
+  const answer = await whileTopicsPropagate(async () => {
+    calls += 1;
+    if (calls === 1) throw unknownTopic;
+    if (calls === 2) throw Object.assign(new Error(unknownTopic.message), { cause: unknownTopic });
+    return 'described';
+  });
+  expect([answer, calls]).toEqual(['described', 3]);
+
+  calls = 0;
+  const refused = Object.assign(new Error('Topic authorization failed'), { type: 'TOPIC_AUTHORIZATION_FAILED' });
+  await expect(
+    whileTopicsPropagate(() => {
+      calls += 1;
+      return Promise.reject(refused);
+    }),
+  ).rejects.toBe(refused);
+  expect(calls).toBe(1);
 });

@@ -35,6 +35,29 @@ export async function ensureTopics(
   }
 }
 
+/**
+ * Runs an admin request again while a broker answers that it does not know a topic yet: on a multi-broker cluster a
+ * topic created a moment ago reaches each broker's metadata at its own pace, and kafkajs gives up at once for some
+ * requests (`describeConfigs` fails on the first UNKNOWN_TOPIC_OR_PARTITION). Other errors are thrown as they come.
+ */
+export async function whileTopicsPropagate<T>(request: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await request();
+    } catch (error) {
+      if (!isNotReady(error) || Date.now() > deadline) throw error;
+      await sleep(100);
+    }
+  }
+}
+
+/** kafkajs puts the broker's error type on the error, or on its `cause` when it wraps it (bail, retries exceeded). */
+function isNotReady(error: unknown): boolean {
+  const typed = error as { type?: string; cause?: { type?: string } } | undefined;
+  return NOT_READY.has(typed?.type ?? '') || NOT_READY.has(typed?.cause?.type ?? '');
+}
+
 /** Thrown when the broker refuses to create a topic: one line naming each topic and the broker's reason. */
 export class TopicCreationError extends Error {
   override readonly name = 'TopicCreationError';
@@ -75,7 +98,7 @@ async function allPartitionsLed(admin: Admin, names: string[]): Promise<boolean>
       topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))
     );
   } catch (error) {
-    if (NOT_READY.has((error as { type?: string }).type ?? '')) return false;
+    if (isNotReady(error)) return false;
     throw error;
   }
 }

@@ -1,4 +1,4 @@
-import { ensureTopics } from '@rtml/kafka';
+import { ensureTopics, whileTopicsPropagate } from '@rtml/kafka';
 import { KAFKA_BROKERS, kafkaClient, kafkaLogCreator, type KafkaSettings } from '@rtml/connections';
 import kafkajs, {
   type Admin,
@@ -416,7 +416,9 @@ export class StreamProcessor<S, E> {
   private async prepareTopics(): Promise<void> {
     const existingTopics = new Set(await this.admin.listTopics());
     await this.ensureInputTopics(existingTopics);
-    const metadata = await this.admin.fetchTopicMetadata({ topics: [...this.topology.topics] });
+    const metadata = await whileTopicsPropagate(() =>
+      this.admin.fetchTopicMetadata({ topics: [...this.topology.topics] }),
+    );
     const inputLimits = await this.maxMessageBytes(this.topology.topics);
     const largestInput = Math.max(...inputLimits.values());
     const missing = metadata.topics
@@ -467,10 +469,16 @@ export class StreamProcessor<S, E> {
 
   /** Effective `max.message.bytes` of each topic (its own setting, or the broker default it inherits). */
   private async maxMessageBytes(topics: readonly string[]): Promise<Map<string, number>> {
-    const { resources } = await this.admin.describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['max.message.bytes'] })),
-    });
+    const { resources } = await whileTopicsPropagate(() =>
+      this.admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['max.message.bytes'],
+        })),
+      }),
+    );
     return new Map(
       resources.map((resource) => [
         resource.resourceName,
