@@ -33,6 +33,12 @@ kernelspec() {
 JSON
 }
 
+# The repository's package.json says "type": "module", which would make Node load the JavaScript files inside the
+# venv (JupyterLab's bundled yarn.js) as ESM: a stack dump at every JupyterLab start. They are CommonJS.
+venv_is_commonjs() {
+  [ -f "$VENV/package.json" ] || echo '{ "type": "commonjs" }' > "$VENV/package.json"
+}
+
 pip_install() { # requirements file; skipped when the venv already has exactly it
   local req=$1 stamp=$VENV/.stamp-$(basename "$1")
   if [ -f "$stamp" ] && cmp -s "$req" "$stamp"; then return 0; fi
@@ -55,6 +61,7 @@ setup() {
     say "python3 -m venv .venv"
     python3 -m venv "$VENV"
   fi
+  venv_is_commonjs
   pip_install scripts/notebooks/requirements.txt
   [ "$minimal" = 1 ] || pip_install scripts/notebooks/requirements-lab.txt
   kernelspec
@@ -84,10 +91,14 @@ lab() {
   fi
   [ -x "$TSLAB" ] || setup --minimal
   [ -x "$VENV/bin/jupyter-lab" ] || pip_install scripts/notebooks/requirements-lab.txt
+  venv_is_commonjs
   kernelspec
   node scripts/notebooks/type-shims.mjs
   npx tsc -b || say "WARNING: tsc -b failed; the notebooks get whatever dist/ is there"
-  exec "$VENV/bin/jupyter-lab" --notebook-dir="$ROOT/$dir" "$@"
+  # JupyterLab refuses to start as root without this (a throwaway machine or a container, where root is the norm).
+  local as_root=()
+  [ "$(id -u)" = 0 ] && as_root=(--allow-root)
+  exec "$VENV/bin/jupyter-lab" --notebook-dir="$ROOT/$dir" "${as_root[@]}" "$@"
 }
 
 cmd=${1:-}

@@ -5,9 +5,10 @@ By default the executed outputs are written back into the .ipynb (only when it r
 with --check they go to a temporary directory instead and the sources are left untouched.
 
 Workshop labs (metadata rtml.workshop == "lab", generated from their solutions by workshop/tools/build-labs.ts)
-are run the other way round: untouched, every cell tagged "checkpoint" must FAIL with the checkpoint's own error
-(workshop/lib/checkpoint.ts), so no checkpoint passes vacuously; every other cell must run clean. Labs are never
-written back (they are committed without outputs).
+are run the other way round while untouched (code cells as committed): every cell tagged "checkpoint" must FAIL
+with the checkpoint's own error (workshop/lib/checkpoint.ts), so no checkpoint passes vacuously; every other cell
+must run clean; they are never written back (committed without outputs). A lab whose code a learner has filled in
+(or a copy outside the repository) is an ordinary notebook: its checkpoints must pass, its outputs are kept.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import argparse
 import json
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -36,6 +38,7 @@ def first_line(src: str) -> str:
     return ""
 
 
+ROOT = Path(__file__).resolve().parents[2]
 CHECKPOINT_FAILED = "CHECKPOINT FAILED"  # the error workshop/lib/checkpoint.ts throws
 
 MAX_CODE_LINE = 120  # readable in JupyterLab and on GitHub without horizontal scrolling
@@ -55,6 +58,22 @@ def is_lab(nb: nbformat.NotebookNode) -> bool:
     return nb.metadata.get("rtml", {}).get("workshop") == "lab"
 
 
+def code_sources(nb: nbformat.NotebookNode) -> list[str]:
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+def is_untouched_lab(path: Path, nb: nbformat.NotebookNode) -> bool:
+    """A workshop lab whose code cells are exactly those committed at its path (HEAD): nobody filled it in yet."""
+    if not is_lab(nb):
+        return False
+    try:
+        relative = path.relative_to(ROOT)
+        committed = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=ROOT, capture_output=True, check=True)
+    except (ValueError, OSError, subprocess.CalledProcessError):
+        return False  # outside the repository, or not committed: a learner's copy
+    return code_sources(nbformat.reads(committed.stdout.decode(), as_version=4)) == code_sources(nb)
+
+
 def is_checkpoint(cell: nbformat.NotebookNode) -> bool:
     return "checkpoint" in cell.metadata.get("tags", [])
 
@@ -70,10 +89,11 @@ def execute_lab_checkpoint(client: NotebookClient, cell, index: int, count: int)
 
 def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tuple[bool, float, Path | None]:
     nb = nbformat.read(path, as_version=4)
-    lab = is_lab(nb)
+    lab = is_untouched_lab(path, nb)
     if lab and out_dir is None:
         out_dir = Path(tempfile.mkdtemp(prefix="rtml-lab-"))  # labs are committed clean: never written back
-    too_wide = overlong_lines(nb)
+    # The width rule is for what the repository commits; a learner's filled-in lab is theirs.
+    too_wide = [] if is_lab(nb) and not lab else overlong_lines(nb)
     if too_wide:
         log(f"  FAILED {path.name}: code lines wider than {MAX_CODE_LINE} characters, wrap them: {'; '.join(too_wide)}")
         return False, 0.0, None
@@ -144,9 +164,8 @@ def main() -> int:
         # The notebooks, then the workshop's solutions, then its untouched labs (which reuse the solutions' cached
         # scenario results: one cache directory per invocation). Labs are `workshop/labs/NN-*.ipynb`, generated
         # from `NN-*.solution.ipynb` beside them (workshop/tools/build-labs.ts).
-        root = Path(__file__).resolve().parents[2]
-        labs = sorted((root / "workshop" / "labs").glob("*.ipynb"))
-        files = (sorted(p for p in (root / "notebooks").glob("*.ipynb") if not p.name.startswith("_"))
+        labs = sorted((ROOT / "workshop" / "labs").glob("*.ipynb"))
+        files = (sorted(p for p in (ROOT / "notebooks").glob("*.ipynb") if not p.name.startswith("_"))
                  + [p for p in labs if p.name.endswith(".solution.ipynb")]
                  + [p for p in labs if not p.name.endswith(".solution.ipynb")])
     if not files:
