@@ -64,13 +64,15 @@ def code_sources(nb: nbformat.NotebookNode) -> list[str]:
 
 def is_untouched_lab(path: Path, nb: nbformat.NotebookNode) -> bool:
     """A workshop lab whose code cells are exactly those committed at its path (HEAD): nobody filled it in yet."""
-    if not is_lab(nb):
-        return False
+    if not is_lab(nb) or not path.is_relative_to(ROOT):
+        return False  # a copy outside the repository is a learner's
     try:
-        relative = path.relative_to(ROOT)
-        committed = subprocess.run(["git", "show", f"HEAD:{relative}"], cwd=ROOT, capture_output=True, check=True)
-    except (ValueError, OSError, subprocess.CalledProcessError):
-        return False  # outside the repository, or not committed: a learner's copy
+        committed = subprocess.run(["git", "show", f"HEAD:{path.relative_to(ROOT)}"], cwd=ROOT, capture_output=True)
+    except OSError:
+        return True  # no git at all (an exported tree): the labs are as shipped
+    if committed.returncode != 0:
+        # Not committed (a learner's new file) unless there is no repository here at all (an exported tree).
+        return subprocess.run(["git", "rev-parse", "--git-dir"], cwd=ROOT, capture_output=True).returncode != 0
     return code_sources(nbformat.reads(committed.stdout.decode(), as_version=4)) == code_sources(nb)
 
 
