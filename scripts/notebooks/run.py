@@ -58,22 +58,20 @@ def is_lab(nb: nbformat.NotebookNode) -> bool:
     return nb.metadata.get("rtml", {}).get("workshop") == "lab"
 
 
-def code_sources(nb: nbformat.NotebookNode) -> list[str]:
-    return [c.source for c in nb.cells if c.cell_type == "code"]
-
-
 def is_untouched_lab(path: Path, nb: nbformat.NotebookNode) -> bool:
-    """A workshop lab whose code cells are exactly those committed at its path (HEAD): nobody filled it in yet."""
-    if not is_lab(nb) or not path.is_relative_to(ROOT):
-        return False  # a copy outside the repository is a learner's
+    """A workshop lab whose code cells are still those its solution generates: nobody filled it in (wherever it
+    lies, committed or not); workshop/tools/build-labs.ts decides, so the generation rule lives in one place."""
+    if not is_lab(nb):
+        return False
+    tool = ROOT / "workshop" / "tools" / "build-labs.ts"
     try:
-        committed = subprocess.run(["git", "show", f"HEAD:{path.relative_to(ROOT)}"], cwd=ROOT, capture_output=True)
-    except OSError:
-        return True  # no git at all (an exported tree): the labs are as shipped
-    if committed.returncode != 0:
-        # Not committed (a learner's new file) unless there is no repository here at all (an exported tree).
-        return subprocess.run(["git", "rev-parse", "--git-dir"], cwd=ROOT, capture_output=True).returncode != 0
-    return code_sources(nbformat.reads(committed.stdout.decode(), as_version=4)) == code_sources(nb)
+        answer = subprocess.run(["npx", "--no-install", "tsx", str(tool), "--untouched", str(path)], cwd=ROOT,
+                                capture_output=True, text=True)
+    except OSError as err:
+        raise SystemExit(f"cannot run {tool.relative_to(ROOT)} to tell an untouched lab from a filled-in one: {err}")
+    if answer.returncode not in (0, 1):
+        raise SystemExit(f"{tool.relative_to(ROOT)} --untouched {path.name} failed: {answer.stderr.strip()}")
+    return answer.returncode == 0
 
 
 def is_checkpoint(cell: nbformat.NotebookNode) -> bool:
@@ -112,6 +110,7 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
     ok = True
     failure = ""
     done = 0
+    cell = None
     try:
         with client.setup_kernel():
             for index, cell in enumerate(nb.cells):
@@ -132,7 +131,8 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
     except CellTimeoutError as err:
         ok, failure = False, f"cell timed out after {timeout}s: {first_line(str(err))}"
     except CellExecutionError as err:
-        ok, failure = False, str(err)
+        # A checkpoint's own list of checks says more than the cell's source and stack trace.
+        ok, failure = False, (CHECKPOINT_FAILED in str(err) and checkpoint_summary(cell)) or str(err)
     except DeadKernelError as err:
         ok, failure = False, f"kernel died: {err}"
     elapsed = time.monotonic() - started
@@ -140,7 +140,8 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
     nb.metadata.setdefault("kernelspec", {"name": kernel, "display_name": "TypeScript (tslab)", "language": "typescript"})
     if lab and ok and not any(is_checkpoint(c) for c in code_cells):
         ok, failure = False, "a lab without a cell tagged checkpoint"
-    if out_dir is None and ok:
+    filled_in_lab = is_lab(nb) and not lab
+    if out_dir is None and (ok or filled_in_lab):  # a learner's lab keeps its outputs, failed or not
         target: Path | None = path
     else:
         target = (out_dir or Path(tempfile.mkdtemp(prefix="rtml-nb-failed-"))) / path.name
@@ -148,7 +149,16 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
         nbformat.write(nb, target)
     if not ok:
         log(f"  FAILED {path.name} after {elapsed:.1f}s\n{failure}")
+    elif lab:
+        log(f"  {path.name} is untouched (its code is what its solution generates): its checkpoints failed, as they"
+            " must; fill in its TODO cells and run it again")
     return ok, elapsed, target
+
+
+def checkpoint_summary(cell: nbformat.NotebookNode | None) -> str:
+    """The ✅/❌ list a checkpoint cell displayed before it failed (workshop/lib/checkpoint.ts)."""
+    shown = [o.get("data", {}).get("text/markdown", "") for o in (cell.outputs if cell else [])]
+    return "\n".join(text if isinstance(text, str) else "".join(text) for text in shown if text)
 
 
 def main() -> int:

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   generatedLab,
+  isUntouched,
   labFromSolution,
   labNameOf,
   labsDir,
@@ -79,5 +80,24 @@ describe('labs generated from their solutions', () => {
     expect(outOfSync(dir)).toEqual([]);
     writeFileSync(join(dir, labNameOf(name)), generatedLab(labsDir(), name).replace('TODO', 'DONE'));
     expect(outOfSync(dir)).toEqual([labNameOf(name)]);
+  });
+
+  it('tells an untouched lab (anywhere) from one a learner filled in, even once it is committed', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rtml-labs-'));
+    const name = solutionFiles()[0]!;
+    const lab = JSON.parse(generatedLab(labsDir(), name)) as Notebook;
+    const copy = join(dir, labNameOf(name));
+    writeFileSync(copy, JSON.stringify(lab));
+    expect(isUntouched(copy)).toBe(true);
+    // Outputs and markdown do not count: only the code the learner writes.
+    const markdown = lab.cells.find((cell) => cell.cell_type === 'markdown')!;
+    markdown.source = ['# my notes'];
+    writeFileSync(copy, JSON.stringify(lab));
+    expect(isUntouched(copy)).toBe(true);
+    const todo = lab.cells.find((cell) => cell.cell_type === 'code' && String(cell.source).includes('TODO'))!;
+    todo.source = ['const answer = 42;'];
+    writeFileSync(copy, JSON.stringify(lab));
+    expect(isUntouched(copy)).toBe(false);
+    expect(isUntouched(join(labsDir(), name))).toBe(false); // a solution is never an untouched lab
   });
 });

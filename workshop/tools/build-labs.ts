@@ -17,7 +17,7 @@
  *   npx tsx workshop/tools/build-labs.ts --check   exit 1 if a lab is not what its solution generates
  */
 import { readdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const WORKSHOP_DIR = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -113,14 +113,39 @@ export function outOfSync(dir = labsDir()): string[] {
     .map(labNameOf);
 }
 
+const codeOf = (nb: Notebook): string[] => nb.cells.filter((c) => c.cell_type === 'code').map(sourceText);
+
+/**
+ * Whether a lab file (anywhere: a learner's copy too) still has the code its solution generates, i.e. nobody filled
+ * it in; the notebook runner expects an untouched lab's checkpoints to fail and a filled-in one's to pass.
+ */
+export function isUntouched(labFile: string): boolean {
+  const name = basename(labFile);
+  const solution = join(labsDir(), name.replace(/\.ipynb$/, SOLUTION));
+  if (name.endsWith(SOLUTION) || !existsSync(solution)) return false;
+  const lab = JSON.parse(readFileSync(labFile, 'utf8')) as Notebook;
+  const generated = JSON.parse(generatedLab(labsDir(), basename(solution))) as Notebook;
+  return JSON.stringify(codeOf(lab)) === JSON.stringify(codeOf(generated));
+}
+
 function main(argv: readonly string[]): number {
   if (argv.includes('--help')) {
     console.log(
-      'usage: npm run workshop:labs [-- --check]\n' +
+      'usage: npm run workshop:labs [-- --check | --untouched LAB.ipynb]\n' +
         '  writes workshop/labs/NN-*.ipynb from workshop/labs/NN-*.solution.ipynb;\n' +
-        '  --check only reports the labs that are out of date (exit 1)',
+        '  --check only reports the labs that are out of date (exit 1);\n' +
+        '  --untouched exits 0 when LAB still has the code its solution generates (nobody filled it in), else 1',
     );
     return 0;
+  }
+  const untouched = argv.indexOf('--untouched');
+  if (untouched >= 0) {
+    const lab = argv[untouched + 1];
+    if (!lab) {
+      console.error('--untouched needs a lab file, e.g. workshop/labs/01-look-ahead-bias.ipynb');
+      return 2;
+    }
+    return isUntouched(lab) ? 0 : 1;
   }
   if (argv.includes('--check')) {
     const stale = outOfSync();
