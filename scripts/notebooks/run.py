@@ -5,10 +5,11 @@ By default the executed outputs are written back into the .ipynb (only when it r
 with --check they go to a temporary directory instead and the sources are left untouched.
 
 Workshop labs (metadata rtml.workshop == "lab", generated from their solutions by workshop/tools/build-labs.ts)
-are run the other way round while untouched (code cells as committed): every cell tagged "checkpoint" must FAIL
-with the checkpoint's own error (workshop/lib/checkpoint.ts), so no checkpoint passes vacuously; every other cell
-must run clean; they are never written back (committed without outputs). A lab whose code a learner has filled in
-(or a copy outside the repository) is an ordinary notebook: its checkpoints must pass, its outputs are kept.
+are run the other way round while untouched (code cells as its solution generates them): every cell tagged
+"checkpoint" must FAIL with the checkpoint's own error (workshop/lib/checkpoint.ts), so no checkpoint passes
+vacuously; every other cell must run clean; they are never written back (committed without outputs). A lab whose
+code a learner has filled in is an ordinary notebook: its checkpoints must pass, its outputs are kept (also when it
+fails, and then the failing checkpoint's list of checks is printed).
 """
 from __future__ import annotations
 
