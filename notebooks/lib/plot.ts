@@ -67,6 +67,19 @@ function frame(width: number, height: number, legendRows: number): Frame {
   return { width, height, left: 64, right: 28, top: 36 + legendRows * 16, bottom: 48 };
 }
 
+/** The frame of a chart with a legend naming its series (640 × 320 unless the spec says otherwise). */
+function chartFrame(spec: { width?: number; height?: number; series: { name: string }[] }): Frame {
+  const width = spec.width ?? 640;
+  return frame(
+    width,
+    spec.height ?? 320,
+    legendRows(
+      spec.series.map((s) => s.name),
+      width,
+    ),
+  );
+}
+
 function legend(names: string[], f: Frame): string {
   let x = f.left;
   let y = 30;
@@ -148,15 +161,7 @@ export interface BarChartSpec {
 
 /** Grouped bar chart as an SVG string. */
 export function barChart(spec: BarChartSpec): string {
-  const width = spec.width ?? 640;
-  const f = frame(
-    width,
-    spec.height ?? 320,
-    legendRows(
-      spec.series.map((s) => s.name),
-      width,
-    ),
-  );
+  const f = chartFrame(spec);
   if (spec.slantCategories) {
     const extra = Math.max(0, Math.ceil(Math.max(...spec.categories.map((c) => c.length)) * 4) - 24);
     f.bottom += extra;
@@ -251,15 +256,7 @@ export interface LineChartSpec {
 
 /** Line chart (optionally step lines, log x) as an SVG string. */
 export function lineChart(spec: LineChartSpec): string {
-  const width = spec.width ?? 640;
-  const f = frame(
-    width,
-    spec.height ?? 320,
-    legendRows(
-      spec.series.map((s) => s.name),
-      width,
-    ),
-  );
+  const f = chartFrame(spec);
   const tx = (x: number) => (spec.xLog ? Math.log10(x) : x);
   const pts = spec.series.flatMap((s) => s.points);
   const xs = pts.map((p) => tx(p[0])).concat((spec.markers ?? []).map((m) => tx(m.x)));

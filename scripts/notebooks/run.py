@@ -91,10 +91,11 @@ def execute_lab_checkpoint(client: NotebookClient, cell, index: int, count: int)
 def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tuple[bool, float, Path | None]:
     nb = nbformat.read(path, as_version=4)
     lab = is_untouched_lab(path, nb)
+    filled_in_lab = is_lab(nb) and not lab
     if lab and out_dir is None:
         out_dir = Path(tempfile.mkdtemp(prefix="rtml-lab-"))  # labs are committed clean: never written back
     # The width rule is for what the repository commits; a learner's filled-in lab is theirs.
-    too_wide = [] if is_lab(nb) and not lab else overlong_lines(nb)
+    too_wide = [] if filled_in_lab else overlong_lines(nb)
     if too_wide:
         log(f"  FAILED {path.name}: code lines wider than {MAX_CODE_LINE} characters, wrap them: {'; '.join(too_wide)}")
         return False, 0.0, None
@@ -141,7 +142,6 @@ def run_one(path: Path, out_dir: Path | None, timeout: int, kernel: str) -> tupl
     nb.metadata.setdefault("kernelspec", {"name": kernel, "display_name": "TypeScript (tslab)", "language": "typescript"})
     if lab and ok and not any(is_checkpoint(c) for c in code_cells):
         ok, failure = False, "a lab without a cell tagged checkpoint"
-    filled_in_lab = is_lab(nb) and not lab
     if out_dir is None and (ok or filled_in_lab):  # a learner's lab keeps its outputs, failed or not
         target: Path | None = path
     else:

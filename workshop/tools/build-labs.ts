@@ -123,9 +123,9 @@ export function isUntouched(labFile: string): boolean {
   const name = basename(labFile);
   const solution = join(labsDir(), name.replace(/\.ipynb$/, SOLUTION));
   if (name.endsWith(SOLUTION) || !existsSync(solution)) return false;
-  const lab = JSON.parse(readFileSync(labFile, 'utf8')) as Notebook;
-  const generated = JSON.parse(generatedLab(labsDir(), basename(solution))) as Notebook;
-  return JSON.stringify(codeOf(lab)) === JSON.stringify(codeOf(generated));
+  const read = (file: string) => JSON.parse(readFileSync(file, 'utf8')) as Notebook;
+  const generated = labFromSolution(read(solution), basename(solution));
+  return JSON.stringify(codeOf(read(labFile))) === JSON.stringify(codeOf(generated));
 }
 
 function main(argv: readonly string[]): number {

@@ -62,6 +62,11 @@ export function clusterEndpointsFromEnvironment(): ClusterEndpoints | undefined 
   return both && { kafkaBrokers: both[0], redisClusterNodes: both[1] };
 }
 
+/** Servers of one kind as the stack records them: `redis-1`, `redis-2`, ... */
+function numbered(kind: string, servers: readonly Omit<ManagedProcess, 'name'>[]): ManagedProcess[] {
+  return servers.map(({ pid, ports, logFile, argv }, i) => ({ name: `${kind}-${i + 1}`, pid, ports, logFile, argv }));
+}
+
 /**
  * The cluster topology: the environment's (KAFKA_BROKERS + REDIS_CLUSTER_NODES), else native processes on
  * loopback. There is no testcontainers variant: a Docker user runs their own cluster and exports the two variables.
@@ -82,24 +87,8 @@ export async function startClusterStack(opts: Pick<StartOptions, 'ignoreEnvironm
     startNativeKafkaCluster(join(runDir, 'kafka')),
   ]);
   const processes: ManagedProcess[] = [
-    ...(redis.status === 'fulfilled'
-      ? redis.value.servers.map((s, i) => ({
-          name: `redis-${i + 1}`,
-          pid: s.pid,
-          ports: s.ports,
-          logFile: s.logFile,
-          argv: s.argv,
-        }))
-      : []),
-    ...(kafka.status === 'fulfilled'
-      ? kafka.value.nodes.map((n, i) => ({
-          name: `kafka-${i + 1}`,
-          pid: n.pid,
-          ports: n.ports,
-          logFile: n.logFile,
-          argv: n.argv,
-        }))
-      : []),
+    ...(redis.status === 'fulfilled' ? numbered('redis', redis.value.servers) : []),
+    ...(kafka.status === 'fulfilled' ? numbered('kafka', kafka.value.nodes) : []),
   ];
   const stopAll = () => Promise.all(processes.map((p) => stopProcess(p.pid)));
   if (redis.status === 'rejected' || kafka.status === 'rejected') {

@@ -25,7 +25,7 @@ export {
 export { REDIS_CLUSTER_NODE_TIMEOUT_MS, startNativeRedisCluster, type NativeRedisCluster } from './redis-cluster.js';
 export { startNativeRedis, type NativeRedis } from './redis-native.js';
 export { resolveEndpoints, readRecordedStack, withRecordedStack } from './state.js';
-export { KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
+export { brokerAnswers, KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
 export { DevstackError, isAlive, isPortListening, freePort, stopProcess } from './process.js';
 export {
   SECURE_NAMING,

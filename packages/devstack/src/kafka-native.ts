@@ -275,6 +275,7 @@ async function startKafkaNodes(
   });
 }
 
+/** Whether `brokers` describe a cluster of at least `expected` brokers; throws while none is reachable. */
 export async function brokerAnswers(brokers: string, expected = 1): Promise<boolean> {
   const admin = new Kafka({
     clientId: 'devstack-probe',

@@ -3,7 +3,7 @@ import { duration } from '@rtml/features';
 import { OnlineStore, VERSION_FIELD } from '@rtml/online-store';
 import { checkpointKeys } from './keys.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
-import { COUNTING_PROCESSOR, spawnCli, type CliProcess } from './testing/cli-process.js';
+import { countingRunArgs, spawnCli, type CliProcess } from './testing/cli-process.js';
 import {
   createTopic,
   testClients,
@@ -39,22 +39,7 @@ function startCli(
   extra: readonly string[] = [],
   env: Readonly<Record<string, string>> = {},
 ): CliProcess {
-  const args = [
-    'run',
-    '--processor',
-    COUNTING_PROCESSOR,
-    '--topic',
-    topic,
-    '--group',
-    group,
-    '--namespace',
-    namespace,
-    '--allowed-lateness-ms',
-    '30000',
-    '--progress-ms',
-    '1000',
-    ...extra,
-  ];
+  const args = [...countingRunArgs({ topic, group, namespace }), '--progress-ms', '1000', ...extra];
   const cli = spawnCli(args, { brokers, redisUrl }, env);
   cli.child.stderr!.on('data', (chunk: Buffer) => process.stderr.write(`[cli stderr] ${chunk.toString()}`));
   clis.add(cli);

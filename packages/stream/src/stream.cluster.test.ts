@@ -7,7 +7,7 @@ import { waitUntilCaughtUp } from './caught-up.js';
 import { checkpointKeys } from './keys.js';
 import { StreamProcessor } from './stream-processor.js';
 import { paymentsCounts, type Payment } from './testing/counting-processor.js';
-import { COUNTING_PROCESSOR, spawnCli } from './testing/cli-process.js';
+import { countingRunArgs, spawnCli } from './testing/cli-process.js';
 import {
   createTopic,
   onlineValues,
@@ -138,21 +138,7 @@ it(
       jitterMs: 10_000,
       seed: 21,
     });
-    const args = [
-      'run',
-      '--processor',
-      COUNTING_PROCESSOR,
-      '--topic',
-      topic,
-      '--group',
-      group,
-      '--namespace',
-      namespace,
-      '--allowed-lateness-ms',
-      '30000',
-      '--max-bytes-per-partition',
-      '2048',
-    ];
+    const args = [...countingRunArgs({ topic, group, namespace }), '--max-bytes-per-partition', '2048'];
     const endpoints = { brokers: brokers.join(','), redisClusterNodes: inject('redisClusterNodes') };
     await produce(producer, topic, PARTITIONS, events.slice(0, 1500), 50);
     const first = spawnCli(args, endpoints);

@@ -6,6 +6,13 @@ const CLI = fileURLToPath(new URL('../cli.ts', import.meta.url));
 export const COUNTING_PROCESSOR =
   fileURLToPath(new URL('./counting-processor.ts', import.meta.url)) + '#paymentsCounts';
 
+/** `run` with the counting processor on one pipeline, 30 s allowed lateness; tests append their own options. */
+export function countingRunArgs(pipeline: { topic: string; group: string; namespace: string }): string[] {
+  const { topic, group, namespace } = pipeline;
+  const where = ['--topic', topic, '--group', group, '--namespace', namespace];
+  return ['run', '--processor', COUNTING_PROCESSOR, ...where, '--allowed-lateness-ms', '30000'];
+}
+
 export interface CliProcess {
   readonly child: ChildProcess;
   /** Everything written to stdout and stderr so far. */

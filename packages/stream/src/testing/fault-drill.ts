@@ -14,7 +14,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { Kafka, logLevel } from 'kafkajs';
+import { brokerAnswers } from '@rtml/devstack';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
 import { waitUntilCaughtUp } from '../caught-up.js';
@@ -38,24 +38,8 @@ if (recorded.mode !== 'native')
 const brokers = recorded.kafkaBrokers;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-async function brokerAnswers(list: string): Promise<boolean> {
-  const admin = new Kafka({
-    clientId: 'fault-drill-probe',
-    brokers: list.split(','),
-    logLevel: logLevel.NOTHING,
-    retry: { retries: 0 },
-    connectionTimeout: 500,
-  }).admin();
-  try {
-    await admin.connect();
-    await admin.listTopics();
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect();
-  }
-}
+/** The devstack's probe throws while nothing listens; here that just means "not answering". */
+const brokerUp = () => brokerAnswers(brokers).catch(() => false);
 
 /** SIGKILL the recorded broker and start it again with the same command line, data and ports. */
 async function restartBroker(): Promise<number> {
@@ -64,14 +48,14 @@ async function restartBroker(): Promise<number> {
   const cwd = readlinkSync(`/proc/${kafka.pid}/cwd`);
   const killedAt = Date.now();
   process.kill(kafka.pid, 'SIGKILL');
-  while (await brokerAnswers(brokers)) await sleep(50);
+  while (await brokerUp()) await sleep(50);
   const log = openSync(`/tmp/fault-drill-kafka-${Date.now()}.log`, 'a');
   const child = spawn(argv[0]!, argv.slice(1), { cwd, detached: true, stdio: ['ignore', log, log] });
   child.unref();
   closeSync(log);
   kafka.pid = child.pid!;
   writeFileSync(stateFile, JSON.stringify(recorded, null, 2));
-  while (!(await brokerAnswers(brokers))) await sleep(100);
+  while (!(await brokerUp())) await sleep(100);
   return Date.now() - killedAt;
 }
 
