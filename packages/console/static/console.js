@@ -10,6 +10,11 @@ const selected = new Set();
 /** The dead-letter counts the list on screen was drawn with: it is redrawn only when they change. */
 let lettersShown = null;
 
+/** A titled panel: `<div class="panel"><h3>title</h3>...children</div>`. */
+function panel(title, attrs, ...children) {
+  return el('div', { class: 'panel', ...attrs }, el('h3', {}, title), ...children);
+}
+
 /** Element with attributes and children; strings become text nodes. */
 function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);
@@ -189,10 +194,9 @@ function renderPipeline() {
     el(
       'div',
       { class: 'grid2' },
-      el(
-        'div',
-        { class: 'panel' },
-        el('h3', {}, 'Freshness (event time → visible in Redis)'),
+      panel(
+        'Freshness (event time → visible in Redis)',
+        {},
         lineChart(
           [
             { name: 'p50', color: '#2457c5', points: points('freshnessP50Seconds') },
@@ -201,10 +205,9 @@ function renderPipeline() {
           secondsText,
         ),
       ),
-      el(
-        'div',
-        { class: 'panel' },
-        el('h3', {}, 'Events per second'),
+      panel(
+        'Events per second',
+        {},
         lineChart(
           [
             { name: 'produced', color: '#7a8799', points: points('producedPerSecond') },
@@ -578,10 +581,9 @@ async function renderFeatureSets() {
   page.replaceChildren(el('h2', {}, 'Feature sets'));
   for (const s of sets) {
     page.append(
-      el(
-        'div',
-        { class: 'panel', 'data-testid': `feature-set-${s.name}` },
-        el('h3', {}, s.name),
+      panel(
+        s.name,
+        { 'data-testid': `feature-set-${s.name}` },
         el(
           'p',
           {},
@@ -670,10 +672,9 @@ async function renderScenario() {
     el(
       'div',
       { class: 'grid2' },
-      el(
-        'div',
-        { class: 'panel', 'data-testid': 'look-ahead' },
-        el('h3', {}, 'Look-ahead bias: AUC offline vs served'),
+      panel(
+        'Look-ahead bias: AUC offline vs served',
+        { 'data-testid': 'look-ahead' },
         barRows(
           r.lookAhead.rows.flatMap((row) => [
             [`${row.join} offline`, row.offline.auc],
@@ -696,10 +697,9 @@ async function renderScenario() {
           ),
         ),
       ),
-      el(
-        'div',
-        { class: 'panel', 'data-testid': 'skew' },
-        el('h3', {}, 'Training-serving skew: mismatch rate per feature'),
+      panel(
+        'Training-serving skew: mismatch rate per feature',
+        { 'data-testid': 'skew' },
         barRows(
           r.skew.features.flatMap((f) => [
             [`${f.feature} shared`, f.shared.mismatchRate],
@@ -717,10 +717,9 @@ async function renderScenario() {
     ),
   );
   page.append(
-    el(
-      'div',
-      { class: 'panel', 'data-testid': 'staleness' },
-      el('h3', {}, 'Staleness: streaming vs batch online store'),
+    panel(
+      'Staleness: streaming vs batch online store',
+      { 'data-testid': 'staleness' },
       table(
         ['online store filled by', 'lag mean (sim. min)', 'lag p95', "txns missing user's recent events", 'served AUC'],
         r.staleness.paths.map((p) =>
