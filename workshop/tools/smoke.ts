@@ -21,7 +21,7 @@ export interface SmokeResult {
 }
 
 export async function smoke(count = 200, timeoutMs = 30_000): Promise<SmokeResult> {
-  const run = newRun();
+  const run = await newRun();
   await createTopic(run, 1);
   const processor = await startProcessor(run);
   const started = Date.now();

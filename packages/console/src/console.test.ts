@@ -21,7 +21,7 @@ import { featureSetProcessor, serveMetrics, StreamProcessor, waitUntilCaughtUp }
 import { createConsoleApp } from './app.js';
 import { DeadLetterBook } from './dead-letters.js';
 import { Redriver } from './redrive.js';
-import { ConsoleState, pipelineInput } from './state.js';
+import { ConsoleState, pipelineInput, type ConsoleSettings } from './state.js';
 
 /**
  * The console in a real headless Chromium (Debian's `chromium`, driven by puppeteer-core: nothing downloads a
@@ -65,6 +65,15 @@ const txn = (i: number, amount: number | string, merchantId = `m${i}`) => ({
 });
 const produce = (values: readonly object[]) =>
   producer.send({ topic, acks: -1, messages: values.map((v) => ({ key: 'alice', value: JSON.stringify(v) })) });
+const settings = (): ConsoleSettings => ({
+  inputs: [pipelineInput(topic, userTransactionFeatures)],
+  namespace,
+  metricsUrls: [`http://127.0.0.1:${(metrics.address() as AddressInfo).port}/metrics`],
+  offlineDir,
+  servedLogTopic: servedTopic,
+  ledgerTopic,
+  intervalMs: 400,
+});
 const caughtUp = () => waitUntilCaughtUp(store, admin, [{ group, topic }], { timeoutMs: 60_000 });
 
 beforeAll(async () => {
@@ -85,15 +94,7 @@ beforeAll(async () => {
   await processor.start();
   metrics = await serveMetrics(processor.metrics.registry, 0, () => processor.health());
   offlineDir = await mkdtemp(join(tmpdir(), 'console-offline-'));
-  state = new ConsoleState(kafka, redis, admin, {
-    inputs: [pipelineInput(topic, set)],
-    namespace,
-    metricsUrls: [`http://127.0.0.1:${(metrics.address() as AddressInfo).port}/metrics`],
-    offlineDir,
-    servedLogTopic: servedTopic,
-    ledgerTopic,
-    intervalMs: 400,
-  });
+  state = new ConsoleState(kafka, redis, admin, settings());
   await state.start();
   app = createConsoleApp({
     state,
@@ -252,6 +253,8 @@ describe('pipeline console in headless Chromium', () => {
       await page.click('[data-testid="redrive"]');
       await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
       expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');
+      const marked = `tr[data-letter-row="${row.id}"] [data-testid="letter-redriven"]`;
+      expect(await text(page, marked)).toMatch(/^re-driven \d{4}-.*, edited$/);
       await page.click('[data-testid="redrive"]');
       await page.waitForFunction(
         (id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'),
@@ -268,6 +271,21 @@ describe('pipeline console in headless Chromium', () => {
       ]);
       await other.close();
       expect(again.flat().map((o) => o.status)).toEqual(['already-redriven', 'already-redriven', 'already-redriven']);
+
+      // A page loaded later lists the letter as re-driven; so does a read-only console started later, from the ledger.
+      const reloaded = await openPage('#dead-letters');
+      await reloaded.waitForSelector(marked);
+      await reloaded.close();
+      const later = new ConsoleState(kafka, redis, admin, { ...settings(), metricsUrls: [] });
+      await later.start();
+      try {
+        const start = Date.now();
+        const listed = () => later.letters.list().find((l) => l.id === row.id);
+        while (!listed()?.redriven && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 200));
+        expect(listed()?.redriven).toEqual({ at: expect.any(Number), edited: true });
+      } finally {
+        await later.stop();
+      }
 
       await produce([txn(5, 1)]); // a later event: once it is in Redis, everything before it is too
       await caughtUp();

@@ -31,6 +31,17 @@ export interface LetterView {
   readonly bodyIncomplete: boolean;
 }
 
+/** A letter's entry in the re-drive ledger: when it was re-driven, and whether with an edited record. */
+export interface RedriveNote {
+  readonly at: number;
+  readonly edited: boolean;
+}
+
+/** A letter as listed: its view, and whether it was re-driven already (by this or any other console). */
+export interface ListedLetter extends LetterView {
+  readonly redriven: RedriveNote | null;
+}
+
 export interface StoredLetter {
   readonly view: LetterView;
   /** The original bytes when complete, for re-drive. */
@@ -101,8 +112,16 @@ export function readLetter({ topic, message }: TailedMessage): StoredLetter | un
 export class DeadLetterBook {
   private readonly letters = new Map<string, StoredLetter>();
   private readonly counts = new Map<string, number>();
+  /** From the re-drive ledger, which spans every pipeline on the cluster: bounded like the letters, oldest out. */
+  private readonly redrives = new Map<string, RedriveNote>();
 
   constructor(private readonly capacity = 2_000) {}
+
+  noteRedrive(id: string, { at, edited }: RedriveNote): void {
+    this.redrives.delete(id);
+    this.redrives.set(id, { at, edited });
+    if (this.redrives.size > this.capacity * 10) this.redrives.delete(this.redrives.keys().next().value!);
+  }
 
   add(letter: StoredLetter): void {
     const { id, reason } = letter.view;
@@ -121,10 +140,13 @@ export class DeadLetterBook {
   }
 
   /** Newest first, optionally of one reason, at most `limit`. */
-  list(options: { reason?: string; limit?: number } = {}): LetterView[] {
+  list(options: { reason?: string; limit?: number } = {}): ListedLetter[] {
     const views = [...this.letters.values()]
       .map((l) => l.view)
       .filter((v) => options.reason === undefined || v.reason === options.reason);
-    return views.reverse().slice(0, options.limit ?? 200);
+    return views
+      .reverse()
+      .slice(0, options.limit ?? 200)
+      .map((view) => ({ ...view, redriven: this.redrives.get(view.id) ?? null }));
   }
 }

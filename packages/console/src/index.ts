@@ -1,6 +1,14 @@
 export { createConsoleApp, parseTime, type ConsoleAppOptions } from './app.js';
 export { ConsoleState, pipelineInput, type ConsoleSettings, type PipelineInput } from './state.js';
-export { DeadLetterBook, readLetter, PREVIEW_CHARS, type LetterView, type StoredLetter } from './dead-letters.js';
+export {
+  DeadLetterBook,
+  readLetter,
+  PREVIEW_CHARS,
+  type LetterView,
+  type ListedLetter,
+  type RedriveNote,
+  type StoredLetter,
+} from './dead-letters.js';
 export {
   Redriver,
   REDRIVEN_FROM_HEADER,

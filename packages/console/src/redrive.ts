@@ -1,6 +1,6 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
-import type { Kafka, Producer } from 'kafkajs';
+import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { DeadLetterBook } from './dead-letters.js';
 import { tailTopics } from './topic-tail.js';
 
@@ -41,6 +41,13 @@ interface LedgerEntry {
   readonly at: number;
   readonly sha256: string;
   readonly edited: boolean;
+}
+
+/** A ledger record -> its entry; undefined for the consoles' sync records. */
+export function readLedgerEntry(message: KafkaMessage): LedgerEntry | undefined {
+  const key = message.key?.toString();
+  if (key === undefined || key === SYNC_KEY || !message.value) return undefined;
+  return JSON.parse(message.value.toString()) as LedgerEntry;
 }
 
 interface Prepared {
@@ -167,7 +174,10 @@ export class Redriver {
         messages: entries.map((e) => ({ key: e.id, value: JSON.stringify(e) })),
       });
       await transaction.commit();
-      entries.forEach((e) => ledger.set(e.id, e));
+      for (const entry of entries) {
+        ledger.set(entry.id, entry);
+        this.book.noteRedrive(entry.id, entry);
+      }
       return prepared.map(({ request, topic }, i) => {
         const meta = sent[i]![0]!;
         return {
@@ -221,10 +231,9 @@ export class Redriver {
     let reached!: () => void;
     const done = new Promise<void>((resolve) => (reached = resolve));
     const consumer = await tailTopics(this.kafka, 'ledger', [this.ledgerTopic], ({ message }) => {
-      const key = message.key?.toString();
-      if (key === SYNC_KEY && message.value?.toString() === sync) reached();
-      else if (key !== undefined && key !== SYNC_KEY && message.value)
-        ledger.set(key, JSON.parse(message.value.toString()) as LedgerEntry);
+      if (message.key?.toString() === SYNC_KEY && message.value?.toString() === sync) reached();
+      const entry = readLedgerEntry(message);
+      if (entry) ledger.set(entry.id, entry);
     });
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {

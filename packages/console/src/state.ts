@@ -6,7 +6,7 @@ import { DeadLetterBook, readLetter } from './dead-letters.js';
 import type { EntityLookup } from './entity.js';
 import { TopicFollower } from './follower.js';
 import { PipelineMonitor, type PipelineSample } from './pipeline.js';
-import { DEFAULT_LEDGER_TOPIC, Redriver } from './redrive.js';
+import { DEFAULT_LEDGER_TOPIC, readLedgerEntry, Redriver } from './redrive.js';
 import { ServedVectorIndex } from './served-vectors.js';
 
 /** One input topic and the feature set its processors run. */
@@ -48,6 +48,9 @@ export class ConsoleState {
   private readonly listeners = new Set<(sample: PipelineSample) => void>();
   private readonly deadLetterTail: TopicFollower;
   private readonly servedTail: TopicFollower;
+  /** The re-drive ledger, read only to show which letters were re-driven (by this console or any other). */
+  private readonly ledgerTail: TopicFollower;
+  private readonly ledgerTopic: string;
   private readonly online: OnlineStore;
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -72,7 +75,12 @@ export class ConsoleState {
       if (letter) this.letters.add(letter);
     });
     this.servedTail = new TopicFollower(kafka, 'served', (tailed) => this.served.add(tailed));
-    this.redriver = new Redriver(kafka, this.letters, settings.ledgerTopic ?? DEFAULT_LEDGER_TOPIC);
+    this.ledgerTopic = settings.ledgerTopic ?? DEFAULT_LEDGER_TOPIC;
+    this.ledgerTail = new TopicFollower(kafka, 'redrive-ledger', ({ message }) => {
+      const entry = readLedgerEntry(message);
+      if (entry) this.letters.noteRedrive(entry.id, entry);
+    });
+    this.redriver = new Redriver(kafka, this.letters, this.ledgerTopic);
     this.online = new OnlineStore(redis, {
       namespace: settings.namespace,
       featureSets: settings.inputs.map(({ featureSet }) => featureSet),
@@ -112,7 +120,12 @@ export class ConsoleState {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
-    await Promise.allSettled([this.deadLetterTail.stop(), this.servedTail.stop(), this.redriver.close()]);
+    await Promise.allSettled([
+      this.deadLetterTail.stop(),
+      this.servedTail.stop(),
+      this.ledgerTail.stop(),
+      this.redriver.close(),
+    ]);
   }
 
   private async tick(): Promise<void> {
@@ -127,8 +140,9 @@ export class ConsoleState {
   private async followTopics(sample: PipelineSample): Promise<void> {
     if (sample.error !== undefined || this.stopped) return;
     await this.deadLetterTail.follow(sample.topics.filter((t) => t.role === 'dead-letters').map((t) => t.topic));
+    const existing = new Set(await this.admin.listTopics());
     const served = this.settings.servedLogTopic;
-    if (served !== undefined)
-      await this.servedTail.follow((await this.admin.listTopics()).includes(served) ? [served] : []);
+    if (served !== undefined) await this.servedTail.follow(existing.has(served) ? [served] : []);
+    await this.ledgerTail.follow(existing.has(this.ledgerTopic) ? [this.ledgerTopic] : []);
   }
 }

@@ -34,9 +34,13 @@ const fmt = (n, digits = 1) =>
   n === null || n === undefined || Number.isNaN(n)
     ? '–'
     : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
+/** A duration in the unit a person reads it in: 12 ms, 3.41 s, 5.2 min, 7.5 h, 336.7 d. */
 const secondsText = (s) => {
   if (s === null || s === undefined) return '–';
-  return s < 1 ? `${fmt(s * 1000, 0)} ms` : `${fmt(s, 2)} s`;
+  if (s < 1) return `${fmt(s * 1000, 0)} ms`;
+  if (s < 120) return `${fmt(s, 2)} s`;
+  if (s < 7_200) return `${fmt(s / 60, 1)} min`;
+  return s < 172_800 ? `${fmt(s / 3_600, 1)} h` : `${fmt(s / 86_400, 1)} d`;
 };
 const msText = (ms) => (ms === null || ms === undefined ? '–' : secondsText(ms / 1000));
 const timeText = (ms) =>
@@ -412,7 +416,7 @@ function letterRow(letter) {
     { 'data-letter-row': letter.id },
     el('td', {}, check),
     el('td', {}, timeText(letter.time)),
-    el('td', {}, badge(letter.reason, 'bad')),
+    el('td', {}, badge(letter.reason, 'bad'), letter.redriven ? redrivenMark(letter.redriven) : null),
     el('td', {}, `${letter.sourceTopic} / ${letter.sourcePartition} / ${letter.sourceOffset}`),
     el('td', {}, letter.key ?? el('span', { class: 'muted' }, 'none')),
     el(
@@ -427,6 +431,25 @@ function letterRow(letter) {
   );
 }
 
+/** Shown under a letter's reason once the ledger says it was re-driven: by this page, or any console, ever. */
+const redrivenMark = ({ at, edited }) =>
+  el(
+    'div',
+    { 'data-testid': 'letter-redriven' },
+    badge('re-driven', 'redriven'),
+    ` ${timeText(at)}${edited ? ', edited' : ''}`,
+  );
+
+/** Marks the rows of letters an outcome says were re-driven, without redrawing the list under the operator. */
+function markRedriven(outcomes, edits) {
+  for (const o of outcomes) {
+    if (o.status === 'refused') continue;
+    const row = document.querySelector(`tr[data-letter-row="${CSS.escape(o.id)}"]`);
+    if (!row || row.querySelector('[data-testid="letter-redriven"]')) continue;
+    row.children[2].append(redrivenMark({ at: o.at, edited: o.status === 'redriven' && edits.has(o.id) }));
+  }
+}
+
 async function redriveSelected(outcomes) {
   const letters = [...selected].map((id) => {
     const editor = document.querySelector(`textarea[data-letter-edit="${CSS.escape(id)}"]`);
@@ -439,6 +462,7 @@ async function redriveSelected(outcomes) {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ letters }),
     });
+    markRedriven(result.outcomes, new Set(letters.filter((l) => l.value !== undefined).map((l) => l.id)));
     outcomes.replaceChildren(
       table(
         ['letter', 'outcome', ''],

@@ -1,17 +1,20 @@
 /**
- * Lab 6's harness: the stream processor as a real child process (the `rtml-stream` CLI of @rtml/stream, the way it
- * runs in production), a producer that keeps sending payments while the lab kills and restarts the processor, and
- * Redis totals read back through the online store.
+ * Labs 6 and 7's harness: the stream processor as a real child process (the `rtml-stream` CLI of @rtml/stream, the
+ * way it runs in production), a producer that keeps sending payments (while lab 6 kills and restarts the processor),
+ * and Redis totals read back through the online store.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import Redis from 'ioredis';
+import { freePort } from '@rtml/devstack';
 import { duration } from '@rtml/features';
 import { OnlineStore } from '@rtml/online-store';
+import { startChild, type ChildRun } from './child';
 import { repoRoot } from './scenario';
 
 export const FEATURE_SET = 'payment_totals';
+/** The module that exports the labs' feature set, `paymentTotals` (plain ESM: the CLIs load it). */
+export const paymentsModule = (): string => join(repoRoot(), 'workshop', 'labs', 'lib', 'payments.mjs');
 
 export interface Payment {
   eventId: string;
@@ -20,13 +23,8 @@ export interface Payment {
   amount: number;
 }
 
-export interface Processor {
-  readonly child: ChildProcess;
-  /** Everything the process printed, for when something goes wrong. */
-  readonly output: () => string;
-  /** Resolves with the signal (or exit code) once the process is gone. */
-  readonly exited: Promise<string>;
-}
+/** A running `rtml-stream run` process. */
+export type Processor = ChildRun;
 
 export interface Run {
   topic: string;
@@ -34,28 +32,37 @@ export interface Run {
   namespace: string;
   brokers: string[];
   redisUrl: string;
+  /** The processor serves /metrics here (for the pipeline console); one processor at a time per run. */
+  metricsPort: number;
 }
 
-export function newRun(): Run {
+/** A run of its own: topic, consumer group and Redis namespace named `<lab>_<time>`, and a free metrics port. */
+export async function newRun(lab = 'lab06'): Promise<Run> {
   const brokers = (process.env.KAFKA_BROKERS ?? '').split(',').filter(Boolean);
   const redisUrl = process.env.REDIS_URL ?? '';
   if (brokers.length === 0 || !redisUrl) {
     throw new Error('set KAFKA_BROKERS and REDIS_URL (npm run workshop:check prints them)');
   }
-  const id = `lab06_${Date.now().toString(36)}`;
-  return { topic: `${id}.payments`, group: `${id}.processor`, namespace: id, brokers, redisUrl };
+  const id = `${lab}_${Date.now().toString(36)}`;
+  const metricsPort = await freePort();
+  return { topic: `${id}.payments`, group: `${id}.processor`, namespace: id, brokers, redisUrl, metricsPort };
+}
+
+export interface ProcessorOptions {
+  /** How far behind the newest event time an event still counts (the CLI's default: 60 s). */
+  readonly allowedLatenessMs?: number;
 }
 
 /** Starts `rtml-stream run` on the run's topic; resolves once it says it is running. */
-export async function startProcessor(run: Run): Promise<Processor> {
-  const root = repoRoot();
-  const child = spawn(
-    process.execPath,
+export async function startProcessor(run: Run, options: ProcessorOptions = {}): Promise<Processor> {
+  const lateness =
+    options.allowedLatenessMs === undefined ? [] : ['--allowed-lateness-ms', String(options.allowedLatenessMs)];
+  return startChild(
+    join(repoRoot(), 'packages', 'stream', 'dist', 'cli.js'),
     [
-      join(root, 'packages', 'stream', 'dist', 'cli.js'),
       'run',
       '--feature-set',
-      `${join(root, 'workshop', 'labs', 'lib', 'payments.mjs')}#paymentTotals`,
+      `${paymentsModule()}#paymentTotals`,
       '--topic',
       run.topic,
       '--group',
@@ -64,26 +71,13 @@ export async function startProcessor(run: Run): Promise<Processor> {
       run.namespace,
       '--progress-ms',
       '1000',
+      '--metrics-port',
+      String(run.metricsPort),
+      ...lateness,
     ],
-    {
-      env: { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    { ...process.env, KAFKA_BROKERS: run.brokers.join(','), REDIS_URL: run.redisUrl },
+    /\] running:/,
   );
-  let output = '';
-  const exited = new Promise<string>((resolve) => {
-    child.on('exit', (code, signal) => resolve(signal ?? `exit ${code}`));
-  });
-  await new Promise<void>((resolve, reject) => {
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (/\] running:/.test(output)) resolve();
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    void exited.then((how) => reject(new Error(`the processor ended before it ran (${how}):\n${output}`)));
-  });
-  return { child, output: () => output, exited };
 }
 
 export async function createTopic(run: Run, partitions = 3): Promise<void> {
