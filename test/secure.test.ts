@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { Cluster, Redis } from 'ioredis';
+import { Redis as IORedis, type Cluster, type Redis } from 'ioredis';
 import { logLevel, type Admin, type Kafka, type Producer } from 'kafkajs';
 import {
   checkConnections,
@@ -23,9 +23,14 @@ import {
   readSecurePassword,
   SECURE_NAMING,
   SECURE_PRINCIPALS,
+  secureClusterEnvironment,
   secureEnvironment,
+  secureRedisCluster,
+  startNativeRedisCluster,
   startStack,
+  stopProcess,
   withRecordedStack,
+  type NativeRedisCluster,
   type RunningStack,
   type SecurePrincipal,
   type SecureStackInfo,
@@ -44,6 +49,7 @@ import {
   source,
   sum,
 } from '@rtml/features';
+import { transactions, userTransactionFeatures } from '@rtml/features/testing';
 import { ensureTopics } from '@rtml/kafka';
 import { OnlineStore } from '@rtml/online-store';
 import { runScenario, type ScenarioResult } from '@rtml/scenario-fraud-detection';
@@ -382,6 +388,115 @@ describe('the stream CLI in secure mode', () => {
       expect(cli.stderr()).not.toMatch(/\n\s+at /);
     },
   );
+});
+
+describe('a secured Redis Cluster (TLS on client port, bus and replication; the same ACL users)', () => {
+  let cluster: NativeRedisCluster | undefined;
+  let clusterDir: string;
+  const clusterEnv = (principal: SecurePrincipal): Record<string, string> =>
+    secureClusterEnvironment({ ...stack, redisClusterNodes: cluster!.nodes }, principal);
+  const clusterRedis = (principal: SecurePrincipal) => {
+    const redis = redisClient(readConnectionSettings(clusterEnv(principal)).redis, { write: capture });
+    clients.push({ ...connectAs(principal), redis });
+    return redis;
+  };
+
+  beforeAll(async () => {
+    clusterDir = mkdtempSync(join(tmpdir(), 'rtml-secure-cluster-'));
+    cluster = await startNativeRedisCluster(clusterDir, { security: secureRedisCluster(stack.secure, clusterDir) });
+  });
+  afterAll(async () => {
+    await Promise.all((cluster?.servers ?? []).map((server) => stopProcess(server.pid)));
+    rmSync(clusterDir, { recursive: true, force: true });
+  });
+
+  it(
+    'the stream CLI runs as `processor` with REDIS_CLUSTER_NODES; `serving` reads values equal to a clean ' +
+      'recomputation, and cannot write',
+    async () => {
+      const admin = connectAs('admin');
+      await Promise.all([admin.admin.connect(), admin.producer.connect()]);
+      const topic = `${SECURE_NAMING.inputTopicPrefix}${uniqueName('cluster')}`;
+      const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cluster')}`, uniqueName('cl')];
+      await createTopic(admin.admin, topic, PARTITIONS);
+      const events = paymentStream({ count: 300, users: 40, start: T0, stepMs: 1_000, jitterMs: 0, seed: 23 }).map(
+        (e) => ({ ...e, body: { ...e.body, merchantId: `m${e.body.eventId.length % 3}` } }),
+      );
+      await produce(admin.producer, topic, PARTITIONS, events);
+      const { KAFKA_BROKERS: brokers, REDIS_CLUSTER_NODES: nodes, ...security } = clusterEnv('processor');
+      const cli = spawnCli(
+        [
+          'run',
+          '--topic',
+          topic,
+          '--group',
+          group,
+          '--namespace',
+          namespace,
+          '--feature-set',
+          EXAMPLE_FEATURE_SET,
+          '--dead-letter-topic',
+          `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
+        ],
+        { brokers: brokers!, redisClusterNodes: nodes! },
+        security,
+      );
+      const serving = new OnlineStore(clusterRedis('serving'), { namespace, featureSets: [userTransactionFeatures] });
+      try {
+        await cli.running;
+        // Checkpoints are the processor's: `serving` may not read them, `admin` checks progress.
+        const progress = new OnlineStore(clusterRedis('admin'), { namespace, featureSets: [userTransactionFeatures] });
+        await waitUntilCaughtUp(progress, admin.admin, [{ group, topic }], { timeoutMs: 60_000 });
+      } finally {
+        cli.child.kill('SIGTERM');
+        await cli.exited;
+        printed.push(cli.stdout(), cli.stderr());
+      }
+      expect(cli.stderr()).not.toMatch(/NOPERM|\n\s+at /);
+      const expected = recompute(
+        featureSetProcessor(userTransactionFeatures),
+        events.map((e) => transactions.schema.parse(e.body)),
+        PARTITIONS,
+      );
+      expect(expected.size).toBeGreaterThan(30); // keys on every primary: the client routed across the cluster
+      expect(await onlineValues(serving, userTransactionFeatures.name, [...expected.keys()])).toEqual(expected);
+      const [someone] = expected.keys();
+      const key = `rtml:${namespace}:fs:${userTransactionFeatures.name}:${someone}`;
+      await expect(clusterRedis('serving').hset(key, 'txn_count_1h', '0')).rejects.toThrow(/^NOPERM/);
+    },
+  );
+
+  it('an ACL user without CLUSTER SLOTS and CLUSTER INFO: the preflight says which to grant', async () => {
+    const password = 'no-cluster-commands-1';
+    for (const server of cluster!.servers) {
+      const node = new IORedis(server.url, {
+        tls: { ca: readFileSync(stack.secure.caFile) },
+        username: 'admin',
+        password: readSecurePassword(stack.secure, 'admin'),
+      });
+      try {
+        await node.call(
+          'ACL',
+          'SETUSER',
+          'reader',
+          'on',
+          `>${password}`,
+          '~rtml:*:fs:*',
+          '-@all',
+          '+@read',
+          '+@connection',
+          '+info',
+        );
+      } finally {
+        node.disconnect();
+      }
+    }
+    const { REDIS_PASSWORD_FILE: _file, ...env } = clusterEnv('serving');
+    const reader = readConnectionSettings({ ...env, REDIS_USERNAME: 'reader', REDIS_PASSWORD: password });
+    await expect(checkConnections({ redis: reader.redis }, { timeoutMs: 5_000 })).rejects.toThrow(
+      /denied a CLUSTER command \(NOPERM.*cluster\|(slots|info).*grant the ACL user \+cluster\|slots \+cluster\|info$/,
+    );
+  });
 });
 
 describe('the fraud scenario in secure mode', () => {

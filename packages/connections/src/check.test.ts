@@ -23,9 +23,11 @@ describe('preflight checks', () => {
     ]);
   });
 
-  it('passes for cluster seeds when any one answers, and names REDIS_CLUSTER_NODES when none does', async () => {
-    const answering = new URL(inject('redisUrl')).host;
-    await checkRedis(readRedisSettings({ REDIS_CLUSTER_NODES: `127.0.0.1:1,${answering}` }));
+  it('cluster seeds: REDIS_CLUSTER_NODES named when none answers, REDIS_URL for a non-cluster server', async () => {
+    const single = new URL(inject('redisUrl')).host;
+    await expect(checkRedis(readRedisSettings({ REDIS_CLUSTER_NODES: `127.0.0.1:1,${single}` }))).rejects.toThrow(
+      /is one server, not a Redis Cluster \(ERR This instance has cluster support disabled\): set REDIS_URL instead$/,
+    );
     await expect(checkRedis(readRedisSettings({ REDIS_CLUSTER_NODES: '127.0.0.1:1,127.0.0.1:2' }))).rejects.toThrow(
       new RegExp(
         /^cannot reach Redis at REDIS_CLUSTER_NODES=127\.0\.0\.1:1,127\.0\.0\.1:2 /.source +

@@ -87,7 +87,10 @@ async function firstThatAnswers(
   throw failure;
 }
 
-/** One server answers PING; for a cluster, any of its seeds (the client discovers the other nodes from it). */
+/**
+ * One server answers PING; for a cluster, any of its seeds answers PING, CLUSTER SLOTS and CLUSTER INFO (an ACL user
+ * without them leaves a cluster client retrying "Failed to refresh slots cache", or never ready, without a word).
+ */
 async function probeRedis(settings: RedisSettings, timeoutMs: number): Promise<void> {
   const urls = settings.clusterNodes?.map((node) => `${new URL(settings.url).protocol}//${node}`) ?? [settings.url];
   await firstThatAnswers(urls, (url) => pingRedis(url, settings, timeoutMs));
@@ -108,6 +111,8 @@ async function pingRedis(url: string, settings: RedisSettings, timeoutMs: number
   try {
     await redis.connect();
     await redis.ping();
+    // What a cluster client sends first: CLUSTER SLOTS to find the nodes, CLUSTER INFO as its ready check.
+    if (settings.clusterNodes) await Promise.all([redis.cluster('SLOTS'), redis.cluster('INFO')]);
   } catch (error) {
     throw socketError ?? error;
   } finally {

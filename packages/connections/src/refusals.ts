@@ -91,6 +91,13 @@ export function explainRedisRefusal(rawCause: string, where: string, preflight =
       `Redis at ${where} needs credentials (${cause}): ` +
       `set ${REDIS_USERNAME} and ${REDIS_PASSWORD}, or put them in the URL`
     );
+  if (/cluster support disabled/i.test(cause))
+    return `Redis at ${where} is one server, not a Redis Cluster (${cause}): set REDIS_URL instead`;
+  if (/NOPERM.*cluster\|(slots|info)/i.test(cause))
+    return (
+      `Redis at ${where} denied a CLUSTER command (${cause}): a Redis Cluster client needs CLUSTER SLOTS and ` +
+      'CLUSTER INFO; grant the ACL user +cluster|slots +cluster|info'
+    );
   if (/NOPERM/.test(cause)) return `Redis at ${where} denied the command (${cause}): the ACL user lacks the permission`;
   if (UNTRUSTED.test(cause))
     return (

@@ -22,7 +22,13 @@ export {
   type RunningCluster,
   type Topology,
 } from './cluster-stack.js';
-export { REDIS_CLUSTER_NODE_TIMEOUT_MS, startNativeRedisCluster, type NativeRedisCluster } from './redis-cluster.js';
+export {
+  REDIS_CLUSTER_NODE_TIMEOUT_MS,
+  startNativeRedisCluster,
+  type NativeRedisCluster,
+  type RedisClusterSecurity,
+  type StartRedisClusterOptions,
+} from './redis-cluster.js';
 export { startNativeRedis, type NativeRedis } from './redis-native.js';
 export { resolveEndpoints, readRecordedStack, withRecordedStack } from './state.js';
 export { brokerAnswers, KAFKA_VERSION, resolveKafkaJars } from './kafka-native.js';
@@ -31,7 +37,9 @@ export {
   SECURE_NAMING,
   SECURE_PRINCIPALS,
   readSecurePassword,
+  secureClusterEnvironment,
   secureEnvironment,
+  secureRedisCluster,
   type SecurePrincipal,
   type SecureStackInfo,
 } from './secure.js';

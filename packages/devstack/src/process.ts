@@ -46,11 +46,17 @@ export function runLogged(
 }
 
 /** `runLogged` without blocking the event loop: several commands (e.g. one format per Kafka node) run in parallel. */
-export async function runLoggedAsync(step: string, command: string, args: string[], logFile: string): Promise<void> {
+export async function runLoggedAsync(
+  step: string,
+  command: string,
+  args: string[],
+  logFile: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<void> {
   const fd = openSync(logFile, 'a');
   try {
     const status = await new Promise<number | null>((resolve, reject) => {
-      const child = spawn(command, args, { stdio: ['ignore', fd, fd] });
+      const child = spawn(command, args, { stdio: ['ignore', fd, fd], env });
       child.once('error', (error) => reject(new DevstackError(step, `${command}: ${error.message}`, logFile)));
       child.once('exit', resolve);
     });

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { freePorts, progress, runLoggedAsync, stopProcess, waitUntil } from './process.js';
-import { redisAnswers, spawnRedisServer, type NativeRedis } from './redis-native.js';
+import { redisAnswers, spawnRedisServer, type NativeRedis, type RedisVariant } from './redis-native.js';
 
 /** 3 primaries + 3 replicas: the smallest Redis Cluster that survives losing a primary (its replica takes over). */
 export const REDIS_CLUSTER_PRIMARIES = 3;
@@ -11,6 +11,22 @@ const HASH_SLOTS = 16_384;
  * fault tests short while staying well above the scheduling stalls of a loaded 2-core machine.
  */
 export const REDIS_CLUSTER_NODE_TIMEOUT_MS = 5_000;
+
+/** How a secured cluster (TLS, ACL users: secure.ts) differs from the plain one. */
+export interface RedisClusterSecurity {
+  /** Every node's config (TLS on the client port, the cluster bus and replication; ACL users), listen, answers. */
+  readonly variant: RedisVariant;
+  /** `redis-cli` options and environment that reach a node (TLS, an ACL user; the password in REDISCLI_AUTH). */
+  readonly cliArgs: readonly string[];
+  readonly cliEnv: NodeJS.ProcessEnv;
+  /** What the health checks connect with. */
+  readonly clientOptions: RedisOptions;
+}
+
+export interface StartRedisClusterOptions {
+  readonly timeoutMs?: number;
+  readonly security?: RedisClusterSecurity;
+}
 
 export interface NativeRedisCluster {
   /** Comma-separated `host:port` of every node: the `REDIS_CLUSTER_NODES` value (seeds for a cluster client). */
@@ -22,19 +38,23 @@ export interface NativeRedisCluster {
  * Starts six cluster-mode redis-servers, joins them with `redis-cli --cluster create` and waits until all slots are
  * served and replicated.
  */
-export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000): Promise<NativeRedisCluster> {
+export async function startNativeRedisCluster(
+  runDir: string,
+  { timeoutMs = 60_000, security }: StartRedisClusterOptions = {},
+): Promise<NativeRedisCluster> {
   const count = 2 * REDIS_CLUSTER_PRIMARIES;
   const busPorts = await freePorts(count);
   const servers: NativeRedis[] = [];
+  const answers = security ? (url: string) => security.variant.answers(url) : redisAnswers;
   try {
     for (const [i, busPort] of busPorts.entries()) {
-      const server = await spawnRedisServer(join(runDir, `node-${i + 1}`), clusterArgs(busPort));
+      const server = await spawnRedisServer(join(runDir, `node-${i + 1}`), clusterArgs(busPort), security?.variant);
       servers.push({ ...server, ports: [...server.ports, busPort] });
     }
-    const addresses = servers.map((server) => server.url.replace('redis://', ''));
+    const addresses = servers.map((server) => server.url.replace(/^rediss?:\/\//, ''));
     await waitUntil(
       'redis cluster: waiting for PING on every node',
-      async () => (await Promise.all(servers.map((s) => redisAnswers(s.url)))).every(Boolean),
+      async () => (await Promise.all(servers.map((s) => answers(s.url).catch(() => false)))).every(Boolean),
       { timeoutMs, watched: servers },
     );
     progress(`redis cluster: creating ${REDIS_CLUSTER_PRIMARIES} primaries + ${REDIS_CLUSTER_PRIMARIES} replicas`);
@@ -42,12 +62,13 @@ export async function startNativeRedisCluster(runDir: string, timeoutMs = 60_000
     await runLoggedAsync(
       'redis cluster: redis-cli --cluster create',
       'redis-cli',
-      ['--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'],
+      [...(security?.cliArgs ?? []), '--cluster', 'create', ...addresses, '--cluster-replicas', '1', '--cluster-yes'],
       createLog,
+      { ...process.env, ...security?.cliEnv },
     );
     await waitUntil(
       'redis cluster: waiting until every node reports cluster_state:ok and every primary has an online replica',
-      () => clusterHealthy(servers),
+      () => clusterHealthy(servers, security?.clientOptions),
       { timeoutMs, watched: servers },
     );
     return { nodes: addresses.join(','), servers };
@@ -77,8 +98,11 @@ function clusterArgs(busPort: number): string[] {
  * Every node sees a complete cluster (`cluster_state:ok`, all 16384 slots ok, all nodes known), and every
  * primary streams to an online replica, so a primary's failover has a replica to promote.
  */
-export async function clusterHealthy(servers: readonly Pick<NativeRedis, 'url'>[]): Promise<boolean> {
-  const reports = await Promise.all(servers.map((server) => nodeReport(server.url)));
+export async function clusterHealthy(
+  servers: readonly Pick<NativeRedis, 'url'>[],
+  clientOptions: RedisOptions = {},
+): Promise<boolean> {
+  const reports = await Promise.all(servers.map((server) => nodeReport(server.url, clientOptions)));
   const primaries = reports.filter((report) => report.role === 'master');
   return (
     reports.every(
@@ -98,8 +122,13 @@ interface NodeReport {
   onlineReplicas: number;
 }
 
-async function nodeReport(url: string): Promise<NodeReport> {
-  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+async function nodeReport(url: string, clientOptions: RedisOptions): Promise<NodeReport> {
+  const client = new Redis(url, {
+    ...clientOptions,
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
   client.on('error', () => undefined);
   try {
     await client.connect();

@@ -5,6 +5,7 @@ import kafkajs, { type AclEntry } from 'kafkajs';
 import { checkKafka, checkRedis, kafkaClient, readKafkaSettings, readRedisSettings } from '@rtml/connections';
 import type { KafkaPorts, KafkaVariant } from './kafka-native.js';
 import { progress } from './process.js';
+import type { RedisClusterSecurity } from './redis-cluster.js';
 import type { RedisVariant } from './redis-native.js';
 import { ensureTlsMaterial, type TlsMaterial } from './tls-material.js';
 
@@ -124,6 +125,47 @@ export function prepareSecureStack(runDir: string): SecureSetup {
   };
 }
 
+/**
+ * A Redis Cluster with the same TLS material, users and passwords as the secure stack `info` describes: TLS on the
+ * client port, the cluster bus and replication (`tls-cluster`, `tls-replication`); replicas sync as `admin`.
+ * Clients use the stack's principals with REDIS_CLUSTER_NODES (secureClusterEnvironment).
+ */
+export function secureRedisCluster(info: SecureStackInfo, runDir: string): RedisClusterSecurity {
+  const tls = ensureTlsMaterial();
+  const passwords = Object.fromEntries(
+    SECURE_PRINCIPALS.map((principal) => [principal, readSecurePassword(info, principal)]),
+  ) as Record<SecurePrincipal, string>;
+  mkdirSync(runDir, { recursive: true });
+  const configFile = join(runDir, 'secure-cluster.conf');
+  const clusterLines = ['tls-cluster yes', 'tls-replication yes', 'masteruser admin', `masterauth ${passwords.admin}`];
+  writeFileSync(configFile, redisConfigText(tls, passwords) + clusterLines.join('\n') + '\n', { mode: 0o600 });
+  const adminEnv = (url: string) => ({
+    REDIS_URL: url,
+    REDIS_TLS_CA_FILE: info.caFile,
+    REDIS_USERNAME: 'admin',
+    REDIS_PASSWORD_FILE: join(info.secretsDir, 'admin'),
+  });
+  return {
+    variant: {
+      configFile,
+      listen: (port) => ({ args: ['--port', '0', '--tls-port', String(port)], url: `rediss://127.0.0.1:${port}` }),
+      answers: (url) => checkRedis(readRedisSettings(adminEnv(url)), { timeoutMs: 2_000 }).then(() => true),
+    },
+    cliArgs: ['--tls', '--cacert', info.caFile, '--user', 'admin'],
+    cliEnv: { REDISCLI_AUTH: passwords.admin },
+    clientOptions: { tls: { ca: readFileSync(info.caFile) }, username: 'admin', password: passwords.admin },
+  };
+}
+
+/** `secureEnvironment` for a Redis Cluster: REDIS_CLUSTER_NODES instead of REDIS_URL, the same principal's files. */
+export function secureClusterEnvironment(
+  stack: { kafkaBrokers: string; redisClusterNodes: string; secure: SecureStackInfo },
+  principal: SecurePrincipal,
+): Record<string, string> {
+  const { REDIS_URL: _single, ...rest } = secureEnvironment({ ...stack, redisUrl: '' }, principal);
+  return { ...rest, REDIS_CLUSTER_NODES: stack.redisClusterNodes };
+}
+
 /** `--add-scram` arguments of the storage format: every principal under both SCRAM mechanisms. */
 function scramUsers(passwords: Record<SecurePrincipal, string>): string[] {
   return SECURE_PRINCIPALS.flatMap((name) =>
@@ -182,7 +224,9 @@ const sha256 = (text: string) => createHash('sha256').update(text).digest('hex')
 /** TLS only (`--port 0` on the command line), the default user off, one ACL user per principal (hashed passwords). */
 function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, string>): string {
   const { featureKeys, checkpointKeys } = SECURE_NAMING;
-  // INFO is allowed so clients' ready checks work; everything @dangerous (FLUSHALL, CONFIG, KEYS, DEBUG) is not.
+  // INFO is allowed so clients' ready checks work, CLUSTER SLOTS and CLUSTER INFO so a cluster client finds the nodes
+  // and gets ready (on one server they only error); everything @dangerous (FLUSHALL, CONFIG, KEYS, DEBUG) is not.
+  const clusterClient = '+cluster|slots +cluster|info';
   const user = (name: SecurePrincipal, rules: string) =>
     `user ${name} on #${sha256(passwords[name])} resetkeys resetchannels ${rules}`;
   return [
@@ -195,9 +239,9 @@ function redisConfigText(tls: TlsMaterial, passwords: Record<SecurePrincipal, st
     user(
       'processor',
       `~${featureKeys} ~${checkpointKeys} ` +
-        '-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info',
+        `-@all +@read +@write +@scripting +@connection +@transaction -@dangerous +info ${clusterClient}`,
     ),
-    user('serving', `%R~${featureKeys} -@all +@read +@connection -@dangerous +info`),
+    user('serving', `%R~${featureKeys} -@all +@read +@connection -@dangerous +info ${clusterClient}`),
     '',
   ].join('\n');
 }
