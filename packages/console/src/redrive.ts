@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { ensureTopics } from '@rtml/kafka';
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { z } from 'zod';
 import type { DeadLetterBook } from './dead-letters.js';
 import { tailTopics } from './topic-tail.js';
 
@@ -36,18 +37,22 @@ export interface RedriveRequest {
   readonly value?: string;
 }
 
-interface LedgerEntry {
-  readonly id: string;
-  readonly at: number;
-  readonly sha256: string;
-  readonly edited: boolean;
-}
+const ledgerEntry = z.object({ id: z.string(), at: z.number(), sha256: z.string(), edited: z.boolean() });
+type LedgerEntry = z.infer<typeof ledgerEntry>;
 
-/** A ledger record -> its entry; undefined for the consoles' sync records. */
+/**
+ * A ledger record -> its entry; undefined for the consoles' sync records and anything else written there (a
+ * follower must not stop on one bad record, and only consoles write entries).
+ */
 export function readLedgerEntry(message: KafkaMessage): LedgerEntry | undefined {
   const key = message.key?.toString();
   if (key === undefined || key === SYNC_KEY || !message.value) return undefined;
-  return JSON.parse(message.value.toString()) as LedgerEntry;
+  try {
+    const parsed = ledgerEntry.safeParse(JSON.parse(message.value.toString()));
+    return parsed.success && parsed.data.id === key ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Prepared {

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import type { KafkaMessage } from 'kafkajs';
 import { DEAD_LETTER_HEADERS } from '@rtml/stream';
 import { DeadLetterBook, PREVIEW_CHARS, readLetter } from './dead-letters.js';
 import { humanDuration } from './feature-sets.js';
 import { bucketDelta, histogramBuckets, histogramQuantile, parsePrometheus } from './prometheus.js';
+import { readLedgerEntry } from './redrive.js';
 
 const METRICS = `# HELP rtml_stream_freshness_seconds Event time to value visible in Redis
 # TYPE rtml_stream_freshness_seconds histogram
@@ -136,4 +138,42 @@ describe('dead letters', () => {
 
 it('durations read as in the definitions', () => {
   expect([3_600_000, 90_000, 86_400_000 * 7, 1_500].map(humanDuration)).toEqual(['1h', '90s', '7d', '1500ms']);
+});
+
+describe('re-drive ledger records', () => {
+  const record = (key: string | null, value: string) =>
+    ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(value) }) as unknown as KafkaMessage;
+  const entry = { id: 't:0:5', at: 1_700_000_000_000, sha256: 'ab', edited: true };
+
+  it('an entry is read; sync records, foreign or malformed records are skipped, never thrown', () => {
+    expect(readLedgerEntry(record('t:0:5', JSON.stringify(entry)))).toEqual(entry);
+    expect(readLedgerEntry(record('__sync', 'a-uuid'))).toBeUndefined();
+    expect(readLedgerEntry(record('t:0:5', '{"id":'))).toBeUndefined();
+    expect(readLedgerEntry(record('t:0:5', JSON.stringify({ ...entry, at: 'now' })))).toBeUndefined();
+    expect(readLedgerEntry(record('t:0:6', JSON.stringify(entry)))).toBeUndefined(); // key and id disagree
+    expect(readLedgerEntry(record(null, JSON.stringify(entry)))).toBeUndefined();
+  });
+
+  it('the book lists a letter with the ledger note, keeping only when and whether edited', () => {
+    const book = new DeadLetterBook();
+    book.noteRedrive('t:0:5', entry);
+    expect(book.list()).toEqual([]); // a note alone lists nothing: only letters the console read are listed
+    const letter = readLetter({
+      topic: 't.dlq',
+      partition: 0,
+      message: {
+        key: null,
+        value: Buffer.from('{"x":1}'),
+        timestamp: '1700000000000',
+        headers: {
+          [DEAD_LETTER_HEADERS.reason]: 'schema',
+          [DEAD_LETTER_HEADERS.topic]: 't',
+          [DEAD_LETTER_HEADERS.partition]: '0',
+          [DEAD_LETTER_HEADERS.offset]: '5',
+        },
+      } as unknown as KafkaMessage,
+    })!;
+    book.add(letter);
+    expect(book.list()[0]?.redriven).toEqual({ at: entry.at, edited: true });
+  });
 });
