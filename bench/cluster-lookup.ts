@@ -14,10 +14,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
-import { redisClient, type RedisSettings } from '@rtml/connections';
+import { redisClient, redisSecurityOptions, type RedisSettings } from '@rtml/connections';
 import { startNativeRedis, startNativeRedisCluster, stopProcess } from '@rtml/devstack';
 import { duration, eventTime, type FeatureVector } from '@rtml/features';
-import { connectCluster, deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
+import { deleteNamespace, OnlineStore, type RedisClient } from '@rtml/online-store';
 import { benchRedis } from './lib/connections.js';
 import { benchCommand, emit, interleaved, parseCommand, percentile, type Sample } from './lib/index.js';
 
@@ -44,26 +44,35 @@ const namespace = `bench-cluster-${process.pid}`;
 const randomId = () => `user-${Math.floor(Math.random() * config.entities)}`;
 const batchIds = () => Array.from({ length: config.batch }, randomId);
 
+/**
+ * An endpoint from the environment keeps its TLS and ACL variables (as every component reads it); a server
+ * started here is plain.
+ */
+const fromEnvironment = (endpoint: 'REDIS_URL' | 'REDIS_CLUSTER_NODES', value: string): NodeJS.ProcessEnv => {
+  const { REDIS_URL: _url, REDIS_CLUSTER_NODES: _nodes, ...rest } = process.env;
+  return { ...rest, [endpoint]: value };
+};
+
 /** Endpoints from the environment, or servers started here (and stopped by `stop`). */
-async function servers(): Promise<{ redis: RedisSettings; clusterNodes: string; stop(): Promise<void> }> {
+async function servers(): Promise<{ redis: RedisSettings; cluster: RedisSettings; stop(): Promise<void> }> {
   const runDir = mkdtempSync(join(tmpdir(), 'rtml-bench-cluster-'));
   const pids: number[] = [];
-  // The single Redis as every component reads it (TLS, ACL user); the cluster seeds have no such settings yet.
-  let redis = process.env.REDIS_URL ? benchRedis(command, process.env) : undefined;
-  let clusterNodes = process.env.REDIS_CLUSTER_NODES;
+  const { REDIS_URL: url, REDIS_CLUSTER_NODES: nodes } = process.env;
+  let redis = url ? benchRedis(command, fromEnvironment('REDIS_URL', url)) : undefined;
+  let cluster = nodes ? benchRedis(command, fromEnvironment('REDIS_CLUSTER_NODES', nodes)) : undefined;
   if (!redis) {
     const single = await startNativeRedis(join(runDir, 'single'));
     pids.push(single.pid);
     redis = benchRedis(command, { REDIS_URL: single.url });
   }
-  if (!clusterNodes) {
-    const cluster = await startNativeRedisCluster(join(runDir, 'cluster'));
-    pids.push(...cluster.servers.map((server) => server.pid));
-    clusterNodes = cluster.nodes;
+  if (!cluster) {
+    const started = await startNativeRedisCluster(join(runDir, 'cluster'));
+    pids.push(...started.servers.map((server) => server.pid));
+    cluster = benchRedis(command, { REDIS_CLUSTER_NODES: started.nodes });
   }
   return {
     redis,
-    clusterNodes,
+    cluster,
     async stop() {
       await Promise.all(pids.map((pid) => stopProcess(pid)));
       rmSync(runDir, { recursive: true, force: true });
@@ -146,8 +155,11 @@ function emitRows(single: Record<string, Sample>, many: Record<string, Sample>):
 async function main(): Promise<void> {
   const endpoints = await servers();
   const redis = redisClient(endpoints.redis);
-  const cluster = connectCluster(endpoints.clusterNodes);
-  const rawCluster = new Cluster(endpoints.clusterNodes.split(','), { enableAutoPipelining: true });
+  const cluster = redisClient(endpoints.cluster);
+  const rawCluster = new Cluster([...endpoints.cluster.clusterNodes!], {
+    enableAutoPipelining: true,
+    redisOptions: redisSecurityOptions(endpoints.cluster),
+  });
   const single = storeOn(redis);
   const clustered = storeOn(cluster);
   const key = (id: string) => single.keyOf(SET, id);
@@ -173,7 +185,7 @@ async function main(): Promise<void> {
     const many = await interleaved(config.batches, manyReads);
     console.log(
       `cluster-lookup: ${config.entities} entities × ${FEATURES} features, ${config.lookups} single reads, ` +
-        `${config.batches} × readMany(${config.batch}); cluster ${endpoints.clusterNodes}`,
+        `${config.batches} × readMany(${config.batch}); cluster ${endpoints.cluster.clusterNodes!.join(',')}`,
     );
     printTable('single-entity read', one, {
       rawSingle: 'raw HGETALL, one Redis',
