@@ -79,6 +79,21 @@ const DEVSTACK_CLI = fileURLToPath(new URL('../packages/devstack/src/cli.ts', im
 const EXAMPLE_FEATURE_SET =
   fileURLToPath(new URL('../packages/features/src/example.ts', import.meta.url)) + '#userTransactionFeatures';
 
+/** `rtml-stream run` of the example feature set, its dead letters under the processor's `dlq.*` prefix. */
+const processorRun = (topic: string, group: string, namespace: string): string[] => [
+  'run',
+  '--topic',
+  topic,
+  '--group',
+  group,
+  '--namespace',
+  namespace,
+  '--feature-set',
+  EXAMPLE_FEATURE_SET,
+  '--dead-letter-topic',
+  `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
+];
+
 /** A loopback port nothing listens on right now. */
 async function freePort(): Promise<number> {
   const server = await new Promise<Server>((resolve) => {
@@ -347,21 +362,7 @@ describe('the stream CLI in secure mode', () => {
       const { KAFKA_BROKERS: brokers, REDIS_URL: redisUrl, ...security } = envOf('processor') as Record<string, string>;
       const [group, namespace] = [`${SECURE_NAMING.processorGroupPrefix}${uniqueName('cli')}`, uniqueName('cli')];
       const cli = spawnCli(
-        [
-          'run',
-          '--topic',
-          topic,
-          '--group',
-          group,
-          '--namespace',
-          namespace,
-          '--feature-set',
-          EXAMPLE_FEATURE_SET,
-          '--dead-letter-topic',
-          `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
-          '--metrics-port',
-          String(port),
-        ],
+        [...processorRun(topic, group, namespace), '--metrics-port', String(port)],
         { brokers: brokers!, redisUrl: redisUrl! },
         security,
       );
@@ -425,19 +426,7 @@ describe('a secured Redis Cluster (TLS on client port, bus and replication; the 
       await produce(admin.producer, topic, PARTITIONS, events);
       const { KAFKA_BROKERS: brokers, REDIS_CLUSTER_NODES: nodes, ...security } = clusterEnv('processor');
       const cli = spawnCli(
-        [
-          'run',
-          '--topic',
-          topic,
-          '--group',
-          group,
-          '--namespace',
-          namespace,
-          '--feature-set',
-          EXAMPLE_FEATURE_SET,
-          '--dead-letter-topic',
-          `${SECURE_NAMING.deadLetterTopicPrefix}${topic}`,
-        ],
+        processorRun(topic, group, namespace),
         { brokers: brokers!, redisClusterNodes: nodes! },
         security,
       );
