@@ -202,6 +202,8 @@ describe('pipeline console in headless Chromium', () => {
       .toContain('r-1');
     expect(await text(page, '[data-testid="agreement"]')).toContain('agree');
     expect(await text(page, '[data-testid="agreement"]')).not.toContain('disagree');
+    // `fresh` is what a set without maxAge always reads: the header says why, next to the measured freshness.
+    expect(await text(page, 'h3')).toMatch(/freshness \d[^(]* \(the set has no maxAge: never stale\)$/);
     // As of between the 2nd and 3rd event, the offline history holds 2 transactions.
     const asOf = new Date(t0 + 2_500).toISOString().slice(0, 19);
     await page.goto(`${url}/#entity?id=alice&asOf=${asOf}`);

@@ -2,6 +2,7 @@ import { eventTime, type FeatureSet, type FeatureValue, type FeatureVector, type
 import { OfflineStore } from '@rtml/offline-store';
 import type { OnlineStore } from '@rtml/online-store';
 import type { ServedRecord } from '@rtml/serving';
+import { humanDuration } from './feature-sets.js';
 
 export type FeatureStatus = 'fresh' | 'stale' | 'missing';
 
@@ -23,6 +24,8 @@ export interface EntitySetView {
   readonly status: FeatureStatus;
   readonly eventTime: number | null;
   readonly freshnessMs: number | null;
+  /** The set's `maxAge` as written (`7d`): older values are `stale`; null: never stale, whatever the freshness. */
+  readonly staleAfter: string | null;
   readonly offlineEventTime: number | null;
   readonly features: readonly FeatureRow[];
   /** Why no offline comparison was made, when none was. */
@@ -89,6 +92,7 @@ export async function explainEntity(lookup: EntityLookup, entityId: string, asOf
       status: read.status,
       eventTime: read.status === 'missing' ? null : read.eventTime,
       freshnessMs: read.status === 'missing' ? null : read.freshnessMs,
+      staleAfter: set.maxAge === undefined ? null : humanDuration(set.maxAge),
       offlineEventTime: off?.asOf?.eventTime ?? null,
       features,
       ...('note' in offline ? { offlineNote: offline.note } : {}),

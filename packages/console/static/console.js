@@ -193,6 +193,17 @@ function renderPipeline() {
       card('dead letters', fmt(letters, 0), 'dead-letters-total'),
     ),
   );
+  const p50 = lastValue('freshnessP50Seconds');
+  if (p50 !== null && latest.freshnessCapSeconds !== null && p50 >= latest.freshnessCapSeconds)
+    page.append(
+      el(
+        'p',
+        { class: 'muted', 'data-testid': 'freshness-capped' },
+        `Freshness beyond the processors' histogram (${secondsText(latest.freshnessCapSeconds)}): the events are ` +
+          'that old when they reach Redis. A replay, a backfill or a test feed with past event times looks like ' +
+          'this; live events mean the pipeline is far behind (see the lag).',
+      ),
+    );
   const points = (key) => history.map((s) => ({ y: s[key] ?? null }));
   page.append(
     el(
@@ -243,7 +254,8 @@ function renderPipeline() {
                       el(
                         'div',
                         {},
-                        `${m.clientId} @ ${m.host}: `,
+                        // Members of one group share a client id; the end of the member id tells them apart.
+                        `${m.clientId} …${m.memberId.slice(-6)} @ ${m.host}: `,
                         Object.entries(m.assignment)
                           .map(([t, ps]) => `${t} [${ps.join(', ')}]`)
                           .join('; ') || '(none)',
@@ -542,7 +554,10 @@ async function renderEntity() {
         el(
           'span',
           { class: 'muted' },
-          set.eventTime ? `  event time ${timeText(set.eventTime)}, freshness ${msText(set.freshnessMs)}` : '',
+          set.eventTime
+            ? `  event time ${timeText(set.eventTime)}, freshness ${msText(set.freshnessMs)} ` +
+                (set.staleAfter ? `(stale after ${set.staleAfter})` : '(the set has no maxAge: never stale)')
+            : '',
         ),
       ),
     );

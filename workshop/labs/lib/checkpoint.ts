@@ -10,11 +10,21 @@ export type CheckResult = true | string;
 
 export const CHECKPOINT_FAILED = 'CHECKPOINT FAILED';
 
-export function checkpoint(name: string, checks: ReadonlyArray<readonly [string, CheckResult]>): void {
+export interface CheckpointOptions {
+  /** How to try again after a failure, when it takes more than re-running a cell (a lab that ran a live pipeline). */
+  readonly retry?: string;
+}
+
+export function checkpoint(
+  name: string,
+  checks: ReadonlyArray<readonly [string, CheckResult]>,
+  options: CheckpointOptions = {},
+): void {
   const failed = checks.filter(([, result]) => result !== true);
   const lines = checks.map(([what, result]) => (result === true ? `- ✅ ${what}` : `- ❌ ${what}: **${result}**`));
   const passed = checks.length - failed.length;
-  md(`**Checkpoint: ${name}** — ${passed} of ${checks.length} checks pass\n\n${lines.join('\n')}`);
+  const retry = failed.length > 0 && options.retry ? `\n\n${options.retry}` : '';
+  md(`**Checkpoint: ${name}** — ${passed} of ${checks.length} checks pass\n\n${lines.join('\n')}${retry}`);
   if (failed.length > 0) {
     throw new Error(`${CHECKPOINT_FAILED} (${name}): ${failed.map(([what, why]) => `${what}: ${why}`).join(' | ')}`);
   }

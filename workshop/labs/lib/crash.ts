@@ -141,6 +141,11 @@ export async function redisTotals(run: Run, users: readonly string[]): Promise<M
   }
 }
 
+/** For the checkpoint of a lab that ran a live pipeline and stopped it: trying again needs a fresh run. */
+export const RESTART_TO_RETRY =
+  'This checkpoint stopped the run (its processor, console, topic and keys), so cells after it cannot run again: ' +
+  'to try again, **Kernel → Restart Kernel and Run All Cells** (a new run: a topic, group and keys of its own).';
+
 export const sumOf = (totals: Map<string, Totals>): number => [...totals.values()].reduce((n, t) => n + t.payments, 0);
 
 /** Deletes the run's topic and Redis keys (its namespace only). */
