@@ -256,7 +256,7 @@ describe('pipeline console in headless Chromium', () => {
       await page.waitForSelector(`tr[data-outcome="${row.id}"] .badge`);
       expect(await text(page, `tr[data-outcome="${row.id}"]`)).toContain('redriven');
       const marked = `tr[data-letter-row="${row.id}"] [data-testid="letter-redriven"]`;
-      expect(await text(page, marked)).toMatch(/^re-driven \d{4}-.*, edited$/);
+      expect(await text(page, marked)).toMatch(new RegExp(`^re-driven \\d{4}-.* → ${topic}\\[\\d\\]@\\d+, edited$`));
       await page.click('[data-testid="redrive"]');
       await page.waitForFunction(
         (id) => document.querySelector(`tr[data-outcome="${id}"]`)?.textContent?.includes('already-redriven'),
@@ -284,7 +284,11 @@ describe('pipeline console in headless Chromium', () => {
         const start = Date.now();
         const listed = () => later.letters.list().find((l) => l.id === row.id);
         while (!listed()?.redriven && Date.now() - start < 30_000) await new Promise((r) => setTimeout(r, 200));
-        expect(listed()?.redriven).toEqual({ at: expect.any(Number), edited: true });
+        expect(listed()?.redriven).toEqual({
+          at: expect.any(Number),
+          edited: true,
+          to: expect.stringMatching(new RegExp(`^${topic}\\[\\d\\]@\\d+$`)),
+        });
       } finally {
         await later.stop();
       }

@@ -35,6 +35,8 @@ export interface LetterView {
 export interface RedriveNote {
   readonly at: number;
   readonly edited: boolean;
+  /** Where the re-driven record went, `topic[partition]@offset`, when the ledger says. */
+  readonly to?: string;
 }
 
 /** A letter as listed: its view, and whether it was re-driven already (by this or any other console). */
@@ -117,9 +119,9 @@ export class DeadLetterBook {
 
   constructor(private readonly capacity = 2_000) {}
 
-  noteRedrive(id: string, { at, edited }: RedriveNote): void {
+  noteRedrive(id: string, { at, edited, to }: RedriveNote): void {
     this.redrives.delete(id);
-    this.redrives.set(id, { at, edited });
+    this.redrives.set(id, { at, edited, ...(to === undefined ? {} : { to }) });
     if (this.redrives.size > this.capacity * 10) this.redrives.delete(this.redrives.keys().next().value!);
   }
 

@@ -37,7 +37,14 @@ export interface RedriveRequest {
   readonly value?: string;
 }
 
-const ledgerEntry = z.object({ id: z.string(), at: z.number(), sha256: z.string(), edited: z.boolean() });
+const ledgerEntry = z.object({
+  id: z.string(),
+  at: z.number(),
+  sha256: z.string(),
+  edited: z.boolean(),
+  /** Where the re-driven record went, `topic[partition]@offset` (absent in entries of older consoles). */
+  to: z.string().optional(),
+});
 type LedgerEntry = z.infer<typeof ledgerEntry>;
 
 /**
@@ -158,12 +165,6 @@ export class Redriver {
     prepared: readonly Prepared[],
   ): Promise<RedriveOutcome[]> {
     const at = Date.now();
-    const entries = prepared.map(({ request, body }): LedgerEntry => ({
-      id: request.id,
-      at,
-      sha256: sha256(body),
-      edited: request.value !== undefined,
-    }));
     const transaction = await producer.transaction();
     try {
       const sent = await Promise.all(
@@ -174,6 +175,11 @@ export class Redriver {
           }),
         ),
       );
+      const entries = prepared.map(({ request, topic, body }, i): LedgerEntry => {
+        const { partition, baseOffset } = sent[i]![0]!;
+        const to = `${topic}[${partition}]@${baseOffset ?? '?'}`;
+        return { id: request.id, at, sha256: sha256(body), edited: request.value !== undefined, to };
+      });
       await transaction.send({
         topic: this.ledgerTopic,
         messages: entries.map((e) => ({ key: e.id, value: JSON.stringify(e) })),

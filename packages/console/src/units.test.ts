@@ -143,7 +143,7 @@ it('durations read as in the definitions', () => {
 describe('re-drive ledger records', () => {
   const record = (key: string | null, value: string) =>
     ({ key: key === null ? null : Buffer.from(key), value: Buffer.from(value) }) as unknown as KafkaMessage;
-  const entry = { id: 't:0:5', at: 1_700_000_000_000, sha256: 'ab', edited: true };
+  const entry = { id: 't:0:5', at: 1_700_000_000_000, sha256: 'ab', edited: true, to: 't[0]@9' };
 
   it('an entry is read; sync records, foreign or malformed records are skipped, never thrown', () => {
     expect(readLedgerEntry(record('t:0:5', JSON.stringify(entry)))).toEqual(entry);
@@ -154,7 +154,7 @@ describe('re-drive ledger records', () => {
     expect(readLedgerEntry(record(null, JSON.stringify(entry)))).toBeUndefined();
   });
 
-  it('the book lists a letter with the ledger note, keeping only when and whether edited', () => {
+  it('the book lists a letter with the ledger note: when, where to, and whether edited', () => {
     const book = new DeadLetterBook();
     book.noteRedrive('t:0:5', entry);
     expect(book.list()).toEqual([]); // a note alone lists nothing: only letters the console read are listed
@@ -174,6 +174,6 @@ describe('re-drive ledger records', () => {
       } as unknown as KafkaMessage,
     })!;
     book.add(letter);
-    expect(book.list()[0]?.redriven).toEqual({ at: entry.at, edited: true });
+    expect(book.list()[0]?.redriven).toEqual({ at: entry.at, edited: true, to: 't[0]@9' });
   });
 });

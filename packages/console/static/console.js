@@ -444,12 +444,12 @@ function letterRow(letter) {
 }
 
 /** Shown under a letter's reason once the ledger says it was re-driven: by this page, or any console, ever. */
-const redrivenMark = ({ at, edited }) =>
+const redrivenMark = ({ at, edited, to }) =>
   el(
     'div',
     { 'data-testid': 'letter-redriven' },
     badge('re-driven', 'redriven'),
-    ` ${timeText(at)}${edited ? ', edited' : ''}`,
+    ` ${timeText(at)}${to ? ` → ${to}` : ''}${edited ? ', edited' : ''}`,
   );
 
 /** Marks the rows of letters an outcome says were re-driven, without redrawing the list under the operator. */
@@ -458,7 +458,8 @@ function markRedriven(outcomes, edits) {
     if (o.status === 'refused') continue;
     const row = document.querySelector(`tr[data-letter-row="${CSS.escape(o.id)}"]`);
     if (!row || row.querySelector('[data-testid="letter-redriven"]')) continue;
-    row.children[2].append(redrivenMark({ at: o.at, edited: o.status === 'redriven' && edits.has(o.id) }));
+    const to = o.status === 'redriven' ? `${o.topic}[${o.partition}]@${o.offset}` : undefined;
+    row.children[2].append(redrivenMark({ at: o.at, edited: o.status === 'redriven' && edits.has(o.id), to }));
   }
 }
 
