@@ -396,9 +396,10 @@ describe('a secured Redis Cluster (TLS on client port, bus and replication; the 
   let clusterDir: string;
   const clusterEnv = (principal: SecurePrincipal): Record<string, string> =>
     secureClusterEnvironment({ ...stack, redisClusterNodes: cluster!.nodes }, principal);
+  const clusterClients: (Redis | Cluster)[] = [];
   const clusterRedis = (principal: SecurePrincipal) => {
     const redis = redisClient(readConnectionSettings(clusterEnv(principal)).redis, { write: capture });
-    clients.push({ ...connectAs(principal), redis });
+    clusterClients.push(redis);
     return redis;
   };
 
@@ -407,6 +408,7 @@ describe('a secured Redis Cluster (TLS on client port, bus and replication; the 
     cluster = await startNativeRedisCluster(clusterDir, { security: secureRedisCluster(stack.secure, clusterDir) });
   });
   afterAll(async () => {
+    clusterClients.forEach((redis) => redis.disconnect());
     await Promise.all((cluster?.servers ?? []).map((server) => stopProcess(server.pid)));
     rmSync(clusterDir, { recursive: true, force: true });
   });

@@ -54,7 +54,7 @@ export async function startNativeRedisCluster(
     const addresses = servers.map((server) => server.url.replace(/^rediss?:\/\//, ''));
     await waitUntil(
       'redis cluster: waiting for PING on every node',
-      async () => (await Promise.all(servers.map((s) => answers(s.url).catch(() => false)))).every(Boolean),
+      async () => (await Promise.all(servers.map((s) => answers(s.url)))).every(Boolean),
       { timeoutMs, watched: servers },
     );
     progress(`redis cluster: creating ${REDIS_CLUSTER_PRIMARIES} primaries + ${REDIS_CLUSTER_PRIMARIES} replicas`);

@@ -2,7 +2,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import kafkajs, { type AclEntry } from 'kafkajs';
-import { checkKafka, checkRedis, kafkaClient, readKafkaSettings, readRedisSettings } from '@rtml/connections';
+import {
+  checkKafka,
+  checkRedis,
+  kafkaClient,
+  readKafkaSettings,
+  readRedisSettings,
+  redisSecurityOptions,
+} from '@rtml/connections';
 import type { KafkaPorts, KafkaVariant } from './kafka-native.js';
 import { progress } from './process.js';
 import type { RedisClusterSecurity } from './redis-cluster.js';
@@ -113,14 +120,7 @@ export function prepareSecureStack(runDir: string): SecureSetup {
           () => true,
         ),
     },
-    redis: {
-      configFile: redisConfig,
-      listen: (port) => ({ args: ['--port', '0', '--tls-port', String(port)], url: `rediss://127.0.0.1:${port}` }),
-      answers: (url) =>
-        checkRedis(readRedisSettings(adminEnv({ kafkaBrokers: '', redisUrl: url })), { timeoutMs: 2_000 }).then(
-          () => true,
-        ),
-    },
+    redis: secureRedisVariant(info, redisConfig),
     afterStart: (endpoints) => grantKafkaAcls(adminEnv(endpoints)),
   };
 }
@@ -139,23 +139,26 @@ export function secureRedisCluster(info: SecureStackInfo, runDir: string): Redis
   const configFile = join(runDir, 'secure-cluster.conf');
   const clusterLines = ['tls-cluster yes', 'tls-replication yes', 'masteruser admin', `masterauth ${passwords.admin}`];
   writeFileSync(configFile, redisConfigText(tls, passwords) + clusterLines.join('\n') + '\n', { mode: 0o600 });
-  const adminEnv = (url: string) => ({
-    REDIS_URL: url,
-    REDIS_TLS_CA_FILE: info.caFile,
-    REDIS_USERNAME: 'admin',
-    REDIS_PASSWORD_FILE: join(info.secretsDir, 'admin'),
-  });
   return {
-    variant: {
-      configFile,
-      listen: (port) => ({ args: ['--port', '0', '--tls-port', String(port)], url: `rediss://127.0.0.1:${port}` }),
-      answers: (url) => checkRedis(readRedisSettings(adminEnv(url)), { timeoutMs: 2_000 }).then(() => true),
-    },
+    variant: secureRedisVariant(info, configFile),
     cliArgs: ['--tls', '--cacert', info.caFile, '--user', 'admin'],
     cliEnv: { REDISCLI_AUTH: passwords.admin },
-    clientOptions: { tls: { ca: readFileSync(info.caFile) }, username: 'admin', password: passwords.admin },
+    clientOptions: redisSecurityOptions(adminRedisSettings(info, 'rediss://127.0.0.1')),
   };
 }
+
+/** A TLS-only redis-server (`--port 0`) with the secure config file; it answers when `admin` gets a PING through. */
+function secureRedisVariant(info: SecureStackInfo, configFile: string): RedisVariant {
+  return {
+    configFile,
+    listen: (port) => ({ args: ['--port', '0', '--tls-port', String(port)], url: `rediss://127.0.0.1:${port}` }),
+    answers: (url) => checkRedis(adminRedisSettings(info, url), { timeoutMs: 2_000 }).then(() => true),
+  };
+}
+
+/** How `admin` reaches the Redis at `url`, read as every client reads it (TLS files, ACL user, password file). */
+const adminRedisSettings = (info: SecureStackInfo, url: string) =>
+  readRedisSettings(secureEnvironment({ kafkaBrokers: '', redisUrl: url, secure: info }, 'admin'));
 
 /** `secureEnvironment` for a Redis Cluster: REDIS_CLUSTER_NODES instead of REDIS_URL, the same principal's files. */
 export function secureClusterEnvironment(
